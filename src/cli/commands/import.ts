@@ -1,0 +1,6 @@
+// `minimind import` — placeholder until its issue lands; says so plainly instead of pretending.
+import { CliError } from '../args.js';
+
+export async function run(_argv: string[]): Promise<void> {
+  throw new CliError("'import' is not available yet in this build");
+}

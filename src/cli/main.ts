@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The `minimind` command: a thin dispatcher. Each subcommand lives in its own file under
+// commands/ and is loaded only when used, so `minimind --help` starts instantly.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { CliError } from './args.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<void> }>;
+}
+
+const commands: Record<string, Command> = {
+  quickstart: { summary: 'train a tokenizer and a small chat model on built-in data, end to end', load: () => import('./commands/quickstart.js') },
+  tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: () => import('./commands/tokenizer.js') },
+  pretrain: { summary: 'pretrain a model on jsonl text', load: () => import('./commands/pretrain.js') },
+  sft: { summary: 'supervised fine-tuning on conversations', load: () => import('./commands/sft.js') },
+  lora: { summary: 'LoRA fine-tuning (adapters saved alone)', load: () => import('./commands/lora.js') },
+  dpo: { summary: 'direct preference optimisation on chosen/rejected pairs', load: () => import('./commands/dpo.js') },
+  distill: { summary: 'distil a teacher model into a student', load: () => import('./commands/distill.js') },
+  generate: { summary: 'generate text from a model folder', load: () => import('./commands/generate.js') },
+  chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },
+  import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
+  export: { summary: 'export a model folder (--merge-lora)', load: () => import('./commands/export.js') },
+  bench: { summary: 'benchmark train | forward | generate and print one JSON line', load: () => import('./commands/bench.js') },
+};
+
+function version(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const pkg = JSON.parse(readFileSync(join(here, '..', '..', '..', 'package.json'), 'utf8'));
+  return pkg.version;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `minimind ${version()} — train a small GPT from scratch in TypeScript\n\nUsage: minimind <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'minimind <command> --help' for the options of one command.`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(version());
+    return;
+  }
+  const cmd = commands[name];
+  if (!cmd) throw new CliError(`unknown command '${name}'. Run 'minimind --help' for the list.`);
+  const mod = await cmd.load();
+  await mod.run(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    console.error(`minimind: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+});
