@@ -1,0 +1,127 @@
+// The backend interface: every kernel the engine needs, by name, with one signature.
+//
+// Conventions (as llm.c): outputs first, then inputs, then sizes. Buffers are contiguous and
+// row-major. Kernels whose name ends in `Backward` ACCUMULATE (+=) into their gradient outputs,
+// so a tensor used twice gets the sum of both gradients without extra adds. Float kernels accept
+// float32 buffers on every backend; the js backend also accepts float64 (gradient checks).
+//
+// Shape legend: N = rows, C = channels (row length), B = batch, T = time, H = query heads,
+// KVH = key/value heads, D = head dim, V = vocab, M/K/N in matmul as in BLAS.
+//
+// On CPU backends a buffer is the host typed array itself; a device backend would hand out its
+// own buffer handles through the same slots and only `upload`/`download` cross to the host.
+import type { DType, FloatArray, HostArray } from '../core/dtype.js';
+
+export type Buf = HostArray;
+export type FBuf = FloatArray;
+export type IBuf = Int32Array;
+
+export type UnaryOp = 'exp' | 'log' | 'silu' | 'sigmoid' | 'logsigmoid';
+
+export interface Backend {
+  readonly name: string;
+
+  // ---- memory ----
+  /** A zero-filled buffer. */
+  alloc(dtype: DType, size: number): Buf;
+  /** Gives a buffer back (the backend may pool it). The caller must not use it again. */
+  free(buf: Buf): void;
+  /** Copies host data into a new backend buffer. */
+  upload(host: HostArray): Buf;
+  /** Copies a buffer to a new host array. */
+  download(buf: Buf): HostArray;
+  /** Bytes currently held in live buffers (for memory tests and reports). */
+  liveBytes(): number;
+
+  // ---- elementwise (n = element count) ----
+  fill(out: Buf, value: number, n: number): void;
+  copy(out: Buf, x: Buf, n: number): void;
+  /** out = a + b */
+  add(out: FBuf, a: FBuf, b: FBuf, n: number): void;
+  /** out = a * b */
+  mul(out: FBuf, a: FBuf, b: FBuf, n: number): void;
+  /** out = alpha * x + beta */
+  affine(out: FBuf, x: FBuf, alpha: number, beta: number, n: number): void;
+  /** out += alpha * x (gradient accumulation) */
+  axpy(out: FBuf, x: FBuf, alpha: number, n: number): void;
+  /** sum of squares of x (a host number: used once per step for gradient clipping) */
+  sumSquares(x: FBuf, n: number): number;
+  unaryForward(op: UnaryOp, out: FBuf, x: FBuf, n: number): void;
+  /** dx += dout * op'(x); `out` is the forward result (some derivatives are cheaper from it). */
+  unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number): void;
+
+  // ---- GEMM ----
+  /**
+   * out (M, N) = op(a) @ op(b), or += when accumulate. op(a) is (M, K): a is (M, K), or (K, M)
+   * when transA. op(b) is (K, N): b is (K, N), or (N, K) when transB. Linear is transB = true.
+   */
+  matmul(out: FBuf, a: FBuf, b: FBuf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+
+  // ---- rows: embedding / gather / scatter ----
+  /** out[i, :] = weight[ids[i], :]  (out (N, C), weight (V, C)); also MoE's row gather. */
+  embeddingForward(out: FBuf, ids: IBuf, weight: FBuf, N: number, C: number): void;
+  /** dweight[ids[i], :] += dout[i, :]; also MoE's row scatter-add. */
+  embeddingBackward(dweight: FBuf, dout: FBuf, ids: IBuf, N: number, C: number): void;
+  /** out[i, :] = x[i, :] * w[i]  (MoE: expert output times its gate weight) */
+  rowScaleForward(out: FBuf, x: FBuf, w: FBuf, N: number, C: number): void;
+  /** dx[i, :] += dout[i, :] * w[i];  dw[i] += dot(dout[i, :], x[i, :]) */
+  rowScaleBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, N: number, C: number): void;
+  /** values/indices (N, k): the k largest of each row of x (N, C), descending, ties to the lower index. */
+  topk(values: FBuf, indices: IBuf, x: FBuf, N: number, C: number, k: number): void;
+  /** out[i, j] = x[i, idx[i, j]]  (out (N, k), x (N, C)) */
+  gatherForward(out: FBuf, x: FBuf, idx: IBuf, N: number, C: number, k: number): void;
+  /** dx[i, idx[i, j]] += dout[i, j] */
+  gatherBackward(dx: FBuf, dout: FBuf, idx: IBuf, N: number, C: number, k: number): void;
+
+  // ---- shape ----
+  /** out = x permuted: out.shape[i] = shape[perm[i]]; += when accumulate. */
+  permute(out: Buf, x: Buf, shape: readonly number[], perm: readonly number[], accumulate: boolean): void;
+  /** out (outer, len, inner) (+)= x (outer, dimIn, inner)[:, start:start+len, :] */
+  sliceCopy(out: Buf, x: Buf, outer: number, dimIn: number, inner: number, start: number, len: number, accumulate: boolean): void;
+  /** out (outer, dimOut, inner)[:, start:start+len, :] (+)= x (outer, len, inner) */
+  sliceScatter(out: Buf, x: Buf, outer: number, dimOut: number, inner: number, start: number, len: number, accumulate: boolean): void;
+  /** out (outer, inner) = sum over the middle axis of x (outer, dim, inner) */
+  sumAxis(out: FBuf, x: FBuf, outer: number, dim: number, inner: number): void;
+  /** dx (outer, dim, inner) += dout (outer, inner) broadcast over the middle axis */
+  sumAxisBackward(dx: FBuf, dout: FBuf, outer: number, dim: number, inner: number): void;
+
+  // ---- transformer kernels ----
+  /** out = x * rstd * w over rows of C; rstd (N) saved for backward. */
+  rmsnormForward(out: FBuf, rstd: FBuf, x: FBuf, w: FBuf, N: number, C: number, eps: number): void;
+  rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, rstd: FBuf, N: number, C: number): void;
+  /**
+   * Rotary embedding on x (B, T, H, D) at positions pos0 .. pos0+T-1. cos/sin: (maxPos, D/2).
+   * interleaved: pairs (x[2i], x[2i+1]) (MiniMind v1); else rotate-half pairs (x[i], x[i+D/2]).
+   */
+  ropeForward(out: FBuf, x: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean): void;
+  /** dx += the inverse rotation of dout. */
+  ropeBackward(dx: FBuf, dout: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean): void;
+  /**
+   * Causal grouped-query attention. q (B, Tq, H, D); k, v (B, Tcap, KVH, D) of which the first Tk
+   * positions are used (Tk >= Tq; the queries are the last Tq positions, so query i sees keys
+   * 0 .. Tk-Tq+i). Query head h uses kv head floor(h / (H / KVH)). out (B, Tq, H, D);
+   * lse (B, H, Tq) = log-sum-exp of the scaled scores, saved for backward.
+   */
+  attentionForward(out: FBuf, lse: FBuf, q: FBuf, k: FBuf, v: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void;
+  attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void;
+  /** out = silu(gate) * up */
+  swigluForward(out: FBuf, gate: FBuf, up: FBuf, n: number): void;
+  swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number): void;
+  softmaxForward(out: FBuf, x: FBuf, N: number, C: number): void;
+  /** dx += out * (dout - sum(dout * out)) per row */
+  softmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void;
+  logSoftmaxForward(out: FBuf, x: FBuf, N: number, C: number): void;
+  /** dx += dout - exp(out) * sum(dout) per row */
+  logSoftmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void;
+  /**
+   * Fused log-softmax + gather: out[i] = logits[i, t_i] - logsumexp(logits[i, :]), or 0 where
+   * t_i == ignoreIndex. lse (N) saved. Cross-entropy is its negative; DPO uses it directly.
+   */
+  logprobGatherForward(out: FBuf, lse: FBuf, logits: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number): void;
+  /** dlogits[i, :] += dout[i] * (onehot(t_i) - softmax(logits[i, :])), skipping ignored rows. */
+  logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number): void;
+
+  // ---- optimizer ----
+  /** One AdamW step with PyTorch semantics (decoupled weight decay, bias correction by `step`). */
+  adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+}
