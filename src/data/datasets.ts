@@ -1,0 +1,206 @@
+// Opens a training dataset from MiniMind's files, tokenizing once into a cache folder:
+//   pretrain: .jsonl {"text"} | .csv (column `text`, v1) | .bin (v1 flat uint16 tokens, cut into
+//             windows of maxLength; read in place, no cache)
+//   sft:      .jsonl {"conversations": [...]} | .csv (v1 `history,q,a`, last answer supervised)
+//   dpo:      .jsonl {"chosen": [...], "rejected": [...]} — stored as samples 2i (chosen), 2i+1 (rejected)
+// The cache key covers the input files (path, size, mtime), the tokenizer's hash, maxLength
+// and every option that changes the tokens; a second run with the same inputs reuses it.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { assertReadableFile, readJsonl } from './jsonl.js';
+import { parsePythonLiteral, readCsv } from './csv.js';
+import { chatMarkers, countTargets, encodeChat, encodePretrain, EncodedSample, SftMaskMode, toMessages, v1SftMessages } from './encode.js';
+import { cacheKey, fileIdentity, SampleSource, TokenStore, TokenStoreWriter } from './token-cache.js';
+import { TokenizerLike } from './tokenizer-like.js';
+import { mixSeed, mulberry32 } from './rng.js';
+
+export type DatasetKind = 'pretrain' | 'sft' | 'dpo';
+
+export interface DatasetOptions {
+  kind: DatasetKind;
+  /** One or more data files, read in order. */
+  files: string[];
+  tokenizer: TokenizerLike;
+  /** A hash of the tokenizer files (token-cache.ts hashFiles), part of the cache key. */
+  tokenizerKey: string;
+  maxLength: number;
+  /** Folder that holds cache folders (e.g. <run>/cache). */
+  cacheDir: string;
+  /** Skip (and count) malformed lines instead of stopping at the first one. */
+  skipBadLines?: boolean;
+  /** SFT: 'all' assistant turns (default for jsonl) or v1's 'last' answer (default for csv). */
+  sftMask?: SftMaskMode;
+  dropEmptyThinkRatio?: number;
+  systemPromptRatio?: number;
+  /** Seed for the augmentations above. */
+  seed?: number;
+  /** Vocabulary size; ids are cached as uint16 when it is ≤ 65536. */
+  vocabSize?: number;
+  /** Progress callback while tokenizing: records done so far. */
+  onProgress?: (records: number) => void;
+  log?: (msg: string) => void;
+}
+
+export interface OpenedDataset {
+  samples: SampleSource;
+  /** Samples per training example: 1, or 2 for DPO (chosen, rejected). */
+  group: 1 | 2;
+  /** Number of training examples (DPO pairs count once). */
+  size: number;
+  cacheDir: string | null;
+  fromCache: boolean;
+  badLines: number;
+}
+
+/** A clear error when the sequence length exceeds what the model can position. */
+export function checkMaxLength(maxLength: number, maxPositions: number): void {
+  if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`max length must be an integer ≥ 2, got ${maxLength}`);
+  if (maxLength > maxPositions) throw new Error(`max length ${maxLength} is beyond the model's max_position_embeddings (${maxPositions})`);
+}
+
+/** v1's flat uint16 token file, cut into windows of maxLength tokens (every token a target). */
+export class BinDataset implements SampleSource {
+  readonly length: number;
+  private readonly fd: number;
+  constructor(readonly path: string, readonly maxLength: number) {
+    assertReadableFile(path);
+    const tokens = Math.floor(statSync(path).size / 2);
+    this.length = Math.floor(tokens / maxLength);
+    if (this.length === 0) throw new Error(`${path}: ${tokens} tokens is less than one window of ${maxLength}`);
+    this.fd = openSync(path, 'r');
+  }
+  get(i: number): EncodedSample {
+    const buf = Buffer.alloc(this.maxLength * 2);
+    readSync(this.fd, buf, 0, buf.length, i * this.maxLength * 2);
+    const ids = new Int32Array(this.maxLength);
+    for (let k = 0; k < this.maxLength; k++) ids[k] = buf.readUInt16LE(2 * k);
+    return { ids, mask: null };
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Opens (tokenizing on first use) the dataset described by `o`. */
+export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
+  if (o.files.length === 0) throw new Error('no data files given');
+  for (const f of o.files) assertReadableFile(f);
+  const exts = o.files.map((f) => extname(f).toLowerCase());
+  if (exts.includes('.bin')) {
+    if (o.kind !== 'pretrain' || o.files.length !== 1) throw new Error('a token .bin file can only be used alone, for pretraining');
+    const ds = new BinDataset(o.files[0], o.maxLength);
+    return { samples: ds, group: 1, size: ds.length, cacheDir: null, fromCache: true, badLines: 0 };
+  }
+  for (let k = 0; k < o.files.length; k++) {
+    if (!['.jsonl', '.json', '.csv'].includes(exts[k])) throw new Error(`${o.files[k]}: unsupported data file type '${exts[k]}' (use .jsonl, .csv or a v1 token .bin)`);
+    if (exts[k] === '.csv' && o.kind === 'dpo') throw new Error(`${o.files[k]}: DPO data must be jsonl with 'chosen' and 'rejected'`);
+  }
+  const sftMask: SftMaskMode = o.sftMask ?? (exts.every((e) => e === '.csv') ? 'last' : 'all');
+  const seed = o.seed ?? 42;
+  const key = cacheKey({
+    v: 1,
+    kind: o.kind,
+    files: o.files.map((f) => fileIdentity(resolve(f))),
+    tokenizer: o.tokenizerKey,
+    maxLength: o.maxLength,
+    sftMask: o.kind === 'pretrain' ? null : sftMask,
+    aug: o.kind === 'pretrain' ? null : [o.dropEmptyThinkRatio ?? 0, o.systemPromptRatio ?? 0, seed],
+    skipBadLines: !!o.skipBadLines,
+  });
+  const dir = join(o.cacheDir, `${o.kind}-${key}`);
+  const group = o.kind === 'dpo' ? 2 : 1;
+  if (TokenStore.exists(dir)) {
+    const store = new TokenStore(dir);
+    o.log?.(`using tokenized cache ${dir} (${store.meta.count / group} examples, ${store.meta.totalTokens} tokens)`);
+    return { samples: store, group, size: store.length / group, cacheDir: dir, fromCache: true, badLines: store.meta.badLines };
+  }
+  const dtype = (o.vocabSize ?? 65536) <= 65536 ? 'uint16' : 'int32';
+  const writer = new TokenStoreWriter(dir, dtype, o.kind !== 'pretrain');
+  let badLines = 0;
+  const onBadLine = (file: string, line: number, reason: string) => {
+    badLines++;
+    if (badLines <= 5) o.log?.(`skipping ${file}:${line}: ${reason}`);
+  };
+  const markers = o.kind === 'pretrain' ? null : chatMarkers(o.tokenizer);
+  const rand = mulberry32(mixSeed(seed, 0x5f7));
+  const chatOpts = { mode: sftMask, dropEmptyThinkRatio: o.dropEmptyThinkRatio, systemPromptRatio: o.systemPromptRatio, rand };
+  let records = 0;
+  let empty = 0;
+  try {
+    for (const file of o.files) {
+      const csv = extname(file).toLowerCase() === '.csv';
+      const source = csv ? readCsv(file, { skipBadLines: o.skipBadLines, onBadLine }) : readJsonl(file, { skipBadLines: o.skipBadLines, onBadLine });
+      for await (const rec of source) {
+        const where = `${file}:${rec.line}`;
+        let out: EncodedSample[];
+        try {
+          out = encodeRecord(o, rec.value as Record<string, unknown>, where, csv, markers, chatOpts);
+        } catch (e) {
+          if (!o.skipBadLines) throw e;
+          onBadLine(file, rec.line, (e as Error).message.replace(`${where}: `, ''));
+          continue;
+        }
+        // A conversation whose answers were all cut off by truncation teaches nothing.
+        if (o.kind !== 'pretrain' && out.some((s) => countTargets(s) === 0)) {
+          empty++;
+          continue;
+        }
+        for (const s of out) writer.add(s);
+        if (++records % 1000 === 0) o.onProgress?.(records);
+      }
+    }
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  if (writer.count === 0) {
+    writer.abort();
+    const why = badLines ? ` (${badLines} malformed lines skipped)` : empty ? ` (${empty} records had no target tokens within max length ${o.maxLength})` : '';
+    throw new Error(`no training samples in ${o.files.join(', ')}${why}`);
+  }
+  if (badLines) o.log?.(`skipped ${badLines} malformed line(s)`);
+  if (empty) o.log?.(`dropped ${empty} record(s) with no target tokens within max length ${o.maxLength}`);
+  const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask }, badLines });
+  o.log?.(`tokenized ${meta.count / group} examples (${meta.totalTokens} tokens) into ${dir}`);
+  return { samples: new TokenStore(dir), group, size: meta.count / group, cacheDir: dir, fromCache: false, badLines };
+}
+
+function field(v: Record<string, unknown>, name: string, where: string): unknown {
+  if (!(name in v)) throw new Error(`${where}: missing field '${name}' (fields: ${Object.keys(v).join(', ') || 'none'})`);
+  return v[name];
+}
+
+function encodeRecord(
+  o: DatasetOptions,
+  v: Record<string, unknown>,
+  where: string,
+  csv: boolean,
+  markers: ReturnType<typeof chatMarkers> | null,
+  chatOpts: Parameters<typeof encodeChat>[4],
+): EncodedSample[] {
+  const tok = o.tokenizer;
+  if (o.kind === 'pretrain') {
+    const text = field(v, 'text', where);
+    if (typeof text !== 'string') throw new Error(`${where}: 'text' must be a string`);
+    return [encodePretrain(tok, text, o.maxLength)];
+  }
+  if (o.kind === 'sft') {
+    if (csv) {
+      const histText = String(field(v, 'history', where) ?? '').trim();
+      let history: unknown = [];
+      if (histText !== '') {
+        try {
+          history = parsePythonLiteral(histText);
+        } catch (e) {
+          throw new Error(`${where}: bad 'history' cell: ${(e as Error).message}`);
+        }
+      }
+      const msgs = v1SftMessages(history, String(field(v, 'q', where)), String(field(v, 'a', where)), o.maxLength);
+      return [encodeChat(tok, msgs, o.maxLength, markers!, chatOpts)];
+    }
+    return [encodeChat(tok, toMessages(field(v, 'conversations', where), where), o.maxLength, markers!, chatOpts)];
+  }
+  const chosen = toMessages(field(v, 'chosen', where), `${where} (chosen)`);
+  const rejected = toMessages(field(v, 'rejected', where), `${where} (rejected)`);
+  return [encodeChat(tok, chosen, o.maxLength, markers!, chatOpts), encodeChat(tok, rejected, o.maxLength, markers!, chatOpts)];
+}

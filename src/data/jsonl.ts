@@ -1,0 +1,59 @@
+// Streaming jsonl reader: one JSON object per line, read with a bounded buffer so corpora larger
+// than memory work. A malformed line is an error naming the file and the 1-based line number;
+// with skipBadLines it is skipped and counted instead. Blank lines are ignored.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface JsonlOptions {
+  skipBadLines?: boolean;
+  /** Called once per skipped line (file, line, reason) — used to count and report them. */
+  onBadLine?: (file: string, line: number, reason: string) => void;
+}
+
+export interface JsonlRecord {
+  value: Record<string, unknown>;
+  /** 1-based line number in the file. */
+  line: number;
+}
+
+/** Throws a clear error when `path` is missing or not a regular file. */
+export function assertReadableFile(path: string): void {
+  if (!existsSync(path)) throw new Error(`data file not found: ${path}`);
+  if (!statSync(path).isFile()) throw new Error(`data path is not a file: ${path}`);
+}
+
+/** Yields each non-blank line of `path` parsed as a JSON object. */
+export async function* readJsonl(path: string, options: JsonlOptions = {}): AsyncGenerator<JsonlRecord> {
+  assertReadableFile(path);
+  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const raw of rl) {
+    line++;
+    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // UTF-8 BOM
+    if (text.trim() === '') continue;
+    let value: unknown;
+    let reason: string | null = null;
+    try {
+      value = JSON.parse(text);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) reason = 'expected a JSON object';
+    } catch (e) {
+      reason = `invalid JSON (${(e as Error).message})`;
+    }
+    if (reason !== null) {
+      if (options.skipBadLines) {
+        options.onBadLine?.(path, line, reason);
+        continue;
+      }
+      rl.close();
+      throw new Error(`${path}:${line}: ${reason}`);
+    }
+    yield { value: value as Record<string, unknown>, line };
+  }
+}
+
+/** A data error about one record: `file:line: what is wrong`. */
+export class DataError extends Error {
+  constructor(file: string, line: number, what: string) {
+    super(`${file}:${line}: ${what}`);
+  }
+}
