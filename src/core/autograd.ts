@@ -1,0 +1,88 @@
+// Tape-based reverse-mode autograd. Every differentiable op that sees an input requiring grad
+// appends a Node (its output and a closure that turns the output's gradient into the inputs'
+// gradients). Creation order is a topological order, so backward() walks the tape in reverse.
+// Backward kernels accumulate (+=), which is why gradients start as zeros and why a tensor used
+// twice needs nothing special. After backward the tape is cleared, as PyTorch frees its graph.
+import { Tensor, installAutogradHooks, zeros, full } from './tensor.js';
+import { tape, takeTape, type Node } from './tape.js';
+
+export type { Node };
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording anything for autograd (inference, the DPO reference model, ...). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Called by ops after computing `out` from `inputs`: when any input requires grad, marks out as
+ * requiring grad and records how to push its gradient back. Returns out.
+ */
+export function record(out: Tensor, inputs: readonly Tensor[], backward: (grad: Tensor) => void): Tensor {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return out;
+  out.requiresGrad = true;
+  const node: Node = { out, inputs, backward };
+  out.node = node;
+  tape.push(node);
+  return out;
+}
+
+/**
+ * The gradient tensor of t, created as zeros on first use. Leaves (parameters) keep their
+ * gradient across scopes; intermediate gradients belong to the current scope.
+ */
+export function gradOf(t: Tensor): Tensor {
+  if (!t.grad) {
+    t.grad = zeros(t.shape, t.dtype, t.backend);
+    if (!t.node) t.grad.keep();
+  }
+  return t.grad;
+}
+
+/** Where a backward kernel should write the gradient of t: its grad, or scratch if t needs none. */
+export function gradTarget(t: Tensor): Tensor {
+  return t.requiresGrad ? gradOf(t) : zeros(t.shape, t.dtype, t.backend);
+}
+
+function backward(root: Tensor): void {
+  if (!root.requiresGrad) throw new Error('backward(): the tensor does not require grad (no parameter contributed to it, or it was computed under noGrad)');
+  if (root.size !== 1) throw new Error(`backward() needs a scalar, got shape [${root.shape.join(', ')}]`);
+  if (!root.grad) {
+    root.grad = full(root.shape, 1, root.dtype, root.backend);
+  }
+  const nodes = takeTape();
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    const g = node.out.grad;
+    if (!g || node.out.isDisposed) continue;
+    node.backward(g);
+    // The gradient of an intermediate is dead once pushed to its inputs: free it now, not at
+    // the end of the step, which keeps peak memory near one layer's worth of gradients.
+    if (node.out !== root) {
+      g.dispose();
+      node.out.grad = null;
+    }
+    node.out.node = null;
+  }
+}
+
+// A reshape view of a tensor that requires grad passes its gradient straight through.
+function reshapeView(src: Tensor, view: Tensor): Tensor {
+  return record(view, [src], (g) => {
+    const gs = gradOf(src);
+    src.backend.axpy(gs.buf as Float32Array, g.buf as Float32Array, 1, g.size);
+  });
+}
+
+installAutogradHooks(reshapeView, backward);

@@ -1,0 +1,141 @@
+// Tensor: a shape, a dtype and a buffer on a backend. Host code reads values only through
+// toArray() / item(), so the same code runs when buffers live on a GPU.
+//
+// Memory is explicit: buffers are not owned by the JS garbage collector's sense of size, so every
+// tensor is registered with the innermost scope (see scope.ts) and freed when that scope ends,
+// unless it was kept. reshape() makes a view that shares the storage; the storage is freed when
+// its last view is disposed.
+import type { Backend, Buf } from '../backends/backend.js';
+import { sizeOf, type DType, type HostArray } from './dtype.js';
+import { getBackend } from './device.js';
+import { track } from './scope.js';
+import type { Node } from './tape.js';
+
+export class Storage {
+  refs = 1;
+  constructor(readonly backend: Backend, public buf: Buf | null) {}
+  release(): void {
+    if (--this.refs === 0 && this.buf) {
+      this.backend.free(this.buf);
+      this.buf = null;
+    }
+  }
+}
+
+export class Tensor {
+  readonly size: number;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  /** The autograd node that produced this tensor (null for leaves and no-grad results). */
+  node: Node | null = null;
+  /** Kept tensors (parameters, optimizer state) survive the end of scopes. */
+  kept = false;
+  private disposed = false;
+
+  constructor(readonly storage: Storage, readonly shape: readonly number[], readonly dtype: DType) {
+    this.size = sizeOf(shape);
+    track(this);
+  }
+
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+
+  /** The backend buffer, for ops and kernels. Throws after dispose(). */
+  get buf(): Buf {
+    if (this.disposed || !this.storage.buf) throw new Error(`use of a disposed tensor of shape [${this.shape.join(', ')}]`);
+    return this.storage.buf;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Copies the values to a new host array. */
+  toArray(): HostArray {
+    return this.backend.download(this.buf);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}]`);
+    return this.toArray()[0];
+  }
+
+  /** A view with another shape over the same storage (no copy). */
+  reshape(shape: readonly number[]): Tensor {
+    const s = [...shape];
+    const infer = s.indexOf(-1);
+    if (infer >= 0) s[infer] = this.size / sizeOf(s.filter((_, i) => i !== infer));
+    if (sizeOf(s) !== this.size) throw new Error(`cannot reshape [${this.shape.join(', ')}] to [${shape.join(', ')}]`);
+    this.storage.refs++;
+    const view = new Tensor(this.storage, s, this.dtype);
+    return reshapeHook(this, view);
+  }
+
+  /** Marks this tensor as long-lived: scopes will not free it. Returns this. */
+  keep(): this {
+    this.kept = true;
+    return this;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.storage.release();
+    this.node = null;
+  }
+
+  backward(): void {
+    backwardHook(this);
+  }
+
+  toString(): string {
+    return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, backend=${this.backend.name})`;
+  }
+}
+
+// autograd.ts installs these (it imports Tensor, so the dependency runs one way at load time).
+let reshapeHook: (src: Tensor, view: Tensor) => Tensor = (_s, v) => v;
+let backwardHook: (t: Tensor) => void = () => {
+  throw new Error('autograd not loaded');
+};
+export function installAutogradHooks(reshape: typeof reshapeHook, backward: typeof backwardHook): void {
+  reshapeHook = reshape;
+  backwardHook = backward;
+}
+
+// ---- constructors ----
+
+export function empty(shape: readonly number[], dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
+  return new Tensor(new Storage(backend, backend.alloc(dtype, sizeOf(shape))), shape, dtype);
+}
+
+export function zeros(shape: readonly number[], dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
+  return empty(shape, dtype, backend); // alloc is zero-filled
+}
+
+export function full(shape: readonly number[], value: number, dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
+  const t = empty(shape, dtype, backend);
+  backend.fill(t.buf, value, t.size);
+  return t;
+}
+
+/** Uploads host data. A plain number[] becomes float32 unless dtype says otherwise. */
+export function tensor(data: HostArray | number[], shape?: readonly number[], dtype?: DType, backend: Backend = getBackend()): Tensor {
+  let host: HostArray;
+  if (Array.isArray(data)) {
+    const dt = dtype ?? 'float32';
+    host = dt === 'int32' ? Int32Array.from(data) : dt === 'float64' ? Float64Array.from(data) : Float32Array.from(data);
+  } else {
+    host = data;
+    if (dtype) {
+      const want = dtype === 'int32' ? Int32Array : dtype === 'float64' ? Float64Array : Float32Array;
+      if (!(host instanceof want)) host = want.from(host as ArrayLike<number>);
+    }
+  }
+  const s = shape ?? [host.length];
+  if (sizeOf(s) !== host.length) throw new Error(`tensor(): ${host.length} values do not fill shape [${s.join(', ')}]`);
+  const dt: DType = host instanceof Int32Array ? 'int32' : host instanceof Float64Array ? 'float64' : 'float32';
+  return new Tensor(new Storage(backend, backend.upload(host)), s, dt);
+}

@@ -1,0 +1,43 @@
+// Matrix products. matmul works on 2-D tensors with optional transposes; linear applies a
+// PyTorch/HF weight (out_features, in_features) to x (..., in_features), as nn.Linear does.
+//   forward  y = x W^T            (matmul transB)
+//   backward dx += dy W           (NN)      dW += dy^T x      (TN)
+import { record, gradOf } from '../core/autograd.js';
+import type { Tensor } from '../core/tensor.js';
+import { emptyLike, fb, lastDim } from './util.js';
+
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`matmul: needs 2-D tensors, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  const [M, K] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [K2, N] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (K !== K2) throw new Error(`matmul: inner sizes differ: [${a.shape.join(', ')}]${transA ? 'ᵀ' : ''} @ [${b.shape.join(', ')}]${transB ? 'ᵀ' : ''}`);
+  const be = a.backend;
+  const out = emptyLike(a, [M, N]);
+  be.matmul(fb(out), fb(a, 'matmul'), fb(b, 'matmul'), M, N, K, transA, transB, false);
+  return record(out, [a, b], (g) => {
+    // out = A B with A = op(a), B = op(b):  dA = g B^T,  dB = A^T g
+    if (a.requiresGrad) {
+      if (!transA) be.matmul(fb(gradOf(a)), fb(g), fb(b), M, K, N, false, !transB, true);
+      else be.matmul(fb(gradOf(a)), fb(b), fb(g), K, M, N, transB, true, true);
+    }
+    if (b.requiresGrad) {
+      if (!transB) be.matmul(fb(gradOf(b)), fb(a), fb(g), K, N, M, !transA, false, true);
+      else be.matmul(fb(gradOf(b)), fb(g), fb(a), N, K, M, true, transA, true);
+    }
+  });
+}
+
+/** y (..., out) = x (..., in) @ weight^T, weight (out, in). */
+export function linear(x: Tensor, weight: Tensor): Tensor {
+  const inF = lastDim(x);
+  const [outF, inW] = weight.shape;
+  if (inF !== inW) throw new Error(`linear: input has ${inF} features but the weight [${weight.shape.join(', ')}] expects ${inW}`);
+  const rows = x.size / inF;
+  const be = x.backend;
+  const out = emptyLike(x, [...x.shape.slice(0, -1), outF]);
+  be.matmul(fb(out), fb(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
+  return record(out, [x, weight], (g) => {
+    if (x.requiresGrad) be.matmul(fb(gradOf(x)), fb(g), fb(weight), rows, inF, outF, false, false, true);
+    if (weight.requiresGrad) be.matmul(fb(gradOf(weight)), fb(g), fb(x), outF, inF, rows, true, false, true);
+  });
+}

@@ -1,0 +1,139 @@
+// The fused transformer ops. Each pairs a forward kernel with its backward kernel; the tensors
+// a backward needs (rstd, lse, attention output) are saved in the closure.
+import { record, gradOf, gradTarget } from '../core/autograd.js';
+import { tensor, type Tensor } from '../core/tensor.js';
+import { mul as mulOp, sum as sumOp, affine as affineOp } from './basic.js';
+import { emptyLike, fb, ib, lastDim, sameShape } from './util.js';
+
+/** ids (...) int32 -> (..., C) rows of weight (V, C). */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  const [V, C] = weight.shape;
+  const idsHost = ids.toArray();
+  for (let i = 0; i < idsHost.length; i++) {
+    if (idsHost[i] < 0 || idsHost[i] >= V) throw new Error(`embedding: token id ${idsHost[i]} at position ${i} is outside the vocabulary (0..${V - 1})`);
+  }
+  const out = emptyLike(weight, [...ids.shape, C]);
+  weight.backend.embeddingForward(fb(out), ib(ids, 'embedding'), fb(weight), ids.size, C);
+  return record(out, [weight], (g) => weight.backend.embeddingBackward(fb(gradOf(weight)), fb(g), ib(ids), ids.size, C));
+}
+
+/** RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  const C = lastDim(x);
+  if (weight.size !== C) throw new Error(`rmsNorm: weight has ${weight.size} elements, input rows have ${C}`);
+  const N = x.size / C;
+  const out = emptyLike(x);
+  const rstd = emptyLike(x, [N]);
+  x.backend.rmsnormForward(fb(out), fb(rstd), fb(x, 'rmsNorm'), fb(weight), N, C, eps);
+  return record(out, [x, weight], (g) => {
+    x.backend.rmsnormBackward(fb(gradTarget(x)), fb(gradTarget(weight)), fb(g), fb(x), fb(weight), fb(rstd), N, C);
+  });
+}
+
+/** RoPE tables as MiniMind computes them: f_i = theta^(-2i/D), angle = pos * f_i. (maxPos, D/2). */
+export function ropeTables(headDim: number, maxPos: number, theta: number, freqScale?: (i: number, f: number) => number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(maxPos * half);
+  const sin = new Float32Array(maxPos * half);
+  for (let i = 0; i < half; i++) {
+    let f = Math.fround(1 / Math.pow(theta, (2 * i) / headDim));
+    if (freqScale) f = freqScale(i, f);
+    for (let p = 0; p < maxPos; p++) {
+      const angle = Math.fround(p * f);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Rotary embedding of x (B, T, H, D) at positions pos0.. ; cos/sin (maxPos, D/2) tensors. */
+export function rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, interleaved: boolean): Tensor {
+  const [B, T, H, D] = x.shape;
+  if (pos0 + T > cos.shape[0]) throw new Error(`rope: positions up to ${pos0 + T} exceed the table's ${cos.shape[0]} (max_position_embeddings)`);
+  const out = emptyLike(x);
+  const be = x.backend;
+  be.ropeForward(fb(out), fb(x, 'rope'), fb(cos), fb(sin), B, T, H, D, pos0, interleaved);
+  return record(out, [x], (g) => be.ropeBackward(fb(gradOf(x)), fb(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved));
+}
+
+/**
+ * Causal grouped-query attention. q (B, Tq, H, D); k, v (B, Tcap, KVH, D) of which the first Tk
+ * positions are used (Tk defaults to Tcap; a KV cache passes its filled length). Returns
+ * (B, Tq, H, D). The queries are the last Tq of the Tk positions.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, Tk: number = k.shape[1]): Tensor {
+  const [B, Tq, H, D] = q.shape;
+  const [, Tcap, KVH] = k.shape;
+  sameShape(k, v, 'attention k/v');
+  if (H % KVH !== 0) throw new Error(`attention: ${H} query heads are not a multiple of ${KVH} kv heads`);
+  if (Tk < Tq || Tk > Tcap) throw new Error(`attention: ${Tk} keys for ${Tq} queries (capacity ${Tcap})`);
+  const scale = 1 / Math.sqrt(D);
+  const be = q.backend;
+  const out = emptyLike(q);
+  const lse = emptyLike(q, [B, H, Tq]);
+  be.attentionForward(fb(out), fb(lse), fb(q, 'attention'), fb(k), fb(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
+  return record(out, [q, k, v], (g) => {
+    be.attentionBackward(fb(gradTarget(q)), fb(gradTarget(k)), fb(gradTarget(v)), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale);
+  });
+}
+
+/** silu(gate) * up, the SwiGLU product. */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  sameShape(gate, up, 'swiglu');
+  const out = emptyLike(gate);
+  const be = gate.backend;
+  be.swigluForward(fb(out), fb(gate, 'swiglu'), fb(up), gate.size);
+  return record(out, [gate, up], (g) => be.swigluBackward(fb(gradTarget(gate)), fb(gradTarget(up)), fb(g), fb(gate), fb(up), gate.size));
+}
+
+export function softmax(x: Tensor): Tensor {
+  const C = lastDim(x);
+  const out = emptyLike(x);
+  x.backend.softmaxForward(fb(out), fb(x, 'softmax'), x.size / C, C);
+  return record(out, [x], (g) => x.backend.softmaxBackward(fb(gradOf(x)), fb(g), fb(out), x.size / C, C));
+}
+
+export function logSoftmax(x: Tensor): Tensor {
+  const C = lastDim(x);
+  const out = emptyLike(x);
+  x.backend.logSoftmaxForward(fb(out), fb(x, 'logSoftmax'), x.size / C, C);
+  return record(out, [x], (g) => x.backend.logSoftmaxBackward(fb(gradOf(x)), fb(g), fb(out), x.size / C, C));
+}
+
+/**
+ * Per-token log-probabilities of the targets: logits (..., V), targets (...) int32 ->
+ * (...) with log softmax(logits)[target], and 0 where target == ignoreIndex.
+ */
+export function logprobGather(logits: Tensor, targets: Tensor, ignoreIndex = -100): Tensor {
+  const V = lastDim(logits);
+  const N = logits.size / V;
+  if (targets.size !== N) throw new Error(`logprobGather: ${targets.size} targets for ${N} rows of logits`);
+  const be = logits.backend;
+  const out = emptyLike(logits, targets.shape);
+  const lse = emptyLike(logits, [N]);
+  be.logprobGatherForward(fb(out), fb(lse), fb(logits, 'logprobGather'), ib(targets, 'logprobGather targets'), N, V, ignoreIndex);
+  return record(out, [logits], (g) => be.logprobGatherBackward(fb(gradOf(logits)), fb(g), fb(logits), fb(lse), ib(targets), N, V, ignoreIndex));
+}
+
+/**
+ * Mean cross-entropy over the targets that are not ignoreIndex, optionally weighted by a loss
+ * mask (same shape as targets): sum(-logp * mask) / sum(mask), as MiniMind computes it.
+ * Returns a scalar tensor of shape [1]. The count is taken from the host-side targets/mask.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreIndex?: number; mask?: Float32Array } = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const lp = logprobGather(logits, targets, ignoreIndex);
+  const tHost = targets.toArray();
+  let denom = 0;
+  let weighted = lp;
+  if (opts.mask) {
+    if (opts.mask.length !== targets.size) throw new Error(`crossEntropy: mask has ${opts.mask.length} entries for ${targets.size} targets`);
+    for (let i = 0; i < tHost.length; i++) if (tHost[i] !== ignoreIndex) denom += opts.mask[i];
+    const m = tensor(lp.dtype === 'float64' ? Float64Array.from(opts.mask) : opts.mask, lp.shape, lp.dtype, lp.backend);
+    weighted = mulOp(lp, m);
+  } else {
+    for (let i = 0; i < tHost.length; i++) if (tHost[i] !== ignoreIndex) denom++;
+  }
+  return affineOp(sumOp(weighted), -1 / Math.max(denom, 1), 0);
+}
