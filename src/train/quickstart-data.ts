@@ -1,0 +1,165 @@
+// Built-in data for `minimind quickstart`, generated (never downloaded) by a seeded generator,
+// in English and Chinese. Two kinds of facts: capitals of 40 countries and single-digit sums.
+//   pretrain text: every fact, stated in several phrasings, shuffled into short documents;
+//   SFT: questions and answers about 75% of the facts, plus greetings and "who are you";
+//   held-out eval: questions about the other 25% — facts the model saw only as plain text in
+//   pretraining, never as a question. Answering them shows that SFT taught the format and the
+//   knowledge came from pretraining, which is the point of the two stages.
+import { mulberry32 } from '../data/rng.js';
+
+const COUNTRIES: [string, string, string, string][] = [
+  ['France', 'Paris', '法国', '巴黎'], ['Germany', 'Berlin', '德国', '柏林'], ['Italy', 'Rome', '意大利', '罗马'],
+  ['Spain', 'Madrid', '西班牙', '马德里'], ['Japan', 'Tokyo', '日本', '东京'], ['China', 'Beijing', '中国', '北京'],
+  ['Russia', 'Moscow', '俄罗斯', '莫斯科'], ['Egypt', 'Cairo', '埃及', '开罗'], ['Canada', 'Ottawa', '加拿大', '渥太华'],
+  ['Australia', 'Canberra', '澳大利亚', '堪培拉'], ['Brazil', 'Brasilia', '巴西', '巴西利亚'], ['India', 'New Delhi', '印度', '新德里'],
+  ['Mexico', 'Mexico City', '墨西哥', '墨西哥城'], ['Greece', 'Athens', '希腊', '雅典'], ['Portugal', 'Lisbon', '葡萄牙', '里斯本'],
+  ['Norway', 'Oslo', '挪威', '奥斯陆'], ['Sweden', 'Stockholm', '瑞典', '斯德哥尔摩'], ['Finland', 'Helsinki', '芬兰', '赫尔辛基'],
+  ['Poland', 'Warsaw', '波兰', '华沙'], ['Austria', 'Vienna', '奥地利', '维也纳'], ['Ireland', 'Dublin', '爱尔兰', '都柏林'],
+  ['Kenya', 'Nairobi', '肯尼亚', '内罗毕'], ['Peru', 'Lima', '秘鲁', '利马'], ['Chile', 'Santiago', '智利', '圣地亚哥'],
+  ['Argentina', 'Buenos Aires', '阿根廷', '布宜诺斯艾利斯'], ['Thailand', 'Bangkok', '泰国', '曼谷'], ['Vietnam', 'Hanoi', '越南', '河内'],
+  ['South Korea', 'Seoul', '韩国', '首尔'], ['Turkey', 'Ankara', '土耳其', '安卡拉'], ['Iran', 'Tehran', '伊朗', '德黑兰'],
+  ['Cuba', 'Havana', '古巴', '哈瓦那'], ['Hungary', 'Budapest', '匈牙利', '布达佩斯'], ['Denmark', 'Copenhagen', '丹麦', '哥本哈根'],
+  ['Belgium', 'Brussels', '比利时', '布鲁塞尔'], ['Netherlands', 'Amsterdam', '荷兰', '阿姆斯特丹'], ['Switzerland', 'Bern', '瑞士', '伯尔尼'],
+  ['Indonesia', 'Jakarta', '印度尼西亚', '雅加达'], ['Philippines', 'Manila', '菲律宾', '马尼拉'], ['Nigeria', 'Abuja', '尼日利亚', '阿布贾'],
+  ['Ukraine', 'Kyiv', '乌克兰', '基辅'],
+];
+
+export interface QaItem {
+  kind: 'capital' | 'sum';
+  lang: 'en' | 'zh';
+  question: string;
+  answer: string;
+  /** The string a correct answer must contain. */
+  expected: string;
+}
+
+export interface QuickstartData {
+  pretrainTexts: string[];
+  sftConversations: { role: string; content: string }[][];
+  /** Questions about facts the SFT data never asked (the held-out measure). */
+  heldOut: QaItem[];
+  /** Questions about facts SFT did ask (a sanity check). */
+  seen: QaItem[];
+}
+
+interface Fact {
+  kind: 'capital' | 'sum';
+  statementsEn: string[];
+  statementsZh: string[];
+  qa: QaItem[];
+}
+
+function capitalFact([c, cap, zc, zcap]: [string, string, string, string]): Fact {
+  return {
+    kind: 'capital',
+    statementsEn: [`The capital of ${c} is ${cap}.`, `${cap} is the capital of ${c}.`, `The capital city of ${c} is ${cap}.`, `${c} has its capital in ${cap}.`],
+    statementsZh: [`${zc}的首都是${zcap}。`, `${zcap}是${zc}的首都。`, `${zc}的首都城市是${zcap}。`],
+    qa: [
+      { kind: 'capital', lang: 'en', question: `What is the capital of ${c}?`, answer: `The capital of ${c} is ${cap}.`, expected: cap },
+      { kind: 'capital', lang: 'en', question: `Which city is the capital of ${c}?`, answer: `The capital of ${c} is ${cap}.`, expected: cap },
+      { kind: 'capital', lang: 'zh', question: `${zc}的首都是哪里？`, answer: `${zc}的首都是${zcap}。`, expected: zcap },
+      { kind: 'capital', lang: 'zh', question: `请问${zc}的首都是哪个城市？`, answer: `${zc}的首都是${zcap}。`, expected: zcap },
+    ],
+  };
+}
+
+function sumFact(a: number, b: number): Fact {
+  const s = String(a + b);
+  return {
+    kind: 'sum',
+    statementsEn: [`${a} plus ${b} equals ${s}.`, `${a} + ${b} = ${s}.`, `If you add ${a} and ${b}, you get ${s}.`],
+    statementsZh: [`${a}加${b}等于${s}。`, `${a}加上${b}的和是${s}。`],
+    qa: [
+      { kind: 'sum', lang: 'en', question: `What is ${a} plus ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
+      { kind: 'sum', lang: 'en', question: `What is ${a} + ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
+      { kind: 'sum', lang: 'zh', question: `${a}加${b}等于多少？`, answer: `${a}加${b}等于${s}。`, expected: s },
+      { kind: 'sum', lang: 'zh', question: `请计算${a}加${b}。`, answer: `${a}加${b}等于${s}。`, expected: s },
+    ],
+  };
+}
+
+const CHAT: [string, string][] = [
+  ['Hello!', 'Hello! I am MiniMind, a small language model. Ask me about capitals or sums.'],
+  ['Hi', 'Hello! I am MiniMind, a small language model. Ask me about capitals or sums.'],
+  ['Who are you?', 'I am MiniMind, a small language model trained from scratch in TypeScript.'],
+  ['What can you do?', 'I know the capitals of forty countries and can add small numbers.'],
+  ['你好', '你好！我是MiniMind，一个小型语言模型。你可以问我首都或者加法。'],
+  ['你是谁？', '我是MiniMind，一个用TypeScript从零训练的小型语言模型。'],
+  ['你能做什么？', '我知道四十个国家的首都，也会做简单的加法。'],
+  ['Thank you!', 'You are welcome!'],
+  ['谢谢', '不客气！'],
+];
+
+function shuffle<T>(xs: T[], rand: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/**
+ * Generates the whole quickstart corpus. The split between SFT facts and held-out facts is
+ * drawn from `seed`; so is everything else, so the same seed always gives the same files.
+ */
+export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): QuickstartData {
+  const rand = mulberry32(seed);
+  const capitals = shuffle(COUNTRIES.map(capitalFact), rand);
+  const sums: Fact[] = [];
+  for (let a = 1; a <= 9; a++) for (let b = 1; b <= 9; b++) sums.push(sumFact(a, b));
+  shuffle(sums, rand);
+  const nCapHeld = Math.round(capitals.length * heldOutFraction);
+  const nSumHeld = Math.round(sums.length * heldOutFraction);
+  const held = [...capitals.slice(0, nCapHeld), ...sums.slice(0, nSumHeld)];
+  const train = [...capitals.slice(nCapHeld), ...sums.slice(nSumHeld)];
+  const all = [...capitals, ...sums];
+
+  // Pretraining documents: 3–6 statements of random facts in one language; each statement of each
+  // fact appears several times across the corpus so a tiny model can memorise it.
+  const statements: { lang: 'en' | 'zh'; text: string }[] = [];
+  for (const f of all) {
+    for (let rep = 0; rep < 3; rep++) {
+      for (const s of f.statementsEn) statements.push({ lang: 'en', text: s });
+      for (const s of f.statementsZh) statements.push({ lang: 'zh', text: s });
+    }
+  }
+  shuffle(statements, rand);
+  const pretrainTexts: string[] = [];
+  for (const lang of ['en', 'zh'] as const) {
+    const pool = statements.filter((s) => s.lang === lang).map((s) => s.text);
+    for (let i = 0; i < pool.length; ) {
+      const n = 3 + Math.floor(rand() * 4);
+      pretrainTexts.push(pool.slice(i, i + n).join(lang === 'en' ? ' ' : ''));
+      i += n;
+    }
+  }
+  shuffle(pretrainTexts, rand);
+
+  // SFT: every question form of every training fact, single- and two-turn, plus small talk.
+  const sftConversations: { role: string; content: string }[][] = [];
+  const trainQa = train.flatMap((f) => f.qa);
+  for (const q of trainQa) sftConversations.push([{ role: 'user', content: q.question }, { role: 'assistant', content: q.answer }]);
+  for (let i = 0; i < trainQa.length / 4; i++) {
+    const a = trainQa[Math.floor(rand() * trainQa.length)];
+    const b = trainQa[Math.floor(rand() * trainQa.length)];
+    sftConversations.push([
+      { role: 'user', content: a.question },
+      { role: 'assistant', content: a.answer },
+      { role: 'user', content: b.question },
+      { role: 'assistant', content: b.answer },
+    ]);
+  }
+  for (let rep = 0; rep < 6; rep++) for (const [q, a] of CHAT) sftConversations.push([{ role: 'user', content: q }, { role: 'assistant', content: a }]);
+  shuffle(sftConversations, rand);
+
+  return { pretrainTexts, sftConversations, heldOut: held.flatMap((f) => f.qa), seen: train.flatMap((f) => f.qa) };
+}
+
+/** Whether a generated answer is right: it must contain the expected capital, or end with the sum. */
+export function isCorrect(item: QaItem, output: string): boolean {
+  if (item.kind === 'sum') {
+    const nums = output.match(/\d+/g);
+    return nums !== null && nums[nums.length - 1] === item.expected;
+  }
+  return output.includes(item.expected);
+}
