@@ -1,11 +1,10 @@
-// Run tooling: the LR schedule, atomic checkpoint folders, metrics.jsonl on resume, the HTML
+// Run tooling: atomic checkpoint folders, metrics.jsonl on resume, the HTML
 // report and the progress line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cosineLr } from '../../src/train/lr.js';
 import { latestCheckpointDir, saveCheckpointDir, writeFileAtomic } from '../../src/train/atomic.js';
 import { MetricsWriter } from '../../src/train/metrics.js';
 import { renderReport, writeReport } from '../../src/train/report.js';
@@ -14,19 +13,6 @@ import { Progress } from '../../src/train/progress.js';
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mm-train-'));
 }
-
-test('cosine lr: starts at lr, ends at lr/10 (MiniMind HEAD), halfway at 0.55·lr; warmup is linear', () => {
-  const f = cosineLr(1e-3, 100);
-  assert.ok(Math.abs(f(0) - 1e-3) < 1e-12);
-  assert.ok(Math.abs(f(50) - 0.55e-3) < 1e-12);
-  assert.ok(Math.abs(f(100) - 1e-4) < 1e-12);
-  for (let t = 1; t <= 100; t++) assert.ok(f(t) <= f(t - 1));
-  const w = cosineLr(1e-3, 110, 10);
-  assert.ok(Math.abs(w(0) - 1e-4) < 1e-12);
-  assert.ok(Math.abs(w(9) - 1e-3) < 1e-12);
-  assert.ok(Math.abs(w(10) - 1e-3) < 1e-12);
-  assert.ok(Math.abs(w(110) - 1e-4) < 1e-12);
-});
 
 test('checkpoints: latest.json points at the newest complete folder; a failed write leaves the old one', async () => {
   const root = join(tmp(), 'checkpoints');
