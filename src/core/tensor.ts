@@ -62,6 +62,12 @@ export class Tensor {
     return this.toArray()[0];
   }
 
+  /** A copy on another backend (device placement); the same tensor when already there. */
+  to(backend: Backend): Tensor {
+    if (backend === this.backend) return this;
+    return new Tensor(new Storage(backend, backend.upload(this.toArray())), this.shape, this.dtype);
+  }
+
   /** A view with another shape over the same storage (no copy). */
   reshape(shape: readonly number[]): Tensor {
     const s = [...shape];
