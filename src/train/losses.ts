@@ -1,0 +1,116 @@
+// The training objectives, written with the engine's differentiable ops. Shapes: B = batch rows,
+// T = time, V = vocabulary. Labels come from the data pipeline as (B, T) with -100 where a token
+// is not a target; like HF, position t predicts labels[t + 1], so targets are labels shifted left.
+import type { Tensor } from '../core/tensor.js';
+import { tensor } from '../core/tensor.js';
+import * as ops from '../ops/index.js';
+import { IGNORE_INDEX } from '../data/batches.js';
+
+/** targets[b, t] = labels[b, t + 1]; the last position of each row has no target. */
+export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Array {
+  const out = new Int32Array(B * T).fill(IGNORE_INDEX);
+  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = labels[b * T + t + 1];
+  return out;
+}
+
+/** Mean next-token cross-entropy over the target positions. logits (B, T, V) -> scalar. */
+export function causalLmLoss(logits: Tensor, labels: Int32Array, B: number, T: number): Tensor {
+  const targets = tensor(shiftLabels(labels, B, T), [B, T], 'int32', logits.backend);
+  return ops.crossEntropy(logits, targets);
+}
+
+/**
+ * Per-row log-probability of the target tokens: logits (R, T, V) -> (R), summed over the
+ * targets (minimind-3) or averaged (minimind2, issue #298).
+ */
+export function sequenceLogprobs(logits: Tensor, labels: Int32Array, R: number, T: number, reduce: 'sum' | 'mean'): Tensor {
+  const shifted = shiftLabels(labels, R, T);
+  const lp = ops.logprobGather(logits, tensor(shifted, [R, T], 'int32', logits.backend)); // (R, T), 0 off-target
+  const perRow = ops.sum(lp, 1); // (R)
+  if (reduce === 'sum') return perRow;
+  const inv = new Float32Array(R);
+  for (let r = 0; r < R; r++) {
+    let n = 0;
+    for (let t = 0; t < T; t++) if (shifted[r * T + t] !== IGNORE_INDEX) n++;
+    inv[r] = 1 / Math.max(n, 1);
+  }
+  return ops.mul(perRow, tensor(perRow.dtype === 'float64' ? Float64Array.from(inv) : inv, [R], perRow.dtype, perRow.backend));
+}
+
+export interface DpoResult {
+  loss: Tensor;
+  /** Fraction of pairs where the implicit reward prefers chosen. */
+  rewardAcc: number;
+  /** Mean of β·[(π_c − π_r) − (ref_c − ref_r)]. */
+  margin: number;
+}
+
+/**
+ * DPO: −log σ(β·[(π_c − π_r) − (ref_c − ref_r)]), mean over pairs. policy (2B) with chosen rows
+ * first, then rejected rows; ref the same from the frozen reference model (host numbers).
+ */
+export function dpoLoss(policy: Tensor, ref: ArrayLike<number>, beta: number): DpoResult {
+  const B = policy.size / 2;
+  const chosen = ops.slice(policy, 0, 0, B);
+  const rejected = ops.slice(policy, 0, B, B);
+  const refDiff = new Float32Array(B);
+  for (let i = 0; i < B; i++) refDiff[i] = ref[i] - ref[B + i];
+  const rd = tensor(policy.dtype === 'float64' ? Float64Array.from(refDiff) : refDiff, [B], policy.dtype, policy.backend);
+  const logits = ops.scale(ops.sub(ops.sub(chosen, rejected), rd), beta); // (B)
+  const loss = ops.neg(ops.mean(ops.logSigmoid(logits)));
+  const lv = logits.toArray();
+  let acc = 0;
+  let margin = 0;
+  for (let i = 0; i < B; i++) {
+    if (lv[i] > 0) acc++;
+    margin += lv[i];
+  }
+  return { loss, rewardAcc: acc / B, margin: margin / B };
+}
+
+export interface DistillResult {
+  loss: Tensor;
+  ce: number;
+  kl: number;
+}
+
+/**
+ * White-box distillation (MiniMind HEAD train_distillation): over positions with a target,
+ * α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T)), KL averaged
+ * over those positions ('batchmean' of the masked rows). teacher: host logits (B, T, Vt); only
+ * the first V (the student's vocabulary) are used.
+ */
+export function distillLoss(student: Tensor, teacher: ArrayLike<number>, teacherVocab: number, labels: Int32Array, B: number, T: number, temperature: number, alpha: number): DistillResult {
+  const V = student.shape[student.shape.length - 1];
+  if (teacherVocab < V) throw new Error(`distillation: the teacher's vocabulary (${teacherVocab}) is smaller than the student's (${V})`);
+  const shifted = shiftLabels(labels, B, T);
+  // p = softmax(teacher / T) on target rows, 0 elsewhere; plogp = Σ p log p (the KL's constant part)
+  const P = new Float32Array(B * T * V);
+  let rows = 0;
+  let plogp = 0;
+  for (let r = 0; r < B * T; r++) {
+    if (shifted[r] === IGNORE_INDEX) continue;
+    rows++;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, teacher[r * teacherVocab + v] / temperature);
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(teacher[r * teacherVocab + v] / temperature - max);
+    const logZ = Math.log(z) + max;
+    for (let v = 0; v < V; v++) {
+      const lp = teacher[r * teacherVocab + v] / temperature - logZ;
+      const p = Math.exp(lp);
+      P[r * V + v] = p;
+      if (p > 0) plogp += p * lp;
+    }
+  }
+  const n = Math.max(rows, 1);
+  const logq = ops.logSoftmax(ops.scale(student, 1 / temperature)); // (B, T, V)
+  const Pt = tensor(student.dtype === 'float64' ? Float64Array.from(P) : P, student.shape, student.dtype, student.backend);
+  const crossTerm = ops.scale(ops.sum(ops.mul(logq, Pt)), -1 / n); // −Σ p log q / n
+  const klValue = crossTerm.item() + plogp / n;
+  const ce = causalLmLoss(student, labels, B, T);
+  const ceValue = ce.item();
+  const kl = ops.scale(crossTerm, (1 - alpha) * temperature * temperature);
+  const loss = alpha > 0 ? ops.add(ops.scale(ce, alpha), kl) : kl;
+  return { loss, ce: ceValue, kl: klValue };
+}

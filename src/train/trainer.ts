@@ -1,0 +1,331 @@
+// The training loop every stage shares (pretrain, sft, lora, dpo, distill). A stage supplies the
+// trainable parameters, a function from a batch to a scalar loss, and a way to save its model;
+// the loop does the rest, as MiniMind's train_epoch does:
+//   - batches in a seeded per-epoch order; loss / accumulation_steps, backward; every
+//     accumulation_steps micro-batches (and at the end of an epoch) clip the global gradient norm,
+//     set the cosine lr, AdamW step, zero the gradients
+//   - log every log_interval optimizer steps (metrics.jsonl, report.html, progress bar)
+//   - held-out loss every eval_interval steps when there is held-out data
+//   - every save_interval steps and at the end: an atomic checkpoint (weights + AdamW moments +
+//     counters) and the model folder; --resume continues from the latest checkpoint and sees
+//     exactly the batches the uninterrupted run would have seen, so the losses match.
+//   - Ctrl-C stops after the current step and saves; a second Ctrl-C quits at once (the last
+//     checkpoint is never half-written, see atomic.ts).
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor } from '../core/tensor.js';
+import { noGrad } from '../core/autograd.js';
+import { scope } from '../core/scope.js';
+import * as ops from '../ops/index.js';
+import { AdamW, clipGradNorm, cosineLr } from '../optim/index.js';
+import { Batch, BatchPlan, readBatch } from '../data/batches.js';
+import { OpenedDataset } from '../data/datasets.js';
+import { readSafetensors, writeSafetensors, HostTensor } from '../formats/safetensors.js';
+import { latestCheckpointDir, saveCheckpointDir, fsyncTree } from './atomic.js';
+import { MetricsWriter, MetricRecord } from './metrics.js';
+import { writeReport } from './report.js';
+import { Progress } from './progress.js';
+
+export interface TrainConfig {
+  stage: string;
+  /** Run folder: checkpoints/, model/ (or adapter/), metrics.jsonl, report.html, cache/. */
+  outDir: string;
+  epochs: number;
+  batchSize: number;
+  accumulationSteps: number;
+  lr: number;
+  warmupSteps?: number;
+  /** Final lr as a fraction of lr (MiniMind: 0.1). */
+  minLrRatio?: number;
+  weightDecay?: number;
+  /** Global gradient-norm clip; 0 disables. */
+  gradClip: number;
+  logInterval: number;
+  saveInterval: number;
+  /** Held-out loss every N optimizer steps (0: only at the end). */
+  evalInterval?: number;
+  evalBatches?: number;
+  seed: number;
+  resume?: boolean;
+  /** Cap on optimizer steps (shortens the run and its lr schedule). */
+  maxSteps?: number;
+  /** Stop (and checkpoint) after this many optimizer steps, as if interrupted. For tests and time limits. */
+  stopAfterSteps?: number;
+  /** Pad every batch to this length (MiniMind pads to max_length); default: the longest row. */
+  padTo?: number;
+  keepCheckpoints?: number;
+  /** Silence the progress bar and messages. */
+  quiet?: boolean;
+}
+
+export interface TrainTask {
+  train: OpenedDataset;
+  eval?: OpenedDataset | null;
+  padId: number;
+  /** Trainable parameters with stable names (checkpoint keys). */
+  params: [string, Tensor][];
+  /** Forward + loss of one batch, with autograd on. `logs` are extra numbers to record. */
+  step(batch: Batch): { loss: Tensor; logs?: Record<string, number> };
+  /** Loss of one held-out batch without gradients (defaults to step under noGrad). */
+  evalStep?(batch: Batch): number;
+  /** Writes the stage's deliverable (model folder or adapter) into an empty folder. */
+  saveModel(dir: string): void | Promise<void>;
+  /** Name of the deliverable folder in outDir ('model' or 'adapter'). */
+  modelDirName?: string;
+  /** Shown in report.html. */
+  info?: Record<string, unknown>;
+}
+
+export interface TrainSummary {
+  steps: number;
+  losses: number[];
+  finalLoss: number;
+  evalLoss: number | null;
+  seconds: number;
+  tokens: number;
+  stoppedEarly: boolean;
+  modelDir: string;
+}
+
+interface TrainerState {
+  stage: string;
+  micro: number;
+  optStep: number;
+  totalSteps: number;
+  batchSize: number;
+  accumulationSteps: number;
+  seed: number;
+  datasetSize: number;
+  epochs: number;
+  losses: number[];
+  /** AdamW's step count (bias correction). */
+  adamStep: number;
+}
+
+/** Writes a model folder under a temporary name, then swaps it in. */
+async function writeModelDir(dir: string, save: (d: string) => void | Promise<void>): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  await save(tmp);
+  fsyncTree(tmp);
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(old, { recursive: true, force: true });
+  try {
+    renameSync(dir, old);
+  } catch {
+    /* first save: nothing to move away */
+  }
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+function hostOf(t: Tensor): Float32Array {
+  const a = t.toArray();
+  return a instanceof Float32Array ? Float32Array.from(a) : Float32Array.from(a as ArrayLike<number>);
+}
+
+export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSummary> {
+  const t0 = Date.now();
+  mkdirSync(cfg.outDir, { recursive: true });
+  const say = (m: string) => {
+    if (!cfg.quiet) progress ? progress.log(m) : process.stderr.write(m + '\n');
+  };
+  let progress: Progress | null = null;
+  const accum = Math.max(1, Math.floor(cfg.accumulationSteps));
+  const group = task.train.group;
+  const plan = new BatchPlan(task.train.size, { batchSize: cfg.batchSize, seed: cfg.seed });
+  const bpe = plan.batchesPerEpoch;
+  const optPerEpoch = Math.ceil(bpe / accum);
+  let totalSteps = cfg.epochs * optPerEpoch;
+  if (cfg.maxSteps !== undefined && cfg.maxSteps > 0) totalSteps = Math.min(totalSteps, cfg.maxSteps);
+  if (totalSteps <= 0) throw new Error('nothing to train: 0 optimizer steps (check --epochs and --max-steps)');
+  const params = task.params.map(([, t]) => t);
+  const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay ?? 0.01 });
+  const ckptRoot = join(cfg.outDir, 'checkpoints');
+  const modelDir = join(cfg.outDir, task.modelDirName ?? 'model');
+  let micro = 0;
+  let optStep = 0;
+  let losses: number[] = [];
+
+  if (cfg.resume) {
+    const dir = latestCheckpointDir(ckptRoot);
+    if (dir === null) throw new Error(`--resume: no checkpoint in ${ckptRoot}`);
+    const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+    const want: Partial<TrainerState> = { stage: cfg.stage, batchSize: cfg.batchSize, accumulationSteps: accum, seed: cfg.seed, datasetSize: task.train.size, epochs: cfg.epochs, totalSteps };
+    for (const [k, v] of Object.entries(want)) {
+      if ((state as unknown as Record<string, unknown>)[k] !== v) {
+        throw new Error(`--resume: the checkpoint in ${dir} was made with ${k}=${JSON.stringify((state as unknown as Record<string, unknown>)[k])}, this run has ${k}=${JSON.stringify(v)}; use the same settings to continue it exactly`);
+      }
+    }
+    const { tensors } = readSafetensors(join(dir, 'state.safetensors'));
+    const values = (prefix: string) =>
+      task.params.map(([name, t]) => {
+        const h = tensors.get(prefix + name);
+        if (!h) throw new Error(`--resume: ${dir} has no tensor '${prefix + name}'`);
+        if (h.data.length !== t.size) throw new Error(`--resume: '${prefix + name}' has ${h.data.length} values, the model has ${t.size}`);
+        return h.data as Float32Array;
+      });
+    const weights = values('');
+    task.params.forEach(([, t], i) => {
+      const up = t.backend.upload(t.dtype === 'float64' ? Float64Array.from(weights[i]) : weights[i]);
+      t.backend.copy(t.buf, up, t.size);
+      t.backend.free(up);
+    });
+    optimizer.loadStateDict({ step: state.adamStep, m: values('optimizer.m.'), v: values('optimizer.v.') });
+    micro = state.micro;
+    optStep = state.optStep;
+    losses = state.losses.slice(0, optStep);
+    say(`resuming ${cfg.stage} from ${dir}: step ${optStep}/${totalSteps}, epoch ${Math.floor(micro / bpe) + 1}/${cfg.epochs}`);
+  }
+
+  const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? optStep : undefined);
+  const info = {
+    stage: cfg.stage,
+    examples: task.train.size,
+    epochs: cfg.epochs,
+    batch_size: cfg.batchSize,
+    accumulation_steps: accum,
+    learning_rate: cfg.lr,
+    optimizer_steps: totalSteps,
+    trainable_parameters: params.reduce((s, p) => s + p.size, 0),
+    ...task.info,
+  };
+  const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
+
+  const saveAll = async () => {
+    const state: TrainerState = {
+      stage: cfg.stage,
+      micro,
+      optStep,
+      totalSteps,
+      batchSize: cfg.batchSize,
+      accumulationSteps: accum,
+      seed: cfg.seed,
+      datasetSize: task.train.size,
+      epochs: cfg.epochs,
+      losses,
+      adamStep: optimizer.stepCount,
+    };
+    await saveCheckpointDir(
+      ckptRoot,
+      optStep,
+      (dir) => {
+        const st = optimizer.stateDict();
+        const tensors: Record<string, HostTensor> = {};
+        task.params.forEach(([name, t], i) => {
+          const shape = [...t.shape];
+          tensors[name] = { dtype: 'F32', shape, data: hostOf(t) };
+          tensors['optimizer.m.' + name] = { dtype: 'F32', shape, data: st.m[i] };
+          tensors['optimizer.v.' + name] = { dtype: 'F32', shape, data: st.v[i] };
+        });
+        writeSafetensors(join(dir, 'state.safetensors'), tensors, { format: 'pt', stage: cfg.stage });
+        writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+      },
+      cfg.keepCheckpoints ?? 2,
+    );
+    await writeModelDir(modelDir, (d) => task.saveModel(d));
+  };
+
+  const evalPlan = task.eval ? new BatchPlan(task.eval.size, { batchSize: cfg.batchSize, seed: cfg.seed, shuffle: false }) : null;
+  const runEval = (): number | null => {
+    if (!task.eval || !evalPlan) return null;
+    const n = Math.min(evalPlan.batchesPerEpoch, cfg.evalBatches ?? 20);
+    let sum = 0;
+    let weight = 0;
+    for (let s = 0; s < n; s++) {
+      const batch = readBatch(task.eval.samples, evalPlan, 0, s, task.padId, { group: task.eval.group, padTo: cfg.padTo });
+      const l = scope(() => noGrad(() => (task.evalStep ? task.evalStep(batch) : task.step(batch).loss.item())));
+      const w = Math.max(batch.targets, 1);
+      sum += l * w;
+      weight += w;
+    }
+    return sum / weight;
+  };
+
+  // Ctrl-C: finish this step, checkpoint, stop. A second Ctrl-C exits at once.
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
+  };
+  process.on('SIGINT', onSigint);
+
+  if (!cfg.quiet) progress = new Progress(cfg.stage, totalSteps, { startAt: optStep, logEvery: cfg.logInterval });
+  let tokens = 0;
+  let lastEval: number | null = null;
+  let stoppedEarly = false;
+  let stepsThisRun = 0;
+  let windowTokens = 0;
+  let windowStart = Date.now();
+  try {
+    while (optStep < totalSteps) {
+      const epoch = Math.floor(micro / bpe);
+      const first = micro % bpe;
+      const end = Math.min(bpe, (Math.floor(first / accum) + 1) * accum);
+      let lossSum = 0;
+      let stepTokens = 0;
+      const logSums: Record<string, number> = {};
+      for (let s = first; s < end; s++) {
+        const batch = readBatch(task.train.samples, plan, epoch, s, task.padId, { group, padTo: cfg.padTo });
+        const r = scope(() => {
+          const { loss, logs } = task.step(batch);
+          const value = loss.item();
+          if (!Number.isFinite(value)) throw new Error(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1}); lower --learning-rate or check the data`);
+          const scaled = accum > 1 ? ops.scale(loss, 1 / accum) : loss;
+          scaled.backward();
+          return { value, logs };
+        });
+        lossSum += r.value;
+        for (const [k, v] of Object.entries(r.logs ?? {})) logSums[k] = (logSums[k] ?? 0) + v;
+        tokens += batch.tokens;
+        stepTokens += batch.tokens;
+        windowTokens += batch.tokens;
+      }
+      const n = end - first;
+      micro = epoch * bpe + end;
+      const lr = cosineLr(optStep, { lr: cfg.lr, totalSteps, warmupSteps: cfg.warmupSteps ?? 0, minRatio: cfg.minLrRatio ?? 0.1 });
+      optimizer.lr = lr;
+      const gradNorm = cfg.gradClip > 0 ? clipGradNorm(params, cfg.gradClip) : NaN;
+      optimizer.step();
+      optimizer.zeroGrad();
+      optStep++;
+      stepsThisRun++;
+      const loss = lossSum / n;
+      losses.push(loss);
+      const last = optStep === totalSteps;
+      const logs: Record<string, number> = {};
+      for (const [k, v] of Object.entries(logSums)) logs[k] = v / n;
+      if (cfg.evalInterval && optStep % cfg.evalInterval === 0 && !last) lastEval = runEval();
+      if (last) lastEval = runEval();
+      if (optStep % cfg.logInterval === 0 || last || optStep === 1) {
+        const secs = (Date.now() - windowStart) / 1000;
+        const rec: MetricRecord = { step: optStep, epoch: epoch + 1, loss, lr, ...logs, tokens_per_s: Math.round(windowTokens / Math.max(secs, 1e-9)), elapsed_s: Math.round((Date.now() - t0) / 100) / 10 };
+        if (Number.isFinite(gradNorm)) rec.grad_norm = gradNorm;
+        if (lastEval !== null && (last || (cfg.evalInterval && optStep % cfg.evalInterval === 0))) rec.eval_loss = lastEval;
+        metrics.write(rec);
+        report();
+        windowTokens = 0;
+        windowStart = Date.now();
+      } else if (lastEval !== null && cfg.evalInterval && optStep % cfg.evalInterval === 0) {
+        metrics.write({ step: optStep, eval_loss: lastEval });
+      }
+      progress?.update(optStep, stepTokens, { loss, lr, extra: lastEval !== null ? { eval: lastEval } : undefined });
+      const stopNow = stopRequested || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
+      if (optStep % cfg.saveInterval === 0 || last || stopNow) await saveAll();
+      if (stopNow) {
+        stoppedEarly = true;
+        say(`stopped at step ${optStep}/${totalSteps}; continue with --resume`);
+        break;
+      }
+      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be noticed
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress?.finish();
+    report();
+    optimizer.dispose();
+  }
+  return { steps: optStep, losses, finalLoss: losses[losses.length - 1] ?? NaN, evalLoss: lastEval, seconds: (Date.now() - t0) / 1000, tokens, stoppedEarly, modelDir };
+}
