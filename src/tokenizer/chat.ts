@@ -1,0 +1,43 @@
+// Chat templates: renders a tokenizer_config.json `chat_template` (jinja) the way transformers'
+// apply_chat_template(tokenize=False) does, using @huggingface/jinja (trim_blocks and lstrip_blocks on,
+// like transformers). Parsed templates are cached because a dataset renders thousands of samples.
+import { Template } from '@huggingface/jinja';
+
+/** One chat turn; MiniMind-3 also uses reasoning_content, tool_calls and tool messages. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  content: string;
+  reasoning_content?: string;
+  tool_calls?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
+  addGenerationPrompt?: boolean;
+  tools?: unknown[];
+  /** minimind-3: end the generation prompt with an open '<think>\n' (passed as `open_thinking`). */
+  openThinking?: boolean;
+  /** minimind2 (2510 template): false adds an empty think block (passed as `enable_thinking`). */
+  enableThinking?: boolean;
+}
+
+const cache = new Map<string, Template>();
+
+export function renderChatTemplate(
+  template: string,
+  messages: ChatMessage[],
+  opts: ChatTemplateOptions,
+  specialTokens: Record<string, unknown> = {},
+): string {
+  let t = cache.get(template);
+  if (t === undefined) {
+    t = new Template(template);
+    cache.set(template, t);
+  }
+  // Keys are only set when given: templates test `open_thinking is defined`.
+  const ctx: Record<string, unknown> = { ...specialTokens, messages, add_generation_prompt: opts.addGenerationPrompt ?? false };
+  if (opts.tools !== undefined) ctx.tools = opts.tools;
+  if (opts.openThinking !== undefined) ctx.open_thinking = opts.openThinking;
+  if (opts.enableThinking !== undefined) ctx.enable_thinking = opts.enableThinking;
+  return t.render(ctx);
+}
