@@ -38,3 +38,34 @@ export function specialTokenString(tok: TokenizerLike, which: 'bos' | 'eos'): st
   if (!s) throw new Error(`tokenizer: cannot find the string of the ${which} token (id ${id})`);
   return s;
 }
+
+/** What src/tokenizer's Tokenizer offers: the special ids may be absent (v1 has no pad token). */
+export interface TokenizerSource {
+  encode(text: string): number[];
+  decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  readonly bosTokenId?: number;
+  readonly eosTokenId?: number;
+  readonly padTokenId?: number;
+  idToToken?(id: number): string | undefined;
+}
+
+/**
+ * Adapts a tokenizer for the data pipeline: bos and eos must exist (clear error otherwise); pad
+ * defaults to 0, as v1's code pads with 0 (pad positions are never targets anyway).
+ */
+export function toDataTokenizer(tok: TokenizerSource, where = 'tokenizer'): TokenizerLike {
+  if (tok.bosTokenId === undefined || tok.eosTokenId === undefined) throw new Error(`${where}: the tokenizer has no bos_token/eos_token in tokenizer_config.json`);
+  const bos = tok.bosTokenId;
+  const eos = tok.eosTokenId;
+  return {
+    encode: (t) => tok.encode(t),
+    decode: (ids, o) => tok.decode(ids, o),
+    applyChatTemplate: (m, o) => tok.applyChatTemplate(m, o),
+    bosTokenId: bos,
+    eosTokenId: eos,
+    padTokenId: tok.padTokenId ?? 0,
+    bosToken: tok.idToToken?.(bos),
+    eosToken: tok.idToToken?.(eos),
+  };
+}
