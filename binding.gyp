@@ -1,0 +1,33 @@
+{
+  "variables": {
+    "openmp%": "<!(node src/backends/cpu/has-openmp.mjs)"
+  },
+  "targets": [
+    {
+      "target_name": "minimind_cpu",
+      "sources": [
+        "src/backends/cpu/addon.cc",
+        "src/backends/cpu/runtime.cc",
+        "src/backends/cpu/gemm.cc",
+        "src/backends/cpu/elementwise.cc",
+        "src/backends/cpu/rows.cc",
+        "src/backends/cpu/transformer.cc",
+        "src/backends/cpu/attention.cc"
+      ],
+      "cflags!": ["-fno-exceptions", "-O2", "-O0"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17", "-O2", "-O0"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-Wno-unknown-pragmas", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-math-errno", "-fopenmp-simd"]
+      },
+      "conditions": [
+        ["openmp==1 and OS!='win' and OS!='mac'", {
+          "cflags_cc": ["-fopenmp"],
+          "ldflags": ["-fopenmp"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,403 @@
+// N-API glue of the native CPU backend: unpacks JS arguments (typed arrays are used in place,
+// zero-copy), checks every buffer is large enough for the sizes given (a wrong size throws a
+// RangeError instead of corrupting memory), and calls the kernel. Argument order is exactly the
+// Backend interface's (src/backends/backend.ts).
+#include <node_api.h>
+#include <stdexcept>
+#include <string>
+#include "gemm.h"
+#include "kernels.h"
+
+namespace {
+
+using namespace mm;
+
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  napi_env env;
+  napi_value argv[24];
+  size_t argc = 24;
+  const char* fn;
+  Args(napi_env e, napi_callback_info info, const char* name) : env(e), fn(name) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
+  [[noreturn]] void fail(int i, const std::string& what) const {
+    throw ArgError(std::string(fn) + ": argument " + std::to_string(i) + " " + what);
+  }
+  napi_value at(int i) const {
+    if ((size_t)i >= argc) fail(i, "is missing");
+    return argv[i];
+  }
+  void* typed(int i, napi_typedarray_type want, bool any4, bool* is_float, double need) const {
+    bool is_ta = false;
+    napi_is_typedarray(env, at(i), &is_ta);
+    if (!is_ta) fail(i, "must be a Float32Array" + std::string(any4 ? " or Int32Array" : want == napi_int32_array ? " (Int32Array)" : ""));
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    napi_get_typedarray_info(env, argv[i], &t, &len, &data, nullptr, nullptr);
+    if (any4) {
+      if (t != napi_float32_array && t != napi_int32_array) fail(i, "must be a Float32Array or Int32Array (the native backend is float32 only)");
+      *is_float = t == napi_float32_array;
+    } else if (t != want) {
+      fail(i, want == napi_float32_array ? "must be a Float32Array (the native backend is float32 only)" : "must be an Int32Array");
+    }
+    if (need > (double)len) fail(i, "has " + std::to_string(len) + " elements, needs " + std::to_string((long long)need));
+    return data;
+  }
+  float* f32(int i, double need) const { return (float*)typed(i, napi_float32_array, false, nullptr, need); }
+  int32_t* i32(int i, double need) const { return (int32_t*)typed(i, napi_int32_array, false, nullptr, need); }
+  void* any(int i, double need, bool* is_float) const { return typed(i, napi_float32_array, true, is_float, need); }
+  double num(int i) const {
+    double d;
+    if (napi_get_value_double(env, at(i), &d) != napi_ok) fail(i, "must be a number");
+    return d;
+  }
+  i64 size(int i) const {
+    double d = num(i);
+    if (!(d >= 0) || d != (double)(i64)d) fail(i, "must be a non-negative integer, got " + std::to_string(d));
+    return (i64)d;
+  }
+  bool flag(int i) const {
+    bool b;
+    if (napi_get_value_bool(env, at(i), &b) != napi_ok) fail(i, "must be a boolean");
+    return b;
+  }
+  napi_value undefined() const {
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  }
+  napi_value number(double d) const {
+    napi_value r;
+    napi_create_double(env, d, &r);
+    return r;
+  }
+};
+
+template <class F>
+napi_value guarded(napi_env env, napi_callback_info info, const char* name, F body) {
+  try {
+    Args a(env, info, name);
+    return body(a);
+  } catch (const ArgError& e) {
+    napi_throw_range_error(env, nullptr, e.what());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string(name) + ": " + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+#define DEF(NAME) static napi_value js_##NAME(napi_env env, napi_callback_info info) { return guarded(env, info, #NAME, [&](Args& a) -> napi_value {
+#define END \
+  });       \
+  }
+
+// ---- runtime ----
+DEF(setThreads) set_num_threads((int)a.size(0)); return a.undefined(); END
+DEF(getThreads) return a.number(num_threads()); END
+DEF(setIsa)
+  size_t len;
+  char buf[32];
+  napi_get_value_string_utf8(a.env, a.at(0), buf, sizeof buf, &len);
+  std::string s(buf, len);
+  Isa want = s == "avx512" ? ISA_AVX512 : s == "avx2" ? ISA_AVX2 : s == "generic" ? ISA_GENERIC : best_isa();
+  set_isa(want);
+  napi_value r;
+  napi_create_string_utf8(a.env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &r);
+  return r;
+END
+DEF(getIsa)
+  napi_value r;
+  napi_create_string_utf8(a.env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &r);
+  return r;
+END
+DEF(hasOpenmp)
+  napi_value r;
+#ifdef _OPENMP
+  napi_get_boolean(a.env, true, &r);
+#else
+  napi_get_boolean(a.env, false, &r);
+#endif
+  return r;
+END
+
+// ---- elementwise ----
+DEF(add) i64 n = a.size(3); add(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
+DEF(mul) i64 n = a.size(3); mul(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
+DEF(affine) i64 n = a.size(4); affine(a.f32(0, n), a.f32(1, n), (float)a.num(2), (float)a.num(3), n); return a.undefined(); END
+DEF(axpy) i64 n = a.size(3); axpy(a.f32(0, n), a.f32(1, n), (float)a.num(2), n); return a.undefined(); END
+DEF(sumSquares) i64 n = a.size(1); return a.number(sum_squares(a.f32(0, n), n)); END
+DEF(unaryForward) int op = (int)a.size(0); i64 n = a.size(3); unary_forward(op, a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
+DEF(unaryBackward)
+  int op = (int)a.size(0);
+  i64 n = a.size(5);
+  unary_backward(op, a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n);
+  return a.undefined();
+END
+
+// ---- GEMM ----
+DEF(matmul)
+  i64 M = a.size(3), N = a.size(4), K = a.size(5);
+  bool ta = a.flag(6), tb = a.flag(7), acc = a.flag(8);
+  float* out = a.f32(0, (double)M * N);
+  const float* A = a.f32(1, (double)M * K);
+  const float* B = a.f32(2, (double)K * N);
+  sgemm(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, out, N, acc, num_threads());
+  return a.undefined();
+END
+
+// ---- rows ----
+static void check_ids(const Args& a, int i, const int32_t* ids, i64 n, i64 limit) {
+  for (i64 j = 0; j < n; j++)
+    if (ids[j] < 0 || ids[j] >= limit)
+      a.fail(i, "holds index " + std::to_string(ids[j]) + " at position " + std::to_string(j) + ", outside [0, " + std::to_string(limit) + ")");
+}
+DEF(embeddingForward)
+  i64 N = a.size(3), C = a.size(4);
+  const int32_t* ids = a.i32(1, N);
+  bool f;
+  napi_typedarray_type t;
+  size_t wlen;
+  void* wd;
+  a.f32(2, 0);
+  napi_get_typedarray_info(a.env, a.argv[2], &t, &wlen, &wd, nullptr, nullptr);
+  (void)f;
+  check_ids(a, 1, ids, N, C > 0 ? (i64)wlen / C : 0);
+  embedding_forward(a.f32(0, (double)N * C), ids, (const float*)wd, N, C);
+  return a.undefined();
+END
+DEF(embeddingBackward)
+  i64 N = a.size(3), C = a.size(4);
+  const int32_t* ids = a.i32(2, N);
+  a.f32(0, 0);
+  napi_typedarray_type t;
+  size_t wlen;
+  void* wd;
+  napi_get_typedarray_info(a.env, a.argv[0], &t, &wlen, &wd, nullptr, nullptr);
+  check_ids(a, 2, ids, N, C > 0 ? (i64)wlen / C : 0);
+  embedding_backward((float*)wd, a.f32(1, (double)N * C), ids, N, C);
+  return a.undefined();
+END
+DEF(rowScaleForward)
+  i64 N = a.size(3), C = a.size(4);
+  row_scale_forward(a.f32(0, (double)N * C), a.f32(1, (double)N * C), a.f32(2, N), N, C);
+  return a.undefined();
+END
+DEF(rowScaleBackward)
+  i64 N = a.size(5), C = a.size(6);
+  row_scale_backward(a.f32(0, (double)N * C), a.f32(1, N), a.f32(2, (double)N * C), a.f32(3, (double)N * C), a.f32(4, N), N, C);
+  return a.undefined();
+END
+DEF(topk)
+  i64 N = a.size(3), C = a.size(4), k = a.size(5);
+  if (k > C) a.fail(5, "k = " + std::to_string(k) + " exceeds the row length " + std::to_string(C));
+  topk(a.f32(0, (double)N * k), a.i32(1, (double)N * k), a.f32(2, (double)N * C), N, C, k);
+  return a.undefined();
+END
+DEF(gatherForward)
+  i64 N = a.size(3), C = a.size(4), k = a.size(5);
+  const int32_t* idx = a.i32(2, (double)N * k);
+  check_ids(a, 2, idx, N * k, C);
+  gather_forward(a.f32(0, (double)N * k), a.f32(1, (double)N * C), idx, N, C, k);
+  return a.undefined();
+END
+DEF(gatherBackward)
+  i64 N = a.size(3), C = a.size(4), k = a.size(5);
+  const int32_t* idx = a.i32(2, (double)N * k);
+  check_ids(a, 2, idx, N * k, C);
+  gather_backward(a.f32(0, (double)N * C), a.f32(1, (double)N * k), idx, N, C, k);
+  return a.undefined();
+END
+
+// ---- shape ----
+// permute(out, x, shape: number[], perm: number[], accumulate)
+DEF(permute)
+  i64 shape[16], perm[16];
+  uint32_t rank = 0, rank2 = 0;
+  napi_get_array_length(a.env, a.at(2), &rank);
+  napi_get_array_length(a.env, a.at(3), &rank2);
+  if (rank != rank2 || rank > 16) a.fail(3, "must have the same length as shape (at most 16)");
+  double total = 1;
+  for (uint32_t d = 0; d < rank; d++) {
+    napi_value e;
+    double sv, pv;
+    napi_get_element(a.env, a.argv[2], d, &e);
+    napi_get_value_double(a.env, e, &sv);
+    napi_get_element(a.env, a.argv[3], d, &e);
+    napi_get_value_double(a.env, e, &pv);
+    if (!(pv >= 0 && pv < rank)) a.fail(3, "holds an axis outside the rank");
+    shape[d] = (i64)sv;
+    perm[d] = (i64)pv;
+    total *= sv;
+  }
+  bool f0, f1;
+  void* out = a.any(0, total, &f0);
+  const void* x = a.any(1, total, &f1);
+  if (f0 != f1) a.fail(1, "must have the same element type as the output");
+  permute(out, x, shape, perm, (int)rank, a.flag(4), f0);
+  return a.undefined();
+END
+DEF(sliceCopy)
+  i64 outer = a.size(2), dim = a.size(3), inner = a.size(4), start = a.size(5), len = a.size(6);
+  if (start + len > dim) a.fail(5, "start + len exceeds the axis length");
+  bool f0, f1;
+  void* out = a.any(0, (double)outer * len * inner, &f0);
+  const void* x = a.any(1, (double)outer * dim * inner, &f1);
+  if (f0 != f1) a.fail(1, "must have the same element type as the output");
+  slice_copy(out, x, outer, dim, inner, start, len, a.flag(7), f0);
+  return a.undefined();
+END
+DEF(sliceScatter)
+  i64 outer = a.size(2), dim = a.size(3), inner = a.size(4), start = a.size(5), len = a.size(6);
+  if (start + len > dim) a.fail(5, "start + len exceeds the axis length");
+  bool f0, f1;
+  void* out = a.any(0, (double)outer * dim * inner, &f0);
+  const void* x = a.any(1, (double)outer * len * inner, &f1);
+  if (f0 != f1) a.fail(1, "must have the same element type as the output");
+  slice_scatter(out, x, outer, dim, inner, start, len, a.flag(7), f0);
+  return a.undefined();
+END
+DEF(sumAxis)
+  i64 outer = a.size(2), dim = a.size(3), inner = a.size(4);
+  sum_axis(a.f32(0, (double)outer * inner), a.f32(1, (double)outer * dim * inner), outer, dim, inner);
+  return a.undefined();
+END
+DEF(sumAxisBackward)
+  i64 outer = a.size(2), dim = a.size(3), inner = a.size(4);
+  sum_axis_backward(a.f32(0, (double)outer * dim * inner), a.f32(1, (double)outer * inner), outer, dim, inner);
+  return a.undefined();
+END
+
+// ---- transformer ----
+DEF(rmsnormForward)
+  i64 N = a.size(4), C = a.size(5);
+  rmsnorm_forward(a.f32(0, (double)N * C), a.f32(1, N), a.f32(2, (double)N * C), a.f32(3, C), N, C, (float)a.num(6));
+  return a.undefined();
+END
+DEF(rmsnormBackward)
+  i64 N = a.size(6), C = a.size(7);
+  double nc = (double)N * C;
+  rmsnorm_backward(a.f32(0, nc), a.f32(1, C), a.f32(2, nc), a.f32(3, nc), a.f32(4, C), a.f32(5, N), N, C);
+  return a.undefined();
+END
+static void rope_checks(Args& a, int first, i64* B, i64* T, i64* H, i64* D, i64* pos0, bool* inter) {
+  *B = a.size(first), *T = a.size(first + 1), *H = a.size(first + 2), *D = a.size(first + 3), *pos0 = a.size(first + 4);
+  *inter = a.flag(first + 5);
+  if (*D % 2) a.fail(first + 3, "(head dim) must be even");
+}
+DEF(ropeForward)
+  i64 B, T, H, D, pos0;
+  bool inter;
+  rope_checks(a, 4, &B, &T, &H, &D, &pos0, &inter);
+  double n = (double)B * T * H * D, tab = (double)(pos0 + T) * (D / 2);
+  rope_forward(a.f32(0, n), a.f32(1, n), a.f32(2, tab), a.f32(3, tab), B, T, H, D, pos0, inter);
+  return a.undefined();
+END
+DEF(ropeBackward)
+  i64 B, T, H, D, pos0;
+  bool inter;
+  rope_checks(a, 4, &B, &T, &H, &D, &pos0, &inter);
+  double n = (double)B * T * H * D, tab = (double)(pos0 + T) * (D / 2);
+  rope_backward(a.f32(0, n), a.f32(1, n), a.f32(2, tab), a.f32(3, tab), B, T, H, D, pos0, inter);
+  return a.undefined();
+END
+static void attn_sizes(Args& a, int first, i64* s) {
+  for (int i = 0; i < 7; i++) s[i] = a.size(first + i);  // B Tq Tk Tcap H KVH D
+  if (s[2] < s[1]) a.fail(first + 2, "Tk must be >= Tq");
+  if (s[3] < s[2]) a.fail(first + 3, "Tcap must be >= Tk");
+  if (s[5] == 0 || s[4] % s[5]) a.fail(first + 5, "KVH must divide H");
+}
+DEF(attentionForward)
+  i64 s[7];
+  attn_sizes(a, 5, s);
+  i64 B = s[0], Tq = s[1], Tk = s[2], Tcap = s[3], H = s[4], KVH = s[5], D = s[6];
+  double nq = (double)B * Tq * H * D, nk = (double)B * Tcap * KVH * D;
+  attention_forward(a.f32(0, nq), a.f32(1, (double)B * H * Tq), a.f32(2, nq), a.f32(3, nk), a.f32(4, nk), B, Tq, Tk, Tcap, H, KVH, D,
+                    (float)a.num(12));
+  return a.undefined();
+END
+DEF(attentionBackward)
+  i64 s[7];
+  attn_sizes(a, 9, s);
+  i64 B = s[0], Tq = s[1], Tk = s[2], Tcap = s[3], H = s[4], KVH = s[5], D = s[6];
+  double nq = (double)B * Tq * H * D, nk = (double)B * Tcap * KVH * D;
+  attention_backward(a.f32(0, nq), a.f32(1, nk), a.f32(2, nk), a.f32(3, nq), a.f32(4, nq), a.f32(5, nk), a.f32(6, nk), a.f32(7, nq),
+                     a.f32(8, (double)B * H * Tq), B, Tq, Tk, Tcap, H, KVH, D, (float)a.num(16));
+  return a.undefined();
+END
+DEF(swigluForward) i64 n = a.size(3); swiglu_forward(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
+DEF(swigluBackward)
+  i64 n = a.size(5);
+  swiglu_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n);
+  return a.undefined();
+END
+DEF(softmaxForward) i64 N = a.size(2), C = a.size(3); softmax_forward(a.f32(0, (double)N * C), a.f32(1, (double)N * C), N, C); return a.undefined(); END
+DEF(softmaxBackward)
+  i64 N = a.size(3), C = a.size(4);
+  double n = (double)N * C;
+  softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C);
+  return a.undefined();
+END
+DEF(logSoftmaxForward) i64 N = a.size(2), C = a.size(3); log_softmax_forward(a.f32(0, (double)N * C), a.f32(1, (double)N * C), N, C); return a.undefined(); END
+DEF(logSoftmaxBackward)
+  i64 N = a.size(3), C = a.size(4);
+  double n = (double)N * C;
+  log_softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C);
+  return a.undefined();
+END
+static void check_targets(const Args& a, int i, const int32_t* t, i64 N, i64 V, int32_t ignore) {
+  for (i64 j = 0; j < N; j++)
+    if (t[j] != ignore && (t[j] < 0 || t[j] >= V))
+      a.fail(i, "holds target " + std::to_string(t[j]) + " at row " + std::to_string(j) + ", outside [0, " + std::to_string(V) + ")");
+}
+DEF(logprobGatherForward)
+  i64 N = a.size(4), V = a.size(5);
+  int32_t ignore = (int32_t)a.num(6);
+  const int32_t* t = a.i32(3, N);
+  check_targets(a, 3, t, N, V, ignore);
+  logprob_gather_forward(a.f32(0, N), a.f32(1, N), a.f32(2, (double)N * V), t, N, V, ignore);
+  return a.undefined();
+END
+DEF(logprobGatherBackward)
+  i64 N = a.size(5), V = a.size(6);
+  int32_t ignore = (int32_t)a.num(7);
+  const int32_t* t = a.i32(4, N);
+  check_targets(a, 4, t, N, V, ignore);
+  logprob_gather_backward(a.f32(0, (double)N * V), a.f32(1, N), a.f32(2, (double)N * V), a.f32(3, N), t, N, V, ignore);
+  return a.undefined();
+END
+
+// ---- optimizer ----
+DEF(adamwStep)
+  i64 n = a.size(4);
+  adamw_step(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), n, (float)a.num(5), (float)a.num(6), (float)a.num(7), (float)a.num(8),
+             (float)a.num(9), a.num(10));
+  return a.undefined();
+END
+
+#define REG(NAME) {#NAME, nullptr, js_##NAME, nullptr, nullptr, nullptr, napi_default, nullptr}
+
+napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      REG(setThreads), REG(getThreads), REG(setIsa), REG(getIsa), REG(hasOpenmp),
+      REG(add), REG(mul), REG(affine), REG(axpy), REG(sumSquares), REG(unaryForward), REG(unaryBackward),
+      REG(matmul),
+      REG(embeddingForward), REG(embeddingBackward), REG(rowScaleForward), REG(rowScaleBackward), REG(topk),
+      REG(gatherForward), REG(gatherBackward),
+      REG(permute), REG(sliceCopy), REG(sliceScatter), REG(sumAxis), REG(sumAxisBackward),
+      REG(rmsnormForward), REG(rmsnormBackward), REG(ropeForward), REG(ropeBackward),
+      REG(attentionForward), REG(attentionBackward), REG(swigluForward), REG(swigluBackward),
+      REG(softmaxForward), REG(softmaxBackward), REG(logSoftmaxForward), REG(logSoftmaxBackward),
+      REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep),
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,121 @@
+// Causal grouped-query attention, flash-style: queries are processed in blocks of QB rows, and a
+// block only ever holds its QB x (keys it can see) scores, never the T x T matrix. Each block is
+// three small GEMMs on the packed SGEMM (run single-threaded inside the per-block threads):
+//   forward   S = Q_b K^T -> causal mask, exact softmax over the row (lse saved) -> O_b = P V
+//   backward  recompute P from lse; dP = dO_b V^T; dS = P * (dP - rowsum(dO * O)) * scale;
+//             dQ_b += dS K;  dK += dS^T Q_b;  dV += P^T dO_b
+// Backward threads own whole (batch, kv-head) groups, so dK / dV accumulate without races.
+// Layouts: q (B, Tq, H, D); k, v (B, Tcap, KVH, D), first Tk positions used; query i sees keys
+// 0 .. Tk - Tq + i; lse (B, H, Tq).
+#include "gemm.h"
+#include "kernels.h"
+
+namespace mm {
+
+static const i64 QB = 64;
+
+MM_CLONES float row_max_n(const float* x, i64 n) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (i64 c = 0; c < n; c++) m = std::max(m, x[c]);
+  return m;
+}
+// p = exp(s * scale - shift) over n entries, returns the sum
+MM_CLONES float exp_scaled(float* p, float scale, float shift, i64 n) {
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (i64 c = 0; c < n; c++) {
+    float e = fast_exp(p[c] * scale - shift);
+    p[c] = e;
+    sum += e;
+  }
+  return sum;
+}
+MM_CLONES void scale_row(float* p, float k, i64 n) {
+  for (i64 c = 0; c < n; c++) p[c] *= k;
+}
+// ds = p * (dp - delta) * scale, in place in dp
+MM_CLONES void ds_row(float* dp, const float* p, float delta, float scale, i64 n) {
+  for (i64 c = 0; c < n; c++) dp[c] = p[c] * (dp[c] - delta) * scale;
+}
+MM_CLONES float dot_n(const float* a, const float* b, i64 n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (i64 c = 0; c < n; c++) s += a[c] * b[c];
+  return s;
+}
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H,
+                       i64 KVH, i64 D, float scale) {
+  const i64 group = H / KVH, nqb = (Tq + QB - 1) / QB, off = Tk - Tq;
+  const i64 items = B * H * nqb;
+  const i64 ldq = H * D, ldk = KVH * D;
+  int nt = num_threads();
+  if (items < 2 || (double)Tq * Tk * D * H * B < 2e5) nt = 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+  for (i64 it = 0; it < items; it++) {
+    const i64 qb = it % nqb, h = (it / nqb) % H, b = it / (nqb * H);
+    const i64 kvh = h / group;
+    const i64 i0 = qb * QB, rows = std::min(QB, Tq - i0);
+    const i64 kn = std::min(Tk, off + i0 + rows);  // keys visible to the last row of the block
+    float* S = scratch(2, (size_t)QB * std::max<i64>(kn, 1));
+    const float* qp = q + (b * Tq + i0) * ldq + h * D;
+    const float* kp = k + b * Tcap * ldk + kvh * D;
+    const float* vp = v + b * Tcap * ldk + kvh * D;
+    sgemm(false, true, rows, kn, D, qp, ldq, kp, ldk, S, kn, false, 1);
+    for (i64 r = 0; r < rows; r++) {
+      float* s = S + r * kn;
+      const i64 vis = std::min(kn, off + i0 + r + 1);
+      float m = row_max_n(s, vis) * scale;
+      float sum = exp_scaled(s, scale, m, vis);
+      scale_row(s, 1.f / sum, vis);
+      for (i64 c = vis; c < kn; c++) s[c] = 0.f;
+      lse[(b * H + h) * Tq + i0 + r] = m + std::log(sum);
+    }
+    sgemm(false, false, rows, D, kn, S, kn, vp, ldk, out + (b * Tq + i0) * ldq + h * D, ldq, false, 1);
+  }
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H, i64 KVH, i64 D, float scale) {
+  const i64 group = H / KVH, nqb = (Tq + QB - 1) / QB, off = Tk - Tq;
+  const i64 ldq = H * D, ldk = KVH * D;
+  const i64 items = B * KVH;
+  int nt = num_threads();
+  if (items < 2 || (double)Tq * Tk * D * H * B < 2e5) nt = 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+  for (i64 it = 0; it < items; it++) {
+    const i64 b = it / KVH, kvh = it % KVH;
+    const float* kp = k + b * Tcap * ldk + kvh * D;
+    const float* vp = v + b * Tcap * ldk + kvh * D;
+    float* dkp = dk + b * Tcap * ldk + kvh * D;
+    float* dvp = dv + b * Tcap * ldk + kvh * D;
+    for (i64 h = kvh * group; h < (kvh + 1) * group; h++) {
+      for (i64 qb = 0; qb < nqb; qb++) {
+        const i64 i0 = qb * QB, rows = std::min(QB, Tq - i0);
+        const i64 kn = std::min(Tk, off + i0 + rows);
+        if (kn <= 0) continue;
+        float* P = scratch(2, (size_t)QB * kn);
+        float* dP = scratch(3, (size_t)QB * kn);
+        const i64 qoff = (b * Tq + i0) * ldq + h * D;
+        sgemm(false, true, rows, kn, D, q + qoff, ldq, kp, ldk, P, kn, false, 1);
+        sgemm(false, true, rows, kn, D, dout + qoff, ldq, vp, ldk, dP, kn, false, 1);
+        for (i64 r = 0; r < rows; r++) {
+          float* p = P + r * kn;
+          float* dp = dP + r * kn;
+          const i64 vis = std::min(kn, off + i0 + r + 1);
+          const float l = lse[(b * H + h) * Tq + i0 + r];
+          exp_scaled(p, scale, l, vis);
+          for (i64 c = vis; c < kn; c++) p[c] = 0.f;
+          const float delta = dot_n(dout + qoff + r * ldq, out + qoff + r * ldq, D);
+          ds_row(dp, p, delta, scale, kn);
+        }
+        sgemm(false, false, rows, D, kn, dP, kn, kp, ldk, dq + qoff, ldq, true, 1);
+        sgemm(true, false, kn, D, rows, dP, kn, q + qoff, ldq, dkp, ldk, true, 1);
+        sgemm(true, false, kn, D, rows, P, kn, dout + qoff, ldq, dvp, ldk, true, 1);
+      }
+    }
+  }
+}
+
+}  // namespace mm

@@ -1,0 +1,84 @@
+// Shared helpers of the native CPU backend: integer types, the thread-count setting, OpenMP
+// fallbacks (the addon still builds, single-threaded, where OpenMP is missing), per-thread
+// aligned scratch memory, run-time ISA selection and a vectorisable exp.
+#pragma once
+#include <cstdint>
+#include <cstddef>
+#include <cstring>
+#include <cmath>
+#include <algorithm>
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+inline int omp_get_thread_num() { return 0; }
+inline int omp_get_num_threads() { return 1; }
+#endif
+
+typedef int64_t i64;
+
+namespace mm {
+
+// ---- threads ----
+int num_threads();
+void set_num_threads(int n);
+
+// ---- ISA ----
+enum Isa { ISA_GENERIC = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+Isa current_isa();
+Isa best_isa();
+void set_isa(Isa isa);
+const char* isa_name(Isa isa);
+
+// ---- scratch: 64-byte aligned, grows, owned by the calling thread (slot picks one of several) ----
+float* scratch(int slot, size_t floats);
+
+// Runs fn(begin, end) over [0, n) split into one contiguous chunk per thread. Small n (below
+// `grain` items per thread) runs on the calling thread alone: an OpenMP region costs ~1 us.
+template <class F>
+inline void parallel_range(i64 n, i64 grain, F fn) {
+  int nt = num_threads();
+  if (grain < 1) grain = 1;
+  i64 useful = n / grain;
+  if (useful < nt) nt = (int)std::max<i64>(1, useful);
+  if (nt <= 1) { fn((i64)0, n); return; }
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    i64 b = n * t / T, e = n * (t + 1) / T;
+    if (b < e) fn(b, e);
+  }
+}
+
+// exp(x) for float, ~2 ulp, written so that compilers vectorise loops that call it (no libm call).
+inline float fast_exp(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+}  // namespace mm
+
+// Function multi-versioning for auto-vectorised loops: one clone per x86 level, picked at load
+// time. Elsewhere (ARM, other compilers) the plain function is compiled for the target's baseline.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define MM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define MM_X86 1
+#else
+#define MM_CLONES
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MM_X86_INTRIN 1
+#endif

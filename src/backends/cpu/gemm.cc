@@ -1,0 +1,250 @@
+// Packed, cache-blocked SGEMM. Loop nest (BLIS): jc over N in NC columns -> pc over K in KC ->
+// pack a KC x NC panel of op(B) into NR-wide slivers -> ic over M in MC rows -> pack an MC x KC
+// block of op(A) into MR-tall slivers -> every (NR sliver, MR sliver) pair runs the micro-kernel,
+// which keeps an MR x NR tile of C in registers over the whole KC depth. Packing turns every
+// transpose case into the same contiguous access pattern, so one kernel serves NN, NT, TN, TT.
+// Threads share the packed panels: packing is split by sliver, the tiles of a block are split in
+// contiguous chunks (B sliver stays in L1 across consecutive tiles). Micro-kernels: AVX-512 12x32,
+// AVX2 6x16, portable 4x16 (auto-vectorised; NEON on ARM), chosen at run time.
+#include "gemm.h"
+#ifdef MM_X86_INTRIN
+#include <immintrin.h>
+#endif
+
+namespace mm {
+
+typedef void (*KernelFn)(i64 kc, const float* a, const float* b, float* c, i64 ldc, bool acc);
+
+// ---------------------------------------------------------------- portable micro-kernel 4 x 16
+static void kernel_generic(i64 kc, const float* a, const float* b, float* c, i64 ldc, bool acc) {
+  enum { MR = 4, NR = 16 };
+  float t[MR][NR];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) t[i][j] = 0.f;
+  for (i64 k = 0; k < kc; k++) {
+    const float* bk = b + k * NR;
+    const float* ak = a + k * MR;
+    for (int i = 0; i < MR; i++) {
+      float ai = ak[i];
+      for (int j = 0; j < NR; j++) t[i][j] += ai * bk[j];
+    }
+  }
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc)
+      for (int j = 0; j < NR; j++) ci[j] += t[i][j];
+    else
+      for (int j = 0; j < NR; j++) ci[j] = t[i][j];
+  }
+}
+
+#ifdef MM_X86_INTRIN
+// ---------------------------------------------------------------- AVX2 micro-kernel 6 x 16
+__attribute__((target("avx2,fma"))) static void kernel_avx2(i64 kc, const float* a, const float* b, float* c, i64 ldc, bool acc) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (i64 k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 a0 = _mm256_broadcast_ss(a + 0), a1 = _mm256_broadcast_ss(a + 1);
+    c00 = _mm256_fmadd_ps(a0, b0, c00); c01 = _mm256_fmadd_ps(a0, b1, c01);
+    c10 = _mm256_fmadd_ps(a1, b0, c10); c11 = _mm256_fmadd_ps(a1, b1, c11);
+    a0 = _mm256_broadcast_ss(a + 2); a1 = _mm256_broadcast_ss(a + 3);
+    c20 = _mm256_fmadd_ps(a0, b0, c20); c21 = _mm256_fmadd_ps(a0, b1, c21);
+    c30 = _mm256_fmadd_ps(a1, b0, c30); c31 = _mm256_fmadd_ps(a1, b1, c31);
+    a0 = _mm256_broadcast_ss(a + 4); a1 = _mm256_broadcast_ss(a + 5);
+    c40 = _mm256_fmadd_ps(a0, b0, c40); c41 = _mm256_fmadd_ps(a0, b1, c41);
+    c50 = _mm256_fmadd_ps(a1, b0, c50); c51 = _mm256_fmadd_ps(a1, b1, c51);
+    a += 6; b += 16;
+  }
+#define MM_ST(r, x0, x1)                                                            \
+  {                                                                                 \
+    float* cr = c + (r) * ldc;                                                      \
+    if (acc) { x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr)); x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8)); } \
+    _mm256_storeu_ps(cr, x0); _mm256_storeu_ps(cr + 8, x1);                         \
+  }
+  MM_ST(0, c00, c01) MM_ST(1, c10, c11) MM_ST(2, c20, c21) MM_ST(3, c30, c31) MM_ST(4, c40, c41) MM_ST(5, c50, c51)
+#undef MM_ST
+}
+
+// ---------------------------------------------------------------- AVX-512 micro-kernel 12 x 32
+#define MM_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+MM_AVX512 static void kernel_avx512(i64 kc, const float* a, const float* b, float* c, i64 ldc, bool acc) {
+  __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0, y3 = x0;
+  __m512 x4 = x0, y4 = x0, x5 = x0, y5 = x0, x6 = x0, y6 = x0, x7 = x0, y7 = x0;
+  __m512 x8 = x0, y8 = x0, x9 = x0, y9 = x0, x10 = x0, y10 = x0, x11 = x0, y11 = x0;
+#define MM_STEP(i, X, Y) { __m512 ai = _mm512_set1_ps(a[i]); X = _mm512_fmadd_ps(ai, b0, X); Y = _mm512_fmadd_ps(ai, b1, Y); }
+  for (i64 k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    _mm_prefetch((const char*)(b + 256), _MM_HINT_T0);
+    MM_STEP(0, x0, y0) MM_STEP(1, x1, y1) MM_STEP(2, x2, y2) MM_STEP(3, x3, y3)
+    MM_STEP(4, x4, y4) MM_STEP(5, x5, y5) MM_STEP(6, x6, y6) MM_STEP(7, x7, y7)
+    MM_STEP(8, x8, y8) MM_STEP(9, x9, y9) MM_STEP(10, x10, y10) MM_STEP(11, x11, y11)
+    a += 12; b += 32;
+  }
+#undef MM_STEP
+#define MM_ST(r, X, Y)                                                              \
+  {                                                                                 \
+    float* cr = c + (r) * ldc;                                                      \
+    if (acc) { X = _mm512_add_ps(X, _mm512_loadu_ps(cr)); Y = _mm512_add_ps(Y, _mm512_loadu_ps(cr + 16)); } \
+    _mm512_storeu_ps(cr, X); _mm512_storeu_ps(cr + 16, Y);                          \
+  }
+  MM_ST(0, x0, y0) MM_ST(1, x1, y1) MM_ST(2, x2, y2) MM_ST(3, x3, y3) MM_ST(4, x4, y4) MM_ST(5, x5, y5)
+  MM_ST(6, x6, y6) MM_ST(7, x7, y7) MM_ST(8, x8, y8) MM_ST(9, x9, y9) MM_ST(10, x10, y10) MM_ST(11, x11, y11)
+#undef MM_ST
+}
+#endif
+
+struct KernelInfo {
+  int mr, nr;
+  KernelFn fn;
+  i64 mc, kc, nc;  // cache blocking
+};
+
+static KernelInfo kernel_for(Isa isa) {
+#ifdef MM_X86_INTRIN
+  if (isa == ISA_AVX512) return {12, 32, kernel_avx512, 144, 256, 2048};
+  if (isa == ISA_AVX2) return {6, 16, kernel_avx2, 96, 256, 2048};
+#endif
+  (void)isa;
+  return {4, 16, kernel_generic, 96, 256, 2048};
+}
+
+// Packs op(A)[i0 : i0+mc, k0 : k0+kc] into slivers s0 .. s1 of MR rows: dst[s][k][r], zero-padded.
+static void pack_a(float* dst, const float* A, i64 lda, bool transA, i64 i0, i64 mc, i64 k0, i64 kc, int MR, i64 s0, i64 s1) {
+  for (i64 s = s0; s < s1; s++) {
+    float* d = dst + s * kc * MR;
+    i64 r0 = s * MR, rows = std::min<i64>(MR, mc - r0);
+    if (!transA) {
+      // A(i, k) = A[i * lda + k]: read rows contiguously, write strided.
+      for (i64 r = 0; r < rows; r++) {
+        const float* src = A + (i0 + r0 + r) * lda + k0;
+        for (i64 k = 0; k < kc; k++) d[k * MR + r] = src[k];
+      }
+      for (i64 r = rows; r < MR; r++)
+        for (i64 k = 0; k < kc; k++) d[k * MR + r] = 0.f;
+    } else {
+      // A(i, k) = A[k * lda + i]: each k gives MR contiguous values.
+      for (i64 k = 0; k < kc; k++) {
+        const float* src = A + (k0 + k) * lda + i0 + r0;
+        float* dk = d + k * MR;
+        i64 r = 0;
+        for (; r < rows; r++) dk[r] = src[r];
+        for (; r < MR; r++) dk[r] = 0.f;
+      }
+    }
+  }
+}
+
+// Packs op(B)[k0 : k0+kc, j0 : j0+nc] into slivers s0 .. s1 of NR columns: dst[s][k][c], zero-padded.
+static void pack_b(float* dst, const float* B, i64 ldb, bool transB, i64 k0, i64 kc, i64 j0, i64 nc, int NR, i64 s0, i64 s1) {
+  for (i64 s = s0; s < s1; s++) {
+    float* d = dst + s * kc * NR;
+    i64 c0 = s * NR, cols = std::min<i64>(NR, nc - c0);
+    if (!transB) {
+      for (i64 k = 0; k < kc; k++) {
+        const float* src = B + (k0 + k) * ldb + j0 + c0;
+        float* dk = d + k * NR;
+        i64 c = 0;
+        for (; c < cols; c++) dk[c] = src[c];
+        for (; c < NR; c++) dk[c] = 0.f;
+      }
+    } else {
+      // B(k, j) = B[j * ldb + k]: one row of B per column of the sliver.
+      for (i64 c = 0; c < cols; c++) {
+        const float* src = B + (j0 + c0 + c) * ldb + k0;
+        for (i64 k = 0; k < kc; k++) d[k * NR + c] = src[k];
+      }
+      for (i64 c = cols; c < NR; c++)
+        for (i64 k = 0; k < kc; k++) d[k * NR + c] = 0.f;
+    }
+  }
+}
+
+// One thread's GEMM: the BLIS loop nest on the calling thread, with its own packing buffers.
+static void sgemm_serial(const KernelInfo& ki, bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B,
+                         i64 ldb, float* C, i64 ldc, bool accumulate) {
+  const int MR = ki.mr, NR = ki.nr;
+  const i64 MC = ki.mc, KC = std::min<i64>(ki.kc, K), NC = ki.nc;
+  const i64 nc_max = std::min<i64>(NC, (N + NR - 1) / NR * NR);
+  const i64 mc_max = std::min<i64>(MC, (M + MR - 1) / MR * MR);
+  float* Bp = scratch(0, (size_t)KC * nc_max);
+  float* Ap = scratch(1, (size_t)KC * mc_max);
+  alignas(64) float tmp[32 * 32];
+  for (i64 jc = 0; jc < N; jc += NC) {
+    const i64 nc = std::min<i64>(NC, N - jc);
+    const i64 nsl_n = (nc + NR - 1) / NR;
+    for (i64 pc = 0; pc < K; pc += KC) {
+      const i64 kc = std::min<i64>(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      pack_b(Bp, B, ldb, transB, pc, kc, jc, nc, NR, 0, nsl_n);
+      for (i64 ic = 0; ic < M; ic += MC) {
+        const i64 mc = std::min<i64>(MC, M - ic);
+        const i64 nsl_m = (mc + MR - 1) / MR;
+        pack_a(Ap, A, lda, transA, ic, mc, pc, kc, MR, 0, nsl_m);
+        for (i64 sj = 0; sj < nsl_n; sj++) {
+          const float* bp = Bp + sj * kc * NR;
+          const i64 j = jc + sj * NR, cols = std::min<i64>(NR, N - j);
+          for (i64 si = 0; si < nsl_m; si++) {
+            const i64 i = ic + si * MR, rows = std::min<i64>(MR, M - i);
+            const float* ap = Ap + si * kc * MR;
+            if (rows == MR && cols == NR) {
+              ki.fn(kc, ap, bp, C + i * ldc + j, ldc, acc);
+            } else {
+              ki.fn(kc, ap, bp, tmp, NR, false);
+              for (i64 r = 0; r < rows; r++) {
+                float* cr = C + (i + r) * ldc + j;
+                const float* tr = tmp + r * NR;
+                if (acc)
+                  for (i64 c = 0; c < cols; c++) cr[c] += tr[c];
+                else
+                  for (i64 c = 0; c < cols; c++) cr[c] = tr[c];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Threads: C is cut along its longer side into a few chunks per thread, handed out dynamically
+// (each chunk is an independent serial GEMM with its own packing). No barriers inside, and a
+// thread that gets descheduled (the machine is shared) delays only its current chunk.
+void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb,
+           float* C, i64 ldc, bool accumulate, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (i64 i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  const KernelInfo ki = kernel_for(current_isa());
+  if ((double)M * N * K < 1.0e6 || nthreads < 2) {
+    sgemm_serial(ki, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+  const bool split_m = M >= N;
+  const i64 len = split_m ? M : N, unit = split_m ? ki.mr : ki.nr;
+  // chunk: at least 2 MC-ish blocks of work, about 3 chunks per thread
+  i64 chunk = (len + 3 * nthreads - 1) / (3 * nthreads);
+  chunk = std::max<i64>(chunk, split_m ? 48 : 64);
+  chunk = (chunk + unit - 1) / unit * unit;
+  const i64 nchunks = (len + chunk - 1) / chunk;
+  if (nchunks < 2) {
+    sgemm_serial(ki, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (i64 c = 0; c < nchunks; c++) {
+    const i64 s = c * chunk, n = std::min<i64>(chunk, len - s);
+    if (split_m) {
+      const float* As = transA ? A + s : A + s * lda;
+      sgemm_serial(ki, transA, transB, n, N, K, As, lda, B, ldb, C + s * ldc, ldc, accumulate);
+    } else {
+      const float* Bs = transB ? B + s * ldb : B + s;
+      sgemm_serial(ki, transA, transB, M, n, K, A, lda, Bs, ldb, C + s, ldc, accumulate);
+    }
+  }
+}
+
+}  // namespace mm

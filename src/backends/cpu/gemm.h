@@ -1,0 +1,13 @@
+// Packed, cache-blocked SGEMM (BLIS-style loops around a register-tiled micro-kernel).
+#pragma once
+#include "common.h"
+
+namespace mm {
+
+// C (M, N) = op(A) @ op(B), or C += when accumulate. Row-major with leading dimensions:
+// op(A)(i, k) = transA ? A[k * lda + i] : A[i * lda + k]; op(B)(k, j) = transB ? B[j * ldb + k] : B[k * ldb + j].
+// nthreads <= 1 runs on the calling thread (used inside other parallel kernels).
+void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb,
+           float* C, i64 ldc, bool accumulate, int nthreads);
+
+}  // namespace mm

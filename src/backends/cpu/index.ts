@@ -1,0 +1,231 @@
+// The native CPU backend: a thin TypeScript wrapper over the C++ addon (build/Release/minimind_cpu.node,
+// built by `npm install` through node-gyp from binding.gyp and the .cc files next to this one).
+// Buffers are plain host typed arrays, passed to C++ without copying; kernels are float32 only.
+// Memory: freed buffers go to a pool keyed by dtype and size, so the same training step run again
+// allocates nothing new (V8 releases big typed arrays only when its GC runs, so reuse is what keeps
+// peak RSS flat). Threads: MINIMIND_THREADS, else every core Node reports; `setThreads(n)` changes it.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import type { Backend, Buf, FBuf, UnaryOp } from '../backend.js';
+import type { DType, HostArray } from '../../core/dtype.js';
+
+/** The functions the addon exports (argument order = the Backend interface). */
+interface Addon {
+  setThreads(n: number): void;
+  getThreads(): number;
+  setIsa(name: string): string;
+  getIsa(): string;
+  hasOpenmp(): boolean;
+  [kernel: string]: (...args: any[]) => any;
+}
+
+export interface CpuBackend extends Backend {
+  /** Worker threads used by the kernels (OpenMP pool; 1 = the calling thread only). */
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** SIMD path in use: 'avx512' | 'avx2' | 'generic'. setIsa picks a lower one (tests, benchmarks). */
+  isa(): string;
+  setIsa(name: 'avx512' | 'avx2' | 'generic' | 'best'): string;
+  /** Whether the addon was built with OpenMP (else kernels run on one thread). */
+  hasOpenmp(): boolean;
+  /** Bytes kept in the reuse pool (not counted by liveBytes). */
+  pooledBytes(): number;
+  /** Drops the pool so the GC can return its memory. */
+  trimPool(): void;
+}
+
+const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, logsigmoid: 4 };
+
+let loadError: string | null = null;
+let cached: CpuBackend | null | undefined;
+
+/** Where the package root is: the nearest folder above this file with our package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'minimind') return dir;
+      } catch { /* keep looking */ }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json of minimind not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** Path of the compiled addon. */
+export function addonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'minimind_cpu.node');
+}
+
+/** Why loadCpuBackend() returned null (one line), or null when it loaded. */
+export function cpuLoadError(): string | null {
+  return loadError;
+}
+
+function defaultThreads(): number {
+  const env = process.env.MINIMIND_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 1) return n;
+    throw new Error(`MINIMIND_THREADS must be a positive integer, got '${env}'`);
+  }
+  return Math.max(1, availableParallelism());
+}
+
+/** The native backend, or null (see cpuLoadError()) when the addon is missing or fails to load. */
+export function loadCpuBackend(): CpuBackend | null {
+  if (cached !== undefined) return cached;
+  let addon: Addon;
+  try {
+    const path = addonPath();
+    if (!existsSync(path)) {
+      loadError = `native addon not built (${path} missing; run 'npm run build:native' with a C++17 compiler)`;
+      cached = null;
+      return null;
+    }
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    loadError = `native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
+    cached = null;
+    return null;
+  }
+  addon.setThreads(defaultThreads());
+  cached = makeBackend(addon);
+  return cached;
+}
+
+function makeBackend(n: Addon): CpuBackend {
+  const pool = new Map<string, HostArray[]>();
+  let live = 0;
+  let pooled = 0;
+  const K = n; // kernels, called directly
+
+  function key(dtype: DType, size: number): string {
+    return dtype + ':' + size;
+  }
+  function dtypeOfBuf(b: HostArray): DType {
+    return b instanceof Float32Array ? 'float32' : b instanceof Int32Array ? 'int32' : 'float64';
+  }
+
+  const backend: CpuBackend = {
+    name: 'cpu',
+
+    // ---- memory ----
+    alloc(dtype: DType, size: number): Buf {
+      const list = pool.get(key(dtype, size));
+      let buf: HostArray;
+      if (list !== undefined && list.length > 0) {
+        buf = list.pop()!;
+        pooled -= buf.byteLength;
+        buf.fill(0);
+      } else {
+        buf = dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Float64Array(size);
+      }
+      live += buf.byteLength;
+      return buf;
+    },
+    free(buf: Buf): void {
+      live -= buf.byteLength;
+      const k = key(dtypeOfBuf(buf), buf.length);
+      let list = pool.get(k);
+      if (list === undefined) pool.set(k, (list = []));
+      list.push(buf);
+      pooled += buf.byteLength;
+    },
+    upload(host: HostArray): Buf {
+      const buf = backend.alloc(dtypeOfBuf(host), host.length);
+      (buf as Float32Array).set(host as Float32Array);
+      return buf;
+    },
+    download(buf: Buf): HostArray {
+      return buf.slice();
+    },
+    liveBytes: () => live,
+    pooledBytes: () => pooled,
+    trimPool(): void {
+      pool.clear();
+      pooled = 0;
+    },
+
+    // ---- elementwise ----
+    fill(out: Buf, value: number, count: number): void {
+      out.fill(value, 0, count);
+    },
+    copy(out: Buf, x: Buf, count: number): void {
+      if (count === x.length) (out as Float32Array).set(x as Float32Array);
+      else (out as Float32Array).set((x as Float32Array).subarray(0, count));
+    },
+    add: (out, a, b, c) => K.add(out, a, b, c),
+    mul: (out, a, b, c) => K.mul(out, a, b, c),
+    affine: (out, x, alpha, beta, c) => K.affine(out, x, alpha, beta, c),
+    axpy: (out, x, alpha, c) => K.axpy(out, x, alpha, c),
+    sumSquares: (x, c) => K.sumSquares(x, c),
+    unaryForward(op: UnaryOp, out: FBuf, x: FBuf, c: number): void {
+      K.unaryForward(UNARY[op], out, x, c);
+    },
+    unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, c: number): void {
+      K.unaryBackward(UNARY[op], dx, dout, x, out, c);
+    },
+
+    // ---- GEMM ----
+    matmul: (out, a, b, M, N, Kd, transA, transB, accumulate) => K.matmul(out, a, b, M, N, Kd, transA, transB, accumulate),
+
+    // ---- rows ----
+    embeddingForward: (out, ids, weight, N, C) => K.embeddingForward(out, ids, weight, N, C),
+    embeddingBackward: (dweight, dout, ids, N, C) => K.embeddingBackward(dweight, dout, ids, N, C),
+    rowScaleForward: (out, x, w, N, C) => K.rowScaleForward(out, x, w, N, C),
+    rowScaleBackward: (dx, dw, dout, x, w, N, C) => K.rowScaleBackward(dx, dw, dout, x, w, N, C),
+    topk: (values, indices, x, N, C, k) => K.topk(values, indices, x, N, C, k),
+    gatherForward: (out, x, idx, N, C, k) => K.gatherForward(out, x, idx, N, C, k),
+    gatherBackward: (dx, dout, idx, N, C, k) => K.gatherBackward(dx, dout, idx, N, C, k),
+
+    // ---- shape ----
+    permute: (out, x, shape, perm, accumulate) => K.permute(out, x, shape, perm, accumulate),
+    sliceCopy: (out, x, outer, dimIn, inner, start, len, accumulate) => K.sliceCopy(out, x, outer, dimIn, inner, start, len, accumulate),
+    sliceScatter: (out, x, outer, dimOut, inner, start, len, accumulate) =>
+      K.sliceScatter(out, x, outer, dimOut, inner, start, len, accumulate),
+    sumAxis: (out, x, outer, dim, inner) => K.sumAxis(out, x, outer, dim, inner),
+    sumAxisBackward: (dx, dout, outer, dim, inner) => K.sumAxisBackward(dx, dout, outer, dim, inner),
+
+    // ---- transformer ----
+    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(out, rstd, x, w, N, C, eps),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C) => K.rmsnormBackward(dx, dw, dout, x, w, rstd, N, C),
+    ropeForward: (out, x, cos, sin, B, T, H, D, pos0, interleaved) => K.ropeForward(out, x, cos, sin, B, T, H, D, pos0, interleaved),
+    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, interleaved) => K.ropeBackward(dx, dout, cos, sin, B, T, H, D, pos0, interleaved),
+    attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
+      K.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
+      K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    swigluForward: (out, gate, up, c) => K.swigluForward(out, gate, up, c),
+    swigluBackward: (dgate, dup, dout, gate, up, c) => K.swigluBackward(dgate, dup, dout, gate, up, c),
+    softmaxForward: (out, x, N, C) => K.softmaxForward(out, x, N, C),
+    softmaxBackward: (dx, dout, out, N, C) => K.softmaxBackward(dx, dout, out, N, C),
+    logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(out, x, N, C),
+    logSoftmaxBackward: (dx, dout, out, N, C) => K.logSoftmaxBackward(dx, dout, out, N, C),
+    logprobGatherForward: (out, lse, logits, targets, N, V, ignoreIndex) => K.logprobGatherForward(out, lse, logits, targets, N, V, ignoreIndex),
+    logprobGatherBackward: (dlogits, dout, logits, lse, targets, N, V, ignoreIndex) =>
+      K.logprobGatherBackward(dlogits, dout, logits, lse, targets, N, V, ignoreIndex),
+
+    // ---- optimizer ----
+    adamwStep: (param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step) =>
+      K.adamwStep(param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step),
+
+    // ---- settings ----
+    setThreads(t: number): void {
+      if (!Number.isInteger(t) || t < 1) throw new Error(`setThreads: expected a positive integer, got ${t}`);
+      n.setThreads(t);
+    },
+    getThreads: () => n.getThreads(),
+    isa: () => n.getIsa(),
+    setIsa: (name) => n.setIsa(name),
+    hasOpenmp: () => n.hasOpenmp(),
+  };
+  return backend;
+}
+
