@@ -1,0 +1,168 @@
+// MiniMindForCausalLM: the one model class for every MiniMind era, chosen by the config
+// (spec section 1). Pre-norm decoder: h = x + Attn(RMSNorm(x)); out = h + FFN(RMSNorm(h)); final
+// RMSNorm; logits = h W^T with W the embedding matrix when tied. Parameter names are Hugging Face's
+// (model.layers.0.self_attn.q_proj.weight ...), so model folders are a walk over namedParameters().
+import { noGrad } from '../core/autograd.js';
+import { Rng } from '../core/random.js';
+import { tensor, type Tensor } from '../core/tensor.js';
+import * as ops from '../ops/index.js';
+import { Embedding, Linear, Module, RMSNorm } from '../nn/index.js';
+import { Attention, type RopeTensors } from './attention.js';
+import { validateConfig, type MiniMindConfig } from './config.js';
+import { KVCache } from './kv-cache.js';
+import { FeedForward, ModuleList, type InitSpec } from './layers.js';
+import { MoEFeedForward } from './moe.js';
+import { modelRopeTables } from './rope-tables.js';
+
+export { KVCache } from './kv-cache.js';
+
+export class DecoderLayer extends Module {
+  readonly self_attn: Attention;
+  readonly input_layernorm: RMSNorm;
+  readonly post_attention_layernorm: RMSNorm;
+  readonly mlp: FeedForward | MoEFeedForward;
+
+  constructor(c: MiniMindConfig, init: InitSpec) {
+    super();
+    this.self_attn = this.registerModule('self_attn', new Attention(c, init));
+    this.input_layernorm = this.registerModule('input_layernorm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.post_attention_layernorm = this.registerModule('post_attention_layernorm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.mlp = this.registerModule('mlp', c.use_moe ? new MoEFeedForward(c, init) : new FeedForward(c.hidden_size, c.intermediate_size, init));
+  }
+
+  /** x (B, T, d) -> (B, T, d), plus the MoE aux loss of this layer (or null). */
+  forward(x: Tensor, rope: RopeTensors, pos0: number, cache?: { cache: KVCache; layer: number }): { x: Tensor; aux: Tensor | null } {
+    const h = ops.add(x, this.self_attn.forward(this.input_layernorm.forward(x), rope, pos0, cache));
+    const n = this.post_attention_layernorm.forward(h);
+    if (this.mlp instanceof MoEFeedForward) {
+      const { y, aux } = this.mlp.forward(n);
+      return { x: ops.add(h, y), aux };
+    }
+    return { x: ops.add(h, this.mlp.forward(n)), aux: null };
+  }
+}
+
+/** The `model.` part: embeddings, layers, final norm. */
+export class MiniMindModel extends Module {
+  readonly embed_tokens: Embedding;
+  readonly layers: ModuleList<DecoderLayer>;
+  readonly norm: RMSNorm;
+  constructor(c: MiniMindConfig, init: InitSpec) {
+    super();
+    this.embed_tokens = this.registerModule('embed_tokens', new Embedding(c.vocab_size, c.hidden_size, { rng: init.rng, std: init.std }));
+    this.layers = this.registerModule('layers', new ModuleList<DecoderLayer>());
+    for (let i = 0; i < c.num_hidden_layers; i++) this.layers.push(new DecoderLayer(c, init));
+    this.norm = this.registerModule('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+  }
+}
+
+export interface ForwardOptions {
+  /** Decode with this cache: positions start at cache.length; the new k/v are appended. Runs without autograd. */
+  cache?: KVCache;
+  /** Logits for the last position only: (B, 1, V). */
+  lastOnly?: boolean;
+}
+
+export class MiniMindForCausalLM extends Module {
+  readonly config: MiniMindConfig;
+  readonly model: MiniMindModel;
+  /** Only when tie_word_embeddings is false; otherwise the logits use model.embed_tokens.weight. */
+  readonly lm_head: Linear | null = null;
+  private readonly rope: RopeTensors;
+
+  constructor(config: MiniMindConfig, opts: { seed?: number } = {}) {
+    super();
+    validateConfig(config);
+    this.config = { ...config };
+    // MiniMind v1 _init_weights: N(0, 0.02); up_proj (w3) and o_proj (wo) N(0, 0.02 / sqrt(2 L)).
+    const init: InitSpec = { rng: new Rng(opts.seed ?? 42), std: 0.02, residualStd: 0.02 / Math.sqrt(2 * config.num_hidden_layers) };
+    this.model = this.registerModule('model', new MiniMindModel(config, init));
+    if (!config.tie_word_embeddings) this.lm_head = this.registerModule('lm_head', new Linear(config.hidden_size, config.vocab_size, { rng: init.rng, std: init.std }));
+    // RoPE tables: computed and uploaded once per model.
+    const t = modelRopeTables(config);
+    const half = config.head_dim / 2;
+    this.rope = {
+      cos: tensor(t.cos, [config.max_position_embeddings, half]).keep(),
+      sin: tensor(t.sin, [config.max_position_embeddings, half]).keep(),
+    };
+  }
+
+  /** The output projection weight (V, d): the embedding matrix when tied. */
+  get outputWeight(): Tensor {
+    return this.lm_head ? this.lm_head.weight : this.model.embed_tokens.weight;
+  }
+
+  /**
+   * inputIds (B, T) int32 -> logits (B, T, V), or (B, 1, V) with lastOnly; auxLoss = the MoE aux
+   * loss summed over layers (training mode and MoE only, else null).
+   */
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): { logits: Tensor; auxLoss: Tensor | null } {
+    if (inputIds.shape.length !== 2 || inputIds.dtype !== 'int32') {
+      throw new Error(`MiniMindForCausalLM.forward: input_ids must be an int32 (B, T) tensor, got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`);
+    }
+    const cache = opts.cache;
+    if (!cache) return this.run(inputIds, 0, opts.lastOnly ?? false);
+    // Decoding is inference: nothing is recorded for autograd (the cache writes are not differentiable).
+    const [B, T] = inputIds.shape;
+    if (cache.numLayers !== this.config.num_hidden_layers || cache.numKvHeads !== this.config.num_key_value_heads || cache.headDim !== this.config.head_dim) {
+      throw new Error('MiniMindForCausalLM.forward: the KV cache was made for another model configuration (use model.newCache)');
+    }
+    if (B !== cache.batch) throw new Error(`MiniMindForCausalLM.forward: batch ${B} does not match the KV cache's batch ${cache.batch}`);
+    cache.reserve(cache.length + T);
+    const out = noGrad(() => this.run(inputIds, cache.length, opts.lastOnly ?? false, cache));
+    cache.length += T;
+    return out;
+  }
+
+  private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache): { logits: Tensor; auxLoss: Tensor | null } {
+    const T = ids.shape[1];
+    let x = this.model.embed_tokens.forward(ids); // (B, T, d)
+    let auxLoss: Tensor | null = null;
+    this.model.layers.items.forEach((layer, l) => {
+      const r = layer.forward(x, this.rope, pos0, cache ? { cache, layer: l } : undefined);
+      x = r.x;
+      if (r.aux) auxLoss = auxLoss ? ops.add(auxLoss, r.aux) : r.aux;
+    });
+    if (lastOnly && T > 1) x = ops.slice(x, 1, T - 1, 1); // (B, 1, d): the final norm and lm_head only where needed
+    x = this.model.norm.forward(x);
+    return { logits: ops.linear(x, this.outputWeight), auxLoss };
+  }
+
+  /**
+   * Causal-LM loss with the Hugging Face shift (logits at t predict labels at t+1); labels (B, T)
+   * int32 with -100 ignored. loss = logitsLoss + auxLoss (when there is one). lossMask (optional,
+   * aligned with labels) weights each target as MiniMind's loss_mask does.
+   */
+  loss(inputIds: Tensor, labels: Tensor, opts: { lossMask?: Float32Array } = {}): { loss: Tensor; logitsLoss: Tensor; auxLoss: Tensor | null } {
+    const [B, T] = inputIds.shape;
+    if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
+      throw new Error(`MiniMindForCausalLM.loss: labels [${labels.shape.join(', ')}] must match input_ids [${inputIds.shape.join(', ')}]`);
+    }
+    // Shift the (small, host-side) labels instead of slicing the (B, T, V) logits.
+    const lab = labels.toArray();
+    const shifted = new Int32Array(B * T).fill(-100);
+    const mask = opts.lossMask ? new Float32Array(B * T) : undefined;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t + 1 < T; t++) {
+        shifted[b * T + t] = lab[b * T + t + 1];
+        if (mask) mask[b * T + t] = opts.lossMask![b * T + t + 1];
+      }
+    }
+    const { logits, auxLoss } = this.forward(inputIds);
+    const logitsLoss = ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { ignoreIndex: -100, mask });
+    const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
+    return { loss, logitsLoss, auxLoss };
+  }
+
+  /** A KV cache for `batch` sequences (grows as needed up to max_position_embeddings; maxLen reserves up front). */
+  newCache(batch: number, maxLen?: number): KVCache {
+    const c = this.config;
+    return new KVCache(batch, c.num_hidden_layers, c.num_key_value_heads, c.head_dim, maxLen ?? 256, c.max_position_embeddings, this.outputWeight.backend);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.rope.cos.dispose();
+    this.rope.sin.dispose();
+  }
+}
