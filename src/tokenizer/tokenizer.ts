@@ -15,10 +15,10 @@ export interface TokenizerJson {
   truncation?: unknown;
   padding?: unknown;
   added_tokens?: Partial<AddedToken>[];
-  normalizer?: { type: string } | null;
+  normalizer?: { type: string; [k: string]: unknown } | null;
   pre_tokenizer?: { type: string; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean } | null;
-  post_processor?: { type: string } | null;
-  decoder?: { type: string } | null;
+  post_processor?: { type: string; [k: string]: unknown } | null;
+  decoder?: { type: string; [k: string]: unknown } | null;
   model: {
     type?: string;
     dropout?: number | null;

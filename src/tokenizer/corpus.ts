@@ -1,0 +1,81 @@
+// Streams training text out of corpus files without loading them whole, so a corpus larger than
+// memory works (the trainer keeps only distinct words and their counts).
+//   *.jsonl : one JSON object a line; its `text` field, or (MiniMind's SFT format, as its
+//             train_tokenizer.py reads it) the `content` of each `conversations` turn joined by '\n'.
+//   other   : plain text, one sequence per line, line endings kept (what HF `tokenizer.train(files)`
+//             feeds its trainer, so the same file gives the same words).
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+
+const CHUNK = 4 << 20;
+
+/** Yields the lines of a file (each with its '\n' when it has one), reading 4 MB at a time. */
+export function* readLines(path: string, onBytes?: (n: number) => void): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const dec = new TextDecoder('utf-8', { ignoreBOM: true });
+    let rest = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      onBytes?.(n);
+      const text = rest + dec.decode(buf.subarray(0, n), { stream: true });
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        yield text.slice(start, nl + 1);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    }
+    rest += dec.decode();
+    if (rest.length > 0) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The text a jsonl record contributes, or undefined when it has none. */
+export function jsonlText(rec: unknown): string | undefined {
+  if (rec === null || typeof rec !== 'object') return undefined;
+  const r = rec as { text?: unknown; conversations?: unknown };
+  if (typeof r.text === 'string') return r.text;
+  if (Array.isArray(r.conversations)) {
+    const parts = r.conversations
+      .map((t) => (t && typeof t === 'object' ? (t as { content?: unknown }).content : undefined))
+      .filter((c): c is string => typeof c === 'string' && c.length > 0);
+    return parts.length ? parts.join('\n') : undefined;
+  }
+  return undefined;
+}
+
+/** Yields the training sequences of all files in order; onBytes reports raw bytes read (progress). */
+export function* readCorpus(files: string[], onBytes?: (n: number) => void): Generator<string> {
+  for (const f of files) {
+    statSync(f); // a clear ENOENT naming the file before anything is read
+    if (extname(f).toLowerCase() === '.jsonl') {
+      let lineNo = 0;
+      for (const line of readLines(f, onBytes)) {
+        lineNo++;
+        if (line.trim() === '') continue;
+        let rec: unknown;
+        try {
+          rec = JSON.parse(line);
+        } catch (e) {
+          throw new Error(`${f}:${lineNo}: not valid JSON (${(e as Error).message})`);
+        }
+        const t = jsonlText(rec);
+        if (t !== undefined) yield t;
+      }
+    } else {
+      yield* readLines(f, onBytes);
+    }
+  }
+}
+
+/** Total size in bytes of the files (for the progress bar). */
+export function totalBytes(files: string[]): number {
+  let n = 0;
+  for (const f of files) n += statSync(f).size;
+  return n;
+}
