@@ -112,7 +112,7 @@ export class Tokenizer {
   /** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), in HF's layout. */
   save(dir: string): void {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(this.json, null, 2));
+    writeFileSync(join(dir, 'tokenizer.json'), stringifyTokenizerJson(this.json));
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
 
@@ -215,6 +215,18 @@ export class Tokenizer {
     }
     return b;
   }
+}
+
+/**
+ * tokenizer.json text as HF's `save()` writes it (2-space indent, vocab in id order). JSON.stringify
+ * alone would list integer-like tokens ("0", "12") first, so the vocab is written by hand.
+ */
+export function stringifyTokenizerJson(json: TokenizerJson): string {
+  const mark = '\u0000vocab\u0000';
+  const text = JSON.stringify({ ...json, model: { ...json.model, vocab: mark } }, null, 2);
+  const entries = Object.entries(json.model.vocab).sort((a, b) => a[1] - b[1]);
+  const vocab = entries.length === 0 ? '{}' : `{\n${entries.map(([k, v]) => `      ${JSON.stringify(k)}: ${v}`).join(',\n')}\n    }`;
+  return text.replace(JSON.stringify(mark), () => vocab);
 }
 
 function tokenContent(v: unknown): string {
