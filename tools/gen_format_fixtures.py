@@ -10,6 +10,7 @@
                                and of the optimizer's exp_avg ('optimizer.exp_avg')
   pth-deflate.pth              v1-original.pth re-zipped with deflate compression (torch writes stored
                                entries; the reader supports both)
+  pth-prefixed.pth             a state dict under 'state_dict' with 'module.' / '_orig_mod.' key prefixes
 
 Usage: .venv/bin/python tools/gen_format_fixtures.py [--out test/fixtures]   (after gen_model_fixtures.py)
 """
@@ -113,6 +114,18 @@ def pth_deflate(out):
     print(f'{dst}: {os.path.getsize(dst)} bytes')
 
 
+def pth_prefixed(out):
+    """A state dict under 'state_dict' whose keys carry DDP / torch.compile prefixes, which readers strip."""
+    sd = collections.OrderedDict()
+    sd['module.x.weight'] = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    sd['_orig_mod.y.weight'] = torch.arange(4, dtype=torch.float16)
+    sd['module._orig_mod.z.weight'] = torch.tensor([1.5], dtype=torch.bfloat16)
+    sd['num_batches_tracked'] = 3   # a non-tensor entry: dropped
+    path = os.path.join(out, 'pth-prefixed.pth')
+    torch.save({'state_dict': sd, 'epoch': 1}, path)
+    print(f'{path}: {os.path.getsize(path)} bytes')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures'))
@@ -120,6 +133,7 @@ def main():
     st_python(args.out)
     pth_misc(args.out)
     pth_deflate(args.out)
+    pth_prefixed(args.out)
 
 
 if __name__ == '__main__':
