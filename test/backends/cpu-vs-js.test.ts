@@ -1,0 +1,282 @@
+// The native CPU backend against the js backend (the definition), kernel by kernel, on seeded
+// random inputs: tiny and odd shapes (1, primes, sizes that straddle the GEMM's register tiles and
+// cache blocks, the attention's 64-row query blocks), every transpose case, forward and backward,
+// accumulate paths started from non-zero gradients. Every SIMD path this CPU has (AVX-512, AVX2,
+// portable) and both 1 and 2 threads are run. Skips, saying why, only when the addon did not build.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsBackend } from '../../src/backends/js/index.js';
+import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../src/backends/cpu/index.js';
+import type { Backend, UnaryOp } from '../../src/backends/backend.js';
+
+const cpu = loadCpuBackend();
+const skip = cpu === null ? `native CPU backend not built: ${cpuLoadError()}` : false;
+
+// ---- seeded inputs ----
+let seed = 12345;
+function rnd(): number {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return seed / 4294967296;
+}
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rnd() * 2 - 1) * scale;
+  return a;
+}
+function randInt(n: number, hi: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.floor(rnd() * hi);
+  return a;
+}
+const clone = <T extends Float32Array | Int32Array>(a: T): T => a.slice() as T;
+
+/** Elementwise |got - want| <= tol * (|want| + mean|want|), with a message that says where. */
+function close(got: Float32Array | Int32Array, want: Float32Array | Int32Array, what: string, tol = 2e-5): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let meanAbs = 0;
+  for (let i = 0; i < want.length; i++) meanAbs += Math.abs(want[i]);
+  meanAbs = want.length ? meanAbs / want.length : 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) {
+      assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
+    }
+  }
+}
+
+/**
+ * Runs `fn` on both backends with fresh copies of `bufs` and compares every buffer named in
+ * `outs` afterwards (outputs start from their given contents, so accumulation is checked too).
+ */
+function both(what: string, bufs: Record<string, Float32Array | Int32Array>, outs: string[], fn: (b: Backend, x: Record<string, any>) => unknown, tol?: number): void {
+  const a: Record<string, any> = {};
+  const b: Record<string, any> = {};
+  for (const [k, v] of Object.entries(bufs)) {
+    a[k] = clone(v);
+    b[k] = clone(v);
+  }
+  const ra = fn(jsBackend, a);
+  const rb = fn(cpu!, b);
+  if (typeof ra === 'number') assert.ok(Math.abs((rb as number) - ra) <= 1e-5 * Math.abs(ra) + 1e-6, `${what}: returned ${rb}, js ${ra}`);
+  for (const k of outs) close(b[k], a[k], `${what} [${k}]`, tol);
+  // inputs must be left untouched
+  for (const k of Object.keys(bufs)) if (!outs.includes(k)) close(b[k], bufs[k], `${what} [input ${k} modified]`, 0);
+}
+
+const configs: { isa: 'avx512' | 'avx2' | 'generic'; threads: number }[] = [
+  { isa: 'avx512', threads: 2 },
+  { isa: 'avx512', threads: 1 },
+  { isa: 'avx2', threads: 2 },
+  { isa: 'generic', threads: 2 },
+];
+
+function withConfig(c: (typeof configs)[number], body: () => void): boolean {
+  const be = cpu as CpuBackend;
+  const prevT = be.getThreads();
+  const got = be.setIsa(c.isa);
+  if (got !== c.isa) {
+    be.setIsa('best');
+    return false; // this CPU lacks the path
+  }
+  be.setThreads(c.threads);
+  try {
+    body();
+  } finally {
+    be.setIsa('best');
+    be.setThreads(prevT);
+  }
+  return true;
+}
+
+function suite(name: string, body: () => void): void {
+  for (const c of configs) {
+    test(`cpu vs js: ${name} (${c.isa}, ${c.threads} thread${c.threads > 1 ? 's' : ''})`, { skip }, (t) => {
+      if (!withConfig(c, body)) t.skip(`this CPU has no ${c.isa}`);
+    });
+  }
+}
+
+suite('elementwise, unary ops, sumSquares', () => {
+  for (const n of [0, 1, 7, 33, 1000, 100003]) {
+    const bufs = { out: rand(n), a: rand(n), b: rand(n) };
+    both(`add n=${n}`, bufs, ['out'], (be, x) => be.add(x.out, x.a, x.b, n));
+    both(`mul n=${n}`, bufs, ['out'], (be, x) => be.mul(x.out, x.a, x.b, n));
+    both(`affine n=${n}`, bufs, ['out'], (be, x) => be.affine(x.out, x.a, 0.37, -1.5, n));
+    both(`axpy n=${n}`, bufs, ['out'], (be, x) => be.axpy(x.out, x.a, -0.7, n));
+    both(`sumSquares n=${n}`, bufs, [], (be, x) => be.sumSquares(x.a, n));
+    for (const op of ['exp', 'log', 'silu', 'sigmoid', 'logsigmoid'] as UnaryOp[]) {
+      const xin = op === 'log' ? rand(n).map((v) => Math.abs(v) + 0.05) : rand(n, 6);
+      const fwd = new Float32Array(n);
+      jsBackend.unaryForward(op, fwd, xin, n);
+      both(`${op} forward n=${n}`, { out: rand(n), x: xin }, ['out'], (be, x) => be.unaryForward(op, x.out, x.x, n), 1e-5);
+      both(`${op} backward n=${n}`, { dx: rand(n), dout: rand(n), x: xin, out: fwd }, ['dx'], (be, x) => be.unaryBackward(op, x.dx, x.dout, x.x, x.out, n), 1e-5);
+    }
+    both(`swiglu forward n=${n}`, { out: rand(n), g: rand(n, 5), u: rand(n) }, ['out'], (be, x) => be.swigluForward(x.out, x.g, x.u, n));
+    both(`swiglu backward n=${n}`, { dg: rand(n), du: rand(n), d: rand(n), g: rand(n, 5), u: rand(n) }, ['dg', 'du'], (be, x) =>
+      be.swigluBackward(x.dg, x.du, x.d, x.g, x.u, n));
+  }
+  // fill / copy (typed-array methods on the wrapper) leave the tail alone
+  const out = rand(10), ref = out.slice();
+  cpu!.fill(out, 2.5, 4);
+  jsBackend.fill(ref, 2.5, 4);
+  close(out, ref, 'fill');
+  const src = rand(10);
+  cpu!.copy(out, src, 6);
+  jsBackend.copy(ref, src, 6);
+  close(out, ref, 'copy');
+});
+
+suite('matmul, every transpose case', () => {
+  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [3, 5, 7], [13, 33, 17], [12, 32, 256], [25, 65, 300], [37, 70, 513], [150, 97, 260], [200, 300, 100]];
+  for (const [M, N, K] of shapes) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        for (const acc of [false, true]) {
+          both(`matmul M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}`, { out: rand(M * N), a: rand(M * K), b: rand(K * N) }, ['out'], (be, x) =>
+            be.matmul(x.out, x.a, x.b, M, N, K, ta, tb, acc), 1e-4);
+        }
+      }
+    }
+  }
+  // K = 0: the product is empty, so out is zeroed (or left as is when accumulating)
+  both('matmul K=0', { out: rand(6) }, ['out'], (be, x) => be.matmul(x.out, new Float32Array(0), new Float32Array(0), 2, 3, 0, false, false, false));
+});
+
+suite('rows: embedding, rowScale, topk, gather', () => {
+  for (const [N, C, V] of [[1, 1, 1], [5, 7, 3], [64, 33, 10], [300, 64, 50]]) {
+    const ids = randInt(N, V);
+    both(`embedding forward N=${N} C=${C}`, { out: rand(N * C), ids, w: rand(V * C) }, ['out'], (be, x) => be.embeddingForward(x.out, x.ids, x.w, N, C));
+    both(`embedding backward N=${N} C=${C}`, { dw: rand(V * C), d: rand(N * C), ids }, ['dw'], (be, x) => be.embeddingBackward(x.dw, x.d, x.ids, N, C));
+    both(`rowScale forward N=${N} C=${C}`, { out: rand(N * C), x: rand(N * C), w: rand(N) }, ['out'], (be, x) => be.rowScaleForward(x.out, x.x, x.w, N, C));
+    both(`rowScale backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(N), d: rand(N * C), x: rand(N * C), w: rand(N) }, ['dx', 'dw'], (be, x) =>
+      be.rowScaleBackward(x.dx, x.dw, x.d, x.x, x.w, N, C));
+    for (const k of [1, Math.min(2, C), C]) {
+      // ties: quantised values make equal entries common
+      const xq = rand(N * C).map((v) => Math.round(v * 3) / 3);
+      both(`topk N=${N} C=${C} k=${k}`, { v: rand(N * k), i: randInt(N * k, 5), x: xq }, ['v', 'i'], (be, x) => be.topk(x.v, x.i, x.x, N, C, k), 0);
+      const idx = randInt(N * k, C);
+      both(`gather forward N=${N} C=${C} k=${k}`, { out: rand(N * k), x: rand(N * C), idx }, ['out'], (be, x) => be.gatherForward(x.out, x.x, x.idx, N, C, k));
+      both(`gather backward N=${N} C=${C} k=${k}`, { dx: rand(N * C), d: rand(N * k), idx }, ['dx'], (be, x) => be.gatherBackward(x.dx, x.d, x.idx, N, C, k));
+    }
+  }
+  assert.throws(() => cpu!.embeddingForward(new Float32Array(4), Int32Array.of(0, 7), new Float32Array(6), 2, 2), /outside/);
+});
+
+suite('shape: permute, slices, sumAxis', () => {
+  const cases: [number[], number[]][] = [[[5], [0]], [[3, 4], [1, 0]], [[2, 3, 5], [2, 0, 1]], [[2, 7, 3, 4], [0, 2, 1, 3]], [[3, 1, 4, 2], [3, 2, 1, 0]], [[8, 64, 6, 5], [0, 2, 1, 3]]];
+  for (const [shape, perm] of cases) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    for (const acc of [false, true]) {
+      both(`permute [${shape}] by [${perm}] acc=${acc}`, { out: rand(n), x: rand(n) }, ['out'], (be, x) => be.permute(x.out, x.x, shape, perm, acc));
+      both(`permute int32 [${shape}] acc=${acc}`, { out: randInt(n, 100), x: randInt(n, 100) }, ['out'], (be, x) => be.permute(x.out, x.x, shape, perm, acc), 0);
+    }
+  }
+  for (const [outer, dim, inner, start, len] of [[1, 1, 1, 0, 1], [3, 7, 5, 2, 4], [4, 10, 1, 9, 1], [20, 12, 33, 0, 12], [64, 300, 3, 100, 200]]) {
+    for (const acc of [false, true]) {
+      both(`sliceCopy ${outer}x${dim}x${inner} [${start}+${len}] acc=${acc}`, { out: rand(outer * len * inner), x: rand(outer * dim * inner) }, ['out'], (be, x) =>
+        be.sliceCopy(x.out, x.x, outer, dim, inner, start, len, acc));
+      both(`sliceScatter ${outer}x${dim}x${inner} [${start}+${len}] acc=${acc}`, { out: rand(outer * dim * inner), x: rand(outer * len * inner) }, ['out'], (be, x) =>
+        be.sliceScatter(x.out, x.x, outer, dim, inner, start, len, acc));
+      both(`sliceCopy int32 ${outer}x${dim}x${inner} acc=${acc}`, { out: randInt(outer * len * inner, 9), x: randInt(outer * dim * inner, 9) }, ['out'], (be, x) =>
+        be.sliceCopy(x.out, x.x, outer, dim, inner, start, len, acc), 0);
+    }
+  }
+  for (const [outer, dim, inner] of [[1, 1, 1], [1, 5, 1], [3, 4, 5], [1, 300, 70], [7, 1, 9], [50, 30, 2]]) {
+    both(`sumAxis ${outer}x${dim}x${inner}`, { out: rand(outer * inner), x: rand(outer * dim * inner) }, ['out'], (be, x) => be.sumAxis(x.out, x.x, outer, dim, inner), 1e-4);
+    both(`sumAxisBackward ${outer}x${dim}x${inner}`, { dx: rand(outer * dim * inner), d: rand(outer * inner) }, ['dx'], (be, x) => be.sumAxisBackward(x.dx, x.d, outer, dim, inner));
+  }
+});
+
+suite('rmsnorm, rope', () => {
+  for (const [N, C] of [[1, 1], [3, 7], [17, 64], [300, 513]]) {
+    const w = rand(C);
+    const x = rand(N * C, 3);
+    const rstd = new Float32Array(N);
+    jsBackend.rmsnormForward(new Float32Array(N * C), rstd, x, w, N, C, 1e-5);
+    both(`rmsnorm forward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N), x, w }, ['out', 'rstd'], (be, b) => be.rmsnormForward(b.out, b.rstd, b.x, b.w, N, C, 1e-5));
+    both(`rmsnorm backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(C), d: rand(N * C), x, w, rstd }, ['dx', 'dw'], (be, b) =>
+      be.rmsnormBackward(b.dx, b.dw, b.d, b.x, b.w, b.rstd, N, C), 1e-4);
+  }
+  for (const [B, T, H, D] of [[1, 1, 1, 2], [2, 5, 3, 8], [2, 33, 4, 64], [1, 7, 2, 6]]) {
+    for (const interleaved of [false, true]) {
+      for (const pos0 of [0, 3]) {
+        const maxPos = pos0 + T + 2;
+        const cos = rand(maxPos * (D / 2)), sin = rand(maxPos * (D / 2));
+        const n = B * T * H * D;
+        const what = `rope B=${B} T=${T} H=${H} D=${D} interleaved=${interleaved} pos0=${pos0}`;
+        both(`${what} forward`, { out: rand(n), x: rand(n), cos, sin }, ['out'], (be, b) => be.ropeForward(b.out, b.x, b.cos, b.sin, B, T, H, D, pos0, interleaved));
+        both(`${what} backward`, { dx: rand(n), d: rand(n), cos, sin }, ['dx'], (be, b) => be.ropeBackward(b.dx, b.d, b.cos, b.sin, B, T, H, D, pos0, interleaved));
+      }
+    }
+  }
+});
+
+suite('attention forward and backward (causal, GQA, KV cache)', () => {
+  // [B, Tq, Tk, Tcap, H, KVH, D]
+  const cases = [[1, 1, 1, 1, 1, 1, 1], [2, 5, 5, 7, 4, 2, 8], [1, 3, 9, 12, 4, 1, 16], [3, 1, 20, 24, 6, 3, 5], [2, 70, 70, 70, 4, 2, 32], [1, 130, 130, 131, 2, 2, 64], [1, 65, 129, 129, 3, 1, 33]];
+  for (const [B, Tq, Tk, Tcap, H, KVH, D] of cases) {
+    const scale = 1 / Math.sqrt(D);
+    const nq = B * Tq * H * D, nk = B * Tcap * KVH * D;
+    const q = rand(nq, 2), k = rand(nk, 2), v = rand(nk);
+    const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
+    jsBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+    const what = `attention B=${B} Tq=${Tq} Tk=${Tk} Tcap=${Tcap} H=${H} KVH=${KVH} D=${D}`;
+    both(`${what} forward`, { out: rand(nq), lse: rand(B * H * Tq), q, k, v }, ['out', 'lse'], (be, b) =>
+      be.attentionForward(b.out, b.lse, b.q, b.k, b.v, B, Tq, Tk, Tcap, H, KVH, D, scale), 1e-4);
+    both(`${what} backward`, { dq: rand(nq), dk: rand(nk), dv: rand(nk), d: rand(nq), q, k, v, out, lse }, ['dq', 'dk', 'dv'], (be, b) =>
+      be.attentionBackward(b.dq, b.dk, b.dv, b.d, b.q, b.k, b.v, b.out, b.lse, B, Tq, Tk, Tcap, H, KVH, D, scale), 1e-4);
+  }
+});
+
+suite('softmax, log-softmax, fused log-softmax + gather (cross-entropy)', () => {
+  for (const [N, C] of [[1, 1], [3, 7], [20, 101], [257, 640]]) {
+    const x = rand(N * C, 8);
+    const sm = new Float32Array(N * C), lsm = new Float32Array(N * C);
+    jsBackend.softmaxForward(sm, x, N, C);
+    jsBackend.logSoftmaxForward(lsm, x, N, C);
+    both(`softmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.softmaxForward(b.out, b.x, N, C));
+    both(`softmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: sm }, ['dx'], (be, b) => be.softmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    both(`logSoftmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.logSoftmaxForward(b.out, b.x, N, C));
+    both(`logSoftmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: lsm }, ['dx'], (be, b) => be.logSoftmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    const targets = randInt(N, C);
+    for (let i = 0; i < N; i += 3) targets[i] = -100;
+    const lp = new Float32Array(N), lse = new Float32Array(N);
+    jsBackend.logprobGatherForward(lp, lse, x, targets, N, C, -100);
+    both(`logprobGather forward ${N}x${C}`, { out: rand(N), lse: rand(N), x, t: targets }, ['out', 'lse'], (be, b) =>
+      be.logprobGatherForward(b.out, b.lse, b.x, b.t, N, C, -100));
+    both(`logprobGather backward ${N}x${C}`, { dx: rand(N * C), d: rand(N), x, lse, t: targets }, ['dx'], (be, b) =>
+      be.logprobGatherBackward(b.dx, b.d, b.x, b.lse, b.t, N, C, -100), 1e-4);
+  }
+  assert.throws(() => cpu!.logprobGatherForward(new Float32Array(1), new Float32Array(1), new Float32Array(3), Int32Array.of(3), 1, 3, -100), /outside/);
+});
+
+suite('adamw', () => {
+  for (const n of [1, 7, 1000, 70001]) {
+    for (const step of [1, 2, 50]) {
+      both(`adamw n=${n} step=${step}`, { p: rand(n), g: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) }, ['p', 'm', 'v'], (be, b) =>
+        be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step), 1e-5);
+    }
+  }
+});
+
+test('cpu backend: memory pool reuses buffers, liveBytes counts live ones, wrong sizes throw', { skip }, () => {
+  const be = cpu as CpuBackend;
+  const before = be.liveBytes();
+  const a = be.alloc('float32', 1000) as Float32Array;
+  assert.equal(be.liveBytes() - before, 4000);
+  a.fill(3);
+  be.free(a);
+  assert.equal(be.liveBytes(), before);
+  const b = be.alloc('float32', 1000) as Float32Array;
+  assert.equal(b, a, 'a freed buffer of the same size is reused');
+  assert.ok(b.every((v) => v === 0), 'reused buffers are zeroed');
+  const u = be.upload(Int32Array.of(1, 2, 3));
+  assert.ok(u instanceof Int32Array);
+  assert.deepEqual(Array.from(be.download(u)), [1, 2, 3]);
+  be.free(b);
+  be.free(u);
+  assert.equal(be.liveBytes(), before);
+  assert.throws(() => be.add(new Float32Array(3), new Float32Array(3), new Float32Array(2), 3), /needs 3/);
+  assert.throws(() => be.add(new Float64Array(3), new Float64Array(3), new Float64Array(3), 3), /Float32Array/);
+  assert.throws(() => be.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2, false, false, false), /needs 4/);
+});
