@@ -1,6 +1,6 @@
-// `minimind distill` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind distill` — the command-line face of src/train/distill.ts (flags: `minimind distill --help`).
+import { runDistill } from '../../train/distill.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'distill' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runDistill(argv);
 }

@@ -1,6 +1,6 @@
-// `minimind dpo` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind dpo` — the command-line face of src/train/dpo.ts (flags: `minimind dpo --help`).
+import { runDpo } from '../../train/dpo.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'dpo' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runDpo(argv);
 }

@@ -1,6 +1,34 @@
-// `minimind export` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind export --model DIR --merge-lora ADAPTER --out DIR`: folds LoRA adapters into the base
+// weights (W' = W + (alpha/rank)·B·A, as MiniMind's merge_lora) and writes a plain model folder
+// that needs no adapter at inference time.
+import { existsSync } from 'node:fs';
+import { CliError, parseFlags, requireFlag } from '../args.js';
+import { loadLora, mergeLora } from '../../train/lora-adapter.js';
+import { loadModelFolder, saveModelFolder } from '../../train/model-io.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'export' is not available yet in this build");
+const USAGE = `Usage: minimind export --model DIR --merge-lora ADAPTER_DIR --out DIR
+
+  --model DIR          the base model folder the adapters were trained on
+  --merge-lora DIR     a LoRA adapter folder (runs/lora/adapter)
+  --out DIR            where to write the merged model folder`;
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseFlags(argv, { model: { type: 'string' }, 'merge-lora': { type: 'string' }, out: { type: 'string' } }, USAGE);
+  if (!parsed) return;
+  const v = parsed.values;
+  const modelDir = requireFlag(v, 'model', USAGE);
+  const out = requireFlag(v, 'out', USAGE);
+  if (typeof v['merge-lora'] !== 'string') throw new CliError(`nothing to export: give --merge-lora ADAPTER_DIR\n\n${USAGE}`);
+  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
+  let model;
+  try {
+    model = loadModelFolder(modelDir);
+    const { layers, config } = loadLora(model, v['merge-lora']);
+    mergeLora(layers);
+    saveModelFolder(model, out, modelDir);
+    console.log(`merged ${layers.length} LoRA adapters (rank ${config.rank}) into ${out}`);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError((e as Error).message);
+  }
 }

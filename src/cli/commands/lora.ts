@@ -1,6 +1,6 @@
-// `minimind lora` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind lora` — the command-line face of src/train/lora.ts (flags: `minimind lora --help`).
+import { runLora } from '../../train/lora.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'lora' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runLora(argv);
 }

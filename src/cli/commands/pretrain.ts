@@ -1,6 +1,6 @@
-// `minimind pretrain` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind pretrain` — the command-line face of src/train/pretrain.ts (flags: `minimind pretrain --help`).
+import { runPretrain } from '../../train/pretrain.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'pretrain' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runPretrain(argv);
 }

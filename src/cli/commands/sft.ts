@@ -1,6 +1,6 @@
-// `minimind sft` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind sft` — the command-line face of src/train/sft.ts (flags: `minimind sft --help`).
+import { runSft } from '../../train/sft.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'sft' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runSft(argv);
 }

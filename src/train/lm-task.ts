@@ -1,0 +1,25 @@
+// The task of pretraining and SFT alike: next-token cross-entropy on the labelled positions
+// (+ the MoE aux loss), via MiniMindForCausalLM.loss. Only the data differs between the two.
+import { tensor } from '../core/tensor.js';
+import type { MiniMindForCausalLM } from '../model/model.js';
+import type { OpenedDataset } from '../data/datasets.js';
+import type { TrainTask } from './trainer.js';
+import { saveModelFolder } from './model-io.js';
+
+export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string): TrainTask {
+  return {
+    train,
+    eval: evalData,
+    padId,
+    params: model.namedParameters().filter(([, t]) => t.requiresGrad),
+    step: (b) => {
+      const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (B, T)
+      const labels = tensor(b.labels, [b.B, b.T], 'int32'); // (B, T), -100 = not a target
+      const r = model.loss(ids, labels);
+      return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
+    },
+    evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
+    saveModel: (dir) => saveModelFolder(model, dir, tokenizerDir),
+    info: { model: model.config, parameters: model.numParameters() },
+  };
+}
