@@ -1,0 +1,175 @@
+// Model folders: save -> load round trips for every era, the transformers architecture chosen,
+// tokenizer files copied, fused-expert and bf16 folders, clear errors for bad folders, and (when
+// .venv exists) transformers itself loading our folders and reproducing PyTorch's logits and
+// greedy ids (tools/check_hf_load.py).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noGrad, scope, tensor } from '../../src/core/index.js';
+import { loadModelFolder, saveModelFolder, hfArchitecture } from '../../src/formats/hf-folder.js';
+import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/formats/safetensors.js';
+import { MiniMindForCausalLM } from '../../src/model/model.js';
+import { presetConfig } from '../../src/model/presets.js';
+import { f32, fixturePath, haveFixture, i32, loadFixture, relErr } from './helpers.js';
+
+const PY = '.venv/bin/python';
+const EXPECTED_ARCH: Record<string, string> = {
+  'v1': 'LlamaForCausalLM', 'minimind2': 'LlamaForCausalLM', 'minimind3': 'Qwen3ForCausalLM',
+  'minimind3-moe': 'Qwen3MoeForCausalLM', 'v1-moe': 'MiniMindForCausalLM',
+};
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'mm-hf-'));
+}
+
+function logitsOf(model: MiniMindForCausalLM, ids: Int32Array, shape: number[]): Float32Array {
+  model.eval();
+  return noGrad(() => scope(() => model.forward(tensor(ids, shape, 'int32')).logits.toArray() as Float32Array));
+}
+
+function fakeTokenizerDir(): string {
+  const d = tmp();
+  writeFileSync(join(d, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
+  writeFileSync(join(d, 'tokenizer_config.json'), '{"chat_template": "{{ messages }}"}');
+  return d;
+}
+
+const transformersChecks: string[] = [];
+
+for (const variant of Object.keys(EXPECTED_ARCH)) {
+  const skip = haveFixture(variant) ? false : `${fixturePath(variant)} not found`;
+  test(`model folder ${variant}: saved as ${EXPECTED_ARCH[variant]}, loads back with the same logits`, { skip }, (t) => {
+    const fx = loadFixture(fixturePath(variant));
+    const model = new MiniMindForCausalLM(fx.config);
+    model.loadStateDict(fx.params);
+    const root = tmp();
+    const dir = join(root, 'out');
+    saveModelFolder(dir, model, { tokenizerDir: fakeTokenizerDir() });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    assert.deepEqual(cfg.architectures, [EXPECTED_ARCH[variant]]);
+    assert.equal(hfArchitecture(fx.config), EXPECTED_ARCH[variant]);
+    for (const f of ['model.safetensors', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) assert.ok(existsSync(join(dir, f)), f);
+    assert.ok(!readSafetensors(join(dir, 'model.safetensors')).tensors.has('lm_head.weight'), 'tied lm_head is not stored');
+
+    const { model: loaded, config } = loadModelFolder(dir);
+    assert.equal(config.qk_norm, fx.config.qk_norm);
+    assert.equal(config.use_moe, fx.config.use_moe);
+    const [B, T] = fx.tensors.get('input_ids')!.shape;
+    const got = logitsOf(loaded, i32(fx, 'input_ids'), [B, T]);
+    assert.ok(relErr(got, f32(fx, 'logits')) < 1e-4);
+
+    if (existsSync(PY) && EXPECTED_ARCH[variant] !== 'MiniMindForCausalLM') {
+      const r = spawnSync(PY, ['tools/check_hf_load.py', dir, fixturePath(variant)], { encoding: 'utf8' });
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      transformersChecks.push(`${variant}: ${line}`);
+      assert.equal(r.status, 0, `transformers check failed: ${line}\n${r.stderr.slice(-2000)}`);
+      const res = JSON.parse(line);
+      assert.equal(res.architecture, EXPECTED_ARCH[variant]);
+      assert.ok(res.max_rel_diff < 1e-4 && res.greedy_match);
+    } else if (!existsSync(PY)) {
+      t.diagnostic(`transformers check skipped: ${PY} not found (bash tools/setup-venv.sh)`);
+    }
+    loaded.dispose();
+    model.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+}
+
+test('transformers check summary', { skip: existsSync(PY) ? false : `${PY} not found (bash tools/setup-venv.sh creates it)` }, (t) => {
+  for (const l of transformersChecks) t.diagnostic(l);
+});
+
+test('bf16 folders load within bf16 precision; saving over an existing folder replaces the files', () => {
+  const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 64 }), { seed: 3 });
+  const dir = tmp();
+  saveModelFolder(dir, model, { dtype: 'BF16' });
+  assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  assert.equal(readSafetensors(join(dir, 'model.safetensors')).tensors.get('model.norm.weight')!.dtype, 'BF16');
+  const { model: m2 } = loadModelFolder(dir);
+  const ids = Int32Array.from([1, 5, 9, 33, 2, 7]);
+  const a = logitsOf(model, ids, [1, 6]);
+  const b = logitsOf(m2, ids, [1, 6]);
+  assert.ok(relErr(b, a) < 3e-2, `bf16 rel err ${relErr(b, a)}`);
+  saveModelFolder(dir, model); // existing folder: per-file replace, now F32
+  const { model: m3 } = loadModelFolder(dir);
+  assert.ok(relErr(logitsOf(m3, ids, [1, 6]), a) < 1e-6);
+  for (const m of [model, m2, m3]) m.dispose();
+});
+
+test('fused expert tensors (transformers >= 5 layout) and an untied lm_head load', () => {
+  const model = new MiniMindForCausalLM(presetConfig('tiny-3-moe', { vocab_size: 64, tie_word_embeddings: false }), { seed: 4 });
+  const dir = tmp();
+  saveModelFolder(dir, model);
+  const st = readSafetensors(join(dir, 'model.safetensors')).tensors;
+  assert.ok(st.has('lm_head.weight'));
+  const c = model.config;
+  const [E, F, d] = [c.n_routed_experts, c.intermediate_size, c.hidden_size];
+  const fused = new Map<string, HostTensor>();
+  for (const [k, v] of st) if (!/\.experts\.\d+\./.test(k)) fused.set(k, v);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const gu = new Float32Array(E * 2 * F * d);
+    const down = new Float32Array(E * d * F);
+    for (let e = 0; e < E; e++) {
+      const p = `model.layers.${l}.mlp.experts.${e}`;
+      gu.set(st.get(`${p}.gate_proj.weight`)!.data as Float32Array, e * 2 * F * d);
+      gu.set(st.get(`${p}.up_proj.weight`)!.data as Float32Array, e * 2 * F * d + F * d);
+      down.set(st.get(`${p}.down_proj.weight`)!.data as Float32Array, e * d * F);
+    }
+    fused.set(`model.layers.${l}.mlp.experts.gate_up_proj`, { dtype: 'F32', shape: [E, 2 * F, d], data: gu });
+    fused.set(`model.layers.${l}.mlp.experts.down_proj`, { dtype: 'F32', shape: [E, d, F], data: down });
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), fused, { format: 'pt' });
+  const { model: m2 } = loadModelFolder(dir);
+  const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6]);
+  assert.ok(relErr(logitsOf(m2, ids, [2, 4]), logitsOf(model, ids, [2, 4])) < 1e-6);
+  model.dispose();
+  m2.dispose();
+});
+
+test('bad folders: one error lists every problem', () => {
+  const empty = tmp();
+  assert.throws(() => loadModelFolder(empty), (e: Error) => {
+    assert.match(e.message, /missing file: .*config\.json/);
+    assert.match(e.message, /missing file: .*model\.safetensors/);
+    return true;
+  });
+  assert.throws(() => loadModelFolder(join(empty, 'nope')), /does not exist/);
+
+  const model = new MiniMindForCausalLM(presetConfig('tiny', { vocab_size: 64 }), { seed: 5 });
+  const dir = tmp();
+  saveModelFolder(dir, model);
+  const cfgPath = join(dir, 'config.json');
+  const good = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  writeFileSync(cfgPath, JSON.stringify({ ...good, architectures: ['GPT2LMHeadModel'] }));
+  assert.throws(() => loadModelFolder(dir), /unknown architecture 'GPT2LMHeadModel'; supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, MiniMindForCausalLM/);
+  writeFileSync(cfgPath, '{ not json');
+  assert.throws(() => loadModelFolder(dir), /config\.json: not valid JSON/);
+  // config says wider layers and more vocabulary than the weights hold; one weight is missing, one is extra
+  writeFileSync(cfgPath, JSON.stringify({ ...good, intermediate_size: 256, vocab_size: 100 }));
+  const st = readSafetensors(join(dir, 'model.safetensors')).tensors;
+  st.delete('model.layers.1.self_attn.o_proj.weight');
+  st.set('model.layers.9.mlp.bogus.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
+  writeSafetensors(join(dir, 'model.safetensors'), st, { format: 'pt' });
+  assert.throws(() => loadModelFolder(dir), (e: Error) => {
+    assert.match(e.message, /shape mismatch: model\.embed_tokens\.weight is \[100, 64\] in the model, \[64, 64\] in the file/);
+    assert.match(e.message, /shape mismatch: model\.layers\.0\.mlp\.gate_proj\.weight/);
+    assert.match(e.message, /missing: model\.layers\.1\.self_attn\.o_proj\.weight/);
+    assert.match(e.message, /unexpected: model\.layers\.9\.mlp\.bogus\.weight/);
+    return true;
+  });
+  writeFileSync(cfgPath, JSON.stringify({ ...good, num_attention_heads: 3, hidden_act: 'gelu' }));
+  assert.throws(() => loadModelFolder(dir), (e: Error) => {
+    assert.match(e.message, /hidden_act 'gelu' is not supported/);
+    assert.match(e.message, /num_attention_heads \(3\) must be a multiple of num_key_value_heads/);
+    return true;
+  });
+  const noTok = tmp();
+  mkdirSync(join(noTok, 'x'));
+  writeFileSync(join(noTok, 'tokenizer.json'), '{}');
+  assert.throws(() => saveModelFolder(join(noTok, 'out'), model, { tokenizerDir: noTok }), /lacks tokenizer_config\.json/);
+  assert.ok(!existsSync(join(noTok, 'out')));
+  model.dispose();
+});
