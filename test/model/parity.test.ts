@@ -3,17 +3,26 @@
 // for each era (v1, v1-moe, minimind2, minimind3, minimind3-moe).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scope, tensor, noGrad } from '../../src/core/index.js';
+import { scope, tensor, noGrad, withBackend } from '../../src/core/index.js';
+import type { Backend } from '../../src/backends/backend.js';
+import { jsBackend } from '../../src/backends/js/index.js';
+import { loadCpuBackend, cpuLoadError } from '../../src/backends/cpu/index.js';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { argmax, f32, fixturePath, haveFixture, i32, loadFixture, relErr, zeroGrads } from './helpers.js';
 
 const VARIANTS = ['v1', 'v1-moe', 'minimind2', 'minimind3', 'minimind3-moe'];
 const report: string[] = [];
 
-for (const variant of VARIANTS) {
-  const skip = haveFixture(variant) ? false : `${fixturePath(variant)} not found (run tools/gen_model_fixtures.py)`;
+const cpu = loadCpuBackend();
+const BACKENDS: [string, Backend | null, string][] = [['js', jsBackend, ''], ['cpu', cpu, `native backend unavailable: ${cpuLoadError()}`]];
 
-  test(`parity ${variant}: logits, loss, aux loss and every gradient match PyTorch`, { skip }, () => {
+for (const [beName, backend, why] of BACKENDS)
+for (const variant of VARIANTS) {
+  const skip = !backend ? why : haveFixture(variant) ? false : `${fixturePath(variant)} not found (run tools/gen_model_fixtures.py)`;
+  const be = backend ?? jsBackend;
+  const label = `${variant} [${beName}]`;
+
+  test(`parity ${label}: logits, loss, aux loss and every gradient match PyTorch`, { skip }, () => withBackend(be, () => {
     const fx = loadFixture(fixturePath(variant));
     const model = new MiniMindForCausalLM(fx.config);
     model.loadStateDict(fx.params);
@@ -50,13 +59,13 @@ for (const variant of VARIANTS) {
         assert.ok(e < 1e-3, `grad ${name}: rel err ${e}`);
       }
       assert.equal(n, [...fx.tensors.keys()].filter((k) => k.startsWith('grad.')).length, 'every fixture gradient is checked');
-      report.push(`${variant}: logits ${eLogits.toExponential(2)}, loss ${eLoss.toExponential(2)}, aux ${eAux.toExponential(2)} (${aux.toFixed(6)}), total ${eTotal.toExponential(2)}, worst grad ${worst.toExponential(2)} (${worstName}, ${n} tensors)`);
+      report.push(`${label}: logits ${eLogits.toExponential(2)}, loss ${eLoss.toExponential(2)}, aux ${eAux.toExponential(2)} (${aux.toFixed(6)}), total ${eTotal.toExponential(2)}, worst grad ${worst.toExponential(2)} (${worstName}, ${n} tensors)`);
     });
     zeroGrads(model);
     model.dispose();
-  });
+  }));
 
-  test(`parity ${variant}: KV-cache decoding equals full recomputation; greedy ids match PyTorch`, { skip }, () => {
+  test(`parity ${label}: KV-cache decoding equals full recomputation; greedy ids match PyTorch`, { skip }, () => withBackend(be, () => {
     const fx = loadFixture(fixturePath(variant));
     const model = new MiniMindForCausalLM(fx.config);
     model.loadStateDict(fx.params);
@@ -96,11 +105,11 @@ for (const variant of VARIANTS) {
         if (i + 1 < want.length) logits = model.forward(tensor([next], [1, 1], 'int32'), { cache: c2, lastOnly: true }).logits.toArray();
       }
       assert.deepEqual(out, want);
-      report.push(`${variant}: cached-vs-full ${e.toExponential(2)}, greedy ${JSON.stringify(out)} == fixture`);
+      report.push(`${label}: cached-vs-full ${e.toExponential(2)}, greedy ${JSON.stringify(out)} == fixture`);
       c2.dispose();
     }));
     model.dispose();
-  });
+  }));
 }
 
 test('parity summary', (t) => {
