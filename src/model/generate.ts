@@ -268,13 +268,16 @@ function* runGroup(model: CausalLM, prompts: number[][], members: number[], s: S
 }
 
 // One forward with the cache; returns the last-position logits (B·V) as a host array. Every tensor
-// made by the step is freed by the scope; the cache's own buffers outlive it.
+// made by the step is freed by the scope; the cache's own buffers outlive it. (The host array
+// leaves through a variable, not as the scope's return value, which scope() would walk.)
 function forwardLast(model: CausalLM, ids: Int32Array, B: number, T: number, cache: { readonly length: number }): Float32Array {
-  return noGrad(() =>
+  let host: Float32Array | undefined;
+  noGrad(() =>
     scope(() => {
       const { logits } = model.forward(tensor(ids, [B, T], 'int32'), { cache, lastOnly: true });
-      const host = logits.toArray();
-      return host instanceof Float32Array ? host : Float32Array.from(host);
+      const h = logits.toArray();
+      host = h instanceof Float32Array ? h : Float32Array.from(h);
     }),
   );
+  return host!;
 }
