@@ -1,7 +1,7 @@
 // Loading and saving the model for training stages: a Hugging Face model folder (config.json,
 // model.safetensors, tokenizer files). Kept in one place so the stages do not care who
 // implements the folder format.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MiniMindForCausalLM } from '../model/model.js';
 import { completeConfig, type MiniMindConfig } from '../model/config.js';
@@ -11,6 +11,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_
 
 /** Writes config.json + model.safetensors (+ the tokenizer files copied from tokenizerDir). */
 export function saveModelFolder(model: MiniMindForCausalLM, dir: string, tokenizerDir?: string): void {
+  mkdirSync(dir, { recursive: true });
   const tensors: Record<string, HostTensor> = {};
   for (const [name, t] of model.namedParameters()) {
     const a = t.toArray();
