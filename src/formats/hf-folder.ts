@@ -200,7 +200,8 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
   const weights = serializeSafetensors(modelTensors(model, dtype), { format: 'pt' });
   const gen: Record<string, unknown> = { _from_model_config: true, bos_token_id: c.bos_token_id, eos_token_id: c.eos_token_id };
   if (c.pad_token_id !== undefined) gen.pad_token_id = c.pad_token_id;
-  const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2) + '\n');
+  // Python reads 1 as an int; transformers wants floats for these RoPE fields.
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2).replace(/("(?:attention_factor|factor|beta_fast|beta_slow)": )(-?\d+)(?=[,\n])/g, '$1$2.0') + '\n');
   const all: [string, Uint8Array][] = [['model.safetensors', weights], ...files, ['generation_config.json', json(gen)], ['config.json', json(hfConfigJson(c, dtype))]];
 
   if (fs.existsSync(dir)) {

@@ -78,6 +78,35 @@ for (const variant of Object.keys(EXPECTED_ARCH)) {
   });
 }
 
+test('YaRN (minimind-3 inference_rope_scaling): the folder reloads, and transformers computes our logits', { skip: haveFixture('minimind3') ? false : 'fixture missing' }, (t) => {
+  const fx = loadFixture(fixturePath('minimind3'));
+  const model = new MiniMindForCausalLM({ ...fx.config, max_position_embeddings: 32768, inference_rope_scaling: true });
+  model.loadStateDict(fx.params);
+  const ids = i32(fx, 'input_ids');
+  const ours = logitsOf(model, ids, [2, 16]);
+  assert.ok(relErr(ours, f32(fx, 'logits')) > 1e-2, 'YaRN changes the logits');
+  const root = tmp();
+  const dir = join(root, 'yarn');
+  saveModelFolder(dir, model);
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  assert.equal(cfg.rope_scaling.rope_type, 'yarn');
+  const { model: loaded, config } = loadModelFolder(dir);
+  assert.equal(config.rope_scaling?.factor, 16);
+  assert.ok(relErr(logitsOf(loaded, ids, [2, 16]), ours) < 1e-6);
+  if (existsSync(PY)) {
+    const expected = join(root, 'expected.safetensors');
+    writeSafetensors(expected, { input_ids: { dtype: 'I32', shape: [2, 16], data: ids }, logits: { dtype: 'F32', shape: [2, 16, 256], data: ours } });
+    const r = spawnSync(PY, ['tools/check_hf_load.py', dir, expected], { encoding: 'utf8' });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    transformersChecks.push(`minimind3 + YaRN: ${line}`);
+    assert.equal(r.status, 0, `transformers check failed: ${line}\n${r.stderr.slice(-2000)}`);
+    assert.doesNotMatch(r.stderr, /attention_factor field must be a float/);
+  } else t.diagnostic(`transformers check skipped: ${PY} not found`);
+  model.dispose();
+  loaded.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
 test('transformers check summary', { skip: existsSync(PY) ? false : `${PY} not found (bash tools/setup-venv.sh creates it)` }, (t) => {
   for (const l of transformersChecks) t.diagnostic(l);
 });
