@@ -101,3 +101,14 @@ test('chat over a pipe: one answer per line, history kept, /reset clears it, EOF
   const [one] = generate(model, hi, { ...greedy, maxNewTokens: 3, tokenizer: tok, stopStrings: ['\n'] });
   assert.equal(e.stdout, one.text + '\n', 'exactly one answer before /exit');
 });
+
+test('chat drops the oldest turns when the history outgrows the context, and survives a too-long message', { skip }, () => {
+  setup();
+  const small = join(dir, 'small-context');
+  saveModelFolder(small, new MiniMindForCausalLM(presetConfig('tiny', { max_position_embeddings: 40 }), { seed: 5 }), { tokenizerDir: TOKENIZER });
+  const lines = [...Array(5).fill('tell me about the sea'), 'word '.repeat(60).trim(), 'and the sky'];
+  const r = spawnSync(process.execPath, [cli, 'chat', '--model', small, '--max-new-tokens', '5', '--temperature', '0', '--stop', '\n'], { input: lines.join('\n') + '\n', encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.split('\n').length - 1, lines.length, 'one output line per input line');
+  assert.match(r.stderr, /message too long: \d+ tokens with the template, the model's context is 40/);
+});

@@ -3,7 +3,7 @@
 // Works the same on a terminal and on a pipe (`printf 'hi\nbye\n' | minimind chat --model m`):
 // one answer line per input line, and EOF ends the session. Commands: /reset, /exit.
 import { createInterface } from 'node:readline';
-import { CliError, parseFlags, requireFlag } from '../args.js';
+import { parseFlags, requireFlag } from '../args.js';
 import { generate } from '../../model/generate.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
 import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds } from './generate.js';
@@ -67,7 +67,14 @@ export async function run(argv: string[]): Promise<void> {
       history.splice(0, history[1]?.role === 'assistant' ? 2 : 1);
       ids = chatPromptIds(tokenizer, [...system, ...history], think);
     }
-    if (ids.length > maxPos) throw new CliError(`the message is ${ids.length} tokens with the template, longer than the model's context (${maxPos})`);
+    if (ids.length + 1 > maxPos) {
+      // One message alone fills the context: say so and keep the session going.
+      notice(`(message too long: ${ids.length} tokens with the template, the model's context is ${maxPos}; not sent)`);
+      history.pop();
+      if (!interactive) process.stdout.write('\n'); // keep one output line per input line on a pipe
+      prompt();
+      continue;
+    }
     const [r] = generate(model, ids, {
       ...opts,
       // Each answer gets its own stream: seed + turn keeps a seeded session reproducible.
