@@ -7,13 +7,52 @@ import { byteToChar, utf8Encoder } from './bytelevel.js';
 
 const POS_SPAN = 16777216; // 2^24: heap key = rank * POS_SPAN + position
 
+/**
+ * Open-addressing hash map (left id, right id) -> merge rank on typed arrays: the merge loop's one
+ * hot lookup, several times faster than a Map<number, number>.
+ */
+class PairTable {
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly rank: Int32Array;
+  private readonly mask: number;
+  constructor(capacity: number) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.left = new Int32Array(size).fill(-1);
+    this.right = new Int32Array(size);
+    this.rank = new Int32Array(size);
+    this.mask = size - 1;
+  }
+  private slot(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & this.mask;
+  }
+  set(a: number, b: number, r: number): void {
+    let i = this.slot(a, b);
+    while (this.left[i] !== -1 && (this.left[i] !== a || this.right[i] !== b)) i = (i + 1) & this.mask;
+    this.left[i] = a;
+    this.right[i] = b;
+    this.rank[i] = r;
+  }
+  /** The rank of (a, b), or -1 when the pair is not a merge. */
+  get(a: number, b: number): number {
+    const left = this.left, mask = this.mask;
+    let i = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+    for (;;) {
+      const l = left[i];
+      if (l === a && this.right[i] === b) return this.rank[i];
+      if (l === -1) return -1;
+      i = (i + 1) & mask;
+    }
+  }
+}
+
 export class BpeModel {
   readonly vocab: Map<string, number>;
   readonly idToToken: string[];
   /** merges[rank] = [left, right] token strings, in file order. */
   readonly merges: [string, string][];
-  private readonly stride: number;
-  private readonly rankOf = new Map<number, number>(); // pair key -> rank
+  private readonly rankOf: PairTable; // (left, right) -> rank
   private readonly mergeNewId: Int32Array; // rank -> id of the merged token
   private readonly byteId = new Int32Array(256); // byte -> id of its byte-level char, -1 if absent
   private readonly ignoreMerges: boolean;
@@ -33,7 +72,7 @@ export class BpeModel {
     for (const id of vocab.values()) if (id > maxId) maxId = id;
     this.idToToken = new Array(maxId + 1);
     for (const [tok, id] of vocab) this.idToToken[id] = tok;
-    this.stride = maxId + 1;
+    this.rankOf = new PairTable(merges.length);
     this.mergeNewId = new Int32Array(merges.length);
     for (let r = 0; r < merges.length; r++) {
       const [a, b] = merges[r];
@@ -43,7 +82,7 @@ export class BpeModel {
         throw new Error(`merge ${r} ("${a} ${b}") uses token '${missing}' that is not in the vocab`);
       }
       // HF collects the list into a HashMap, so a repeated pair ends with its last rank.
-      this.rankOf.set(ia * this.stride + ib, r);
+      this.rankOf.set(ia, ib, r);
       this.mergeNewId[r] = inew;
     }
     for (let b = 0; b < 256; b++) this.byteId[b] = vocab.get(byteToChar[b]) ?? -1;
@@ -51,11 +90,16 @@ export class BpeModel {
 
   /** Appends the ids of one pre-tokenized word (raw text, not byte-level) to out. */
   encodeWord(word: string, out: number[]): void {
-    let ids = this.cache.get(word);
+    // Long words (a Chinese sentence is one \p{L}+ word) rarely repeat: hashing them for the cache
+    // costs more than it saves.
+    const cacheable = word.length <= 24;
+    let ids = cacheable ? this.cache.get(word) : undefined;
     if (ids === undefined) {
       ids = this.tokenizeWord(word);
-      if (this.cache.size >= this.cacheCapacity) this.cache = new Map();
-      this.cache.set(word, ids);
+      if (cacheable) {
+        if (this.cache.size >= this.cacheCapacity) this.cache = new Map();
+        this.cache.set(word, ids);
+      }
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]);
   }
@@ -86,8 +130,8 @@ export class BpeModel {
     if (n >= POS_SPAN) throw new Error(`a single pre-tokenized word of ${n} bytes is too long to encode`);
     if (n < 2) return Array.from(sym.subarray(0, n));
     if (n === 2) {
-      const r = this.rankOf.get(sym[0] * this.stride + sym[1]);
-      return r === undefined ? [sym[0], sym[1]] : [this.mergeNewId[r]];
+      const r = this.rankOf.get(sym[0], sym[1]);
+      return r < 0 ? [sym[0], sym[1]] : [this.mergeNewId[r]];
     }
     return this.mergeAll(n);
   }
@@ -102,58 +146,27 @@ export class BpeModel {
 
   /** HF Word::merge_all over sym[0..n): min-heap of (rank, pos), stale entries skipped. */
   private mergeAll(n: number): number[] {
-    const { sym, prev, next, rankOf, stride, mergeNewId } = this;
-    let heap = this.heap;
-    let hn = 0;
-    const push = (key: number) => {
-      if (hn === heap.length) {
-        const h2 = new Float64Array(heap.length * 2);
-        h2.set(heap);
-        heap = this.heap = h2;
-      }
-      let i = hn++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (heap[p] <= key) break;
-        heap[i] = heap[p];
-        i = p;
-      }
-      heap[i] = key;
-    };
-    const pop = (): number => {
-      const top = heap[0];
-      const last = heap[--hn];
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= hn) break;
-        if (c + 1 < hn && heap[c + 1] < heap[c]) c++;
-        if (heap[c] >= last) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-      return top;
-    };
-    // alive: prev[i] >= -1 ; removed symbols get prev = -2
+    const { sym, prev, next, rankOf, mergeNewId } = this;
+    this.heapSize = 0;
+    // alive: prev[i] >= -1 ; a symbol merged into its left neighbour gets prev = -2
     for (let i = 0; i < n; i++) {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
     for (let i = 0; i + 1 < n; i++) {
-      const r = rankOf.get(sym[i] * stride + sym[i + 1]);
-      if (r !== undefined) push(r * POS_SPAN + i);
+      const r = rankOf.get(sym[i], sym[i + 1]);
+      if (r >= 0) this.heapPush(r * POS_SPAN + i);
     }
-    while (hn > 0) {
-      const key = pop();
+    while (this.heapSize > 0) {
+      const key = this.heapPop();
       const rank = Math.floor(key / POS_SPAN);
       const pos = key - rank * POS_SPAN;
       if (prev[pos] === -2) continue; // merged away
       const right = next[pos];
       if (right === -1) continue;
-      const cur = rankOf.get(sym[pos] * stride + sym[right]);
+      const cur = rankOf.get(sym[pos], sym[right]);
       const newId = mergeNewId[rank];
-      if (cur === undefined || mergeNewId[cur] !== newId) continue; // stale entry
+      if (cur < 0 || mergeNewId[cur] !== newId) continue; // stale entry
       sym[pos] = newId;
       const rn = next[right];
       next[pos] = rn;
@@ -161,16 +174,53 @@ export class BpeModel {
       if (rn !== -1) prev[rn] = pos;
       const p = prev[pos];
       if (p >= 0) {
-        const r = rankOf.get(sym[p] * stride + newId);
-        if (r !== undefined) push(r * POS_SPAN + p);
+        const r = rankOf.get(sym[p], newId);
+        if (r >= 0) this.heapPush(r * POS_SPAN + p);
       }
       if (rn !== -1) {
-        const r = rankOf.get(newId * stride + sym[rn]);
-        if (r !== undefined) push(r * POS_SPAN + pos);
+        const r = rankOf.get(newId, sym[rn]);
+        if (r >= 0) this.heapPush(r * POS_SPAN + pos);
       }
     }
     const out: number[] = [];
     for (let i = 0; i !== -1; i = next[i]) out.push(sym[i]);
     return out;
+  }
+
+  private heapSize = 0;
+
+  private heapPush(key: number): void {
+    let heap = this.heap;
+    if (this.heapSize === heap.length) {
+      const h2 = new Float64Array(heap.length * 2);
+      h2.set(heap);
+      heap = this.heap = h2;
+    }
+    let i = this.heapSize++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p] <= key) break;
+      heap[i] = heap[p];
+      i = p;
+    }
+    heap[i] = key;
+  }
+
+  private heapPop(): number {
+    const heap = this.heap;
+    const top = heap[0];
+    const n = --this.heapSize;
+    const last = heap[n];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && heap[c + 1] < heap[c]) c++;
+      if (heap[c] >= last) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = last;
+    return top;
   }
 }

@@ -89,3 +89,14 @@ export function sharedText(rel: string, chars: number): string {
 export function isWellFormed(s: string): boolean {
   return !/\p{Surrogate}/u.test(s);
 }
+
+/** Random text that may also hold lone surrogates (invalid UTF-16), for the pre-tokenizer. */
+export function randomTextWithSurrogates(r: () => number, maxLen = 40): string {
+  let s = randomText(r, maxLen);
+  const k = Math.floor(r() * 3);
+  for (let i = 0; i < k; i++) {
+    const at = Math.floor(r() * (s.length + 1));
+    s = s.slice(0, at) + String.fromCharCode(0xd800 + Math.floor(r() * 0x800)) + s.slice(at);
+  }
+  return s;
+}
