@@ -23,7 +23,7 @@ export interface TrainTokenizerOptions {
   /** In-memory sequences, used in addition to files (e.g. generated quickstart text). */
   texts?: Iterable<string>;
   vocabSize: number;
-  /** Special tokens, given ids 0..n-1 in this order. Default: the preset's, else none. */
+  /** Special tokens, given ids 0..n-1 in this order. Default: the preset's (ChatML without a preset). */
   specialTokens?: string[];
   /** Added tokens placed after specialTokens that stay non-special (minimind-3's <think>, ...). */
   nonSpecialTokens?: string[];
@@ -239,12 +239,36 @@ export function trainBpe(
   };
 }
 
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Which preset applies and which added tokens are special. No preset and no specialTokens means
+ * ChatML (minimind2); specialTokens equal to a preset's list (MiniMind-3 passes all 36 added tokens
+ * to its trainer) picks that preset, so the config and the special=false marks come out as MiniMind's.
+ */
+function resolveSpecials(opts: TrainTokenizerOptions): { presetName?: PresetName; specials: string[]; plain: string[] } {
+  let presetName = opts.preset;
+  if (presetName !== undefined && !(presetName in PRESETS)) throw new Error(`unknown special-token preset '${presetName}' (v1, chatml, minimind3)`);
+  const given = opts.specialTokens;
+  if (presetName === undefined) {
+    if (given === undefined) presetName = 'chatml';
+    else {
+      for (const [name, p] of Object.entries(PRESETS) as [PresetName, (typeof PRESETS)[PresetName]][]) {
+        if (sameList(given, p.specialTokens) || sameList(given, [...p.specialTokens, ...p.nonSpecialTokens])) presetName = name;
+      }
+    }
+  }
+  const preset = presetName !== undefined ? PRESETS[presetName] : undefined;
+  if (given === undefined || (preset && sameList(given, [...preset.specialTokens, ...preset.nonSpecialTokens]))) {
+    return { presetName, specials: preset?.specialTokens ?? [], plain: opts.nonSpecialTokens ?? preset?.nonSpecialTokens ?? [] };
+  }
+  return { presetName, specials: given, plain: opts.nonSpecialTokens ?? [] };
+}
+
 /** Trains a byte-level BPE tokenizer (MiniMind's recipe) from files and/or texts. */
 export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
-  const preset = opts.preset !== undefined ? PRESETS[opts.preset] : undefined;
-  if (opts.preset !== undefined && preset === undefined) throw new Error(`unknown special-token preset '${opts.preset}' (v1, chatml, minimind3)`);
-  const specials = opts.specialTokens ?? preset?.specialTokens ?? [];
-  const plain = opts.nonSpecialTokens ?? (opts.specialTokens === undefined ? preset?.nonSpecialTokens : undefined) ?? [];
+  const { presetName, specials, plain } = resolveSpecials(opts);
+  const preset = presetName !== undefined ? PRESETS[presetName] : undefined;
   const added = [...specials, ...plain];
   const distinct = new Set(added);
   if (distinct.size !== added.length) throw new Error('special tokens must be distinct');
@@ -302,7 +326,7 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
     unkToken: opts.unkToken ?? has(preset?.unkToken),
     modelMaxLength: opts.modelMaxLength ?? preset?.modelMaxLength ?? 32768,
     chatTemplate: opts.chatTemplate ?? preset?.chatTemplate,
-    additionalSpecialTokens: opts.preset === 'minimind3' ? specials.slice(1) : [],
+    additionalSpecialTokens: presetName === 'minimind3' ? specials.slice(1) : [],
     extraConfig: preset?.extraConfig,
   });
   return new Tokenizer(json, config, 'trained tokenizer');

@@ -16,10 +16,10 @@ const fixtures: TrainFixture[] = JSON.parse(readFileSync('test/tokenizer/fixture
 for (const f of fixtures) {
   test(`same merges as HF BpeTrainer: ${f.name}`, { skip: noShared }, async () => {
     const minimind3 = f.special_tokens.length === 36;
-    const tok = trainTokenizer({
-      files: f.files.map((p) => `${SHARED}/${p}`), vocabSize: f.vocab_size,
-      ...(minimind3 ? { preset: 'minimind3' as const } : { specialTokens: f.special_tokens }),
-    });
+    // The fixture passes MiniMind's special-token lists; the ChatML and minimind-3 presets are inferred.
+    const tok = trainTokenizer({ files: f.files.map((p) => `${SHARED}/${p}`), vocabSize: f.vocab_size, specialTokens: f.special_tokens });
+    assert.equal(tok.chatTemplate, minimind3 ? CHAT_TEMPLATES.minimind3 : CHAT_TEMPLATES.minimind2);
+    if (minimind3) assert.equal(tok.isSpecialId(25), false, '<think> is a plain added token, as MiniMind post-edits it');
     const merges = tok.json.model.merges.map((m) => (m as string[]).join(' '));
     let same = 0;
     while (same < merges.length && merges[same] === f.merges[same]) same++;
@@ -56,7 +56,9 @@ test('HF tie-break: equal counts go to the smallest (left id, right id)', () => 
 
 test('presets: ChatML (quickstart), v1 and minimind-3 ids, config and template', () => {
   const texts = ['Hello world, hello tokenizer! 你好，世界。\n'.repeat(50), 'The quick brown fox jumps over the lazy dog.\n'.repeat(20)];
-  const chatml = trainTokenizer({ texts, vocabSize: 300, preset: 'chatml' });
+  const chatml = trainTokenizer({ texts, vocabSize: 300 }); // ChatML is the default
+  const custom = trainTokenizer({ texts, vocabSize: 300, specialTokens: ['<pad>', '<bos>'] });
+  assert.deepEqual([custom.tokenToId('<pad>'), custom.tokenToId('<bos>'), custom.chatTemplate, custom.bosTokenId], [0, 1, undefined, undefined]);
   assert.deepEqual([0, 1, 2].map((i) => chatml.idToToken(i)), ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
   assert.equal(chatml.bosTokenId, 1);
   assert.equal(chatml.eosTokenId, 2);
