@@ -1,6 +1,6 @@
-// `minimind quickstart` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind quickstart` — the whole pipeline on built-in data (src/train/quickstart.ts).
+import { runQuickstart } from '../../train/quickstart.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'quickstart' is not available yet in this build");
+export async function run(argv: string[]): Promise<void> {
+  await runQuickstart(argv);
 }
