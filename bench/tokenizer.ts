@@ -24,10 +24,12 @@ const self = fileURLToPath(import.meta.url);
 /** Child mode: train ours once and print {seconds, peak_rss_mb} (a separate process gives a clean RSS). */
 function trainChild(out: string): void {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const tok = trainTokenizer({ files: CORPUS, vocabSize: VOCAB, specialTokens: SPECIALS });
   const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   tok.save(out);
-  console.log(JSON.stringify({ seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ seconds, cpu_seconds: (c.user + c.system) / 1e6, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 }
 
 function python(): string | undefined {
@@ -38,7 +40,7 @@ function python(): string | undefined {
   return undefined;
 }
 
-function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peak_rss_mb: number } {
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; cpu_seconds: number; peak_rss_mb: number } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -68,20 +70,23 @@ async function main(): Promise<void> {
   try {
     // ---- training, alternating HF and ours so machine drift hits both alike -------------------------
     const py = python();
-    const hfTimes: number[] = [], ourTimes: number[] = [], hfRss: number[] = [], ourRss: number[] = [];
+    const hfTimes: number[] = [], ourTimes: number[] = [], hfRss: number[] = [], ourRss: number[] = [], hfCpu: number[] = [], ourCpu: number[] = [];
     for (let i = 0; i < runs; i++) {
       if (py) {
         const r = runJson(py, ['tools/tokenizer-train-ref.py', '--out', join(tmp, 'hf'), '--vocab-size', String(VOCAB), '--specials', SPECIALS.join(','), '--threads', '1', ...CORPUS]);
         hfTimes.push(r.seconds);
+        hfCpu.push(r.cpu_seconds);
         hfRss.push(r.peak_rss_mb);
       }
       const o = runJson(process.execPath, [self, '--train-child', join(tmp, 'ours')]);
       ourTimes.push(o.seconds);
+      ourCpu.push(o.cpu_seconds);
       ourRss.push(o.peak_rss_mb);
     }
     const best = (xs: number[]) => Math.min(...xs);
     result.train_ours_s = best(ourTimes);
     result.train_ours_all_s = ourTimes;
+    result.train_ours_cpu_s = best(ourCpu);
     result.train_ours_peak_rss_mb = Math.max(...ourRss);
     const ours = Tokenizer.load(join(tmp, 'ours'));
     const held = heldOut();
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     if (py) {
       result.train_hf_s = best(hfTimes);
       result.train_hf_all_s = hfTimes;
+      result.train_hf_cpu_s = best(hfCpu);
       result.train_hf_peak_rss_mb = Math.max(...hfRss);
       result.train_ratio_ours_over_hf = (result.train_ours_s as number) / (result.train_hf_s as number);
       const hfJson = readFileSync(join(tmp, 'hf', 'tokenizer.json'), 'utf8');
@@ -122,32 +128,37 @@ async function main(): Promise<void> {
     const tjson = JSON.parse(readFileSync(`${tokDir}/tokenizer.json`, 'utf8'));
     const tcfg = JSON.parse(readFileSync(`${tokDir}/tokenizer_config.json`, 'utf8'));
     const oursIds: number[][] = [];
-    const time = async (fn: () => Promise<void> | void) => {
+    // wall seconds; CPU seconds of the whole process (all threads) go to the *_cpu lists
+    const cpu: Record<string, number[]> = { ours: [], js: [], rust: [], rustBatch: [] };
+    const time = async (name: string, fn: () => Promise<void> | void) => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await fn();
+      const c = process.cpuUsage(c0);
+      cpu[name].push((c.user + c.system) / 1e6);
       return (performance.now() - t0) / 1000;
     };
     const encOurs: number[] = [], encJs: number[] = [], encRust: number[] = [], encRustBatch: number[] = [];
     let mismatches = 0;
     for (let i = 0; i < runs; i++) {
       const t = Tokenizer.load(tokDir);
-      encOurs.push(await time(() => {
+      encOurs.push(await time('ours', () => {
         for (let j = 0; j < held.length; j++) oursIds[j] = t.encode(held[j]);
       }));
       const js = new JsTokenizer(tjson, tcfg);
       const jsIds: number[][] = [];
-      encJs.push(await time(() => {
+      encJs.push(await time('js', () => {
         for (const l of held) jsIds.push(js.encode(l, { add_special_tokens: false }).ids);
       }));
       if (i === 0) for (let j = 0; j < held.length; j++) if (jsIds[j].join() !== oursIds[j].join()) mismatches++;
       const r = rust.Tokenizer.fromFile(`${tokDir}/tokenizer.json`);
       const rIds: number[][] = [];
-      encRust.push(await time(async () => {
+      encRust.push(await time('rust', async () => {
         for (const l of held) rIds.push((await r.encode(l, null, { addSpecialTokens: false })).getIds());
       }));
       if (i === 0) for (let j = 0; j < held.length; j++) if (rIds[j].join() !== oursIds[j].join()) mismatches++;
       const r2 = rust.Tokenizer.fromFile(`${tokDir}/tokenizer.json`);
-      encRustBatch.push(await time(async () => {
+      encRustBatch.push(await time('rustBatch', async () => {
         await r2.encodeBatch(held, { addSpecialTokens: false });
       }));
     }
@@ -156,6 +167,9 @@ async function main(): Promise<void> {
     result.encode_hf_js_mb_s = mbps(encJs);
     result.encode_hf_rust_per_line_mb_s = mbps(encRust);
     result.encode_hf_rust_batch_mb_s = mbps(encRustBatch);
+    result.encode_cpu_ours_mb_s = mbps(cpu.ours);
+    result.encode_cpu_hf_js_mb_s = mbps(cpu.js);
+    result.encode_cpu_hf_rust_per_line_mb_s = mbps(cpu.rust);
     result.encode_speedup_vs_hf_js = (result.encode_ours_mb_s as number) / (result.encode_hf_js_mb_s as number);
     result.encode_id_mismatches = mismatches;
   } finally {
@@ -165,10 +179,12 @@ async function main(): Promise<void> {
   const f = (x: unknown, d = 2) => (typeof x === 'number' ? x.toFixed(d) : String(x));
   console.log(`corpus ${f(result.corpus_mb)} MB, vocab ${VOCAB}, held-out ${f(result.heldout_mb)} MB, best of ${runs}`);
   console.log(`train   ours ${f(result.train_ours_s)} s   HF (Rust, 1 thread) ${f(result.train_hf_s)} s   ratio ${f(result.train_ratio_ours_over_hf)}x`);
+  console.log(`        CPU time ours ${f(result.train_ours_cpu_s)} s  HF ${f(result.train_hf_cpu_s)} s`);
   console.log(`        peak RSS ours ${f(result.train_ours_peak_rss_mb, 0)} MB  HF ${f(result.train_hf_peak_rss_mb, 0)} MB`);
   console.log(`        merges identical ${f(result.merge_agreement_pct, 2)}%  tokenizer.json byte-identical: ${result.tokenizer_json_identical}`);
   console.log(`        bytes/token ours ${f(result.bytes_per_token_ours, 3)}  HF ${f(result.bytes_per_token_hf, 3)}  (${f(result.compression_diff_pct, 3)}%)  MiniMind minimind2 ${f(result.bytes_per_token_minimind_minimind2, 3)}  minimind-3 ${f(result.bytes_per_token_minimind_head, 3)}`);
   console.log(`encode  ours ${f(result.encode_ours_mb_s)} MB/s  @huggingface/tokenizers (JS) ${f(result.encode_hf_js_mb_s)} MB/s  (${f(result.encode_speedup_vs_hf_js)}x)  Rust per line ${f(result.encode_hf_rust_per_line_mb_s)} MB/s  Rust batch ${f(result.encode_hf_rust_batch_mb_s)} MB/s  id mismatches ${result.encode_id_mismatches}`);
+  console.log(`        by CPU time: ours ${f(result.encode_cpu_ours_mb_s)} MB/s  JS ${f(result.encode_cpu_hf_js_mb_s)} MB/s  Rust per line ${f(result.encode_cpu_hf_rust_per_line_mb_s)} MB/s`);
   console.log(JSON.stringify(result));
 }
 

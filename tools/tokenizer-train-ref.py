@@ -36,6 +36,7 @@ tok.decoder = decoders.ByteLevel()
 trainer = trainers.BpeTrainer(vocab_size=a.vocab_size, special_tokens=specials, show_progress=False,
                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
 t0 = time.perf_counter()
+c0 = time.process_time()
 txt = [f for f in a.files if not f.endswith('.jsonl')]
 jl = [f for f in a.files if f.endswith('.jsonl')]
 if jl and txt:
@@ -45,6 +46,7 @@ if jl:
 else:
     tok.train(txt, trainer=trainer)
 secs = time.perf_counter() - t0
+cpu = time.process_time() - c0
 os.makedirs(a.out, exist_ok=True)
 tok.save(os.path.join(a.out, 'tokenizer.json'))
 try:
@@ -52,4 +54,4 @@ try:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 except Exception:
     rss = None
-print(json.dumps({'seconds': secs, 'peak_rss_mb': rss, 'vocab': tok.get_vocab_size()}))
+print(json.dumps({'seconds': secs, 'cpu_seconds': cpu, 'peak_rss_mb': rss, 'vocab': tok.get_vocab_size()}))

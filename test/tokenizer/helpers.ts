@@ -20,6 +20,10 @@ export async function hfEncode(t: HfTokenizer, text: string): Promise<number[]> 
   return (await t.encode(text, null, { addSpecialTokens: false })).getIds();
 }
 
+export async function hfEncodeBatch(t: HfTokenizer, texts: string[]): Promise<number[][]> {
+  return (await t.encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.getIds());
+}
+
 /** Deterministic PRNG (mulberry32) so a failure can be replayed. */
 export function rng(seed: number): () => number {
   return () => {
