@@ -302,7 +302,7 @@ export function loadModelFolder(dir: string): { model: MiniMindForCausalLM; conf
   const tensors = readFolderWeights(dir, problems);
   const config = json ? configFromHfJson(json, cfgPath, problems) : null;
   if (!config || !tensors || problems.length > 0) fail();
-  const model = new MiniMindForCausalLM(config!);
+  const model = new MiniMindForCausalLM(config!, { init: false });
   try {
     model.loadStateDict(toModelStateDict(tensors!, config!));
   } catch (e) {

@@ -141,7 +141,7 @@ export function describeCheckpoint(sd: Map<string, { shape: number[] }>): string
 /** Reads a MiniMind .pth and returns a model with its weights (config decides the architecture). */
 export function importPth(file: string, config: MiniMindConfig): { model: MiniMindForCausalLM; info: ImportedStateDict } {
   const info = convertPthStateDict(readPth(file), config, file);
-  const model = new MiniMindForCausalLM(config);
+  const model = new MiniMindForCausalLM(config, { init: false });
   try {
     model.loadStateDict(info.stateDict);
   } catch (e) {

@@ -123,3 +123,13 @@ test('the same seed gives the same weights; v1 init std', () => {
   a.dispose();
   b.dispose();
 });
+
+test('init: false skips the random draws (zeros, norms at one) for models loaded right after', () => {
+  const m = new MiniMindForCausalLM(presetConfig('tiny-moe', { vocab_size: 64 }), { init: false });
+  for (const [name, p] of m.namedParameters()) {
+    const v = p.toArray();
+    const want = name.endsWith('norm.weight') ? 1 : 0;
+    assert.ok(v.every((x) => x === want), name);
+  }
+  m.dispose();
+});
