@@ -17,9 +17,12 @@ import { configFromDict, effectiveRopeScaling, ropeScalingFromDict, validateConf
 import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
+import { convertPthStateDict } from './import-pth.js';
 
 export type HfArchitecture = 'LlamaForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM' | 'MiniMindForCausalLM';
 export const SUPPORTED_ARCHITECTURES: HfArchitecture[] = ['LlamaForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'MiniMindForCausalLM'];
+/** MiniMind's own v1 / m2-legacy custom-code exports (LMConfig field names, v1 weight names): read only. */
+const LEGACY_ARCHITECTURES = ['Transformer', 'MiniMindLM'];
 
 /** The transformers architecture a config is saved as (see the header). */
 export function hfArchitecture(c: MiniMindConfig): HfArchitecture {
@@ -96,12 +99,46 @@ export function hfConfigJson(c: MiniMindConfig, dtype: 'F32' | 'BF16' | 'F16' = 
   }
 }
 
-/** Reads a config.json of any supported architecture; problems are appended to `problems`. */
-export function configFromHfJson(j: Record<string, unknown>, where: string, problems: string[]): MiniMindConfig | null {
+function architectureOf(j: Record<string, unknown>): string | undefined {
   const archs = j.architectures;
-  const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
+  return Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
+}
+
+/** v1 / m2-legacy LMConfig (dim, n_layers, n_heads, n_kv_heads, hidden_dim, multiple_of, norm_eps, max_seq_len, ...). */
+function legacyConfig(j: Record<string, unknown>, where: string): MiniMindConfig {
+  const dim = j.dim as number;
+  const multiple = (j.multiple_of as number | undefined) ?? 64;
+  const hidden = typeof j.hidden_dim === 'number' ? j.hidden_dim : typeof dim === 'number' ? multiple * Math.floor((Math.floor((8 * dim) / 3) + multiple - 1) / multiple) : undefined;
+  const heads = j.n_heads as number;
+  return configFromDict({
+    hidden_size: dim, num_hidden_layers: j.n_layers, num_attention_heads: heads, num_key_value_heads: j.n_kv_heads ?? heads,
+    head_dim: typeof dim === 'number' && typeof heads === 'number' ? Math.floor(dim / heads) : undefined,
+    intermediate_size: hidden, vocab_size: j.vocab_size ?? 6400, rms_norm_eps: j.norm_eps ?? 1e-5, rope_theta: j.rope_theta ?? 1e4,
+    max_position_embeddings: j.max_seq_len ?? 512, tie_word_embeddings: true, qk_norm: false, rope_interleaved: false,
+    use_moe: j.use_moe ?? false, moe_style: 'deepseek', num_experts_per_tok: j.num_experts_per_tok ?? 2, n_routed_experts: j.n_routed_experts ?? 4,
+    n_shared_experts: j.n_shared_experts === true ? 1 : j.n_shared_experts === false ? 0 : j.n_shared_experts ?? 1,
+    norm_topk_prob: j.norm_topk_prob ?? true, aux_loss_alpha: j.aux_loss_alpha ?? 0.01, seq_aux: j.seq_aux ?? true,
+    bos_token_id: j.bos_token_id ?? 1, eos_token_id: j.eos_token_id ?? 2,
+  }, where);
+}
+
+/**
+ * Reads a config.json of any supported architecture; problems are appended to `problems`.
+ * weightNames (when known) fills what MiniMind's own custom-code configs leave implicit: QK-norm
+ * (minimind-3 has q_norm weights) and the MoE style (shared experts = DeepSeek style).
+ */
+export function configFromHfJson(j: Record<string, unknown>, where: string, problems: string[], weightNames?: Set<string>): MiniMindConfig | null {
+  const arch = architectureOf(j);
+  if (arch && LEGACY_ARCHITECTURES.includes(arch)) {
+    try {
+      return legacyConfig(j, where);
+    } catch (e) {
+      problems.push((e as Error).message);
+      return null;
+    }
+  }
   if (!arch || !SUPPORTED_ARCHITECTURES.includes(arch as HfArchitecture)) {
-    problems.push(`${where}: unknown architecture ${arch === undefined ? '(no "architectures" field)' : `'${arch}'`}; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
+    problems.push(`${where}: unknown architecture ${arch === undefined ? '(no "architectures" field)' : `'${arch}'`}; supported: ${[...SUPPORTED_ARCHITECTURES, ...LEGACY_ARCHITECTURES].join(', ')}`);
     return null;
   }
   if (j.hidden_act !== undefined && j.hidden_act !== 'silu') problems.push(`${where}: hidden_act '${String(j.hidden_act)}' is not supported (MiniMind uses silu)`);
@@ -110,7 +147,18 @@ export function configFromHfJson(j: Record<string, unknown>, where: string, prob
   if (j.use_sliding_window === true) problems.push(`${where}: use_sliding_window=true is not supported`);
   if (arch === 'MiniMindForCausalLM') {
     try {
-      return configFromDict(j, where);
+      // MiniMind's own exports (m2: n_routed_experts + shared experts; HEAD: num_experts, QK-norm)
+      // do not carry our qk_norm / moe_style fields.
+      const d: Record<string, unknown> = { ...j };
+      const names = weightNames ? [...weightNames] : [];
+      if (d.qk_norm === undefined || d.qk_norm === null) d.qk_norm = names.some((n) => n.endsWith('self_attn.q_norm.weight')) || (names.length === 0 && d.num_experts !== undefined);
+      if (d.use_moe && (d.moe_style === undefined || d.moe_style === null)) {
+        const shared = names.some((n) => n.includes('.mlp.shared_experts.'));
+        d.moe_style = shared || (d.n_routed_experts !== undefined && d.num_experts === undefined) ? 'deepseek' : 'qwen3';
+        if (d.moe_style === 'qwen3') d.n_shared_experts = 0;
+      }
+      if (d.use_moe && d.moe_style === 'deepseek' && typeof d.n_shared_experts === 'boolean') d.n_shared_experts = d.n_shared_experts ? 1 : 0;
+      return configFromDict(d, where);
     } catch (e) {
       problems.push((e as Error).message);
       return null;
@@ -300,15 +348,18 @@ export function loadModelFolder(dir: string): { model: MiniMindForCausalLM; conf
     }
   }
   const tensors = readFolderWeights(dir, problems);
-  const config = json ? configFromHfJson(json, cfgPath, problems) : null;
+  const config = json ? configFromHfJson(json, cfgPath, problems, tensors ? new Set(tensors.keys()) : undefined) : null;
   if (!config || !tensors || problems.length > 0) fail();
+  const legacy = LEGACY_ARCHITECTURES.includes(architectureOf(json!) ?? '');
   const model = new MiniMindForCausalLM(config!, { init: false });
   try {
-    model.loadStateDict(toModelStateDict(tensors!, config!));
+    // v1 / m2-legacy exports: v1 weight names and interleaved RoPE, converted as `minimind import` does
+    model.loadStateDict(legacy ? convertPthStateDict(tensors!, config!, dir).stateDict : toModelStateDict(tensors!, config!));
   } catch (e) {
     model.dispose();
     problems.push(`weights do not match config.json (${hfConfigJson(config!).architectures}):`);
-    problems.push(...(e as Error).message.split('\n').slice(1).map((l) => '  ' + l.trim()));
+    const lines = (e as Error).message.split('\n');
+    problems.push(...(lines.length > 1 ? lines.slice(1) : lines).map((l) => '  ' + l.trim()));
     fail();
   }
   return { model, config: config! };

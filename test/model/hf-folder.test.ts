@@ -107,6 +107,42 @@ test('YaRN (minimind-3 inference_rope_scaling): the folder reloads, and transfor
   rmSync(root, { recursive: true, force: true });
 });
 
+test("MiniMind's own exports load: m2 / HEAD custom MiniMindForCausalLM configs, v1 'Transformer' with pytorch_model.bin", { skip: haveFixture('v1-moe') && haveFixture('minimind3-moe') && existsSync('test/fixtures/v1-original.pth') ? false : 'fixtures missing' }, () => {
+  const cases: [string, Record<string, unknown>][] = [
+    // MiniMind2 MiniMindConfig field names (model_minimind.py@561979c): DeepSeek MoE, no qk_norm / moe_style fields
+    ['v1-moe', { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 256, rms_norm_eps: 1e-5, rope_theta: 1e4,
+      max_position_embeddings: 64, intermediate_size: 64, use_moe: true, n_routed_experts: 4, n_shared_experts: 1, num_experts_per_tok: 2, norm_topk_prob: true,
+      aux_loss_alpha: 0.1, scoring_func: 'softmax', seq_aux: true, flash_attn: true, dropout: 0.0, hidden_act: 'silu', bos_token_id: 1, eos_token_id: 2 }],
+    // HEAD MiniMindConfig field names: num_experts, moe_intermediate_size, router_aux_loss_coef; QK-norm implied
+    ['minimind3-moe', { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: 256, rms_norm_eps: 1e-6,
+      rope_theta: 1e6, max_position_embeddings: 64, intermediate_size: 128, moe_intermediate_size: 64, use_moe: true, num_experts: 4, num_experts_per_tok: 1,
+      norm_topk_prob: true, router_aux_loss_coef: 0.1, tie_word_embeddings: true, hidden_act: 'silu' }],
+  ];
+  for (const [variant, cfg] of cases) {
+    const fx = loadFixture(fixturePath(variant));
+    const dir = tmp();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['MiniMindForCausalLM'], model_type: 'minimind', ...cfg }));
+    const st = new Map<string, HostTensor>();
+    for (const [k, v] of fx.params) st.set(k, { dtype: 'F32', shape: v.shape, data: v.data });
+    writeSafetensors(join(dir, 'model.safetensors'), st, { format: 'pt' });
+    const { model, config } = loadModelFolder(dir);
+    assert.equal(config.moe_style, fx.config.moe_style, variant);
+    assert.equal(config.qk_norm, fx.config.qk_norm, variant);
+    assert.ok(relErr(logitsOf(model, i32(fx, 'input_ids'), [2, 16]), f32(fx, 'logits')) < 1e-4, variant);
+    model.dispose();
+  }
+  // v1 export_model.py: LMConfig names, class Transformer, pytorch_model.bin with v1 keys (interleaved RoPE)
+  const exp = loadFixture('test/fixtures/v1-original-expected.safetensors');
+  const dir = tmp();
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['Transformer'], model_type: 'minimind', dim: 32, n_layers: 2, n_heads: 4, n_kv_heads: 2,
+    vocab_size: 256, hidden_dim: null, multiple_of: 64, norm_eps: 1e-5, max_seq_len: 64, dropout: 0.0, flash_attn: true, use_moe: false }));
+  writeFileSync(join(dir, 'pytorch_model.bin'), readFileSync('test/fixtures/v1-original.pth'));
+  const { model, config } = loadModelFolder(dir);
+  assert.equal(config.intermediate_size, 128);
+  assert.ok(relErr(logitsOf(model, i32(exp, 'input_ids'), [2, 16]), f32(exp, 'logits')) < 1e-4);
+  model.dispose();
+});
+
 test('transformers check summary', { skip: existsSync(PY) ? false : `${PY} not found (bash tools/setup-venv.sh creates it)` }, (t) => {
   for (const l of transformersChecks) t.diagnostic(l);
 });
