@@ -133,3 +133,35 @@ test('init: false skips the random draws (zeros, norms at one) for models loaded
   }
   m.dispose();
 });
+
+test('loss: HF shift, -100 ignored, lossMask (aligned with labels) weights targets like MiniMind loss_mask', () => {
+  const m = new MiniMindForCausalLM(presetConfig('tiny', { vocab_size: 64 }), { seed: 9 });
+  m.eval();
+  noGrad(() => scope(() => {
+    const x = tensor(ids, [2, 8], 'int32');
+    const labels = Int32Array.from(ids);
+    labels[2] = -100;
+    labels[9] = -100;
+    const a = m.loss(x, tensor(labels, [2, 8], 'int32')).logitsLoss.item();
+    const mask = new Float32Array(16).fill(1);
+    mask[2] = 0;
+    mask[9] = 0;
+    const b = m.loss(x, x, { lossMask: mask }).logitsLoss.item();
+    assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
+    // by hand: mean over t of -log softmax(logits[t])[labels[t+1]]
+    const logits = m.forward(x).logits.toArray();
+    let s = 0;
+    let n = 0;
+    for (let bb = 0; bb < 2; bb++) for (let t = 0; t < 7; t++) {
+      const y = labels[bb * 8 + t + 1];
+      if (y === -100) continue;
+      const row = Array.from(logits.subarray((bb * 8 + t) * 64, (bb * 8 + t + 1) * 64));
+      const mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((acc, v) => acc + Math.exp(v - mx), 0));
+      s += lse - row[y];
+      n++;
+    }
+    assert.ok(Math.abs(a - s / n) < 1e-5, `${a} vs ${s / n}`);
+  }));
+  m.dispose();
+});
