@@ -9,15 +9,15 @@ import { extname } from 'node:path';
 
 const CHUNK = 4 << 20;
 
-/** Yields the lines of a file (each with its '\n' when it has one), reading 4 MB at a time. */
-export function* readLines(path: string, onBytes?: (n: number) => void): Generator<string> {
+/** Yields the lines of a file (each with its '\n' when it has one), reading chunkBytes (4 MB) at a time. */
+export function* readLines(path: string, onBytes?: (n: number) => void, chunkBytes = CHUNK): Generator<string> {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = Buffer.allocUnsafe(chunkBytes);
     const dec = new TextDecoder('utf-8', { ignoreBOM: true });
     let rest = '';
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
+      const n = readSync(fd, buf, 0, chunkBytes, null);
       if (n === 0) break;
       onBytes?.(n);
       const text = rest + dec.decode(buf.subarray(0, n), { stream: true });
