@@ -160,14 +160,22 @@ static void pack_b(float* dst, const float* B, i64 ldb, bool transB, i64 k0, i64
   }
 }
 
-// One thread's GEMM: the BLIS loop nest on the calling thread, with its own packing buffers.
+// Offset of the (pc block, sliver) pair in a fully packed op(B) of kblocks x slivers.
+static inline i64 packed_b_offset(i64 pc, i64 kc, i64 sliver, i64 npad, int NR) {
+  (void)NR;
+  return pc * npad + sliver * kc * NR;  // pc * npad = (pc / KC) * (KC * npad); slivers of this block are kc * NR apart
+}
+
+// One thread's GEMM: the BLIS loop nest on the calling thread. Bpre, when given, is op(B) already
+// packed for every K block (see sgemm); otherwise B is packed here, block by block.
 static void sgemm_serial(const KernelInfo& ki, bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B,
-                         i64 ldb, float* C, i64 ldc, bool accumulate) {
+                         i64 ldb, float* C, i64 ldc, bool accumulate, const float* Bpre = nullptr) {
   const int MR = ki.mr, NR = ki.nr;
-  const i64 MC = ki.mc, KC = std::min<i64>(ki.kc, K), NC = ki.nc;
-  const i64 nc_max = std::min<i64>(NC, (N + NR - 1) / NR * NR);
+  const i64 MC = ki.mc, KC = std::min<i64>(ki.kc, K), NC = Bpre ? N : ki.nc;
+  const i64 npad = (N + NR - 1) / NR * NR;
+  const i64 nc_max = std::min<i64>(NC, npad);
   const i64 mc_max = std::min<i64>(MC, (M + MR - 1) / MR * MR);
-  float* Bp = scratch(0, (size_t)KC * nc_max);
+  float* Bp = Bpre ? nullptr : scratch(0, (size_t)KC * nc_max);
   float* Ap = scratch(1, (size_t)KC * mc_max);
   alignas(64) float tmp[32 * 32];
   for (i64 jc = 0; jc < N; jc += NC) {
@@ -176,13 +184,19 @@ static void sgemm_serial(const KernelInfo& ki, bool transA, bool transB, i64 M, 
     for (i64 pc = 0; pc < K; pc += KC) {
       const i64 kc = std::min<i64>(KC, K - pc);
       const bool acc = accumulate || pc > 0;
-      pack_b(Bp, B, ldb, transB, pc, kc, jc, nc, NR, 0, nsl_n);
+      const float* Bblk;
+      if (Bpre) {
+        Bblk = Bpre + packed_b_offset(pc, kc, 0, npad, NR);
+      } else {
+        pack_b(Bp, B, ldb, transB, pc, kc, jc, nc, NR, 0, nsl_n);
+        Bblk = Bp;
+      }
       for (i64 ic = 0; ic < M; ic += MC) {
         const i64 mc = std::min<i64>(MC, M - ic);
         const i64 nsl_m = (mc + MR - 1) / MR;
         pack_a(Ap, A, lda, transA, ic, mc, pc, kc, MR, 0, nsl_m);
         for (i64 sj = 0; sj < nsl_n; sj++) {
-          const float* bp = Bp + sj * kc * NR;
+          const float* bp = Bblk + sj * kc * NR;
           const i64 j = jc + sj * NR, cols = std::min<i64>(NR, N - j);
           for (i64 si = 0; si < nsl_m; si++) {
             const i64 i = ic + si * MR, rows = std::min<i64>(MR, M - i);
@@ -207,9 +221,10 @@ static void sgemm_serial(const KernelInfo& ki, bool transA, bool transB, i64 M, 
   }
 }
 
-// Threads: C is cut along its longer side into a few chunks per thread, handed out dynamically
-// (each chunk is an independent serial GEMM with its own packing). No barriers inside, and a
-// thread that gets descheduled (the machine is shared) delays only its current chunk.
+// Threads. Tall C (the usual case: M = batch x time): op(B) is packed once, all K blocks, by all
+// threads together (one barrier), then row chunks of C are handed out dynamically and each thread
+// packs only its own rows of A. Wide C (M small): column chunks, each an independent serial GEMM.
+// Dynamic hand-out keeps a thread that gets descheduled (the machine is shared) from stalling the rest.
 void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb,
            float* C, i64 ldc, bool accumulate, int nthreads) {
   if (M <= 0 || N <= 0) return;
@@ -223,27 +238,42 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
     sgemm_serial(ki, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return;
   }
-  const bool split_m = M >= N;
-  const i64 len = split_m ? M : N, unit = split_m ? ki.mr : ki.nr;
-  // chunk: at least 2 MC-ish blocks of work, about 3 chunks per thread
-  i64 chunk = (len + 3 * nthreads - 1) / (3 * nthreads);
-  chunk = std::max<i64>(chunk, split_m ? 48 : 64);
-  chunk = (chunk + unit - 1) / unit * unit;
-  const i64 nchunks = (len + chunk - 1) / chunk;
-  if (nchunks < 2) {
-    sgemm_serial(ki, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  const int MR = ki.mr, NR = ki.nr;
+  if (M >= 2 * ki.mc * nthreads || M >= N) {
+    const i64 KC = std::min<i64>(ki.kc, K);
+    const i64 npad = (N + NR - 1) / NR * NR, nsl = npad / NR, nkb = (K + KC - 1) / KC;
+    float* Bpre = scratch(4, (size_t)npad * K);
+    i64 chunk = (M + 3 * nthreads - 1) / (3 * nthreads);
+    chunk = std::max<i64>(chunk, 2 * MR);
+    chunk = (chunk + MR - 1) / MR * MR;
+    const i64 nchunks = (M + chunk - 1) / chunk;
+#pragma omp parallel num_threads(nthreads)
+    {
+#pragma omp for schedule(static)
+      for (i64 t = 0; t < nkb * nsl; t++) {
+        const i64 kb = t / nsl, s = t % nsl;
+        const i64 pc = kb * KC, kc = std::min<i64>(KC, K - pc);
+        pack_b(Bpre + packed_b_offset(pc, kc, 0, npad, NR), B, ldb, transB, pc, kc, 0, N, NR, s, s + 1);
+      }
+      // (implicit barrier: B is packed)
+#pragma omp for schedule(dynamic, 1)
+      for (i64 c = 0; c < nchunks; c++) {
+        const i64 s = c * chunk, n = std::min<i64>(chunk, M - s);
+        const float* As = transA ? A + s : A + s * lda;
+        sgemm_serial(ki, transA, transB, n, N, K, As, lda, B, ldb, C + s * ldc, ldc, accumulate, Bpre);
+      }
+    }
     return;
   }
+  i64 chunk = (N + 3 * nthreads - 1) / (3 * nthreads);
+  chunk = std::max<i64>(chunk, 2 * NR);
+  chunk = (chunk + NR - 1) / NR * NR;
+  const i64 nchunks = (N + chunk - 1) / chunk;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (i64 c = 0; c < nchunks; c++) {
-    const i64 s = c * chunk, n = std::min<i64>(chunk, len - s);
-    if (split_m) {
-      const float* As = transA ? A + s : A + s * lda;
-      sgemm_serial(ki, transA, transB, n, N, K, As, lda, B, ldb, C + s * ldc, ldc, accumulate);
-    } else {
-      const float* Bs = transB ? B + s * ldb : B + s;
-      sgemm_serial(ki, transA, transB, M, n, K, A, lda, Bs, ldb, C + s, ldc, accumulate);
-    }
+    const i64 s = c * chunk, n = std::min<i64>(chunk, N - s);
+    const float* Bs = transB ? B + s * ldb : B + s;
+    sgemm_serial(ki, transA, transB, M, n, K, A, lda, Bs, ldb, C + s, ldc, accumulate);
   }
 }
 

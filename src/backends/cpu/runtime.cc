@@ -25,10 +25,10 @@ const char* isa_name(Isa isa) { return isa == ISA_AVX512 ? "avx512" : isa == ISA
 
 namespace {
 struct Scratch {
-  float* p[4] = {nullptr, nullptr, nullptr, nullptr};
-  size_t n[4] = {0, 0, 0, 0};
+  float* p[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  size_t n[6] = {0, 0, 0, 0, 0, 0};
   ~Scratch() {
-    for (int i = 0; i < 4; i++) std::free(p[i]);
+    for (int i = 0; i < 6; i++) std::free(p[i]);
   }
 };
 thread_local Scratch t_scratch;

@@ -1,6 +1,203 @@
-// `minimind bench` — placeholder until its issue lands; says so plainly instead of pretending.
-import { CliError } from '../args.js';
+// `minimind bench train|forward|generate` — speed of the engine on a MiniMind preset, with random
+// tokens, timed after warm-up steps, printed as one JSON line (tokens_per_second, peak_rss_mb, ...).
+// The workloads mirror ../shared/anchors/torch_minimind.py so the two can be compared side by side:
+//   train    : one fixed random batch reused every step; loss + backward + clip 1.0 + AdamW
+//              (lr 5e-4, betas 0.9/0.95, wd 0.1) — the loss must fall.
+//   forward  : no-grad forward + cross-entropy on a fixed random batch (eval throughput).
+//   generate : batch 1, 16-token random prompt, prefill, then --seq greedy tokens with the KV cache;
+//              tokens/s counts the single-token decode steps (as the anchor does).
+import * as os from 'node:os';
+import { parseFlags, numberFlag, CliError } from '../args.js';
+import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../backends/cpu/index.js';
+import { jsBackend } from '../../backends/js/index.js';
+import type { Backend } from '../../backends/backend.js';
+import { setBackend } from '../../core/device.js';
+import { tensor } from '../../core/tensor.js';
+import { scope } from '../../core/scope.js';
+import { noGrad } from '../../core/autograd.js';
+import { Rng } from '../../core/random.js';
+import { AdamW, clipGradNorm } from '../../optim/index.js';
+import { MiniMindForCausalLM } from '../../model/model.js';
+import { presetConfig, presetNames } from '../../model/presets.js';
 
-export async function run(_argv: string[]): Promise<void> {
-  throw new CliError("'bench' is not available yet in this build");
+const USAGE = `usage: minimind bench train|forward|generate --preset <name> [options]
+
+  --preset NAME     model preset (${presetNames().join(', ')})
+  --batch B         batch size (default 8; generate: always 1)
+  --seq T           tokens per sequence (generate: new tokens after a 16-token prompt; default 512)
+  --steps N         timed steps (generate: timed generations; default 3)
+  --warmup N        untimed warm-up steps (default 1)
+  --device cpu|js|cuda   cpu = native backend (default; falls back to js with a warning)
+  --dtype fp32|bf16 (default fp32)
+  --threads N       kernel threads (default: MINIMIND_THREADS or all cores)
+  --json            print only the JSON line (default prints it too)`;
+
+export interface BenchOptions {
+  mode: 'train' | 'forward' | 'generate';
+  preset: string;
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+  device: 'cpu' | 'js' | 'cuda';
+  dtype: 'fp32' | 'bf16';
+  threads?: number;
+  seed?: number;
+}
+
+export type BenchResult = Record<string, unknown> & { tokens_per_second: number; peak_rss_mb: number };
+
+/** Peak resident set size of this process so far, MiB. */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function pickBackend(device: BenchOptions['device'], threads?: number): { backend: Backend; note?: string } {
+  if (device === 'cuda') throw new CliError("bench: --device cuda needs the CUDA backend, which this build does not have; use --device cpu");
+  if (device === 'js') return { backend: jsBackend };
+  const cpu = loadCpuBackend();
+  if (!cpu) return { backend: jsBackend, note: `native CPU backend unavailable (${cpuLoadError()}); using the js backend` };
+  if (threads !== undefined) cpu.setThreads(threads);
+  return { backend: cpu };
+}
+
+function randomTokens(rng: Rng, n: number, vocab: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.floor(rng.next() * vocab);
+  return a;
+}
+
+/** Runs one benchmark and returns its JSON record. */
+export function runBench(o: BenchOptions): BenchResult {
+  if (o.dtype === 'bf16') throw new CliError('bench: --dtype bf16 is not available on the CPU backend yet (fp32 only); see docs/performance.md');
+  const { backend, note } = pickBackend(o.device, o.threads);
+  if (note) console.error(`minimind: ${note}`);
+  setBackend(backend);
+  const config = presetConfig(o.preset);
+  const model = new MiniMindForCausalLM(config, { seed: 42 });
+  const params = model.parameters();
+  const nParams = params.reduce((s, p) => s + p.size, 0);
+  const rng = new Rng(o.seed ?? 1234);
+  const V = config.vocab_size;
+  const cpu = backend.name === 'cpu' ? (backend as CpuBackend) : null;
+  const res: Record<string, unknown> = {
+    mode: o.mode, preset: o.preset, dtype: o.dtype, backend: backend.name, isa: cpu?.isa() ?? null, threads: cpu?.getThreads() ?? 1,
+    batch: o.mode === 'generate' ? 1 : o.batch, seq: o.seq, params: nParams, timed_steps: o.steps, warmup_steps: o.warmup,
+  };
+  const load0 = os.loadavg()[0];
+
+  if (o.mode === 'train' || o.mode === 'forward') {
+    const B = o.batch, T = o.seq;
+    const data = randomTokens(rng, B * (T + 1), V);
+    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      x.set(data.subarray(b * (T + 1), b * (T + 1) + T), b * T);
+      // labels aligned with inputs: model.loss shifts them (labels[t+1] is predicted at t)
+      y.set(data.subarray(b * (T + 1), b * (T + 1) + T), b * T);
+    }
+    const ids = tensor(x, [B, T], 'int32').keep();
+    const labels = tensor(y, [B, T], 'int32').keep();
+    const opt = o.mode === 'train' ? new AdamW(params, { lr: 5e-4, betas: [0.9, 0.95], weightDecay: 0.1 }) : null;
+    const losses: number[] = [];
+    let t0 = 0;
+    for (let step = 0; step < o.warmup + o.steps; step++) {
+      if (step === o.warmup) t0 = performance.now();
+      if (opt) {
+        const l = scope(() => {
+          const { loss } = model.loss(ids, labels);
+          const v = loss.item();
+          loss.backward();
+          return v;
+        });
+        clipGradNorm(params, 1.0);
+        opt.step();
+        opt.zeroGrad();
+        losses.push(Math.round(l * 1e5) / 1e5);
+      } else {
+        const l = scope(() => noGrad(() => model.loss(ids, labels).loss.item()));
+        losses.push(Math.round(l * 1e5) / 1e5);
+      }
+    }
+    const dt = (performance.now() - t0) / 1000;
+    // the label shift leaves T-1 predicted tokens per row; count B*T like the anchor does
+    res.tokens_per_second = (B * T * o.steps) / dt;
+    res.ms_per_step = (1000 * dt) / o.steps;
+    if (opt) Object.assign(res, { loss_first: losses[0], loss_last: losses[losses.length - 1], loss_trajectory: losses });
+    else res.eval_loss = losses[losses.length - 1];
+  } else {
+    const promptLen = 16, newTokens = o.seq;
+    const prompt = randomTokens(rng, promptLen, V);
+    const generateOnce = (): { prefill: number; decode: number; toks: number[] } =>
+      noGrad(() => {
+        const cache = model.newCache(1, promptLen + newTokens);
+        const toks: number[] = [];
+        const ta = performance.now();
+        let next = scope(() => argmaxLast(model.forward(tensor(prompt, [1, promptLen], 'int32'), { cache, lastOnly: true }).logits.toArray(), V));
+        toks.push(next);
+        const tb = performance.now();
+        for (let i = 1; i < newTokens; i++) {
+          next = scope(() => argmaxLast(model.forward(tensor(Int32Array.of(next), [1, 1], 'int32'), { cache, lastOnly: true }).logits.toArray(), V));
+          toks.push(next);
+        }
+        const tc = performance.now();
+        cache.dispose();
+        return { prefill: tb - ta, decode: tc - tb, toks };
+      });
+    for (let i = 0; i < o.warmup; i++) generateOnce();
+    let pre = 0, dec = 0, toks: number[] = [];
+    for (let i = 0; i < o.steps; i++) {
+      const r = generateOnce();
+      pre += r.prefill;
+      dec += r.decode;
+      toks = r.toks;
+    }
+    const nDec = (newTokens - 1) * o.steps;
+    Object.assign(res, {
+      tokens_per_second: nDec / (dec / 1000), ms_per_step: dec / nDec, decode_tokens_per_second: nDec / (dec / 1000),
+      end_to_end_new_tokens_per_second: (newTokens * o.steps) / ((pre + dec) / 1000), prefill_ms: pre / o.steps,
+      prompt_len: promptLen, new_tokens: newTokens, first_tokens: toks.slice(0, 8),
+    });
+  }
+  res.peak_rss_mb = peakRssMb();
+  res.loadavg_1m_start = load0;
+  res.loadavg_1m_end = os.loadavg()[0];
+  model.dispose();
+  return res as BenchResult;
+}
+
+function argmaxLast(logits: ArrayLike<number>, V: number): number {
+  const off = logits.length - V;
+  let best = 0;
+  for (let i = 1; i < V; i++) if (logits[off + i] > logits[off + best]) best = i;
+  return best;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseFlags(argv, {
+    preset: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
+    device: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+  }, USAGE);
+  if (!parsed) return;
+  const { values, positionals } = parsed;
+  const mode = positionals[0];
+  if (mode !== 'train' && mode !== 'forward' && mode !== 'generate') throw new CliError(`bench: expected train, forward or generate, got '${mode ?? ''}'\n\n${USAGE}`);
+  const preset = typeof values.preset === 'string' ? values.preset : 'v1-small';
+  if (!presetNames().includes(preset)) {
+    try { presetConfig(preset); } catch (e) { throw new CliError(`bench: ${(e as Error).message}`); }
+  }
+  const device = (values.device ?? 'cpu') as string;
+  if (!['cpu', 'js', 'cuda'].includes(device)) throw new CliError(`bench: --device must be cpu, js or cuda, got '${device}'`);
+  const dtype = (values.dtype ?? 'fp32') as string;
+  if (dtype !== 'fp32' && dtype !== 'bf16') throw new CliError(`bench: --dtype must be fp32 or bf16, got '${dtype}'`);
+  const int = (name: string, fallback: number, min: number): number => {
+    const v = numberFlag(values, name, fallback);
+    if (!Number.isInteger(v) || v < min) throw new CliError(`bench: --${name} must be an integer >= ${min}, got ${v}`);
+    return v;
+  };
+  const res = runBench({
+    mode, preset, batch: int('batch', 8, 1), seq: int('seq', mode === 'generate' ? 256 : 512, mode === 'generate' ? 2 : 1), steps: int('steps', 3, 1),
+    warmup: int('warmup', 1, 0), device: device as BenchOptions['device'], dtype: dtype as BenchOptions['dtype'],
+    threads: values.threads === undefined ? undefined : int('threads', 1, 1), seed: values.seed === undefined ? undefined : int('seed', 1234, 0),
+  });
+  console.log(JSON.stringify(res));
 }

@@ -1,0 +1,40 @@
+// Where a training step's time goes, kernel by kernel: wraps every method of the native backend
+// with a timer, runs warm-up + timed steps of `minimind bench train`, and prints one JSON line
+// {kernel: {calls, ms, share}} sorted by time, plus the untimed remainder (JS engine overhead).
+//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps]
+import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
+import { runBench } from '../src/cli/commands/bench.js';
+
+const [preset = 'v1-small', batch = '8', seq = '512', steps = '1'] = process.argv.slice(2);
+const cpu = loadCpuBackend();
+if (!cpu) {
+  console.log(JSON.stringify({ error: cpuLoadError() }));
+  process.exit(1);
+}
+const stats = new Map<string, { calls: number; ms: number }>();
+let timing = false;
+const target = cpu as unknown as Record<string, unknown>;
+for (const name of Object.keys(target)) {
+  const f = target[name];
+  if (typeof f !== 'function' || ['setThreads', 'getThreads', 'isa', 'setIsa', 'hasOpenmp', 'liveBytes', 'pooledBytes'].includes(name)) continue;
+  target[name] = (...args: unknown[]) => {
+    if (!timing) return (f as (...a: unknown[]) => unknown)(...args);
+    const key = name === 'matmul' ? `matmul ${args[3]}x${args[4]}x${args[5]} ${args[6] ? 'T' : 'N'}${args[7] ? 'T' : 'N'}` : name;
+    const t = performance.now();
+    const r = (f as (...a: unknown[]) => unknown)(...args);
+    const s = stats.get(key) ?? { calls: 0, ms: 0 };
+    s.calls++;
+    s.ms += performance.now() - t;
+    stats.set(key, s);
+    return r;
+  };
+}
+// warm-up run (untimed), then the timed one
+runBench({ mode: 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: 'fp32' });
+timing = true;
+const t0 = performance.now();
+const res = runBench({ mode: 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: 'fp32' });
+const total = performance.now() - t0;
+const kernelMs = [...stats.values()].reduce((s, v) => s + v.ms, 0);
+const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { calls: v.calls, ms: Math.round(v.ms), share: +(v.ms / total).toFixed(3) }]);
+console.log(JSON.stringify({ preset, batch: +batch, seq: +seq, tokens_per_second: res.tokens_per_second, total_ms: Math.round(total), kernel_ms: Math.round(kernelMs), other_ms: Math.round(total - kernelMs), kernels: Object.fromEntries(rows) }, null, 1));
