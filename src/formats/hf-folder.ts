@@ -183,8 +183,9 @@ export function configFromHfJson(j: Record<string, unknown>, where: string, prob
     vocab_size: j.vocab_size,
     rms_norm_eps: j.rms_norm_eps ?? 1e-6,
     rope_theta: theta,
-    max_position_embeddings: j.max_position_embeddings,
-    tie_word_embeddings: j.tie_word_embeddings ?? (arch !== 'LlamaForCausalLM'),
+    // transformers' defaults when a field is absent: 2048 positions for Llama, 32768 for Qwen3; untied
+    max_position_embeddings: j.max_position_embeddings ?? (arch === 'LlamaForCausalLM' ? 2048 : 32768),
+    tie_word_embeddings: j.tie_word_embeddings ?? false,
     qk_norm: arch !== 'LlamaForCausalLM',
     rope_interleaved: false,
     use_moe: arch === 'Qwen3MoeForCausalLM',
