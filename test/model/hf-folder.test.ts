@@ -143,6 +143,51 @@ test("MiniMind's own exports load: m2 / HEAD custom MiniMindForCausalLM configs,
   model.dispose();
 });
 
+// transformers writes a folder itself (save_pretrained: its own config.json spelling with
+// rope_parameters, untied lm_head for Llama, its expert layout for Qwen3-MoE) and we must read it.
+const SAVE_REF = `
+import sys, json, torch
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
+from safetensors.torch import save_file
+kind, out = sys.argv[1], sys.argv[2]
+torch.manual_seed(0)
+common = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=8, vocab_size=96,
+              max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1e6 if kind != 'llama' else 1e4)
+if kind == 'llama':
+    m = LlamaForCausalLM(LlamaConfig(intermediate_size=96, tie_word_embeddings=False, **common))
+elif kind == 'qwen3':
+    m = Qwen3ForCausalLM(Qwen3Config(intermediate_size=96, tie_word_embeddings=True, **common))
+else:
+    m = Qwen3MoeForCausalLM(Qwen3MoeConfig(intermediate_size=96, moe_intermediate_size=48, num_experts=4, num_experts_per_tok=2,
+                                            norm_topk_prob=True, tie_word_embeddings=True, **common))
+with torch.no_grad():
+    for p in m.parameters():
+        p.normal_(0, 0.2)
+m.eval()
+ids = torch.randint(0, 96, (2, 12))
+with torch.no_grad():
+    logits = m(input_ids=ids).logits.float()
+m.save_pretrained(out)
+save_file({'input_ids': ids.to(torch.int32), 'logits': logits.contiguous()}, out + '/expected.safetensors')
+print(json.dumps(sorted(k for k in __import__('safetensors').safe_open(out + '/model.safetensors', 'pt').keys())[:40]))
+`;
+
+test('folders written by transformers save_pretrained (Llama untied, Qwen3, Qwen3-MoE top-2) load with the same logits', { skip: existsSync(PY) ? false : `${PY} not found (bash tools/setup-venv.sh)` }, (t) => {
+  for (const kind of ['llama', 'qwen3', 'qwen3moe']) {
+    const dir = join(tmp(), kind);
+    const r = spawnSync(PY, ['-c', SAVE_REF, kind, dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const ref = readSafetensors(join(dir, 'expected.safetensors')).tensors;
+    const { model, config } = loadModelFolder(dir);
+    assert.equal(config.tie_word_embeddings, kind !== 'llama');
+    assert.equal(config.use_moe, kind === 'qwen3moe');
+    const e = relErr(logitsOf(model, ref.get('input_ids')!.data as Int32Array, [2, 12]), ref.get('logits')!.data as Float32Array);
+    t.diagnostic(`${kind}: ${kind === 'qwen3moe' ? (r.stdout.includes('gate_up_proj') ? 'fused experts, ' : 'per-expert keys, ') : ''}logits rel err ${e.toExponential(2)}`);
+    assert.ok(e < 1e-4, `${kind}: rel err ${e}`);
+    model.dispose();
+  }
+});
+
 test('transformers check summary', { skip: existsSync(PY) ? false : `${PY} not found (bash tools/setup-venv.sh creates it)` }, (t) => {
   for (const l of transformersChecks) t.diagnostic(l);
 });
