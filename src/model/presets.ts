@@ -2,7 +2,7 @@
 // Released sizes keep MiniMind's shapes exactly, so their parameter counts match the README
 // (test/model/config.test.ts checks them). All presets use the rotate-half RoPE layout; the
 // v1 / m2-legacy .pth importer permutes q/k rows into it.
-import { completeConfig, validateConfig, type MiniMindConfig } from './config.js';
+import { completeConfig, ffnSizeV1, ffnSizeV3, validateConfig, type MiniMindConfig } from './config.js';
 
 type Preset = Partial<MiniMindConfig> & Pick<MiniMindConfig, 'hidden_size'>;
 
@@ -61,7 +61,11 @@ export function presetConfig(name: string, overrides: Partial<MiniMindConfig> = 
   if (!p) throw new Error(`unknown model preset '${name}'; known presets: ${presetNames().join(', ')}`);
   const merged: Preset = { ...p, ...overrides };
   // Derived sizes are recomputed from the (possibly overridden) hidden size / heads unless set explicitly.
-  if (overrides.intermediate_size === undefined && p.intermediate_size === undefined) delete merged.intermediate_size;
+  // The FFN formula is the preset's era's (minimind-3: ceil(pi d/64)*64; v1/MiniMind2: 64*ceil(int(8d/3)/64)),
+  // even when an override toggles qk_norm.
+  if (overrides.intermediate_size === undefined && p.intermediate_size === undefined) {
+    merged.intermediate_size = p.qk_norm ? ffnSizeV3(merged.hidden_size) : ffnSizeV1(merged.hidden_size);
+  }
   if (overrides.head_dim === undefined) delete merged.head_dim;
   const c = completeConfig(merged);
   validateConfig(c, `preset '${name}'`);

@@ -64,6 +64,7 @@ test('free sizes: derived widths follow the era', () => {
   const c = presetConfig('minimind-3', { hidden_size: 256, num_hidden_layers: 4 });
   assert.equal(c.head_dim, 32);
   assert.equal(c.intermediate_size, ffnSizeV3(256));
+  assert.equal(presetConfig('minimind2', { hidden_size: 256, qk_norm: true }).intermediate_size, ffnSizeV1(256), 'era formula, not the qk_norm flag');
   const c2 = presetConfig('minimind2', { hidden_size: 256, intermediate_size: 500 });
   assert.equal(c2.intermediate_size, 500);
 });
