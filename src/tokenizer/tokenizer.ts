@@ -75,12 +75,22 @@ export class Tokenizer {
     } catch (e) {
       throw new Error(`${source}: ${(e as Error).message}`);
     }
-    const addedTokens = (json.added_tokens ?? []).map((t, i): AddedToken => {
+    // Ids as HF's loader assigns them (AddedVocabulary::add_tokens): a content already in the model
+    // vocab keeps its vocab id; any other takes the next id after the model vocab and the added tokens
+    // so far. For a well-formed file these are the ids written in it.
+    const addedTokens: AddedToken[] = [];
+    const addedIds = new Map<string, number>();
+    let maxAdded = -1;
+    (json.added_tokens ?? []).forEach((t, i) => {
       if (typeof t.content !== 'string' || !Number.isInteger(t.id)) throw new Error(`${source}: added_tokens[${i}] needs a string 'content' and an integer 'id'`);
-      return {
-        id: t.id!, content: t.content, single_word: t.single_word ?? false, lstrip: t.lstrip ?? false,
+      let id = vocab.get(t.content) ?? addedIds.get(t.content);
+      if (id === undefined) id = maxAdded >= vocab.size || vocab.size === 0 ? maxAdded + 1 : vocab.size;
+      addedIds.set(t.content, id);
+      maxAdded = Math.max(maxAdded, id);
+      addedTokens.push({
+        id, content: t.content, single_word: t.single_word ?? false, lstrip: t.lstrip ?? false,
         rstrip: t.rstrip ?? false, normalized: t.normalized ?? !(t.special ?? false), special: t.special ?? false,
-      };
+      });
     });
     this.added = new AddedVocabulary(addedTokens);
     const pt = json.pre_tokenizer!;
