@@ -4,7 +4,7 @@
 // the PyTorch anchor in the same run (tuned settings from the anchors README) and adds its figures.
 //
 //   node dist/bench/generate-decode.js [--backend cpu|js] [--preset v1-small] [--gen-tokens 256]
-//        [--prompt-len 16] [--steps 3] [--warmup 1] [--threads 2] [--torch]
+//        [--prompt-len 16] [--steps 3] [--warmup 1] [--threads 2] [--torch [--python /usr/bin/python3]]
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     threads: { type: 'string' },
     torch: { type: 'boolean', default: false },
+    'torch-script': { type: 'string', default: '../shared/anchors/torch_minimind.py' },
+    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
 const genTokens = Number(values['gen-tokens']);
@@ -86,13 +88,13 @@ const result: Record<string, unknown> = {
 
 if (values.torch) {
   // The anchor's own settings (../shared/anchors/README.md), same shape and protocol.
-  const script = '../shared/anchors/torch_minimind.py';
+  const script = values['torch-script']!;
   const tcmalloc = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
   const env: NodeJS.ProcessEnv = { ...process.env, GOMP_SPINCOUNT: '10000' };
   delete env.OPENBLAS_CORETYPE;
   if (existsSync(tcmalloc)) env.LD_PRELOAD = tcmalloc;
   const args = [script, '--mode', 'generate', '--threads', values.threads ?? '2', '--gen-tokens', String(genTokens), '--prompt-len', String(promptLen), '--steps', String(steps), '--warmup', String(warmup)];
-  const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8' });
+  const r = spawnSync(values.python!, args, { env, encoding: 'utf8' });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     const t = JSON.parse(line);
