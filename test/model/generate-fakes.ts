@@ -109,3 +109,13 @@ export const fakeConfig = (overrides: Partial<FakeLM['config']> = {}): FakeLM['c
   max_position_embeddings: 64,
   ...overrides,
 });
+
+/** The same logits after every prefix. */
+export class FixedLM extends FakeLM {
+  constructor(config: FakeLM['config'], readonly row: Float32Array) {
+    super(config);
+  }
+  protected next(): Float32Array {
+    return this.row;
+  }
+}

@@ -6,7 +6,7 @@ import { Rng } from '../../src/core/random.js';
 import { tensor } from '../../src/core/tensor.js';
 import { repetitionPenalty, temperatureWarper, topKWarper, topPWarper, argmax, sampleLogits, makeSampler, rowRng, StopStringMatcher, logitsProcessors } from '../../src/model/sampling.js';
 import { generate, generateStream, type TokenEvent } from '../../src/model/generate.js';
-import { HashLM, ScriptLM, CharTokenizer, fakeConfig } from './generate-fakes.js';
+import { HashLM, ScriptLM, FixedLM, CharTokenizer, fakeConfig } from './generate-fakes.js';
 
 const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
 const tok = new CharTokenizer();
@@ -227,3 +227,24 @@ test('generateStream yields the same events as the callback', async () => {
 function tensorOf(rows: number[][]) {
   return tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length], 'int32');
 }
+
+test('the repetition penalty in the loop sees the prompt and the generated tokens', () => {
+  const cfg = fakeConfig();
+  const row = new Float32Array(cfg.vocab_size).fill(-1);
+  row[10] = 5;
+  row[11] = 4.9;
+  const model = new FixedLM(cfg, row);
+  const g = (prompt: number[], rp: number) => generate(model, prompt, { maxNewTokens: 4, temperature: 0, repetitionPenalty: rp })[0].ids;
+  assert.deepEqual(g([3], 1), [10, 10, 10, 10]);
+  assert.deepEqual(g([3], 1.5), [10, 11, 10, 10]); // 5/1.5 = 3.33 < 4.9; then 3.33 vs 4.9/1.5 = 3.27
+  assert.deepEqual(g([10], 1.5), [11, 10, 10, 10]); // a prompt token is penalised from the start
+});
+
+test('top-k 1 and a tiny top-p make sampling greedy, whatever the seed', () => {
+  const model = new HashLM(fakeConfig());
+  const greedy = generate(model, tok.encode('seed'), { maxNewTokens: 10, temperature: 0 })[0].ids;
+  for (const seed of [1, 2, 3]) {
+    assert.deepEqual(generate(model, tok.encode('seed'), { maxNewTokens: 10, temperature: 2, topK: 1, seed })[0].ids, greedy);
+    assert.deepEqual(generate(model, tok.encode('seed'), { maxNewTokens: 10, temperature: 2, topP: 1e-6, seed })[0].ids, greedy);
+  }
+});
