@@ -15,6 +15,10 @@ import { MiniMindForCausalLM } from '../src/model/model.js';
 import { presetConfig } from '../src/model/presets.js';
 import { generate } from '../src/model/generate.js';
 import { Rng } from '../src/core/random.js';
+import { tensor } from '../src/core/tensor.js';
+import { scope } from '../src/core/scope.js';
+import { noGrad } from '../src/core/autograd.js';
+import { argmax } from '../src/model/sampling.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,8 +72,27 @@ function once(): { prefillMs: number; decodeS: number; ids: number[] } {
   return { prefillMs: tFirst - t0, decodeS: (tLast - tFirst) / 1000, ids: r.ids };
 }
 
+// The same decode as a bare loop (forward with the cache + argmax, nothing else), to show what
+// generate() itself adds per token.
+function bare(): number {
+  const cache = model.newCache(1, promptLen + genTokens);
+  let logits = noGrad(() => scope(() => {
+    const h = model.forward(tensor(Int32Array.from(prompt), [1, promptLen], 'int32'), { cache, lastOnly: true }).logits.toArray();
+    return [argmax(h as Float32Array)];
+  }));
+  const t0 = performance.now();
+  for (let i = 1; i < genTokens; i++) {
+    const next = logits[0];
+    logits = noGrad(() => scope(() => [argmax(model.forward(tensor(Int32Array.of(next), [1, 1], 'int32'), { cache, lastOnly: true }).logits.toArray() as Float32Array)]));
+  }
+  const dt = (performance.now() - t0) / 1000;
+  cache.dispose();
+  return dt;
+}
+
 for (let i = 0; i < warmup; i++) once();
 const runs = Array.from({ length: steps }, once);
+const bareS = Array.from({ length: steps }, bare).reduce((a, b) => a + b, 0);
 const decodeS = runs.reduce((s, r) => s + r.decodeS, 0);
 const nDecode = (genTokens - 1) * steps;
 const result: Record<string, unknown> = {
@@ -82,6 +105,7 @@ const result: Record<string, unknown> = {
   timed_generations: steps,
   decode_tokens_per_second: Math.round((nDecode / decodeS) * 10) / 10,
   ms_per_token: Math.round((1000 * decodeS / nDecode) * 1000) / 1000,
+  bare_loop_tokens_per_second: Math.round((((genTokens - 1) * steps) / bareS) * 10) / 10,
   prefill_ms: Math.round((runs.reduce((s, r) => s + r.prefillMs, 0) / steps) * 100) / 100,
   first_tokens: runs[0].ids.slice(0, 8),
 };
