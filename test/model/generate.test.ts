@@ -2,12 +2,15 @@
 // generate-fakes.ts): cache use, exact lengths, stop tokens and strings, seeds, batching.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { Rng } from '../../src/core/random.js';
+import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { tensor } from '../../src/core/tensor.js';
 import { repetitionPenalty, temperatureWarper, topKWarper, topPWarper, argmax, sampleLogits, makeSampler, rowRng, StopStringMatcher, logitsProcessors } from '../../src/model/sampling.js';
 import { generate, generateStream, type TokenEvent } from '../../src/model/generate.js';
 import { HashLM, ScriptLM, FixedLM, CharTokenizer, fakeConfig } from './generate-fakes.js';
 
+const MM2 = '../shared/data/minimind-tokenizer/minimind2';
 const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
 const tok = new CharTokenizer();
 
@@ -247,4 +250,17 @@ test('top-k 1 and a tiny top-p make sampling greedy, whatever the seed', () => {
     assert.deepEqual(generate(model, tok.encode('seed'), { maxNewTokens: 10, temperature: 2, topK: 1, seed })[0].ids, greedy);
     assert.deepEqual(generate(model, tok.encode('seed'), { maxNewTokens: 10, temperature: 2, topP: 1e-6, seed })[0].ids, greedy);
   }
+});
+
+test('streamed text never splits a UTF-8 character (real tokenizer, an emoji spelled in 4 byte tokens)', { skip: existsSync(MM2) ? false : `${MM2} not found (needs ../shared/data)` }, () => {
+  const real = Tokenizer.load(MM2);
+  const script = real.encode('a🙂b龘');
+  const model = new ScriptLM(fakeConfig({ vocab_size: 6400 }), [...script, 2], 1);
+  const events: TokenEvent[] = [];
+  const [r] = generate(model, [1], { maxNewTokens: 20, temperature: 0, tokenizer: real, onToken: (e) => events.push(e) });
+  assert.equal(r.text, 'a🙂b龘');
+  assert.ok(events.every((e) => !e.text.includes('\uFFFD')), JSON.stringify(events.map((e) => e.text)));
+  assert.deepEqual(events.filter((e) => e.text !== '').map((e) => e.text), ['a', '🙂', 'b', '龘']);
+  const [cut] = generate(model, [1], { maxNewTokens: 20, temperature: 0, tokenizer: real, stopStrings: ['🙂'] });
+  assert.equal(cut.text, 'a');
 });
