@@ -107,6 +107,35 @@ test('HF-named checkpoints (m2 / minimind-3) pass through unpermuted; prefixes, 
   assert.throws(() => convertPthStateDict(v1mixed, fx.config), /mixes v1 key names/);
 });
 
+// A MiniMind2 / minimind-3 style .pth written by torch.save: HF key names, fp16 ({k: v.half()}),
+// lm_head.weight sharing the embedding's storage, a DDP 'module.' prefix.
+const WRITE_HEAD_PTH = `
+import sys, torch
+from safetensors.torch import load_file
+t = load_file(sys.argv[1])
+sd = {'module.' + k[6:]: v.half() for k, v in t.items() if k.startswith('param.')}
+sd['module.lm_head.weight'] = sd['module.model.embed_tokens.weight']
+torch.save(sd, sys.argv[2])
+`;
+
+test('a torch.save minimind-3 MoE .pth (HF names, fp16, tied lm_head, module. prefix) imports and runs', { skip: existsSync('.venv/bin/python') && haveFixture('minimind3-moe') ? false : '.venv or fixture missing' }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-import-'));
+  const pth = join(dir, 'full_sft_32_moe.pth');
+  const r = spawnSync('.venv/bin/python', ['-c', WRITE_HEAD_PTH, fixturePath('minimind3-moe'), pth], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const fx = loadFixture(fixturePath('minimind3-moe'));
+  const { model, info } = importPth(pth, fx.config);
+  assert.equal(info.keyStyle, 'hf');
+  assert.equal(info.permuted, false);
+  assert.ok(info.dropped.includes('lm_head.weight (tied)'));
+  model.eval();
+  const logits = noGrad(() => scope(() => model.forward(tensor(i32(fx, 'input_ids'), [2, 16], 'int32')).logits.toArray()));
+  const e = relErr(logits, f32(fx, 'logits'));
+  t.diagnostic(`fp16 weights vs float64 reference: logits rel err ${e.toExponential(2)}`);
+  assert.ok(e < 1e-2, `rel err ${e}`);
+  model.dispose();
+});
+
 test('minimind import (CLI): .pth -> model folder that loads with the expected logits; a wrong preset is a clear error', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mm-import-'));
   const cfgFile = join(dir, 'config.json');
