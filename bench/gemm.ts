@@ -1,11 +1,12 @@
 // GEMM throughput of the native backend, GFLOP/s per shape: the shapes of a v1-small training step
 // at batch 8 x seq 512 (M = 4096 tokens; Linear forward is NT, its backward NN for dX and TN for dW)
 // plus a square reference. Prints one JSON line.
-//   node dist/bench/gemm.js [--threads N] [--isa avx512|avx2|generic] [--seconds S]
+//   node dist/bench/gemm.js [--threads N] [--isa avx512|avx2|generic] [--precision fp32|bf16] [--seconds S]
+// (bf16 = AMX with bf16 operands and fp32 accumulation; reported as 'fp32' where the CPU has no AMX)
 import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { threads: { type: 'string' }, isa: { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string' }, isa: { type: 'string' }, seconds: { type: 'string' }, precision: { type: 'string' } } });
 const cpu = loadCpuBackend();
 if (!cpu) {
   console.log(JSON.stringify({ error: cpuLoadError() }));
@@ -14,6 +15,7 @@ if (!cpu) {
 if (values.threads) cpu.setThreads(Number(values.threads));
 if (values.isa) cpu.setIsa(values.isa as 'avx512');
 const seconds = Number(values.seconds ?? 1);
+const precision = cpu.setMatmulPrecision(values.precision === 'bf16' ? 'bf16' : 'fp32');
 
 // [M, N, K, transA, transB, what]
 const shapes: [number, number, number, boolean, boolean, string][] = [
@@ -47,4 +49,4 @@ for (const [M, N, K, ta, tb, what] of shapes) {
   secs += dt;
   results.push({ M, N, K, op: (ta ? 'T' : 'N') + (tb ? 'T' : 'N'), what, gflops: +((2 * M * N * K) / dt / 1e9).toFixed(1), ms: +(dt * 1000).toFixed(2) });
 }
-console.log(JSON.stringify({ bench: 'gemm', isa: cpu.isa(), threads: cpu.getThreads(), shapes: results, training_mix_gflops: +(flops / secs / 1e9).toFixed(1) }));
+console.log(JSON.stringify({ bench: 'gemm', precision, isa: cpu.isa(), threads: cpu.getThreads(), shapes: results, training_mix_gflops: +(flops / secs / 1e9).toFixed(1) }));

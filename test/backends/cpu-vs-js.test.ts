@@ -142,6 +142,39 @@ suite('matmul, every transpose case', () => {
   both('matmul K=0', { out: rand(6) }, ['out'], (be, x) => be.matmul(x.out, new Float32Array(0), new Float32Array(0), 2, 3, 0, false, false, false));
 });
 
+test('cpu vs js: bf16 matmul (AMX) within bf16 rounding of the fp32 product, every transpose case', { skip }, (t) => {
+  const be = cpu as CpuBackend;
+  if (be.setMatmulPrecision('bf16') !== 'bf16') {
+    t.skip('this CPU / OS has no AMX-BF16: bf16 matmul falls back to fp32');
+    return;
+  }
+  try {
+    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [33, 31, 65], [64, 96, 128], [100, 70, 513], [130, 200, 96]]) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          for (const acc of [false, true]) {
+            const a = rand(M * K), b = rand(K * N), out0 = rand(M * N);
+            const want = out0.slice(), got = out0.slice();
+            jsBackend.matmul(want, a, b, M, N, K, ta, tb, acc);
+            be.matmul(got, a, b, M, N, K, ta, tb, acc);
+            // each bf16 operand carries a relative error <= 2^-9; the sum of |a||b| bounds the product's error
+            const absA = a.map(Math.abs), absB = b.map(Math.abs), bound = new Float32Array(M * N);
+            jsBackend.matmul(bound, absA, absB, M, N, K, ta, tb, false);
+            for (let i = 0; i < M * N; i++) {
+              const err = Math.abs(got[i] - want[i]);
+              if (!(err <= bound[i] * 2 ** -7 + 1e-5)) assert.fail(`bf16 matmul M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}: element ${i} is ${got[i]}, fp32 gives ${want[i]}`);
+            }
+            // and it is not silently fp32: some entries must differ from the fp32 product
+            if (M * N * K >= 1000) assert.ok(got.some((v, i) => v !== want[i] && Math.abs(v - want[i]) > 1e-6), 'bf16 results identical to fp32');
+          }
+        }
+      }
+    }
+  } finally {
+    be.setMatmulPrecision('fp32');
+  }
+});
+
 suite('rows: embedding, rowScale, topk, gather', () => {
   for (const [N, C, V] of [[1, 1, 1], [5, 7, 3], [64, 33, 10], [300, 64, 50]]) {
     const ids = randInt(N, V);

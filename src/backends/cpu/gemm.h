@@ -11,3 +11,11 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
            float* C, i64 ldc, bool accumulate, int nthreads);
 
 }  // namespace mm
+
+namespace mm {
+// Whether the bf16 AMX GEMM can run here (CPU has AMX-BF16 and the OS granted the tile state).
+bool amx_available();
+// Same contract as sgemm, operands rounded to bf16, fp32 accumulation (AMX). Falls back to sgemm.
+void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+                bool accumulate, int nthreads);
+}  // namespace mm

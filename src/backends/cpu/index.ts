@@ -18,6 +18,7 @@ interface Addon {
   getThreads(): number;
   setIsa(name: string): string;
   getIsa(): string;
+  setMatmulPrecision(p: string): 'fp32' | 'bf16';
   hasOpenmp(): boolean;
   [kernel: string]: (...args: any[]) => any;
 }
@@ -29,6 +30,13 @@ export interface CpuBackend extends Backend {
   /** SIMD path in use: 'avx512' | 'avx2' | 'generic'. setIsa picks a lower one (tests, benchmarks). */
   isa(): string;
   setIsa(name: 'avx512' | 'avx2' | 'generic' | 'best'): string;
+  /**
+   * GEMM precision: 'fp32', or 'bf16' = operands rounded to bf16 with fp32 accumulation on Intel AMX
+   * (weights, gradients and optimizer state stay fp32). Returns the precision in effect: 'fp32'
+   * where the CPU/OS has no AMX.
+   */
+  setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
+  matmulPrecision(): 'fp32' | 'bf16';
   /** Whether the addon was built with OpenMP (else kernels run on one thread). */
   hasOpenmp(): boolean;
   /** Bytes kept in the reuse pool (not counted by liveBytes). */
@@ -104,6 +112,7 @@ function makeBackend(n: Addon): CpuBackend {
   const pool = new Map<string, HostArray[]>();
   let live = 0;
   let pooled = 0;
+  let precision: 'fp32' | 'bf16' = 'fp32';
   const K = n; // kernels, called directly
 
   function key(dtype: DType, size: number): string {
@@ -225,6 +234,11 @@ function makeBackend(n: Addon): CpuBackend {
     isa: () => n.getIsa(),
     setIsa: (name) => n.setIsa(name),
     hasOpenmp: () => n.hasOpenmp(),
+    setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16' {
+      precision = n.setMatmulPrecision(p);
+      return precision;
+    },
+    matmulPrecision: () => precision,
   };
   return backend;
 }

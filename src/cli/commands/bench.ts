@@ -69,9 +69,18 @@ function randomTokens(rng: Rng, n: number, vocab: number): Int32Array {
 
 /** Runs one benchmark and returns its JSON record. */
 export function runBench(o: BenchOptions): BenchResult {
-  if (o.dtype === 'bf16') throw new CliError('bench: --dtype bf16 is not available on the CPU backend yet (fp32 only); see docs/performance.md');
   const { backend, note } = pickBackend(o.device, o.threads);
   if (note) console.error(`minimind: ${note}`);
+  const cpuBe = backend.name === 'cpu' ? (backend as CpuBackend) : null;
+  if (o.dtype === 'bf16') {
+    // bf16 mixed precision = every GEMM on bf16 operands with fp32 accumulation (AMX); weights,
+    // gradients, AdamW state and the other kernels stay fp32 (what PyTorch's bf16 autocast does for matmuls)
+    if (!cpuBe || cpuBe.setMatmulPrecision('bf16') !== 'bf16') {
+      throw new CliError('bench: --dtype bf16 needs the native backend on a CPU with AMX-BF16 (Intel Sapphire Rapids or later); use --dtype fp32');
+    }
+  } else {
+    cpuBe?.setMatmulPrecision('fp32');
+  }
   setBackend(backend);
   const config = presetConfig(o.preset);
   const model = new MiniMindForCausalLM(config, { seed: 42 });
