@@ -15,7 +15,9 @@ export function track(t: Tensor): void {
 type Returned = Tensor | Tensor[] | Record<string, unknown> | number | void | unknown;
 
 function collect(value: Returned, out: Set<Tensor>, depth = 0): void {
-  if (value === null || typeof value !== 'object' || depth > 3) return;
+  // Typed arrays (e.g. a logits row read back to the host) hold no tensors: skip them without
+  // walking thousands of numbers.
+  if (value === null || typeof value !== 'object' || depth > 3 || ArrayBuffer.isView(value)) return;
   if ((value as Tensor).storage !== undefined && (value as Tensor).shape !== undefined) {
     out.add(value as Tensor);
     return;
