@@ -1,11 +1,11 @@
 // Where a training step's time goes, kernel by kernel: wraps every method of the native backend
 // with a timer, runs warm-up + timed steps of `minimind bench train`, and prints one JSON line
 // {kernel: {calls, ms, share}} sorted by time, plus the untimed remainder (JS engine overhead).
-//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps]
+//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps] [train|forward|generate]
 import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
 import { runBench } from '../src/cli/commands/bench.js';
 
-const [preset = 'v1-small', batch = '8', seq = '512', steps = '1'] = process.argv.slice(2);
+const [preset = 'v1-small', batch = '8', seq = '512', steps = '1', mode = 'train'] = process.argv.slice(2) as string[];
 const cpu = loadCpuBackend();
 if (!cpu) {
   console.log(JSON.stringify({ error: cpuLoadError() }));
@@ -30,10 +30,10 @@ for (const name of Object.keys(target)) {
   };
 }
 // warm-up run (untimed), then the timed one
-runBench({ mode: 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: 'fp32' });
+runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: 'fp32' });
 timing = true;
 const t0 = performance.now();
-const res = runBench({ mode: 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: 'fp32' });
+const res = runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: 'fp32' });
 const total = performance.now() - t0;
 const kernelMs = [...stats.values()].reduce((s, v) => s + v.ms, 0);
 const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { calls: v.calls, ms: Math.round(v.ms), share: +(v.ms / total).toFixed(3) }]);

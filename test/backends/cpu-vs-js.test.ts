@@ -127,7 +127,7 @@ suite('elementwise, unary ops, sumSquares', () => {
 });
 
 suite('matmul, every transpose case', () => {
-  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [3, 5, 7], [13, 33, 17], [12, 32, 256], [25, 65, 300], [37, 70, 513], [150, 97, 260], [200, 300, 100]];
+  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [3, 5, 7], [13, 33, 17], [12, 32, 256], [25, 65, 300], [37, 70, 513], [150, 97, 260], [200, 300, 100], [1, 300, 100], [3, 70, 513], [4, 600, 200], [2, 2000, 64]];
   for (const [M, N, K] of shapes) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {

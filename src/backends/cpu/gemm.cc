@@ -221,6 +221,62 @@ static void sgemm_serial(const KernelInfo& ki, bool transA, bool transB, i64 M, 
   }
 }
 
+// ---- few rows (decode: M = batch of 1..8 tokens): no packing, the weights are read once ----
+MM_CLONES float dot_k(const float* a, const float* b, i64 K) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (i64 k = 0; k < K; k++) s += a[k] * b[k];
+  return s;
+}
+MM_CLONES void axpy_k(float* y, const float* x, float alpha, i64 n) {
+  for (i64 j = 0; j < n; j++) y[j] += alpha * x[j];
+}
+
+// C (M, N) (+)= op(A) op(B) for small M: columns of C split over threads. op(A) rows are made
+// contiguous first (copied when transA), then NT = dot products of weight rows, NN = row axpys.
+static void sgemm_small_m(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C,
+                          i64 ldc, bool accumulate, int nthreads) {
+  const float* a = A;
+  i64 la = lda;
+  float* tmp = nullptr;
+  if (transA) {
+    tmp = scratch(3, (size_t)M * K);
+    for (i64 i = 0; i < M; i++)
+      for (i64 k = 0; k < K; k++) tmp[i * K + k] = A[k * lda + i];
+    a = tmp;
+    la = K;
+  }
+  auto body = [&](i64 j0, i64 j1) {
+    if (transB) {
+      for (i64 i = 0; i < M; i++)
+        for (i64 j = j0; j < j1; j++) {
+          float d = dot_k(a + i * la, B + j * ldb, K);
+          C[i * ldc + j] = accumulate ? C[i * ldc + j] + d : d;
+        }
+    } else {
+      for (i64 i = 0; i < M; i++) {
+        float* c = C + i * ldc + j0;
+        if (!accumulate) std::memset(c, 0, sizeof(float) * (j1 - j0));
+        for (i64 k = 0; k < K; k++) axpy_k(c, B + k * ldb + j0, a[i * la + k], j1 - j0);
+      }
+    }
+  };
+  // threads only when each gets a sizeable share of the weights (>= 64 K floats)
+  int nt = (int)std::min<i64>(nthreads, std::max<i64>(1, (N * K) / (1 << 16)));
+  if (nt <= 1) {
+    body(0, N);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    // split on multiples of 16 columns so each thread's NN row slices stay aligned
+    const i64 blocks = (N + 15) / 16, b0 = blocks * t / T, b1 = blocks * (t + 1) / T;
+    const i64 j0 = std::min(N, b0 * 16), j1 = std::min(N, b1 * 16);
+    if (j0 < j1) body(j0, j1);
+  }
+}
+
 // Threads. Tall C (the usual case: M = batch x time): op(B) is packed once, all K blocks, by all
 // threads together (one barrier), then row chunks of C are handed out dynamically and each thread
 // packs only its own rows of A. Wide C (M small): column chunks, each an independent serial GEMM.
@@ -231,6 +287,10 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
   if (K <= 0) {
     if (!accumulate)
       for (i64 i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  if (M <= 4 && (double)N * K >= 4096) {
+    sgemm_small_m(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nthreads);
     return;
   }
   const KernelInfo ki = kernel_for(current_isa());

@@ -233,7 +233,7 @@ MM_AMX static void release_tiles() { _tile_release(); }
 void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
                 bool accumulate, int nthreads) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0 || !amx_available()) {
+  if (K <= 0 || !amx_available() || M <= 4) {  // few rows: the fp32 path reads the weights once, unpacked
     sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nthreads);
     return;
   }
