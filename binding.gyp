@@ -1,7 +1,4 @@
 {
-  "variables": {
-    "openmp%": "<!(node src/backends/cpu/has-openmp.mjs)"
-  },
   "targets": [
     {
       "target_name": "minimind_cpu",
@@ -13,7 +10,8 @@
         "src/backends/cpu/elementwise.cc",
         "src/backends/cpu/rows.cc",
         "src/backends/cpu/transformer.cc",
-        "src/backends/cpu/attention.cc"
+        "src/backends/cpu/attention.cc",
+        "src/backends/cpu/pool.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17", "-O2", "-O0"],
@@ -23,12 +21,7 @@
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-math-errno", "-fopenmp-simd"]
       },
-      "conditions": [
-        ["openmp==1 and OS!='win' and OS!='mac'", {
-          "cflags_cc": ["-fopenmp"],
-          "ldflags": ["-fopenmp"]
-        }]
-      ]
+      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -115,16 +115,6 @@ DEF(getIsa)
   napi_create_string_utf8(a.env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &r);
   return r;
 END
-DEF(hasOpenmp)
-  napi_value r;
-#ifdef _OPENMP
-  napi_get_boolean(a.env, true, &r);
-#else
-  napi_get_boolean(a.env, false, &r);
-#endif
-  return r;
-END
-
 // ---- elementwise ----
 DEF(add) i64 n = a.size(3); add(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
 DEF(mul) i64 n = a.size(3); mul(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
@@ -398,7 +388,7 @@ END
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(setIsa), REG(getIsa), REG(hasOpenmp),
+      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(setIsa), REG(getIsa),
       REG(add), REG(mul), REG(affine), REG(axpy), REG(sumSquares), REG(unaryForward), REG(unaryBackward),
       REG(matmul),
       REG(embeddingForward), REG(embeddingBackward), REG(rowScaleForward), REG(rowScaleBackward), REG(topk),

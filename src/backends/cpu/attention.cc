@@ -52,8 +52,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const i64 ldq = H * D, ldk = KVH * D;
   int nt = num_threads();
   if (items < 2 || (double)Tq * Tk * D * H * B < 2e5) nt = 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-  for (i64 it = 0; it < items; it++) {
+  parallel_tasks(items, nt, [&](i64 it) {
     const i64 qb = it % nqb, h = (it / nqb) % H, b = it / (nqb * H);
     const i64 kvh = h / group;
     const i64 i0 = qb * QB, rows = std::min(QB, Tq - i0);
@@ -73,7 +72,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       lse[(b * H + h) * Tq + i0 + r] = m + std::log(sum);
     }
     sgemm(false, false, rows, D, kn, S, kn, vp, ldk, out + (b * Tq + i0) * ldq + h * D, ldq, false, 1);
-  }
+  });
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out,
@@ -83,8 +82,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const i64 items = B * KVH;
   int nt = num_threads();
   if (items < 2 || (double)Tq * Tk * D * H * B < 2e5) nt = 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-  for (i64 it = 0; it < items; it++) {
+  parallel_tasks(items, nt, [&](i64 it) {
     const i64 b = it / KVH, kvh = it % KVH;
     const float* kp = k + b * Tcap * ldk + kvh * D;
     const float* vp = v + b * Tcap * ldk + kvh * D;
@@ -94,7 +92,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       for (i64 qb = 0; qb < nqb; qb++) {
         const i64 i0 = qb * QB, rows = std::min(QB, Tq - i0);
         const i64 kn = std::min(Tk, off + i0 + rows);
-        if (kn <= 0) continue;
+        if (kn <= 0) continue;  // (a query block with no visible key: only when Tk < Tq, rejected by the glue)
         float* P = scratch(2, (size_t)QB * kn);
         float* dP = scratch(3, (size_t)QB * kn);
         const i64 qoff = (b * Tq + i0) * ldq + h * D;
@@ -115,7 +113,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         sgemm(true, false, kn, D, rows, P, kn, dout + qoff, ldq, dvp, ldk, true, 1);
       }
     }
-  }
+  });
 }
 
 }  // namespace mm

@@ -1,5 +1,5 @@
-// Shared helpers of the native CPU backend: integer types, the thread-count setting, OpenMP
-// fallbacks (the addon still builds, single-threaded, where OpenMP is missing), per-thread
+// Shared helpers of the native CPU backend: integer types, the thread-count setting and the
+// thread-pool entry points (pool.cc; plain std::thread, so nothing beyond a C++17 compiler), per-thread
 // aligned scratch memory, run-time ISA selection and a vectorisable exp.
 #pragma once
 #include <cstdint>
@@ -8,12 +8,7 @@
 #include <cmath>
 #include <algorithm>
 
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_get_thread_num() { return 0; }
-inline int omp_get_num_threads() { return 1; }
-#endif
+#include <functional>
 
 typedef int64_t i64;
 
@@ -33,8 +28,12 @@ const char* isa_name(Isa isa);
 // ---- scratch: 64-byte aligned, grows, owned by the calling thread (slot picks one of several) ----
 float* scratch(int slot, size_t floats);
 
+// Runs fn(task) for task = 0 .. ntasks-1 on the thread pool (pool.cc) and the calling thread;
+// returns when all are done. nthreads <= 1, or a call from inside a task, runs them in order here.
+void parallel_tasks(i64 ntasks, int nthreads, const std::function<void(i64)>& fn);
+
 // Runs fn(begin, end) over [0, n) split into one contiguous chunk per thread. Small n (below
-// `grain` items per thread) runs on the calling thread alone: an OpenMP region costs ~1 us.
+// `grain` items per thread) runs on the calling thread alone: waking the pool costs ~1 us.
 template <class F>
 inline void parallel_range(i64 n, i64 grain, F fn) {
   int nt = num_threads();
@@ -42,12 +41,10 @@ inline void parallel_range(i64 n, i64 grain, F fn) {
   i64 useful = n / grain;
   if (useful < nt) nt = (int)std::max<i64>(1, useful);
   if (nt <= 1) { fn((i64)0, n); return; }
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    i64 b = n * t / T, e = n * (t + 1) / T;
+  parallel_tasks(nt, nt, [&](i64 t) {
+    i64 b = n * t / nt, e = n * (t + 1) / nt;
     if (b < e) fn(b, e);
-  }
+  });
 }
 
 // exp(x) for float, ~2 ulp, written so that compilers vectorise loops that call it (no libm call).

@@ -267,14 +267,12 @@ static void sgemm_small_m(bool transA, bool transB, i64 M, i64 N, i64 K, const f
     body(0, N);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), T = omp_get_num_threads();
-    // split on multiples of 16 columns so each thread's NN row slices stay aligned
-    const i64 blocks = (N + 15) / 16, b0 = blocks * t / T, b1 = blocks * (t + 1) / T;
+  // split on multiples of 16 columns so each thread's NN row slices stay aligned
+  parallel_tasks(nt, nt, [&](i64 t) {
+    const i64 blocks = (N + 15) / 16, b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
     const i64 j0 = std::min(N, b0 * 16), j1 = std::min(N, b1 * 16);
     if (j0 < j1) body(j0, j1);
-  }
+  });
 }
 
 // Threads. Tall C (the usual case: M = batch x time): op(B) is packed once, all K blocks, by all
@@ -307,34 +305,30 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
     chunk = std::max<i64>(chunk, 2 * MR);
     chunk = (chunk + MR - 1) / MR * MR;
     const i64 nchunks = (M + chunk - 1) / chunk;
-#pragma omp parallel num_threads(nthreads)
-    {
-#pragma omp for schedule(static)
-      for (i64 t = 0; t < nkb * nsl; t++) {
-        const i64 kb = t / nsl, s = t % nsl;
-        const i64 pc = kb * KC, kc = std::min<i64>(KC, K - pc);
-        pack_b(Bpre + packed_b_offset(pc, kc, 0, npad, NR), B, ldb, transB, pc, kc, 0, N, NR, s, s + 1);
-      }
-      // (implicit barrier: B is packed)
-#pragma omp for schedule(dynamic, 1)
-      for (i64 c = 0; c < nchunks; c++) {
-        const i64 s = c * chunk, n = std::min<i64>(chunk, M - s);
-        const float* As = transA ? A + s : A + s * lda;
-        sgemm_serial(ki, transA, transB, n, N, K, As, lda, B, ldb, C + s * ldc, ldc, accumulate, Bpre);
-      }
-    }
+    // job 1: pack op(B), a few slivers per task
+    const i64 per = std::max<i64>(1, nsl / (2 * nthreads)), ntb = (nsl + per - 1) / per;
+    parallel_tasks(nkb * ntb, nthreads, [&](i64 t) {
+      const i64 kb = t / ntb, s0 = (t % ntb) * per, s1 = std::min(nsl, s0 + per);
+      const i64 pc = kb * KC, kc = std::min<i64>(KC, K - pc);
+      pack_b(Bpre + packed_b_offset(pc, kc, 0, npad, NR), B, ldb, transB, pc, kc, 0, N, NR, s0, s1);
+    });
+    // job 2: row chunks of C
+    parallel_tasks(nchunks, nthreads, [&](i64 c) {
+      const i64 s = c * chunk, n = std::min<i64>(chunk, M - s);
+      const float* As = transA ? A + s : A + s * lda;
+      sgemm_serial(ki, transA, transB, n, N, K, As, lda, B, ldb, C + s * ldc, ldc, accumulate, Bpre);
+    });
     return;
   }
   i64 chunk = (N + 3 * nthreads - 1) / (3 * nthreads);
   chunk = std::max<i64>(chunk, 2 * NR);
   chunk = (chunk + NR - 1) / NR * NR;
   const i64 nchunks = (N + chunk - 1) / chunk;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-  for (i64 c = 0; c < nchunks; c++) {
+  parallel_tasks(nchunks, nthreads, [&](i64 c) {
     const i64 s = c * chunk, n = std::min<i64>(chunk, N - s);
     const float* Bs = transB ? B + s * ldb : B + s;
     sgemm_serial(ki, transA, transB, M, n, K, A, lda, Bs, ldb, C + s, ldc, accumulate);
-  }
+  });
 }
 
 }  // namespace mm

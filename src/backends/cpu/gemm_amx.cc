@@ -248,46 +248,41 @@ void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i
     const i64 k0 = kb * KC, kcp = (std::min(KC, K - k0) + 31) / 32 * 32;
     return Bp + k0 * Np + cb * 32 * kcp;
   };
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-  {
-#pragma omp for schedule(static)
-    for (i64 t = 0; t < nkb * nb; t++) {
-      const i64 kb = t / nb, cb = t % nb, k0 = kb * KC, kc = std::min(KC, K - k0);
-      pack_b_bf16(bblock(kb, cb), B, ldb, transB, cb * 32, N, k0, kc, (kc + 31) / 32 * 32);
-    }
-#pragma omp for schedule(dynamic, 1)
-    for (i64 g = 0; g < ngroups; g++) {
-      configure_tiles();
-      uint16_t* Ap = (uint16_t*)scratch(1, (size_t)group * 32 * KC / 2 + 16);
-      alignas(64) float tmp[32 * 32];
-      const i64 rb0 = g * group, rb1 = std::min(mb, rb0 + group);
-      for (i64 kb = 0; kb < nkb; kb++) {
-        const i64 k0 = kb * KC, kc = std::min(KC, K - k0), kcp = (kc + 31) / 32 * 32;
-        const bool acc = accumulate || kb > 0;
-        for (i64 rb = rb0; rb < rb1; rb++) pack_a_bf16(Ap + (rb - rb0) * 32 * kcp, A, lda, transA, rb * 32, M, k0, kc, kcp);
-        for (i64 cb0 = 0; cb0 < nb; cb0 += NCH) {
-          for (i64 rb = rb0; rb < rb1; rb++) {
-            const i64 i0 = rb * 32, rows = std::min<i64>(32, M - i0);
-            const uint16_t* ap = Ap + (rb - rb0) * 32 * kcp;
-            for (i64 cb = cb0; cb < std::min(nb, cb0 + NCH); cb++) {
-              const i64 j0 = cb * 32, cols = std::min<i64>(32, N - j0);
-              float* c = C + i0 * ldc + j0;
-              if (rows == 32 && cols == 32) {
-                tile_block(ap, bblock(kb, cb), kcp / 32, c, ldc, acc);
-              } else {
-                for (i64 r = 0; r < 32; r++)
-                  for (i64 q = 0; q < 32; q++) tmp[r * 32 + q] = (acc && r < rows && q < cols) ? c[r * ldc + q] : 0.f;
-                tile_block(ap, bblock(kb, cb), kcp / 32, tmp, 32, true);
-                for (i64 r = 0; r < rows; r++)
-                  for (i64 q = 0; q < cols; q++) c[r * ldc + q] = tmp[r * 32 + q];
-              }
+  parallel_tasks(nkb * nb, nthreads, [&](i64 t) {
+    const i64 kb = t / nb, cb = t % nb, k0 = kb * KC, kc = std::min(KC, K - k0);
+    pack_b_bf16(bblock(kb, cb), B, ldb, transB, cb * 32, N, k0, kc, (kc + 31) / 32 * 32);
+  });
+  parallel_tasks(ngroups, nthreads, [&](i64 g) {
+    configure_tiles();
+    uint16_t* Ap = (uint16_t*)scratch(1, (size_t)group * 32 * KC / 2 + 16);
+    alignas(64) float tmp[32 * 32];
+    const i64 rb0 = g * group, rb1 = std::min(mb, rb0 + group);
+    for (i64 kb = 0; kb < nkb; kb++) {
+      const i64 k0 = kb * KC, kc = std::min(KC, K - k0), kcp = (kc + 31) / 32 * 32;
+      const bool acc = accumulate || kb > 0;
+      for (i64 rb = rb0; rb < rb1; rb++) pack_a_bf16(Ap + (rb - rb0) * 32 * kcp, A, lda, transA, rb * 32, M, k0, kc, kcp);
+      for (i64 cb0 = 0; cb0 < nb; cb0 += NCH) {
+        for (i64 rb = rb0; rb < rb1; rb++) {
+          const i64 i0 = rb * 32, rows = std::min<i64>(32, M - i0);
+          const uint16_t* ap = Ap + (rb - rb0) * 32 * kcp;
+          for (i64 cb = cb0; cb < std::min(nb, cb0 + NCH); cb++) {
+            const i64 j0 = cb * 32, cols = std::min<i64>(32, N - j0);
+            float* c = C + i0 * ldc + j0;
+            if (rows == 32 && cols == 32) {
+              tile_block(ap, bblock(kb, cb), kcp / 32, c, ldc, acc);
+            } else {
+              for (i64 r = 0; r < 32; r++)
+                for (i64 q = 0; q < 32; q++) tmp[r * 32 + q] = (acc && r < rows && q < cols) ? c[r * ldc + q] : 0.f;
+              tile_block(ap, bblock(kb, cb), kcp / 32, tmp, 32, true);
+              for (i64 r = 0; r < rows; r++)
+                for (i64 q = 0; q < cols; q++) c[r * ldc + q] = tmp[r * 32 + q];
             }
           }
         }
       }
-      release_tiles();
     }
-  }
+    release_tiles();
+  });
 }
 
 #else

@@ -19,12 +19,11 @@ interface Addon {
   setIsa(name: string): string;
   getIsa(): string;
   setMatmulPrecision(p: string): 'fp32' | 'bf16';
-  hasOpenmp(): boolean;
   [kernel: string]: (...args: any[]) => any;
 }
 
 export interface CpuBackend extends Backend {
-  /** Worker threads used by the kernels (OpenMP pool; 1 = the calling thread only). */
+  /** Threads used by the kernels (the calling thread + a pool of n - 1; 1 = the calling thread only). */
   setThreads(n: number): void;
   getThreads(): number;
   /** SIMD path in use: 'avx512' | 'avx2' | 'generic'. setIsa picks a lower one (tests, benchmarks). */
@@ -37,8 +36,6 @@ export interface CpuBackend extends Backend {
    */
   setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
   matmulPrecision(): 'fp32' | 'bf16';
-  /** Whether the addon was built with OpenMP (else kernels run on one thread). */
-  hasOpenmp(): boolean;
   /** Bytes kept in the reuse pool (not counted by liveBytes). */
   pooledBytes(): number;
   /** Drops the pool so the GC can return its memory. */
@@ -233,7 +230,6 @@ function makeBackend(n: Addon): CpuBackend {
     getThreads: () => n.getThreads(),
     isa: () => n.getIsa(),
     setIsa: (name) => n.setIsa(name),
-    hasOpenmp: () => n.hasOpenmp(),
     setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16' {
       precision = n.setMatmulPrecision(p);
       return precision;

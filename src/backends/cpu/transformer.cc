@@ -44,18 +44,16 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, i6
 }
 
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, i64 N, i64 C) {
-  // each thread sums its rows' dw into a private row, then the partial rows are added in order
-  const int nt = num_threads();
+  // each chunk of rows sums its dw into a private row, then the partial rows are added in order
+  const i64 grain = (1 << 14) / (C + 1) + 1;
+  const i64 nt = std::max<i64>(1, std::min<i64>(num_threads(), N / grain));
   std::vector<float> parts((size_t)nt * C, 0.f);
-  std::vector<char> used(nt, 0);
-  parallel_range(N, (1 << 14) / (C + 1) + 1, [&](i64 s, i64 e) {
-    int t = omp_get_thread_num();
-    used[t] = 1;
+  parallel_tasks(nt, (int)nt, [&](i64 t) {
+    const i64 s = N * t / nt, e = N * (t + 1) / nt;
     rmsnorm_bwd_rows(dx, parts.data() + (size_t)t * C, dout, x, w, rstd, s, e, C);
   });
-  for (int t = 0; t < nt; t++)
-    if (used[t])
-      for (i64 c = 0; c < C; c++) dw[c] += parts[(size_t)t * C + c];
+  for (i64 t = 0; t < nt; t++)
+    for (i64 c = 0; c < C; c++) dw[c] += parts[(size_t)t * C + c];
 }
 
 // ---------------------------------------------------------------- RoPE
