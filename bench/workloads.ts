@@ -45,21 +45,28 @@ export function runOurs(args: string[], threads: number): Record<string, unknown
 
 export const TORCH_SCRIPT = join('..', 'shared', 'anchors', 'torch_minimind.py');
 
+/** Where the anchor runs: Debian's python3-torch by default (another Python / copy of the script on other machines). */
+export interface TorchSetup {
+  python: string;
+  script: string;
+}
+export const DEFAULT_TORCH: TorchSetup = { python: '/usr/bin/python3', script: TORCH_SCRIPT };
+
 /** Why the PyTorch anchor cannot run here, or null. */
-export function torchMissing(): string | null {
-  if (!existsSync(TORCH_SCRIPT)) return `${TORCH_SCRIPT} not found (run from the repo root, next to ../shared)`;
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (r.status !== 0) return 'PyTorch is not installed for /usr/bin/python3 (apt-get install -y python3-torch libopenblas0-pthread libtcmalloc-minimal4)';
+export function torchMissing(t: TorchSetup = DEFAULT_TORCH): string | null {
+  if (!existsSync(t.script)) return `${t.script} not found (run from the repo root, next to ../shared)`;
+  const r = spawnSync(t.python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.status !== 0) return `PyTorch is not installed for ${t.python} (apt-get install -y python3-torch libopenblas0-pthread libtcmalloc-minimal4)`;
   return null;
 }
 
 /** Runs the anchor with the settings of ../shared/anchors/README.md (tcmalloc, GOMP_SPINCOUNT, no OPENBLAS_CORETYPE). */
-export function runTorch(args: string[], threads: number): Record<string, unknown> {
+export function runTorch(args: string[], threads: number, t: TorchSetup = DEFAULT_TORCH): Record<string, unknown> {
   const env: NodeJS.ProcessEnv = { ...process.env, GOMP_SPINCOUNT: '10000' };
   delete env.OPENBLAS_CORETYPE;
   const tcmalloc = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
   if (existsSync(tcmalloc)) env.LD_PRELOAD = tcmalloc;
-  const r = spawnSync('/usr/bin/python3', [TORCH_SCRIPT, ...args, '--threads', String(threads)], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  const r = spawnSync(t.python, [t.script, ...args, '--threads', String(threads)], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
   return lastJsonLine(r.stdout) ?? { error: (r.stderr || r.stdout || String(r.error)).trim().split('\n').pop() };
 }
 

@@ -170,6 +170,18 @@ test('cpu vs js: bf16 matmul (AMX) within bf16 rounding of the fp32 product, eve
         }
       }
     }
+    // attention's block GEMMs follow the matmul precision: close to fp32 at bf16 accuracy
+    const [B, Tq, Tk, Tcap, H, KVH, D] = [2, 70, 70, 70, 4, 2, 32];
+    const nq = B * Tq * H * D, nk = B * Tcap * KVH * D, scale = 1 / Math.sqrt(D);
+    const q = rand(nq), k = rand(nk), v = rand(nk), dout = rand(nq);
+    const outs = [jsBackend, be].map((bk) => {
+      const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
+      bk.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
+      bk.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      return { out, lse, dq, dk, dv };
+    });
+    for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) close(outs[1][name], outs[0][name], `bf16 attention ${name}`, 3e-2);
   } finally {
     be.setMatmulPrecision('fp32');
   }
@@ -292,6 +304,31 @@ suite('adamw', () => {
   }
 });
 
+test('cpu backend: thread pool resizes (more threads than cores, back to 1) and gives the same results', { skip }, () => {
+  const be = cpu as CpuBackend;
+  const prev = be.getThreads();
+  try {
+    const [M, N, K] = [130, 150, 170];
+    const a = rand(M * K), b = rand(K * N);
+    const want = new Float32Array(M * N);
+    jsBackend.matmul(want, a, b, M, N, K, false, true, false);
+    for (const t of [3, 1, 4, 2]) {
+      be.setThreads(t);
+      assert.equal(be.getThreads(), t);
+      const got = new Float32Array(M * N);
+      be.matmul(got, a, b, M, N, K, false, true, false);
+      close(got, want, `matmul with ${t} threads`, 1e-4);
+      const x = rand(200000), o1 = new Float32Array(200000), o2 = new Float32Array(200000);
+      be.swigluForward(o1, x, x, x.length);
+      jsBackend.swigluForward(o2, x, x, x.length);
+      close(o1, o2, `swiglu with ${t} threads`);
+    }
+    assert.throws(() => be.setThreads(0), /positive integer/);
+  } finally {
+    be.setThreads(prev);
+  }
+});
+
 test('cpu backend: memory pool reuses buffers, liveBytes counts live ones, wrong sizes throw', { skip }, () => {
   const be = cpu as CpuBackend;
   const before = be.liveBytes();
@@ -308,6 +345,16 @@ test('cpu backend: memory pool reuses buffers, liveBytes counts live ones, wrong
   assert.deepEqual(Array.from(be.download(u)), [1, 2, 3]);
   be.free(b);
   be.free(u);
+  assert.equal(be.liveBytes(), before);
+  // size classes: a big buffer of a slightly different size reuses the same allocation, zeroed
+  const big = be.alloc('float32', 100000) as Float32Array;
+  big.fill(7);
+  be.free(big);
+  const big2 = be.alloc('float32', 99000) as Float32Array;
+  assert.equal(big2.length, 99000);
+  assert.equal(big2.buffer, big.buffer, 'same size class, same memory');
+  assert.ok(big2.every((v) => v === 0), 'reused buffers are zeroed');
+  be.free(big2);
   assert.equal(be.liveBytes(), before);
   assert.throws(() => be.add(new Float32Array(3), new Float32Array(3), new Float32Array(2), 3), /needs 3/);
   assert.throws(() => be.add(new Float64Array(3), new Float64Array(3), new Float64Array(3), 3), /Float32Array/);

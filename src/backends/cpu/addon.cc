@@ -130,16 +130,15 @@ DEF(unaryBackward)
 END
 
 // ---- GEMM ----
-static bool g_bf16 = false;  // matmul precision: fp32, or bf16 operands with fp32 accumulation (AMX)
 DEF(setMatmulPrecision)
   size_t len;
   char buf[16];
   napi_get_value_string_utf8(a.env, a.at(0), buf, sizeof buf, &len);
   std::string s(buf, len);
   if (s != "fp32" && s != "bf16") a.fail(0, "must be 'fp32' or 'bf16'");
-  g_bf16 = s == "bf16" && amx_available();
+  set_matmul_bf16(s == "bf16" && amx_available());
   napi_value r;
-  napi_create_string_utf8(a.env, g_bf16 ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &r);
+  napi_create_string_utf8(a.env, matmul_bf16() ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &r);
   return r;
 END
 DEF(matmul)
@@ -148,7 +147,7 @@ DEF(matmul)
   float* out = a.f32(0, (double)M * N);
   const float* A = a.f32(1, (double)M * K);
   const float* B = a.f32(2, (double)K * N);
-  if (g_bf16)
+  if (matmul_bf16())
     sgemm_bf16(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, out, N, acc, num_threads());
   else
     sgemm(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, out, N, acc, num_threads());

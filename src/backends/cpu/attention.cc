@@ -14,6 +14,16 @@ namespace mm {
 
 static const i64 QB = 64;
 
+// The block GEMMs: fp32, or bf16 operands with fp32 accumulation (AMX) in bf16 mode — as PyTorch's
+// bf16 autocast runs attention in bf16. Single-threaded: the caller's tasks are the parallelism.
+static inline void block_gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+                              bool acc) {
+  if (matmul_bf16())
+    sgemm_bf16(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc, 1);
+  else
+    sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc, 1);
+}
+
 MM_CLONES float row_max_n(const float* x, i64 n) {
   float m = -INFINITY;
 #pragma omp simd reduction(max : m)
@@ -61,7 +71,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
     const float* qp = q + (b * Tq + i0) * ldq + h * D;
     const float* kp = k + b * Tcap * ldk + kvh * D;
     const float* vp = v + b * Tcap * ldk + kvh * D;
-    sgemm(false, true, rows, kn, D, qp, ldq, kp, ldk, S, kn, false, 1);
+    block_gemm(false, true, rows, kn, D, qp, ldq, kp, ldk, S, kn, false);
     for (i64 r = 0; r < rows; r++) {
       float* s = S + r * kn;
       const i64 vis = std::min(kn, off + i0 + r + 1);
@@ -71,7 +81,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (i64 c = vis; c < kn; c++) s[c] = 0.f;
       lse[(b * H + h) * Tq + i0 + r] = m + std::log(sum);
     }
-    sgemm(false, false, rows, D, kn, S, kn, vp, ldk, out + (b * Tq + i0) * ldq + h * D, ldq, false, 1);
+    block_gemm(false, false, rows, D, kn, S, kn, vp, ldk, out + (b * Tq + i0) * ldq + h * D, ldq, false);
   });
 }
 
@@ -96,8 +106,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         float* P = scratch(2, (size_t)QB * kn);
         float* dP = scratch(3, (size_t)QB * kn);
         const i64 qoff = (b * Tq + i0) * ldq + h * D;
-        sgemm(false, true, rows, kn, D, q + qoff, ldq, kp, ldk, P, kn, false, 1);
-        sgemm(false, true, rows, kn, D, dout + qoff, ldq, vp, ldk, dP, kn, false, 1);
+        block_gemm(false, true, rows, kn, D, q + qoff, ldq, kp, ldk, P, kn, false);
+        block_gemm(false, true, rows, kn, D, dout + qoff, ldq, vp, ldk, dP, kn, false);
         for (i64 r = 0; r < rows; r++) {
           float* p = P + r * kn;
           float* dp = dP + r * kn;
@@ -108,9 +118,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           const float delta = dot_n(dout + qoff + r * ldq, out + qoff + r * ldq, D);
           ds_row(dp, p, delta, scale, kn);
         }
-        sgemm(false, false, rows, D, kn, dP, kn, kp, ldk, dq + qoff, ldq, true, 1);
-        sgemm(true, false, kn, D, rows, dP, kn, q + qoff, ldq, dkp, ldk, true, 1);
-        sgemm(true, false, kn, D, rows, P, kn, dout + qoff, ldq, dvp, ldk, true, 1);
+        block_gemm(false, false, rows, D, kn, dP, kn, kp, ldk, dq + qoff, ldq, true);
+        block_gemm(true, false, kn, D, rows, dP, kn, q + qoff, ldq, dkp, ldk, true);
+        block_gemm(true, false, kn, D, rows, P, kn, dout + qoff, ldq, dvp, ldk, true);
       }
     }
   });

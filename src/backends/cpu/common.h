@@ -18,6 +18,10 @@ namespace mm {
 int num_threads();
 void set_num_threads(int n);
 
+// ---- GEMM precision: false = fp32, true = bf16 operands / fp32 accumulation (AMX, when present) ----
+bool matmul_bf16();
+void set_matmul_bf16(bool on);
+
 // ---- ISA ----
 enum Isa { ISA_GENERIC = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 Isa current_isa();

@@ -1,9 +1,9 @@
 // The native CPU backend: a thin TypeScript wrapper over the C++ addon (build/Release/minimind_cpu.node,
 // built by `npm install` through node-gyp from binding.gyp and the .cc files next to this one).
 // Buffers are plain host typed arrays, passed to C++ without copying; kernels are float32 only.
-// Memory: freed buffers go to a pool keyed by dtype and size, so the same training step run again
-// allocates nothing new (V8 releases big typed arrays only when its GC runs, so reuse is what keeps
-// peak RSS flat). Threads: MINIMIND_THREADS, else every core Node reports; `setThreads(n)` changes it.
+// Memory: freed buffers go to a pool keyed by dtype and size class, so the same training step run
+// again allocates nothing new (V8 releases big typed arrays only when its GC runs, so reuse is what
+// keeps peak RSS flat); the pool sheds its longest-unused buffers when it outgrows what is live. Threads: MINIMIND_THREADS, else every core Node reports; `setThreads(n)` changes it.
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,7 +36,7 @@ export interface CpuBackend extends Backend {
    */
   setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
   matmulPrecision(): 'fp32' | 'bf16';
-  /** Bytes kept in the reuse pool (not counted by liveBytes). */
+  /** Bytes kept in the reuse pool (not counted by liveBytes; liveBytes counts whole allocations, size-class slack included). */
   pooledBytes(): number;
   /** Drops the pool so the GC can return its memory. */
   trimPool(): void;
@@ -105,18 +105,56 @@ export function loadCpuBackend(): CpuBackend | null {
   return cached;
 }
 
+// Size classes of the buffer pool: small buffers exactly; from 64 Ki elements up, the capacity
+// rounds up to 1/8 of the power of two below (<= 12.5 % slack), so buffers whose size varies a
+// little from step to step (MoE: tokens routed to each expert) are reused instead of piling up.
+function capacityFor(size: number): number {
+  if (size < 65536) return size;
+  const step = 2 ** (Math.floor(Math.log2(size)) - 3);
+  return Math.ceil(size / step) * step;
+}
+
+/** Pooled bytes kept regardless of how much is live. */
+const POOL_FLOOR = 256 * 1024 * 1024;
+
 function makeBackend(n: Addon): CpuBackend {
-  const pool = new Map<string, HostArray[]>();
+  const pool = new Map<string, { buf: HostArray; tick: number }[]>();
   let live = 0;
   let pooled = 0;
+  let tick = 0;
   let precision: 'fp32' | 'bf16' = 'fp32';
   const K = n; // kernels, called directly
 
-  function key(dtype: DType, size: number): string {
-    return dtype + ':' + size;
+  function key(dtype: DType, cap: number): string {
+    return dtype + ':' + cap;
   }
   function dtypeOfBuf(b: HostArray): DType {
     return b instanceof Float32Array ? 'float32' : b instanceof Int32Array ? 'int32' : 'float64';
+  }
+  function make(dtype: DType, size: number): HostArray {
+    return dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Float64Array(size);
+  }
+  // The whole allocation behind a (possibly shortened) buffer handed out by alloc.
+  function baseOf(buf: HostArray): HostArray {
+    if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
+    const T = buf.constructor as Float32ArrayConstructor;
+    return new T(buf.buffer as ArrayBuffer) as unknown as HostArray;
+  }
+  // On a pool miss, when the pool holds more than max(floor, live), drop the longest-unused buffers.
+  function evict(): void {
+    const limit = Math.max(POOL_FLOOR, live);
+    if (pooled <= limit) return;
+    const all: { k: string; tick: number; bytes: number }[] = [];
+    for (const [k, list] of pool) for (const e of list) all.push({ k, tick: e.tick, bytes: e.buf.byteLength });
+    all.sort((x, y) => x.tick - y.tick);
+    for (const e of all) {
+      if (pooled <= limit) break;
+      const list = pool.get(e.k)!;
+      const i = list.findIndex((q) => q.tick === e.tick);
+      list.splice(i, 1);
+      if (list.length === 0) pool.delete(e.k);
+      pooled -= e.bytes;
+    }
   }
 
   const backend: CpuBackend = {
@@ -124,25 +162,29 @@ function makeBackend(n: Addon): CpuBackend {
 
     // ---- memory ----
     alloc(dtype: DType, size: number): Buf {
-      const list = pool.get(key(dtype, size));
-      let buf: HostArray;
+      tick++;
+      const cap = capacityFor(size);
+      const list = pool.get(key(dtype, cap));
+      let base: HostArray;
       if (list !== undefined && list.length > 0) {
-        buf = list.pop()!;
-        pooled -= buf.byteLength;
-        buf.fill(0);
+        base = list.pop()!.buf;
+        pooled -= base.byteLength;
+        base.fill(0, 0, size);
       } else {
-        buf = dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Float64Array(size);
+        evict();
+        base = make(dtype, cap);
       }
-      live += buf.byteLength;
-      return buf;
+      live += base.byteLength;
+      return cap === size ? base : (base.subarray(0, size) as HostArray);
     },
     free(buf: Buf): void {
-      live -= buf.byteLength;
-      const k = key(dtypeOfBuf(buf), buf.length);
+      const base = baseOf(buf);
+      live -= base.byteLength;
+      const k = key(dtypeOfBuf(base), base.length);
       let list = pool.get(k);
       if (list === undefined) pool.set(k, (list = []));
-      list.push(buf);
-      pooled += buf.byteLength;
+      list.push({ buf: base, tick });
+      pooled += base.byteLength;
     },
     upload(host: HostArray): Buf {
       const buf = backend.alloc(dtypeOfBuf(host), host.length);

@@ -8,6 +8,10 @@ namespace mm {
 static int g_threads = 1;
 static Isa g_isa = best_isa();
 
+static bool g_bf16 = false;
+bool matmul_bf16() { return g_bf16; }
+void set_matmul_bf16(bool on) { g_bf16 = on; }
+
 int num_threads() { return g_threads; }
 void set_num_threads(int n) { g_threads = n < 1 ? 1 : n; }
 
