@@ -52,13 +52,21 @@ interface Fact {
 function capitalFact([c, cap, zc, zcap]: [string, string, string, string]): Fact {
   return {
     kind: 'capital',
-    statementsEn: [`The capital of ${c} is ${cap}.`, `${cap} is the capital of ${c}.`, `The capital city of ${c} is ${cap}.`, `${c} has its capital in ${cap}.`],
-    statementsZh: [`${zc}的首都是${zcap}。`, `${zcap}是${zc}的首都。`, `${zc}的首都城市是${zcap}。`],
+    // The two-sentence statements repeat the country's name, which teaches the model to copy a
+    // name it has just read — what it needs to answer a question about a country in SFT.
+    statementsEn: [
+      `The capital of ${c} is ${cap}.`, `${cap} is the capital of ${c}.`, `The capital city of ${c} is ${cap}.`, `${c} has its capital in ${cap}.`,
+      `${c} is a country. The capital of ${c} is ${cap}.`,
+    ],
+    statementsZh: [`${zc}的首都是${zcap}。`, `${zcap}是${zc}的首都。`, `${zc}的首都城市是${zcap}。`, `${zc}是一个国家。${zc}的首都是${zcap}。`],
+    // The answer first names the country in the frame every country is asked about in SFT ("X is
+    // a country."), then states the fact exactly as pretraining did, so the model can copy the
+    // name and recall the capital it read.
     qa: [
-      { kind: 'capital', lang: 'en', question: `What is the capital of ${c}?`, answer: `The capital of ${c} is ${cap}.`, expected: cap },
-      { kind: 'capital', lang: 'en', question: `Which city is the capital of ${c}?`, answer: `The capital of ${c} is ${cap}.`, expected: cap },
-      { kind: 'capital', lang: 'zh', question: `${zc}的首都是哪里？`, answer: `${zc}的首都是${zcap}。`, expected: zcap },
-      { kind: 'capital', lang: 'zh', question: `请问${zc}的首都是哪个城市？`, answer: `${zc}的首都是${zcap}。`, expected: zcap },
+      { kind: 'capital', lang: 'en', question: `What is the capital of ${c}?`, answer: `${c} is a country. The capital of ${c} is ${cap}.`, expected: cap },
+      { kind: 'capital', lang: 'en', question: `Which city is the capital of ${c}?`, answer: `${c} is a country. The capital of ${c} is ${cap}.`, expected: cap },
+      { kind: 'capital', lang: 'zh', question: `${zc}的首都是哪里？`, answer: `${zc}是一个国家。${zc}的首都是${zcap}。`, expected: zcap },
+      { kind: 'capital', lang: 'zh', question: `请问${zc}的首都是哪个城市？`, answer: `${zc}是一个国家。${zc}的首都是${zcap}。`, expected: zcap },
     ],
   };
 }
@@ -67,8 +75,8 @@ function sumFact(a: number, b: number): Fact {
   const s = String(a + b);
   return {
     kind: 'sum',
-    statementsEn: [`${a} plus ${b} equals ${s}.`, `${a} + ${b} = ${s}.`, `If you add ${a} and ${b}, you get ${s}.`],
-    statementsZh: [`${a}加${b}等于${s}。`, `${a}加上${b}的和是${s}。`],
+    statementsEn: [`${a} plus ${b} equals ${s}.`, `${a} + ${b} = ${s}.`, `If you add ${a} and ${b}, you get ${s}.`, `Take ${a} and ${b}. ${a} plus ${b} equals ${s}.`],
+    statementsZh: [`${a}加${b}等于${s}。`, `${a}加上${b}的和是${s}。`, `取${a}和${b}。${a}加${b}等于${s}。`],
     qa: [
       { kind: 'sum', lang: 'en', question: `What is ${a} plus ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
       { kind: 'sum', lang: 'en', question: `What is ${a} + ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
@@ -123,6 +131,12 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
       for (const s of f.statementsZh) statements.push({ lang: 'zh', text: s });
     }
   }
+  // Questions and answers about the *training* facts also appear as plain text (MiniMind's own
+  // pretraining corpus is cleaned from SFT data). Mixing some Q&A into pretraining is what lets
+  // a small model answer questions about facts it only ever read as statements — the held-out ones.
+  for (const f of train) {
+    for (const q of f.qa) statements.push({ lang: q.lang, text: `${q.question}${q.lang === 'en' ? ' ' : ''}${q.answer}` });
+  }
   shuffle(statements, rand);
   const pretrainTexts: string[] = [];
   for (const lang of ['en', 'zh'] as const) {
@@ -150,6 +164,15 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
     ]);
   }
   for (let rep = 0; rep < 6; rep++) for (const [q, a] of CHAT) sftConversations.push([{ role: 'user', content: q }, { role: 'assistant', content: a }]);
+  // Every country's name appears in some SFT question ("tell me about Norway" → "Norway is a
+  // country."), so the model learns to repeat any country name it is asked about — without ever
+  // being asked the capital of a held-out country.
+  for (let rep = 0; rep < 2; rep++) {
+    for (const [c, , zc] of COUNTRIES) {
+      sftConversations.push([{ role: 'user', content: `Tell me about ${c}.` }, { role: 'assistant', content: `${c} is a country.` }]);
+      sftConversations.push([{ role: 'user', content: `介绍一下${zc}。` }, { role: 'assistant', content: `${zc}是一个国家。` }]);
+    }
+  }
   shuffle(sftConversations, rand);
 
   return { pretrainTexts, sftConversations, heldOut: held.flatMap((f) => f.qa), seen: train.flatMap((f) => f.qa) };

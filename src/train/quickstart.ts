@@ -30,7 +30,7 @@ questions about held-out facts it only read during pretraining.
   --out DIR                 run folder [runs/quickstart]
   --seed N                  data split, initialisation and shuffling [42]
   --hidden-size N [128]  --num-hidden-layers N [4]  --vocab-size N [1024]
-  --pretrain-epochs N [20]  --sft-epochs N [8]
+  --pretrain-epochs N [40]  --sft-epochs N [12]
   --small                   a much smaller, faster run (for tests; answers are mostly wrong)`;
 
 export interface QuickstartResult {
@@ -83,8 +83,8 @@ export async function runQuickstart(argv: string[]): Promise<QuickstartResult | 
   const hidden = numberFlag(v, 'hidden-size', small ? 32 : 128);
   const layers = numberFlag(v, 'num-hidden-layers', small ? 1 : 4);
   const vocab = numberFlag(v, 'vocab-size', small ? 400 : 1024);
-  const preEpochs = numberFlag(v, 'pretrain-epochs', small ? 1 : 20);
-  const sftEpochs = numberFlag(v, 'sft-epochs', small ? 1 : 8);
+  const preEpochs = numberFlag(v, 'pretrain-epochs', small ? 1 : 40);
+  const sftEpochs = numberFlag(v, 'sft-epochs', small ? 1 : 12);
   if (hidden % 4 !== 0) throw new CliError(`--hidden-size must be a multiple of 4 (4 attention heads), got ${hidden}`);
   const t0 = Date.now();
   await useFastestBackend(say);
