@@ -71,6 +71,15 @@ test('sft, lora, dpo, distill: the loss falls in each stage', { skip }, async ()
   assert.ok(falls(k.losses), `distill ${k.losses[0]} -> ${k.finalLoss}`);
 });
 
+test('MoE pretraining adds the router aux loss and logs it', { skip }, async () => {
+  const out = join(dir, 'moe');
+  const r = (await runPretrain(['--data', pre, '--tokenizer', TOK, ...tiny, '--use-moe', '--epochs', '1', '--learning-rate', '3e-3', '--out', out]))!;
+  assert.equal(r.steps, 6);
+  const recs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(recs.every((x) => x.aux_loss > 0 && Math.abs(x.loss - (x.ce_loss + x.aux_loss)) < 1e-4), JSON.stringify(recs[0]));
+  assert.equal(JSON.parse(readFileSync(join(out, 'model', 'config.json'), 'utf8')).num_experts, 4);
+});
+
 test('DPO loss at step 0 is exactly ln 2 when the policy equals the reference', () => {
   const cfg = presetConfig('tiny-3', { hidden_size: 32, num_hidden_layers: 1, vocab_size: 64 });
   const policy = new MiniMindForCausalLM(cfg, { seed: 1 });
