@@ -140,7 +140,8 @@ export interface LoadedTokenizer {
 }
 
 export function loadTokenizer(dir: string): LoadedTokenizer {
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`no tokenizer.json in ${dir}`);
+  if (!existsSync(dir)) throw new CliError(`folder not found: ${dir}`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`no tokenizer.json in ${dir} (give a model folder or a tokenizer folder)`);
   const tokenizer = Tokenizer.load(dir);
   return { tokenizer, data: toDataTokenizer(tokenizer, dir), dir, key: hashFiles([join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]) };
 }
