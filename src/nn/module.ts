@@ -42,6 +42,16 @@ export class Module {
     return out;
   }
 
+  /** Every submodule below this one with its dotted name, parents before children (PyTorch's named_modules without the root). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [n, c] of this.children) {
+      const name = prefix + n;
+      out.push([name, c], ...c.namedModules(`${name}.`));
+    }
+    return out;
+  }
+
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }

@@ -34,18 +34,7 @@ export interface LoraLayer {
 
 /** Every Linear in the module tree with its dotted name (the tree's own naming). */
 export function namedLinears(root: Module): [string, Linear][] {
-  const out: [string, Linear][] = [];
-  const walk = (m: Module, prefix: string) => {
-    // Module keeps its children in a private map; read it rather than widen Module's API.
-    const children = (m as unknown as { children: Map<string, Module> }).children;
-    for (const [n, c] of children) {
-      const name = prefix ? `${prefix}.${n}` : n;
-      if (c instanceof Linear) out.push([name, c]);
-      walk(c, name);
-    }
-  };
-  walk(root, '');
-  return out;
+  return root.namedModules().filter((e): e is [string, Linear] => e[1] instanceof Linear);
 }
 
 function selected(name: string, lin: Linear, targets: LoraConfig['targets']): boolean {
