@@ -1,16 +1,11 @@
 // A small seeded PRNG (mulberry32) and a Fisher–Yates shuffle: the same seed gives the same
 // order on every machine and every Node version, which is what makes --resume exact.
+import { Rng } from '../core/random.js';
 
-/** mulberry32: 32-bit state, returns floats in [0, 1). */
+/** mulberry32 (core/random.ts's Rng) as a plain function returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Mixes two integers into one 32-bit seed (so seed 42/epoch 1 and seed 43/epoch 0 differ). */
