@@ -1,11 +1,12 @@
 // Where a training step's time goes, kernel by kernel: wraps every method of the native backend
 // with a timer, runs warm-up + timed steps of `minimind bench train`, and prints one JSON line
-// {kernel: {calls, ms, share}} sorted by time, plus the untimed remainder (JS engine overhead).
-//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps] [train|forward|generate]
+// {kernel: {calls, ms, share}} sorted by time, plus the remainder (JS engine overhead). Kernel times
+// include the model's construction (a few uploads), the total is the timed steps only.
+//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps] [train|forward|generate] [fp32|bf16]
 import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
 import { runBench } from '../src/cli/commands/bench.js';
 
-const [preset = 'v1-small', batch = '8', seq = '512', steps = '1', mode = 'train'] = process.argv.slice(2) as string[];
+const [preset = 'v1-small', batch = '8', seq = '512', steps = '1', mode = 'train', dtype = 'fp32'] = process.argv.slice(2) as string[];
 const cpu = loadCpuBackend();
 if (!cpu) {
   console.log(JSON.stringify({ error: cpuLoadError() }));
@@ -16,7 +17,7 @@ let timing = false;
 const target = cpu as unknown as Record<string, unknown>;
 for (const name of Object.keys(target)) {
   const f = target[name];
-  if (typeof f !== 'function' || ['setThreads', 'getThreads', 'isa', 'setIsa', 'hasOpenmp', 'liveBytes', 'pooledBytes'].includes(name)) continue;
+  if (typeof f !== 'function' || ['setThreads', 'getThreads', 'isa', 'setIsa', 'setMatmulPrecision', 'matmulPrecision', 'liveBytes', 'pooledBytes', 'trimPool'].includes(name)) continue;
   target[name] = (...args: unknown[]) => {
     if (!timing) return (f as (...a: unknown[]) => unknown)(...args);
     const key = name === 'matmul' ? `matmul ${args[3]}x${args[4]}x${args[5]} ${args[6] ? 'T' : 'N'}${args[7] ? 'T' : 'N'}` : name;
@@ -30,11 +31,13 @@ for (const name of Object.keys(target)) {
   };
 }
 // warm-up run (untimed), then the timed one
-runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: 'fp32' });
+runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: dtype as 'fp32' });
 timing = true;
 const t0 = performance.now();
-const res = runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: 'fp32' });
-const total = performance.now() - t0;
+const res = runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: dtype as 'fp32' });
+// the timed steps only (runBench's own clock; model construction excluded)
+const total = (res.ms_per_step as number) * +steps;
+void t0;
 const kernelMs = [...stats.values()].reduce((s, v) => s + v.ms, 0);
 const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { calls: v.calls, ms: Math.round(v.ms), share: +(v.ms / total).toFixed(3) }]);
-console.log(JSON.stringify({ preset, batch: +batch, seq: +seq, tokens_per_second: res.tokens_per_second, total_ms: Math.round(total), kernel_ms: Math.round(kernelMs), other_ms: Math.round(total - kernelMs), kernels: Object.fromEntries(rows) }, null, 1));
+console.log(JSON.stringify({ preset, mode, dtype, batch: +batch, seq: +seq, tokens_per_second: res.tokens_per_second, total_ms: Math.round(total), kernel_ms: Math.round(kernelMs), other_ms: Math.round(total - kernelMs), kernels: Object.fromEntries(rows) }, null, 1));
