@@ -1,4 +1,4 @@
-// Causal grouped-query attention, flash-style: queries are processed in blocks of QB rows, and a
+// Causal grouped-query attention, flash-style: queries are processed in blocks of QB (128) rows, and a
 // block only ever holds its QB x (keys it can see) scores, never the T x T matrix. Each block is
 // three small GEMMs on the packed SGEMM (run single-threaded inside the per-block threads):
 //   forward   S = Q_b K^T -> causal mask, exact softmax over the row (lse saved) -> O_b = P V
@@ -12,7 +12,7 @@
 
 namespace mm {
 
-static const i64 QB = 64;
+static const i64 QB = 128;
 
 // The block GEMMs: fp32, or bf16 operands with fp32 accumulation (AMX) in bf16 mode — as PyTorch's
 // bf16 autocast runs attention in bf16. Single-threaded: the caller's tasks are the parallelism.
