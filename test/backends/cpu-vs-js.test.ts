@@ -120,6 +120,16 @@ suite('elementwise, unary ops, sumSquares', () => {
   cpu!.fill(out, 2.5, 4);
   jsBackend.fill(ref, 2.5, 4);
   close(out, ref, 'fill');
+  for (const [n, v] of [[70000, 0], [300001, 1.25], [300001, 0]] as const) {
+    const big = rand(n + 5), bigRef = big.slice();
+    cpu!.fill(big, v, n);
+    jsBackend.fill(bigRef, v, n);
+    close(big, bigRef, `fill n=${n} value=${v}`, 0);
+    const ints = randInt(n + 3, 50), intsRef = ints.slice();
+    cpu!.fill(ints, 7, n);
+    jsBackend.fill(intsRef, 7, n);
+    close(ints, intsRef, `fill int32 n=${n}`, 0);
+  }
   const src = rand(10);
   cpu!.copy(out, src, 6);
   jsBackend.copy(ref, src, 6);

@@ -115,6 +115,27 @@ DEF(getIsa)
   napi_create_string_utf8(a.env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &r);
   return r;
 END
+// ---- memory ----
+// fillValue(out, value, n): out[0:n] = value (float32 or int32), memset-speed with threads for big n
+DEF(fillValue)
+  i64 n = a.size(2);
+  bool is_float;
+  void* out = a.any(0, n, &is_float);
+  double v = a.num(1);
+  parallel_range(n, 1 << 18, [&](i64 s, i64 e) {
+    if (v == 0.0) {
+      std::memset((char*)out + s * 4, 0, (size_t)(e - s) * 4);
+    } else if (is_float) {
+      float f = (float)v;
+      std::fill((float*)out + s, (float*)out + e, f);
+    } else {
+      int32_t q = (int32_t)v;
+      std::fill((int32_t*)out + s, (int32_t*)out + e, q);
+    }
+  });
+  return a.undefined();
+END
+
 // ---- elementwise ----
 DEF(add) i64 n = a.size(3); add(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
 DEF(mul) i64 n = a.size(3); mul(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
@@ -387,7 +408,7 @@ END
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(setIsa), REG(getIsa),
+      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(setIsa), REG(getIsa), REG(fillValue),
       REG(add), REG(mul), REG(affine), REG(axpy), REG(sumSquares), REG(unaryForward), REG(unaryBackward),
       REG(matmul),
       REG(embeddingForward), REG(embeddingBackward), REG(rowScaleForward), REG(rowScaleBackward), REG(topk),

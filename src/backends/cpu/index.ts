@@ -140,6 +140,11 @@ function makeBackend(n: Addon): CpuBackend {
     const T = buf.constructor as Float32ArrayConstructor;
     return new T(buf.buffer as ArrayBuffer) as unknown as HostArray;
   }
+  // Zeroes buf[0:count]: natively (threads, memset) for big float32/int32 buffers.
+  function zero(buf: HostArray, count: number): void {
+    if (count >= 1 << 16 && !(buf instanceof Float64Array)) n.fillValue(buf, 0, count);
+    else buf.fill(0, 0, count);
+  }
   // On a pool miss, when the pool holds more than max(floor, live), drop the longest-unused buffers.
   function evict(): void {
     const limit = Math.max(POOL_FLOOR, live);
@@ -169,7 +174,7 @@ function makeBackend(n: Addon): CpuBackend {
       if (list !== undefined && list.length > 0) {
         base = list.pop()!.buf;
         pooled -= base.byteLength;
-        base.fill(0, 0, size);
+        zero(base, size);
       } else {
         evict();
         base = make(dtype, cap);
@@ -203,7 +208,8 @@ function makeBackend(n: Addon): CpuBackend {
 
     // ---- elementwise ----
     fill(out: Buf, value: number, count: number): void {
-      out.fill(value, 0, count);
+      if (count >= 1 << 16 && !(out instanceof Float64Array)) n.fillValue(out, value, count);
+      else out.fill(value, 0, count);
     },
     copy(out: Buf, x: Buf, count: number): void {
       if (count === x.length) (out as Float32Array).set(x as Float32Array);
