@@ -2,7 +2,8 @@
 // (spec section 1). Pre-norm decoder: h = x + Attn(RMSNorm(x)); out = h + FFN(RMSNorm(h)); final
 // RMSNorm; logits = h W^T with W the embedding matrix when tied. Parameter names are Hugging Face's
 // (model.layers.0.self_attn.q_proj.weight ...), so model folders are a walk over namedParameters().
-import { noGrad } from '../core/autograd.js';
+import { isGradEnabled, noGrad } from '../core/autograd.js';
+import { scope } from '../core/scope.js';
 import { Rng } from '../core/random.js';
 import { tensor, type Tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
@@ -132,16 +133,27 @@ export class MiniMindForCausalLM extends Module {
 
   private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache): { logits: Tensor; auxLoss: Tensor | null } {
     const T = ids.shape[1];
+    // Without autograd nothing needs a finished layer's activations: run each layer in its own
+    // scope and free its input, so a no-grad forward holds about one layer's activations at a time
+    // (as PyTorch frees tensors when they die) instead of every layer's until the caller's scope ends.
+    const inference = !isGradEnabled();
+    const advance = (next: Tensor): void => {
+      if (inference) x.dispose();
+      x = next;
+    };
     let x = this.model.embed_tokens.forward(ids); // (B, T, d)
     let auxLoss: Tensor | null = null;
     this.model.layers.items.forEach((layer, l) => {
-      const r = layer.forward(x, this.rope, pos0, cache ? { cache, layer: l } : undefined);
-      x = r.x;
+      const run = () => layer.forward(x, this.rope, pos0, cache ? { cache, layer: l } : undefined);
+      const r = inference ? scope(run) : run();
+      advance(r.x);
       if (r.aux) auxLoss = auxLoss ? ops.add(auxLoss, r.aux) : r.aux;
     });
-    if (lastOnly && T > 1) x = ops.slice(x, 1, T - 1, 1); // (B, 1, d): the final norm and lm_head only where needed
-    x = this.model.norm.forward(x);
-    return { logits: ops.linear(x, this.outputWeight), auxLoss };
+    if (lastOnly && T > 1) advance(ops.slice(x, 1, T - 1, 1)); // (B, 1, d): the final norm and lm_head only where needed
+    advance(this.model.norm.forward(x));
+    const logits = ops.linear(x, this.outputWeight);
+    if (inference) x.dispose();
+    return { logits, auxLoss };
   }
 
   /**
