@@ -22,7 +22,10 @@ export interface Backend {
   readonly name: string;
 
   // ---- memory ----
-  /** A zero-filled buffer. */
+  /**
+   * A buffer whose contents are unspecified (a pooled backend may hand back old values; forward
+   * kernels overwrite their outputs). zeros() in core/tensor.ts fills explicitly where zeros matter.
+   */
   alloc(dtype: DType, size: number): Buf;
   /** Gives a buffer back (the backend may pool it). The caller must not use it again. */
   free(buf: Buf): void;

@@ -113,12 +113,15 @@ export function installAutogradHooks(reshape: typeof reshapeHook, backward: type
 
 // ---- constructors ----
 
+/** A tensor with unspecified contents: for outputs a kernel overwrites completely. */
 export function empty(shape: readonly number[], dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
   return new Tensor(new Storage(backend, backend.alloc(dtype, sizeOf(shape))), shape, dtype);
 }
 
 export function zeros(shape: readonly number[], dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
-  return empty(shape, dtype, backend); // alloc is zero-filled
+  const t = empty(shape, dtype, backend);
+  backend.fill(t.buf, 0, t.size);
+  return t;
 }
 
 export function full(shape: readonly number[], value: number, dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {
