@@ -1,11 +1,22 @@
-// Which backend new tensors live on. The native CPU backend becomes the default wherever it built
-// (src/backends/cpu); otherwise the js backend. Tests pick one explicitly with setBackend.
+// Which backend new tensors live on. The default is the native CPU backend wherever its addon
+// built (src/backends/cpu), else the js backend with a one-line warning; MINIMIND_BACKEND=js
+// forces the js backend. Tests pick one explicitly with setBackend.
 import type { Backend } from '../backends/backend.js';
 import { jsBackend } from '../backends/js/index.js';
+import { loadCpuBackend, cpuLoadError } from '../backends/cpu/index.js';
 
-let current: Backend = jsBackend;
+let current: Backend | null = null;
+
+function defaultBackend(): Backend {
+  if (process.env.MINIMIND_BACKEND === 'js') return jsBackend;
+  const cpu = loadCpuBackend();
+  if (cpu) return cpu;
+  process.stderr.write(`minimind: the native CPU backend is unavailable (${cpuLoadError() ?? 'not built'}); using the much slower js backend\n`);
+  return jsBackend;
+}
 
 export function getBackend(): Backend {
+  if (!current) current = defaultBackend();
   return current;
 }
 
@@ -15,7 +26,7 @@ export function setBackend(backend: Backend): void {
 
 /** Runs fn with another backend as the default, then restores the previous one. */
 export function withBackend<T>(backend: Backend, fn: () => T): T {
-  const prev = current;
+  const prev = getBackend();
   current = backend;
   try {
     return fn();

@@ -214,16 +214,3 @@ export function logger(quiet: boolean): (m: string) => void {
   };
 }
 
-/** Uses the native CPU backend when its addon is built (much faster than the js reference kernels). */
-export async function useFastestBackend(log?: (m: string) => void): Promise<void> {
-  // OpenMP threads that spin while waiting starve each other when the CPU is shared (another
-  // process, a laptop's background work): measured 12x slower steps on a busy 2-core machine.
-  // Sleeping waiters cost little when the machine is idle. Must be set before the addon loads.
-  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
-  const { loadCpuBackend, cpuLoadError } = await import('../backends/cpu/index.js');
-  const { setBackend, getBackend } = await import('../core/device.js');
-  if (getBackend().name !== 'js') return;
-  const be = loadCpuBackend();
-  if (be) setBackend(be);
-  else log?.(`note: native CPU backend unavailable (${cpuLoadError() ?? 'not built'}); using the slower js kernels`);
-}

@@ -11,7 +11,7 @@ import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults, useFastestBackend } from './common.js';
+import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { distillLoss } from './losses.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
 import { train, TrainSummary } from './trainer.js';
@@ -46,7 +46,6 @@ export async function runDistill(argv: string[]): Promise<TrainSummary | null> {
   const p = parseStage('distill', argv, DISTILL_DEFAULTS, { teacher: { type: 'string' }, alpha: { type: 'string' }, temperature: { type: 'string' } }, USAGE);
   if (!p) return null;
   const log = logger(p.cfg.quiet ?? false);
-  await useFastestBackend(log);
   const teacherDir = typeof p.values.teacher === 'string' ? p.values.teacher : '';
   if (!teacherDir) throw new CliError(`--teacher MODEL_DIR is required\n\n${USAGE}`);
   const alpha = numberFlag(p.values, 'alpha', 0.5);

@@ -12,7 +12,7 @@ import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults, useFastestBackend } from './common.js';
+import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { dpoLoss, sequenceLogprobs } from './losses.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
 import { train, TrainSummary } from './trainer.js';
@@ -43,7 +43,6 @@ export async function runDpo(argv: string[]): Promise<TrainSummary | null> {
   const p = parseStage('dpo', argv, DPO_DEFAULTS, { beta: { type: 'string' }, 'logp-reduce': { type: 'string' } }, USAGE);
   if (!p) return null;
   const log = logger(p.cfg.quiet ?? false);
-  await useFastestBackend(log);
   const from = typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
   if (!from) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
   const beta = numberFlag(p.values, 'beta', 0.15);

@@ -6,7 +6,7 @@
 //   minimind lora --data lora_identity.jsonl --init-from runs/sft/model --out runs/lora
 import { CliError, numberFlag } from '../cli/args.js';
 import { tensor } from '../core/tensor.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults, useFastestBackend } from './common.js';
+import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { applyLora, DEFAULT_LORA, LoraConfig, loraParameters, saveLora } from './lora-adapter.js';
 import { train, TrainSummary } from './trainer.js';
 
@@ -27,7 +27,6 @@ export async function runLora(argv: string[]): Promise<TrainSummary | null> {
   const p = parseStage('lora', argv, LORA_DEFAULTS, { 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-targets': { type: 'string' } }, USAGE);
   if (!p) return null;
   const log = logger(p.cfg.quiet ?? false);
-  await useFastestBackend(log);
   const from = typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
   if (!from) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
   const tok = loadTokenizer(from);

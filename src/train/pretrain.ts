@@ -4,7 +4,7 @@
 //
 //   minimind pretrain --data pretrain_t2t_mini.jsonl --tokenizer model/ --out runs/pretrain
 import { CliError } from '../cli/args.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults, useFastestBackend } from './common.js';
+import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { lmTask } from './lm-task.js';
 import { train, TrainSummary } from './trainer.js';
 
@@ -25,7 +25,6 @@ export async function runPretrain(argv: string[]): Promise<TrainSummary | null> 
   const p = parseStage('pretrain', argv, PRETRAIN_DEFAULTS, {}, USAGE);
   if (!p) return null;
   const log = logger(p.cfg.quiet ?? false);
-  await useFastestBackend(log);
   const tokDir = typeof p.values.tokenizer === 'string' ? p.values.tokenizer : typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
   if (!tokDir) throw new CliError(`--tokenizer DIR is required (or --init-from a model folder)\n\n${USAGE}`);
   const tok = loadTokenizer(tokDir);

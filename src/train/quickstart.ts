@@ -18,7 +18,6 @@ import { generateQuickstartData, isCorrect, QaItem } from './quickstart-data.js'
 import { runPretrain } from './pretrain.js';
 import { runSft } from './sft.js';
 import { loadModelFolder } from './model-io.js';
-import { useFastestBackend } from './common.js';
 import { formatDuration } from './progress.js';
 
 const USAGE = `Usage: minimind quickstart [options]
@@ -87,7 +86,6 @@ export async function runQuickstart(argv: string[]): Promise<QuickstartResult | 
   const sftEpochs = numberFlag(v, 'sft-epochs', small ? 1 : 12);
   if (hidden % 4 !== 0) throw new CliError(`--hidden-size must be a multiple of 4 (4 attention heads), got ${hidden}`);
   const t0 = Date.now();
-  await useFastestBackend(say);
 
   // 1. data
   const data = generateQuickstartData(seed);

@@ -5,7 +5,7 @@
 //
 //   minimind sft --data sft_t2t_mini.jsonl --init-from runs/pretrain/model --out runs/sft
 import { CliError } from '../cli/args.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults, useFastestBackend } from './common.js';
+import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { lmTask } from './lm-task.js';
 import { train, TrainSummary } from './trainer.js';
 
@@ -25,7 +25,6 @@ export async function runSft(argv: string[]): Promise<TrainSummary | null> {
   const p = parseStage('sft', argv, SFT_DEFAULTS, {}, USAGE);
   if (!p) return null;
   const log = logger(p.cfg.quiet ?? false);
-  await useFastestBackend(log);
   const from = typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
   const tokDir = typeof p.values.tokenizer === 'string' ? p.values.tokenizer : from;
   if (!tokDir) throw new CliError(`--init-from MODEL_DIR is required (or --tokenizer DIR to start from random weights)\n\n${USAGE}`);

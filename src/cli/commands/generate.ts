@@ -50,7 +50,6 @@ export interface LoadedModel {
 export async function loadForGeneration(dir: string): Promise<LoadedModel> {
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (generation needs the tokenizer next to the weights)`);
-  await useNativeBackend();
   // Loaded lazily so that `--help` stays instant.
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   let model: LoadedModel['model'];
@@ -71,16 +70,6 @@ export async function loadForGeneration(dir: string): Promise<LoadedModel> {
     }
   }
   return { model, tokenizer, generationConfig };
-}
-
-/** The native CPU backend when its addon is built (decode is many times faster than the js kernels). */
-async function useNativeBackend(): Promise<void> {
-  const { getBackend, setBackend } = await import('../../core/device.js');
-  if (getBackend().name !== 'js' || process.env.MINIMIND_BACKEND === 'js') return;
-  const { loadCpuBackend, cpuLoadError } = await import('../../backends/cpu/index.js');
-  const be = loadCpuBackend();
-  if (be) setBackend(be);
-  else process.stderr.write(`note: native CPU backend unavailable (${cpuLoadError()}); using the slower js kernels\n`);
 }
 
 /**
