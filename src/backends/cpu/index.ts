@@ -140,11 +140,6 @@ function makeBackend(n: Addon): CpuBackend {
     const T = buf.constructor as Float32ArrayConstructor;
     return new T(buf.buffer as ArrayBuffer) as unknown as HostArray;
   }
-  // Zeroes buf[0:count]: natively (threads, memset) for big float32/int32 buffers.
-  function zero(buf: HostArray, count: number): void {
-    if (count >= 1 << 16 && !(buf instanceof Float64Array)) n.fillValue(buf, 0, count);
-    else buf.fill(0, 0, count);
-  }
   // On a pool miss, when the pool holds more than max(floor, live), drop the longest-unused buffers.
   function evict(): void {
     const limit = Math.max(POOL_FLOOR, live);
@@ -172,9 +167,8 @@ function makeBackend(n: Addon): CpuBackend {
       const list = pool.get(key(dtype, cap));
       let base: HostArray;
       if (list !== undefined && list.length > 0) {
-        base = list.pop()!.buf;
+        base = list.pop()!.buf;  // old contents: alloc promises no zeros (zeros() fills where it matters)
         pooled -= base.byteLength;
-        zero(base, size);
       } else {
         evict();
         base = make(dtype, cap);
