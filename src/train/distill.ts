@@ -13,7 +13,7 @@ import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { distillLoss } from './losses.js';
-import { loadModelFolder, saveModelFolder } from './model-io.js';
+import { loadFrozenModel, saveModelFolder } from './model-io.js';
 import { train, TrainSummary } from './trainer.js';
 
 // HEAD: 6 epochs, batch 32, lr 5e-6, max_seq_len 340, save 100; α 0.5, T 1.5 (m2-2510's CLI defaults).
@@ -52,9 +52,7 @@ export async function runDistill(argv: string[]): Promise<TrainSummary | null> {
   const temperature = numberFlag(p.values, 'temperature', 1.5);
   if (!(alpha >= 0 && alpha <= 1)) throw new CliError(`--alpha must be in [0, 1], got ${alpha}`);
   if (!(temperature > 0)) throw new CliError(`--temperature must be > 0, got ${temperature}`);
-  const teacher = loadModelFolder(teacherDir);
-  for (const x of teacher.parameters()) x.requiresGrad = false;
-  teacher.eval();
+  const teacher = loadFrozenModel(teacherDir);
   const from = typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
   const tok = loadTokenizer(from || teacherDir);
   const student = buildModel(p.values, tok, 'minimind-3', p.seed);

@@ -14,7 +14,7 @@ import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
 import { dpoLoss, sequenceLogprobs } from './losses.js';
-import { loadModelFolder, saveModelFolder } from './model-io.js';
+import { loadFrozenModel, saveModelFolder } from './model-io.js';
 import { train, TrainSummary } from './trainer.js';
 
 // HEAD: 1 epoch, 4 pairs per batch, lr 4e-8 (≤ 5e-8 to avoid forgetting), max_seq_len 1024, save 100, β 0.15.
@@ -50,9 +50,7 @@ export async function runDpo(argv: string[]): Promise<TrainSummary | null> {
   if (reduce !== 'sum' && reduce !== 'mean') throw new CliError(`--logp-reduce must be 'sum' or 'mean', got '${reduce}'`);
   const tok = loadTokenizer(from);
   const policy = buildModel(p.values, tok, 'minimind-3', p.seed);
-  const reference = loadModelFolder(from);
-  for (const t of reference.parameters()) t.requiresGrad = false;
-  reference.eval();
+  const reference = loadFrozenModel(from);
   const data = await openStageData(p, 'dpo', tok, policy.config.max_position_embeddings, log);
   const summary = await train(p.cfg, {
     train: data.train,

@@ -13,3 +13,10 @@ export function saveModelFolder(model: MiniMindForCausalLM, dir: string, tokeniz
 export function loadModelFolder(dir: string): MiniMindForCausalLM {
   return hf.loadModelFolder(dir).model;
 }
+
+/** A model that only gives targets (DPO's reference, distillation's teacher): no gradients, eval mode. */
+export function loadFrozenModel(dir: string): MiniMindForCausalLM {
+  const model = loadModelFolder(dir);
+  for (const t of model.parameters()) t.requiresGrad = false;
+  return model.eval();
+}
