@@ -4,6 +4,7 @@
 import type { Backend } from '../backends/backend.js';
 import { jsBackend } from '../backends/js/index.js';
 import { loadCpuBackend, cpuLoadError } from '../backends/cpu/index.js';
+import { loadCudaBackend, cudaLoadError } from '../backends/cuda/index.js';
 
 let current: Backend | null = null;
 
@@ -33,4 +34,27 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     current = prev;
   }
+}
+
+export type DeviceName = 'cpu' | 'cuda' | 'auto';
+
+/** Thrown when a device is asked for that this machine or build cannot give (a user error). */
+export class DeviceError extends Error {}
+
+/**
+ * The backend for a `--device` value: 'cpu' = the native CPU backend (js where it did not build),
+ * 'cuda' = the CUDA backend or a DeviceError saying why not, 'auto' = CUDA where a usable GPU is
+ * present, else CPU. Makes it the default for new tensors and returns it.
+ */
+export function useDevice(device: DeviceName | string): Backend {
+  let backend: Backend;
+  if (device === 'cpu') backend = defaultBackend();
+  else if (device === 'cuda' || device === 'auto') {
+    const cuda = loadCudaBackend();
+    if (cuda) backend = cuda;
+    else if (device === 'auto') backend = defaultBackend();
+    else throw new DeviceError(`--device cuda: ${cudaLoadError() ?? 'no usable GPU'}; use --device cpu`);
+  } else throw new DeviceError(`--device must be cpu, cuda or auto, got '${device}'`);
+  current = backend;
+  return backend;
 }
