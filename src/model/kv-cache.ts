@@ -75,6 +75,22 @@ export class KVCache {
     this.backend.sliceScatter(this.v[layer].buf, v.buf, this.batch, this.cap, inner, this.length, T, false);
   }
 
+  /**
+   * An independent copy (same filled positions, same capacity): n samples of one prompt prefill it
+   * once and fork the cache, instead of running the prompt n times.
+   */
+  fork(): KVCache {
+    const c = new KVCache(this.batch, this.numLayers, this.numKvHeads, this.headDim, this.cap, this.maxLength, this.backend);
+    const inner = this.numKvHeads * this.headDim;
+    for (let l = 0; l < this.numLayers; l++) {
+      // the whole (B, cap, inner) buffer: a slice of every position is a plain copy
+      this.backend.sliceCopy(c.k[l].buf, this.k[l].buf, this.batch, this.cap, inner, 0, this.cap, false);
+      this.backend.sliceCopy(c.v[l].buf, this.v[l].buf, this.batch, this.cap, inner, 0, this.cap, false);
+    }
+    c.length = this.length;
+    return c;
+  }
+
   /** Forgets positions from n on (e.g. to re-use a shared prompt prefix). */
   truncate(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n > this.length) throw new Error(`KV cache: cannot truncate to ${n} (length ${this.length})`);

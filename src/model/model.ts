@@ -79,7 +79,8 @@ export class MiniMindForCausalLM extends Module {
   readonly model: MiniMindModel;
   /** Only when tie_word_embeddings is false; otherwise the logits use model.embed_tokens.weight. */
   readonly lm_head: Linear | null = null;
-  private readonly rope: RopeTensors;
+  /** RoPE tables (max_position_embeddings, head_dim / 2), shared by every layer (batch-decode.ts reads them). */
+  readonly rope: RopeTensors;
 
   /**
    * opts.seed: initialisation seed (default 42). opts.init = false skips the random draws (weights

@@ -1,0 +1,365 @@
+// Continuous batching on top of batch-decode.ts: sequences with their own prompts and sampling
+// settings join and leave between decode steps, and every step feeds one token to each running
+// sequence in one ragged batch. generateBatch() is the whole loop for a fixed set of prompts (RL
+// rollouts, batch inference); the server drives a ContinuousBatch itself, one step per event-loop
+// turn, adding requests as they arrive and cancelling them when a client goes away.
+//
+//   const out = generateBatch(model, [promptA, promptB], { maxNewTokens: 64, temperature: 1, numReturnSequences: 4, seed: 1 });
+//   out[0].prompt === 0, out[0].sample === 0 ... out[7].prompt === 1, out[7].sample === 3
+//   out[i].ids, out[i].logprobs (log p(token) under the model, before any sampling edits), out[i].finishReason
+//
+// A sequence's tokens do not depend on what it was batched with: sampling draws from the
+// sequence's own generator (rowRng), and the batched step computes each row as a batch of one
+// would, up to float rounding in the matrix products (tests compare with generate() at T = 0).
+import { decodeStep, prefill } from './batch-decode.js';
+import type { KVCache } from './kv-cache.js';
+import type { MiniMindForCausalLM } from './model.js';
+import type { FinishReason, StreamingTokenizer } from './generate.js';
+import { logitsProcessors, makeSampler, rowRng, StopStringMatcher, type LogitsProcessor, type Sampler } from './sampling.js';
+
+export type { FinishReason, StreamingTokenizer };
+
+/** How one sequence is sampled and when it ends. */
+export interface SamplingParams {
+  /** New tokens at most; fewer when a stop condition or the context limit comes first. */
+  maxNewTokens: number;
+  /** 0 = greedy. Default 1. */
+  temperature?: number;
+  /** 0 / undefined = off. */
+  topK?: number;
+  /** 1 / undefined = off. */
+  topP?: number;
+  /** HF / MiniMind repetition penalty over prompt + output (1 = off). */
+  repetitionPenalty?: number;
+  /** OpenAI's penalties over the tokens generated so far: logit -= count * frequency + (count > 0) * presence. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** Tokens that end the sequence (not included in ids). Default: the config's eos_token_id. */
+  stopTokenIds?: number[];
+  /** Strings that end the sequence; the text is cut before them (needs a tokenizer). */
+  stopStrings?: string[];
+  /** Sampling seed; default random. Sequence i of a generateBatch call draws from rowRng(seed, i). */
+  seed?: number;
+  /** Drop special tokens from the text (default true). */
+  skipSpecialTokens?: boolean;
+}
+
+/** One new token of a sequence, or (id null, finishReason set) its end. */
+export interface SequenceEvent {
+  id: number | null;
+  /** Newly visible text ('' without a tokenizer or while text is held back). */
+  text: string;
+  /** log p(id) under the model's own distribution (raw logits, temperature 1, no penalties). */
+  logprob?: number;
+  finishReason?: FinishReason;
+}
+
+export interface SequenceResult {
+  ids: number[];
+  logprobs: number[];
+  /** The text of ids, cut before a stop string (when the batch has a tokenizer). */
+  text?: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+}
+
+/** A sequence in a ContinuousBatch. */
+export class Sequence {
+  readonly ids: number[] = [];
+  readonly logprobs: number[] = [];
+  text = '';
+  finishReason: FinishReason | null = null;
+  cancelled = false;
+  /** @internal */ cache: KVCache | null = null;
+  /** @internal */ next = -1;
+  private readonly history: number[];
+  private readonly processors: LogitsProcessor[];
+  private readonly sampler: Sampler;
+  private readonly counts = new Map<number, number>();
+  private readonly decoder?: { push(id: number): string; flush(): string };
+  private readonly stops?: StopStringMatcher;
+
+  constructor(
+    readonly prompt: readonly number[],
+    /** @internal */ readonly s: ResolvedParams,
+    rngStream: number,
+    tokenizer: StreamingTokenizer | undefined,
+    readonly onEvent: (e: SequenceEvent) => void,
+  ) {
+    this.history = [...prompt];
+    this.processors = logitsProcessors({ temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty });
+    this.sampler = makeSampler(s.temperature, rowRng(s.seed, rngStream));
+    this.decoder = tokenizer?.decodeStream({ skipSpecialTokens: s.skipSpecialTokens });
+    this.stops = s.stopStrings.length > 0 ? new StopStringMatcher(s.stopStrings) : undefined;
+  }
+
+  get done(): boolean {
+    return this.finishReason !== null;
+  }
+
+  result(): SequenceResult {
+    if (!this.finishReason) throw new Error('Sequence.result: the sequence has not finished');
+    return { ids: this.ids, logprobs: this.logprobs, ...(this.decoder ? { text: this.text } : {}), finishReason: this.finishReason, promptTokens: this.prompt.length };
+  }
+
+  /** Chooses the next token from this sequence's logits row (edited in place) and reports it. */
+  /** @internal */ choose(row: Float32Array): void {
+    const lse = logSumExp(row);
+    const penalised = this.s.frequencyPenalty !== 0 || this.s.presencePenalty !== 0;
+    const raw = penalised || this.processors.length > 0 ? Float32Array.from(row) : row; // the processors edit row
+    if (penalised) {
+      for (const [id, n] of this.counts) row[id] -= n * this.s.frequencyPenalty + this.s.presencePenalty;
+    }
+    for (const p of this.processors) p(row, this.history);
+    const id = this.sampler(row);
+    const lp = raw[id] - lse;
+    if (this.s.stopTokens.has(id)) return this.finish('stop');
+    this.ids.push(id);
+    this.logprobs.push(lp);
+    this.history.push(id);
+    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    this.next = id;
+    let text = '';
+    let stopped = false;
+    if (this.decoder) {
+      text = this.decoder.push(id);
+      if (this.stops) ({ text, stopped } = this.stops.push(text));
+      this.text += text;
+    }
+    this.onEvent({ id, text, logprob: lp });
+    if (stopped) this.finish('stop', true);
+    else if (this.ids.length >= this.s.budget(this.prompt.length)) this.finish('length');
+  }
+
+  // After a stop token or the length limit, text still held back (a partial UTF-8 character, a
+  // tail that might have become a stop string) is released; after a stop string it is dropped.
+  /** @internal */ finish(reason: FinishReason, atStopString = false): void {
+    if (this.finishReason) return;
+    this.finishReason = reason;
+    let tail = '';
+    if (this.decoder && !atStopString) {
+      tail = this.decoder.flush();
+      if (this.stops) {
+        const r = this.stops.push(tail);
+        tail = r.stopped ? r.text : r.text + this.stops.flush();
+      }
+      this.text += tail;
+    }
+    this.onEvent({ id: null, text: tail, finishReason: reason });
+  }
+}
+
+/** Sequences decoded together; add() and cancel() between steps, step() advances them all by one token. */
+export class ContinuousBatch {
+  private readonly pending: { prompt: readonly number[]; seqs: Sequence[] }[] = [];
+  private readonly running: Sequence[] = [];
+  private readonly maxPositions: number;
+  private readonly vocabSize: number;
+  private readonly eos: number[];
+
+  constructor(
+    readonly model: MiniMindForCausalLM,
+    readonly opts: { tokenizer?: StreamingTokenizer; /** Sequences decoded per step at most (default 64). */ maxBatch?: number } = {},
+  ) {
+    this.maxPositions = model.config.max_position_embeddings;
+    this.vocabSize = model.config.vocab_size;
+    this.eos = typeof model.config.eos_token_id === 'number' ? [model.config.eos_token_id] : [];
+  }
+
+  get maxBatch(): number {
+    return this.opts.maxBatch ?? 64;
+  }
+
+  /** Sequences decoding now. */
+  get runningCount(): number {
+    return this.running.length;
+  }
+
+  /** Sequences waiting for a slot. */
+  get pendingCount(): number {
+    return this.pending.reduce((n, g) => n + g.seqs.length, 0);
+  }
+
+  get idle(): boolean {
+    return this.running.length === 0 && this.pending.length === 0;
+  }
+
+  /**
+   * Queues `n` samples of one prompt (default 1); they join at the next step that has room, share
+   * one prefill, and sample from rowRng(seed, firstStream + i). Throws on a bad prompt or setting.
+   */
+  add(prompt: readonly number[], params: SamplingParams, onEvent: (seq: Sequence, e: SequenceEvent) => void = () => {}, opts: { n?: number; firstStream?: number } = {}): Sequence[] {
+    checkPrompt(prompt, this.vocabSize, this.maxPositions);
+    const s = resolveParams(params, this.eos, this.maxPositions, !!this.opts.tokenizer);
+    const n = opts.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer, got ${n}`);
+    if (n > this.maxBatch) throw new Error(`n = ${n} samples exceed the batch limit of ${this.maxBatch} sequences`);
+    const seqs: Sequence[] = [];
+    for (let i = 0; i < n; i++) {
+      const seq: Sequence = new Sequence(prompt, s, (opts.firstStream ?? 0) + i, this.opts.tokenizer, (e) => onEvent(seq, e));
+      seqs.push(seq);
+    }
+    this.pending.push({ prompt, seqs });
+    return seqs;
+  }
+
+  /** Ends a sequence now (a client went away): frees its cache; it reports nothing more. */
+  cancel(seq: Sequence): void {
+    seq.cancelled = true;
+    const i = this.running.indexOf(seq);
+    if (i >= 0) this.release(i);
+    for (const g of this.pending) g.seqs = g.seqs.filter((x) => x !== seq);
+    this.pending.splice(0, this.pending.length, ...this.pending.filter((g) => g.seqs.length > 0));
+  }
+
+  /**
+   * One step: waiting prompts that fit are prefilled (and choose their first token), then every
+   * running sequence gets its next token from one batched decode. Returns false when idle.
+   */
+  step(): boolean {
+    this.admit();
+    const live = this.running.filter((s) => !s.done);
+    if (live.length > 0) {
+      const V = this.vocabSize;
+      const logits = decodeStep(this.model, live.map((s) => s.next), live.map((s) => s.cache!));
+      live.forEach((s, b) => {
+        if (!s.cancelled) s.choose(logits.subarray(b * V, (b + 1) * V));
+      });
+    }
+    this.sweep();
+    return !this.idle;
+  }
+
+  /** Cancels everything and frees every cache. */
+  dispose(): void {
+    for (const s of [...this.running]) this.cancel(s);
+    this.pending.length = 0;
+  }
+
+  private admit(): void {
+    while (this.pending.length > 0 && this.running.length + this.pending[0].seqs.length <= this.maxBatch) {
+      const { prompt, seqs } = this.pending.shift()!;
+      const budget = seqs[0].s.budget(prompt.length);
+      const first = this.model.newCache(1, Math.min(this.maxPositions, prompt.length + Math.max(budget, 1)));
+      let logits: Float32Array;
+      try {
+        logits = prefill(this.model, prompt, first);
+      } catch (e) {
+        first.dispose();
+        throw e;
+      }
+      seqs.forEach((s, i) => {
+        s.cache = i === 0 ? first : first.fork();
+        this.running.push(s);
+      });
+      for (const s of seqs) {
+        if (s.cancelled) continue; // cancelled from inside an event handler of a sibling
+        if (budget <= 0) s.finish('length');
+        else s.choose(Float32Array.from(logits)); // choose edits its row: each sample gets a copy
+      }
+    }
+  }
+
+  private sweep(): void {
+    for (let i = this.running.length - 1; i >= 0; i--) if (this.running[i].done || this.running[i].cancelled) this.release(i);
+  }
+
+  private release(i: number): void {
+    const [s] = this.running.splice(i, 1);
+    s.cache?.dispose();
+    s.cache = null;
+  }
+}
+
+export interface GenerateBatchOptions extends SamplingParams {
+  /** Samples per prompt (default 1), as HF's num_return_sequences. */
+  numReturnSequences?: number;
+  tokenizer?: StreamingTokenizer;
+  /** Sequences decoded per step at most (default 64); the rest wait for a slot. */
+  maxBatch?: number;
+}
+
+export interface BatchResult extends SequenceResult {
+  /** Index of the prompt. */
+  prompt: number;
+  /** Index of the sample of that prompt. */
+  sample: number;
+}
+
+/**
+ * Generates numReturnSequences samples for each prompt (prompts of any lengths), all decoded in
+ * ragged batches. Results are prompt-major: result i*n + j is sample j of prompt i. With a seed,
+ * result k samples from rowRng(seed, k), whatever the batch limit.
+ */
+export function generateBatch(model: MiniMindForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateBatchOptions): BatchResult[] {
+  const n = opts.numReturnSequences ?? 1;
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const batch = new ContinuousBatch(model, { tokenizer: opts.tokenizer, maxBatch: Math.max(opts.maxBatch ?? 64, n) });
+  try {
+    const seqs = prompts.flatMap((p, i) => batch.add(p, { ...opts, seed }, undefined, { n, firstStream: i * n }));
+    while (batch.step());
+    return seqs.map((s, k) => ({ ...s.result(), prompt: Math.floor(k / n), sample: k % n }));
+  } finally {
+    batch.dispose();
+  }
+}
+
+// ---- internals ----
+
+interface ResolvedParams {
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  frequencyPenalty: number;
+  presencePenalty: number;
+  stopTokens: Set<number>;
+  stopStrings: string[];
+  seed: number;
+  skipSpecialTokens: boolean;
+  /** New tokens allowed after a prompt of this length (the context limit included). */
+  budget(promptLen: number): number;
+}
+
+function resolveParams(p: SamplingParams, eos: number[], maxPositions: number, haveTokenizer: boolean): ResolvedParams {
+  if (!Number.isInteger(p.maxNewTokens) || p.maxNewTokens < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${p.maxNewTokens}`);
+  const temperature = p.temperature ?? 1;
+  if (!(temperature >= 0)) throw new Error(`temperature must be >= 0, got ${temperature}`);
+  const stopStrings = p.stopStrings ?? [];
+  if (stopStrings.length > 0 && !haveTokenizer) throw new Error('stop strings need a tokenizer');
+  for (const [name, v] of [['frequencyPenalty', p.frequencyPenalty], ['presencePenalty', p.presencePenalty]] as const) {
+    if (v !== undefined && !Number.isFinite(v)) throw new Error(`${name} must be a finite number, got ${v}`);
+  }
+  return {
+    temperature,
+    topK: p.topK,
+    topP: p.topP,
+    repetitionPenalty: p.repetitionPenalty,
+    frequencyPenalty: p.frequencyPenalty ?? 0,
+    presencePenalty: p.presencePenalty ?? 0,
+    stopTokens: new Set(p.stopTokenIds ?? eos),
+    stopStrings,
+    seed: p.seed ?? Math.floor(Math.random() * 2 ** 32),
+    skipSpecialTokens: p.skipSpecialTokens ?? true,
+    // The last fed token of the n-th new token sits at position promptLen + n - 2 < maxPositions.
+    budget: (promptLen) => Math.min(p.maxNewTokens, maxPositions - promptLen + 1),
+  };
+}
+
+function checkPrompt(ids: readonly number[], vocab: number, maxPositions: number): void {
+  if (!Array.isArray(ids) || ids.length === 0) throw new Error('the prompt is empty (give at least one token, e.g. BOS)');
+  if (ids.length > maxPositions) throw new Error(`the prompt has ${ids.length} tokens, more than the model's ${maxPositions} positions (max_position_embeddings)`);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`prompt token ${i} is ${id}, outside the vocabulary [0, ${vocab})`);
+  }
+}
+
+// log sum_i exp(row[i]), in float64.
+function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let total = 0;
+  for (let i = 0; i < row.length; i++) total += Math.exp(row[i] - max);
+  return max + Math.log(total);
+}
