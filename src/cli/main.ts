@@ -19,6 +19,7 @@ const commands: Record<string, Command> = {
   lora: { summary: 'LoRA fine-tuning (adapters saved alone)', load: () => import('./commands/lora.js') },
   dpo: { summary: 'direct preference optimisation on chosen/rejected pairs', load: () => import('./commands/dpo.js') },
   distill: { summary: 'distil a teacher model into a student', load: () => import('./commands/distill.js') },
+  grpo: { summary: 'reinforcement learning with group-relative advantages (CISPO / GRPO)', load: () => import('./commands/grpo.js') },
   generate: { summary: 'generate text from a model folder', load: () => import('./commands/generate.js') },
   chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },

@@ -1,0 +1,236 @@
+// The loop every RL stage shares (grpo, agent; MiniMind's *_train_epoch): per step a batch of
+// prompts in a seeded per-epoch order, the stage's rollout + loss + backward, then gradient
+// clipping, the cosine lr (MiniMind: CosineAnnealingLR down to lr/10), AdamW. One update per
+// rollout, as MiniMind does. Around it: metrics.jsonl + report.html + progress line every
+// log_interval steps (reward, KL, clip fraction, length, entropy ...), an optional evaluation
+// hook, atomic checkpoints every save_interval steps and at the end, exact --resume (a step's
+// prompts and sampling seed depend only on (seed, step)), and Ctrl-C = checkpoint and stop.
+import { mkdirSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor } from '../../core/tensor.js';
+import { scope } from '../../core/scope.js';
+import { AdamW, clipGradNorm, cosineLr } from '../../optim/index.js';
+import { BatchPlan } from '../../data/batches.js';
+import { readSafetensors, writeSafetensors, type HostTensor } from '../../formats/safetensors.js';
+import { fsyncTree, latestCheckpointDir, saveCheckpointDir } from '../atomic.js';
+import { MetricsWriter, type MetricRecord } from '../metrics.js';
+import { writeReport } from '../report.js';
+import { Progress } from '../progress.js';
+
+export interface RlLoopConfig {
+  stage: string;
+  outDir: string;
+  /** Prompts in the dataset. */
+  prompts: number;
+  /** Prompts per step. */
+  batchSize: number;
+  epochs: number;
+  /** Cap on steps (shortens the run and its schedule). */
+  maxSteps?: number;
+  lr: number;
+  weightDecay: number;
+  gradClip: number;
+  logInterval: number;
+  saveInterval: number;
+  /** Run `evaluate` every N steps (and at the start and the end); 0 = never. */
+  evalInterval: number;
+  seed: number;
+  resume: boolean;
+  /** Stop (with a checkpoint) after this many steps of this invocation. */
+  stopAfterSteps?: number;
+  quiet: boolean;
+}
+
+export interface RlStepOutcome {
+  /** Numbers to log (reward, kl, ...): averaged over the steps of a log interval. */
+  logs: Record<string, number>;
+  /** Tokens processed (for tokens/s). */
+  tokens: number;
+}
+
+export interface RlStage {
+  params: [string, Tensor][];
+  /** Rollout, loss and backward for the prompts `indices`; `seed` is this step's sampling seed. */
+  step(indices: Uint32Array, seed: number, stepIndex: number): Promise<RlStepOutcome> | RlStepOutcome;
+  /** Held-out measurements (e.g. accuracy), logged as eval_* records. */
+  evaluate?(): Promise<Record<string, number>> | Record<string, number>;
+  saveModel(dir: string): void | Promise<void>;
+  info?: Record<string, unknown>;
+}
+
+export interface RlSummary {
+  steps: number;
+  seconds: number;
+  stoppedEarly: boolean;
+  modelDir: string;
+  /** The last evaluation (null without an evaluate hook). */
+  lastEval: Record<string, number> | null;
+  firstEval: Record<string, number> | null;
+  records: MetricRecord[];
+}
+
+interface RlState {
+  stage: string;
+  step: number;
+  totalSteps: number;
+  batchSize: number;
+  seed: number;
+  prompts: number;
+  adamStep: number;
+}
+
+export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSummary> {
+  const t0 = Date.now();
+  mkdirSync(cfg.outDir, { recursive: true });
+  let progress: Progress | null = null;
+  const say = (m: string) => {
+    if (!cfg.quiet) progress ? progress.log(m) : process.stderr.write(m + '\n');
+  };
+  const plan = new BatchPlan(cfg.prompts, { batchSize: cfg.batchSize, seed: cfg.seed });
+  const perEpoch = plan.batchesPerEpoch;
+  let totalSteps = cfg.epochs * perEpoch;
+  if (cfg.maxSteps !== undefined && cfg.maxSteps > 0) totalSteps = Math.min(totalSteps, cfg.maxSteps);
+  const params = stage.params.map(([, t]) => t);
+  const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const ckptRoot = join(cfg.outDir, 'checkpoints');
+  const modelDir = join(cfg.outDir, 'model');
+  let step = 0;
+
+  if (cfg.resume) {
+    const dir = latestCheckpointDir(ckptRoot);
+    if (dir === null) throw new Error(`--resume: no checkpoint in ${ckptRoot}`);
+    const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as RlState;
+    const want: Partial<RlState> = { stage: cfg.stage, totalSteps, batchSize: cfg.batchSize, seed: cfg.seed, prompts: cfg.prompts };
+    for (const [k, v] of Object.entries(want)) {
+      const had = (state as unknown as Record<string, unknown>)[k];
+      if (had !== v) throw new Error(`--resume: the checkpoint in ${dir} was made with ${k}=${JSON.stringify(had)}, this run has ${k}=${JSON.stringify(v)}; use the same settings to continue it`);
+    }
+    const { tensors } = readSafetensors(join(dir, 'state.safetensors'));
+    const values = (prefix: string) =>
+      stage.params.map(([name, t]) => {
+        const h = tensors.get(prefix + name);
+        if (!h || h.data.length !== t.size) throw new Error(`--resume: ${dir} has no matching tensor '${prefix + name}'`);
+        return h.data as Float32Array;
+      });
+    stage.params.forEach(([, t], i) => {
+      const up = t.backend.upload(values('')[i]);
+      t.backend.copy(t.buf, up, t.size);
+      t.backend.free(up);
+    });
+    optimizer.loadStateDict({ step: state.adamStep, m: values('optimizer.m.'), v: values('optimizer.v.') });
+    step = state.step;
+    say(`resuming ${cfg.stage} from ${dir}: step ${step}/${totalSteps}`);
+  }
+
+  const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? step : undefined);
+  const info = { stage: cfg.stage, prompts: cfg.prompts, batch_size: cfg.batchSize, epochs: cfg.epochs, learning_rate: cfg.lr, steps: totalSteps, ...stage.info };
+  const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
+
+  const save = async () => {
+    const state: RlState = { stage: cfg.stage, step, totalSteps, batchSize: cfg.batchSize, seed: cfg.seed, prompts: cfg.prompts, adamStep: optimizer.stepCount };
+    await saveCheckpointDir(ckptRoot, step, (dir) => {
+      const st = optimizer.stateDict();
+      const tensors: Record<string, HostTensor> = {};
+      stage.params.forEach(([name, t], i) => {
+        const shape = [...t.shape];
+        tensors[name] = { dtype: 'F32', shape, data: Float32Array.from(t.toArray() as ArrayLike<number>) };
+        tensors['optimizer.m.' + name] = { dtype: 'F32', shape, data: st.m[i] };
+        tensors['optimizer.v.' + name] = { dtype: 'F32', shape, data: st.v[i] };
+      });
+      writeSafetensors(join(dir, 'state.safetensors'), tensors, { format: 'pt', stage: cfg.stage });
+      writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+    });
+    // the model folder is swapped in whole, so a crash never leaves half of one
+    const tmp = `${modelDir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    await stage.saveModel(tmp);
+    fsyncTree(tmp);
+    rmSync(modelDir, { recursive: true, force: true });
+    renameSync(tmp, modelDir);
+  };
+
+  let firstEval: Record<string, number> | null = null;
+  let lastEval: Record<string, number> | null = null;
+  const runEval = async (at: number) => {
+    if (!stage.evaluate) return;
+    const r = await stage.evaluate();
+    if (firstEval === null) firstEval = r;
+    lastEval = r;
+    const rec: MetricRecord = { step: at };
+    for (const [k, v] of Object.entries(r)) rec[`eval_${k}`] = v;
+    metrics.write(rec);
+    report();
+    say(`eval at step ${at}: ${Object.entries(r).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
+  };
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', onSigint);
+  let stoppedEarly = false;
+  let stepsThisRun = 0;
+  const window: Record<string, number> = {};
+  let windowSteps = 0;
+  let windowTokens = 0;
+  let windowStart = Date.now();
+  try {
+    if (cfg.evalInterval > 0 && step === 0) await runEval(0);
+    if (!cfg.quiet) progress = new Progress(cfg.stage, totalSteps, { startAt: step, logEvery: cfg.logInterval });
+    while (step < totalSteps) {
+      const epoch = Math.floor(step / perEpoch);
+      const indices = plan.batchIndices(epoch, step % perEpoch);
+      const outcome = await stage.step(indices, (cfg.seed * 1_000_003 + step) >>> 0, step);
+      const lr = cosineLr(step, { lr: cfg.lr, totalSteps, warmupSteps: 0, minRatio: 0.1 });
+      optimizer.lr = lr;
+      const gradNorm = cfg.gradClip > 0 ? scope(() => clipGradNorm(params, cfg.gradClip)) : NaN;
+      optimizer.step();
+      optimizer.zeroGrad();
+      step++;
+      stepsThisRun++;
+      for (const [k, v] of Object.entries(outcome.logs)) window[k] = (window[k] ?? 0) + v;
+      if (Number.isFinite(gradNorm)) window.grad_norm = (window.grad_norm ?? 0) + gradNorm;
+      windowSteps++;
+      windowTokens += outcome.tokens;
+      const last = step === totalSteps;
+      if (step % cfg.logInterval === 0 || last || step === 1) {
+        const secs = (Date.now() - windowStart) / 1000;
+        const rec: MetricRecord = { step, epoch: epoch + 1, lr };
+        for (const [k, v] of Object.entries(window)) rec[k] = v / windowSteps;
+        rec.tokens_per_s = Math.round(windowTokens / Math.max(secs, 1e-9));
+        rec.elapsed_s = Math.round((Date.now() - t0) / 100) / 10;
+        metrics.write(rec);
+        report();
+        for (const k of Object.keys(window)) delete window[k];
+        windowSteps = 0;
+        windowTokens = 0;
+        windowStart = Date.now();
+      }
+      progress?.update(step, outcome.tokens, { loss: outcome.logs.loss, lr, extra: pick(outcome.logs, ['reward', 'kl', 'len']) });
+      if (cfg.evalInterval > 0 && (step % cfg.evalInterval === 0 || last)) await runEval(step);
+      const stopNow = stopRequested || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
+      if (step % cfg.saveInterval === 0 || last || stopNow) await save();
+      if (stopNow) {
+        stoppedEarly = true;
+        say(`stopped at step ${step}/${totalSteps}; continue with --resume`);
+        break;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress?.finish();
+    report();
+    optimizer.dispose();
+  }
+  return { steps: step, seconds: (Date.now() - t0) / 1000, stoppedEarly, modelDir, firstEval, lastEval, records: metrics.records };
+}
+
+function pick(logs: Record<string, number>, keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) if (logs[k] !== undefined) out[k] = logs[k];
+  return out;
+}
