@@ -8,18 +8,38 @@
 // Shape legend: N = rows, C = channels (row length), B = batch, T = time, H = query heads,
 // KVH = key/value heads, D = head dim, V = vocab, M/K/N in matmul as in BLAS.
 //
-// On CPU backends a buffer is the host typed array itself; a device backend would hand out its
-// own buffer handles through the same slots and only `upload`/`download` cross to the host.
+// Buffers are opaque to everything outside the backends: on the CPU backends a buffer is the host
+// typed array itself; the CUDA backend hands out DeviceBuffer handles. Only `upload`/`download`
+// cross between host and device.
 import type { DType, FloatArray, HostArray } from '../core/dtype.js';
 
-export type Buf = HostArray;
-export type FBuf = FloatArray;
-export type IBuf = Int32Array;
+/** A buffer in device memory: the backend that allocated it alone can use it. */
+export interface DeviceBuffer {
+  readonly device: 'cuda';
+  /** Device address (an opaque number outside the backend). */
+  readonly ptr: number;
+  readonly dtype: DType;
+  /** Element count. */
+  readonly size: number;
+}
+
+export type Buf = HostArray | DeviceBuffer;
+export type FBuf = FloatArray | DeviceBuffer;
+export type IBuf = Int32Array | DeviceBuffer;
+/** What the host backends (js, cpu) receive: plain typed arrays. */
+export type HostBuf = HostArray;
+export type HostFBuf = FloatArray;
+export type HostIBuf = Int32Array;
+
+/** GEMM operand precision: fp32, or bf16 operands with fp32 accumulation (PyTorch autocast's GEMMs). */
+export type MatmulPrecision = 'fp32' | 'bf16';
 
 export type UnaryOp = 'exp' | 'log' | 'silu' | 'sigmoid' | 'logsigmoid';
 
 export interface Backend {
   readonly name: string;
+  /** Where buffers live: 'cpu' backends hand out host typed arrays, 'cuda' device handles. */
+  readonly device: 'cpu' | 'cuda';
 
   // ---- memory ----
   /**
@@ -47,8 +67,10 @@ export interface Backend {
   affine(out: FBuf, x: FBuf, alpha: number, beta: number, n: number): void;
   /** out += alpha * x (gradient accumulation) */
   axpy(out: FBuf, x: FBuf, alpha: number, n: number): void;
-  /** sum of squares of x (a host number: used once per step for gradient clipping) */
-  sumSquares(x: FBuf, n: number): number;
+  /** out[0] = sum of squares of x, or += when accumulate (gradient norms stay on the device). */
+  sumSquares(out: FBuf, x: FBuf, n: number, accumulate: boolean): void;
+  /** x *= min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)): clip_grad_norm_'s scaling, read on the device. */
+  clipScale(x: FBuf, sumsq: FBuf, maxNorm: number, n: number): void;
   unaryForward(op: UnaryOp, out: FBuf, x: FBuf, n: number): void;
   /** dx += dout * op'(x); `out` is the forward result (some derivatives are cheaper from it). */
   unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number): void;
@@ -127,4 +149,11 @@ export interface Backend {
   // ---- optimizer ----
   /** One AdamW step with PyTorch semantics (decoupled weight decay, bias correction by `step`). */
   adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+
+  // ---- optional ----
+  /** Sets the GEMM precision; returns the one in effect (a backend without bf16 GEMMs stays fp32). */
+  setMatmulPrecision?(p: MatmulPrecision): MatmulPrecision;
+  matmulPrecision?(): MatmulPrecision;
+  /** Waits until queued device work is done (timing); a no-op on synchronous backends. */
+  synchronize?(): void;
 }

@@ -8,9 +8,13 @@ import { emptyLike, fb, ib, lastDim, sameShape } from './util.js';
 /** ids (...) int32 -> (..., C) rows of weight (V, C). */
 export function embedding(ids: Tensor, weight: Tensor): Tensor {
   const [V, C] = weight.shape;
-  const idsHost = ids.toArray();
-  for (let i = 0; i < idsHost.length; i++) {
-    if (idsHost[i] < 0 || idsHost[i] >= V) throw new Error(`embedding: token id ${idsHost[i]} at position ${i} is outside the vocabulary (0..${V - 1})`);
+  // Host backends check ids here; a device backend bounds them in its kernel (a bad id gives NaN
+  // rows, which the loss check reports) so that no host read stalls the step.
+  if (ids.backend.device === 'cpu') {
+    const idsHost = ids.toArray();
+    for (let i = 0; i < idsHost.length; i++) {
+      if (idsHost[i] < 0 || idsHost[i] >= V) throw new Error(`embedding: token id ${idsHost[i]} at position ${i} is outside the vocabulary (0..${V - 1})`);
+    }
   }
   const out = emptyLike(weight, [...ids.shape, C]);
   weight.backend.embeddingForward(fb(out), ib(ids, 'embedding'), fb(weight), ids.size, C);

@@ -103,7 +103,9 @@ suite('elementwise, unary ops, sumSquares', () => {
     both(`mul n=${n}`, bufs, ['out'], (be, x) => be.mul(x.out, x.a, x.b, n));
     both(`affine n=${n}`, bufs, ['out'], (be, x) => be.affine(x.out, x.a, 0.37, -1.5, n));
     both(`axpy n=${n}`, bufs, ['out'], (be, x) => be.axpy(x.out, x.a, -0.7, n));
-    both(`sumSquares n=${n}`, bufs, [], (be, x) => be.sumSquares(x.a, n));
+    both(`sumSquares n=${n}`, { out: rand(1), a: bufs.a }, ['out'], (be, x) => be.sumSquares(x.out, x.a, n, false), 1e-5);
+    both(`sumSquares accumulate n=${n}`, { out: rand(1), a: bufs.a }, ['out'], (be, x) => be.sumSquares(x.out, x.a, n, true), 1e-5);
+    both(`clipScale n=${n}`, { x: rand(n), s: Float32Array.of(n / 3) }, ['x'], (be, x) => be.clipScale(x.x, x.s, 0.5, n), 1e-6);
     for (const op of ['exp', 'log', 'silu', 'sigmoid', 'logsigmoid'] as UnaryOp[]) {
       const xin = op === 'log' ? rand(n).map((v) => Math.abs(v) + 0.05) : rand(n, 6);
       const fwd = new Float32Array(n);

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import type { Backend, Buf, FBuf, UnaryOp } from '../backend.js';
+import { packageRoot } from '../package-root.js';
+import type { Backend, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 import type { DType, HostArray } from '../../core/dtype.js';
 
 /** The functions the addon exports (argument order = the Backend interface). */
@@ -46,22 +47,6 @@ const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, lo
 
 let loadError: string | null = null;
 let cached: CpuBackend | null | undefined;
-
-/** Where the package root is: the nearest folder above this file with our package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'minimind') return dir;
-      } catch { /* keep looking */ }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json of minimind not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
 
 /** Path of the compiled addon. */
 export function addonPath(): string {
@@ -159,6 +144,7 @@ function makeBackend(n: Addon): CpuBackend {
 
   const backend: CpuBackend = {
     name: 'cpu',
+    device: 'cpu',
 
     // ---- memory ----
     alloc(dtype: DType, size: number): Buf {
@@ -186,7 +172,7 @@ function makeBackend(n: Addon): CpuBackend {
       pooled += base.byteLength;
     },
     upload(host: HostArray): Buf {
-      const buf = backend.alloc(dtypeOfBuf(host), host.length);
+      const buf = backend.alloc(dtypeOfBuf(host), host.length) as Buf;
       (buf as Float32Array).set(host as Float32Array);
       return buf;
     },
@@ -213,7 +199,14 @@ function makeBackend(n: Addon): CpuBackend {
     mul: (out, a, b, c) => K.mul(out, a, b, c),
     affine: (out, x, alpha, beta, c) => K.affine(out, x, alpha, beta, c),
     axpy: (out, x, alpha, c) => K.axpy(out, x, alpha, c),
-    sumSquares: (x, c) => K.sumSquares(x, c),
+    sumSquares: (out: FBuf, x: FBuf, n: number, accumulate: boolean) => {
+      const s = K.sumSquares(x, n) as number;
+      out[0] = accumulate ? out[0] + s : s;
+    },
+    clipScale: (x: FBuf, sumsq: FBuf, maxNorm: number, n: number) => {
+      const coef = maxNorm / (Math.sqrt(sumsq[0]) + 1e-6);
+      if (coef < 1) K.affine(x, x, coef, 0, n);
+    },
     unaryForward(op: UnaryOp, out: FBuf, x: FBuf, c: number): void {
       K.unaryForward(UNARY[op], out, x, c);
     },

@@ -1,15 +1,193 @@
-// The CUDA backend: a thin TypeScript wrapper over the CUDA addon (build/Release/minimind_cuda.node,
-// kernels built by nvcc where it is installed, cuBLASLt loaded at run time). Until it is built,
-// loadCudaBackend() returns null and cudaLoadError() says why.
-import type { Backend } from '../backend.js';
+// The CUDA backend: a thin TypeScript wrapper over the CUDA addon (build/cuda/minimind_cuda.node,
+// built by nvcc at `npm install` where nvcc exists; see scripts/build-cuda.mjs). Buffers are
+// DeviceBuffer handles (a device address and its dtype); only upload/download cross to the host,
+// and both wait for the queue, so a kernel error surfaces at the next host read at the latest.
+// cuBLAS is loaded at run time from the CUDA installation (MINIMIND_CUBLAS overrides the path).
+// Memory: a caching allocator in the addon (freed blocks are reused by size, as PyTorch's is).
+// dtypes: float32 and int32; bf16 is a GEMM precision (setMatmulPrecision), as on the CPU backend.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend, Buf, DeviceBuffer, FBuf, IBuf, MatmulPrecision, UnaryOp } from '../backend.js';
+import { allocHost, type DType, type HostArray } from '../../core/dtype.js';
+import { packageRoot } from '../package-root.js';
 
-let loadError: string | null = 'the CUDA backend is not part of this build yet';
+interface Addon {
+  init(device: number): { name: string; totalMemory: number; multiprocessors: number; capability: number };
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  upload(ptr: number, host: HostArray): void;
+  download(ptr: number, host: HostArray): void;
+  synchronize(): void;
+  memoryStats(): { live: number; cached: number; peak: number };
+  resetPeak(): void;
+  releaseCached(): void;
+  setMatmulPrecision(p: string): void;
+  [kernel: string]: (...args: any[]) => any;
+}
+
+export interface CudaBackend extends Backend {
+  readonly deviceName: string;
+  readonly totalMemory: number;
+  /** Device bytes held by live tensors, cached for reuse, and the peak of live since resetPeak. */
+  memoryStats(): { live: number; cached: number; peak: number };
+  resetPeak(): void;
+  /** Gives cached blocks back to the driver. */
+  releaseCached(): void;
+  setMatmulPrecision(p: MatmulPrecision): MatmulPrecision;
+  matmulPrecision(): MatmulPrecision;
+  synchronize(): void;
+}
+
+const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, logsigmoid: 4 };
+
+class CudaBuffer implements DeviceBuffer {
+  readonly device = 'cuda' as const;
+  constructor(readonly ptr: number, readonly dtype: DType, readonly size: number) {}
+}
+
+let loadError: string | null = null;
+let cached: CudaBackend | null | undefined;
+
+/** Path of the built addon (MINIMIND_CUDA_ADDON overrides it). */
+export function cudaAddonPath(): string {
+  return process.env.MINIMIND_CUDA_ADDON ?? join(packageRoot(), 'build', 'cuda', 'minimind_cuda.node');
+}
 
 /** The CUDA backend, or null when it is not built or no usable GPU is present (see cudaLoadError). */
-export function loadCudaBackend(): Backend | null {
-  return null;
+export function loadCudaBackend(): CudaBackend | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  const path = cudaAddonPath();
+  if (!existsSync(path)) {
+    loadError = existsSync('/usr/local/cuda/bin/nvcc') || process.env.CUDA_HOME
+      ? 'the CUDA backend is not built (run `npm run build:cuda`)'
+      : 'the CUDA backend is not built (no nvcc was found at install; install the CUDA toolkit and run `npm run build:cuda`)';
+    return null;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as Addon;
+    const info = addon.init(Number(process.env.MINIMIND_CUDA_DEVICE ?? 0));
+    cached = makeBackend(addon, info);
+  } catch (e) {
+    loadError = (e as Error).message.split('\n')[0];
+  }
+  return cached;
 }
 
 export function cudaLoadError(): string | null {
   return loadError;
 }
+
+function makeBackend(n: Addon, info: { name: string; totalMemory: number }): CudaBackend {
+  let precision: MatmulPrecision = 'fp32';
+  // Handles are always ours; the addon also checks every address against its live blocks.
+  const p = (b: Buf): number => (b as DeviceBuffer).ptr;
+  const K = n;
+  const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
+  const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
+  function scratchOf(size: number): CudaBuffer {
+    let s = scratch.get(size);
+    if (!s) {
+      if (scratch.size > 8) scratch.clear();  // sizes rarely vary; do not hoard (blocks go back on process exit)
+      s = new CudaBuffer(n.alloc(size * 4), 'float32', size);
+      scratch.set(size, s);
+    }
+    return s;
+  }
+
+  const backend: CudaBackend = {
+    name: 'cuda',
+    device: 'cuda',
+    deviceName: info.name,
+    totalMemory: info.totalMemory,
+
+    // ---- memory ----
+    alloc(dtype: DType, size: number): Buf {
+      if (dtype === 'float64') throw new Error('the CUDA backend has no float64 (gradient checks run on the js backend)');
+      return new CudaBuffer(n.alloc(Math.max(size, 1) * 4), dtype, size);
+    },
+    free(buf: Buf): void {
+      n.free(p(buf));
+    },
+    upload(host: HostArray): Buf {
+      if (host instanceof Float64Array) throw new Error('the CUDA backend has no float64 (gradient checks run on the js backend)');
+      const b = backend.alloc(host instanceof Int32Array ? 'int32' : 'float32', host.length);
+      if (host.length > 0) n.upload(p(b), host);
+      return b;
+    },
+    download(buf: Buf): HostArray {
+      const d = buf as DeviceBuffer;
+      const host = allocHost(d.dtype, d.size);
+      if (d.size > 0) n.download(d.ptr, host);
+      return host;
+    },
+    liveBytes: () => n.memoryStats().live,
+    memoryStats: () => n.memoryStats(),
+    resetPeak: () => n.resetPeak(),
+    releaseCached: () => n.releaseCached(),
+    synchronize: () => n.synchronize(),
+    setMatmulPrecision(q: MatmulPrecision): MatmulPrecision {
+      n.setMatmulPrecision(q);
+      precision = q;
+      return q;
+    },
+    matmulPrecision: () => precision,
+
+    // ---- elementwise ----
+    fill: (out, value, c) => K.fill(p(out), value, (out as DeviceBuffer).dtype === 'int32', c),
+    copy: (out, x, c) => K.copy(p(out), p(x), c),
+    add: (out, a, b, c) => K.add(p(out), p(a), p(b), c),
+    mul: (out, a, b, c) => K.mul(p(out), p(a), p(b), c),
+    affine: (out, x, alpha, beta, c) => K.affine(p(out), p(x), alpha, beta, c),
+    axpy: (out, x, alpha, c) => K.axpy(p(out), p(x), alpha, c),
+    sumSquares: (out, x, c, acc) => K.sumSquares(p(out), p(x), c, acc),
+    clipScale: (x, sumsq, maxNorm, c) => K.clipScale(p(x), p(sumsq), maxNorm, c),
+    unaryForward: (op, out, x, c) => K.unaryForward(UNARY[op], p(out), p(x), c),
+    unaryBackward: (op, dx, dout, x, out, c) => K.unaryBackward(UNARY[op], p(dx), p(dout), p(x), p(out), c),
+
+    // ---- GEMM ----
+    matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc),
+
+    // ---- rows ----
+    // the table's row count bounds every id on the device (see kernels.cu)
+    embeddingForward: (out, ids, w, N, C) => K.embeddingForward(p(out), p(ids), p(w), N, C, rowsOf(w, C)),
+    embeddingBackward: (dw, dout, ids, N, C) => K.embeddingBackward(p(dw), p(dout), p(ids), N, C, rowsOf(dw, C)),
+    rowScaleForward: (out, x, w, N, C) => K.rowScaleForward(p(out), p(x), p(w), N, C),
+    rowScaleBackward: (dx, dw, dout, x, w, N, C) => K.rowScaleBackward(p(dx), p(dw), p(dout), p(x), p(w), N, C),
+    topk: (values, indices, x, N, C, k) => K.topk(p(values), p(indices), p(x), N, C, k),
+    gatherForward: (out, x, idx, N, C, k) => K.gatherForward(p(out), p(x), p(idx), N, C, k),
+    gatherBackward: (dx, dout, idx, N, C, k) => K.gatherBackward(p(dx), p(dout), p(idx), N, C, k),
+
+    // ---- shape ----
+    permute: (out, x, shape, perm, acc) => K.permute(p(out), p(x), Int32Array.from(shape), Int32Array.from(perm), acc),
+    sliceCopy: (out, x, outer, dimIn, inner, start, len, acc) => K.sliceCopy(p(out), p(x), outer, dimIn, inner, start, len, acc),
+    sliceScatter: (out, x, outer, dimOut, inner, start, len, acc) => K.sliceScatter(p(out), p(x), outer, dimOut, inner, start, len, acc),
+    sumAxis: (out, x, outer, dim, inner) => K.sumAxis(p(out), p(x), outer, dim, inner),
+    sumAxisBackward: (dx, dout, outer, dim, inner) => K.sumAxisBackward(p(dx), p(dout), outer, dim, inner),
+
+    // ---- transformer ----
+    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C),
+    ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il),
+    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il),
+    attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
+      K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
+      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c),
+    swigluBackward: (dgate, dup, dout, gate, up, c) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c),
+    softmaxForward: (out, x, N, C) => K.softmaxForward(p(out), p(x), N, C),
+    softmaxBackward: (dx, dout, out, N, C) => K.softmaxBackward(p(dx), p(dout), p(out), N, C),
+    logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(p(out), p(x), N, C),
+    logSoftmaxBackward: (dx, dout, out, N, C) => K.logSoftmaxBackward(p(dx), p(dout), p(out), N, C),
+    logprobGatherForward: (out, lse, logits, t, N, V, ig) => K.logprobGatherForward(p(out), p(lse), p(logits), p(t), N, V, ig),
+    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig),
+
+    // ---- optimizer ----
+    adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step),
+  };
+  return backend;
+}
+
+export type { FBuf, IBuf };

@@ -1,6 +1,6 @@
 // SwiGLU, softmax and log-softmax over rows, and the fused log-softmax + gather that gives
 // cross-entropy (its negative) and DPO's per-token log-probabilities.
-import type { FBuf, IBuf } from '../backend.js';
+import type { HostFBuf as FBuf, HostIBuf as IBuf } from '../backend.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 

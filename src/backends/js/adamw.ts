@@ -1,7 +1,7 @@
 // AdamW as torch.optim.AdamW (decoupled weight decay, bias correction by step t >= 1):
 //   p *= 1 - lr*wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-import type { FBuf } from '../backend.js';
+import type { HostFBuf as FBuf } from '../backend.js';
 
 export function adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void {
   const bc1 = 1 - Math.pow(beta1, step);

@@ -5,7 +5,7 @@
 //   dP_j = dout_i . v_j;  dS_j = P_j (dP_j - dout_i . out_i);
 //   dq_i += scale sum_j dS_j k_j;  dk_j += scale dS_j q_i;  dv_j += P_j dout_i
 // Layouts: q/out (B, Tq, H, D); k/v (B, Tcap, KVH, D) with the first Tk positions valid; lse (B, H, Tq).
-import type { FBuf } from '../backend.js';
+import type { HostFBuf as FBuf } from '../backend.js';
 
 export function attentionForward(out: FBuf, lse: FBuf, q: FBuf, k: FBuf, v: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void {
   const rep = H / KVH;

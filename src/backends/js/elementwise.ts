@@ -1,5 +1,5 @@
 // Elementwise kernels and unary activations. n = element count.
-import type { Buf, FBuf, UnaryOp } from '../backend.js';
+import type { HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 
 export function fill(out: Buf, value: number, n: number): void {
   out.fill(value, 0, n);
@@ -25,10 +25,16 @@ export function axpy(out: FBuf, x: FBuf, alpha: number, n: number): void {
   for (let i = 0; i < n; i++) out[i] += alpha * x[i];
 }
 
-export function sumSquares(x: FBuf, n: number): number {
+export function sumSquares(out: FBuf, x: FBuf, n: number, accumulate: boolean): void {
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] * x[i];
-  return s;
+  out[0] = accumulate ? out[0] + s : s;
+}
+
+export function clipScale(x: FBuf, sumsq: FBuf, maxNorm: number, n: number): void {
+  const coef = maxNorm / (Math.sqrt(sumsq[0]) + 1e-6);
+  if (coef >= 1) return;
+  for (let i = 0; i < n; i++) x[i] *= coef;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));

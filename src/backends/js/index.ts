@@ -14,6 +14,7 @@ import { adamwStep } from './adamw.js';
 
 export const jsBackend: Backend = {
   name: 'js',
+  device: 'cpu',
   ...memory,
   ...elementwise,
   matmul,

@@ -1,6 +1,6 @@
 // GEMM, the definition: out (M, N) (+)= op(a) (M, K) @ op(b) (K, N).
 // a is stored (M, K), or (K, M) when transA; b is (K, N), or (N, K) when transB.
-import type { FBuf } from '../backend.js';
+import type { HostFBuf as FBuf } from '../backend.js';
 
 export function matmul(out: FBuf, a: FBuf, b: FBuf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
   for (let i = 0; i < M; i++) {

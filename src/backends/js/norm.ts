@@ -1,5 +1,5 @@
 // RMSNorm: y = x * rsqrt(mean(x^2) + eps) * w over rows of C (MiniMind, all versions).
-import type { FBuf } from '../backend.js';
+import type { HostFBuf as FBuf } from '../backend.js';
 
 export function rmsnormForward(out: FBuf, rstd: FBuf, x: FBuf, w: FBuf, N: number, C: number, eps: number): void {
   for (let i = 0; i < N; i++) {

@@ -2,7 +2,7 @@
 // pos * f_i:  a' = a cos - b sin,  b' = a sin + b cos. The pairs are (x[2i], x[2i+1]) when
 // interleaved (MiniMind v1's complex view) and (x[i], x[i + D/2]) otherwise (rotate-half, HF).
 // Backward rotates by the opposite angle, since a rotation's transpose is its inverse.
-import type { FBuf } from '../backend.js';
+import type { HostFBuf as FBuf } from '../backend.js';
 
 function rotate(out: FBuf, x: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean, sign: number, accumulate: boolean): void {
   const half = D / 2;

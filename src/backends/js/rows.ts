@@ -1,6 +1,6 @@
 // Row kernels: embedding lookup (also MoE's row gather), its scatter-add backward, per-row
 // scaling (MoE gate weights), top-k and gather along the last axis (MoE routing).
-import type { FBuf, IBuf } from '../backend.js';
+import type { HostFBuf as FBuf, HostIBuf as IBuf } from '../backend.js';
 
 // out (N, C) = weight[ids[i]]
 export function embeddingForward(out: FBuf, ids: IBuf, weight: FBuf, N: number, C: number): void {

@@ -1,6 +1,6 @@
 // Data movement: permutation (transpose), slices along one axis (views as outer x dim x inner),
 // and sums along one axis with their broadcast backward.
-import type { Buf, FBuf } from '../backend.js';
+import type { HostBuf as Buf, HostFBuf as FBuf } from '../backend.js';
 
 export function permute(out: Buf, x: Buf, shape: readonly number[], perm: readonly number[], accumulate: boolean): void {
   const rank = shape.length;

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import { parseFlags, numberFlag, CliError } from '../args.js';
 import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../backends/cpu/index.js';
 import { jsBackend } from '../../backends/js/index.js';
+import { loadCudaBackend, cudaLoadError, type CudaBackend } from '../../backends/cuda/index.js';
 import type { Backend } from '../../backends/backend.js';
 import { setBackend } from '../../core/device.js';
 import { tensor } from '../../core/tensor.js';
@@ -53,7 +54,11 @@ export function peakRssMb(): number {
 }
 
 function pickBackend(device: BenchOptions['device'], threads?: number): { backend: Backend; note?: string } {
-  if (device === 'cuda') throw new CliError("bench: --device cuda needs the CUDA backend, which this build does not have; use --device cpu");
+  if (device === 'cuda') {
+    const cuda = loadCudaBackend();
+    if (!cuda) throw new CliError(`bench: --device cuda: ${cudaLoadError()}; use --device cpu`);
+    return { backend: cuda };
+  }
   if (device === 'js') return { backend: jsBackend };
   const cpu = loadCpuBackend();
   if (!cpu) return { backend: jsBackend, note: `native CPU backend unavailable (${cpuLoadError()}); using the js backend` };
@@ -71,16 +76,16 @@ function randomTokens(rng: Rng, n: number, vocab: number): Int32Array {
 export function runBench(o: BenchOptions): BenchResult {
   const { backend, note } = pickBackend(o.device, o.threads);
   if (note) console.error(`minimind: ${note}`);
-  const cpuBe = backend.name === 'cpu' ? (backend as CpuBackend) : null;
   if (o.dtype === 'bf16') {
-    // bf16 mixed precision = every GEMM on bf16 operands with fp32 accumulation (AMX); weights,
+    // bf16 mixed precision = every GEMM on bf16 operands with fp32 accumulation; weights,
     // gradients, AdamW state and the other kernels stay fp32 (what PyTorch's bf16 autocast does for matmuls)
-    if (!cpuBe || cpuBe.setMatmulPrecision('bf16') !== 'bf16') {
-      throw new CliError('bench: --dtype bf16 needs the native backend on a CPU with AMX-BF16 (Intel Sapphire Rapids or later); use --dtype fp32');
+    if (backend.setMatmulPrecision?.('bf16') !== 'bf16') {
+      throw new CliError(`bench: --dtype bf16 is not available on the ${backend.name} backend here (the CPU backend needs AMX or AVX512-BF16); use --dtype fp32`);
     }
   } else {
-    cpuBe?.setMatmulPrecision('fp32');
+    backend.setMatmulPrecision?.('fp32');
   }
+  const gpu = backend.name === 'cuda' ? (backend as CudaBackend) : null;
   setBackend(backend);
   const config = presetConfig(o.preset);
   const model = new MiniMindForCausalLM(config, { seed: 42 });
@@ -127,6 +132,7 @@ export function runBench(o: BenchOptions): BenchResult {
         losses.push(Math.round(l * 1e5) / 1e5);
       }
     }
+    backend.synchronize?.();
     const dt = (performance.now() - t0) / 1000;
     // the label shift leaves T-1 predicted tokens per row; count B*T like the anchor does
     res.tokens_per_second = (B * T * o.steps) / dt;
@@ -168,6 +174,7 @@ export function runBench(o: BenchOptions): BenchResult {
     });
   }
   res.peak_rss_mb = peakRssMb();
+  if (gpu) Object.assign(res, { gpu: gpu.deviceName, peak_gpu_memory_mb: gpu.memoryStats().peak / 2 ** 20 });
   res.loadavg_1m_start = load0;
   res.loadavg_1m_end = os.loadavg()[0];
   model.dispose();

@@ -1,0 +1,214 @@
+// N-API binding of the CUDA backend: device buffers cross to JS as numbers (their device address),
+// kernels take those numbers plus sizes in the Backend interface's order. Every call checks that
+// its buffers are live blocks of our allocator, so a stale or foreign handle is an Error, not a
+// wild write on the GPU. CUDA failures become JS Errors naming the call.
+#include <node_api.h>
+#include <cuda_runtime.h>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include "gemm.h"
+#include "kernels.h"
+#include "runtime.h"
+
+namespace {
+
+using namespace mm;
+
+struct Args {
+  napi_env env;
+  size_t argc = 24;
+  napi_value argv[24];
+  Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
+  double num(size_t i) const {
+    double v = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok) throw std::runtime_error("argument " + std::to_string(i) + " must be a number");
+    return v;
+  }
+  long long i64(size_t i) const { return (long long)num(i); }
+  int i32(size_t i) const { return (int)num(i); }
+  float f(size_t i) const { return (float)num(i); }
+  bool b(size_t i) const {
+    bool v = false;
+    if (i >= argc || napi_get_value_bool(env, argv[i], &v) != napi_ok) throw std::runtime_error("argument " + std::to_string(i) + " must be a boolean");
+    return v;
+  }
+  // a device buffer handed out by alloc()
+  template <typename T = float>
+  T* ptr(size_t i) const {
+    void* p = (void*)(uintptr_t)num(i);
+    if (!block_size(p)) throw std::runtime_error("argument " + std::to_string(i) + " is not a live CUDA buffer (used after free?)");
+    return (T*)p;
+  }
+  void* host(size_t i, size_t* bytes) const {
+    napi_typedarray_type type;
+    size_t len, off;
+    void* data;
+    napi_value ab;
+    if (i >= argc || napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off) != napi_ok) throw std::runtime_error("argument " + std::to_string(i) + " must be a typed array");
+    size_t el = (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) ? 8 : (type == napi_int16_array || type == napi_uint16_array) ? 2 : (type == napi_int8_array || type == napi_uint8_array || type == napi_uint8_clamped_array) ? 1 : 4;
+    *bytes = len * el;
+    return data;
+  }
+};
+
+napi_value number(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+// Wraps a kernel body: C++ exceptions become JS Errors.
+template <typename F>
+napi_value guard(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+    return nullptr;
+  }
+}
+
+#define FN(name) napi_value js_##name(napi_env env, napi_callback_info info)
+#define BODY(...) return guard(env, [&]() -> napi_value { Args a(env, info); __VA_ARGS__; return nullptr; })
+
+std::string init_error;
+
+FN(init) {
+  return guard(env, [&]() -> napi_value {
+    Args a(env, info);
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+      cudaGetLastError();
+      throw std::runtime_error(e != cudaSuccess ? std::string("no usable CUDA device (") + cudaGetErrorString(e) + ")" : "no CUDA device found");
+    }
+    int dev = a.argc > 0 ? a.i32(0) : 0;
+    if (dev < 0 || dev >= count) throw std::runtime_error("CUDA device " + std::to_string(dev) + " does not exist (" + std::to_string(count) + " found)");
+    init_device(dev);
+    std::string err;
+    if (!gemm_init(&err)) throw std::runtime_error(err);
+    cudaDeviceProp prop;
+    mm::check(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
+    napi_value r, name;
+    napi_create_object(env, &r);
+    napi_create_string_utf8(env, prop.name, NAPI_AUTO_LENGTH, &name);
+    napi_set_named_property(env, r, "name", name);
+    napi_set_named_property(env, r, "totalMemory", number(env, (double)prop.totalGlobalMem));
+    napi_set_named_property(env, r, "multiprocessors", number(env, prop.multiProcessorCount));
+    napi_set_named_property(env, r, "capability", number(env, prop.major * 10 + prop.minor));
+    return r;
+  });
+}
+
+FN(alloc) {
+  return guard(env, [&]() -> napi_value {
+    Args a(env, info);
+    return number(env, (double)(uintptr_t)device_alloc((size_t)a.num(0)));
+  });
+}
+FN(free_) { BODY(device_free(a.ptr<void>(0))); }
+FN(upload) {
+  BODY(size_t bytes; void* src = a.host(1, &bytes); void* dst = a.ptr<void>(0);
+       if (bytes > block_size(dst)) throw std::runtime_error("upload: host data larger than the buffer");
+       mm::check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
+       mm::check(cudaStreamSynchronize(stream), "upload"));
+}
+FN(download) {
+  BODY(size_t bytes; void* dst = a.host(1, &bytes); void* src = a.ptr<void>(0);
+       if (bytes > block_size(src)) throw std::runtime_error("download: host array larger than the buffer");
+       mm::check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download");
+       mm::check(cudaStreamSynchronize(stream), "download"));
+}
+FN(synchronize) { BODY(mm::check(cudaStreamSynchronize(stream), "synchronize")); }
+FN(memoryStats) {
+  return guard(env, [&]() -> napi_value {
+    MemoryStats s = memory_stats();
+    napi_value r;
+    napi_create_object(env, &r);
+    napi_set_named_property(env, r, "live", number(env, (double)s.live));
+    napi_set_named_property(env, r, "cached", number(env, (double)s.cached));
+    napi_set_named_property(env, r, "peak", number(env, (double)s.peak));
+    return r;
+  });
+}
+FN(resetPeak) { BODY(reset_peak()); }
+FN(releaseCached) { BODY(release_cached()); }
+FN(setMatmulPrecision) {
+  BODY(size_t n = 0; char buf[8] = {0}; napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &n); gemm_set_bf16(std::strcmp(buf, "bf16") == 0));
+}
+
+// ---- kernels, in the Backend interface's argument order ----
+FN(fill) { BODY(fill(a.ptr<void>(0), a.num(1), a.b(2), a.i64(3))); }
+FN(copy) { BODY(copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2))); }
+FN(add) { BODY(add(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
+FN(mul) { BODY(mul(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
+FN(affine) { BODY(affine(a.ptr(0), a.ptr(1), a.f(2), a.f(3), a.i64(4))); }
+FN(axpy) { BODY(axpy(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
+FN(sumSquares) { BODY(sum_squares(a.ptr(0), a.ptr(1), a.i64(2), a.b(3))); }
+FN(clipScale) { BODY(clip_scale(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
+FN(unaryForward) { BODY(unary_forward(a.i32(0), a.ptr(1), a.ptr(2), a.i64(3))); }
+FN(unaryBackward) { BODY(unary_backward(a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5))); }
+FN(matmul) { BODY(matmul(a.ptr(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8))); }
+FN(embeddingForward) { BODY(embedding_forward(a.ptr(0), a.ptr<int>(1), a.ptr(2), a.i64(3), a.i32(4), a.i32(5))); }
+FN(embeddingBackward) { BODY(embedding_backward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
+FN(rowScaleForward) { BODY(row_scale_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
+FN(rowScaleBackward) { BODY(row_scale_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.i32(6))); }
+FN(topk) { BODY(topk(a.ptr(0), a.ptr<int>(1), a.ptr(2), a.i64(3), a.i32(4), a.i32(5))); }
+FN(gatherForward) { BODY(gather_forward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
+FN(gatherBackward) { BODY(gather_backward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
+FN(permute) {
+  BODY(size_t sb, pb; const int* shape = (const int*)a.host(2, &sb); const int* perm = (const int*)a.host(3, &pb);
+       if (sb != pb) throw std::runtime_error("permute: shape and perm differ in rank");
+       permute(a.ptr<void>(0), a.ptr<void>(1), shape, perm, (int)(sb / 4), a.b(4)));
+}
+FN(sliceCopy) { BODY(slice_copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
+FN(sliceScatter) { BODY(slice_scatter(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
+FN(sumAxis) { BODY(sum_axis(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
+FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
+FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6))); }
+FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7))); }
+FN(ropeForward) { BODY(rope_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9))); }
+FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9))); }
+FN(attentionForward) { BODY(attention_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12))); }
+FN(attentionBackward) {
+  BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.ptr(6), a.ptr(7), a.ptr(8), a.ptr(9),
+                          a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17)));
+}
+FN(swigluForward) { BODY(swiglu_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
+FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5))); }
+FN(softmaxForward) { BODY(softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
+FN(softmaxBackward) { BODY(softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
+FN(logSoftmaxForward) { BODY(log_softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
+FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
+FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6))); }
+FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7))); }
+FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10))); }
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+#define P(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
+      P("init", js_init), P("alloc", js_alloc), P("free", js_free_), P("upload", js_upload), P("download", js_download),
+      P("synchronize", js_synchronize), P("memoryStats", js_memoryStats), P("resetPeak", js_resetPeak), P("releaseCached", js_releaseCached),
+      P("setMatmulPrecision", js_setMatmulPrecision),
+      P("fill", js_fill), P("copy", js_copy), P("add", js_add), P("mul", js_mul), P("affine", js_affine), P("axpy", js_axpy),
+      P("sumSquares", js_sumSquares), P("clipScale", js_clipScale), P("unaryForward", js_unaryForward), P("unaryBackward", js_unaryBackward),
+      P("matmul", js_matmul), P("embeddingForward", js_embeddingForward), P("embeddingBackward", js_embeddingBackward),
+      P("rowScaleForward", js_rowScaleForward), P("rowScaleBackward", js_rowScaleBackward), P("topk", js_topk),
+      P("gatherForward", js_gatherForward), P("gatherBackward", js_gatherBackward), P("permute", js_permute),
+      P("sliceCopy", js_sliceCopy), P("sliceScatter", js_sliceScatter), P("sumAxis", js_sumAxis), P("sumAxisBackward", js_sumAxisBackward),
+      P("rmsnormForward", js_rmsnormForward), P("rmsnormBackward", js_rmsnormBackward), P("ropeForward", js_ropeForward),
+      P("ropeBackward", js_ropeBackward), P("attentionForward", js_attentionForward), P("attentionBackward", js_attentionBackward),
+      P("swigluForward", js_swigluForward), P("swigluBackward", js_swigluBackward), P("softmaxForward", js_softmaxForward),
+      P("softmaxBackward", js_softmaxBackward), P("logSoftmaxForward", js_logSoftmaxForward), P("logSoftmaxBackward", js_logSoftmaxBackward),
+      P("logprobGatherForward", js_logprobGatherForward), P("logprobGatherBackward", js_logprobGatherBackward), P("adamwStep", js_adamwStep),
+#undef P
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,447 @@
+// The CUDA kernels of every Backend op except GEMM (gemm.cc, cuBLAS) and attention (attention.cu).
+// float32 throughout; the js backend (src/backends/js) is the definition each one is tested against.
+#include "common.cuh"
+#include "kernels.h"
+#include <stdexcept>
+#include <string>
+
+namespace mm {
+
+#define GRID_STRIDE(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+#define LAUNCH(kernel, grid, block, ...)                    \
+  do {                                                      \
+    kernel<<<(grid), (block), 0, stream>>>(__VA_ARGS__);    \
+    check_launch(#kernel);                                  \
+  } while (0)
+
+// ---------------------------------------------------------------- elementwise
+
+__global__ void k_fill_f(float* out, float v, long long n) { GRID_STRIDE(i, n) out[i] = v; }
+__global__ void k_fill_i(int* out, int v, long long n) { GRID_STRIDE(i, n) out[i] = v; }
+void fill(void* out, double value, bool is_int, long long n) {
+  if (n <= 0) return;
+  if (is_int) LAUNCH(k_fill_i, blocks_for(n), 256, (int*)out, (int)value, n);
+  else LAUNCH(k_fill_f, blocks_for(n), 256, (float*)out, (float)value, n);
+}
+void copy(void* out, const void* x, long long n) {
+  if (n > 0 && out != x) check(cudaMemcpyAsync(out, x, n * 4, cudaMemcpyDeviceToDevice, stream), "copy");
+}
+__global__ void k_add(float* out, const float* a, const float* b, long long n) { GRID_STRIDE(i, n) out[i] = a[i] + b[i]; }
+void add(float* out, const float* a, const float* b, long long n) { if (n > 0) LAUNCH(k_add, blocks_for(n), 256, out, a, b, n); }
+__global__ void k_mul(float* out, const float* a, const float* b, long long n) { GRID_STRIDE(i, n) out[i] = a[i] * b[i]; }
+void mul(float* out, const float* a, const float* b, long long n) { if (n > 0) LAUNCH(k_mul, blocks_for(n), 256, out, a, b, n); }
+__global__ void k_affine(float* out, const float* x, float alpha, float beta, long long n) { GRID_STRIDE(i, n) out[i] = alpha * x[i] + beta; }
+void affine(float* out, const float* x, float alpha, float beta, long long n) { if (n > 0) LAUNCH(k_affine, blocks_for(n), 256, out, x, alpha, beta, n); }
+__global__ void k_axpy(float* out, const float* x, float alpha, long long n) { GRID_STRIDE(i, n) out[i] += alpha * x[i]; }
+void axpy(float* out, const float* x, float alpha, long long n) { if (n > 0) LAUNCH(k_axpy, blocks_for(n), 256, out, x, alpha, n); }
+
+__global__ void k_sum_squares(float* out, const float* x, long long n) {
+  float s = 0.f;
+  GRID_STRIDE(i, n) s += x[i] * x[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) atomicAdd(out, s);
+}
+void sum_squares(float* out, const float* x, long long n, bool accumulate) {
+  if (!accumulate) check(cudaMemsetAsync(out, 0, 4, stream), "sum_squares");
+  if (n <= 0) return;
+  unsigned g = blocks_for(n, 512);
+  if (g > 1024) g = 1024;
+  LAUNCH(k_sum_squares, g, 512, out, x, n);
+}
+__global__ void k_clip_scale(float* x, const float* sumsq, float max_norm, long long n) {
+  float coef = max_norm / (sqrtf(sumsq[0]) + 1e-6f);
+  if (coef >= 1.f) return;
+  GRID_STRIDE(i, n) x[i] *= coef;
+}
+void clip_scale(float* x, const float* sumsq, float max_norm, long long n) { if (n > 0) LAUNCH(k_clip_scale, blocks_for(n), 256, x, sumsq, max_norm, n); }
+
+// op ids as in src/backends/cuda/index.ts: exp, log, silu, sigmoid, logsigmoid
+__device__ inline float sigmoidf_(float v) { return 1.f / (1.f + expf(-v)); }
+__device__ inline float logsigmoidf_(float v) { return v < 0.f ? v - log1pf(expf(v)) : -log1pf(expf(-v)); }
+__global__ void k_unary_forward(int op, float* out, const float* x, long long n) {
+  GRID_STRIDE(i, n) {
+    float v = x[i], r;
+    switch (op) {
+      case 0: r = expf(v); break;
+      case 1: r = logf(v); break;
+      case 2: r = v * sigmoidf_(v); break;
+      case 3: r = sigmoidf_(v); break;
+      default: r = logsigmoidf_(v); break;
+    }
+    out[i] = r;
+  }
+}
+__global__ void k_unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n) {
+  GRID_STRIDE(i, n) {
+    float v = x[i], d;
+    switch (op) {
+      case 0: d = out[i]; break;
+      case 1: d = 1.f / v; break;
+      case 2: { float s = sigmoidf_(v); d = s * (1.f + v * (1.f - s)); break; }
+      case 3: d = out[i] * (1.f - out[i]); break;
+      default: d = sigmoidf_(-v); break;
+    }
+    dx[i] += dout[i] * d;
+  }
+}
+void unary_forward(int op, float* out, const float* x, long long n) { if (n > 0) LAUNCH(k_unary_forward, blocks_for(n), 256, op, out, x, n); }
+void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n) {
+  if (n > 0) LAUNCH(k_unary_backward, blocks_for(n), 256, op, dx, dout, x, out, n);
+}
+
+__global__ void k_to_bf16(__nv_bfloat162* out, const float2* x, long long n2) {
+  GRID_STRIDE(i, n2) out[i] = __float22bfloat162_rn(x[i]);
+}
+__global__ void k_to_bf16_tail(__nv_bfloat16* out, const float* x, long long i) { out[i] = __float2bfloat16_rn(x[i]); }
+void to_bf16(void* out, const float* x, long long n) {
+  if (n <= 0) return;
+  // buffers from the allocator are 256-byte aligned, so pairs are 8/4-byte aligned
+  long long n2 = n / 2;
+  if (n2 > 0) LAUNCH(k_to_bf16, blocks_for(n2), 256, (__nv_bfloat162*)out, (const float2*)x, n2);
+  if (n & 1) LAUNCH(k_to_bf16_tail, 1, 1, (__nv_bfloat16*)out, x, n - 1);
+}
+
+// ---------------------------------------------------------------- rows
+
+// An id outside 0..V-1 reads nothing: its row becomes NaN (the loss check reports it) and its
+// gradient is dropped, so a bad token can never touch memory outside the table.
+__global__ void k_embedding_forward(float* out, const int* ids, const float* weight, long long N, int C, int V) {
+  GRID_STRIDE(e, N * C) {
+    long long i = e / C;
+    int c = (int)(e - i * C), id = ids[i];
+    out[e] = id >= 0 && id < V ? weight[(long long)id * C + c] : NAN;
+  }
+}
+void embedding_forward(float* out, const int* ids, const float* weight, long long N, int C, int V) {
+  if (N * C > 0) LAUNCH(k_embedding_forward, blocks_for(N * C), 256, out, ids, weight, N, C, V);
+}
+__global__ void k_embedding_backward(float* dweight, const float* dout, const int* ids, long long N, int C, int V) {
+  GRID_STRIDE(e, N * C) {
+    long long i = e / C;
+    int c = (int)(e - i * C), id = ids[i];
+    if (id >= 0 && id < V) atomicAdd(&dweight[(long long)id * C + c], dout[e]);
+  }
+}
+void embedding_backward(float* dweight, const float* dout, const int* ids, long long N, int C, int V) {
+  if (N * C > 0) LAUNCH(k_embedding_backward, blocks_for(N * C), 256, dweight, dout, ids, N, C, V);
+}
+__global__ void k_row_scale_forward(float* out, const float* x, const float* w, long long N, int C) {
+  GRID_STRIDE(e, N * C) out[e] = x[e] * w[e / C];
+}
+void row_scale_forward(float* out, const float* x, const float* w, long long N, int C) {
+  if (N * C > 0) LAUNCH(k_row_scale_forward, blocks_for(N * C), 256, out, x, w, N, C);
+}
+// one block per row
+__global__ void k_row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, int C) {
+  long long r = blockIdx.x;
+  const float* g = dout + r * C;
+  const float* xr = x + r * C;
+  float wr = w[r], dot = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) {
+    dx[r * C + c] += g[c] * wr;
+    dot += g[c] * xr[c];
+  }
+  dot = block_sum(dot);
+  if (threadIdx.x == 0) dw[r] += dot;
+}
+void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, long long N, int C) {
+  if (N > 0) LAUNCH(k_row_scale_backward, (unsigned)N, 128, dx, dw, dout, x, w, C);
+}
+// one thread per row: k selection passes, ties to the lower index (as the js backend's stable sort)
+__global__ void k_topk(float* values, int* indices, const float* x, long long N, int C, int k) {
+  GRID_STRIDE(r, N) {
+    const float* row = x + r * C;
+    float prev_v = INFINITY;
+    int prev_i = -1;
+    for (int j = 0; j < k; j++) {
+      float best = -INFINITY;
+      int bi = -1;
+      for (int c = 0; c < C; c++) {
+        float v = row[c];
+        // strictly after (prev_v, prev_i) in the order (value desc, index asc)
+        bool after = v < prev_v || (v == prev_v && c > prev_i);
+        if (after && (bi < 0 || v > best)) { best = v; bi = c; }
+      }
+      values[r * k + j] = best;
+      indices[r * k + j] = bi;
+      prev_v = best;
+      prev_i = bi;
+    }
+  }
+}
+void topk(float* values, int* indices, const float* x, long long N, int C, int k) {
+  if (N > 0) LAUNCH(k_topk, blocks_for(N, 128), 128, values, indices, x, N, C, k);
+}
+__global__ void k_gather_forward(float* out, const float* x, const int* idx, long long N, int C, int k) {
+  GRID_STRIDE(e, N * k) out[e] = x[(e / k) * C + idx[e]];
+}
+void gather_forward(float* out, const float* x, const int* idx, long long N, int C, int k) {
+  if (N * k > 0) LAUNCH(k_gather_forward, blocks_for(N * k), 256, out, x, idx, N, C, k);
+}
+__global__ void k_gather_backward(float* dx, const float* dout, const int* idx, long long N, int C, int k) {
+  GRID_STRIDE(e, N * k) atomicAdd(&dx[(e / k) * C + idx[e]], dout[e]);
+}
+void gather_backward(float* dx, const float* dout, const int* idx, long long N, int C, int k) {
+  if (N * k > 0) LAUNCH(k_gather_backward, blocks_for(N * k), 256, dx, dout, idx, N, C, k);
+}
+
+// ---------------------------------------------------------------- shape
+
+struct PermuteArgs {
+  int rank;
+  long long out_shape[8];
+  long long in_stride[8];  // input stride of the axis that output axis d reads
+};
+template <bool ACC, typename Tv>
+__global__ void k_permute(Tv* out, const Tv* x, PermuteArgs a, long long n) {
+  GRID_STRIDE(o, n) {
+    long long rem = o, src = 0;
+    for (int d = a.rank - 1; d >= 0; d--) {
+      long long i = rem % a.out_shape[d];
+      rem /= a.out_shape[d];
+      src += i * a.in_stride[d];
+    }
+    if (ACC) out[o] += x[src]; else out[o] = x[src];
+  }
+}
+void permute(void* out, const void* x, const int* shape, const int* perm, int rank, bool accumulate) {
+  if (rank > 8) throw std::runtime_error("permute: rank above 8");
+  PermuteArgs a;
+  a.rank = rank;
+  long long strides[8], s = 1;
+  for (int d = rank - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+  for (int d = 0; d < rank; d++) { a.out_shape[d] = shape[perm[d]]; a.in_stride[d] = strides[perm[d]]; }
+  if (s <= 0) return;
+  if (accumulate) LAUNCH((k_permute<true, float>), blocks_for(s), 256, (float*)out, (const float*)x, a, s);
+  else LAUNCH((k_permute<false, int>), blocks_for(s), 256, (int*)out, (const int*)x, a, s);
+}
+// out (outer, len, inner) (+)= x (outer, dim_in, inner)[:, start:start+len, :]
+template <bool ACC, typename Tv>
+__global__ void k_slice_copy(Tv* out, const Tv* x, long long outer, long long dim_in, long long inner, long long start, long long len) {
+  long long per = len * inner;
+  GRID_STRIDE(e, outer * per) {
+    long long o = e / per, j = e - o * per;
+    Tv v = x[(o * dim_in + start) * inner + j];
+    if (ACC) out[e] += v; else out[e] = v;
+  }
+}
+void slice_copy(void* out, const void* x, long long outer, long long dim_in, long long inner, long long start, long long len, bool accumulate) {
+  long long n = outer * len * inner;
+  if (n <= 0) return;
+  if (accumulate) LAUNCH((k_slice_copy<true, float>), blocks_for(n), 256, (float*)out, (const float*)x, outer, dim_in, inner, start, len);
+  else LAUNCH((k_slice_copy<false, int>), blocks_for(n), 256, (int*)out, (const int*)x, outer, dim_in, inner, start, len);
+}
+template <bool ACC, typename Tv>
+__global__ void k_slice_scatter(Tv* out, const Tv* x, long long outer, long long dim_out, long long inner, long long start, long long len) {
+  long long per = len * inner;
+  GRID_STRIDE(e, outer * per) {
+    long long o = e / per, j = e - o * per;
+    long long dst = (o * dim_out + start) * inner + j;
+    if (ACC) out[dst] += x[e]; else out[dst] = x[e];
+  }
+}
+void slice_scatter(void* out, const void* x, long long outer, long long dim_out, long long inner, long long start, long long len, bool accumulate) {
+  long long n = outer * len * inner;
+  if (n <= 0) return;
+  if (accumulate) LAUNCH((k_slice_scatter<true, float>), blocks_for(n), 256, (float*)out, (const float*)x, outer, dim_out, inner, start, len);
+  else LAUNCH((k_slice_scatter<false, int>), blocks_for(n), 256, (int*)out, (const int*)x, outer, dim_out, inner, start, len);
+}
+__global__ void k_sum_axis(float* out, const float* x, long long outer, long long dim, long long inner) {
+  GRID_STRIDE(e, outer * inner) {
+    long long o = e / inner, i = e - o * inner;
+    float s = 0.f;
+    for (long long d = 0; d < dim; d++) s += x[(o * dim + d) * inner + i];
+    out[e] = s;
+  }
+}
+// a plain sum of many values (outer * inner == 1): one block reduces, then the result is written
+__global__ void k_sum_all(float* out, const float* x, long long n) {
+  float s = 0.f;
+  for (long long i = threadIdx.x; i < n; i += blockDim.x) s += x[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) out[0] = s;
+}
+void sum_axis(float* out, const float* x, long long outer, long long dim, long long inner) {
+  if (outer * inner <= 0) return;
+  if (outer * inner == 1) LAUNCH(k_sum_all, 1, 1024, out, x, dim);
+  else LAUNCH(k_sum_axis, blocks_for(outer * inner), 256, out, x, outer, dim, inner);
+}
+__global__ void k_sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner) {
+  GRID_STRIDE(e, outer * dim * inner) {
+    long long i = e % inner, o = e / (dim * inner);
+    dx[e] += dout[o * inner + i];
+  }
+}
+void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner) {
+  long long n = outer * dim * inner;
+  if (n > 0) LAUNCH(k_sum_axis_backward, blocks_for(n), 256, dx, dout, outer, dim, inner);
+}
+
+// ---------------------------------------------------------------- transformer
+
+// one block per row
+__global__ void k_rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int C, float eps) {
+  long long r = blockIdx.x;
+  const float* xr = x + r * C;
+  float ss = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) ss += xr[c] * xr[c];
+  ss = block_sum(ss);
+  float rs = rsqrtf(ss / C + eps);
+  if (threadIdx.x == 0) rstd[r] = rs;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) out[r * C + c] = xr[c] * rs * w[c];
+}
+void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
+  if (N > 0) LAUNCH(k_rmsnorm_forward, (unsigned)N, 128, out, rstd, x, w, C, eps);
+}
+__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float* x, const float* w, const float* rstd, int C) {
+  long long r = blockIdx.x;
+  const float* g = dout + r * C;
+  const float* xr = x + r * C;
+  float rs = rstd[r], dot = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * xr[c] * rs;
+  float m = block_sum(dot) / C;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += rs * (g[c] * w[c] - xr[c] * rs * m);
+}
+// dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
+__global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float* x, const float* rstd, long long N, int C, long long rows_per) {
+  int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  long long r0 = blockIdx.y * rows_per, r1 = min(N, r0 + rows_per);
+  float s = 0.f;
+  for (long long r = r0; r < r1; r++) s += dout[r * C + c] * x[r * C + c] * rstd[r];
+  atomicAdd(&dw[c], s);
+}
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C) {
+  if (N <= 0) return;
+  LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C);
+  long long rows_per = 64;
+  long long chunks = (N + rows_per - 1) / rows_per;
+  if (chunks > 65535) { rows_per = (N + 65534) / 65535; chunks = (N + rows_per - 1) / rows_per; }
+  dim3 grid((C + 127) / 128, (unsigned)chunks);
+  LAUNCH(k_rmsnorm_backward_dw, grid, 128, dw, dout, x, rstd, N, C, rows_per);
+}
+
+// one thread per rotated pair
+template <bool ACC>
+__global__ void k_rope(float* out, const float* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
+  int half = D / 2;
+  GRID_STRIDE(p, pairs) {
+    int i = (int)(p % half);
+    long long row = p / half;  // (b, t, h)
+    int t = (int)((row / H) % T);
+    long long base = row * D;
+    long long ia = base + (interleaved ? 2 * i : i);
+    long long ib = base + (interleaved ? 2 * i + 1 : i + half);
+    float c = cos[(long long)(pos0 + t) * half + i], s = sign * sin[(long long)(pos0 + t) * half + i];
+    float a = x[ia], b = x[ib];
+    float na = a * c - b * s, nb = a * s + b * c;
+    if (ACC) { out[ia] += na; out[ib] += nb; } else { out[ia] = na; out[ib] = nb; }
+  }
+}
+void rope_forward(float* out, const float* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved) {
+  long long pairs = (long long)B * T * H * (D / 2);
+  if (pairs > 0) LAUNCH(k_rope<false>, blocks_for(pairs), 256, out, x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+}
+void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved) {
+  long long pairs = (long long)B * T * H * (D / 2);
+  if (pairs > 0) LAUNCH(k_rope<true>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+}
+
+__global__ void k_swiglu_forward(float* out, const float* gate, const float* up, long long n) {
+  GRID_STRIDE(i, n) { float g = gate[i]; out[i] = g * sigmoidf_(g) * up[i]; }
+}
+void swiglu_forward(float* out, const float* gate, const float* up, long long n) { if (n > 0) LAUNCH(k_swiglu_forward, blocks_for(n), 256, out, gate, up, n); }
+__global__ void k_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n) {
+  GRID_STRIDE(i, n) {
+    float g = gate[i], s = sigmoidf_(g), d = dout[i];
+    dup[i] += d * g * s;
+    dgate[i] += d * up[i] * s * (1.f + g * (1.f - s));
+  }
+}
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n) {
+  if (n > 0) LAUNCH(k_swiglu_backward, blocks_for(n), 256, dgate, dup, dout, gate, up, n);
+}
+
+// log-sum-exp of one row, by the whole block (two passes over the row; rows stay in L2)
+__device__ inline float row_lse(const float* row, int C) {
+  float mx = -INFINITY;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) mx = fmaxf(mx, row[c]);
+  mx = block_max(mx);
+  float s = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) s += __expf(row[c] - mx);
+  s = block_sum(s);
+  return mx + logf(s);
+}
+__global__ void k_softmax_forward(float* out, const float* x, int C, bool log_out) {
+  long long r = blockIdx.x;
+  float l = row_lse(x + r * C, C);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) {
+    float v = x[r * C + c] - l;
+    out[r * C + c] = log_out ? v : __expf(v);
+  }
+}
+void softmax_forward(float* out, const float* x, long long N, int C) { if (N > 0) LAUNCH(k_softmax_forward, (unsigned)N, 256, out, x, C, false); }
+void log_softmax_forward(float* out, const float* x, long long N, int C) { if (N > 0) LAUNCH(k_softmax_forward, (unsigned)N, 256, out, x, C, true); }
+__global__ void k_softmax_backward(float* dx, const float* dout, const float* out, int C) {
+  long long r = blockIdx.x;
+  float dot = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += dout[r * C + c] * out[r * C + c];
+  dot = block_sum(dot);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += out[r * C + c] * (dout[r * C + c] - dot);
+}
+void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C) { if (N > 0) LAUNCH(k_softmax_backward, (unsigned)N, 256, dx, dout, out, C); }
+__global__ void k_log_softmax_backward(float* dx, const float* dout, const float* out, int C) {
+  long long r = blockIdx.x;
+  float s = 0.f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) s += dout[r * C + c];
+  s = block_sum(s);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += dout[r * C + c] - __expf(out[r * C + c]) * s;
+}
+void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C) { if (N > 0) LAUNCH(k_log_softmax_backward, (unsigned)N, 256, dx, dout, out, C); }
+
+__global__ void k_logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, int V, int ignore_index) {
+  long long r = blockIdx.x;
+  const float* row = logits + r * V;
+  float l = row_lse(row, V);
+  if (threadIdx.x == 0) {
+    lse[r] = l;
+    int t = targets[r];
+    // an out-of-range target yields NaN, which the trainer's finite-loss check reports
+    out[r] = t == ignore_index ? 0.f : (t < 0 || t >= V) ? NAN : row[t] - l;
+  }
+}
+void logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, long long N, int V, int ignore_index) {
+  if (N > 0) LAUNCH(k_logprob_gather_forward, (unsigned)N, 256, out, lse, logits, targets, V, ignore_index);
+}
+__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, int V, int ignore_index) {
+  long long r = blockIdx.x;
+  int t = targets[r];
+  if (t == ignore_index || t < 0 || t >= V) return;
+  float g = dout[r], l = lse[r];
+  const float* row = logits + r * V;
+  float* drow = dlogits + r * V;
+  for (int c = threadIdx.x; c < V; c += blockDim.x) drow[c] += (c == t ? g : 0.f) - g * __expf(row[c] - l);
+}
+void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index) {
+  if (N > 0) LAUNCH(k_logprob_gather_backward, (unsigned)N, 256, dlogits, dout, logits, lse, targets, V, ignore_index);
+}
+
+__global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt) {
+  GRID_STRIDE(i, n) {
+    float g = grad[i];
+    float p = param[i] * decay;
+    float mi = beta1 * m[i] + (1.f - beta1) * g;
+    float vi = beta2 * v[i] + (1.f - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = p - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+  }
+}
+void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step) {
+  if (n <= 0) return;
+  double bc1 = 1.0 - pow((double)beta1, step);
+  double bc2_sqrt = sqrt(1.0 - pow((double)beta2, step));
+  LAUNCH(k_adamw, blocks_for(n), 256, param, grad, m, v, n, lr, beta1, beta2, eps, (float)(1.0 - (double)lr * weight_decay), (float)(lr / bc1), (float)bc2_sqrt);
+}
+
+}  // namespace mm

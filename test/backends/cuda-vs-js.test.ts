@@ -1,0 +1,232 @@
+// The CUDA backend against the js backend (the definition), kernel by kernel, on seeded random
+// inputs uploaded to the GPU: odd sizes, every transpose case, forward and backward, accumulate
+// paths started from non-zero gradients, every supported attention head dim. fp32 tolerances are
+// stated per kernel (as the CPU backend's); bf16 GEMMs are checked against the fp32 product within
+// bf16 rounding. Needs a GPU and the built addon (`npm run test:cuda`); elsewhere every test here
+// is skipped with the reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsBackend } from '../../src/backends/js/index.js';
+import { loadCudaBackend, cudaLoadError } from '../../src/backends/cuda/index.js';
+import type { Backend, Buf, FBuf, UnaryOp } from '../../src/backends/backend.js';
+
+const cuda = loadCudaBackend();
+const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
+
+let seed = 4242;
+function rnd(): number {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return seed / 4294967296;
+}
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rnd() * 2 - 1) * scale;
+  return a;
+}
+function randInt(n: number, hi: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.floor(rnd() * hi);
+  return a;
+}
+
+/** Elementwise |got - want| <= tol * (|want| + mean|want|), naming the first bad element. */
+function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let meanAbs = 0;
+  for (let i = 0; i < want.length; i++) meanAbs += Math.abs(want[i]);
+  meanAbs = want.length ? meanAbs / want.length : 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
+  }
+}
+
+/** Runs fn on js (host copies) and on CUDA (uploaded copies); compares `outs` and checks inputs are untouched. */
+function both(what: string, bufs: Record<string, Float32Array | Int32Array>, outs: string[], fn: (b: Backend, x: Record<string, any>) => void, tol?: number): void {
+  const host: Record<string, any> = {};
+  const dev: Record<string, Buf> = {};
+  for (const [k, v] of Object.entries(bufs)) {
+    host[k] = v.slice();
+    dev[k] = cuda!.upload(v);
+  }
+  fn(jsBackend, host);
+  fn(cuda!, dev);
+  try {
+    for (const k of outs) close(cuda!.download(dev[k]), host[k], `${what} [${k}]`, tol);
+    for (const k of Object.keys(bufs)) if (!outs.includes(k)) close(cuda!.download(dev[k]), bufs[k], `${what} [input ${k} modified]`, 0);
+  } finally {
+    for (const b of Object.values(dev)) cuda!.free(b);
+  }
+}
+
+test('cuda vs js: elementwise, unary, swiglu, fill, copy, sumSquares, clipScale', { skip }, () => {
+  for (const n of [1, 7, 33, 1000, 100003]) {
+    const bufs = { out: rand(n), a: rand(n), b: rand(n) };
+    both(`add n=${n}`, bufs, ['out'], (be, x) => be.add(x.out, x.a, x.b, n));
+    both(`mul n=${n}`, bufs, ['out'], (be, x) => be.mul(x.out, x.a, x.b, n));
+    both(`affine n=${n}`, bufs, ['out'], (be, x) => be.affine(x.out, x.a, 0.37, -1.5, n));
+    both(`axpy n=${n}`, bufs, ['out'], (be, x) => be.axpy(x.out, x.a, -0.7, n));
+    both(`sumSquares n=${n}`, { out: rand(1), a: rand(n) }, ['out'], (be, x) => be.sumSquares(x.out, x.a, n, false), 1e-5);
+    both(`sumSquares accumulate n=${n}`, { out: rand(1), a: rand(n) }, ['out'], (be, x) => be.sumSquares(x.out, x.a, n, true), 1e-5);
+    for (const norm of [0.5, 1e9]) {
+      both(`clipScale n=${n} maxNorm=${norm}`, { x: rand(n), s: Float32Array.of(n / 3) }, ['x'], (be, x) => be.clipScale(x.x, x.s, norm, n), 1e-6);
+    }
+    for (const op of ['exp', 'log', 'silu', 'sigmoid', 'logsigmoid'] as UnaryOp[]) {
+      const xin = op === 'log' ? rand(n).map((v) => Math.abs(v) + 0.05) : rand(n, 6);
+      const fwd = new Float32Array(n);
+      jsBackend.unaryForward(op, fwd, xin, n);
+      both(`${op} forward n=${n}`, { out: rand(n), x: xin }, ['out'], (be, x) => be.unaryForward(op, x.out, x.x, n), 1e-5);
+      both(`${op} backward n=${n}`, { dx: rand(n), dout: rand(n), x: xin, out: fwd }, ['dx'], (be, x) => be.unaryBackward(op, x.dx, x.dout, x.x, x.out, n), 1e-5);
+    }
+    both(`swiglu forward n=${n}`, { out: rand(n), g: rand(n, 5), u: rand(n) }, ['out'], (be, x) => be.swigluForward(x.out, x.g, x.u, n), 1e-5);
+    both(`swiglu backward n=${n}`, { dg: rand(n), du: rand(n), d: rand(n), g: rand(n, 5), u: rand(n) }, ['dg', 'du'], (be, x) => be.swigluBackward(x.dg, x.du, x.d, x.g, x.u, n), 1e-5);
+    both(`fill n=${n}`, { out: rand(n + 3) }, ['out'], (be, x) => be.fill(x.out, 2.5, n), 0);
+    both(`fill int32 n=${n}`, { out: randInt(n + 3, 9) }, ['out'], (be, x) => be.fill(x.out, 7, n), 0);
+    both(`copy n=${n}`, { out: rand(n + 3), x: rand(n) }, ['out'], (be, x) => be.copy(x.out, x.x, n), 0);
+  }
+});
+
+test('cuda vs js: matmul fp32, every transpose case, accumulate', { skip }, () => {
+  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [13, 33, 17], [25, 65, 300], [150, 97, 260], [2, 2000, 64], [64, 512, 1536]];
+  for (const [M, N, K] of shapes) {
+    for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {
+      both(`matmul M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}`, { out: rand(M * N), a: rand(M * K), b: rand(K * N) }, ['out'], (be, x) =>
+        be.matmul(x.out, x.a, x.b, M, N, K, ta, tb, acc), 1e-4);
+    }
+  }
+  both('matmul K=0', { out: rand(6), a: rand(1), b: rand(1) }, ['out'], (be, x) => be.matmul(x.out, x.a, x.b, 2, 3, 0, false, false, false), 0);
+});
+
+test('cuda: bf16 matmul within bf16 rounding of the fp32 product (relative Frobenius error < 1e-2), every transpose case', { skip }, () => {
+  const be = cuda!;
+  be.setMatmulPrecision('bf16');
+  try {
+    for (const [M, N, K] of [[7, 9, 5], [64, 512, 1536], [300, 129, 77]]) {
+      for (const ta of [false, true]) for (const tb of [false, true]) {
+        const a = rand(M * K), b = rand(K * N);
+        const want = new Float32Array(M * N);
+        jsBackend.matmul(want, a, b, M, N, K, ta, tb, false);
+        const da = be.upload(a) as FBuf, db = be.upload(b) as FBuf, dout = be.upload(rand(M * N)) as FBuf;
+        be.matmul(dout, da, db, M, N, K, ta, tb, false);
+        const got = be.download(dout);
+        let num = 0, den = 0;
+        for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
+        const rel = Math.sqrt(num / den);
+        assert.ok(rel < 1e-2 && rel > 1e-5, `bf16 matmul ${M}x${N}x${K} ta=${ta} tb=${tb}: relative error ${rel.toExponential(2)} (expected bf16 rounding, 1e-5..1e-2)`);
+        for (const t of [da, db, dout]) be.free(t);
+      }
+    }
+  } finally {
+    be.setMatmulPrecision('fp32');
+  }
+});
+
+test('cuda vs js: rows (embedding, rowScale, topk, gather)', { skip }, () => {
+  for (const [N, C, V] of [[1, 1, 1], [5, 7, 3], [64, 33, 10], [300, 64, 50]]) {
+    const ids = randInt(N, V);
+    both(`embedding forward N=${N} C=${C}`, { out: rand(N * C), ids, w: rand(V * C) }, ['out'], (be, x) => be.embeddingForward(x.out, x.ids, x.w, N, C));
+    both(`embedding backward N=${N} C=${C}`, { dw: rand(V * C), d: rand(N * C), ids }, ['dw'], (be, x) => be.embeddingBackward(x.dw, x.d, x.ids, N, C), 1e-5);
+    both(`rowScale forward N=${N} C=${C}`, { out: rand(N * C), x: rand(N * C), w: rand(N) }, ['out'], (be, x) => be.rowScaleForward(x.out, x.x, x.w, N, C));
+    both(`rowScale backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(N), d: rand(N * C), x: rand(N * C), w: rand(N) }, ['dx', 'dw'], (be, x) => be.rowScaleBackward(x.dx, x.dw, x.d, x.x, x.w, N, C), 1e-5);
+    for (const k of [1, Math.min(2, C), C]) {
+      const xq = rand(N * C).map((v) => Math.round(v * 3) / 3);  // ties are common
+      both(`topk N=${N} C=${C} k=${k}`, { v: rand(N * k), i: randInt(N * k, 5), x: xq }, ['v', 'i'], (be, x) => be.topk(x.v, x.i, x.x, N, C, k), 0);
+      const idx = randInt(N * k, C);
+      both(`gather forward N=${N} C=${C} k=${k}`, { out: rand(N * k), x: rand(N * C), idx }, ['out'], (be, x) => be.gatherForward(x.out, x.x, x.idx, N, C, k));
+      both(`gather backward N=${N} C=${C} k=${k}`, { dx: rand(N * C), d: rand(N * k), idx }, ['dx'], (be, x) => be.gatherBackward(x.dx, x.d, x.idx, N, C, k), 1e-5);
+    }
+  }
+});
+
+test('cuda vs js: shape (permute, slices, sumAxis), float32 and int32', { skip }, () => {
+  const cases: [number[], number[]][] = [[[5], [0]], [[3, 4], [1, 0]], [[2, 3, 5], [2, 0, 1]], [[2, 7, 3, 4], [0, 2, 1, 3]], [[3, 1, 4, 2], [3, 2, 1, 0]], [[8, 64, 6, 5], [0, 2, 1, 3]]];
+  for (const [shape, perm] of cases) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    for (const acc of [false, true]) both(`permute [${shape}] by [${perm}] acc=${acc}`, { out: rand(n), x: rand(n) }, ['out'], (be, x) => be.permute(x.out, x.x, shape, perm, acc));
+    both(`permute int32 [${shape}]`, { out: randInt(n, 100), x: randInt(n, 100) }, ['out'], (be, x) => be.permute(x.out, x.x, shape, perm, false), 0);
+  }
+  for (const [outer, dim, inner, start, len] of [[1, 1, 1, 0, 1], [3, 7, 5, 2, 4], [4, 10, 1, 9, 1], [64, 300, 3, 100, 200]]) {
+    for (const acc of [false, true]) {
+      both(`sliceCopy ${outer}x${dim}x${inner} [${start}+${len}] acc=${acc}`, { out: rand(outer * len * inner), x: rand(outer * dim * inner) }, ['out'], (be, x) => be.sliceCopy(x.out, x.x, outer, dim, inner, start, len, acc));
+      both(`sliceScatter ${outer}x${dim}x${inner} [${start}+${len}] acc=${acc}`, { out: rand(outer * dim * inner), x: rand(outer * len * inner) }, ['out'], (be, x) => be.sliceScatter(x.out, x.x, outer, dim, inner, start, len, acc));
+    }
+    both(`sliceCopy int32 ${outer}x${dim}x${inner}`, { out: randInt(outer * len * inner, 9), x: randInt(outer * dim * inner, 9) }, ['out'], (be, x) => be.sliceCopy(x.out, x.x, outer, dim, inner, start, len, false), 0);
+  }
+  for (const [outer, dim, inner] of [[1, 1, 1], [1, 5, 1], [3, 4, 5], [1, 300, 70], [1, 100000, 1], [50, 30, 2]]) {
+    both(`sumAxis ${outer}x${dim}x${inner}`, { out: rand(outer * inner), x: rand(outer * dim * inner) }, ['out'], (be, x) => be.sumAxis(x.out, x.x, outer, dim, inner), 1e-4);
+    both(`sumAxisBackward ${outer}x${dim}x${inner}`, { dx: rand(outer * dim * inner), d: rand(outer * inner) }, ['dx'], (be, x) => be.sumAxisBackward(x.dx, x.d, outer, dim, inner));
+  }
+});
+
+test('cuda vs js: rmsnorm, rope (both layouts)', { skip }, () => {
+  for (const [N, C] of [[1, 1], [3, 7], [17, 64], [300, 513], [4096, 768]]) {
+    const w = rand(C), x = rand(N * C, 3), rstd = new Float32Array(N);
+    jsBackend.rmsnormForward(new Float32Array(N * C), rstd, x, w, N, C, 1e-5);
+    both(`rmsnorm forward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N), x, w }, ['out', 'rstd'], (be, b) => be.rmsnormForward(b.out, b.rstd, b.x, b.w, N, C, 1e-5), 1e-5);
+    both(`rmsnorm backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(C), d: rand(N * C), x, w, rstd }, ['dx', 'dw'], (be, b) => be.rmsnormBackward(b.dx, b.dw, b.d, b.x, b.w, b.rstd, N, C), 1e-4);
+  }
+  for (const [B, T, H, D] of [[1, 1, 1, 2], [2, 5, 3, 8], [2, 33, 4, 64], [1, 7, 2, 6]]) {
+    for (const interleaved of [false, true]) for (const pos0 of [0, 3]) {
+      const maxPos = pos0 + T + 2, cos = rand(maxPos * (D / 2)), sin = rand(maxPos * (D / 2)), n = B * T * H * D;
+      const what = `rope B=${B} T=${T} H=${H} D=${D} interleaved=${interleaved} pos0=${pos0}`;
+      both(`${what} forward`, { out: rand(n), x: rand(n), cos, sin }, ['out'], (be, b) => be.ropeForward(b.out, b.x, b.cos, b.sin, B, T, H, D, pos0, interleaved), 1e-5);
+      both(`${what} backward`, { dx: rand(n), d: rand(n), cos, sin }, ['dx'], (be, b) => be.ropeBackward(b.dx, b.d, b.cos, b.sin, B, T, H, D, pos0, interleaved), 1e-5);
+    }
+  }
+});
+
+test('cuda vs js: attention forward and backward (causal, GQA, KV cache), head dims 8..128', { skip }, () => {
+  // [B, Tq, Tk, Tcap, H, KVH, D]
+  const cases = [[1, 1, 1, 1, 1, 1, 8], [2, 5, 5, 7, 4, 2, 8], [1, 3, 9, 12, 4, 1, 16], [3, 1, 20, 24, 6, 3, 32], [2, 70, 70, 70, 4, 2, 32],
+    [1, 130, 130, 131, 2, 2, 64], [1, 65, 129, 129, 3, 1, 48], [2, 40, 40, 40, 8, 2, 96], [1, 33, 50, 64, 4, 4, 128], [1, 1, 300, 512, 8, 2, 64], [2, 200, 200, 200, 8, 2, 80]];
+  for (const [B, Tq, Tk, Tcap, H, KVH, D] of cases) {
+    const scale = 1 / Math.sqrt(D), nq = B * Tq * H * D, nk = B * Tcap * KVH * D;
+    const q = rand(nq, 2), k = rand(nk, 2), v = rand(nk);
+    const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
+    jsBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+    const what = `attention B=${B} Tq=${Tq} Tk=${Tk} Tcap=${Tcap} H=${H} KVH=${KVH} D=${D}`;
+    both(`${what} forward`, { out: rand(nq), lse: rand(B * H * Tq), q, k, v }, ['out', 'lse'], (be, b) => be.attentionForward(b.out, b.lse, b.q, b.k, b.v, B, Tq, Tk, Tcap, H, KVH, D, scale), 1e-4);
+    both(`${what} backward`, { dq: rand(nq), dk: rand(nk), dv: rand(nk), d: rand(nq), q, k, v, out, lse }, ['dq', 'dk', 'dv'], (be, b) =>
+      be.attentionBackward(b.dq, b.dk, b.dv, b.d, b.q, b.k, b.v, b.out, b.lse, B, Tq, Tk, Tcap, H, KVH, D, scale), 1e-4);
+  }
+  const u = (a: Float32Array): FBuf => cuda!.upload(a) as FBuf;
+  assert.throws(() => cuda!.attentionForward(u(rand(5)), u(rand(1)), u(rand(5)), u(rand(5)), u(rand(5)), 1, 1, 1, 1, 1, 1, 5, 1), /head dims/);
+});
+
+test('cuda vs js: softmax, log-softmax, fused log-softmax + gather', { skip }, () => {
+  for (const [N, C] of [[1, 1], [3, 7], [20, 101], [257, 640], [64, 6400]]) {
+    const x = rand(N * C, 8), sm = new Float32Array(N * C), lsm = new Float32Array(N * C);
+    jsBackend.softmaxForward(sm, x, N, C);
+    jsBackend.logSoftmaxForward(lsm, x, N, C);
+    both(`softmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.softmaxForward(b.out, b.x, N, C), 1e-5);
+    both(`softmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: sm }, ['dx'], (be, b) => be.softmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    both(`logSoftmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.logSoftmaxForward(b.out, b.x, N, C), 1e-5);
+    both(`logSoftmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: lsm }, ['dx'], (be, b) => be.logSoftmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    const targets = randInt(N, C);
+    for (let i = 0; i < N; i += 3) targets[i] = -100;
+    const lp = new Float32Array(N), lse = new Float32Array(N);
+    jsBackend.logprobGatherForward(lp, lse, x, targets, N, C, -100);
+    both(`logprobGather forward ${N}x${C}`, { out: rand(N), lse: rand(N), x, t: targets }, ['out', 'lse'], (be, b) => be.logprobGatherForward(b.out, b.lse, b.x, b.t, N, C, -100), 1e-5);
+    both(`logprobGather backward ${N}x${C}`, { dx: rand(N * C), d: rand(N), x, lse, t: targets }, ['dx'], (be, b) => be.logprobGatherBackward(b.dx, b.d, b.x, b.lse, b.t, N, C, -100), 1e-4);
+  }
+});
+
+test('cuda vs js: adamw', { skip }, () => {
+  for (const n of [1, 7, 1000, 70001]) for (const step of [1, 2, 50]) {
+    both(`adamw n=${n} step=${step}`, { p: rand(n), g: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) }, ['p', 'm', 'v'], (be, b) =>
+      be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step), 1e-5);
+  }
+});
+
+test('cuda backend: caching allocator reuses blocks, a freed handle is refused, memory stats add up', { skip }, () => {
+  const be = cuda!;
+  const before = be.memoryStats().live;
+  const a = be.alloc('float32', 1 << 20);
+  assert.ok(be.memoryStats().live >= before + 4 * (1 << 20));
+  be.free(a);
+  assert.equal(be.memoryStats().live, before);
+  const b = be.alloc('float32', 1 << 20);
+  assert.equal((b as { ptr: number }).ptr, (a as { ptr: number }).ptr, 'a freed block of the same size is reused');
+  be.free(b);
+  assert.throws(() => be.fill(b, 1, 4), /not a live CUDA buffer/);
+});
