@@ -7,12 +7,15 @@ import { loadLora, mergeLora } from '../../train/lora-adapter.js';
 import { loadModelFolder, saveModelFolder } from '../../train/model-io.js';
 
 const USAGE = `Usage: minimind export --model DIR --merge-lora ADAPTER_DIR --out DIR
+       minimind export gguf --help      (a GGUF file for llama.cpp / ollama)
 
   --model DIR          the base model folder the adapters were trained on
   --merge-lora DIR     a LoRA adapter folder (runs/lora/adapter)
   --out DIR            where to write the merged model folder`;
 
 export async function run(argv: string[]): Promise<void> {
+  // `export gguf ...` / `export pth ...`: their own commands; plain `export` merges LoRA adapters.
+  if (argv[0] === 'gguf') return (await import('./export-gguf.js')).run(argv.slice(1));
   const parsed = parseFlags(argv, { model: { type: 'string' }, 'merge-lora': { type: 'string' }, out: { type: 'string' } }, USAGE);
   if (!parsed) return;
   const v = parsed.values;
