@@ -16,6 +16,7 @@ message per line (the session ends at EOF).
   /exit    leave (also Ctrl-D)
 
   --model <folder>            a model folder (config.json, model.safetensors, tokenizer.json)
+  --adapter <dir>             apply a LoRA adapter (PEFT layout) without merging
   --system <text>             system message at the start of every conversation
   --think                     minimind-3 template: open a <think> block (open_thinking)
   --max-new-tokens <n>        new tokens per answer at most (default 512)
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, SAMPLING_FLAGS, USAGE);
   if (!parsed) return;
   const { values } = parsed;
-  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE));
+  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined);
   const opts = samplingOptions(values, loaded);
   const { tokenizer, model } = loaded;
   const maxPos = model.config.max_position_embeddings;

@@ -12,6 +12,7 @@ import type { ChatMessage } from '../../tokenizer/chat.js';
 const USAGE = `Usage: minimind generate --model <folder> --prompt <text> [options]
 
   --model <folder>            a model folder (config.json, model.safetensors, tokenizer.json)
+  --adapter <dir>             apply a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging
   --prompt <text>             the prompt (a user message, unless --raw)
   --system <text>             a system message before the prompt (chat template only)
   --raw                       no chat template: BOS + the prompt, for pretrained (not SFT) models
@@ -28,6 +29,7 @@ const USAGE = `Usage: minimind generate --model <folder> --prompt <text> [option
 /** The sampling flags shared by generate and chat. */
 export const SAMPLING_FLAGS: FlagSpec = {
   model: { type: 'string' },
+  adapter: { type: 'string' },
   system: { type: 'string' },
   think: { type: 'boolean' },
   'max-new-tokens': { type: 'string' },
@@ -47,7 +49,7 @@ export interface LoadedModel {
 }
 
 /** Loads the model, tokenizer and generation_config.json of a folder, with one-line errors. */
-export async function loadForGeneration(dir: string): Promise<LoadedModel> {
+export async function loadForGeneration(dir: string, adapter?: string): Promise<LoadedModel> {
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (generation needs the tokenizer next to the weights)`);
   // Loaded lazily so that `--help` stays instant.
@@ -55,9 +57,16 @@ export async function loadForGeneration(dir: string): Promise<LoadedModel> {
   let model: LoadedModel['model'];
   let tokenizer: Tokenizer;
   try {
-    model = loadModelFolder(dir).model as unknown as LoadedModel['model'];
+    const base = loadModelFolder(dir).model;
+    if (adapter !== undefined) {
+      if (!existsSync(adapter)) throw new CliError(`--adapter ${adapter}: no such folder`);
+      const { loadLora } = await import('../../train/lora-adapter.js');
+      loadLora(base, adapter);
+    }
+    model = base as unknown as LoadedModel['model'];
     tokenizer = Tokenizer.load(dir);
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw new CliError((e as Error).message);
   }
   let generationConfig: Record<string, unknown> = {};
@@ -128,7 +137,7 @@ export async function run(argv: string[]): Promise<void> {
   const dir = requireFlag(values, 'model', USAGE);
   const prompt = values.prompt;
   if (typeof prompt !== 'string') throw new CliError(`--prompt is required\n\n${USAGE}`);
-  const loaded = await loadForGeneration(dir);
+  const loaded = await loadForGeneration(dir, values.adapter as string | undefined);
   const opts = samplingOptions(values, loaded);
   const { tokenizer } = loaded;
   let ids: number[];
