@@ -2,9 +2,10 @@
 // thin wrapper over node:util parseArgs that turns '--max-new-tokens 5' into typed values and
 // prints the command's usage on --help.
 import { parseArgs } from 'node:util';
+import { UserError } from '../core/errors.js';
 
-/** An error caused by the user's input; printed as one line, exit code 2. */
-export class CliError extends Error {}
+/** An error caused by the user's input; printed as one line, exit code 2 (the library's UserError). */
+export class CliError extends UserError {}
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }>;
 

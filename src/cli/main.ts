@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CliError } from './args.js';
+import { UserError } from '../core/errors.js';
+import { DeviceError } from '../core/device.js';
 
 interface Command {
   summary: string;
@@ -55,8 +57,11 @@ async function main(argv: string[]): Promise<void> {
   await mod.run(rest);
 }
 
+// A problem with the user's input (UserError from the library, CliError from flag parsing, a
+// device this machine lacks) is one `minimind:` line and exit code 2; anything else is a bug and
+// keeps its stack trace.
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError) {
+  if (err instanceof UserError || err instanceof DeviceError) {
     console.error(`minimind: ${err.message}`);
     process.exit(2);
   }

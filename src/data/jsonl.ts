@@ -3,6 +3,7 @@
 // with skipBadLines it is skipped and counted instead. Blank lines are ignored.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { UserError } from '../core/errors.js';
 
 export interface JsonlOptions {
   skipBadLines?: boolean;
@@ -52,7 +53,7 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
 }
 
 /** A data error about one record: `file:line: what is wrong`. */
-export class DataError extends Error {
+export class DataError extends UserError {
   constructor(file: string, line: number, what: string) {
     super(`${file}:${line}: ${what}`);
   }

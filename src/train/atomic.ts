@@ -3,7 +3,7 @@
 // renamed to checkpoints/step-<N>, and only then does checkpoints/latest.json (itself written
 // atomically) point at it. Ctrl-C or a crash at any moment leaves the previous checkpoint and
 // the pointer intact.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 function fsyncPath(path: string): void {
@@ -64,7 +64,10 @@ export async function saveCheckpointDir(root: string, step: number, write: (dir:
   mkdirSync(tmp, { recursive: true });
   await write(tmp);
   fsyncTree(tmp);
-  rmSync(final, { recursive: true, force: true });
+  // A checkpoint of the same step (a resumed run saving again) is moved aside, not deleted, until
+  // the new one is in place.
+  const aside = `${final}.old-${process.pid}`;
+  if (existsSync(final)) renameSync(final, aside);
   renameSync(tmp, final);
   fsyncPath(root);
   writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ step, dir: name } satisfies CheckpointPointer) + '\n');
@@ -73,15 +76,61 @@ export async function saveCheckpointDir(root: string, step: number, write: (dir:
     .filter((n) => /^step-\d+$/.test(n))
     .sort();
   for (const n of steps.slice(0, Math.max(0, steps.length - keep))) if (n !== name) rmSync(join(root, n), { recursive: true, force: true });
-  for (const n of readdirSync(root)) if (n.includes('.tmp-') && n !== `latest.json.tmp-${process.pid}`) rmSync(join(root, n), { recursive: true, force: true });
+  for (const n of readdirSync(root)) if ((n.includes('.tmp-') || n.includes('.old-')) && n !== `latest.json.tmp-${process.pid}`) rmSync(join(root, n), { recursive: true, force: true });
   return final;
 }
 
-/** The folder latest.json points at, or null when there is no complete checkpoint. */
-export function latestCheckpointDir(root: string): string | null {
-  const p = join(root, 'latest.json');
-  if (!existsSync(p)) return null;
-  const ptr = JSON.parse(readFileSync(p, 'utf8')) as CheckpointPointer;
-  const dir = join(root, ptr.dir);
-  return existsSync(dir) ? dir : null;
+/**
+ * True when `dir` is a complete checkpoint: trainer_state.json parses and state.safetensors has
+ * every byte its header promises (a crash or a full disk can leave either cut short).
+ */
+export function isValidCheckpoint(dir: string): boolean {
+  try {
+    JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8'));
+    const file = join(dir, 'state.safetensors');
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      if (readSync(fd, head, 0, 8, 0) !== 8) return false;
+      const n = Number(head.readBigUInt64LE(0));
+      if (n <= 0 || 8 + n > size) return false;
+      const json = Buffer.alloc(n);
+      readSync(fd, json, 0, n, 8);
+      const header = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+      let end = 0;
+      for (const [k, v] of Object.entries(header)) if (k !== '__metadata__' && v.data_offsets) end = Math.max(end, v.data_offsets[1]);
+      return 8 + n + end === size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The checkpoint to resume from: the one latest.json points at when it is complete, else the
+ * newest complete step-* folder (latest.json itself may be missing or damaged). `warn` hears
+ * about a fallback. Null when there is no complete checkpoint.
+ */
+export function latestCheckpointDir(root: string, warn?: (message: string) => void): string | null {
+  if (!existsSync(root)) return null;
+  let pointed: string | null = null;
+  try {
+    const ptr = JSON.parse(readFileSync(join(root, 'latest.json'), 'utf8')) as CheckpointPointer;
+    if (typeof ptr.dir === 'string' && /^step-\d+$/.test(ptr.dir)) pointed = join(root, ptr.dir);
+  } catch {
+    /* missing or damaged pointer: look at the folders */
+  }
+  if (pointed && isValidCheckpoint(pointed)) return pointed;
+  const steps = readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort().reverse();
+  for (const n of steps) {
+    const dir = join(root, n);
+    if (dir !== pointed && isValidCheckpoint(dir)) {
+      warn?.(`${pointed ? `checkpoint ${pointed} is incomplete or damaged` : `${join(root, 'latest.json')} is missing or damaged`}; using the newest complete checkpoint, ${dir}`);
+      return dir;
+    }
+  }
+  return null;
 }

@@ -1,135 +1,23 @@
-// What every training stage shares: the command-line flags (MiniMind's argparse names in
-// --kebab-case), turning them into a TrainConfig, loading the tokenizer and the model, and
-// opening the tokenized datasets. Each stage file (pretrain.ts, sft.ts, ...) reads top to bottom
-// using these pieces.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { CliError, FlagSpec, numberFlag, parseFlags } from '../cli/args.js';
+// What every training stage shares: loading the tokenizer and the model (with the checks that
+// keep a model and its tokenizer together), choosing the device, opening the tokenized datasets,
+// and running the trainer inside a claimed run folder. Each stage file (pretrain.ts, sft.ts, ...)
+// reads top to bottom using these pieces; none of them knows about the command line.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError, asUserError } from '../core/errors.js';
+import { useDevice } from '../core/device.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { TokenizerLike, toDataTokenizer } from '../data/tokenizer-like.js';
 import { checkMaxLength, DatasetKind, openDataset, OpenedDataset } from '../data/datasets.js';
 import { hashFiles } from '../data/token-cache.js';
-import { SftMaskMode } from '../data/encode.js';
 import { MiniMindForCausalLM } from '../model/model.js';
 import { presetConfig } from '../model/presets.js';
 import type { MiniMindConfig } from '../model/config.js';
-import { TrainConfig } from './trainer.js';
-import { loadModelFolder } from './model-io.js';
-
-/** MiniMind's per-script defaults (spec 4.3, HEAD). */
-export interface StageDefaults {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  accumulationSteps: number;
-  maxSeqLen: number;
-  logInterval: number;
-  saveInterval: number;
-}
-
-export const COMMON_FLAGS: FlagSpec = {
-  data: { type: 'string' },
-  out: { type: 'string' },
-  tokenizer: { type: 'string' },
-  'init-from': { type: 'string' },
-  preset: { type: 'string' },
-  'hidden-size': { type: 'string' },
-  'num-hidden-layers': { type: 'string' },
-  'use-moe': { type: 'boolean' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'learning-rate': { type: 'string' },
-  'accumulation-steps': { type: 'string' },
-  'max-seq-len': { type: 'string' },
-  'grad-clip': { type: 'string' },
-  'warmup-steps': { type: 'string' },
-  'weight-decay': { type: 'string' },
-  'log-interval': { type: 'string' },
-  'save-interval': { type: 'string' },
-  'eval-data': { type: 'string' },
-  'eval-interval': { type: 'string' },
-  'eval-batches': { type: 'string' },
-  seed: { type: 'string' },
-  resume: { type: 'boolean' },
-  'max-steps': { type: 'string' },
-  'stop-after': { type: 'string' },
-  'skip-bad-lines': { type: 'boolean' },
-  'pad-to-max-length': { type: 'boolean' },
-  'sft-mask': { type: 'string' },
-  quiet: { type: 'boolean' },
-};
-
-export function commonUsage(d: StageDefaults): string {
-  return `Data and output:
-  --data FILE[,FILE]       training data (.jsonl; v1 .csv / token .bin where the stage allows)
-  --eval-data FILE         held-out data: its loss is logged every --eval-interval steps
-  --out DIR                run folder: model/, checkpoints/, metrics.jsonl, report.html, cache/
-  --skip-bad-lines         skip (and count) malformed lines instead of stopping at the first
-Training (MiniMind's defaults for this stage in brackets):
-  --epochs N [${d.epochs}]  --batch-size N [${d.batchSize}]  --learning-rate X [${d.learningRate}]
-  --accumulation-steps N [${d.accumulationSteps}]  --max-seq-len N [${d.maxSeqLen}]  --grad-clip X [1.0]
-  --warmup-steps N [0]  --weight-decay X [0.01]  --seed N [42]  --max-steps N (cap optimizer steps)
-  --stop-after N           stop (with a checkpoint) after N optimizer steps of this invocation; --resume continues
-  --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N  --eval-batches N [20]
-  --resume                 continue the run in --out from its latest checkpoint, exactly
-  --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
-  --quiet                  no progress bar`;
-}
-
-export interface ParsedStage {
-  values: Record<string, string | boolean | string[] | undefined>;
-  cfg: TrainConfig;
-  dataFiles: string[];
-  evalFiles: string[];
-  maxSeqLen: number;
-  seed: number;
-}
-
-/** Parses the common flags plus `extra`; returns null after --help. */
-export function parseStage(stage: string, argv: string[], d: StageDefaults, extra: FlagSpec, usage: string): ParsedStage | null {
-  const parsed = parseFlags(argv, { ...COMMON_FLAGS, ...extra }, usage);
-  if (!parsed) return null;
-  const v = parsed.values;
-  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${usage}`);
-  const data = typeof v.data === 'string' ? v.data : '';
-  if (!data) throw new CliError(`--data is required\n\n${usage}`);
-  const int = (name: string, fallback: number, min = 0) => {
-    const n = numberFlag(v, name, fallback);
-    if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got ${n}`);
-    return n;
-  };
-  const pos = (name: string, fallback: number) => {
-    const n = numberFlag(v, name, fallback);
-    if (!(n > 0)) throw new CliError(`--${name} must be > 0, got ${n}`);
-    return n;
-  };
-  const seed = int('seed', 42);
-  const maxSeqLen = int('max-seq-len', d.maxSeqLen, 2);
-  const out = resolve(typeof v.out === 'string' ? v.out : join('runs', stage));
-  const cfg: TrainConfig = {
-    stage,
-    outDir: out,
-    epochs: int('epochs', d.epochs, 1),
-    batchSize: int('batch-size', d.batchSize, 1),
-    accumulationSteps: int('accumulation-steps', d.accumulationSteps, 1),
-    lr: pos('learning-rate', d.learningRate),
-    warmupSteps: int('warmup-steps', 0),
-    weightDecay: numberFlag(v, 'weight-decay', 0.01),
-    gradClip: numberFlag(v, 'grad-clip', 1.0),
-    logInterval: int('log-interval', d.logInterval, 1),
-    saveInterval: int('save-interval', d.saveInterval, 1),
-    evalInterval: int('eval-interval', 0),
-    evalBatches: int('eval-batches', 20, 1),
-    seed,
-    resume: !!v.resume,
-    maxSteps: v['max-steps'] !== undefined ? int('max-steps', 0, 1) : undefined,
-    stopAfterSteps: v['stop-after'] !== undefined ? int('stop-after', 0, 1) : undefined,
-    padTo: v['pad-to-max-length'] ? maxSeqLen : undefined,
-    quiet: !!v.quiet,
-  };
-  const split = (s: unknown) => (typeof s === 'string' && s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
-  return { values: v, cfg, dataFiles: split(v.data), evalFiles: split(v['eval-data']), maxSeqLen, seed };
-}
+import { loadModelFolder } from '../formats/hf-folder.js';
+import { train, TrainSummary, TrainTask } from './trainer.js';
+import { claimRunFolder } from './run-folder.js';
+import { latestCheckpointDir } from './atomic.js';
+import type { ModelOptions, ResolvedStage, StageOptions } from './options.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -139,78 +27,131 @@ export interface LoadedTokenizer {
   key: string;
 }
 
-export function loadTokenizer(dir: string): LoadedTokenizer {
-  if (!existsSync(dir)) throw new CliError(`folder not found: ${dir}`);
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`no tokenizer.json in ${dir} (give a model folder or a tokenizer folder)`);
-  const tokenizer = Tokenizer.load(dir);
+export function loadTokenizer(dir: string, flag = '--tokenizer'): LoadedTokenizer {
+  if (!existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${flag}: no tokenizer.json in ${dir} (give a model folder or a tokenizer folder)`);
+  const tokenizer = asUserError(() => Tokenizer.load(dir), `${flag} ${dir}: `);
   return { tokenizer, data: toDataTokenizer(tokenizer, dir), dir, key: hashFiles([join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]) };
 }
 
+/** Makes the device the stage asked for the default for new tensors; bf16 where the backend has it. */
+export function prepareDevice(o: Pick<StageOptions, 'device' | 'dtype'>): void {
+  if (o.device !== undefined) asUserError(() => useDevice(o.device!));
+  if (o.dtype === 'bf16') throw new UserError('--dtype bf16: bf16 training is not available on this backend yet; use --dtype fp32');
+}
+
+/** Loads a model folder with every problem in one line. */
+export function loadModel(dir: string, flag = '--init-from'): MiniMindForCausalLM {
+  return asUserError(() => loadModelFolder(dir).model, `${flag}: `);
+}
+
+/** A model that only gives targets (DPO's reference, distillation's teacher): no gradients, eval mode. */
+export function loadFrozenModel(dir: string, flag = '--init-from'): MiniMindForCausalLM {
+  const model = loadModel(dir, flag);
+  for (const t of model.parameters()) t.requiresGrad = false;
+  return model.eval();
+}
+
+/** True when two folders hold the same tokenizer.json. */
+export function sameTokenizer(a: string, b: string): boolean {
+  const fa = join(a, 'tokenizer.json');
+  const fb = join(b, 'tokenizer.json');
+  return existsSync(fa) && existsSync(fb) && readFileSync(fa).equals(readFileSync(fb));
+}
+
+/** The tokenizer a stage uses: `o.tokenizer`, else the one in the `initFrom` model folder. */
+export function stageTokenizer(o: ModelOptions, fallbackDir?: string, required = 'give --tokenizer DIR (or --init-from a model folder)'): LoadedTokenizer {
+  if (o.initFrom && o.tokenizer) {
+    // The model's embedding rows mean the ids of the tokenizer it was trained with; another
+    // tokenizer would silently scramble them.
+    if (!sameTokenizer(o.tokenizer, o.initFrom)) throw new UserError(`--tokenizer ${o.tokenizer} is not the tokenizer of --init-from ${o.initFrom} (the model was trained with its own; different ids would scramble it); drop --tokenizer`);
+  }
+  const dir = o.tokenizer ?? o.initFrom ?? fallbackDir;
+  if (!dir) throw new UserError(required);
+  return loadTokenizer(dir, o.tokenizer ? '--tokenizer' : o.initFrom ? '--init-from' : '--tokenizer');
+}
+
 /**
- * The model to train: --init-from a model folder, or a new one from --preset (default
- * `defaultPreset`) with --hidden-size / --num-hidden-layers / --use-moe overrides and the
- * tokenizer's vocabulary and special ids.
+ * The model to train: `initFrom` a model folder, or a new one from `preset` (default
+ * `defaultPreset`) with hiddenSize / numHiddenLayers / useMoe overrides and the tokenizer's
+ * vocabulary and special ids.
  */
-export function buildModel(v: ParsedStage['values'], tok: LoadedTokenizer, defaultPreset: string, seed: number): MiniMindForCausalLM {
-  const from = typeof v['init-from'] === 'string' ? v['init-from'] : '';
-  if (from) return loadModelFolder(from);
+export function buildModel(o: ModelOptions, tok: LoadedTokenizer, defaultPreset: string, seed: number): MiniMindForCausalLM {
+  if (o.initFrom) {
+    const conflicting = (['preset', 'hiddenSize', 'numHiddenLayers', 'useMoe'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+    if (conflicting.length) throw new UserError(`--init-from ${o.initFrom} fixes the architecture; drop ${conflicting.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
+    const model = loadModel(o.initFrom);
+    checkVocabulary(model, tok, `--init-from ${o.initFrom}`);
+    return model;
+  }
   const overrides: Partial<MiniMindConfig> = {
     vocab_size: tok.tokenizer.vocabSize,
     bos_token_id: tok.data.bosTokenId,
     eos_token_id: tok.data.eosTokenId,
     pad_token_id: tok.data.padTokenId,
   };
-  if (v['hidden-size'] !== undefined) overrides.hidden_size = numberFlag(v, 'hidden-size', 0);
-  if (v['num-hidden-layers'] !== undefined) overrides.num_hidden_layers = numberFlag(v, 'num-hidden-layers', 0);
-  if (v['use-moe']) overrides.use_moe = true;
-  try {
-    return new MiniMindForCausalLM(presetConfig(typeof v.preset === 'string' ? v.preset : defaultPreset, overrides), { seed });
-  } catch (e) {
-    throw new CliError((e as Error).message);
+  for (const [k, key] of [['hiddenSize', 'hidden_size'], ['numHiddenLayers', 'num_hidden_layers']] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k === 'hiddenSize' ? 'hidden-size' : 'num-hidden-layers'} must be a positive integer, got ${v}`);
+    overrides[key] = v;
+  }
+  if (o.useMoe) overrides.use_moe = true;
+  return asUserError(() => new MiniMindForCausalLM(presetConfig(o.preset ?? defaultPreset, overrides), { seed }));
+}
+
+/** Every id the tokenizer can produce must have an embedding row. */
+export function checkVocabulary(model: MiniMindForCausalLM, tok: LoadedTokenizer, what: string): void {
+  if (tok.tokenizer.vocabSize > model.config.vocab_size) {
+    throw new UserError(`the tokenizer in ${tok.dir} has ${tok.tokenizer.vocabSize} tokens but the model of ${what} only ${model.config.vocab_size}; use the model's own tokenizer`);
   }
 }
 
 /** Opens the training (and held-out) data of a stage, tokenizing into <out>/cache on first use. */
-export async function openStageData(
-  p: ParsedStage,
-  kind: DatasetKind,
-  tok: LoadedTokenizer,
-  maxPositions: number,
-  log: (m: string) => void,
-): Promise<{ train: OpenedDataset; eval: OpenedDataset | null }> {
-  try {
-    checkMaxLength(p.maxSeqLen, maxPositions);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
-  const sftMask = p.values['sft-mask'] as SftMaskMode | undefined;
-  if (sftMask !== undefined && sftMask !== 'all' && sftMask !== 'last') throw new CliError(`--sft-mask must be 'all' or 'last', got '${sftMask}'`);
+export async function openStageData(r: ResolvedStage, o: StageOptions, kind: DatasetKind, tok: LoadedTokenizer, maxPositions: number): Promise<{ train: OpenedDataset; eval: OpenedDataset | null }> {
+  const log = (m: string) => o.log?.(m);
+  asUserError(() => checkMaxLength(r.maxSeqLen, maxPositions), '--max-seq-len: ');
   const common = {
     kind,
     tokenizer: tok.data,
     tokenizerKey: tok.key,
-    maxLength: p.maxSeqLen,
-    cacheDir: join(p.cfg.outDir, 'cache'),
-    skipBadLines: !!p.values['skip-bad-lines'],
-    sftMask,
-    seed: p.seed,
+    maxLength: r.maxSeqLen,
+    cacheDir: join(r.cfg.outDir, 'cache'),
+    skipBadLines: !!o.skipBadLines,
+    sftMask: o.sftMask,
+    seed: r.seed,
     vocabSize: tok.tokenizer.vocabSize,
     log,
   };
   try {
-    const train = await openDataset({ ...common, files: p.dataFiles, onProgress: (n) => log(`tokenizing: ${n} records`) });
-    const evalData = p.evalFiles.length ? await openDataset({ ...common, files: p.evalFiles }) : null;
+    const train = await openDataset({ ...common, files: r.dataFiles, onProgress: (n) => log(`tokenizing: ${n} records`) });
+    const evalData = r.evalFiles.length ? await openDataset({ ...common, files: r.evalFiles }) : null;
     return { train, eval: evalData };
   } catch (e) {
-    // Data problems are the user's input: one clear line, no stack trace.
-    throw new CliError((e as Error).message);
+    // Data problems are the caller's input: one clear line.
+    throw e instanceof UserError ? e : new UserError((e as Error).message);
   }
 }
 
-/** stderr logger that respects --quiet. */
-export function logger(quiet: boolean): (m: string) => void {
-  return (m: string) => {
-    if (!quiet) process.stderr.write(m + '\n');
-  };
+/**
+ * Runs a stage in its run folder: claims it (refusing to replace an earlier run without
+ * `overwrite`, and to share it with a live run), lets `prepare` open the data and build the
+ * task, then trains. A failure before the first checkpoint leaves nothing behind.
+ */
+export async function runInFolder(r: ResolvedStage, prepare: () => Promise<TrainTask>): Promise<TrainSummary> {
+  const folder = claimRunFolder(r.cfg.outDir, {
+    resume: r.cfg.resume,
+    overwrite: r.cfg.overwrite,
+    hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
+  });
+  let failed = true;
+  try {
+    const task = await prepare();
+    folder.clearEarlier();
+    const summary = await train(r.cfg, task);
+    failed = false;
+    return summary;
+  } finally {
+    folder.release(failed);
+  }
 }
-

@@ -1,34 +1,33 @@
-// `minimind distill`: white-box knowledge distillation (MiniMind HEAD trainer/train_distillation.py).
-// A frozen teacher model folder and a student (--init-from a model folder, or a new model from
-// --preset with the teacher's tokenizer) train on SFT data; over the answer positions
+// White-box knowledge distillation (MiniMind HEAD trainer/train_distillation.py).
+// A frozen teacher model folder and a student (initFrom a model folder, or a new model from
+// preset with the teacher's tokenizer) train on SFT data; over the answer positions
 //   loss = α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T))
 // with the teacher's logits cut to the student's vocabulary.
 //
-//   minimind distill --data sft.jsonl --teacher runs/big/model --init-from runs/small/model --out runs/distill
-import { CliError, numberFlag } from '../cli/args.js';
+//   await distill({ data: 'sft.jsonl', teacher: 'runs/big/model', initFrom: 'runs/small/model', out: 'runs/distill' })
+import { UserError } from '../core/errors.js';
 import { noGrad } from '../core/autograd.js';
 import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { buildModel, commonUsage, loadTokenizer, logger, openStageData, parseStage, StageDefaults } from './common.js';
+import { saveModelFolder } from '../formats/hf-folder.js';
+import { buildModel, loadFrozenModel, openStageData, prepareDevice, runInFolder, sameTokenizer, stageTokenizer } from './common.js';
 import { distillLoss } from './losses.js';
-import { loadFrozenModel, saveModelFolder } from './model-io.js';
-import { train, TrainSummary } from './trainer.js';
+import { numberOption, resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
+import type { TrainSummary } from './trainer.js';
 
 // HEAD: 6 epochs, batch 32, lr 5e-6, max_seq_len 340, save 100; α 0.5, T 1.5 (m2-2510's CLI defaults).
 export const DISTILL_DEFAULTS: StageDefaults = { epochs: 6, batchSize: 32, learningRate: 5e-6, accumulationSteps: 1, maxSeqLen: 340, logInterval: 100, saveInterval: 100 };
 
-const USAGE = `Usage: minimind distill --data FILE --teacher MODEL_DIR [--init-from MODEL_DIR] [options]
-
-Distils a teacher into a student on conversations (answer positions only).
-Distillation:
-  --teacher DIR            the teacher model folder (required; frozen)
-  --init-from DIR          the student model folder; without it a new student is built from
-                           --preset/--hidden-size/--num-hidden-layers with the teacher's tokenizer
-  --alpha X [0.5]          weight of the CE term (0 = pure KL, as MiniMind2's default call)
-  --temperature X [1.5]
-${commonUsage(DISTILL_DEFAULTS)}`;
+export interface DistillOptions extends StageOptions, ModelOptions {
+  /** The teacher model folder (frozen). Its tokenizer is the student's unless initFrom has one. */
+  teacher: string;
+  /** Weight of the CE term [0.5] (0 = pure KL, as MiniMind2's default call). */
+  alpha?: number;
+  /** Softmax temperature [1.5]. */
+  temperature?: number;
+}
 
 export function distillStep(student: MiniMindForCausalLM, teacher: MiniMindForCausalLM, b: Batch, temperature: number, alpha: number) {
   const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (B, T)
@@ -42,33 +41,31 @@ export function distillStep(student: MiniMindForCausalLM, teacher: MiniMindForCa
   return { loss, logs: { ce_loss: r.ce, kl_loss: r.kl } };
 }
 
-export async function runDistill(argv: string[]): Promise<TrainSummary | null> {
-  const p = parseStage('distill', argv, DISTILL_DEFAULTS, { teacher: { type: 'string' }, alpha: { type: 'string' }, temperature: { type: 'string' } }, USAGE);
-  if (!p) return null;
-  const log = logger(p.cfg.quiet ?? false);
-  const teacherDir = typeof p.values.teacher === 'string' ? p.values.teacher : '';
-  if (!teacherDir) throw new CliError(`--teacher MODEL_DIR is required\n\n${USAGE}`);
-  const alpha = numberFlag(p.values, 'alpha', 0.5);
-  const temperature = numberFlag(p.values, 'temperature', 1.5);
-  if (!(alpha >= 0 && alpha <= 1)) throw new CliError(`--alpha must be in [0, 1], got ${alpha}`);
-  if (!(temperature > 0)) throw new CliError(`--temperature must be > 0, got ${temperature}`);
-  const teacher = loadFrozenModel(teacherDir);
-  const from = typeof p.values['init-from'] === 'string' ? p.values['init-from'] : '';
-  const tok = loadTokenizer(from || teacherDir);
-  const student = buildModel(p.values, tok, 'minimind-3', p.seed);
-  if (teacher.config.vocab_size < student.config.vocab_size) throw new CliError(`the teacher's vocabulary (${teacher.config.vocab_size}) is smaller than the student's (${student.config.vocab_size})`);
-  log(`teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M → student ${(student.numParameters() / 1e6).toFixed(2)}M parameters`);
-  const data = await openStageData(p, 'sft', tok, Math.min(student.config.max_position_embeddings, teacher.config.max_position_embeddings), log);
-  const summary = await train(p.cfg, {
-    train: data.train,
-    eval: data.eval,
-    padId: tok.data.padTokenId,
-    params: student.namedParameters(),
-    step: (b) => distillStep(student, teacher, b, temperature, alpha),
-    evalStep: (b) => distillStep(student, teacher, b, temperature, alpha).loss.item(),
-    saveModel: (dir) => saveModelFolder(student, dir, tok.dir),
-    info: { teacher: teacherDir, alpha, temperature },
+export async function distill(o: DistillOptions): Promise<TrainSummary> {
+  const r = resolveTraining('distill', o, DISTILL_DEFAULTS);
+  if (!o.teacher) throw new UserError('--teacher MODEL_DIR is required (the frozen model to distil)');
+  const alpha = numberOption(o, 'alpha', 0.5, 0, 1);
+  const temperature = numberOption(o, 'temperature', 1.5, 0, Infinity, 'min');
+  prepareDevice(o);
+  const teacher = loadFrozenModel(o.teacher, '--teacher');
+  const tok = stageTokenizer(o, o.teacher);
+  if (tok.dir !== o.teacher && !sameTokenizer(tok.dir, o.teacher)) throw new UserError(`the student's tokenizer (${tok.dir}) is not the teacher's (${o.teacher}); the KL term compares the two models id by id, so both need the same tokenizer`);
+  const student = buildModel(o, tok, 'minimind-3', r.seed);
+  if (teacher.config.vocab_size < student.config.vocab_size) throw new UserError(`the teacher's vocabulary (${teacher.config.vocab_size}) is smaller than the student's (${student.config.vocab_size}); distil into a student with the teacher's tokenizer`);
+  o.log?.(`teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M → student ${(student.numParameters() / 1e6).toFixed(2)}M parameters`);
+  const summary = await runInFolder(r, async () => {
+    const data = await openStageData(r, o, 'sft', tok, Math.min(student.config.max_position_embeddings, teacher.config.max_position_embeddings));
+    return {
+      train: data.train,
+      eval: data.eval,
+      padId: tok.data.padTokenId,
+      params: student.namedParameters(),
+      step: (b) => distillStep(student, teacher, b, temperature, alpha),
+      evalStep: (b) => distillStep(student, teacher, b, temperature, alpha).loss.item(),
+      saveModel: (dir) => saveModelFolder(dir, student, { tokenizerDir: tok.dir }),
+      info: { teacher: o.teacher, alpha, temperature },
+    };
   });
-  log(`distill: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}; model in ${summary.modelDir}`);
+  o.log?.(`distill: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}; model in ${summary.modelDir}`);
   return summary;
 }

@@ -4,7 +4,7 @@ import { tensor } from '../core/tensor.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import type { OpenedDataset } from '../data/datasets.js';
 import type { TrainTask } from './trainer.js';
-import { saveModelFolder } from './model-io.js';
+import { saveModelFolder } from '../formats/hf-folder.js';
 
 export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string): TrainTask {
   return {
@@ -19,7 +19,7 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
       return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
     },
     evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
-    saveModel: (dir) => saveModelFolder(model, dir, tokenizerDir),
+    saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir }),
     info: { model: model.config, parameters: model.numParameters() },
   };
 }

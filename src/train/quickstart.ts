@@ -7,30 +7,39 @@
 //      report how often it answers correctly, then print sample conversations
 // Everything lands in one run folder (default runs/quickstart): data/, tokenizer/, pretrain/,
 // sft/ (sft/model is the chat model), results.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CliError, numberFlag, parseFlags } from '../cli/args.js';
+import { UserError } from '../core/errors.js';
 import { trainTokenizer } from '../tokenizer/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { generate } from '../model/generate.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
+import { loadModelFolder } from '../formats/hf-folder.js';
 import { generateQuickstartData, isCorrect, QaItem } from './quickstart-data.js';
-import { runPretrain } from './pretrain.js';
-import { runSft } from './sft.js';
-import { loadModelFolder } from './model-io.js';
-import { formatDuration } from './progress.js';
+import { pretrain } from './pretrain.js';
+import { sft } from './sft.js';
+import { intOption } from './options.js';
+import type { StepReport } from './options.js';
+import type { TrainSummary } from './trainer.js';
 
-const USAGE = `Usage: minimind quickstart [options]
-
-Trains a tokenizer and a small chat model from scratch on built-in, generated data (English and
-Chinese facts: capitals of 40 countries, sums of single digits), then measures how often it answers
-questions about held-out facts it only read during pretraining.
-
-  --out DIR                 run folder [runs/quickstart]
-  --seed N                  data split, initialisation and shuffling [42]
-  --hidden-size N [128]  --num-hidden-layers N [4]  --vocab-size N [1024]
-  --pretrain-epochs N [40]  --sft-epochs N [12]
-  --small                   a much smaller, faster run (for tests; answers are mostly wrong)`;
+export interface QuickstartOptions {
+  /** Run folder [runs/quickstart]. */
+  out?: string;
+  /** Data split, initialisation and shuffling [42]. */
+  seed?: number;
+  hiddenSize?: number;
+  numHiddenLayers?: number;
+  vocabSize?: number;
+  pretrainEpochs?: number;
+  sftEpochs?: number;
+  /** A much smaller, faster run (for tests; answers are mostly wrong). */
+  small?: boolean;
+  /** Replace an earlier quickstart in `out`. */
+  overwrite?: boolean;
+  log?: (message: string) => void;
+  onProgress?: (report: StepReport) => void;
+  signal?: AbortSignal;
+}
 
 export interface QuickstartResult {
   heldOutAccuracy: number;
@@ -40,6 +49,8 @@ export interface QuickstartResult {
   seconds: number;
   modelDir: string;
   samples: { question: string; answer: string; correct?: boolean }[];
+  /** Set when the signal stopped a stage: that stage's summary (accuracies are then NaN). */
+  interrupted?: TrainSummary;
 }
 
 /** Greedy answers to questions, batched. */
@@ -54,38 +65,23 @@ function accuracy(model: MiniMindForCausalLM, tok: Tokenizer, items: QaItem[]): 
   return { acc: ok / Math.max(items.length, 1), answers };
 }
 
-export async function runQuickstart(argv: string[]): Promise<QuickstartResult | null> {
-  const parsed = parseFlags(
-    argv,
-    {
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      'hidden-size': { type: 'string' },
-      'num-hidden-layers': { type: 'string' },
-      'vocab-size': { type: 'string' },
-      'pretrain-epochs': { type: 'string' },
-      'sft-epochs': { type: 'string' },
-      small: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  if (!parsed) return null;
-  const v = parsed.values;
-  const small = !!v.small;
-  const quiet = !!v.quiet;
-  const say = (m: string) => {
-    if (!quiet) process.stderr.write(m + '\n');
-  };
-  const out = resolve(typeof v.out === 'string' ? v.out : join('runs', 'quickstart'));
-  const seed = numberFlag(v, 'seed', 42);
-  const hidden = numberFlag(v, 'hidden-size', small ? 32 : 128);
-  const layers = numberFlag(v, 'num-hidden-layers', small ? 1 : 4);
-  const vocab = numberFlag(v, 'vocab-size', small ? 400 : 1024);
-  const preEpochs = numberFlag(v, 'pretrain-epochs', small ? 1 : 40);
-  const sftEpochs = numberFlag(v, 'sft-epochs', small ? 1 : 12);
-  if (hidden % 4 !== 0) throw new CliError(`--hidden-size must be a multiple of 4 (4 attention heads), got ${hidden}`);
+export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartResult> {
+  const small = !!o.small;
+  const say = (m: string) => o.log?.(m);
+  const out = resolve(o.out ?? join('runs', 'quickstart'));
+  const seed = intOption(o, 'seed', 42);
+  const hidden = intOption(o, 'hiddenSize', small ? 32 : 128, 4);
+  const layers = intOption(o, 'numHiddenLayers', small ? 1 : 4, 1);
+  const vocab = intOption(o, 'vocabSize', small ? 400 : 1024, 300);
+  const preEpochs = intOption(o, 'pretrainEpochs', small ? 1 : 40, 1);
+  const sftEpochs = intOption(o, 'sftEpochs', small ? 1 : 12, 1);
+  if (hidden % 4 !== 0) throw new UserError(`--hidden-size must be a multiple of 4 (4 attention heads), got ${hidden}`);
+  if (!o.overwrite) {
+    const earlier = ['data', 'tokenizer', 'pretrain', 'sft', 'results.json'].filter((n) => existsSync(join(out, n)));
+    if (earlier.length) throw new UserError(`${out} already holds a quickstart (${earlier.join(', ')}); replace it with --overwrite or choose another --out`);
+  }
   const t0 = Date.now();
+  const stopped = (summary: TrainSummary): QuickstartResult => ({ heldOutAccuracy: NaN, seenAccuracy: NaN, heldOut: 0, seen: 0, seconds: (Date.now() - t0) / 1000, modelDir: summary.modelDir, samples: [], interrupted: summary });
 
   // 1. data
   const data = generateQuickstartData(seed);
@@ -103,21 +99,18 @@ export async function runQuickstart(argv: string[]): Promise<QuickstartResult | 
   tok.save(tokDir);
   say(`[2/5] tokenizer: ${tok.vocabSize} tokens (minimind-3 specials and chat template) → ${tokDir}`);
 
-  // 3. pretrain, 4. SFT — the same commands a user would type
-  const modelFlags = ['--preset', 'tiny-3', '--hidden-size', String(hidden), '--num-hidden-layers', String(layers), '--max-seq-len', '128', '--seed', String(seed)];
-  const runFlags = ['--batch-size', '16', '--accumulation-steps', '1', '--log-interval', '20', '--save-interval', '100000', ...(quiet ? ['--quiet'] : [])];
-  say(`[3/5] pretrain: minimind pretrain --data ${join(dataDir, 'pretrain.jsonl')} --tokenizer ${tokDir} ${modelFlags.join(' ')} --epochs ${preEpochs} --learning-rate 3e-3`);
-  const pre = await runPretrain(['--data', join(dataDir, 'pretrain.jsonl'), '--tokenizer', tokDir, ...modelFlags, ...runFlags, '--epochs', String(preEpochs), '--learning-rate', '3e-3', '--out', join(out, 'pretrain')]);
-  say(`[4/5] sft: minimind sft --data ${join(dataDir, 'sft.jsonl')} --init-from ${join(out, 'pretrain', 'model')} --epochs ${sftEpochs} --learning-rate 1e-3`);
-  const sft = await runSft([
-    '--data', join(dataDir, 'sft.jsonl'), '--eval-data', join(dataDir, 'heldout.jsonl'), '--init-from', join(out, 'pretrain', 'model'),
-    '--max-seq-len', '128', '--seed', String(seed), ...runFlags, '--epochs', String(sftEpochs), '--learning-rate', '1e-3', '--out', join(out, 'sft'),
-  ]);
-  if (!pre || !sft) return null;
+  // 3. pretrain, 4. SFT — the same calls as the commands a user would type (printed)
+  const run = { batchSize: 16, accumulationSteps: 1, logInterval: 20, saveInterval: 100000, maxSeqLen: 128, seed, overwrite: !!o.overwrite, log: o.log, onProgress: o.onProgress, signal: o.signal };
+  say(`[3/5] pretrain: minimind pretrain --data ${join(dataDir, 'pretrain.jsonl')} --tokenizer ${tokDir} --preset tiny-3 --hidden-size ${hidden} --num-hidden-layers ${layers} --max-seq-len 128 --seed ${seed} --epochs ${preEpochs} --learning-rate 3e-3 --out ${join(out, 'pretrain')}`);
+  const pre = await pretrain({ ...run, data: join(dataDir, 'pretrain.jsonl'), tokenizer: tokDir, preset: 'tiny-3', hiddenSize: hidden, numHiddenLayers: layers, epochs: preEpochs, learningRate: 3e-3, out: join(out, 'pretrain') });
+  if (pre.interrupted) return stopped(pre);
+  say(`[4/5] sft: minimind sft --data ${join(dataDir, 'sft.jsonl')} --eval-data ${join(dataDir, 'heldout.jsonl')} --init-from ${join(out, 'pretrain', 'model')} --max-seq-len 128 --seed ${seed} --epochs ${sftEpochs} --learning-rate 1e-3 --out ${join(out, 'sft')}`);
+  const tuned = await sft({ ...run, data: join(dataDir, 'sft.jsonl'), evalData: join(dataDir, 'heldout.jsonl'), initFrom: join(out, 'pretrain', 'model'), epochs: sftEpochs, learningRate: 1e-3, out: join(out, 'sft') });
+  if (tuned.interrupted) return stopped(tuned);
 
   // 5. evaluate
   const modelDir = join(out, 'sft', 'model');
-  const model = loadModelFolder(modelDir);
+  const model = loadModelFolder(modelDir).model;
   model.eval();
   const chatTok = Tokenizer.load(modelDir);
   const held = accuracy(model, chatTok, data.heldOut);
@@ -129,17 +122,9 @@ export async function runQuickstart(argv: string[]): Promise<QuickstartResult | 
   const result: QuickstartResult = { heldOutAccuracy: held.acc, seenAccuracy: seen.acc, heldOut: data.heldOut.length, seen: data.seen.length, seconds, modelDir, samples };
   writeFileSync(
     join(out, 'results.json'),
-    JSON.stringify({ ...result, model: model.config, parameters: model.numParameters(), pretrain_loss: pre.finalLoss, sft_loss: sft.finalLoss, sft_heldout_loss: sft.evalLoss, heldout_answers: data.heldOut.map((q, k) => ({ ...q, output: held.answers[k], correct: isCorrect(q, held.answers[k]) })) }, null, 2) + '\n',
+    JSON.stringify({ ...result, model: model.config, parameters: model.numParameters(), pretrain_loss: pre.finalLoss, sft_loss: tuned.finalLoss, sft_heldout_loss: tuned.evalLoss, heldout_answers: data.heldOut.map((q, k) => ({ ...q, output: held.answers[k], correct: isCorrect(q, held.answers[k]) })) }, null, 2) + '\n',
   );
   say(`[5/5] evaluation`);
-  if (!quiet) {
-    console.log(`\nSample conversations (greedy; ✓/✗ on held-out facts the model never saw as a question):`);
-    for (const s of samples) console.log(`  user:      ${s.question}\n  assistant: ${s.answer}${s.correct === undefined ? '' : s.correct ? '  ✓' : '  ✗'}\n`);
-    console.log(`Held-out questions answered correctly: ${(100 * held.acc).toFixed(1)}% of ${data.heldOut.length} (questions seen in SFT: ${(100 * seen.acc).toFixed(1)}% of ${data.seen.length})`);
-    console.log(`Model: ${(model.numParameters() / 1e6).toFixed(2)}M parameters; total time ${formatDuration(seconds)} (mm:ss).`);
-    console.log(`\nChat with it:  minimind chat --model ${modelDir}`);
-    console.log(`Loss curves:   ${join(out, 'pretrain', 'report.html')}  and  ${join(out, 'sft', 'report.html')}`);
-  }
   return result;
 }
 

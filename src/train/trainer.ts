@@ -4,13 +4,16 @@
 //   - batches in a seeded per-epoch order; loss / accumulation_steps, backward; every
 //     accumulation_steps micro-batches (and at the end of an epoch) clip the global gradient norm,
 //     set the cosine lr, AdamW step, zero the gradients
-//   - log every log_interval optimizer steps (metrics.jsonl, report.html, progress bar)
+//   - log every log_interval optimizer steps (metrics.jsonl, report.html, cfg.onProgress)
 //   - held-out loss every eval_interval steps when there is held-out data
 //   - every save_interval steps and at the end: an atomic checkpoint (weights + AdamW moments +
 //     counters) and the model folder; --resume continues from the latest checkpoint and sees
 //     exactly the batches the uninterrupted run would have seen, so the losses match.
-//   - Ctrl-C stops after the current step and saves; a second Ctrl-C quits at once (the last
-//     checkpoint is never half-written, see atomic.ts).
+//   - aborting cfg.signal (the CLI does on Ctrl-C) stops after the current step with a checkpoint;
+//     the summary says so (interrupted, checkpointDir). The library never installs signal
+//     handlers nor exits the process.
+//   - non-finite losses, gradients (before the optimizer step) and weights (before any save) stop
+//     the run with a UserError naming the step; the last good checkpoint stays in place.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../core/tensor.js';
@@ -24,7 +27,9 @@ import { readSafetensors, writeSafetensors, HostTensor } from '../formats/safete
 import { latestCheckpointDir, saveCheckpointDir, fsyncTree } from './atomic.js';
 import { MetricsWriter, MetricRecord } from './metrics.js';
 import { writeReport } from './report.js';
-import { Progress } from './progress.js';
+import { UserError } from '../core/errors.js';
+import type { FBuf } from '../backends/backend.js';
+import type { StepReport } from './options.js';
 
 export interface TrainConfig {
   stage: string;
@@ -54,8 +59,14 @@ export interface TrainConfig {
   /** Pad every batch to this length (MiniMind pads to max_length); default: the longest row. */
   padTo?: number;
   keepCheckpoints?: number;
-  /** Silence the progress bar and messages. */
-  quiet?: boolean;
+  /** Replace an earlier run in outDir (checked by claimRunFolder; recorded here for the report). */
+  overwrite?: boolean;
+  /** Called after every optimizer step. */
+  onProgress?: (report: StepReport) => void;
+  /** One-line messages (resuming, stopping). */
+  log?: (message: string) => void;
+  /** Aborting stops after the current step, with a checkpoint. */
+  signal?: AbortSignal;
 }
 
 export interface TrainTask {
@@ -83,7 +94,12 @@ export interface TrainSummary {
   evalLoss: number | null;
   seconds: number;
   tokens: number;
+  /** Stopped before the last step (stopAfterSteps or an abort); `resume` continues. */
   stoppedEarly: boolean;
+  /** Stopped because the signal was aborted. */
+  interrupted: boolean;
+  /** The newest checkpoint of the run. */
+  checkpointDir: string | null;
   modelDir: string;
 }
 
@@ -128,10 +144,7 @@ function hostOf(t: Tensor): Float32Array {
 export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSummary> {
   const t0 = Date.now();
   mkdirSync(cfg.outDir, { recursive: true });
-  const say = (m: string) => {
-    if (!cfg.quiet) progress ? progress.log(m) : process.stderr.write(m + '\n');
-  };
-  let progress: Progress | null = null;
+  const say = (m: string) => cfg.log?.(m);
   const accum = Math.max(1, Math.floor(cfg.accumulationSteps));
   const group = task.train.group;
   const plan = new BatchPlan(task.train.size, { batchSize: cfg.batchSize, seed: cfg.seed });
@@ -139,7 +152,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   const optPerEpoch = Math.ceil(bpe / accum);
   let totalSteps = cfg.epochs * optPerEpoch;
   if (cfg.maxSteps !== undefined && cfg.maxSteps > 0) totalSteps = Math.min(totalSteps, cfg.maxSteps);
-  if (totalSteps <= 0) throw new Error('nothing to train: 0 optimizer steps (check --epochs and --max-steps)');
+  if (totalSteps <= 0) throw new UserError('nothing to train: 0 optimizer steps (check --epochs and --max-steps)');
   const params = task.params.map(([, t]) => t);
   const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay ?? 0.01 });
   const ckptRoot = join(cfg.outDir, 'checkpoints');
@@ -147,23 +160,24 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   let micro = 0;
   let optStep = 0;
   let losses: number[] = [];
+  let checkpointDir: string | null = null;
 
   if (cfg.resume) {
-    const dir = latestCheckpointDir(ckptRoot);
-    if (dir === null) throw new Error(`--resume: no checkpoint in ${ckptRoot}`);
+    const dir = latestCheckpointDir(ckptRoot, say);
+    if (dir === null) throw new UserError(`--resume: no complete checkpoint in ${ckptRoot}; start a new run without --resume`);
     const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
     const want: Partial<TrainerState> = { stage: cfg.stage, batchSize: cfg.batchSize, accumulationSteps: accum, seed: cfg.seed, datasetSize: task.train.size, epochs: cfg.epochs, totalSteps };
     for (const [k, v] of Object.entries(want)) {
       if ((state as unknown as Record<string, unknown>)[k] !== v) {
-        throw new Error(`--resume: the checkpoint in ${dir} was made with ${k}=${JSON.stringify((state as unknown as Record<string, unknown>)[k])}, this run has ${k}=${JSON.stringify(v)}; use the same settings to continue it exactly`);
+        throw new UserError(`--resume: the checkpoint in ${dir} was made with ${k}=${JSON.stringify((state as unknown as Record<string, unknown>)[k])}, this run has ${k}=${JSON.stringify(v)}; use the same settings to continue it exactly`);
       }
     }
     const { tensors } = readSafetensors(join(dir, 'state.safetensors'));
     const values = (prefix: string) =>
       task.params.map(([name, t]) => {
         const h = tensors.get(prefix + name);
-        if (!h) throw new Error(`--resume: ${dir} has no tensor '${prefix + name}'`);
-        if (h.data.length !== t.size) throw new Error(`--resume: '${prefix + name}' has ${h.data.length} values, the model has ${t.size}`);
+        if (!h) throw new UserError(`--resume: ${dir} has no tensor '${prefix + name}'`);
+        if (h.data.length !== t.size) throw new UserError(`--resume: '${prefix + name}' has ${h.data.length} values, the model has ${t.size}`);
         return h.data as Float32Array;
       });
     const weights = values('');
@@ -176,6 +190,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
     micro = state.micro;
     optStep = state.optStep;
     losses = state.losses.slice(0, optStep);
+    checkpointDir = dir;
     say(`resuming ${cfg.stage} from ${dir}: step ${optStep}/${totalSteps}, epoch ${Math.floor(micro / bpe) + 1}/${cfg.epochs}`);
   }
 
@@ -194,6 +209,9 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
 
   const saveAll = async () => {
+    // Never save what cannot be trained on: a non-finite weight would poison every later run.
+    const bad = task.params.find(([, t]) => !Number.isFinite(t.backend.sumSquares(t.buf as FBuf, t.size)));
+    if (bad) throw new UserError(`${cfg.stage}: weight '${bad[0]}' is not finite after step ${optStep}; nothing was saved (the last good checkpoint${checkpointDir ? `, ${checkpointDir},` : ''} is kept). Lower --learning-rate or check the data`);
     const state: TrainerState = {
       stage: cfg.stage,
       micro,
@@ -207,7 +225,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       losses,
       adamStep: optimizer.stepCount,
     };
-    await saveCheckpointDir(
+    checkpointDir = await saveCheckpointDir(
       ckptRoot,
       optStep,
       (dir) => {
@@ -243,19 +261,10 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
     return sum / weight;
   };
 
-  // Ctrl-C: finish this step, checkpoint, stop. A second Ctrl-C exits at once.
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
-  };
-  process.on('SIGINT', onSigint);
-
-  if (!cfg.quiet) progress = new Progress(cfg.stage, totalSteps, { startAt: optStep, logEvery: cfg.logInterval });
   let tokens = 0;
   let lastEval: number | null = null;
   let stoppedEarly = false;
+  let interrupted = false;
   let stepsThisRun = 0;
   let windowTokens = 0;
   let windowStart = Date.now();
@@ -272,7 +281,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
         const r = scope(() => {
           const { loss, logs } = task.step(batch);
           const value = loss.item();
-          if (!Number.isFinite(value)) throw new Error(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1}); lower --learning-rate or check the data`);
+          if (!Number.isFinite(value)) throw new UserError(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1}); lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
           const scaled = accum > 1 ? ops.scale(loss, 1 / accum) : loss;
           scaled.backward();
           return { value, logs };
@@ -287,7 +296,9 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       micro = epoch * bpe + end;
       const lr = cosineLr(optStep, { lr: cfg.lr, totalSteps, warmupSteps: cfg.warmupSteps ?? 0, minRatio: cfg.minLrRatio ?? 0.1 });
       optimizer.lr = lr;
-      const gradNorm = cfg.gradClip > 0 ? clipGradNorm(params, cfg.gradClip) : NaN;
+      const gradNorm = cfg.gradClip > 0 ? clipGradNorm(params, cfg.gradClip) : Math.sqrt(params.reduce((sq, p) => sq + (p.grad ? p.backend.sumSquares(p.grad.buf as FBuf, p.grad.size) : 0), 0));
+      // A non-finite gradient would turn every weight it touches into NaN: stop before the step.
+      if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${optStep + 1}; the step was not taken. Lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
       optimizer.step();
       optimizer.zeroGrad();
       optStep++;
@@ -311,21 +322,20 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       } else if (lastEval !== null && cfg.evalInterval && optStep % cfg.evalInterval === 0) {
         metrics.write({ step: optStep, eval_loss: lastEval });
       }
-      progress?.update(optStep, stepTokens, { loss, lr, extra: lastEval !== null ? { eval: lastEval } : undefined });
-      const stopNow = stopRequested || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
+      cfg.onProgress?.({ stage: cfg.stage, step: optStep, totalSteps, epoch: epoch + 1, loss, lr, tokens: stepTokens, evalLoss: lastEval, logs });
+      interrupted = !last && !!cfg.signal?.aborted;
+      const stopNow = interrupted || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
       if (optStep % cfg.saveInterval === 0 || last || stopNow) await saveAll();
       if (stopNow) {
         stoppedEarly = true;
-        say(`stopped at step ${optStep}/${totalSteps}; continue with --resume`);
+        say(`stopped at step ${optStep}/${totalSteps}; checkpoint ${checkpointDir}; continue with --resume`);
         break;
       }
-      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be noticed
+      await new Promise((r) => setImmediate(r)); // lets an abort (Ctrl-C in the CLI) be noticed
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    progress?.finish();
     report();
     optimizer.dispose();
   }
-  return { steps: optStep, losses, finalLoss: losses[losses.length - 1] ?? NaN, evalLoss: lastEval, seconds: (Date.now() - t0) / 1000, tokens, stoppedEarly, modelDir };
+  return { steps: optStep, losses, finalLoss: losses[losses.length - 1] ?? NaN, evalLoss: lastEval, seconds: (Date.now() - t0) / 1000, tokens, stoppedEarly, interrupted, checkpointDir, modelDir };
 }

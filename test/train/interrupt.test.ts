@@ -38,16 +38,19 @@ function runAndSignal(argv: string[], signal: NodeJS.Signals, after: number): Pr
   });
 }
 
-test('Ctrl-C saves a checkpoint after the current step and --resume finishes the run', { skip }, async () => {
+test('Ctrl-C saves a checkpoint after the current step, exits 130 naming it, and --resume finishes the run', { skip }, async () => {
   const { dir, args } = setup();
   const out = join(dir, 'run');
   const r = await runAndSignal(args(out), 'SIGINT', 5);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /interrupted: saving a checkpoint/);
   const m = /stopped at step (\d+)\/(\d+)/.exec(r.stderr);
   assert.ok(m, r.stderr);
   const latest = JSON.parse(readFileSync(join(out, 'checkpoints', 'latest.json'), 'utf8'));
   assert.equal(latest.step, Number(m![1]));
+  const named = /minimind: interrupted at step (\d+); checkpoint (\S+);/.exec(r.stderr);
+  assert.ok(named, r.stderr);
+  assert.equal(named![2], join(out, 'checkpoints', latest.dir));
   const resumed = spawnSync(process.execPath, [...args(out), '--resume', '--quiet'], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);

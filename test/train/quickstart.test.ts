@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateQuickstartData, isCorrect } from '../../src/train/quickstart-data.js';
-import { runQuickstart } from '../../src/train/quickstart.js';
+import { quickstart } from '../../src/train/quickstart.js';
 
 test('quickstart data: same seed → same data; held-out facts are in pretraining text but never in SFT', () => {
   const a = generateQuickstartData(42);
@@ -35,7 +35,7 @@ test('isCorrect: capitals by name, sums by the last number', () => {
 
 test('minimind quickstart --small runs the whole pipeline and writes the run folder', async () => {
   const out = mkdtempSync(join(tmpdir(), 'mm-qs-'));
-  const r = (await runQuickstart(['--small', '--quiet', '--out', out]))!;
+  const r = await quickstart({ small: true, out });
   for (const f of ['data/pretrain.jsonl', 'data/sft.jsonl', 'tokenizer/tokenizer.json', 'pretrain/model/model.safetensors', 'sft/model/config.json', 'sft/report.html', 'results.json']) {
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
   }

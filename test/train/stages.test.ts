@@ -10,13 +10,13 @@ import { tensor } from '../../src/core/tensor.js';
 import { noGrad } from '../../src/core/autograd.js';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
-import { runPretrain } from '../../src/train/pretrain.js';
-import { runSft } from '../../src/train/sft.js';
-import { runLora } from '../../src/train/lora.js';
-import { dpoStep, runDpo } from '../../src/train/dpo.js';
-import { runDistill } from '../../src/train/distill.js';
+import { pretrain } from '../../src/train/pretrain.js';
+import { sft as sftStage } from '../../src/train/sft.js';
+import { lora } from '../../src/train/lora.js';
+import { dpoStep, dpo as dpoStage } from '../../src/train/dpo.js';
+import { distill } from '../../src/train/distill.js';
 import { applyLora, loadLora, loraParameters, mergeLora, saveLora } from '../../src/train/lora-adapter.js';
-import { loadModelFolder } from '../../src/train/model-io.js';
+import { loadModelFolder as loadFolder } from '../../src/formats/hf-folder.js';
 import { collate } from '../../src/data/batches.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
 
@@ -36,20 +36,22 @@ writeFileSync(
     .map((q) => JSON.stringify({ chosen: [{ role: 'user', content: q.question }, { role: 'assistant', content: q.answer }], rejected: [{ role: 'user', content: q.question }, { role: 'assistant', content: 'I do not know.' }] }))
     .join('\n'),
 );
-const tiny = ['--preset', 'tiny-3', '--hidden-size', '32', '--num-hidden-layers', '1', '--max-seq-len', '48', '--batch-size', '8', '--accumulation-steps', '1', '--quiet', '--log-interval', '1'];
+const arch = { preset: 'tiny-3', hiddenSize: 32, numHiddenLayers: 1 };
+const tiny = { maxSeqLen: 48, batchSize: 8, accumulationSteps: 1, logInterval: 1 };
+const loadModelFolder = (d: string) => loadFolder(d).model;
 const ident = join(dir, 'identity.jsonl');
 writeFileSync(ident, Array.from({ length: 8 }, () => JSON.stringify({ conversations: [{ role: 'user', content: 'Who are you?' }, { role: 'assistant', content: 'I am Lora, a tiny adapter.' }] })).join('\n'));
 /** Mean of the last three losses below the mean of the first three (single batches are noisy). */
 const falls = (losses: number[]) => losses.slice(-3).reduce((a, b) => a + b) < losses.slice(0, 3).reduce((a, b) => a + b);
 
 test('pretrain: loss falls; resume after --stop-after gives the same losses as one uninterrupted run', { skip }, async () => {
-  const args = ['--data', pre, '--tokenizer', TOK, ...tiny, '--epochs', '2', '--learning-rate', '3e-3', '--save-interval', '100'];
-  const full = (await runPretrain([...args, '--out', join(dir, 'pt')]))!;
+  const args = { data: pre, tokenizer: TOK, ...arch, ...tiny, epochs: 2, learningRate: 3e-3, saveInterval: 100 };
+  const full = await pretrain({ ...args, out: join(dir, 'pt') });
   assert.equal(full.steps, 12);
   assert.ok(falls(full.losses), `pretrain loss ${full.losses[0]} -> ${full.finalLoss}`);
-  const part = (await runPretrain([...args, '--out', join(dir, 'pt2'), '--stop-after', '5']))!;
+  const part = await pretrain({ ...args, out: join(dir, 'pt2'), stopAfter: 5 });
   assert.equal(part.steps, 5);
-  const rest = (await runPretrain([...args, '--out', join(dir, 'pt2'), '--resume']))!;
+  const rest = await pretrain({ ...args, out: join(dir, 'pt2'), resume: true });
   assert.deepEqual(rest.losses, full.losses);
   assert.ok(existsSync(join(dir, 'pt', 'model', 'model.safetensors')));
   assert.ok(existsSync(join(dir, 'pt', 'model', 'tokenizer.json')));
@@ -57,23 +59,23 @@ test('pretrain: loss falls; resume after --stop-after gives the same losses as o
 
 test('sft, lora, dpo, distill: the loss falls in each stage', { skip }, async () => {
   const base = join(dir, 'pt', 'model');
-  const s = (await runSft(['--data', sft, '--init-from', base, ...tiny, '--epochs', '2', '--learning-rate', '3e-3', '--out', join(dir, 'sft')]))!;
+  const s = await sftStage({ data: sft, initFrom: base, ...tiny, epochs: 2, learningRate: 3e-3, out: join(dir, 'sft') });
   assert.ok(falls(s.losses), `sft ${s.losses[0]} -> ${s.finalLoss}`);
   const sftModel = join(dir, 'sft', 'model');
   // LoRA on MiniMind's default targets (q_proj, o_proj) learns one identity answer
-  const l = (await runLora(['--data', ident, '--init-from', sftModel, ...tiny, '--epochs', '10', '--learning-rate', '1e-2', '--lora-rank', '8', '--out', join(dir, 'lora')]))!;
+  const l = await lora({ data: ident, initFrom: sftModel, ...tiny, epochs: 10, learningRate: 1e-2, loraRank: 8, out: join(dir, 'lora') });
   assert.ok(falls(l.losses), `lora ${l.losses[0]} -> ${l.finalLoss}`);
   assert.ok(existsSync(join(dir, 'lora', 'adapter', 'adapter_model.safetensors')));
-  const d = (await runDpo(['--data', dpo, '--init-from', sftModel, ...tiny, '--epochs', '3', '--learning-rate', '1e-3', '--out', join(dir, 'dpo')]))!;
+  const d = await dpoStage({ data: dpo, initFrom: sftModel, ...tiny, epochs: 3, learningRate: 1e-3, out: join(dir, 'dpo') });
   assert.ok(Math.abs(d.losses[0] - Math.LN2) < 1e-4, `first DPO loss ${d.losses[0]} should be ln 2`);
   assert.ok(falls(d.losses), `dpo ${d.losses[0]} -> ${d.finalLoss}`);
-  const k = (await runDistill(['--data', sft, '--teacher', sftModel, '--tokenizer', TOK, ...tiny, '--hidden-size', '16', '--epochs', '2', '--learning-rate', '3e-3', '--out', join(dir, 'distill')]))!;
+  const k = await distill({ data: sft, teacher: sftModel, tokenizer: TOK, ...arch, ...tiny, hiddenSize: 16, epochs: 2, learningRate: 3e-3, out: join(dir, 'distill') });
   assert.ok(falls(k.losses), `distill ${k.losses[0]} -> ${k.finalLoss}`);
 });
 
 test('MoE pretraining adds the router aux loss and logs it', { skip }, async () => {
   const out = join(dir, 'moe');
-  const r = (await runPretrain(['--data', pre, '--tokenizer', TOK, ...tiny, '--use-moe', '--epochs', '1', '--learning-rate', '3e-3', '--out', out]))!;
+  const r = await pretrain({ data: pre, tokenizer: TOK, ...arch, ...tiny, useMoe: true, epochs: 1, learningRate: 3e-3, out });
   assert.equal(r.steps, 6);
   const recs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(recs.every((x) => x.aux_loss > 0 && Math.abs(x.loss - (x.ce_loss + x.aux_loss)) < 1e-4), JSON.stringify(recs[0]));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { latestCheckpointDir, saveCheckpointDir, writeFileAtomic } from '../../src/train/atomic.js';
+import { isValidCheckpoint, latestCheckpointDir, saveCheckpointDir, writeFileAtomic } from '../../src/train/atomic.js';
+import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { MetricsWriter } from '../../src/train/metrics.js';
 import { renderReport, writeReport } from '../../src/train/report.js';
 import { Progress } from '../../src/train/progress.js';
@@ -14,25 +15,60 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mm-train-'));
 }
 
+/** A checkpoint as the trainer writes one: trainer_state.json + state.safetensors. */
+function writeCkpt(d: string, tag: string): void {
+  writeFileSync(join(d, 'trainer_state.json'), JSON.stringify({ tag }));
+  writeSafetensors(join(d, 'state.safetensors'), { w: { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) } });
+}
+const tagOf = (d: string | null) => JSON.parse(readFileSync(join(d!, 'trainer_state.json'), 'utf8')).tag;
+
 test('checkpoints: latest.json points at the newest complete folder; a failed write leaves the old one', async () => {
   const root = join(tmp(), 'checkpoints');
   assert.equal(latestCheckpointDir(root), null);
-  await saveCheckpointDir(root, 10, (d) => writeFileSync(join(d, 'a.txt'), 'ten'));
-  await saveCheckpointDir(root, 20, (d) => writeFileSync(join(d, 'a.txt'), 'twenty'));
-  assert.equal(readFileSync(join(latestCheckpointDir(root)!, 'a.txt'), 'utf8'), 'twenty');
+  await saveCheckpointDir(root, 10, (d) => writeCkpt(d, 'ten'));
+  await saveCheckpointDir(root, 20, (d) => writeCkpt(d, 'twenty'));
+  assert.equal(tagOf(latestCheckpointDir(root)), 'twenty');
   await assert.rejects(
     saveCheckpointDir(root, 30, (d) => {
-      writeFileSync(join(d, 'a.txt'), 'half');
+      writeCkpt(d, 'half');
       throw new Error('crash while writing');
     }),
     /crash while writing/,
   );
-  assert.equal(readFileSync(join(latestCheckpointDir(root)!, 'a.txt'), 'utf8'), 'twenty');
-  await saveCheckpointDir(root, 40, (d) => writeFileSync(join(d, 'a.txt'), 'forty'), 2);
+  assert.equal(tagOf(latestCheckpointDir(root)), 'twenty');
+  await saveCheckpointDir(root, 40, (d) => writeCkpt(d, 'forty'), 2);
   const names = readdirSync(root).sort();
   assert.deepEqual(names, ['latest.json', 'step-00000020', 'step-00000040']);
   writeFileAtomic(join(root, 'x.json'), '{}');
   assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')));
+});
+
+test('checkpoints: saving a step again replaces it only once the new one is complete', async () => {
+  const root = join(tmp(), 'checkpoints');
+  await saveCheckpointDir(root, 10, (d) => writeCkpt(d, 'first'));
+  await assert.rejects(saveCheckpointDir(root, 10, () => { throw new Error('disk full'); }), /disk full/);
+  assert.equal(tagOf(latestCheckpointDir(root)), 'first');
+  await saveCheckpointDir(root, 10, (d) => writeCkpt(d, 'second'));
+  assert.equal(tagOf(latestCheckpointDir(root)), 'second');
+  assert.deepEqual(readdirSync(root).sort(), ['latest.json', 'step-00000010']);
+});
+
+test('checkpoints: a damaged latest.json or a truncated newest checkpoint falls back to the newest complete one', async () => {
+  const root = join(tmp(), 'checkpoints');
+  await saveCheckpointDir(root, 10, (d) => writeCkpt(d, 'ten'), 5);
+  await saveCheckpointDir(root, 20, (d) => writeCkpt(d, 'twenty'), 5);
+  writeFileSync(join(root, 'latest.json'), '{"step": 2');
+  const warnings: string[] = [];
+  assert.equal(tagOf(latestCheckpointDir(root, (m) => warnings.push(m))), 'twenty');
+  assert.match(warnings[0], /latest\.json is missing or damaged; using the newest complete checkpoint/);
+  // the newest checkpoint cut short (a full disk): the one before it is used
+  writeFileSync(join(root, 'latest.json'), JSON.stringify({ step: 20, dir: 'step-00000020' }));
+  const st = join(root, 'step-00000020', 'state.safetensors');
+  writeFileSync(st, readFileSync(st).subarray(0, 20));
+  assert.equal(tagOf(latestCheckpointDir(root)), 'ten');
+  assert.equal(isValidCheckpoint(join(root, 'step-00000020')), false);
+  rmSync(join(root, 'step-00000010', 'trainer_state.json'));
+  assert.equal(latestCheckpointDir(root), null);
 });
 
 test('metrics.jsonl: a resumed run drops records after the resumed step', () => {

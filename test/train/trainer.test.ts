@@ -10,6 +10,8 @@ import { train, TrainConfig, TrainTask } from '../../src/train/trainer.js';
 import { causalLmLoss } from '../../src/train/losses.js';
 import { FakeTokenizer } from '../data/fake-tokenizer.js';
 import { ToyLM } from './toy-model.js';
+import { UserError } from '../../src/core/errors.js';
+import * as ops from '../../src/ops/index.js';
 
 async function setup(dir: string) {
   const f = join(dir, 'p.jsonl');
@@ -43,7 +45,6 @@ const cfg = (outDir: string, extra: Partial<TrainConfig> = {}): TrainConfig => (
   evalInterval: 3,
   evalBatches: 2,
   seed: 7,
-  quiet: true,
   ...extra,
 });
 
@@ -77,6 +78,49 @@ test('trainer: a stopped run resumed with --resume gives the same losses as an u
   const w = (d: string) => readFileSync(join(dir, d, 'model', 'weights.json'), 'utf8');
   assert.equal(w('b'), w('a'));
   await assert.rejects(train(cfg(join(dir, 'b'), { resume: true, batchSize: 3 }), task(ds)), /made with batchSize=4, this run has batchSize=3/);
-  await assert.rejects(train(cfg(join(dir, 'c'), { resume: true }), task(ds)), /no checkpoint/);
+  await assert.rejects(train(cfg(join(dir, 'c'), { resume: true }), task(ds)), /no complete checkpoint/);
+  rmSync(dir, { recursive: true });
+});
+
+test('trainer: a non-finite gradient stops the run before the optimizer step, naming the step; nothing is saved', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-trainer-'));
+  const ds = await setup(dir);
+  const t = task(ds);
+  const [, w] = t.params[1];
+  // From the third step on, a loss whose value is finite (~1e30) but whose gradient overflows
+  // float32 on the way back (1e30 · 1e30), as a diverging run's can.
+  const bad: TrainTask = { ...t, step: (b) => (calls++ >= 2 ? { loss: ops.sum(ops.scale(ops.scale(ops.scale(w, 1e-30), 1e30), 1e30)) } : t.step(b)) };
+  let calls = 0;
+  const out = join(dir, 'run');
+  await assert.rejects(train(cfg(out, { accumulationSteps: 1, saveInterval: 1 }), bad), (e: Error) => e instanceof UserError && /gradient norm is Infinity at step 3; the step was not taken.*last good checkpoint: .*step-00000002/.test(e.message));
+  assert.equal(JSON.parse(readFileSync(join(out, 'checkpoints', 'latest.json'), 'utf8')).step, 2);
+  rmSync(dir, { recursive: true });
+});
+
+test('trainer: non-finite weights are never saved; the last good checkpoint stays', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-trainer-'));
+  const ds = await setup(dir);
+  const t = task(ds);
+  const [, w] = t.params[0];
+  let calls = 0;
+  // a kernel bug or a hardware fault: the embedding turns Infinity after the third step's forward
+  // (its gradient does not depend on its values, so only the save-time check can see it)
+  const bad: TrainTask = {
+    ...t,
+    step: (b) => {
+      const r = t.step(b);
+      if (++calls === 3) {
+        const up = w.backend.upload(Float32Array.from({ length: w.size }, () => Infinity));
+        w.backend.copy(w.buf, up, w.size);
+        w.backend.free(up);
+      }
+      return r;
+    },
+  };
+  const out = join(dir, 'run');
+  await assert.rejects(train(cfg(out, { accumulationSteps: 1, saveInterval: 1 }), bad), (e: Error) => e instanceof UserError && /weight 'embed_tokens.weight' is not finite after step 3; nothing was saved/.test(e.message));
+  assert.equal(JSON.parse(readFileSync(join(out, 'checkpoints', 'latest.json'), 'utf8')).step, 2);
+  const saved = JSON.parse(readFileSync(join(out, 'model', 'weights.json'), 'utf8')) as [string, number[]][];
+  assert.ok(saved.every(([, v]) => v.every(Number.isFinite)));
   rmSync(dir, { recursive: true });
 });

@@ -1,6 +1,20 @@
-// `minimind dpo` — the command-line face of src/train/dpo.ts (flags: `minimind dpo --help`).
-import { runDpo } from '../../train/dpo.js';
+// `minimind dpo`: flags -> DpoOptions -> dpo() (src/train/dpo.ts).
+import { CliError } from '../args.js';
+import { parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { dpo, DPO_DEFAULTS, type DpoOptions } from '../../train/dpo.js';
+
+const USAGE = `Usage: minimind dpo --data FILE --init-from MODEL_DIR [options]
+
+Preference optimisation on chosen/rejected conversation pairs against a frozen reference.
+DPO:
+  --init-from DIR          the SFT model folder: the policy's start and the reference (required)
+  --beta X [0.15]          (MiniMind2 used 0.1)
+  --logp-reduce sum|mean   sequence score: sum of answer log-probs (minimind-3) or mean (minimind2) [sum]
+${stageUsage(DPO_DEFAULTS)}`;
 
 export async function run(argv: string[]): Promise<void> {
-  await runDpo(argv);
+  const o = parseStageFlags<DpoOptions>('dpo', argv, { 'init-from': { type: 'string' }, beta: { type: 'string' }, 'logp-reduce': { type: 'string' } }, USAGE);
+  if (!o) return;
+  if (!o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
+  await runStageCommand('dpo', o, dpo);
 }

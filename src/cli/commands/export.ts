@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
 import { loadLora, mergeLora } from '../../train/lora-adapter.js';
-import { loadModelFolder, saveModelFolder } from '../../train/model-io.js';
+import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
 
 const USAGE = `Usage: minimind export --model DIR --merge-lora ADAPTER_DIR --out DIR
        minimind export gguf --help      (a GGUF file for llama.cpp / ollama)
@@ -25,10 +25,10 @@ export async function run(argv: string[]): Promise<void> {
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
   let model;
   try {
-    model = loadModelFolder(modelDir);
+    model = loadModelFolder(modelDir).model;
     const { layers, config } = loadLora(model, v['merge-lora']);
     mergeLora(layers);
-    saveModelFolder(model, out, modelDir);
+    saveModelFolder(out, model, { tokenizerDir: modelDir });
     console.log(`merged ${layers.length} LoRA adapters (rank ${config.rank}) into ${out}`);
   } catch (e) {
     if (e instanceof CliError) throw e;

@@ -1,6 +1,23 @@
-// `minimind lora` — the command-line face of src/train/lora.ts (flags: `minimind lora --help`).
-import { runLora } from '../../train/lora.js';
+// `minimind lora`: flags -> LoraOptions -> lora() (src/train/lora.ts).
+import { CliError } from '../args.js';
+import { parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { lora, LORA_DEFAULTS, type LoraOptions } from '../../train/lora.js';
+
+const USAGE = `Usage: minimind lora --data FILE --init-from MODEL_DIR [options]
+
+Trains LoRA adapters on conversations; the base model is frozen and the adapters are saved alone.
+LoRA:
+  --init-from DIR          the base model folder (required)
+  --lora-rank N [16]       --lora-alpha X [= rank: no scaling, as MiniMind]
+  --lora-targets LIST      'square' (MiniMind: Linears with in == out, i.e. q_proj and o_proj),
+                           'all', or names like q_proj,v_proj [square]
+${stageUsage(LORA_DEFAULTS)}`;
 
 export async function run(argv: string[]): Promise<void> {
-  await runLora(argv);
+  const o = parseStageFlags<LoraOptions & { loraTargets?: string }>('lora', argv, { 'init-from': { type: 'string' }, 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-targets': { type: 'string' } }, USAGE);
+  if (!o) return;
+  if (!o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
+  const t = o.loraTargets;
+  const loraTargets = t === undefined || t === 'square' || t === 'all' ? t : t.split(',').map((s) => s.trim()).filter(Boolean);
+  await runStageCommand('lora', { ...o, loraTargets }, lora);
 }

@@ -1,6 +1,17 @@
-// `minimind sft` — the command-line face of src/train/sft.ts (flags: `minimind sft --help`).
-import { runSft } from '../../train/sft.js';
+// `minimind sft`: flags -> SftOptions -> sft() (src/train/sft.ts).
+import { MODEL_FLAGS, parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { sft, SFT_DEFAULTS, type SftOptions } from '../../train/sft.js';
+
+const USAGE = `Usage: minimind sft --data FILE --init-from MODEL_DIR [options]
+
+Fine-tunes every weight of a model folder on conversations.
+Model:
+  --init-from DIR          the model folder to start from (usually runs/pretrain/model; its own tokenizer)
+  --tokenizer DIR          with no --init-from: train a new model with this tokenizer (--preset etc. apply)
+  --sft-mask all|last      supervise every assistant turn (jsonl default) or only the last (v1 csv default)
+${stageUsage(SFT_DEFAULTS)}`;
 
 export async function run(argv: string[]): Promise<void> {
-  await runSft(argv);
+  const o = parseStageFlags<SftOptions>('sft', argv, MODEL_FLAGS, USAGE);
+  if (o) await runStageCommand('sft', o, sft);
 }

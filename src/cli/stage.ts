@@ -1,0 +1,144 @@
+// The command-line face of every training stage: the shared flags (MiniMind's argparse names in
+// --kebab-case, the library's option names in camelCase), turning them into the stage's options,
+// and running the stage with what only a command does: a progress bar, messages on stderr, and
+// Ctrl-C (first: stop after this step with a checkpoint and exit 130; second: quit at once).
+import { join } from 'node:path';
+import { FlagSpec, CliError, numberFlag, parseFlags } from './args.js';
+import type { StageDefaults, StageOptions, ModelOptions, StepReport } from '../train/options.js';
+import type { TrainSummary } from '../train/trainer.js';
+import { Progress } from '../train/progress.js';
+import { latestCheckpointDir } from '../train/atomic.js';
+
+const NUMBER = { type: 'string' } as const;
+const FLAG = { type: 'boolean' } as const;
+const TEXT = { type: 'string' } as const;
+
+/** Flags every stage takes; numeric ones are listed in NUMERIC_FLAGS. */
+export const STAGE_FLAGS: FlagSpec = {
+  data: TEXT,
+  out: TEXT,
+  'eval-data': TEXT,
+  epochs: NUMBER,
+  'batch-size': NUMBER,
+  'learning-rate': NUMBER,
+  'accumulation-steps': NUMBER,
+  'max-seq-len': NUMBER,
+  'grad-clip': NUMBER,
+  'warmup-steps': NUMBER,
+  'weight-decay': NUMBER,
+  'log-interval': NUMBER,
+  'save-interval': NUMBER,
+  'eval-interval': NUMBER,
+  'eval-batches': NUMBER,
+  seed: NUMBER,
+  resume: FLAG,
+  overwrite: FLAG,
+  'max-steps': NUMBER,
+  'stop-after': NUMBER,
+  'skip-bad-lines': FLAG,
+  'pad-to-max-length': FLAG,
+  'sft-mask': TEXT,
+  device: TEXT,
+  dtype: TEXT,
+  quiet: FLAG,
+};
+
+/** Flags of stages that can build a new model or start from a model folder. */
+export const MODEL_FLAGS: FlagSpec = {
+  tokenizer: TEXT,
+  'init-from': TEXT,
+  preset: TEXT,
+  'hidden-size': NUMBER,
+  'num-hidden-layers': NUMBER,
+  'use-moe': FLAG,
+};
+
+/** Flags whose values are numbers (the rest of the string flags are passed through as text). */
+export const NUMERIC_FLAGS = new Set(
+  ['epochs', 'batch-size', 'learning-rate', 'accumulation-steps', 'max-seq-len', 'grad-clip', 'warmup-steps', 'weight-decay', 'log-interval', 'save-interval', 'eval-interval', 'eval-batches', 'seed', 'max-steps', 'stop-after', 'hidden-size', 'num-hidden-layers',
+    'lora-rank', 'lora-alpha', 'beta', 'alpha', 'temperature'],
+);
+
+export function stageUsage(d: StageDefaults): string {
+  return `Data and output:
+  --data FILE[,FILE]       training data (.jsonl; v1 .csv / token .bin where the stage allows)
+  --eval-data FILE         held-out data: its loss is logged every --eval-interval steps
+  --out DIR                run folder [runs/<stage>]: model/, checkpoints/, metrics.jsonl, report.html, cache/
+  --resume                 continue the run in --out from its newest complete checkpoint, exactly
+  --overwrite              replace the run already in --out (without it, an existing run is never touched)
+  --skip-bad-lines         skip (and count) malformed lines instead of stopping at the first
+Training (MiniMind's defaults for this stage in brackets):
+  --epochs N [${d.epochs}]  --batch-size N [${d.batchSize}]  --learning-rate X [${d.learningRate}]
+  --accumulation-steps N [${d.accumulationSteps}]  --max-seq-len N [${d.maxSeqLen}]  --grad-clip X [1.0]
+  --warmup-steps N [0]  --weight-decay X [0.01]  --seed N [42]  --max-steps N (cap optimizer steps)
+  --stop-after N           stop (with a checkpoint) after N optimizer steps of this invocation; --resume continues
+  --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N  --eval-batches N [20]
+  --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
+  --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [fp32]
+  --quiet                  no progress bar
+Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Parses the stage's flags into its options object (camelCase keys, numbers as numbers).
+ * Returns null after --help.
+ */
+export function parseStageFlags<O>(stage: string, argv: string[], extra: FlagSpec, usage: string): O | null {
+  const parsed = parseFlags(argv, { ...STAGE_FLAGS, ...extra }, usage);
+  if (!parsed) return null;
+  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${usage}`);
+  const o: Record<string, unknown> = {};
+  for (const [flag, v] of Object.entries(parsed.values)) {
+    if (v === undefined || flag === 'quiet') continue;
+    o[camel(flag)] = NUMERIC_FLAGS.has(flag) ? numberFlag(parsed.values, flag, NaN) : v;
+  }
+  if (o.data === undefined) throw new CliError(`--data is required\n\n${usage}`);
+  o.out ??= join('runs', stage);
+  if (parsed.values.quiet) o.quiet = true;
+  return o as O;
+}
+
+/**
+ * Runs a stage as a command: progress bar and messages on stderr (unless --quiet), Ctrl-C
+ * handling, and the exit code: 130 when interrupted (after saying where the checkpoint is).
+ */
+export async function runStageCommand<O extends StageOptions & { quiet?: boolean }>(stage: string, options: O, fn: (o: O) => Promise<TrainSummary>): Promise<TrainSummary> {
+  const quiet = !!options.quiet;
+  let progress = null as Progress | null;
+  const say = (m: string) => {
+    if (quiet) return;
+    if (progress) progress.log(m);
+    else process.stderr.write(m + '\n');
+  };
+  const onProgress = (r: StepReport) => {
+    if (quiet) return;
+    if (progress && progress.label !== r.stage) progress.finish(); // the quickstart runs two stages
+    if (!progress || progress.label !== r.stage) progress = new Progress(r.stage, r.totalSteps, { startAt: r.step - 1, logEvery: options.logInterval ?? 100 });
+    progress.update(r.step, r.tokens, { loss: r.loss, lr: r.lr, extra: r.evalLoss !== null ? { eval: r.evalLoss } : undefined });
+  };
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      const ckpt = latestCheckpointDir(join(options.out, 'checkpoints'));
+      process.stderr.write(`\nminimind: quit; ${ckpt ? `the last complete checkpoint is ${ckpt} (continue with --resume)` : 'no checkpoint was written yet'}\n`);
+      process.exit(130);
+    }
+    controller.abort();
+    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const { quiet: _q, ...rest } = options;
+    const summary = await fn({ ...(rest as O), onProgress, log: say, signal: controller.signal });
+    if (summary.interrupted) {
+      process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${summary.checkpointDir}; continue with the same command and --resume\n`);
+      process.exitCode = 130;
+    }
+    return summary;
+  } finally {
+    progress?.finish();
+    process.off('SIGINT', onSigint);
+  }
+}

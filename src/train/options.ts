@@ -1,0 +1,181 @@
+// The options every training stage takes (MiniMind's argparse names in camelCase), their
+// defaults per stage, and their validation. A stage's own options type is `StageOptions &
+// ModelOptions & { its extras }`; `resolveTraining` turns them into the trainer's TrainConfig
+// or throws a UserError naming the option (by its command-line spelling, which is the same
+// name in kebab-case) and what would be valid.
+import { resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { DeviceName } from '../core/device.js';
+import type { SftMaskMode } from '../data/encode.js';
+import type { TrainConfig } from './trainer.js';
+
+/** MiniMind's per-script defaults (spec 4.3, HEAD). */
+export interface StageDefaults {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  accumulationSteps: number;
+  maxSeqLen: number;
+  logInterval: number;
+  saveInterval: number;
+}
+
+/** What the trainer reports after every optimizer step (for a progress bar or a dashboard). */
+export interface StepReport {
+  stage: string;
+  /** Optimizer steps done, 1-based, counted over the whole run (a resumed run starts past 1). */
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  /** Tokens in this step's batches. */
+  tokens: number;
+  /** The latest held-out loss, when there is held-out data and it has been measured. */
+  evalLoss: number | null;
+  /** Stage-specific numbers (ce_loss, aux_loss, kl_loss, reward_acc, ...). */
+  logs: Record<string, number>;
+}
+
+/** Options shared by every training stage. Only `data` and `out` are required. */
+export interface StageOptions {
+  /** Training data file(s): .jsonl (v1 .csv / token .bin where the stage allows). */
+  data: string | string[];
+  /** Run folder: model/ (or adapter/), checkpoints/, metrics.jsonl, report.html, cache/. */
+  out: string;
+  /** Held-out data; its loss is logged every evalInterval steps and at the end. */
+  evalData?: string | string[];
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  accumulationSteps?: number;
+  maxSeqLen?: number;
+  /** Global gradient-norm clip; 0 disables. */
+  gradClip?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  logInterval?: number;
+  saveInterval?: number;
+  evalInterval?: number;
+  evalBatches?: number;
+  seed?: number;
+  /** Continue the run in `out` from its newest valid checkpoint, exactly. */
+  resume?: boolean;
+  /** Replace an earlier run in `out` (its model, checkpoints and metrics) instead of refusing. */
+  overwrite?: boolean;
+  /** Cap on optimizer steps (shortens the run and its lr schedule). */
+  maxSteps?: number;
+  /** Stop with a checkpoint after this many optimizer steps of this call (resume continues). */
+  stopAfter?: number;
+  /** Skip (and count) malformed data lines instead of stopping at the first. */
+  skipBadLines?: boolean;
+  /** Pad every batch to maxSeqLen as MiniMind does (default: to the longest row). */
+  padToMaxLength?: boolean;
+  /** SFT data: supervise every assistant turn ('all', jsonl default) or only the last (v1 csv default). */
+  sftMask?: SftMaskMode;
+  /** Where tensors live: 'cpu' (default), 'cuda', or 'auto'. */
+  device?: DeviceName;
+  /** Training precision; 'fp32' is the default. */
+  dtype?: 'fp32' | 'bf16';
+  /** Called after every optimizer step. */
+  onProgress?: (report: StepReport) => void;
+  /** Called with one-line messages (model size, tokenizing, resuming, ...). Default: silent. */
+  log?: (message: string) => void;
+  /** Aborting stops training after the current step with a checkpoint (summary.interrupted). */
+  signal?: AbortSignal;
+  /** Checkpoints kept besides the newest (default 2 in all). */
+  keepCheckpoints?: number;
+}
+
+/** How a stage gets its model: a model folder (`initFrom`) or a new one from a preset. */
+export interface ModelOptions {
+  /** Folder with tokenizer.json + tokenizer_config.json, for a new model. */
+  tokenizer?: string;
+  /** Start from this model folder instead of random weights. */
+  initFrom?: string;
+  /** A new model's preset (minimind-3, minimind2-small, v1-small, tiny, ...). */
+  preset?: string;
+  hiddenSize?: number;
+  numHiddenLayers?: number;
+  useMoe?: boolean;
+}
+
+/** Turns camelCase option names into the command's --kebab-case flag, for messages. */
+export function flagName(option: string): string {
+  return '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+function check(ok: boolean, option: string, want: string, got: unknown): void {
+  if (!ok) throw new UserError(`${flagName(option)} must be ${want}, got ${typeof got === 'string' ? `'${got}'` : String(got)}`);
+}
+
+/** An integer option ≥ min, or its default. */
+export function intOption(o: object, name: string, fallback: number, min = 0): number {
+  const v = (o as Record<string, unknown>)[name];
+  if (v === undefined) return fallback;
+  check(typeof v === 'number' && Number.isInteger(v) && v >= min, name, `an integer ≥ ${min}`, v);
+  return v as number;
+}
+
+/** A finite number option in [min, max] (open at the bounds that `open` names), or its default. */
+export function numberOption(o: object, name: string, fallback: number, min = -Infinity, max = Infinity, open: 'min' | 'none' = 'none'): number {
+  const v = (o as Record<string, unknown>)[name];
+  if (v === undefined) return fallback;
+  const lowOk = open === 'min' ? (v as number) > min : (v as number) >= min;
+  const range = open === 'min' ? (max === Infinity ? `> ${min}` : `in (${min}, ${max}]`) : max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`;
+  check(typeof v === 'number' && Number.isFinite(v) && lowOk && v <= max, name, `a number ${range}`, v);
+  return v as number;
+}
+
+export function fileList(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+export interface ResolvedStage {
+  cfg: TrainConfig;
+  dataFiles: string[];
+  evalFiles: string[];
+  maxSeqLen: number;
+  seed: number;
+}
+
+/** Validates the shared options of a stage and fills in MiniMind's defaults for it. */
+export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults): ResolvedStage {
+  const dataFiles = fileList(o.data);
+  if (dataFiles.length === 0) throw new UserError('--data is required (one or more training files)');
+  if (typeof o.out !== 'string' || o.out === '') throw new UserError('--out is required (the run folder)');
+  if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  if (o.sftMask !== undefined && o.sftMask !== 'all' && o.sftMask !== 'last') throw new UserError(`--sft-mask must be 'all' or 'last', got '${o.sftMask}'`);
+  if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'bf16') throw new UserError(`--dtype must be fp32 or bf16, got '${o.dtype}'`);
+  const seed = intOption(o, 'seed', 42);
+  const maxSeqLen = intOption(o, 'maxSeqLen', d.maxSeqLen, 2);
+  const cfg: TrainConfig = {
+    stage,
+    outDir: resolve(o.out),
+    epochs: intOption(o, 'epochs', d.epochs, 1),
+    batchSize: intOption(o, 'batchSize', d.batchSize, 1),
+    accumulationSteps: intOption(o, 'accumulationSteps', d.accumulationSteps, 1),
+    // Above 1 AdamW's first step already moves every weight by more than 1: nothing trains.
+    lr: numberOption(o, 'learningRate', d.learningRate, 0, 1, 'min'),
+    warmupSteps: intOption(o, 'warmupSteps', 0),
+    weightDecay: numberOption(o, 'weightDecay', 0.01, 0, 1),
+    gradClip: numberOption(o, 'gradClip', 1.0, 0),
+    logInterval: intOption(o, 'logInterval', d.logInterval, 1),
+    saveInterval: intOption(o, 'saveInterval', d.saveInterval, 1),
+    evalInterval: intOption(o, 'evalInterval', 0),
+    evalBatches: intOption(o, 'evalBatches', 20, 1),
+    seed,
+    resume: !!o.resume,
+    overwrite: !!o.overwrite,
+    maxSteps: o.maxSteps !== undefined ? intOption(o, 'maxSteps', 0, 1) : undefined,
+    stopAfterSteps: o.stopAfter !== undefined ? intOption(o, 'stopAfter', 0, 1) : undefined,
+    padTo: o.padToMaxLength ? maxSeqLen : undefined,
+    keepCheckpoints: intOption(o, 'keepCheckpoints', 2, 1),
+    onProgress: o.onProgress,
+    log: o.log,
+    signal: o.signal,
+  };
+  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed };
+}
