@@ -118,17 +118,8 @@ export async function runStageCommand<O extends StageOptions & { quiet?: boolean
     if (!progress || progress.label !== r.stage) progress = new Progress(r.stage, r.totalSteps, { startAt: r.step - 1, logEvery: options.logInterval ?? 100 });
     progress.update(r.step, r.tokens, { loss: r.loss, lr: r.lr, extra: r.evalLoss !== null ? { eval: r.evalLoss } : undefined });
   };
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) {
-      const ckpt = latestCheckpointDir(join(options.out, 'checkpoints'));
-      process.stderr.write(`\nminimind: quit; ${ckpt ? `the last complete checkpoint is ${ckpt} (continue with --resume)` : 'no checkpoint was written yet'}\n`);
-      process.exit(130);
-    }
-    controller.abort();
-    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = onInterrupt(options.out, say);
+  const controller = interrupt.controller;
   try {
     const { quiet: _q, ...rest } = options;
     const summary = await fn({ ...(rest as O), onProgress, log: say, signal: controller.signal });
@@ -139,6 +130,26 @@ export async function runStageCommand<O extends StageOptions & { quiet?: boolean
     return summary;
   } finally {
     progress?.finish();
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
   }
+}
+
+/**
+ * Ctrl-C for a command that trains into `out`: the first aborts the returned controller (the
+ * library stops after the current step with a checkpoint); the second quits at once with exit
+ * code 130, naming the last complete checkpoint.
+ */
+export function onInterrupt(out: string, say: (m: string) => void): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      const ckpt = latestCheckpointDir(join(out, 'checkpoints'));
+      process.stderr.write(`\nminimind: quit; ${ckpt ? `the last complete checkpoint is ${ckpt} (continue with --resume)` : 'no checkpoint was written yet'}\n`);
+      process.exit(130);
+    }
+    controller.abort();
+    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
+  };
+  process.on('SIGINT', onSigint);
+  return { controller, dispose: () => process.off('SIGINT', onSigint) };
 }

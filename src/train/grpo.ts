@@ -12,7 +12,8 @@ import { mulberry32, mixSeed } from '../data/rng.js';
 import type { RlPrompt } from '../data/rl.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { loadFrozenModel, loadModelFolder, saveModelFolder } from './model-io.js';
+import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
+import { loadFrozenModel } from './common.js';
 import { groupAdvantages, grpoLoss, type PolicyLossType } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, sampleGroups, scoreRows } from './rl/rollout.js';
@@ -54,6 +55,8 @@ export interface GrpoOptions {
   resume?: boolean;
   stopAfterSteps?: number;
   quiet?: boolean;
+  /** Aborting stops after the current step with a checkpoint. */
+  signal?: AbortSignal;
 }
 
 /** MiniMind train_grpo.py defaults. */
@@ -87,7 +90,7 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error(`${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
   const pad = tokenizer.padTokenId ?? 0;
-  const policy = loadModelFolder(o.initFrom);
+  const policy = loadModelFolder(o.initFrom).model;
   policy.train();
   const ref = loadFrozenModel(o.initFrom);
 
@@ -100,12 +103,12 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
     {
       stage: 'grpo', outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
       lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet,
+      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: options.signal,
     },
     {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       info: { loss: o.loss, num_generations: o.numGenerations, beta: o.beta, temperature: o.temperature, max_new_tokens: o.maxNewTokens, init_from: o.initFrom, rewards: o.rewards.map((r) => r.name).join(', ') },
-      saveModel: (dir) => saveModelFolder(policy, dir, o.initFrom),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed) => {
         const rand = mulberry32(mixSeed(seed, 7));

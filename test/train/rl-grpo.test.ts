@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { saveModelFolder, loadModelFolder } from '../../src/train/model-io.js';
+import { saveModelFolder, loadModelFolder as loadFolder } from '../../src/formats/hf-folder.js';
+const loadModelFolder = (d: string) => loadFolder(d).model;
 import { grpo } from '../../src/train/grpo.js';
 import type { RewardFunction } from '../../src/train/rl/reward-fns.js';
 import type { RlPrompt } from '../../src/data/rl.js';
@@ -24,7 +25,7 @@ function tinyModelDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mm-grpo-'));
   const tok = Tokenizer.load(TOK);
   const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 });
-  saveModelFolder(model, join(dir, 'init'), TOK);
+  saveModelFolder(join(dir, 'init'), model, { tokenizerDir: TOK });
   return dir;
 }
 

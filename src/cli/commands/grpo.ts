@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags } from '../args.js';
+import { onInterrupt } from '../stage.js';
 import { grpo, GRPO_DEFAULTS } from '../../train/grpo.js';
 import { readRlaif, type RlPrompt } from '../../data/rl.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
@@ -94,8 +95,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+  const out = str('out') ?? 'runs/grpo';
+  const interrupt = onInterrupt(out, (m) => (v.quiet ? undefined : process.stderr.write(m + '\n')));
   const summary = await grpo({
-    initFrom, prompts, out: str('out') ?? 'runs/grpo', rewards, loss,
+    initFrom, prompts, out, rewards, loss, signal: interrupt.controller.signal,
     numGenerations: int('num-generations', 2), beta: num('beta'), epsilon: num('epsilon'), epsilonHigh: num('epsilon-high'),
     maxNewTokens: int('max-gen-len', 1), maxSeqLen: int('max-seq-len', 1), temperature: num('temperature'), topP: num('top-p'), topK: int('top-k'),
     thinkingRatio: num('thinking-ratio'), epochs: int('epochs', 1), batchSize: int('batch-size', 1), learningRate: num('learning-rate'),
@@ -107,7 +110,11 @@ export async function run(argv: string[]): Promise<void> {
     // settings and files the user gave are the usual cause: one line, no stack
     if (/^(--resume|grpo:)/.test(e.message)) throw new CliError(e.message);
     throw e;
-  });
+  }).finally(interrupt.dispose);
+  if (interrupt.controller.signal.aborted && summary.stoppedEarly) {
+    process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${join(out, 'checkpoints')}; continue with the same command and --resume\n`);
+    process.exitCode = 130;
+  }
   if (!v.quiet) process.stderr.write(`grpo: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
 }
 

@@ -4,7 +4,7 @@
 // rollout, as MiniMind does. Around it: metrics.jsonl + report.html + progress line every
 // log_interval steps (reward, KL, clip fraction, length, entropy ...), an optional evaluation
 // hook, atomic checkpoints every save_interval steps and at the end, exact --resume (a step's
-// prompts and sampling seed depend only on (seed, step)), and Ctrl-C = checkpoint and stop.
+// prompts and sampling seed depend only on (seed, step)), and an aborted cfg.signal (Ctrl-C in the CLI) = checkpoint and stop.
 import { mkdirSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../../core/tensor.js';
@@ -39,6 +39,8 @@ export interface RlLoopConfig {
   /** Stop (with a checkpoint) after this many steps of this invocation. */
   stopAfterSteps?: number;
   quiet: boolean;
+  /** Aborting stops after the current step with a checkpoint (the CLI aborts on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface RlStepOutcome {
@@ -164,13 +166,6 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
     say(`eval at step ${at}: ${Object.entries(r).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
   };
 
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now)');
-  };
-  process.on('SIGINT', onSigint);
   let stoppedEarly = false;
   let stepsThisRun = 0;
   const window: Record<string, number> = {};
@@ -211,7 +206,7 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
       }
       progress?.update(step, outcome.tokens, { loss: outcome.logs.loss, lr, extra: pick(outcome.logs, ['reward', 'kl', 'len']) });
       if (cfg.evalInterval > 0 && (step % cfg.evalInterval === 0 || last)) await runEval(step);
-      const stopNow = stopRequested || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
+      const stopNow = !!cfg.signal?.aborted || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
       if (step % cfg.saveInterval === 0 || last || stopNow) await save();
       if (stopNow) {
         stoppedEarly = true;
@@ -221,7 +216,6 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
       await new Promise((r) => setImmediate(r));
     }
   } finally {
-    process.off('SIGINT', onSigint);
     progress?.finish();
     report();
     optimizer.dispose();
