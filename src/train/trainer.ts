@@ -16,7 +16,7 @@
 //     the run with a UserError naming the step; the last good checkpoint stays in place.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tensor } from '../core/tensor.js';
+import { empty, type Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';
 import * as ops from '../ops/index.js';
@@ -28,7 +28,7 @@ import { latestCheckpointDir, saveCheckpointDir, fsyncTree } from './atomic.js';
 import { MetricsWriter, MetricRecord } from './metrics.js';
 import { writeReport } from './report.js';
 import { UserError } from '../core/errors.js';
-import type { FBuf } from '../backends/backend.js';
+import { fb } from '../ops/util.js';
 import type { StepReport } from './options.js';
 
 export interface TrainConfig {
@@ -136,6 +136,16 @@ async function writeModelDir(dir: string, save: (d: string) => void | Promise<vo
   rmSync(old, { recursive: true, force: true });
 }
 
+/** Σx² over tensors, on their backend, with one host read (Infinity or NaN when any value is). */
+function sumOfSquares(ts: readonly Tensor[]): number {
+  if (ts.length === 0) return 0;
+  const acc = empty([1], ts[0].dtype, ts[0].backend);
+  ts.forEach((t, i) => t.backend.sumSquares(fb(acc), fb(t), t.size, i > 0));
+  const v = acc.item();
+  acc.dispose();
+  return v;
+}
+
 function hostOf(t: Tensor): Float32Array {
   const a = t.toArray();
   return a instanceof Float32Array ? Float32Array.from(a) : Float32Array.from(a as ArrayLike<number>);
@@ -210,7 +220,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
 
   const saveAll = async () => {
     // Never save what cannot be trained on: a non-finite weight would poison every later run.
-    const bad = task.params.find(([, t]) => !Number.isFinite(t.backend.sumSquares(t.buf as FBuf, t.size)));
+    const bad = Number.isFinite(sumOfSquares(params)) ? undefined : task.params.find(([, t]) => !Number.isFinite(sumOfSquares([t])));
     if (bad) throw new UserError(`${cfg.stage}: weight '${bad[0]}' is not finite after step ${optStep}; nothing was saved (the last good checkpoint${checkpointDir ? `, ${checkpointDir},` : ''} is kept). Lower --learning-rate or check the data`);
     const state: TrainerState = {
       stage: cfg.stage,
@@ -296,8 +306,10 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       micro = epoch * bpe + end;
       const lr = cosineLr(optStep, { lr: cfg.lr, totalSteps, warmupSteps: cfg.warmupSteps ?? 0, minRatio: cfg.minLrRatio ?? 0.1 });
       optimizer.lr = lr;
-      const gradNorm = cfg.gradClip > 0 ? clipGradNorm(params, cfg.gradClip) : Math.sqrt(params.reduce((sq, p) => sq + (p.grad ? p.backend.sumSquares(p.grad.buf as FBuf, p.grad.size) : 0), 0));
       // A non-finite gradient would turn every weight it touches into NaN: stop before the step.
+      // (Checked on the sum of squares itself: clipGradNorm's device-side sqrt can saturate.)
+      const gradSq = sumOfSquares(params.flatMap((p) => (p.grad ? [p.grad] : [])));
+      const gradNorm = cfg.gradClip > 0 && Number.isFinite(gradSq) ? clipGradNorm(params, cfg.gradClip) : Math.sqrt(gradSq);
       if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${optStep + 1}; the step was not taken. Lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
       optimizer.step();
       optimizer.zeroGrad();
