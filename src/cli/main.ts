@@ -24,6 +24,7 @@ const commands: Record<string, Command> = {
   grpo: { summary: 'reinforcement learning with group-relative advantages (CISPO / GRPO)', load: () => import('./commands/grpo.js') },
   generate: { summary: 'generate text from a model folder', load: () => import('./commands/generate.js') },
   chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },
+  serve: { summary: 'OpenAI-compatible API server and web chat page for a model folder', load: () => import('./commands/serve.js') },
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
   export: { summary: 'export a model folder (--merge-lora)', load: () => import('./commands/export.js') },
   bench: { summary: 'benchmark train | forward | generate and print one JSON line', load: () => import('./commands/bench.js') },

@@ -69,6 +69,8 @@ export class Sequence {
   readonly logprobs: number[] = [];
   text = '';
   finishReason: FinishReason | null = null;
+  /** Tokens the model produced: ids plus the stop token that ended it, if one did (what usage counts). */
+  sampledTokens = 0;
   cancelled = false;
   /** @internal */ cache: KVCache | null = null;
   /** @internal */ next = -1;
@@ -113,6 +115,7 @@ export class Sequence {
     for (const p of this.processors) p(row, this.history);
     const id = this.sampler(row);
     const lp = raw[id] - lse;
+    this.sampledTokens++;
     if (this.s.stopTokens.has(id)) return this.finish('stop');
     this.ids.push(id);
     this.logprobs.push(lp);
@@ -151,6 +154,8 @@ export class Sequence {
 
 /** Sequences decoded together; add() and cancel() between steps, step() advances them all by one token. */
 export class ContinuousBatch {
+  /** Sequences the last step decoded together (its batch size). */
+  lastStepSize = 0;
   private readonly pending: { prompt: readonly number[]; seqs: Sequence[] }[] = [];
   private readonly running: Sequence[] = [];
   private readonly maxPositions: number;
@@ -219,6 +224,7 @@ export class ContinuousBatch {
   step(): boolean {
     this.admit();
     const live = this.running.filter((s) => !s.done);
+    this.lastStepSize = live.length;
     if (live.length > 0) {
       const V = this.vocabSize;
       const logits = decodeStep(this.model, live.map((s) => s.next), live.map((s) => s.cache!));

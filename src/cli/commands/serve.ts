@@ -1,0 +1,67 @@
+// `minimind serve` — an OpenAI-compatible HTTP server and web chat page for a model folder.
+// Flags -> ServeOptions -> serve() (src/serve); the process runs until Ctrl-C.
+import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
+import { DeviceError, useDevice } from '../../core/device.js';
+
+const USAGE = `Usage: minimind serve --model <folder> [options]
+
+Serves the model over the OpenAI API (GET /v1/models, POST /v1/chat/completions,
+POST /v1/completions, GET /health) and a web chat page at /. Concurrent requests are decoded
+together in one batch per step.
+
+  --model <folder>       a model folder (config.json, model.safetensors, tokenizer.json)
+  --host <addr>          address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port <n>             port (default 8998, as MiniMind's server)
+  --api-key <key>        require 'Authorization: Bearer <key>' on /v1 routes
+  --model-name <id>      the id clients send as "model" (default: the folder's name)
+  --max-batch <n>        sequences decoded together per step (default 16)
+  --max-queue <n>        sequences that may wait for a slot before requests get 429 (default 64)
+  --device cpu|cuda|auto where the model runs (default cpu)`;
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseFlags(
+    argv,
+    {
+      model: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'api-key': { type: 'string' },
+      'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, device: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (!parsed) return;
+  const { values } = parsed;
+  const model = requireFlag(values, 'model', USAGE);
+  const port = numberFlag(values, 'port', 8998);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer in [0, 65535], got ${port}`);
+  const maxBatch = numberFlag(values, 'max-batch', 16);
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new CliError(`--max-batch must be a positive integer, got ${maxBatch}`);
+  const maxQueue = numberFlag(values, 'max-queue', 64);
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new CliError(`--max-queue must be a non-negative integer, got ${maxQueue}`);
+  const apiKey = values['api-key'];
+  if (apiKey === '') throw new CliError('--api-key must not be empty');
+  try {
+    useDevice(typeof values.device === 'string' ? values.device : 'cpu');
+  } catch (e) {
+    if (e instanceof DeviceError) throw new CliError(e.message);
+    throw e;
+  }
+  const { serve, ServeInputError } = await import('../../serve/load.js');
+  let running;
+  try {
+    running = await serve({
+      model, port, maxBatch, maxQueue,
+      host: typeof values.host === 'string' ? values.host : '127.0.0.1',
+      apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+      modelName: typeof values['model-name'] === 'string' ? values['model-name'] : undefined,
+    });
+  } catch (e) {
+    if (e instanceof ServeInputError) throw new CliError(e.message);
+    throw e;
+  }
+  console.log(`minimind serve: ${running.url}  (chat page: ${running.url}/ ; OpenAI base URL: ${running.url}/v1)`);
+  const stop = () => {
+    console.log('minimind serve: shutting down');
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

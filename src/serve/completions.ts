@@ -1,0 +1,85 @@
+// POST /v1/completions (OpenAI's legacy text endpoint): raw prompts, no chat template. A text
+// prompt is fed as BOS + its tokens, as MiniMind evaluates pretrained models (`generate --raw`);
+// token-id prompts are fed as given. Choice p*n + j is sample j of prompt p.
+import type { ServerResponse } from 'node:http';
+import { EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
+import { badParam, errors } from './errors.js';
+import { parseCompletionRequest } from './requests.js';
+
+export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerResponse): void {
+  const r = parseCompletionRequest(body);
+  if (r.model !== ctx.modelName) throw errors.unknownModel(r.model, ctx.modelName);
+  const tok = ctx.tokenizer;
+  const prompts = r.prompts.map((p, i) => {
+    if (typeof p !== 'string') {
+      const bad = p.find((id) => id < 0 || id >= tok.vocabSize);
+      if (bad !== undefined) throw badParam('prompt', `prompt ${i} has token id ${bad}, outside the vocabulary [0, ${tok.vocabSize}).`);
+      return p;
+    }
+    const ids = [...(tok.bosTokenId !== undefined ? [tok.bosTokenId] : []), ...tok.encode(p)];
+    if (ids.length === 0) throw badParam('prompt', `prompt ${i} is empty and the tokenizer has no BOS token to start from.`);
+    return ids;
+  });
+  const params = prompts.map((p) => samplingFor(ctx, r, p.length, 'prompt'));
+  const total = prompts.length * r.n;
+  const meta = { id: newId('cmpl-'), created: Math.floor(Date.now() / 1000), model: ctx.modelName };
+  const texts = new Array<string>(total).fill('');
+  const tokens = new Array<number>(total).fill(0);
+  const finish = new Array<string | null>(total).fill(null);
+  let remaining = total;
+  const usage = () => {
+    const promptTokens = prompts.reduce((a, p) => a + p.length, 0);
+    const completion = tokens.reduce((a, b) => a + b, 0);
+    return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+  };
+  let out: EventStream | null = null;
+  const chunk = (choices: unknown[], withUsage = false) => ({
+    ...meta,
+    object: 'text_completion',
+    system_fingerprint: null,
+    choices,
+    ...(r.stream && r.includeUsage ? { usage: withUsage ? usage() : null } : {}),
+  });
+  const finishAll = () => {
+    if (r.stream) {
+      if (r.includeUsage) out!.send(chunk([], true));
+      out!.done();
+    } else {
+      sendJson(res, 200, { ...chunk(texts.map((text, k) => ({ text, index: k, logprobs: null, finish_reason: finish[k] }))), usage: usage() });
+    }
+  };
+  const cancels: (() => void)[] = [];
+  const cancelAll = () => cancels.forEach((c) => c());
+  try {
+    prompts.forEach((prompt, p) => {
+      cancels.push(
+        ctx.engine.submit({
+          prompt,
+          params: params[p],
+          n: r.n,
+          onEvent: (j, e) => {
+            const k = p * r.n + j;
+            texts[k] += e.text;
+            tokens[k] = e.sampledTokens;
+            if (r.stream && e.text) out!.send(chunk([{ text: e.text, index: k, logprobs: null, finish_reason: null }]));
+            if (!e.finishReason) return;
+            finish[k] = e.finishReason;
+            if (r.stream) out!.send(chunk([{ text: '', index: k, logprobs: null, finish_reason: e.finishReason }]));
+            if (--remaining === 0) finishAll();
+          },
+          onError: (err) => {
+            cancelAll();
+            const e = errors.internal(err.message);
+            if (r.stream) out!.fail(e);
+            else if (!res.headersSent) sendJson(res, e.status, e.toJSON());
+          },
+        }),
+      );
+    });
+  } catch (e) {
+    cancelAll(); // a later prompt did not fit in the queue: the whole request is refused
+    throw e;
+  }
+  if (r.stream) out = new EventStream(res);
+  onDisconnect(res, cancelAll);
+}

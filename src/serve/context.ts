@@ -1,0 +1,100 @@
+// What the endpoint handlers share: the engine, the tokenizer, the served model's name and limits,
+// and the sampling defaults from the model folder's generation_config.json. Also the pieces both
+// endpoints use to turn a validated request into engine parameters and to write responses.
+import type { ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { SamplingParams } from '../model/batch-generate.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Engine } from './engine.js';
+import { errors, type ApiError } from './errors.js';
+import type { RequestSampling } from './requests.js';
+
+export interface GenerationDefaults {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repetitionPenalty?: number;
+}
+
+export interface ServeContext {
+  engine: Engine;
+  tokenizer: Tokenizer;
+  /** The id clients must send as `model`. */
+  modelName: string;
+  /** max_position_embeddings: prompt + completion tokens at most. */
+  contextLength: number;
+  /** Token ids that end a completion (eos of config, tokenizer and generation_config). */
+  stopTokenIds: number[];
+  defaults: GenerationDefaults;
+  /** Unix seconds the model was loaded (GET /v1/models `created`). */
+  created: number;
+}
+
+/** The engine's sampling parameters for a request whose prompt has promptTokens tokens (or a 400). */
+export function samplingFor(ctx: ServeContext, r: RequestSampling, promptTokens: number, param: string): SamplingParams {
+  const room = ctx.contextLength - promptTokens;
+  if (room < 1 || (r.maxTokens !== undefined && r.maxTokens > room)) {
+    throw errors.contextLength(ctx.contextLength, promptTokens, r.maxTokens ?? 1, param);
+  }
+  return {
+    maxNewTokens: r.maxTokens ?? room,
+    // OpenAI's defaults (1, 1, off) where the model folder's generation_config.json says nothing.
+    temperature: r.temperature ?? ctx.defaults.temperature ?? 1,
+    topP: r.topP ?? ctx.defaults.topP ?? 1,
+    topK: r.topK ?? ctx.defaults.topK ?? 0,
+    repetitionPenalty: r.repetitionPenalty ?? ctx.defaults.repetitionPenalty ?? 1,
+    frequencyPenalty: r.frequencyPenalty,
+    presencePenalty: r.presencePenalty,
+    stopTokenIds: ctx.stopTokenIds,
+    stopStrings: r.stop,
+    seed: r.seed,
+  };
+}
+
+/** chatcmpl-… / cmpl-… / call_… ids: random, as OpenAI's. */
+export function newId(prefix: string): string {
+  return `${prefix}${randomBytes(12).toString('hex')}`;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Server-Sent Events as OpenAI streams them: `data: {json}\n\n` per chunk, `data: [DONE]` last. */
+export class EventStream {
+  constructor(private readonly res: ServerResponse) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  }
+
+  get open(): boolean {
+    return !this.res.destroyed && !this.res.writableEnded;
+  }
+
+  // Writes never wait for the client to read: a slow reader's chunks queue in its own socket
+  // buffer and cannot hold up the decode loop that serves everyone else.
+  send(chunk: unknown): void {
+    if (this.open) this.res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  }
+
+  done(): void {
+    if (!this.open) return;
+    this.res.write('data: [DONE]\n\n');
+    this.res.end();
+  }
+
+  /** An error after the stream started: OpenAI's error object as an event, then the end. */
+  fail(e: ApiError): void {
+    if (!this.open) return;
+    this.res.write(`data: ${JSON.stringify(e.toJSON())}\n\n`);
+    this.res.end();
+  }
+}
+
+/** Calls fn once when the client goes away before the response is complete. */
+export function onDisconnect(res: ServerResponse, fn: () => void): void {
+  res.on('close', () => {
+    if (!res.writableFinished) fn();
+  });
+}

@@ -1,0 +1,78 @@
+// Loads a model folder for serving: weights, tokenizer, generation_config.json sampling defaults
+// and stop tokens, and the batch engine around them. `serve()` is what `minimind serve` calls.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { loadModelFolder } from '../formats/hf-folder.js';
+import type { MiniMindForCausalLM } from '../model/model.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { ServeContext, GenerationDefaults } from './context.js';
+import { BatchEngine } from './engine.js';
+import { startServer, type RunningServer, type ServerOptions } from './server.js';
+
+/** A problem with what the user asked to serve (printed as one `minimind:` line by the CLI). */
+export class ServeInputError extends Error {}
+
+export interface ServeOptions extends ServerOptions {
+  /** The model folder (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). */
+  model: string;
+  /** The id clients send as `model` (default: the folder's name). */
+  modelName?: string;
+  /** Sequences decoded together per step (default 16). */
+  maxBatch?: number;
+  /** Sequences allowed to wait for a slot before requests get 429 (default 64). */
+  maxQueue?: number;
+}
+
+/** Loads the folder and starts serving it. */
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const { model, tokenizer, generationConfig } = loadServedModel(opts.model);
+  const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue });
+  const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? basename(resolve(opts.model)));
+  try {
+    return await startServer(ctx, opts);
+  } catch (e) {
+    engine.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new ServeInputError(`port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use; pick another with --port`);
+    if (err.code === 'EACCES') throw new ServeInputError(`no permission to listen on port ${opts.port}; use a port above 1023`);
+    if (err.code === 'EADDRNOTAVAIL') throw new ServeInputError(`cannot listen on ${opts.host}: no such address on this machine`);
+    throw e;
+  }
+}
+
+export function loadServedModel(dir: string): { model: MiniMindForCausalLM; tokenizer: Tokenizer; generationConfig: Record<string, unknown> } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ServeInputError(`model folder not found: ${dir}`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ServeInputError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
+  let generationConfig: Record<string, unknown> = {};
+  const gcPath = join(dir, 'generation_config.json');
+  try {
+    if (existsSync(gcPath)) generationConfig = JSON.parse(readFileSync(gcPath, 'utf8'));
+    return { model: loadModelFolder(dir).model, tokenizer: Tokenizer.load(dir), generationConfig };
+  } catch (e) {
+    throw new ServeInputError((e as Error).message);
+  }
+}
+
+/** The handlers' shared state for a loaded model. */
+export function serveContext(model: MiniMindForCausalLM, tokenizer: Tokenizer, generationConfig: Record<string, unknown>, engine: ServeContext['engine'], modelName: string): ServeContext {
+  const num = (k: string) => (typeof generationConfig[k] === 'number' ? (generationConfig[k] as number) : undefined);
+  const defaults: GenerationDefaults = {
+    temperature: generationConfig.do_sample === false ? 0 : num('temperature'),
+    topP: num('top_p'),
+    topK: num('top_k'),
+    repetitionPenalty: num('repetition_penalty'),
+  };
+  const stops = new Set<number>([model.config.eos_token_id]);
+  if (tokenizer.eosTokenId !== undefined) stops.add(tokenizer.eosTokenId);
+  const gcEos = generationConfig.eos_token_id;
+  for (const id of Array.isArray(gcEos) ? gcEos : [gcEos]) if (typeof id === 'number') stops.add(id);
+  return {
+    engine,
+    tokenizer,
+    modelName,
+    contextLength: model.config.max_position_embeddings,
+    stopTokenIds: [...stops],
+    defaults,
+    created: Math.floor(Date.now() / 1000),
+  };
+}

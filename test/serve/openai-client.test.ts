@@ -1,0 +1,297 @@
+// `minimind serve` against the official `openai` npm client on loopback, with a tiny real model:
+// responses, streams and usage must be what the library generates for the same prompt, and every
+// error must reach the client as the matching OpenAI error class. Raw fetch checks what the client
+// hides ([DONE], invalid JSON, a body too large).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import OpenAI from 'openai';
+import { serve } from '../../src/serve/load.js';
+import type { RunningServer } from '../../src/serve/server.js';
+import { generateBatch, type GenerateBatchOptions } from '../../src/model/batch-generate.js';
+import type { ChatMessage } from '../../src/tokenizer/chat.js';
+import { makeServedModel, type ServedFixture } from './fixture.js';
+
+const KEY = 'sk-test-0123456789';
+let fx: ServedFixture;
+let srv: RunningServer;
+let client: OpenAI;
+// The `openai` client types only OpenAI's own fields; MiniMind's extras (top_k, chat_template_kwargs) pass through.
+type Params = Record<string, unknown>;
+const chat = (p: Params) => client.chat.completions.create({ model: 'tiny-chat', ...p } as never) as unknown as Promise<OpenAI.Chat.ChatCompletion>;
+const chatStream = (p: Params) => client.chat.completions.create({ model: 'tiny-chat', stream: true, ...p } as never) as unknown as Promise<AsyncIterable<OpenAI.Chat.ChatCompletionChunk> & { controller: AbortController }>;
+
+before(async () => {
+  fx = makeServedModel({ maxPositions: 512 });
+  srv = await serve({ model: fx.folder, port: 0, apiKey: KEY, maxBodyBytes: 64 * 1024, maxBatch: 16 });
+  client = new OpenAI({ apiKey: KEY, baseURL: `${srv.url}/v1`, maxRetries: 0 });
+});
+after(async () => {
+  await srv.close();
+  fx.cleanup();
+});
+
+function chatPrompt(messages: ChatMessage[], thinking = false): number[] {
+  const t = fx.tokenizer;
+  return t.encode(t.applyChatTemplate(messages, { addGenerationPrompt: true, ...(thinking ? { openThinking: true, enableThinking: true } : {}) }));
+}
+
+// What the library generates for one prompt with the server's settings (eos 2 stops, OpenAI's defaults).
+function reference(prompt: number[], opts: Partial<GenerateBatchOptions> & { maxNewTokens: number }) {
+  return generateBatch(fx.model, [prompt], { temperature: 1, topP: 1, topK: 0, stopTokenIds: [2], tokenizer: fx.tokenizer, ...opts });
+}
+
+const HELLO: ChatMessage[] = [{ role: 'user', content: 'What is the capital of France?' }];
+
+test('GET /v1/models lists the served model', async () => {
+  const list = await client.models.list();
+  assert.deepEqual(list.data.map((m) => m.id), ['tiny-chat']);
+  assert.equal((await client.models.retrieve('tiny-chat')).id, 'tiny-chat');
+});
+
+test('non-stream chat completion: the library\'s greedy answer, exact usage, OpenAI shape', async () => {
+  const r = await chat({ messages: HELLO, temperature: 0, max_tokens: 12 });
+  const prompt = chatPrompt(HELLO);
+  const [want] = reference(prompt, { temperature: 0, maxNewTokens: 12 });
+  assert.ok(!/<think>|<\/think>|<tool_call>/.test(want.text!), 'the reference answer has no tags (else content would be split)');
+  assert.match(r.id, /^chatcmpl-/);
+  assert.equal(r.object, 'chat.completion');
+  assert.equal(r.model, 'tiny-chat');
+  assert.equal(r.choices.length, 1);
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.equal(r.choices[0].message.content, want.text!.replace(/^\n+/, ''));
+  assert.ok(r.choices[0].message.content!.length > 0);
+  assert.equal(r.choices[0].finish_reason, want.finishReason);
+  assert.deepEqual(r.usage, { prompt_tokens: prompt.length, completion_tokens: want.ids.length + (want.finishReason === 'stop' ? 1 : 0), total_tokens: prompt.length + want.ids.length + (want.finishReason === 'stop' ? 1 : 0) });
+});
+
+test('streaming: role first, the same text as non-stream, finish_reason, usage chunk, one id', async () => {
+  const stream = await chatStream({ messages: HELLO, temperature: 0, max_tokens: 12, stream_options: { include_usage: true } });
+  const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
+  for await (const c of stream) chunks.push(c);
+  const full = await chat({ messages: HELLO, temperature: 0, max_tokens: 12 });
+  assert.equal(new Set(chunks.map((c) => c.id)).size, 1);
+  assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'tiny-chat' && typeof c.created === 'number'));
+  assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+  const text = chunks.flatMap((c) => c.choices.map((ch) => ch.delta.content ?? '')).join('');
+  assert.equal(text, full.choices[0].message.content);
+  const last = chunks[chunks.length - 1];
+  assert.deepEqual(last.choices, []);
+  assert.deepEqual(last.usage, full.usage);
+  const fin = chunks[chunks.length - 2].choices[0];
+  assert.equal(fin.finish_reason, full.choices[0].finish_reason);
+  assert.ok(chunks.slice(0, -1).every((c) => c.usage === null), 'usage is null on every chunk but the last');
+});
+
+test('raw stream ends with data: [DONE]; without include_usage there is no usage field', async () => {
+  const r = await fetch(`${srv.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny-chat', messages: HELLO, stream: true, max_tokens: 4, temperature: 0 }),
+  });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type')!, /^text\/event-stream/);
+  const body = await r.text();
+  assert.ok(body.endsWith('data: [DONE]\n\n'), body.slice(-80));
+  const events = body.trim().split('\n\n');
+  assert.ok(events.every((e) => e.startsWith('data: ')));
+  for (const e of events.slice(0, -1)) assert.ok(!('usage' in JSON.parse(e.slice(6))));
+});
+
+test('n, seed, temperature, top_k, top_p: each choice is the library\'s seeded sample', async () => {
+  const opts = { temperature: 1.1, top_p: 0.9, top_k: 40, seed: 77, max_tokens: 10, n: 3 };
+  const r = await chat({ messages: HELLO, ...opts });
+  const want = generateBatch(fx.model, [chatPrompt(HELLO)], { temperature: 1.1, topP: 0.9, topK: 40, seed: 77, maxNewTokens: 10, numReturnSequences: 3, stopTokenIds: [2], tokenizer: fx.tokenizer });
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2]);
+  // Compare through the same splitter: sampled text may contain <think> or <tool_call> tokens.
+  let compared = 0;
+  r.choices.forEach((c, i) => {
+    const w = want[i].text!;
+    if (!/<think>|<\/think>|<tool_call>/.test(w)) {
+      assert.equal(c.message.content, w.replace(/^\n+/, ''), `choice ${i}`);
+      compared++;
+    }
+    assert.equal(c.finish_reason, want[i].finishReason);
+  });
+  assert.ok(compared >= 2, `${compared} choices compared`);
+  assert.equal(r.usage!.completion_tokens, want.reduce((s, w) => s + w.ids.length + (w.finishReason === 'stop' ? 1 : 0), 0));
+  assert.notDeepEqual(r.choices[0].message.content, r.choices[1].message.content);
+  const again = await chat({ messages: HELLO, ...opts });
+  assert.deepEqual(again.choices.map((c) => c.message.content), r.choices.map((c) => c.message.content), 'the same seed gives the same choices');
+});
+
+test('stop strings cut the answer; frequency and presence penalties are honoured', async () => {
+  const free = await chat({ messages: HELLO, temperature: 0, max_tokens: 20 });
+  const text = free.choices[0].message.content!;
+  const stop = text.slice(5, 8);
+  assert.ok(stop.length === 3 && text.indexOf(stop) >= 0);
+  const cut = await chat({ messages: HELLO, temperature: 0, max_tokens: 20, stop: [stop] });
+  assert.equal(cut.choices[0].message.content, text.slice(0, text.indexOf(stop)));
+  assert.equal(cut.choices[0].finish_reason, 'stop');
+  const pen = await chat({ messages: HELLO, temperature: 0, max_tokens: 20, presence_penalty: 2, frequency_penalty: 2 });
+  const [want] = reference(chatPrompt(HELLO), { temperature: 0, maxNewTokens: 20, presencePenalty: 2, frequencyPenalty: 2 });
+  assert.equal(pen.choices[0].message.content, want.text!.replace(/^\n+/, ''));
+  assert.notEqual(want.text, reference(chatPrompt(HELLO), { temperature: 0, maxNewTokens: 20 })[0].text, 'the penalties change this answer (else the check proves nothing)');
+});
+
+test('thinking on (chat_template_kwargs.enable_thinking / open_thinking): the output before </think> is reasoning_content', async () => {
+  const prompt = chatPrompt(HELLO, true);
+  const [want] = reference(prompt, { temperature: 0, maxNewTokens: 12 });
+  assert.ok(!want.text!.includes('</think>'), 'the random model never closes the block in 12 tokens');
+  for (const extra of [{ chat_template_kwargs: { enable_thinking: true } }, { open_thinking: true }]) {
+    const r = await chat({ messages: HELLO, temperature: 0, max_tokens: 12, ...extra });
+    const msg = r.choices[0].message as { content: string | null; reasoning_content?: string };
+    assert.equal(msg.reasoning_content, want.text!.replace(/^\n+|\n+$/g, ''));
+    assert.equal(msg.content, '');
+    assert.equal(r.usage!.prompt_tokens, prompt.length);
+  }
+});
+
+test('16 parallel streams give exactly the sequential outputs, decoded in one batch', async () => {
+  const prompts = Array.from({ length: 16 }, (_, i) => [{ role: 'user', content: `Question ${i}: what is ${i} plus ${i * 3}?` }] as ChatMessage[]);
+  const run = async (messages: ChatMessage[]) => {
+    const s = await chatStream({ messages, temperature: 0, max_tokens: 24 });
+    let text = '';
+    let finish: string | null = null;
+    for await (const c of s) for (const ch of c.choices) {
+      text += ch.delta.content ?? '';
+      finish = ch.finish_reason ?? finish;
+    }
+    return { text, finish };
+  };
+  const sequential = [];
+  for (const p of prompts) sequential.push(await run(p));
+  const before = (await (await fetch(`${srv.url}/health`)).json()) as { peakRunning: number };
+  assert.ok(before.peakRunning <= 3, `sequential requests ran alone (peak ${before.peakRunning})`);
+  const parallel = await Promise.all(prompts.map(run));
+  assert.deepEqual(parallel, sequential);
+  assert.ok(sequential.every((s) => s.text.length > 0 && s.finish !== null));
+  assert.ok(new Set(sequential.map((s) => s.text)).size > 8, 'different prompts give different answers');
+  const health = (await (await fetch(`${srv.url}/health`)).json()) as { peakRunning: number };
+  assert.ok(health.peakRunning >= 12, `parallel requests were decoded together (peak batch ${health.peakRunning})`);
+});
+
+test('a client that disconnects frees its slot at once', async () => {
+  const stats = async () => (await (await fetch(`${srv.url}/health`)).json()) as { running: number; cancelled: number };
+  const cancelled0 = (await stats()).cancelled;
+  const s = await chatStream({ messages: HELLO, temperature: 0, max_tokens: 480 });
+  let n = 0;
+  for await (const _ of s) if (++n === 3) break; // leaving the loop aborts the request
+  let st = await stats();
+  for (let i = 0; i < 50 && st.running > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    st = await stats();
+  }
+  assert.equal(st.running, 0);
+  assert.equal(st.cancelled, cancelled0 + 1, 'the sequence was cancelled, not run to its end');
+});
+
+test('a reader that never reads does not stall the others', async () => {
+  const body = JSON.stringify({ model: 'tiny-chat', messages: HELLO, stream: true, max_tokens: 400, temperature: 0 });
+  const stalled = request(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' } });
+  const gotHeaders = new Promise<void>((resolve) => stalled.on('response', (res) => { res.pause(); resolve(); }));
+  stalled.on('error', () => {});
+  stalled.end(body);
+  await gotHeaders;
+  const r = await chat({ messages: [{ role: 'user', content: 'hi' }], temperature: 0, max_tokens: 8 });
+  assert.ok(r.choices[0].finish_reason);
+  stalled.destroy();
+});
+
+test('the legacy completions endpoint: BOS + prompt, stream and non-stream', async () => {
+  const t = fx.tokenizer;
+  const ids = [t.bosTokenId!, ...t.encode('The capital of Japan')];
+  const [want] = reference(ids, { temperature: 0, maxNewTokens: 9 });
+  const r = await client.completions.create({ model: 'tiny-chat', prompt: 'The capital of Japan', max_tokens: 9, temperature: 0 });
+  assert.equal(r.object, 'text_completion');
+  assert.equal(r.choices[0].text, want.text);
+  assert.equal(r.usage!.prompt_tokens, ids.length);
+  const s = await client.completions.create({ model: 'tiny-chat', prompt: 'The capital of Japan', max_tokens: 9, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let usage = null;
+  for await (const c of s) {
+    text += c.choices.map((ch) => ch.text).join('');
+    usage = c.usage ?? usage;
+  }
+  assert.equal(text, want.text);
+  assert.deepEqual(usage, r.usage);
+});
+
+// ---- errors ----
+
+async function apiError(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof OpenAI.APIError, `expected an APIError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('the request should have failed');
+}
+
+test('errors reach the client as OpenAI errors with the right status', async () => {
+  let e = await apiError(chat({ messages: [] }));
+  assert.ok(e instanceof OpenAI.BadRequestError);
+  assert.equal(e.param, 'messages');
+  e = await apiError(chat({ messages: HELLO, temperature: 'hot' }));
+  assert.ok(e instanceof OpenAI.BadRequestError);
+  assert.equal(e.param, 'temperature');
+  assert.equal(e.type, 'invalid_request_error');
+  e = await apiError(chat({ messages: [{ role: 'wizard', content: 'x' }] }));
+  assert.equal(e.status, 400);
+  assert.equal(e.param, 'messages[0].role');
+  e = await apiError(chat({ messages: HELLO, max_tokens: 0 }));
+  assert.equal(e.param, 'max_tokens');
+  e = await apiError(chat({ messages: HELLO, logprobs: true }));
+  assert.equal(e.status, 400);
+  // A prompt longer than the context: 400 with the limits.
+  e = await apiError(chat({ messages: [{ role: 'user', content: 'Paris '.repeat(600) }] }));
+  assert.ok(e instanceof OpenAI.BadRequestError);
+  assert.equal(e.code, 'context_length_exceeded');
+  assert.match(e.message, /maximum context length is 512 tokens/);
+  e = await apiError(chat({ messages: HELLO, max_tokens: 600 }));
+  assert.equal(e.code, 'context_length_exceeded');
+  e = await apiError(client.chat.completions.create({ model: 'gpt-4o', messages: HELLO as never }));
+  assert.ok(e instanceof OpenAI.NotFoundError);
+  assert.equal(e.code, 'model_not_found');
+  const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: `${srv.url}/v1`, maxRetries: 0 });
+  e = await apiError(wrong.models.list());
+  assert.ok(e instanceof OpenAI.AuthenticationError);
+});
+
+test('raw HTTP errors: missing key 401, invalid JSON 400, body too large 413, unknown route 404; the server stays up', async () => {
+  const post = (body: string, headers: Record<string, string> = { Authorization: `Bearer ${KEY}` }) =>
+    fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+  let r = await post('{}', {});
+  assert.equal(r.status, 401);
+  assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'missing_api_key');
+  r = await post('{"model": "tiny-chat", "messages": [');
+  assert.equal(r.status, 400);
+  const err = ((await r.json()) as { error: { type: string; code: string; message: string } }).error;
+  assert.equal(err.type, 'invalid_request_error');
+  assert.equal(err.code, 'invalid_json');
+  r = await post(JSON.stringify({ model: 'tiny-chat', messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] }));
+  assert.equal(r.status, 413);
+  assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'request_too_large');
+  r = await fetch(`${srv.url}/v1/embeddings`, { method: 'POST', headers: { Authorization: `Bearer ${KEY}` }, body: '{}' });
+  assert.equal(r.status, 404);
+  r = await fetch(`${srv.url}/v1/chat/completions`, { headers: { Authorization: `Bearer ${KEY}` } });
+  assert.equal(r.status, 405);
+  const ok = await chat({ messages: HELLO, max_tokens: 2 });
+  assert.equal(ok.choices.length, 1, 'the server still answers');
+});
+
+test('a full queue answers 429 (RateLimitError)', async () => {
+  const busy = await serve({ model: fx.folder, port: 0, maxBatch: 1, maxQueue: 0 });
+  try {
+    const c = new OpenAI({ apiKey: 'unused', baseURL: `${busy.url}/v1`, maxRetries: 0 });
+    const long = (await c.chat.completions.create({ model: 'tiny-chat', messages: HELLO as never, max_tokens: 480, temperature: 0, stream: true })) as unknown as AsyncIterable<unknown>;
+    const it = long[Symbol.asyncIterator]();
+    await it.next(); // the first request holds the only slot
+    const e = await apiError(c.chat.completions.create({ model: 'tiny-chat', messages: HELLO as never, max_tokens: 4 }));
+    assert.ok(e instanceof OpenAI.RateLimitError);
+    await it.return?.();
+  } finally {
+    await busy.close();
+  }
+});
