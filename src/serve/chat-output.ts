@@ -51,15 +51,24 @@ export class ChatOutputParser {
     while (buf.length > 0) {
       const tags = this.tagsFor();
       const hit = firstTag(buf, tags);
+      if (hit && (hit.tag === THINK_OPEN || hit.tag === THINK_CLOSE) && this.mode === 'content' && /\S/.test(buf.slice(0, hit.at))) {
+        // A think tag after the answer has begun is text: show what precedes it, then go on
+        // (the answer has started now, so the tag is no longer looked for).
+        this.emit(out, buf.slice(0, hit.at));
+        buf = buf.slice(hit.at);
+        continue;
+      }
       if (hit) {
-        this.emit(out, buf.slice(0, hit.at), true);
+        // The template puts a '\n' between content and a tool call: a separator, not content.
+        const before = buf.slice(0, hit.at);
+        this.emit(out, hit.tag === CALL_OPEN ? before.replace(/\n+$/, '') : before, true);
         buf = buf.slice(hit.at + hit.tag.length);
         this.onTag(hit.tag, out);
         continue;
       }
       let keep = partialTail(buf, tags);
-      // Reasoning: newlines before a possible </think> are its frame, not reasoning; hold them.
-      if (this.mode === 'reasoning') while (keep < buf.length && buf[buf.length - keep - 1] === '\n') keep++;
+      // Newlines before a possible </think> or <tool_call> are framing, not text; hold them.
+      if (this.mode === 'reasoning' || (this.mode === 'content' && this.opts.toolCalls)) while (keep < buf.length && buf[buf.length - keep - 1] === '\n') keep++;
       this.emit(out, buf.slice(0, buf.length - keep));
       this.held = buf.slice(buf.length - keep);
       break;

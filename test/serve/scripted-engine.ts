@@ -7,6 +7,8 @@ import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 
 export class ScriptedEngine implements Engine {
   readonly prompts: number[][] = [];
+  /** Milliseconds between tokens (0: one token per event-loop turn). */
+  delayMs = 0;
   private closed = false;
 
   constructor(
@@ -27,7 +29,8 @@ export class ScriptedEngine implements Engine {
           const e: ChoiceEvent = { id: ids[i], text: decoder.push(ids[i]), sampledTokens: i + 1 };
           i++;
           s.onEvent(choice, e);
-          setImmediate(tick);
+          if (this.delayMs > 0) setTimeout(tick, this.delayMs);
+          else setImmediate(tick);
           return;
         }
         const length = i >= s.params.maxNewTokens && i < ids.length;
