@@ -7,6 +7,7 @@
         "src/backends/cpu/runtime.cc",
         "src/backends/cpu/gemm.cc",
         "src/backends/cpu/gemm_amx.cc",
+        "src/backends/cpu/gemm_bf16.cc",
         "src/backends/cpu/elementwise.cc",
         "src/backends/cpu/rows.cc",
         "src/backends/cpu/transformer.cc",

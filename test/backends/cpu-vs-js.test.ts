@@ -2,7 +2,7 @@
 // random inputs: tiny and odd shapes (1, primes, sizes that straddle the GEMM's register tiles and
 // cache blocks, the attention's 64-row query blocks), every transpose case, forward and backward,
 // accumulate paths started from non-zero gradients. Every SIMD path this CPU has (AVX-512, AVX2,
-// portable) and both 1 and 2 threads are run. Skips, saying why, only when the addon did not build.
+// portable; the bf16 GEMMs on AMX and AVX512-BF16) and both 1 and 2 threads are run. Skips, saying why, only when the addon did not build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend } from '../../src/backends/js/index.js';
@@ -154,62 +154,102 @@ suite('matmul, every transpose case', () => {
   both('matmul K=0', { out: rand(6) }, ['out'], (be, x) => be.matmul(x.out, new Float32Array(0), new Float32Array(0), 2, 3, 0, false, false, false));
 });
 
-test('cpu vs js: bf16 matmul (AMX) within bf16 rounding of the fp32 product, every transpose case', { skip }, (t) => {
-  const be = cpu as CpuBackend;
-  if (be.setMatmulPrecision('bf16') !== 'bf16') {
-    t.skip('this CPU / OS has no AMX-BF16: bf16 matmul falls back to fp32');
-    return;
-  }
-  try {
-    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [33, 31, 65], [64, 96, 128], [100, 70, 513], [130, 200, 96]]) {
-      for (const ta of [false, true]) {
-        for (const tb of [false, true]) {
-          for (const acc of [false, true]) {
-            const a = rand(M * K), b = rand(K * N), out0 = rand(M * N);
-            const want = out0.slice(), got = out0.slice();
-            jsBackend.matmul(want, a, b, M, N, K, ta, tb, acc);
-            be.matmul(got, a, b, M, N, K, ta, tb, acc);
-            // each bf16 operand carries a relative error <= 2^-9; the sum of |a||b| bounds the product's error
-            const absA = a.map(Math.abs), absB = b.map(Math.abs), bound = new Float32Array(M * N);
-            jsBackend.matmul(bound, absA, absB, M, N, K, ta, tb, false);
-            for (let i = 0; i < M * N; i++) {
-              const err = Math.abs(got[i] - want[i]);
-              if (!(err <= bound[i] * 2 ** -7 + 1e-5)) assert.fail(`bf16 matmul M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}: element ${i} is ${got[i]}, fp32 gives ${want[i]}`);
+// fp32 -> bf16 -> fp32, round to nearest even (the kernels' rounding of GEMM operands)
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+function roundBf16(x: number): number {
+  f32[0] = x;
+  u32[0] = ((u32[0] + 0x7fff + ((u32[0] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return f32[0];
+}
+
+// Each bf16 GEMM path (AMX tiles, AVX512-BF16 vdpbf16ps) is run where the CPU has it, chosen with
+// setIsa. Two references: the exact product of the bf16-rounded operands (the kernel must match it to
+// fp32 accumulation error, which pins the packing and rounding), and the fp32 product (within bf16
+// rounding error, and not equal to it: the path must not be silently fp32).
+for (const level of ['amx', 'avx512bf16'] as const) {
+  test(`cpu vs js: bf16 matmul (${level}) equals the product of bf16-rounded operands, every transpose case`, { skip }, (t) => {
+    const be = cpu as CpuBackend;
+    if (be.setIsa(level) !== level) {
+      be.setIsa('best');
+      t.skip(`this CPU / OS has no ${level}`);
+      return;
+    }
+    const prevT = be.getThreads();
+    assert.equal(be.setMatmulPrecision('bf16'), 'bf16');
+    try {
+      for (const threads of [1, 2]) {
+        be.setThreads(threads);
+        for (const [M, N, K] of [[5, 3, 7], [3, 5, 7], [33, 31, 65], [64, 96, 128], [100, 70, 513], [130, 200, 96], [97, 45, 1025], [40, 600, 33]]) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              for (const acc of [false, true]) {
+                const a = rand(M * K), b = rand(K * N), out0 = rand(M * N);
+                const want = out0.slice(), got = out0.slice(), exact = out0.slice();
+                jsBackend.matmul(want, a, b, M, N, K, ta, tb, acc);
+                be.matmul(got, a, b, M, N, K, ta, tb, acc);
+                jsBackend.matmul(exact, a.map(roundBf16), b.map(roundBf16), M, N, K, ta, tb, acc);
+                const bound = new Float32Array(M * N);
+                jsBackend.matmul(bound, a.map(Math.abs), b.map(Math.abs), M, N, K, ta, tb, false);
+                const what = `bf16 matmul (${level}, ${threads} threads) M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}`;
+                if (M <= 4) {
+                  // few rows (decoding) take the fp32 path, which reads the weights once
+                  close(got, want, `${what} (fp32 path)`, 1e-4);
+                  continue;
+                }
+                for (let i = 0; i < M * N; i++) {
+                  const e1 = Math.abs(got[i] - exact[i]), e2 = Math.abs(got[i] - want[i]);
+                  if (!(e1 <= bound[i] * 2 ** -20 + 1e-6)) assert.fail(`${what}: element ${i} is ${got[i]}, bf16-rounded operands give ${exact[i]}`);
+                  // each bf16 operand carries a relative error <= 2^-9; the sum of |a||b| bounds the product's error
+                  if (!(e2 <= bound[i] * 2 ** -7 + 1e-5)) assert.fail(`${what}: element ${i} is ${got[i]}, fp32 gives ${want[i]}`);
+                }
+                if (M * N * K >= 1000) assert.ok(got.some((v, i) => Math.abs(v - want[i]) > 1e-6), `${what}: identical to fp32`);
+              }
             }
-            // and it is not silently fp32: some entries must differ from the fp32 product
-            if (M * N * K >= 1000) assert.ok(got.some((v, i) => v !== want[i] && Math.abs(v - want[i]) > 1e-6), 'bf16 results identical to fp32');
           }
         }
       }
-    }
-    // attention's block GEMMs follow the matmul precision: close to fp32 at bf16 accuracy
-    const [B, Tq, Tk, Tcap, H, KVH, D] = [2, 70, 70, 70, 4, 2, 32];
-    const nq = B * Tq * H * D, nk = B * Tcap * KVH * D, scale = 1 / Math.sqrt(D);
-    const q = rand(nq), k = rand(nk), v = rand(nk), dout = rand(nq);
-    const outs = [jsBackend, be].map((bk) => {
-      const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
-      bk.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
-      const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
-      bk.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale);
-      return { out, lse, dq, dk, dv };
-    });
-    // relative error of the whole tensor (single entries that are exactly 0 in fp32, e.g. dq of the
-    // first query, come out as small bf16 noise)
-    for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
-      const got = outs[1][name], want = outs[0][name];
-      let num = 0, den = 0;
-      for (let i = 0; i < want.length; i++) {
-        num += (got[i] - want[i]) ** 2;
-        den += want[i] ** 2;
+      // below the bf16 levels the precision in effect is fp32, and the product is the fp32 one
+      be.setIsa('avx512');
+      if (be.isa() === 'avx512') {
+        assert.equal(be.matmulPrecision(), 'fp32');
+        const [M, N, K] = [37, 70, 513], a = rand(M * K), b = rand(K * N), got = new Float32Array(M * N), want = new Float32Array(M * N);
+        be.matmul(got, a, b, M, N, K, false, true, false);
+        jsBackend.matmul(want, a, b, M, N, K, false, true, false);
+        close(got, want, `bf16 requested at isa avx512`, 1e-4);
+        be.setIsa(level);
+        assert.equal(be.matmulPrecision(), 'bf16');
       }
-      const rel = Math.sqrt(num / den);
-      assert.ok(rel < 2e-2, `bf16 attention ${name}: relative error ${rel.toExponential(2)}`);
-      assert.ok(rel > 0 || name === 'lse', `bf16 attention ${name}: identical to fp32, so not bf16`);
+      // attention's block GEMMs follow the matmul precision: close to fp32 at bf16 accuracy
+      const [B, Tq, Tk, Tcap, H, KVH, D] = [2, 70, 70, 70, 4, 2, 32];
+      const nq = B * Tq * H * D, nk = B * Tcap * KVH * D, scale = 1 / Math.sqrt(D);
+      const q = rand(nq), k = rand(nk), v = rand(nk), dout = rand(nq);
+      const outs = [jsBackend, be].map((bk) => {
+        const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
+        bk.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+        const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
+        bk.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale);
+        return { out, lse, dq, dk, dv };
+      });
+      // relative error of the whole tensor (single entries that are exactly 0 in fp32, e.g. dq of the
+      // first query, come out as small bf16 noise)
+      for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
+        const got = outs[1][name], want = outs[0][name];
+        let num = 0, den = 0;
+        for (let i = 0; i < want.length; i++) {
+          num += (got[i] - want[i]) ** 2;
+          den += want[i] ** 2;
+        }
+        const rel = Math.sqrt(num / den);
+        assert.ok(rel < 2e-2, `bf16 attention (${level}) ${name}: relative error ${rel.toExponential(2)}`);
+        assert.ok(rel > 0 || name === 'lse', `bf16 attention (${level}) ${name}: identical to fp32, so not bf16`);
+      }
+    } finally {
+      be.setMatmulPrecision('fp32');
+      be.setIsa('best');
+      be.setThreads(prevT);
     }
-  } finally {
-    be.setMatmulPrecision('fp32');
-  }
-});
+  });
+}
 
 suite('rows: embedding, rowScale, topk, gather', () => {
   for (const [N, C, V] of [[1, 1, 1], [5, 7, 3], [64, 33, 10], [300, 64, 50]]) {

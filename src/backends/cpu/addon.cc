@@ -104,7 +104,8 @@ DEF(setIsa)
   char buf[32];
   napi_get_value_string_utf8(a.env, a.at(0), buf, sizeof buf, &len);
   std::string s(buf, len);
-  Isa want = s == "avx512" ? ISA_AVX512 : s == "avx2" ? ISA_AVX2 : s == "generic" ? ISA_GENERIC : best_isa();
+  Isa want = s == "amx" ? ISA_AMX : s == "avx512bf16" ? ISA_AVX512BF16 : s == "avx512" ? ISA_AVX512 : s == "avx2" ? ISA_AVX2
+           : s == "generic" ? ISA_GENERIC : best_isa();
   set_isa(want);
   napi_value r;
   napi_create_string_utf8(a.env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &r);
@@ -157,7 +158,12 @@ DEF(setMatmulPrecision)
   napi_get_value_string_utf8(a.env, a.at(0), buf, sizeof buf, &len);
   std::string s(buf, len);
   if (s != "fp32" && s != "bf16") a.fail(0, "must be 'fp32' or 'bf16'");
-  set_matmul_bf16(s == "bf16" && amx_available());
+  set_matmul_bf16(s == "bf16");  // in effect only while the ISA level has a bf16 GEMM (matmul_bf16())
+  napi_value r;
+  napi_create_string_utf8(a.env, matmul_bf16() ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &r);
+  return r;
+END
+DEF(getMatmulPrecision)
   napi_value r;
   napi_create_string_utf8(a.env, matmul_bf16() ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &r);
   return r;
@@ -408,7 +414,7 @@ END
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(setIsa), REG(getIsa), REG(fillValue),
+      REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(getMatmulPrecision), REG(setIsa), REG(getIsa), REG(fillValue),
       REG(add), REG(mul), REG(affine), REG(axpy), REG(sumSquares), REG(unaryForward), REG(unaryBackward),
       REG(matmul),
       REG(embeddingForward), REG(embeddingBackward), REG(rowScaleForward), REG(rowScaleBackward), REG(topk),

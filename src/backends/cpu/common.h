@@ -18,12 +18,14 @@ namespace mm {
 int num_threads();
 void set_num_threads(int n);
 
-// ---- GEMM precision: false = fp32, true = bf16 operands / fp32 accumulation (AMX, when present) ----
+// ---- GEMM precision: false = fp32, true = bf16 operands / fp32 accumulation. matmul_bf16() is
+// true only while the ISA level in use has a bf16 GEMM (AVX512-BF16 or AMX). ----
 bool matmul_bf16();
 void set_matmul_bf16(bool on);
 
-// ---- ISA ----
-enum Isa { ISA_GENERIC = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+// ---- ISA: ordered levels, each implies the ones below. fp32 kernels use AVX-512 from ISA_AVX512
+// up; the bf16 GEMM needs ISA_AVX512BF16 (vdpbf16ps) or ISA_AMX (tiles). ----
+enum Isa { ISA_GENERIC = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AVX512BF16 = 3, ISA_AMX = 4 };
 Isa current_isa();
 Isa best_isa();
 void set_isa(Isa isa);

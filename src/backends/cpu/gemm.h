@@ -12,10 +12,19 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
 
 }  // namespace mm
 
+// bf16 GEMMs: same contract as sgemm, operands rounded to bf16 (nearest even), fp32 accumulation,
+// C fp32 — PyTorch's bf16 autocast arithmetic for matmuls. sgemm_bf16 runs the kernel of the current
+// ISA level: AMX tiles (gemm_amx.cc), AVX512-BF16 vdpbf16ps (gemm_bf16.cc), or below those the fp32
+// sgemm. Few rows (M <= 4, decoding) always take the fp32 path, which reads the weights once.
 namespace mm {
-// Whether the bf16 AMX GEMM can run here (CPU has AMX-BF16 and the OS granted the tile state).
+// CPU has AMX-BF16 and the OS granted the tile state.
 bool amx_available();
-// Same contract as sgemm, operands rounded to bf16, fp32 accumulation (AMX). Falls back to sgemm.
+// CPU has AVX512-BF16 (vdpbf16ps; AMD Zen 4/5, Intel Cooper Lake, Sapphire Rapids and later).
+bool avx512bf16_available();
 void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
                 bool accumulate, int nthreads);
+void sgemm_amx(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+               bool accumulate, int nthreads);
+void sgemm_dpbf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+                  bool accumulate, int nthreads);
 }  // namespace mm

@@ -5,8 +5,9 @@
 // k-step of 32 loads two 16 x 32 bf16 tiles of A and two VNNI-paired 16 x 16 tiles of B.
 // Packing: op(B) once for all threads, all K (zero-padded to a multiple of 32); rows of A per
 // 32-row block by the thread that uses them. Elsewhere (no AMX, or the OS refuses the tile state)
-// amx_available() is false and the fp32 GEMM runs instead.
+// amx_available() is false; sgemm_bf16 (gemm_bf16.cc) then picks AVX512-BF16 or fp32.
 #include "gemm.h"
+#include "bf16.h"
 
 #if defined(MM_X86_INTRIN) && defined(__linux__)
 #include <immintrin.h>
@@ -20,13 +21,6 @@ namespace mm {
 
 #ifdef MM_HAVE_AMX
 #define MM_AMX __attribute__((target("amx-tile,amx-bf16,avx512f")))
-
-static inline uint16_t to_bf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  b += 0x7FFFu + ((b >> 16) & 1u);  // round to nearest even
-  return (uint16_t)(b >> 16);
-}
 
 static bool detect_amx() {
   unsigned a, b, c, d;
@@ -103,44 +97,6 @@ static void pack_b_bf16_scalar(uint16_t* bp, const float* B, i64 ldb, bool trans
       for (i64 k = 0; k < kc; k++) d[(k / 32 * 2) * 16 * 32 + ((k % 32) >> 1) * 32 + (k & 1)] = to_bf16(src[k]);
     }
   }
-}
-
-#define MM_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-// 32 floats -> 32 bf16 (round to nearest even, as to_bf16)
-MM_AVX512BF16 static inline __m512i cvt32(const float* p) {
-  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(p + 16), _mm512_loadu_ps(p));
-}
-// 16 floats of row a and 16 of row b -> 16 32-bit pairs (a_i, b_i) in bf16
-MM_AVX512BF16 static inline __m512i pairs16(const float* a, const float* b) {
-  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
-                                       16, 0);
-  __m512i v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(b), _mm512_loadu_ps(a));  // [a0..a15 | b0..b15]
-  return _mm512_permutexvar_epi16(idx, v);
-}
-// In-register transpose of a 16 x 16 matrix of 32-bit elements.
-MM_AVX512BF16 static inline void transpose16(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {  // r[4g + e] lane L = column 4L + e, rows 4g .. 4g+3
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  __m512i o[16];
-  for (int e = 0; e < 4; e++) {
-    __m512i u0 = _mm512_shuffle_i32x4(r[e], r[4 + e], 0x44), u1 = _mm512_shuffle_i32x4(r[e], r[4 + e], 0xEE);
-    __m512i u2 = _mm512_shuffle_i32x4(r[8 + e], r[12 + e], 0x44), u3 = _mm512_shuffle_i32x4(r[8 + e], r[12 + e], 0xEE);
-    o[0 + e] = _mm512_shuffle_i32x4(u0, u2, 0x88);
-    o[4 + e] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
-    o[8 + e] = _mm512_shuffle_i32x4(u1, u3, 0x88);
-    o[12 + e] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
-  }
-  for (int i = 0; i < 16; i++) r[i] = o[i];
 }
 
 // Vectorised packing (same layout and rounding as the scalar versions above, which handle edges).
@@ -230,10 +186,10 @@ MM_AMX static void release_tiles() { _tile_release(); }
 
 // Loops: K in blocks of KC (the packed B panel of one K block stays in L2), rows of C in groups of
 // up to 4 x 32 handed out dynamically, columns in 512-wide chunks (A block reused from L1/L2).
-void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+void sgemm_amx(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
                 bool accumulate, int nthreads) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0 || !amx_available() || M <= 4) {  // few rows: the fp32 path reads the weights once, unpacked
+  if (K <= 0 || !amx_available()) {
     sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nthreads);
     return;
   }
@@ -287,7 +243,7 @@ void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i
 
 #else
 bool amx_available() { return false; }
-void sgemm_bf16(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+void sgemm_amx(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
                 bool accumulate, int nthreads) {
   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nthreads);
 }

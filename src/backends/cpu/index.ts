@@ -20,6 +20,7 @@ interface Addon {
   setIsa(name: string): string;
   getIsa(): string;
   setMatmulPrecision(p: string): 'fp32' | 'bf16';
+  getMatmulPrecision(): 'fp32' | 'bf16';
   [kernel: string]: (...args: any[]) => any;
 }
 
@@ -27,13 +28,17 @@ export interface CpuBackend extends Backend {
   /** Threads used by the kernels (the calling thread + a pool of n - 1; 1 = the calling thread only). */
   setThreads(n: number): void;
   getThreads(): number;
-  /** SIMD path in use: 'avx512' | 'avx2' | 'generic'. setIsa picks a lower one (tests, benchmarks). */
-  isa(): string;
-  setIsa(name: 'avx512' | 'avx2' | 'generic' | 'best'): string;
   /**
-   * GEMM precision: 'fp32', or 'bf16' = operands rounded to bf16 with fp32 accumulation on Intel AMX
-   * (weights, gradients and optimizer state stay fp32). Returns the precision in effect: 'fp32'
-   * where the CPU/OS has no AMX.
+   * ISA level in use, highest first: 'amx' (bf16 GEMM on AMX tiles) > 'avx512bf16' (bf16 GEMM on
+   * vdpbf16ps) > 'avx512' > 'avx2' > 'generic'; each implies the ones below. Default: the best this
+   * CPU has, or MINIMIND_ISA. setIsa picks a lower one (tests, benchmarks) and returns the level in effect.
+   */
+  isa(): string;
+  setIsa(name: IsaName | 'best'): string;
+  /**
+   * GEMM precision: 'fp32', or 'bf16' = operands rounded to bf16 with fp32 accumulation (AMX or
+   * AVX512-BF16; weights, gradients and optimizer state stay fp32). Returns the precision in effect:
+   * 'fp32' while the ISA level has no bf16 GEMM (below 'avx512bf16').
    */
   setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
   matmulPrecision(): 'fp32' | 'bf16';
@@ -42,6 +47,10 @@ export interface CpuBackend extends Backend {
   /** Drops the pool so the GC can return its memory. */
   trimPool(): void;
 }
+
+/** The ISA levels of the native kernels, highest first. */
+export const ISA_LEVELS = ['amx', 'avx512bf16', 'avx512', 'avx2', 'generic'] as const;
+export type IsaName = (typeof ISA_LEVELS)[number];
 
 const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, logsigmoid: 4 };
 
@@ -86,6 +95,12 @@ export function loadCpuBackend(): CpuBackend | null {
     return null;
   }
   addon.setThreads(defaultThreads());
+  // MINIMIND_ISA caps the kernels at a lower ISA level, so every path can be run on a CPU that has it
+  const isa = process.env.MINIMIND_ISA;
+  if (isa !== undefined && isa !== '') {
+    if (!(ISA_LEVELS as readonly string[]).includes(isa)) throw new Error(`MINIMIND_ISA must be one of ${ISA_LEVELS.join(', ')}; got '${isa}'`);
+    addon.setIsa(isa);
+  }
   cached = makeBackend(addon);
   return cached;
 }
@@ -107,7 +122,6 @@ function makeBackend(n: Addon): CpuBackend {
   let live = 0;
   let pooled = 0;
   let tick = 0;
-  let precision: 'fp32' | 'bf16' = 'fp32';
   const K = n; // kernels, called directly
 
   function key(dtype: DType, cap: number): string {
@@ -265,11 +279,8 @@ function makeBackend(n: Addon): CpuBackend {
     getThreads: () => n.getThreads(),
     isa: () => n.getIsa(),
     setIsa: (name) => n.setIsa(name),
-    setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16' {
-      precision = n.setMatmulPrecision(p);
-      return precision;
-    },
-    matmulPrecision: () => precision,
+    setMatmulPrecision: (p: 'fp32' | 'bf16') => n.setMatmulPrecision(p),
+    matmulPrecision: () => n.getMatmulPrecision(),
   };
   return backend;
 }
