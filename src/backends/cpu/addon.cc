@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include "gemm.h"
+#include "gemv.h"
 #include "kernels.h"
 
 namespace {
@@ -45,6 +46,18 @@ struct Args {
     } else if (t != want) {
       fail(i, want == napi_float32_array ? "must be a Float32Array (the native backend is float32 only)" : "must be an Int32Array");
     }
+    if (need > (double)len) fail(i, "has " + std::to_string(len) + " elements, needs " + std::to_string((long long)need));
+    return data;
+  }
+  // A typed array of exactly type `want` (the packed weight formats), with at least `need` elements.
+  void* raw(int i, napi_typedarray_type want, const char* what, double need) const {
+    bool is_ta = false;
+    napi_is_typedarray(env, at(i), &is_ta);
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (is_ta) napi_get_typedarray_info(env, argv[i], &t, &len, &data, nullptr, nullptr);
+    if (!is_ta || t != want) fail(i, std::string("must be a ") + what);
     if (need > (double)len) fail(i, "has " + std::to_string(len) + " elements, needs " + std::to_string((long long)need));
     return data;
   }
@@ -178,6 +191,30 @@ DEF(matmul)
     sgemm_bf16(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, out, N, acc, num_threads());
   else
     sgemm(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, out, N, acc, num_threads());
+  return a.undefined();
+END
+
+// matmulPacked(out, x, w, scales, M, N, K, format, accumulate): out (M, N) (+)= x (M, K) W^T with W
+// (N, K) packed: format 'bf16' (w Uint16Array, scales unused) or 'q8' (w Int8Array, scales
+// Float32Array of N * K / 32, K a multiple of 32).
+DEF(matmulPacked)
+  i64 M = a.size(4), N = a.size(5), K = a.size(6);
+  size_t len;
+  char buf[16];
+  napi_get_value_string_utf8(a.env, a.at(7), buf, sizeof buf, &len);
+  std::string fmt(buf, len);
+  bool acc = a.flag(8);
+  float* out = a.f32(0, (double)M * N);
+  const float* X = a.f32(1, (double)M * K);
+  if (fmt == "bf16") {
+    gemv_bf16(out, X, (const uint16_t*)a.raw(2, napi_uint16_array, "Uint16Array (bf16 weights)", (double)N * K), M, N, K, acc, num_threads());
+  } else if (fmt == "q8") {
+    if (K % 32 != 0) a.fail(6, "must be a multiple of 32 for q8 weights, got " + std::to_string(K));
+    const int8_t* q = (const int8_t*)a.raw(2, napi_int8_array, "Int8Array (q8 codes)", (double)N * K);
+    gemv_q8(out, X, q, a.f32(3, (double)N * (K / 32)), M, N, K, acc, num_threads());
+  } else {
+    a.fail(7, "must be 'bf16' or 'q8'");
+  }
   return a.undefined();
 END
 
@@ -416,7 +453,7 @@ napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       REG(setThreads), REG(getThreads), REG(setMatmulPrecision), REG(getMatmulPrecision), REG(setIsa), REG(getIsa), REG(fillValue),
       REG(add), REG(mul), REG(affine), REG(axpy), REG(sumSquares), REG(unaryForward), REG(unaryBackward),
-      REG(matmul),
+      REG(matmul), REG(matmulPacked),
       REG(embeddingForward), REG(embeddingBackward), REG(rowScaleForward), REG(rowScaleBackward), REG(topk),
       REG(gatherForward), REG(gatherBackward),
       REG(permute), REG(sliceCopy), REG(sliceScatter), REG(sumAxis), REG(sumAxisBackward),

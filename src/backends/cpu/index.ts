@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { packageRoot } from '../package-root.js';
-import type { Backend, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
+import type { Backend, Buf as AnyBuf, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 import type { DType, HostArray } from '../../core/dtype.js';
 
 /** The functions the addon exports (argument order = the Backend interface). */
@@ -42,11 +42,27 @@ export interface CpuBackend extends Backend {
    */
   setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
   matmulPrecision(): 'fp32' | 'bf16';
+  /**
+   * Registers a packed copy (bf16 or q8) of the weight buffer `w` (N, K): from then on, matmuls of a
+   * few rows against it (x W^T with at most PACKED_MAX_ROWS rows: decode steps) run the fused
+   * dequantising GEMV on the packed copy. `w` must already hold the values the packed copy encodes
+   * (see nn/inference-weights.ts), so every other path computes with the same weights. Inference only:
+   * a later write to `w` is not seen by the packed copy. Freeing `w` drops the registration.
+   */
+  registerPackedWeight(w: AnyBuf, packed: PackedWeight): void;
   /** Bytes kept in the reuse pool (not counted by liveBytes; liveBytes counts whole allocations, size-class slack included). */
   pooledBytes(): number;
   /** Drops the pool so the GC can return its memory. */
   trimPool(): void;
 }
+
+/** A weight matrix (N, K) packed for decoding: bf16 bits, or q8_0-style int8 codes with one fp32 scale per 32 k. */
+export type PackedWeight =
+  | { format: 'bf16'; N: number; K: number; data: Uint16Array }
+  | { format: 'q8'; N: number; K: number; data: Int8Array; scales: Float32Array };
+
+/** Matmuls with at most this many rows use a registered packed weight (decode steps, small batches). */
+export const PACKED_MAX_ROWS = 16;
 
 /** The ISA levels of the native kernels, highest first. */
 export const ISA_LEVELS = ['amx', 'avx512bf16', 'avx512', 'avx2', 'generic'] as const;
@@ -123,6 +139,10 @@ function makeBackend(n: Addon): CpuBackend {
   let pooled = 0;
   let tick = 0;
   const K = n; // kernels, called directly
+  // packed inference weights by their fp32 buffer (see registerPackedWeight)
+  const packed = new WeakMap<object, PackedWeight>();
+  let nPacked = 0;
+  const noScales = new Float32Array(0);
 
   function key(dtype: DType, cap: number): string {
     return dtype + ':' + cap;
@@ -177,6 +197,7 @@ function makeBackend(n: Addon): CpuBackend {
       return cap === size ? base : (base.subarray(0, size) as HostArray);
     },
     free(buf: Buf): void {
+      if (nPacked > 0 && packed.delete(buf)) nPacked--;
       const base = baseOf(buf);
       live -= base.byteLength;
       const k = key(dtypeOfBuf(base), base.length);
@@ -229,7 +250,21 @@ function makeBackend(n: Addon): CpuBackend {
     },
 
     // ---- GEMM ----
-    matmul: (out, a, b, M, N, Kd, transA, transB, accumulate) => K.matmul(out, a, b, M, N, Kd, transA, transB, accumulate),
+    matmul(out, a, b, M, N, Kd, transA, transB, accumulate): void {
+      if (nPacked > 0 && transB && !transA && M <= PACKED_MAX_ROWS) {
+        const p = packed.get(b);
+        if (p !== undefined && p.N === N && p.K === Kd) {
+          K.matmulPacked(out, a, p.data, p.format === 'q8' ? p.scales : noScales, M, N, Kd, p.format, accumulate);
+          return;
+        }
+      }
+      K.matmul(out, a, b, M, N, Kd, transA, transB, accumulate);
+    },
+    registerPackedWeight(w: AnyBuf, p: PackedWeight): void {
+      if (p.format === 'q8' && p.K % 32 !== 0) throw new Error(`registerPackedWeight: q8 needs K to be a multiple of 32, got ${p.K}`);
+      if (!packed.has(w)) nPacked++;
+      packed.set(w, p);
+    },
 
     // ---- rows ----
     embeddingForward: (out, ids, weight, N, C) => K.embeddingForward(out, ids, weight, N, C),

@@ -1,0 +1,186 @@
+// Decoding GEMMs on packed inference weights: C (M, N) (+)= X (M, K) W^T for the few rows of a
+// decode step (M = 1 .. a small batch), W (N, K) stored as
+//   bf16: N x K uint16 (the upper half of each fp32),
+//   q8:   N x K int8 codes q and one fp32 scale d per 32 consecutive k of a row (q8_0-style;
+//         weight = q * d), K a multiple of 32.
+// Batch-1 decoding is bound by reading the weights, so the weights are dequantised in registers
+// while streamed (fused) and never written out; activations and accumulation stay fp32, so the
+// result is the fp32 product with the rounded weights. Each row of W is read once for all M rows of X
+// (in groups of 4); output columns are split over threads in chunks of 16 rows of W.
+#include "gemv.h"
+#include "bf16.h"
+
+namespace mm {
+
+// ---------------------------------------------------------------- portable (auto-vectorised)
+MM_CLONES static void gemv_bf16_generic(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 j = j0; j < j1; j++) {
+    const uint16_t* w = W + j * K;
+    for (i64 i = 0; i < M; i++) {
+      const float* x = X + i * K;
+      float s = 0.f;
+#pragma omp simd reduction(+ : s)
+      for (i64 k = 0; k < K; k++) {
+        uint32_t b = (uint32_t)w[k] << 16;
+        float f;
+        std::memcpy(&f, &b, 4);
+        s += x[k] * f;
+      }
+      C[i * ldc + j] = acc ? C[i * ldc + j] + s : s;
+    }
+  }
+}
+
+MM_CLONES static void gemv_q8_generic(float* C, i64 ldc, const float* X, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
+  const i64 nb = K / 32;
+  for (i64 j = j0; j < j1; j++) {
+    for (i64 i = 0; i < M; i++) {
+      const float* x = X + i * K;
+      float s = 0.f;
+      for (i64 b = 0; b < nb; b++) {
+        const int8_t* q = Q + j * K + b * 32;
+        float t = 0.f;
+#pragma omp simd reduction(+ : t)
+        for (int k = 0; k < 32; k++) t += x[b * 32 + k] * (float)q[k];
+        s += t * S[j * nb + b];
+      }
+      C[i * ldc + j] = acc ? C[i * ldc + j] + s : s;
+    }
+  }
+}
+
+#ifdef MM_X86_INTRIN
+#define MM_GEMV512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+MM_GEMV512 static inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+MM_GEMV512 static inline __m512 q8x16(const int8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)p))); }
+
+// MI rows of X (1..4) against 4 rows of W at a time (tail rows one at a time, R = 1).
+template <int MI, int R>
+MM_GEMV512 static void bf16_tile(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j, i64 K, bool acc) {
+  __m512 s[MI][R];
+  for (int i = 0; i < MI; i++)
+    for (int r = 0; r < R; r++) s[i][r] = _mm512_setzero_ps();
+  for (i64 k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+    __m512 w[R];
+    for (int r = 0; r < R; r++) w[r] = bf16x16(W + (j + r) * K + k, m);
+    for (int i = 0; i < MI; i++) {
+      const __m512 x = _mm512_maskz_loadu_ps(m, X + i * K + k);
+      for (int r = 0; r < R; r++) s[i][r] = _mm512_fmadd_ps(x, w[r], s[i][r]);
+    }
+  }
+  for (int i = 0; i < MI; i++)
+    for (int r = 0; r < R; r++) {
+      const float v = _mm512_reduce_add_ps(s[i][r]);
+      float* c = C + i * ldc + j + r;
+      *c = acc ? *c + v : v;
+    }
+}
+
+template <int MI, int R>
+MM_GEMV512 static void q8_tile(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j, i64 K, bool acc) {
+  const i64 nb = K / 32;
+  __m512 s[MI][R];
+  for (int i = 0; i < MI; i++)
+    for (int r = 0; r < R; r++) s[i][r] = _mm512_setzero_ps();
+  for (i64 b = 0; b < nb; b++) {
+    __m512 w0[R], w1[R], d[R];
+    for (int r = 0; r < R; r++) {
+      const int8_t* q = Q + (j + r) * K + b * 32;
+      w0[r] = q8x16(q);
+      w1[r] = q8x16(q + 16);
+      d[r] = _mm512_set1_ps(S[(j + r) * nb + b]);
+    }
+    for (int i = 0; i < MI; i++) {
+      const __m512 x0 = _mm512_loadu_ps(X + i * K + b * 32), x1 = _mm512_loadu_ps(X + i * K + b * 32 + 16);
+      for (int r = 0; r < R; r++) s[i][r] = _mm512_fmadd_ps(_mm512_fmadd_ps(x1, w1[r], _mm512_mul_ps(x0, w0[r])), d[r], s[i][r]);
+    }
+  }
+  for (int i = 0; i < MI; i++)
+    for (int r = 0; r < R; r++) {
+      const float v = _mm512_reduce_add_ps(s[i][r]);
+      float* c = C + i * ldc + j + r;
+      *c = acc ? *c + v : v;
+    }
+}
+
+template <int MI>
+MM_GEMV512 static void bf16_rows(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+  i64 j = j0;
+  for (; j + 4 <= j1; j += 4) bf16_tile<MI, 4>(C, ldc, X, W, j, K, acc);
+  for (; j < j1; j++) bf16_tile<MI, 1>(C, ldc, X, W, j, K, acc);
+}
+template <int MI>
+MM_GEMV512 static void q8_rows(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
+  i64 j = j0;
+  for (; j + 4 <= j1; j += 4) q8_tile<MI, 4>(C, ldc, X, Q, S, j, K, acc);
+  for (; j < j1; j++) q8_tile<MI, 1>(C, ldc, X, Q, S, j, K, acc);
+}
+
+MM_GEMV512 static void gemv_bf16_avx512(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 i = 0; i < M; i += 4) {
+    const i64 mi = std::min<i64>(4, M - i);
+    float* c = C + i * ldc;
+    const float* x = X + i * K;
+    if (mi == 4) bf16_rows<4>(c, ldc, x, W, j0, j1, K, acc);
+    else if (mi == 3) bf16_rows<3>(c, ldc, x, W, j0, j1, K, acc);
+    else if (mi == 2) bf16_rows<2>(c, ldc, x, W, j0, j1, K, acc);
+    else bf16_rows<1>(c, ldc, x, W, j0, j1, K, acc);
+  }
+}
+MM_GEMV512 static void gemv_q8_avx512(float* C, i64 ldc, const float* X, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 i = 0; i < M; i += 4) {
+    const i64 mi = std::min<i64>(4, M - i);
+    float* c = C + i * ldc;
+    const float* x = X + i * K;
+    if (mi == 4) q8_rows<4>(c, ldc, x, Q, S, j0, j1, K, acc);
+    else if (mi == 3) q8_rows<3>(c, ldc, x, Q, S, j0, j1, K, acc);
+    else if (mi == 2) q8_rows<2>(c, ldc, x, Q, S, j0, j1, K, acc);
+    else q8_rows<1>(c, ldc, x, Q, S, j0, j1, K, acc);
+  }
+}
+#endif
+
+// Column chunks of 16 rows of W over the threads, when each gets a sizeable share of the weights.
+template <class F>
+static void split_columns(i64 N, i64 K, int nthreads, F body) {
+  const int nt = (int)std::min<i64>(nthreads, std::max<i64>(1, (N * K) / (1 << 16)));
+  if (nt <= 1) {
+    body((i64)0, N);
+    return;
+  }
+  parallel_tasks(nt, nt, [&](i64 t) {
+    const i64 blocks = (N + 15) / 16, b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
+    const i64 j0 = std::min(N, b0 * 16), j1 = std::min(N, b1 * 16);
+    if (j0 < j1) body(j0, j1);
+  });
+}
+
+void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  const bool v512 = current_isa() >= ISA_AVX512;
+  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) {
+#ifdef MM_X86_INTRIN
+    if (v512) return gemv_bf16_avx512(C, N, X, M, W, j0, j1, K, acc);
+#endif
+    (void)v512;
+    gemv_bf16_generic(C, N, X, M, W, j0, j1, K, acc);
+  });
+}
+
+void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  const bool v512 = current_isa() >= ISA_AVX512;
+  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) {
+#ifdef MM_X86_INTRIN
+    if (v512) return gemv_q8_avx512(C, N, X, M, Q, S, j0, j1, K, acc);
+#endif
+    (void)v512;
+    gemv_q8_generic(C, N, X, M, Q, S, j0, j1, K, acc);
+  });
+}
+
+}  // namespace mm

@@ -1,0 +1,140 @@
+// The packed inference weights (nn/inference-weights.ts) and the native fused GEMV kernels that read
+// them: the quantisers against hand-worked values and their error bounds; the kernels (every SIMD
+// path this CPU has, 1 and 2 threads, few rows) against the js backend's fp32 matmul on the
+// dequantised weights; the packed copy is really what decode-sized matmuls read, and freeing the
+// weight drops it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsBackend } from '../../src/backends/js/index.js';
+import { loadCpuBackend, cpuLoadError, PACKED_MAX_ROWS, type CpuBackend, type PackedWeight } from '../../src/backends/cpu/index.js';
+import { quantizeBf16, quantizeQ8 } from '../../src/nn/inference-weights.js';
+
+const cpu = loadCpuBackend();
+const skip = cpu === null ? `native CPU backend not built: ${cpuLoadError()}` : false;
+
+let seed = 777;
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    a[i] = (seed / 4294967296 * 2 - 1) * scale;
+  }
+  return a;
+}
+
+test('quantizeBf16 rounds to nearest even and returns the upper 16 bits', () => {
+  const w = Float32Array.of(1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -2.5, 1 + 2 ** -7 + 2 ** -9, NaN, Infinity);
+  const bits = quantizeBf16(w);
+  // the ulp at 1 is 2^-7: 1 + 2^-8 is a tie, to even (1); 1 + 3 * 2^-8 is a tie, to even (1 + 2^-6)
+  assert.deepEqual(Array.from(w.slice(0, 5)), [1, 1, 1 + 2 ** -6, -2.5, 1 + 2 ** -7]); // (below half an ulp: down)
+  assert.ok(Number.isNaN(w[5]));
+  assert.equal(w[6], Infinity);
+  assert.equal(bits[0], 0x3f80);
+  assert.equal(bits[3], 0xc020);
+});
+
+test('quantizeQ8: one scale per 32 inputs, codes within [-127, 127], error <= scale / 2', () => {
+  const K = 64, N = 3;
+  const w = rand(N * K, 0.2);
+  w[5] = 1.27; // block 0's max: scale 0.01, so 0.005 -> code 1 (half away from zero)
+  w[6] = 0.005;
+  w[7] = -0.005;
+  const orig = w.slice();
+  const { codes, scales } = quantizeQ8(w, K);
+  assert.equal(scales.length, (N * K) / 32);
+  assert.ok(Math.abs(scales[0] - 0.01) < 1e-9);
+  assert.equal(codes[5], 127);
+  assert.equal(codes[6], 1);
+  assert.equal(codes[7], -1);
+  for (let i = 0; i < w.length; i++) {
+    const d = scales[Math.floor(i / 32)];
+    assert.ok(Math.abs(codes[i]) <= 127);
+    assert.equal(w[i], Math.fround(codes[i] * d), `w[${i}] is q * d`);
+    assert.ok(Math.abs(w[i] - orig[i]) <= d / 2 + 1e-7, `w[${i}] error ${Math.abs(w[i] - orig[i])} > ${d / 2}`);
+  }
+  assert.throws(() => quantizeQ8(new Float32Array(40), 40), /multiple of 32/);
+});
+
+const configs = [
+  { isa: 'best', threads: 2 },
+  { isa: 'best', threads: 1 },
+  { isa: 'avx2', threads: 2 },
+  { isa: 'generic', threads: 1 },
+] as const;
+
+for (const format of ['bf16', 'q8'] as const) {
+  for (const c of configs) {
+    test(`packed ${format} matmul (${c.isa}, ${c.threads} thread${c.threads > 1 ? 's' : ''}) equals the fp32 matmul on the dequantised weights`, { skip }, (t) => {
+      const be = cpu as CpuBackend;
+      const isa = be.setIsa(c.isa);
+      if (c.isa !== 'best' && isa !== c.isa) {
+        be.setIsa('best');
+        t.skip(`this CPU has no ${c.isa}`);
+        return;
+      }
+      const prevT = be.getThreads();
+      be.setThreads(c.threads);
+      try {
+        for (const [M, N, K] of [[1, 1, 32], [1, 7, 64], [2, 33, 96], [3, 300, 512], [4, 130, 1408], [5, 17, 160], [16, 64, 32], [1, 1000, 256], [17, 20, 64]]) {
+          for (const Kd of format === 'bf16' ? [K, K + 7] : [K]) {
+            const w = be.alloc('float32', N * Kd) as Float32Array;
+            w.set(rand(N * Kd, 0.1));
+            let p: PackedWeight;
+            if (format === 'bf16') p = { format, N, K: Kd, data: quantizeBf16(w) };
+            else {
+              const q = quantizeQ8(w, Kd);
+              p = { format, N, K: Kd, data: q.codes, scales: q.scales };
+            }
+            be.registerPackedWeight(w, p);
+            const deq = w.slice(); // w now holds the dequantised values
+            const x = rand(M * Kd);
+            for (const acc of [false, true]) {
+              const init = rand(M * N), got = init.slice(), want = init.slice();
+              jsBackend.matmul(want, x, deq, M, N, Kd, false, true, acc);
+              // Zero the fp32 buffer: up to PACKED_MAX_ROWS rows, only the packed copy is read.
+              w.fill(0);
+              be.matmul(got, x, w, M, N, Kd, false, true, acc);
+              w.set(deq);
+              const what = `${format} M=${M} N=${N} K=${Kd} acc=${acc}`;
+              if (M > PACKED_MAX_ROWS) {
+                const zeroW = init.slice();
+                jsBackend.matmul(zeroW, x, new Float32Array(N * Kd), M, N, Kd, false, true, acc);
+                assert.deepEqual(got, zeroW, `${what}: more rows than PACKED_MAX_ROWS use the fp32 buffer`);
+                continue;
+              }
+              for (let i = 0; i < want.length; i++) {
+                const tol = 2e-6 * Kd * (1 + Math.abs(want[i]));
+                if (!(Math.abs(got[i] - want[i]) <= tol)) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]}`);
+              }
+            }
+            be.free(w);
+          }
+        }
+      } finally {
+        be.setThreads(prevT);
+        be.setIsa('best');
+      }
+    });
+  }
+}
+
+test('packed weights: freeing the fp32 buffer drops the packed copy; a mis-sized or odd q8 weight is refused', { skip }, () => {
+  const be = cpu as CpuBackend;
+  const [N, K] = [8, 64];
+  const w = be.alloc('float32', N * K) as Float32Array;
+  w.set(rand(N * K));
+  be.registerPackedWeight(w, { format: 'bf16', N, K, data: new Uint16Array(N * K) }); // all zeros
+  const x = rand(K), out = new Float32Array(N);
+  be.matmul(out, x, w, 1, N, K, false, true, false);
+  assert.ok(out.every((v) => v === 0), 'the (zero) packed copy is read');
+  be.free(w);
+  const w2 = be.alloc('float32', N * K) as Float32Array;
+  assert.equal(w2, w, 'the pool hands the same buffer back');
+  w2.set(rand(N * K));
+  be.matmul(out, x, w2, 1, N, K, false, true, false);
+  const want = new Float32Array(N);
+  jsBackend.matmul(want, x, w2, 1, N, K, false, true, false);
+  for (let i = 0; i < N; i++) assert.ok(Math.abs(out[i] - want[i]) < 1e-5, 'after free, the stale packed copy is not used');
+  be.free(w2);
+  assert.throws(() => be.registerPackedWeight(new Float32Array(40), { format: 'q8', N: 1, K: 40, data: new Int8Array(40), scales: new Float32Array(2) }), /multiple of 32/);
+});
