@@ -37,6 +37,8 @@ export interface CudaBackend extends Backend {
   setMatmulPrecision(p: MatmulPrecision): MatmulPrecision;
   matmulPrecision(): MatmulPrecision;
   synchronize(): void;
+  /** With MINIMIND_CUDA_PROFILE=1: milliseconds per kernel since the last call (each kernel timed with a sync on both sides). */
+  profileReport(): { kernel: string; calls: number; ms: number }[];
 }
 
 const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, logsigmoid: 4 };
@@ -69,6 +71,7 @@ export function loadCudaBackend(): CudaBackend | null {
     const addon = createRequire(import.meta.url)(path) as Addon;
     const info = addon.init(Number(process.env.MINIMIND_CUDA_DEVICE ?? 0));
     cached = makeBackend(addon, info);
+    if (process.env.MINIMIND_CUDA_PROFILE === '1') profile(cached);
   } catch (e) {
     loadError = (e as Error).message.split('\n')[0];
   }
@@ -133,6 +136,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
       return q;
     },
     matmulPrecision: () => precision,
+    profileReport: () => [],
 
     // ---- elementwise ----
     fill: (out, value, c) => K.fill(p(out), value, (out as DeviceBuffer).dtype === 'int32', c),
@@ -188,6 +192,33 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step),
   };
   return backend;
+}
+
+// Development aid: time every kernel by synchronizing around it (slows the run; for finding where
+// a step's time goes, not for throughput figures).
+const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'profileReport']);
+function profile(be: CudaBackend): void {
+  const table = new Map<string, { calls: number; ms: number }>();
+  const target = be as unknown as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(target)) {
+    if (typeof fn !== 'function' || NOT_KERNELS.has(name)) continue;
+    target[name] = (...args: unknown[]) => {
+      be.synchronize();
+      const t0 = performance.now();
+      const r = (fn as (...a: unknown[]) => unknown)(...args);
+      be.synchronize();
+      const e = table.get(name) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += performance.now() - t0;
+      table.set(name, e);
+      return r;
+    };
+  }
+  be.profileReport = () => {
+    const rows = [...table].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+    table.clear();
+    return rows;
+  };
 }
 
 export type { FBuf, IBuf };

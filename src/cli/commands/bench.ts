@@ -175,6 +175,11 @@ export function runBench(o: BenchOptions): BenchResult {
   }
   res.peak_rss_mb = peakRssMb();
   if (gpu) Object.assign(res, { gpu: gpu.deviceName, peak_gpu_memory_mb: gpu.memoryStats().peak / 2 ** 20 });
+  if (gpu && process.env.MINIMIND_CUDA_PROFILE === '1') {
+    const rows = gpu.profileReport();
+    const total = rows.reduce((s, r) => s + r.ms, 0);
+    for (const r of rows) console.error(`${r.kernel.padEnd(24)} ${String(r.calls).padStart(7)} calls ${r.ms.toFixed(1).padStart(9)} ms ${(100 * r.ms / total).toFixed(1).padStart(5)}%`);
+  }
   res.loadavg_1m_start = load0;
   res.loadavg_1m_end = os.loadavg()[0];
   model.dispose();
