@@ -6,7 +6,8 @@
 // Batch-1 decoding is bound by reading the weights, so the weights are dequantised in registers
 // while streamed (fused) and never written out; activations and accumulation stay fp32, so the
 // result is the fp32 product with the rounded weights. Each row of W is read once for all M rows of X
-// (in groups of 4); output columns are split over threads in chunks of 16 rows of W.
+// (in groups of 4), rows of W in address order; output columns are split over threads in chunks of
+// 16 rows of W.
 #include "gemv.h"
 #include "bf16.h"
 
@@ -57,67 +58,78 @@ MM_GEMV512 static inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
 }
 MM_GEMV512 static inline __m512 q8x16(const int8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)p))); }
 
-// MI rows of X (1..4) against 4 rows of W at a time (tail rows one at a time, R = 1).
-template <int MI, int R>
-MM_GEMV512 static void bf16_tile(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j, i64 K, bool acc) {
-  __m512 s[MI][R];
+// One row j of W against MI rows of X (1..4). Rows of W are taken one after another, so the
+// weights stream from memory in address order (one sequential stream keeps the hardware prefetcher
+// ahead; several interleaved rows of 1-2 KB each did not). U independent accumulators per row of X
+// hide the FMA latency.
+template <int MI, int U>
+MM_GEMV512 static void bf16_row(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j, i64 K, bool acc) {
+  const uint16_t* w = W + j * K;
+  __m512 s[MI][U];
   for (int i = 0; i < MI; i++)
-    for (int r = 0; r < R; r++) s[i][r] = _mm512_setzero_ps();
-  for (i64 k = 0; k < K; k += 16) {
-    const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-    __m512 w[R];
-    for (int r = 0; r < R; r++) w[r] = bf16x16(W + (j + r) * K + k, m);
-    for (int i = 0; i < MI; i++) {
-      const __m512 x = _mm512_maskz_loadu_ps(m, X + i * K + k);
-      for (int r = 0; r < R; r++) s[i][r] = _mm512_fmadd_ps(x, w[r], s[i][r]);
-    }
+    for (int u = 0; u < U; u++) s[i][u] = _mm512_setzero_ps();
+  i64 k = 0;
+  for (; k + 16 * U <= K; k += 16 * U) {
+    __m512 wv[U];
+    for (int u = 0; u < U; u++) wv[u] = bf16x16(w + k + 16 * u, (__mmask16)0xFFFF);
+    for (int i = 0; i < MI; i++)
+      for (int u = 0; u < U; u++) s[i][u] = _mm512_fmadd_ps(_mm512_loadu_ps(X + i * K + k + 16 * u), wv[u], s[i][u]);
   }
-  for (int i = 0; i < MI; i++)
-    for (int r = 0; r < R; r++) {
-      const float v = _mm512_reduce_add_ps(s[i][r]);
-      float* c = C + i * ldc + j + r;
-      *c = acc ? *c + v : v;
-    }
+  for (; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+    const __m512 wv = bf16x16(w + k, m);
+    for (int i = 0; i < MI; i++) s[i][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, X + i * K + k), wv, s[i][0]);
+  }
+  for (int i = 0; i < MI; i++) {
+    for (int u = 1; u < U; u++) s[i][0] = _mm512_add_ps(s[i][0], s[i][u]);
+    const float v = _mm512_reduce_add_ps(s[i][0]);
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
 }
 
-template <int MI, int R>
-MM_GEMV512 static void q8_tile(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j, i64 K, bool acc) {
+// q8: per block of 32 k, t = x . q (two 16-wide halves), then s += t * d; blocks alternate between
+// U accumulators.
+template <int MI, int U>
+MM_GEMV512 static void q8_row(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j, i64 K, bool acc) {
   const i64 nb = K / 32;
-  __m512 s[MI][R];
+  const int8_t* q = Q + j * K;
+  const float* d = S + j * nb;
+  __m512 s[MI][U];
   for (int i = 0; i < MI; i++)
-    for (int r = 0; r < R; r++) s[i][r] = _mm512_setzero_ps();
-  for (i64 b = 0; b < nb; b++) {
-    __m512 w0[R], w1[R], d[R];
-    for (int r = 0; r < R; r++) {
-      const int8_t* q = Q + (j + r) * K + b * 32;
-      w0[r] = q8x16(q);
-      w1[r] = q8x16(q + 16);
-      d[r] = _mm512_set1_ps(S[(j + r) * nb + b]);
-    }
-    for (int i = 0; i < MI; i++) {
-      const __m512 x0 = _mm512_loadu_ps(X + i * K + b * 32), x1 = _mm512_loadu_ps(X + i * K + b * 32 + 16);
-      for (int r = 0; r < R; r++) s[i][r] = _mm512_fmadd_ps(_mm512_fmadd_ps(x1, w1[r], _mm512_mul_ps(x0, w0[r])), d[r], s[i][r]);
+    for (int u = 0; u < U; u++) s[i][u] = _mm512_setzero_ps();
+  i64 b = 0;
+  for (; b + U <= nb; b += U) {
+    for (int u = 0; u < U; u++) {
+      const __m512 w0 = q8x16(q + (b + u) * 32), w1 = q8x16(q + (b + u) * 32 + 16), dv = _mm512_set1_ps(d[b + u]);
+      for (int i = 0; i < MI; i++) {
+        const float* x = X + i * K + (b + u) * 32;
+        s[i][u] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_loadu_ps(x + 16), w1, _mm512_mul_ps(_mm512_loadu_ps(x), w0)), dv, s[i][u]);
+      }
     }
   }
-  for (int i = 0; i < MI; i++)
-    for (int r = 0; r < R; r++) {
-      const float v = _mm512_reduce_add_ps(s[i][r]);
-      float* c = C + i * ldc + j + r;
-      *c = acc ? *c + v : v;
+  for (; b < nb; b++) {
+    const __m512 w0 = q8x16(q + b * 32), w1 = q8x16(q + b * 32 + 16), dv = _mm512_set1_ps(d[b]);
+    for (int i = 0; i < MI; i++) {
+      const float* x = X + i * K + b * 32;
+      s[i][0] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_loadu_ps(x + 16), w1, _mm512_mul_ps(_mm512_loadu_ps(x), w0)), dv, s[i][0]);
     }
+  }
+  for (int i = 0; i < MI; i++) {
+    for (int u = 1; u < U; u++) s[i][0] = _mm512_add_ps(s[i][0], s[i][u]);
+    const float v = _mm512_reduce_add_ps(s[i][0]);
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
 }
 
 template <int MI>
 MM_GEMV512 static void bf16_rows(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
-  i64 j = j0;
-  for (; j + 4 <= j1; j += 4) bf16_tile<MI, 4>(C, ldc, X, W, j, K, acc);
-  for (; j < j1; j++) bf16_tile<MI, 1>(C, ldc, X, W, j, K, acc);
+  for (i64 j = j0; j < j1; j++) bf16_row<MI, MI == 1 ? 4 : 2>(C, ldc, X, W, j, K, acc);
 }
 template <int MI>
 MM_GEMV512 static void q8_rows(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
-  i64 j = j0;
-  for (; j + 4 <= j1; j += 4) q8_tile<MI, 4>(C, ldc, X, Q, S, j, K, acc);
-  for (; j < j1; j++) q8_tile<MI, 1>(C, ldc, X, Q, S, j, K, acc);
+  for (i64 j = j0; j < j1; j++) q8_row<MI, MI == 1 ? 4 : 2>(C, ldc, X, Q, S, j, K, acc);
 }
 
 MM_GEMV512 static void gemv_bf16_avx512(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {

@@ -20,6 +20,7 @@ import { Rng } from '../../core/random.js';
 import { AdamW, clipGradNorm } from '../../optim/index.js';
 import { MiniMindForCausalLM } from '../../model/model.js';
 import { presetConfig, presetNames } from '../../model/presets.js';
+import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../../nn/inference-weights.js';
 
 const USAGE = `usage: minimind bench train|forward|generate --preset <name> [options]
 
@@ -31,6 +32,7 @@ const USAGE = `usage: minimind bench train|forward|generate --preset <name> [opt
   --device cpu|js|cuda   cpu = native backend (default; falls back to js with a warning)
   --dtype fp32|bf16 (default fp32)
   --threads N       kernel threads (default: MINIMIND_THREADS or all cores)
+  --weights fp32|bf16|q8   generate: weight storage for decoding (default fp32)
   --json            print only the JSON line (default prints it too)`;
 
 export interface BenchOptions {
@@ -44,6 +46,8 @@ export interface BenchOptions {
   dtype: 'fp32' | 'bf16';
   threads?: number;
   seed?: number;
+  /** generate: weight storage (nn/inference-weights.ts) */
+  weights?: WeightFormat;
 }
 
 export type BenchResult = Record<string, unknown> & { tokens_per_second: number; peak_rss_mb: number };
@@ -94,8 +98,9 @@ export function runBench(o: BenchOptions): BenchResult {
   const rng = new Rng(o.seed ?? 1234);
   const V = config.vocab_size;
   const cpu = backend.name === 'cpu' ? (backend as CpuBackend) : null;
+  if (o.mode === 'generate' && o.weights && o.weights !== 'fp32') useInferenceWeights(model, o.weights);
   const res: Record<string, unknown> = {
-    mode: o.mode, preset: o.preset, dtype: o.dtype, backend: backend.name, isa: cpu?.isa() ?? null, threads: cpu?.getThreads() ?? 1,
+    mode: o.mode, weights: o.mode === 'generate' ? (o.weights ?? 'fp32') : undefined, preset: o.preset, dtype: o.dtype, backend: backend.name, isa: cpu?.isa() ?? null, threads: cpu?.getThreads() ?? 1,
     batch: o.mode === 'generate' ? 1 : o.batch, seq: o.seq, params: nParams, timed_steps: o.steps, warmup_steps: o.warmup,
   };
   const load0 = os.loadavg()[0];
@@ -197,6 +202,7 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, {
     preset: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     device: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+    weights: { type: 'string' },
   }, USAGE);
   if (!parsed) return;
   const { values, positionals } = parsed;
@@ -210,6 +216,9 @@ export async function run(argv: string[]): Promise<void> {
   if (!['cpu', 'js', 'cuda'].includes(device)) throw new CliError(`bench: --device must be cpu, js or cuda, got '${device}'`);
   const dtype = (values.dtype ?? 'fp32') as string;
   if (dtype !== 'fp32' && dtype !== 'bf16') throw new CliError(`bench: --dtype must be fp32 or bf16, got '${dtype}'`);
+  const weights = (values.weights ?? 'fp32') as string;
+  if (!(WEIGHT_FORMATS as readonly string[]).includes(weights)) throw new CliError(`bench: --weights must be one of ${WEIGHT_FORMATS.join(', ')}, got '${weights}'`);
+  if (weights !== 'fp32' && mode !== 'generate') throw new CliError('bench: --weights applies to generate only');
   const int = (name: string, fallback: number, min: number): number => {
     const v = numberFlag(values, name, fallback);
     if (!Number.isInteger(v) || v < min) throw new CliError(`bench: --${name} must be an integer >= ${min}, got ${v}`);
@@ -219,6 +228,7 @@ export async function run(argv: string[]): Promise<void> {
     mode, preset, batch: int('batch', 8, 1), seq: int('seq', mode === 'generate' ? 256 : 512, mode === 'generate' ? 2 : 1), steps: int('steps', 3, 1),
     warmup: int('warmup', 1, 0), device: device as BenchOptions['device'], dtype: dtype as BenchOptions['dtype'],
     threads: values.threads === undefined ? undefined : int('threads', 1, 1), seed: values.seed === undefined ? undefined : int('seed', 1234, 0),
+    weights: weights as WeightFormat,
   });
   console.log(JSON.stringify(res));
 }
