@@ -74,7 +74,7 @@ Training (MiniMind's defaults for this stage in brackets):
   --stop-after N           stop (with a checkpoint) after N optimizer steps of this invocation; --resume continues
   --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N  --eval-batches N [20]
   --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
-  --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [fp32]
+  --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
   --quiet                  no progress bar
 Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, asUserError } from '../core/errors.js';
-import { useDevice } from '../core/device.js';
+import { getBackend, useDevice } from '../core/device.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { TokenizerLike, toDataTokenizer } from '../data/tokenizer-like.js';
 import { checkMaxLength, DatasetKind, openDataset, OpenedDataset } from '../data/datasets.js';
@@ -34,10 +34,16 @@ export function loadTokenizer(dir: string, flag = '--tokenizer'): LoadedTokenize
   return { tokenizer, data: toDataTokenizer(tokenizer, dir), dir, key: hashFiles([join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]) };
 }
 
-/** Makes the device the stage asked for the default for new tensors; bf16 where the backend has it. */
+/**
+ * Makes the device the stage asked for the default for new tensors and sets the training precision:
+ * bf16 = GEMM operands in bf16 with fp32 accumulation, weights and AdamW state in fp32 (PyTorch's
+ * bf16 autocast); the default is bf16 on a GPU and fp32 on the CPU.
+ */
 export function prepareDevice(o: Pick<StageOptions, 'device' | 'dtype'>): void {
-  if (o.device !== undefined) asUserError(() => useDevice(o.device!));
-  if (o.dtype === 'bf16') throw new UserError('--dtype bf16: bf16 training is not available on this backend yet; use --dtype fp32');
+  const backend = o.device !== undefined ? asUserError(() => useDevice(o.device!)) : getBackend();
+  const dtype = o.dtype ?? (backend.device === 'cuda' ? 'bf16' : 'fp32');
+  const got = backend.setMatmulPrecision?.(dtype) ?? 'fp32';
+  if (got !== dtype) throw new UserError(`--dtype ${dtype}: bf16 GEMMs are not available on the ${backend.name} backend of this machine (a CPU needs AMX or AVX512-BF16); use --dtype fp32`);
 }
 
 /** Loads a model folder with every problem in one line. */

@@ -82,7 +82,8 @@ FN(init) {
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
       cudaGetLastError();
-      throw std::runtime_error(e != cudaSuccess ? std::string("no usable CUDA device (") + cudaGetErrorString(e) + ")" : "no CUDA device found");
+      if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice || count == 0) throw std::runtime_error("no NVIDIA GPU with a CUDA 13 driver was found");
+      throw std::runtime_error(std::string("no usable CUDA device (") + cudaGetErrorString(e) + ")");
     }
     int dev = a.argc > 0 ? a.i32(0) : 0;
     if (dev < 0 || dev >= count) throw std::runtime_error("CUDA device " + std::to_string(dev) + " does not exist (" + std::to_string(count) + " found)");

@@ -24,13 +24,14 @@ message per line (the session ends at EOF).
   --top-p <p>, --top-k <k>    nucleus / top-k sampling (defaults 0.85 / 50)
   --repetition-penalty <r>    > 1 discourages repeats (default 1; MiniMind suggests 1.2 for loops)
   --stop <text>               stop string (repeatable); eos always stops
-  --seed <n>                  sampling seed (default: random)`;
+  --seed <n>                  sampling seed (default: random)
+  --device cpu|cuda|auto      where the model runs (default cpu)`;
 
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, SAMPLING_FLAGS, USAGE);
   if (!parsed) return;
   const { values } = parsed;
-  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined);
+  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined);
   const opts = samplingOptions(values, loaded);
   const { tokenizer, model } = loaded;
   const maxPos = model.config.max_position_embeddings;

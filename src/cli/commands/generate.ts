@@ -4,6 +4,7 @@
 // pretrain evaluation does. The model-loading and sampling-flag helpers here are shared with chat.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useDevice } from '../../core/device.js';
 import { CliError, parseFlags, numberFlag, requireFlag, type FlagSpec } from '../args.js';
 import { generate, type CausalLM, type GenerateOptions } from '../../model/generate.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -24,6 +25,7 @@ const USAGE = `Usage: minimind generate --model <folder> --prompt <text> [option
   --repetition-penalty <r>    > 1 discourages repeats, sign-aware (default 1)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
+  --device cpu|cuda|auto      where the model runs (default cpu; auto = a GPU when one is usable)
   --json                      print {"ids": [...], "text": ..., "finish_reason": ...} instead of streaming`;
 
 /** The sampling flags shared by generate and chat. */
@@ -39,6 +41,7 @@ export const SAMPLING_FLAGS: FlagSpec = {
   'repetition-penalty': { type: 'string' },
   stop: { type: 'string', multiple: true },
   seed: { type: 'string' },
+  device: { type: 'string' },
 };
 
 export interface LoadedModel {
@@ -49,7 +52,14 @@ export interface LoadedModel {
 }
 
 /** Loads the model, tokenizer and generation_config.json of a folder, with one-line errors. */
-export async function loadForGeneration(dir: string, adapter?: string): Promise<LoadedModel> {
+export async function loadForGeneration(dir: string, adapter?: string, device?: string): Promise<LoadedModel> {
+  if (device !== undefined) {
+    try {
+      useDevice(device);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  }
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (generation needs the tokenizer next to the weights)`);
   // Loaded lazily so that `--help` stays instant.
@@ -137,7 +147,7 @@ export async function run(argv: string[]): Promise<void> {
   const dir = requireFlag(values, 'model', USAGE);
   const prompt = values.prompt;
   if (typeof prompt !== 'string') throw new CliError(`--prompt is required\n\n${USAGE}`);
-  const loaded = await loadForGeneration(dir, values.adapter as string | undefined);
+  const loaded = await loadForGeneration(dir, values.adapter as string | undefined, values.device as string | undefined);
   const opts = samplingOptions(values, loaded);
   const { tokenizer } = loaded;
   let ids: number[];
