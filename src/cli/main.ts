@@ -27,6 +27,7 @@ const commands: Record<string, Command> = {
   serve: { summary: 'OpenAI-compatible API server and web chat page for a model folder', load: () => import('./commands/serve.js') },
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
   export: { summary: 'export a model folder (--merge-lora)', load: () => import('./commands/export.js') },
+  eval: { summary: 'benchmarks: C-Eval / CMMLU accuracy (ceval), perplexity and bits per byte (ppl)', load: () => import('./commands/eval.js') },
   bench: { summary: 'benchmark train | forward | generate and print one JSON line', load: () => import('./commands/bench.js') },
 };
 

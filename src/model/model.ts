@@ -72,6 +72,12 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Logits for the last position only: (B, 1, V). */
   lastOnly?: boolean;
+  /**
+   * Logits only at these flat positions b * T + t: (N, V). For scoring right-padded batches
+   * (eval), where each row's answer sits at its own position; the final norm and lm_head run on
+   * those N rows only.
+   */
+  positions?: readonly number[];
 }
 
 export class MiniMindForCausalLM extends Module {
@@ -119,7 +125,7 @@ export class MiniMindForCausalLM extends Module {
       throw new Error(`MiniMindForCausalLM.forward: input_ids must be an int32 (B, T) tensor, got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`);
     }
     const cache = opts.cache;
-    if (!cache) return this.run(inputIds, 0, opts.lastOnly ?? false);
+    if (!cache) return this.run(inputIds, 0, opts.lastOnly ?? false, undefined, opts.positions);
     // Decoding is inference: nothing is recorded for autograd (the cache writes are not differentiable).
     const [B, T] = inputIds.shape;
     if (cache.numLayers !== this.config.num_hidden_layers || cache.numKvHeads !== this.config.num_key_value_heads || cache.headDim !== this.config.head_dim) {
@@ -132,8 +138,8 @@ export class MiniMindForCausalLM extends Module {
     return out;
   }
 
-  private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache): { logits: Tensor; auxLoss: Tensor | null } {
-    const T = ids.shape[1];
+  private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache, positions?: readonly number[]): { logits: Tensor; auxLoss: Tensor | null } {
+    const [B, T] = ids.shape;
     // Without autograd nothing needs a finished layer's activations: run each layer in its own
     // scope and free its input, so a no-grad forward holds about one layer's activations at a time
     // (as PyTorch frees tensors when they die) instead of every layer's until the caller's scope ends.
@@ -151,6 +157,14 @@ export class MiniMindForCausalLM extends Module {
       if (r.aux) auxLoss = auxLoss ? ops.add(auxLoss, r.aux) : r.aux;
     });
     if (lastOnly && T > 1) advance(ops.slice(x, 1, T - 1, 1)); // (B, 1, d): the final norm and lm_head only where needed
+    else if (positions) {
+      for (const p of positions) if (!Number.isInteger(p) || p < 0 || p >= B * T) throw new Error(`MiniMindForCausalLM.forward: position ${p} is outside 0..${B * T - 1}`);
+      // Row gather (N, d) from (B*T, d): the embedding kernel is exactly a row lookup.
+      const flat = x.reshape([B * T, x.shape[2]]);
+      const rows = ops.embedding(tensor(Int32Array.from(positions), [positions.length], 'int32', x.backend), flat);
+      if (inference) flat.dispose();
+      advance(rows);
+    }
     advance(this.model.norm.forward(x));
     const logits = ops.linear(x, this.outputWeight);
     if (inference) x.dispose();

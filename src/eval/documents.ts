@@ -1,0 +1,30 @@
+// The documents of a perplexity run: a .txt file is one document (read whole); a .jsonl file holds
+// one document per line in MiniMind's pretraining format ({"text": ...}).
+import { readFileSync } from 'node:fs';
+import { assertReadableFile, readJsonl } from '../data/jsonl.js';
+import { EvalInputError } from './errors.js';
+
+export async function readDocuments(path: string): Promise<string[]> {
+  try {
+    assertReadableFile(path);
+  } catch (e) {
+    throw new EvalInputError((e as Error).message);
+  }
+  if (!path.endsWith('.jsonl')) {
+    const text = readFileSync(path, 'utf8');
+    return [text.charCodeAt(0) === 0xfeff ? text.slice(1) : text];
+  }
+  const docs: string[] = [];
+  try {
+    for await (const rec of readJsonl(path)) {
+      const t = rec.value.text;
+      if (typeof t !== 'string') throw new EvalInputError(`${path}:${rec.line}: expected a "text" string field (MiniMind's pretraining format)`);
+      docs.push(t);
+    }
+  } catch (e) {
+    // readJsonl names the file and line of a malformed line.
+    throw e instanceof EvalInputError ? e : new EvalInputError((e as Error).message);
+  }
+  if (docs.length === 0) throw new EvalInputError(`${path}: no documents`);
+  return docs;
+}
