@@ -31,8 +31,11 @@ export interface McQuestion {
 export interface SubjectInfo {
   /** The Chinese name, used in lm-eval's task description. */
   nameZh?: string;
-  /** STEM, Social Science, Humanities, Other (CMMLU also: China specific). */
-  category?: string;
+  /**
+   * STEM, Social Science, Humanities, Other. CMMLU also puts 15 subjects in "China specific", on
+   * top of their main category, as its own scripts count them.
+   */
+  categories: string[];
 }
 
 export interface McSplit {
@@ -174,11 +177,12 @@ export function readSubjectInfo(data: string, aFile: string): Map<string, Subjec
     const zh = j.name_en2zh as Record<string, string>;
     const sub = j.subcategories as Record<string, string[]>;
     const cats = j.categories as Record<string, string[]>;
-    const catOfSub = new Map<string, string>();
-    for (const [cat, subs] of Object.entries(cats)) for (const s of subs) catOfSub.set(s, cat);
-    for (const [s, name] of Object.entries(zh)) out.set(s, { nameZh: name, category: catOfSub.get(sub[s]?.[0] ?? '') });
+    for (const [s, name] of Object.entries(zh)) {
+      const mine = sub[s] ?? [];
+      out.set(s, { nameZh: name, categories: Object.keys(cats).filter((c) => cats[c].some((x) => mine.includes(x))) });
+    }
   } else {
-    for (const [s, v] of Object.entries(j)) if (Array.isArray(v)) out.set(s, { nameZh: v[1], category: v[2] });
+    for (const [s, v] of Object.entries(j)) if (Array.isArray(v)) out.set(s, { nameZh: v[1], categories: typeof v[2] === 'string' ? [v[2]] : [] });
   }
   return out;
 }

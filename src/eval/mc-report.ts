@@ -19,8 +19,8 @@ export interface McSummary extends Accuracy {
   method: McMethod;
   /** Every question predicted, answered or not. */
   questions: number;
-  subjects: Record<string, Accuracy & { category?: string }>;
-  /** Empty when the data has no subject_mapping.json. */
+  subjects: Record<string, Accuracy & { categories?: string[] }>;
+  /** Empty when the data has no subject_mapping.json. CMMLU's "China specific" overlaps the others. */
   categories: Record<string, Accuracy>;
 }
 
@@ -50,14 +50,16 @@ export function summarize(results: readonly McResult[], split: McSplit, method: 
   for (const r of results) {
     all.add(r);
     bySubject.get(r.question.subject)?.add(r);
-    const cat = split.info.get(r.question.subject)?.category;
-    if (cat !== undefined) {
+    for (const cat of split.info.get(r.question.subject)?.categories ?? []) {
       if (!byCategory.has(cat)) byCategory.set(cat, new Tally());
       byCategory.get(cat)!.add(r);
     }
   }
   const subjects: McSummary['subjects'] = {};
-  for (const [s, t] of bySubject) subjects[s] = { ...t.entry(norm), ...(split.info.get(s)?.category ? { category: split.info.get(s)!.category } : {}) };
+  for (const [s, t] of bySubject) {
+    const categories = split.info.get(s)?.categories;
+    subjects[s] = { ...t.entry(norm), ...(categories && categories.length > 0 ? { categories } : {}) };
+  }
   const categories: McSummary['categories'] = {};
   for (const [c, t] of [...byCategory].sort((a, b) => a[0].localeCompare(b[0]))) categories[c] = t.entry(norm);
   return { format: split.format, split: split.split, method, questions: results.length, ...all.entry(norm), subjects, categories };

@@ -1,9 +1,9 @@
 // Perplexity and bits per byte of a text corpus. Each document starts with BOS (EOS where the
 // tokenizer has no BOS, as lm-eval's rolling log-likelihood starts from its prefix token), so every
 // token of the text is predicted. Documents longer than the window are scored with a sliding window:
-// window w covers ids[w*S, w*S + L) and scores the tokens not scored by the window before it, so every
-// token is predicted exactly once with at least L - S tokens of context (Hugging Face's perplexity
-// recipe, without its first-token gap).
+// window w feeds ids[w*S, w*S + L) and scores the predictions the window before it did not make, so
+// every token is predicted exactly once, with at least L - S tokens of context after the first window
+// (Hugging Face's perplexity recipe, without its gap of one token per window).
 //
 //   loss = nats / tokens        ppl = exp(loss)        bits per byte = nats / (ln 2 * UTF-8 bytes)
 //
@@ -54,21 +54,21 @@ interface Window {
 }
 
 /**
- * The windows of one document's ids (prefix token first): window w starts at w * stride; position t
- * predicts ids[start + t + 1], scored when that token is past the previous window's end.
+ * The windows of one document's ids (prefix token first). Input position p predicts ids[p + 1], so
+ * the inputs are positions 0..n-2. Window w feeds positions [w * stride, w * stride + maxLen) and
+ * scores those the previous window did not reach: every token after the prefix is predicted once.
  */
 export function slidingWindows(ids: readonly number[], maxLen: number, stride: number): Window[] {
   const out: Window[] = [];
-  let scoredUpTo = 1; // ids[0] is the prefix token: never predicted
-  for (let start = 0; scoredUpTo < ids.length; start += stride) {
-    const end = Math.min(start + maxLen, ids.length);
-    const win = ids.slice(start, end);
-    const targets = win.map((_, t) => {
-      const target = start + t + 1;
-      return target >= scoredUpTo && target < end ? ids[target] : -100;
+  const inputs = ids.length - 1;
+  let reached = 0; // input positions [0, reached) already scored
+  for (let start = 0; reached < inputs; start += stride) {
+    const end = Math.min(start + maxLen, inputs);
+    out.push({
+      ids: ids.slice(start, end),
+      targets: ids.slice(start, end).map((_, t) => (start + t >= reached ? ids[start + t + 1] : -100)),
     });
-    out.push({ ids: win, targets });
-    scoredUpTo = end;
+    reached = end;
   }
   return out;
 }
