@@ -10,5 +10,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # The default index (pypi.org) is unreachable here; point pip at the local file:// indexes so it never waits on it.
 export PIP_INDEX_URL=${PIP_INDEX_URL:-file:///opt/pypi/simple}
-.venv/bin/pip install -q 'torch==2.13.*' transformers safetensors tokenizers numpy jinja2 'peft==0.21.*' 'gguf==0.19.*'
+.venv/bin/pip install -q 'torch==2.13.*' transformers safetensors tokenizers numpy jinja2 'peft==0.21.*' 'gguf==0.19.*' pandas
 .venv/bin/python -c 'import torch, transformers, safetensors; print("torch", torch.__version__, "transformers", transformers.__version__, "safetensors", safetensors.__version__)'
