@@ -21,6 +21,10 @@ export function workloads(steps: number, warmup: number): Workload[] {
     { name: 'train v1-small bf16 8x512', ours: ['train', '--preset', 'v1-small', '--batch', '8', '--seq', '512', '--dtype', 'bf16', ...s], torch: ['--mode', 'train', '--batch', '8', '--seq', '512', '--dtype', 'bf16', ...s] },
     { name: 'forward v1-small fp32 8x512', ours: ['forward', '--preset', 'v1-small', '--batch', '8', '--seq', '512', ...s], torch: ['--mode', 'forward', '--batch', '8', '--seq', '512', ...s] },
     { name: 'generate v1-small fp32 256 new tokens', ours: ['generate', '--preset', 'v1-small', '--seq', '256', '--steps', '2', '--warmup', '1'], torch: ['--mode', 'generate', '--gen-tokens', '256', '--steps', '2', '--warmup', '1'] },
+    // Decoding with packed weights (--weights): PyTorch's closest mode is the model cast to bf16; it has
+    // no int8 CPU decode here, so q8 is set against its fp32 decode.
+    { name: 'generate v1-small bf16 weights 256 new tokens (torch: model in bf16)', ours: ['generate', '--preset', 'v1-small', '--seq', '256', '--steps', '2', '--warmup', '1', '--weights', 'bf16'], torch: ['--mode', 'generate', '--gen-tokens', '256', '--steps', '2', '--warmup', '1', '--dtype', 'bf16'] },
+    { name: 'generate v1-small q8 weights 256 new tokens (torch: fp32)', ours: ['generate', '--preset', 'v1-small', '--seq', '256', '--steps', '2', '--warmup', '1', '--weights', 'q8'], torch: ['--mode', 'generate', '--gen-tokens', '256', '--steps', '2', '--warmup', '1'] },
     { name: 'train v1-moe fp32 8x512', ours: ['train', '--preset', 'v1-moe', '--batch', '8', '--seq', '512', ...s], torch: ['--mode', 'train', '--batch', '8', '--seq', '512', '--moe', ...s] },
     { name: 'train v1 (108M) fp32 4x512', ours: ['train', '--preset', 'v1', '--batch', '4', '--seq', '512', ...s], torch: ['--mode', 'train', '--batch', '4', '--seq', '512', '--d-model', '768', '--n-layers', '16', ...s] },
   ];
@@ -72,7 +76,7 @@ export function runTorch(args: string[], threads: number, t: TorchSetup = DEFAUL
 
 /** The fields worth keeping from either side's JSON. */
 export function summary(r: Record<string, unknown>): Record<string, unknown> {
-  const keep = ['tokens_per_second', 'ms_per_step', 'peak_rss_mb', 'loss_first', 'loss_last', 'eval_loss', 'prefill_ms', 'params', 'torch', 'isa', 'threads', 'loadavg_1m_start', 'loadavg_1m_end', 'error'];
+  const keep = ['weights', 'dtype', 'tokens_per_second', 'ms_per_step', 'peak_rss_mb', 'loss_first', 'loss_last', 'eval_loss', 'prefill_ms', 'params', 'torch', 'isa', 'threads', 'loadavg_1m_start', 'loadavg_1m_end', 'error'];
   const out: Record<string, unknown> = {};
   for (const k of keep) if (r[k] !== undefined) out[k] = typeof r[k] === 'number' ? Math.round((r[k] as number) * 100) / 100 : r[k];
   return out;
