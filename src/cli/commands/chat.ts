@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseFlags, requireFlag } from '../args.js';
 import { generate } from '../../model/generate.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
-import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds } from './generate.js';
+import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
 
 const USAGE = `Usage: minimind chat --model <folder> [options]
 
@@ -25,13 +25,14 @@ message per line (the session ends at EOF).
   --repetition-penalty <r>    > 1 discourages repeats (default 1; MiniMind suggests 1.2 for loops)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
-  --device cpu|cuda|auto      where the model runs (default cpu)`;
+  --device cpu|cuda|auto      where the model runs (default cpu)
+  --weights fp32|bf16|q8      weight storage for decoding (default fp32)`;
 
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, SAMPLING_FLAGS, USAGE);
   if (!parsed) return;
   const { values } = parsed;
-  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined);
+  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined, weightsFlag(values));
   const opts = samplingOptions(values, loaded);
   const { tokenizer, model } = loaded;
   const maxPos = model.config.max_position_embeddings;
