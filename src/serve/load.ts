@@ -5,12 +5,12 @@ import { basename, join, resolve } from 'node:path';
 import { loadModelFolder } from '../formats/hf-folder.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { UserError } from '../core/errors.js';
+import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../nn/inference-weights.js';
+import { loadLora } from '../train/lora-adapter.js';
 import type { ServeContext, GenerationDefaults } from './context.js';
 import { BatchEngine } from './engine.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
-
-/** A problem with what the user asked to serve (printed as one `minimind:` line by the CLI). */
-export class ServeInputError extends Error {}
 
 export interface ServeOptions extends ServerOptions {
   /** The model folder (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). */
@@ -21,11 +21,15 @@ export interface ServeOptions extends ServerOptions {
   maxBatch?: number;
   /** Sequences allowed to wait for a slot before requests get 429 (default 64). */
   maxQueue?: number;
+  /** A LoRA adapter folder (PEFT layout) applied on top of the model, unmerged. */
+  adapter?: string;
+  /** Weight storage for decoding (default fp32): bf16 or q8 read 2 or 1.125 bytes per weight (nn/inference-weights.ts). */
+  weights?: WeightFormat;
 }
 
 /** Loads the folder and starts serving it. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
-  const { model, tokenizer, generationConfig } = loadServedModel(opts.model);
+  const { model, tokenizer, generationConfig } = loadServedModel(opts.model, opts);
   const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue });
   const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? basename(resolve(opts.model)));
   try {
@@ -33,23 +37,28 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   } catch (e) {
     engine.close();
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new ServeInputError(`port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use; pick another with --port`);
-    if (err.code === 'EACCES') throw new ServeInputError(`no permission to listen on port ${opts.port}; use a port above 1023`);
-    if (err.code === 'EADDRNOTAVAIL') throw new ServeInputError(`cannot listen on ${opts.host}: no such address on this machine`);
+    if (err.code === 'EADDRINUSE') throw new UserError(`port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use; pick another with --port`);
+    if (err.code === 'EACCES') throw new UserError(`no permission to listen on port ${opts.port}; use a port above 1023`);
+    if (err.code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${opts.host}: no such address on this machine`);
     throw e;
   }
 }
 
-export function loadServedModel(dir: string): { model: MiniMindForCausalLM; tokenizer: Tokenizer; generationConfig: Record<string, unknown> } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ServeInputError(`model folder not found: ${dir}`);
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ServeInputError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
+export function loadServedModel(dir: string, opts: { adapter?: string; weights?: WeightFormat } = {}): { model: MiniMindForCausalLM; tokenizer: Tokenizer; generationConfig: Record<string, unknown> } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`model folder not found: ${dir}`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
+  if (opts.adapter !== undefined && !existsSync(opts.adapter)) throw new UserError(`adapter folder not found: ${opts.adapter}`);
+  if (opts.weights !== undefined && !WEIGHT_FORMATS.includes(opts.weights)) throw new UserError(`weights must be one of ${WEIGHT_FORMATS.join(', ')}, got '${opts.weights}'`);
   let generationConfig: Record<string, unknown> = {};
   const gcPath = join(dir, 'generation_config.json');
   try {
     if (existsSync(gcPath)) generationConfig = JSON.parse(readFileSync(gcPath, 'utf8'));
-    return { model: loadModelFolder(dir).model, tokenizer: Tokenizer.load(dir), generationConfig };
+    const { model } = loadModelFolder(dir);
+    if (opts.adapter !== undefined) loadLora(model, opts.adapter);
+    if (opts.weights !== undefined) useInferenceWeights(model, opts.weights);
+    return { model, tokenizer: Tokenizer.load(dir), generationConfig };
   } catch (e) {
-    throw new ServeInputError((e as Error).message);
+    throw new UserError((e as Error).message);
   }
 }
 

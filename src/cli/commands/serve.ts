@@ -1,7 +1,7 @@
 // `minimind serve` — an OpenAI-compatible HTTP server and web chat page for a model folder.
 // Flags -> ServeOptions -> serve() (src/serve); the process runs until Ctrl-C.
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
-import { DeviceError, useDevice } from '../../core/device.js';
+import { useDevice } from '../../core/device.js';
 
 const USAGE = `Usage: minimind serve --model <folder> [options]
 
@@ -16,6 +16,8 @@ together in one batch per step.
   --model-name <id>      the id clients send as "model" (default: the folder's name)
   --max-batch <n>        sequences decoded together per step (default 16)
   --max-queue <n>        sequences that may wait for a slot before requests get 429 (default 64)
+  --adapter <dir>        apply a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging
+  --weights fp32|bf16|q8 weight storage for decoding (default fp32; bf16/q8 read fewer bytes per step)
   --device cpu|cuda|auto where the model runs (default cpu)`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -24,6 +26,7 @@ export async function run(argv: string[]): Promise<void> {
     {
       model: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'api-key': { type: 'string' },
       'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, device: { type: 'string' },
+      adapter: { type: 'string' }, weights: { type: 'string' },
     },
     USAGE,
   );
@@ -38,25 +41,19 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new CliError(`--max-queue must be a non-negative integer, got ${maxQueue}`);
   const apiKey = values['api-key'];
   if (apiKey === '') throw new CliError('--api-key must not be empty');
-  try {
-    useDevice(typeof values.device === 'string' ? values.device : 'cpu');
-  } catch (e) {
-    if (e instanceof DeviceError) throw new CliError(e.message);
-    throw e;
-  }
-  const { serve, ServeInputError } = await import('../../serve/load.js');
-  let running;
-  try {
-    running = await serve({
-      model, port, maxBatch, maxQueue,
-      host: typeof values.host === 'string' ? values.host : '127.0.0.1',
-      apiKey: typeof apiKey === 'string' ? apiKey : undefined,
-      modelName: typeof values['model-name'] === 'string' ? values['model-name'] : undefined,
-    });
-  } catch (e) {
-    if (e instanceof ServeInputError) throw new CliError(e.message);
-    throw e;
-  }
+  const weights = values.weights ?? 'fp32';
+  if (!['fp32', 'bf16', 'q8'].includes(weights as string)) throw new CliError(`--weights must be fp32, bf16 or q8, got '${String(weights)}'`);
+  useDevice(typeof values.device === 'string' ? values.device : 'cpu'); // a DeviceError is one line from main.ts
+  const { serve } = await import('../../serve/load.js');
+  // The library's UserErrors (missing folder, port in use, ...) are printed by main.ts as one line.
+  const running = await serve({
+    model, port, maxBatch, maxQueue,
+    host: typeof values.host === 'string' ? values.host : '127.0.0.1',
+    apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+    modelName: typeof values['model-name'] === 'string' ? values['model-name'] : undefined,
+    adapter: typeof values.adapter === 'string' ? values.adapter : undefined,
+    weights: weights as 'fp32' | 'bf16' | 'q8',
+  });
   console.log(`minimind serve: ${running.url}  (chat page: ${running.url}/ ; OpenAI base URL: ${running.url}/v1)`);
   const stop = () => {
     console.log('minimind serve: shutting down');

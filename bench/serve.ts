@@ -1,0 +1,157 @@
+// Serving throughput: `minimind serve` (a child process, as users run it) answering C concurrent
+// streaming requests, against the same C requests served one at a time (what MiniMind's own server
+// does). Reports aggregate decode throughput (completion tokens / wall time) and time to first
+// token (from the moment all C clients arrived, so one-at-a-time counts the wait) at each C.
+// --torch adds Hugging Face transformers' generate() on the same model folder and prompts, as one
+// static batch of C (bench/hf_batch_generate.py), in the same run.
+//
+//   node dist/bench/serve.js [--preset v1-small|minimind-3] [--streams 1,4,16] [--new-tokens 64]
+//        [--threads 2] [--torch [--python .venv/bin/python]]
+//
+// The model has random weights (greedy decode of tied random weights repeats a word, so every
+// request runs its full --new-tokens; the script checks that) and MiniMind-3's tokenizer from
+// ../shared/data. Prompts are English sentences of 20-40 tokens, sent as token ids.
+import { parseArgs } from 'node:util';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { MiniMindForCausalLM } from '../src/model/model.js';
+import { presetConfig } from '../src/model/presets.js';
+import { saveModelFolder } from '../src/formats/hf-folder.js';
+import { Tokenizer } from '../src/tokenizer/tokenizer.js';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'v1-small' },
+    streams: { type: 'string', default: '1,4,16' },
+    'new-tokens': { type: 'string', default: '64' },
+    threads: { type: 'string' },
+    tokenizer: { type: 'string', default: '../shared/data/minimind-tokenizer/head' },
+    torch: { type: 'boolean', default: false },
+    python: { type: 'string', default: '.venv/bin/python' },
+  },
+});
+const streams = values.streams!.split(',').map(Number);
+const newTokens = Number(values['new-tokens']);
+const TOKENIZER = values.tokenizer!;
+if (!existsSync(join(TOKENIZER, 'tokenizer.json'))) throw new Error(`${TOKENIZER}/tokenizer.json not found (needs ../shared/data, or pass --tokenizer DIR)`);
+
+const SENTENCES = [
+  'Once upon a time there was a little girl who lived in a village near the forest and loved to walk among the tall trees',
+  'The capital of France is Paris, a city known for its museums, its cafes and the tower that stands by the river',
+  'Machine learning models learn patterns from data; a language model predicts the next word from the words before it',
+  'In the morning the farmer fed the chickens, milked the cow and walked to the market to sell fresh eggs and cheese',
+  'Tom asked his mother why the sky is blue, and she told him that sunlight is scattered by the air',
+  'The train left the station at noon and crossed the mountains before the sun went down behind the hills',
+  'Write a short poem about the sea, the wind and a small boat that sails far away from home',
+  'Two plus two is four, three plus five is eight, and ten minus four is six',
+];
+
+// ---- the model folder and prompts ----
+const dir = mkdtempSync(join(tmpdir(), 'mm-bench-serve-'));
+const folder = join(dir, values.preset!);
+const tok = Tokenizer.load(TOKENIZER);
+{
+  const model = new MiniMindForCausalLM(presetConfig(values.preset!, { vocab_size: tok.vocabSize, max_position_embeddings: 1024 }), { seed: 1 });
+  saveModelFolder(folder, model, { tokenizerDir: TOKENIZER });
+  model.dispose();
+}
+const maxStreams = Math.max(...streams);
+const prompts = Array.from({ length: maxStreams }, (_, i) => {
+  const s = SENTENCES[i % SENTENCES.length];
+  const ids = tok.encode(i < SENTENCES.length ? s : `${s}. ${SENTENCES[(i * 3 + 1) % SENTENCES.length]}`);
+  return ids.slice(0, 20 + ((i * 7) % 21)); // 20..40 tokens, ending on a whole word
+});
+
+// ---- the server, as a child process ----
+async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+  const env = { ...process.env, ...(values.threads ? { MINIMIND_THREADS: values.threads } : {}) };
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model', folder, '--port', '0', '--max-batch', String(maxStreams)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/\S+?)\s/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+  return { url, child };
+}
+
+interface StreamResult {
+  /** From when all clients arrived (t0) to the first text chunk. */
+  ttftMs: number;
+  endMs: number;
+  tokens: number;
+}
+
+async function request(url: string, prompt: number[], t0: number): Promise<StreamResult> {
+  const r = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: values.preset, prompt, max_tokens: newTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+  let ttft = -1;
+  let tokens = -1;
+  let buf = '';
+  const decoder = new TextDecoder();
+  for await (const piece of r.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(piece, { stream: true });
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const line = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+      const chunk = JSON.parse(line.slice(6));
+      if (ttft < 0 && chunk.choices.some((c: { text: string }) => c.text)) ttft = performance.now() - t0;
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    }
+  }
+  if (tokens !== newTokens) throw new Error(`a request produced ${tokens} tokens, not ${newTokens}: the timing would not compare like with like`);
+  return { ttftMs: ttft, endMs: performance.now() - t0, tokens };
+}
+
+function summary(results: StreamResult[]): Record<string, number> {
+  const wall = Math.max(...results.map((r) => r.endMs)) / 1000;
+  const ttft = results.map((r) => r.ttftMs).sort((a, b) => a - b);
+  return {
+    tokens_per_second: Math.round((results.reduce((s, r) => s + r.tokens, 0) / wall) * 10) / 10,
+    seconds: Math.round(wall * 100) / 100,
+    ttft_mean_ms: Math.round(ttft.reduce((a, b) => a + b, 0) / ttft.length),
+    ttft_max_ms: Math.round(ttft[ttft.length - 1]),
+  };
+}
+
+const { url, child } = await startServer();
+try {
+  await request(url, prompts[0], performance.now()); // warm-up
+  const rows: Record<string, unknown>[] = [];
+  for (const c of streams) {
+    const batch = prompts.slice(0, c);
+    let t0 = performance.now();
+    const together = summary(await Promise.all(batch.map((p) => request(url, p, t0))));
+    t0 = performance.now();
+    const alone: StreamResult[] = [];
+    for (const p of batch) alone.push(await request(url, p, t0));
+    const row = { streams: c, concurrent: together, one_at_a_time: summary(alone), speedup: Math.round((together.tokens_per_second / summary(alone).tokens_per_second) * 100) / 100 };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  let torch: unknown[] | undefined;
+  if (values.torch) {
+    const pf = join(dir, 'prompts.json');
+    writeFileSync(pf, JSON.stringify(prompts));
+    const args = ['bench/hf_batch_generate.py', '--model', folder, '--prompts', pf, '--new-tokens', String(newTokens), '--batches', streams.join(','), ...(values.threads ? ['--threads', values.threads] : [])];
+    const r = spawnSync(values.python!, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`hf_batch_generate.py failed: ${r.stderr}`);
+    torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    for (const t of torch) console.log(JSON.stringify({ reference: 'transformers generate, one static batch', ...(t as object) }));
+  }
+  console.log(JSON.stringify({ preset: values.preset, new_tokens: newTokens, machine: `${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, threads: values.threads ?? 'default', rows, torch }));
+} finally {
+  child.kill('SIGINT');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,71 @@
+// `minimind serve` as a command: it prints where it listens, answers, shuts down on Ctrl-C, and
+// bad input is one `minimind:` line with exit code 2 (never a stack trace).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { makeServedModel, type ServedFixture } from './fixture.js';
+
+const CLI = 'dist/src/cli/main.js';
+let fx: ServedFixture;
+before(() => {
+  fx = makeServedModel();
+});
+after(() => fx.cleanup());
+
+function fails(args: string[], pattern: RegExp): void {
+  const r = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.match(lines[0], /^minimind: /);
+  assert.match(r.stderr, pattern);
+  assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
+}
+
+test('serve: bad input is one clear line, exit 2', async () => {
+  fails([], /--model is required/);
+  fails(['--model', '/nonexistent/folder'], /model folder not found: \/nonexistent\/folder/);
+  fails(['--model', fx.folder, '--port', 'eighty'], /--port must be a number/);
+  fails(['--model', fx.folder, '--port', '70000'], /--port must be an integer in \[0, 65535\]/);
+  fails(['--model', fx.folder, '--device', 'tpu'], /--device must be cpu, cuda or auto/);
+  fails(['--model', fx.folder, '--weights', 'int4'], /--weights must be fp32, bf16 or q8/);
+  fails(['--model', fx.folder, '--adapter', '/nonexistent/adapter'], /adapter folder not found/);
+  fails(['--model', fx.folder, '--max-batch', '0'], /--max-batch must be a positive integer/);
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    fails(['--model', fx.folder, '--port', String(port)], new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+  } finally {
+    busy.close();
+  }
+});
+
+test('serve: prints its URL, answers /health and the page, stops on SIGINT', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', fx.folder, '--port', '0', '--weights', 'bf16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /^minimind serve: (http:\/\/127\.0\.0\.1:\d+) /m.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+    });
+    const health = (await (await fetch(`${url}/health`)).json()) as { status: string; model: string };
+    assert.deepEqual([health.status, health.model], ['ok', 'tiny-chat']);
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /text\/html/);
+    assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/);
+    assert.match(await page.text(), /<title>MiniMind chat<\/title>/);
+    const r = await fetch(`${url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny-chat', prompt: 'Paris', max_tokens: 3 }) });
+    assert.equal(r.status, 200);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
