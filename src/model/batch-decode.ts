@@ -2,8 +2,10 @@
 // different positions, each with its own KV cache (batch 1). Everything that does not look at
 // positions — embedding, norms, the q/k/v/o projections, the MLP or MoE, the output head — runs
 // once on the (B, 1, d) batch, so the weights are read once per step instead of once per
-// sequence (decode is bound by reading weights). RoPE and attention depend on a row's position
-// and cache, so they run per row with the same kernels a single sequence uses.
+// sequence (decode is bound by reading weights). RoPE runs batched too: the rows of the RoPE
+// tables at each sequence's position are gathered once per step, and the (B, 1, H, D) batch is
+// rotated as one sequence of B positions whose table rows are those. Attention depends on a row's
+// cache, so it runs per row with the kernel a single sequence uses.
 //
 //   const caches = prompts.map(() => model.newCache(1));
 //   let logits = prompts.map((p, i) => prefill(model, p, caches[i]));   // V floats each
@@ -18,6 +20,7 @@ import { noGrad } from '../core/autograd.js';
 import * as ops from '../ops/index.js';
 import type { KVCache } from './kv-cache.js';
 import type { DecoderLayer, MiniMindForCausalLM } from './model.js';
+import type { RopeTensors } from './attention.js';
 import { MoEFeedForward } from './moe.js';
 
 /**
@@ -54,9 +57,12 @@ export function decodeStep(model: MiniMindForCausalLM, tokens: readonly number[]
   let host: Float32Array | undefined;
   noGrad(() =>
     scope(() => {
+      // cos/sin rows at each sequence's position: (B, head_dim / 2), shared by every layer
+      const pos = tensor(Int32Array.from(caches, (c) => c.length), [B], 'int32');
+      const rope = { cos: ops.indexSelect(model.rope.cos, pos), sin: ops.indexSelect(model.rope.sin, pos) };
       let x = model.model.embed_tokens.forward(tensor(Int32Array.from(tokens), [B, 1], 'int32')); // (B, 1, d)
       model.model.layers.items.forEach((layer, l) => {
-        x = scope(() => layerStep(model, layer, l, x, caches));
+        x = scope(() => layerStep(model, layer, l, x, rope, caches));
       });
       const logits = ops.linear(model.model.norm.forward(x), model.outputWeight); // (B, 1, V)
       host = hostFloats(logits);
@@ -68,7 +74,7 @@ export function decodeStep(model: MiniMindForCausalLM, tokens: readonly number[]
 
 // One decoder layer (DecoderLayer.forward, spelled out so that attention can go row by row):
 // h = x + o_proj(attn(rope(q), cache)); out = h + mlp(post_attention_layernorm(h)).
-function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x: Tensor, caches: readonly KVCache[]): Tensor {
+function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x: Tensor, rope: RopeTensors, caches: readonly KVCache[]): Tensor {
   const c = model.config;
   const B = caches.length;
   const [H, KVH, hd] = [c.num_attention_heads, c.num_key_value_heads, c.head_dim];
@@ -81,15 +87,15 @@ function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x
     q = attn.q_norm.forward(q); // over head_dim: no position involved, so batched
     k = attn.k_norm.forward(k);
   }
+  // (B, 1, H, hd) seen as (1, B, H, hd): "position" b uses table row b, sequence b's position.
   const interleaved = c.rope_interleaved ?? false;
-  const { cos, sin } = model.rope;
+  q = ops.rope(q.reshape([1, B, H, hd]), rope.cos, rope.sin, 0, interleaved).reshape([B, 1, H, hd]);
+  k = ops.rope(k.reshape([1, B, KVH, hd]), rope.cos, rope.sin, 0, interleaved).reshape([B, 1, KVH, hd]);
   const rows: Tensor[] = [];
   for (let b = 0; b < B; b++) {
     const pos = caches[b].length;
-    const qb = ops.rope(ops.slice(q, 0, b, 1), cos, sin, pos, interleaved);
-    const kb = ops.rope(ops.slice(k, 0, b, 1), cos, sin, pos, interleaved);
-    caches[b].write(l, kb, ops.slice(v, 0, b, 1));
-    rows.push(ops.attention(qb, caches[b].k[l], caches[b].v[l], pos + 1)); // (1, 1, H, hd)
+    caches[b].write(l, B === 1 ? k : ops.slice(k, 0, b, 1), B === 1 ? v : ops.slice(v, 0, b, 1));
+    rows.push(ops.attention(B === 1 ? q : ops.slice(q, 0, b, 1), caches[b].k[l], caches[b].v[l], pos + 1)); // (1, 1, H, hd)
   }
   const att = B === 1 ? rows[0] : ops.concat(rows, 0);
   const h = ops.add(x, attn.o_proj.forward(att.reshape([B, 1, H * hd])));

@@ -164,7 +164,17 @@ export class ContinuousBatch {
 
   constructor(
     readonly model: MiniMindForCausalLM,
-    readonly opts: { tokenizer?: StreamingTokenizer; /** Sequences decoded per step at most (default 64). */ maxBatch?: number } = {},
+    readonly opts: {
+      tokenizer?: StreamingTokenizer;
+      /** Sequences decoded per step at most (default 64). */
+      maxBatch?: number;
+      /**
+       * Prompt tokens prefilled per step at most (default: no limit); at least one prompt is
+       * always admitted. A server sets it so that a burst of long prompts does not hold up the
+       * sequences already streaming for more than about this many tokens' worth of compute.
+       */
+      maxPrefillTokens?: number;
+    } = {},
   ) {
     this.maxPositions = model.config.max_position_embeddings;
     this.vocabSize = model.config.vocab_size;
@@ -243,8 +253,12 @@ export class ContinuousBatch {
   }
 
   private admit(): void {
+    let prefilled = 0;
+    const limit = this.opts.maxPrefillTokens ?? Infinity;
     while (this.pending.length > 0 && this.running.length + this.pending[0].seqs.length <= this.maxBatch) {
+      if (prefilled > 0 && prefilled + this.pending[0].prompt.length > limit) break;
       const { prompt, seqs } = this.pending.shift()!;
+      prefilled += prompt.length;
       const budget = seqs[0].s.budget(prompt.length);
       const first = this.model.newCache(1, Math.min(this.maxPositions, prompt.length + Math.max(budget, 1)));
       let logits: Float32Array;

@@ -51,6 +51,8 @@ export interface BatchEngineOptions {
   maxBatch?: number;
   /** Sequences allowed to wait for a slot (default 64); beyond it, requests get 429. */
   maxQueue?: number;
+  /** Prompt tokens prefilled between two decode steps at most (default 256; one prompt always goes). */
+  maxPrefillTokens?: number;
 }
 
 export class BatchEngine implements Engine {
@@ -101,7 +103,7 @@ export class BatchEngine implements Engine {
   }
 
   private newBatch(): ContinuousBatch {
-    return new ContinuousBatch(this.model, { tokenizer: this.opts.tokenizer, maxBatch: this.maxBatch });
+    return new ContinuousBatch(this.model, { tokenizer: this.opts.tokenizer, maxBatch: this.maxBatch, maxPrefillTokens: this.opts.maxPrefillTokens ?? 256 });
   }
 
   // Starts the step loop unless it is running; it stops by itself when the batch is idle.

@@ -110,6 +110,23 @@ test('numReturnSequences: samples share one prefill yet equal generate() rows wi
   model.dispose();
 });
 
+test('a prefill budget staggers admissions without changing any output', () => {
+  const model = tinyModel('tiny');
+  const free = new ContinuousBatch(model, {});
+  const paced = new ContinuousBatch(model, { maxPrefillTokens: 6 });
+  const runs = [free, paced].map((b) => {
+    const seqs = PROMPTS.map((p) => b.add(p, { maxNewTokens: 5, temperature: 0, stopTokenIds: [] })[0]);
+    b.step();
+    const admittedFirstStep = b.runningCount;
+    while (b.step());
+    return { admittedFirstStep, ids: seqs.map((s) => s.ids) };
+  });
+  assert.equal(runs[0].admittedFirstStep, PROMPTS.length);
+  assert.equal(runs[1].admittedFirstStep, 1, 'the 3-token and 8-token prompts do not fit a 6-token budget together');
+  assert.deepEqual(runs[1].ids, runs[0].ids);
+  model.dispose();
+});
+
 test('continuous batching: sequences joining and leaving mid-stream get what they get alone; cancel frees the slot', () => {
   const model = tinyModel('tiny-3-moe');
   const batch = new ContinuousBatch(model, { maxBatch: 8 });
