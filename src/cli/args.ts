@@ -20,15 +20,34 @@ export function parseFlags(
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | null {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, spec), options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\n\n${usage}`);
+    // node's messages for unknown flags go on to explain '--' positionals; the first sentence is the point
+    const m = /^Unknown option '([^']+)'/.exec((e as Error).message);
+    throw new CliError(`${m ? `unknown option '${m[1]}'` : (e as Error).message}\n\n${usage}`);
   }
   if (parsed.values.help) {
     console.log(usage);
     return null;
   }
   return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
+}
+
+/**
+ * `--beta -1` → `--beta=-1`: parseArgs takes a value starting with '-' for a flag, so a negative
+ * number would be refused as "ambiguous" instead of reaching the range check that explains it.
+ */
+function joinNegativeValues(argv: string[], spec: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && spec[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|inf|Infinity)/i.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
 }
 
 /** Reads a numeric flag, with a clear error when it is not a number. */

@@ -62,9 +62,12 @@ async function main(argv: string[]): Promise<void> {
 // A problem with the user's input (UserError from the library, CliError from flag parsing, a
 // device this machine lacks) is one `minimind:` line and exit code 2; anything else is a bug and
 // keeps its stack trace.
-main(process.argv.slice(2)).catch((err: unknown) => {
+const argv = process.argv.slice(2);
+main(argv).catch((err: unknown) => {
   if (err instanceof UserError || err instanceof DeviceError) {
-    console.error(`minimind: ${err.message}`);
+    // One line: the problem and its fix. A usage text some commands append goes (--help shows it).
+    const [problem, usage] = err.message.split('\n\n');
+    console.error(`minimind: ${problem.replace(/\s*\n\s*/g, '; ')}${usage !== undefined && commands[argv[0]] ? ` (see 'minimind ${argv[0]} --help')` : ''}`);
     process.exit(2);
   }
   throw err;

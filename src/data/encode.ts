@@ -103,15 +103,27 @@ export const SYSTEM_PROMPTS = [
 const EMPTY_THINK = '<think>\n\n</think>\n\n';
 
 /** Checks and normalises one `conversations` list; `where` names the record in errors. */
+/** The roles MiniMind's chat templates render. */
+const KNOWN_ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+
 export function toMessages(conv: unknown, where: string): ChatMessage[] {
   if (!Array.isArray(conv)) throw new Error(`${where}: 'conversations' must be a list of messages`);
   if (conv.length === 0) throw new Error(`${where}: empty conversation`);
   return conv.map((m, k) => {
     if (m === null || typeof m !== 'object') throw new Error(`${where}: message ${k} is not an object`);
     const msg = { ...(m as Record<string, unknown>) };
+    // ShareGPT's {"from", "value"} would otherwise pass as role-less, content-less turns: training
+    // on empty answers without a word of warning.
+    if (msg.role === undefined && msg.content === undefined && ('from' in msg || 'value' in msg)) {
+      throw new Error(`${where}: message ${k} uses ShareGPT keys ('from'/'value'); MiniMind's format is {"role": "user"|"assistant"|"system"|"tool", "content": ...}: rename the keys (human→user, gpt→assistant)`);
+    }
     // m2-legacy data may omit roles: they alternate user/assistant.
     if (msg.role === undefined) msg.role = k % 2 === 0 ? 'user' : 'assistant';
     if (typeof msg.role !== 'string') throw new Error(`${where}: message ${k} has a non-string role`);
+    if (!KNOWN_ROLES.has(msg.role)) throw new Error(`${where}: message ${k} has role '${msg.role}'; use one of ${[...KNOWN_ROLES].join(', ')}`);
+    if (msg.content === undefined && msg.tool_calls === undefined && msg.reasoning_content === undefined) {
+      throw new Error(`${where}: message ${k} (${msg.role}) has no 'content' (keys: ${Object.keys(m as object).join(', ') || 'none'})`);
+    }
     if (msg.content === undefined || msg.content === null) msg.content = '';
     if (typeof msg.content !== 'string') msg.content = String(msg.content);
     if (typeof msg.tool_calls === 'string' && msg.tool_calls !== '') {

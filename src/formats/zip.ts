@@ -1,6 +1,7 @@
 // Minimal zip reader for PyTorch checkpoints (torch.save writes a zip of uncompressed entries).
 // Reads the central directory (ZIP64 included, for checkpoints over 4 GiB) and returns entry
 // bytes: a view on the archive buffer for stored entries, inflated via node:zlib for deflate.
+// Every entry's CRC-32 is checked on read, so a damaged checkpoint is an error, not wrong weights.
 
 import * as zlib from 'node:zlib';
 
@@ -10,6 +11,25 @@ export interface ZipEntry {
   compressedSize: number;
   size: number;
   localHeaderOffset: number;
+  crc32: number;
+}
+
+/** CRC-32 (zip's polynomial): node:zlib's where it has one (Node >= 20.15), else a table. */
+let table: Uint32Array | null = null;
+export function crc32(data: Uint8Array): number {
+  const native = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (native) return native(data) >>> 0;
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 export class ZipReader {
@@ -58,6 +78,7 @@ export class ZipReader {
     for (let i = 0; i < count; i++) {
       if (p + 46 > len || this.u32(p) !== 0x02014b50) this.fail(`zip: bad central directory entry #${i}`);
       const method = this.u16(p + 10);
+      const crc = this.u32(p + 16);
       let compressedSize = this.u32(p + 20);
       let size = this.u32(p + 24);
       const nameLen = this.u16(p + 28);
@@ -79,7 +100,7 @@ export class ZipReader {
         }
         e += 4 + sz;
       }
-      this.entries.set(name, { name, method, compressedSize, size, localHeaderOffset });
+      this.entries.set(name, { name, method, compressedSize, size, localHeaderOffset, crc32: crc });
       p = eEnd + commentLen;
     }
   }
@@ -98,12 +119,20 @@ export class ZipReader {
     const end = start + ent.compressedSize;
     if (end > this.buf.byteLength) this.fail(`zip: entry "${name}" runs past the end of the file (truncated?)`);
     const raw = this.buf.subarray(start, end);
-    if (ent.method === 0) return raw;
-    if (ent.method === 8) {
-      const out = zlib.inflateRawSync(raw);
+    let data: Uint8Array;
+    if (ent.method === 0) data = raw;
+    else if (ent.method === 8) {
+      let out: Buffer;
+      try {
+        out = zlib.inflateRawSync(raw);
+      } catch (e) {
+        this.fail(`zip: entry "${name}" does not inflate (${(e as Error).message}); the file is damaged`);
+      }
       if (out.length !== ent.size) this.fail(`zip: entry "${name}" inflated to ${out.length} bytes, expected ${ent.size}`);
-      return new Uint8Array(out.buffer, out.byteOffset, out.length);
-    }
-    this.fail(`zip: entry "${name}" uses unsupported compression method ${ent.method} (only stored and deflate)`);
+      data = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    } else this.fail(`zip: entry "${name}" uses unsupported compression method ${ent.method} (only stored and deflate)`);
+    const crc = crc32(data);
+    if (crc !== ent.crc32) this.fail(`zip: entry "${name}" fails its CRC-32 check (${crc.toString(16)} instead of ${ent.crc32.toString(16)}); the file is damaged, copy or download it again`);
+    return data;
   }
 }

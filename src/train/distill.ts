@@ -52,9 +52,9 @@ export async function distill(o: DistillOptions): Promise<TrainSummary> {
   if (tok.dir !== o.teacher && !sameTokenizer(tok.dir, o.teacher)) throw new UserError(`the student's tokenizer (${tok.dir}) is not the teacher's (${o.teacher}); the KL term compares the two models id by id, so both need the same tokenizer`);
   const student = buildModel(o, tok, 'minimind-3', r.seed);
   if (teacher.config.vocab_size < student.config.vocab_size) throw new UserError(`the teacher's vocabulary (${teacher.config.vocab_size}) is smaller than the student's (${student.config.vocab_size}); distil into a student with the teacher's tokenizer`);
-  o.log?.(`teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M → student ${(student.numParameters() / 1e6).toFixed(2)}M parameters`);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, Math.min(student.config.max_position_embeddings, teacher.config.max_position_embeddings));
+    o.log?.(`teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M → student ${(student.numParameters() / 1e6).toFixed(2)}M parameters`);
     return {
       train: data.train,
       eval: data.eval,

@@ -37,9 +37,9 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
   const layers = asUserError(() => applyLora(model, loraCfg, r.seed), '--lora-targets: ');
   const params = loraParameters(layers);
   const n = params.reduce((s, [, x]) => s + x.size, 0);
-  o.log?.(`LoRA: rank ${rank} on ${layers.length} Linears (${[...new Set(layers.map((l) => l.name.split('.').pop()))].join(', ')}): ${n} trainable parameters of ${model.numParameters()}`);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, model.config.max_position_embeddings);
+    o.log?.(`LoRA: rank ${rank} on ${layers.length} Linears (${[...new Set(layers.map((l) => l.name.split('.').pop()))].join(', ')}): ${n} trainable parameters of ${model.numParameters()}`);
     return {
       train: data.train,
       eval: data.eval,

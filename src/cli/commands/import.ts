@@ -3,6 +3,7 @@
 // v1 / m2-legacy key names are renamed and their q/k rows permuted from interleaved to rotate-half RoPE.
 import * as fs from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
+import { refuseExisting, refuseSamePath } from '../outputs.js';
 import { configFromDict, type MiniMindConfig } from '../../model/config.js';
 import { presetConfig, presetNames } from '../../model/presets.js';
 import { configFromHfJson, hfArchitecture, saveModelFolder } from '../../formats/hf-folder.js';
@@ -17,7 +18,7 @@ model folder (config.json, model.safetensors, generation_config.json, tokenizer 
   --preset NAME     one of: ${presetNames().join(', ')}
   --config FILE     a config JSON instead (MiniMind field names, or a transformers config.json)
   --tokenizer DIR   folder with tokenizer.json and tokenizer_config.json to copy into the output
-  --out DIR         output model folder
+  --out DIR         output model folder (an existing one is replaced only with --overwrite)
   --dtype T         weight dtype in the folder (default F32)`;
 
 function readConfig(file: string): MiniMindConfig {
@@ -43,13 +44,15 @@ function readConfig(file: string): MiniMindConfig {
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, {
     pth: { type: 'string' }, preset: { type: 'string' }, config: { type: 'string' },
-    tokenizer: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' },
+    tokenizer: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, overwrite: { type: 'boolean' },
   }, USAGE);
   if (!parsed) return;
   const v = parsed.values;
   const pth = requireFlag(v, 'pth', USAGE);
   const out = requireFlag(v, 'out', USAGE);
   if (!fs.existsSync(pth)) throw new CliError(`--pth ${pth}: no such file`);
+  refuseSamePath(['--out', out], ['--pth', pth], ...(typeof v.tokenizer === 'string' ? [['--tokenizer', v.tokenizer] as [string, string]] : []));
+  refuseExisting('--out', out, v.overwrite === true);
   if ((v.preset === undefined) === (v.config === undefined)) throw new CliError(`give exactly one of --preset or --config\n\n${USAGE}`);
   const dtype = (v.dtype as string | undefined) ?? 'F32';
   if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') throw new CliError(`--dtype must be F32, BF16 or F16, got '${dtype}'`);

@@ -1,15 +1,17 @@
 // `minimind tokenizer train | encode | decode`: train a byte-level BPE tokenizer on corpus files,
 // or apply one (a folder with tokenizer.json, or the file itself) to text or to jsonl files.
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
 import { PRESETS, Tokenizer, trainTokenizer, type PresetName } from '../../tokenizer/index.js';
 import { readLines } from '../../tokenizer/corpus.js';
+import { refuseExisting, refuseSamePath, writeVia } from '../outputs.js';
 
 const USAGE = `Usage:
   minimind tokenizer train  --data <file> [--data <file> ...] --vocab-size N --out <dir>
-                            [--preset chatml|v1|minimind3] [--special-tokens a,b,c] [--min-frequency N] [--no-progress]
-  minimind tokenizer encode --tokenizer <dir|tokenizer.json> (--text T | --input F.jsonl --output G.jsonl)
-  minimind tokenizer decode --tokenizer <dir|tokenizer.json> (--ids '[1,2,3]' | --input G.jsonl --output T.jsonl)
+                            [--preset chatml|v1|minimind3] [--special-tokens a,b,c] [--min-frequency N] [--no-progress] [--overwrite]
+  minimind tokenizer encode --tokenizer <dir|tokenizer.json> (--text T | --input F.jsonl --output G.jsonl [--overwrite])
+  minimind tokenizer decode --tokenizer <dir|tokenizer.json> (--ids '[1,2,3]' | --input G.jsonl --output T.jsonl [--overwrite])
                             [--skip-special-tokens]
 
 train   corpus files: *.jsonl ({"text": ...} or {"conversations": [...]}) or plain text (one sequence per
@@ -41,6 +43,7 @@ function train(argv: string[]): void {
     'special-tokens': { type: 'string' },
     'min-frequency': { type: 'string' },
     'no-progress': { type: 'boolean' },
+    overwrite: { type: 'boolean' },
   }, USAGE);
   if (!p) return;
   const v = p.values;
@@ -50,6 +53,7 @@ function train(argv: string[]): void {
   const vocabSize = numberFlag(v, 'vocab-size', NaN);
   if (!Number.isInteger(vocabSize)) throw new CliError(`--vocab-size N is required (an integer, e.g. 6400)`);
   const out = requireFlag(v, 'out', USAGE);
+  refuseExisting('--out', join(out, 'tokenizer.json'), v.overwrite === true);
   const preset = (v.preset as string | undefined) ?? 'chatml';
   if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
   const specialTokens = typeof v['special-tokens'] === 'string' ? v['special-tokens'].split(',').filter((s) => s !== '') : undefined;
@@ -77,9 +81,18 @@ function loadTokenizer(values: Record<string, unknown>): Tokenizer {
   }
 }
 
-/** Maps each jsonl line of input to one output line, in order, streaming both files. */
-function mapJsonl(input: string, output: string, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
+/**
+ * Maps each jsonl line of input to one output line, in order, streaming both files. The output
+ * appears only when every line converted (written under a temporary name, then renamed).
+ */
+function mapJsonl(input: string, output: string, overwrite: boolean, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
   if (!existsSync(input)) throw new CliError(`--input: file not found: ${input}`);
+  refuseSamePath(['--output', output], ['--input', input]);
+  refuseExisting('--output', output, overwrite);
+  return writeVia(output, (tmp) => mapJsonlTo(input, tmp, fn));
+}
+
+function mapJsonlTo(input: string, output: string, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
   const fd = openSync(output, 'w');
   let buf: string[] = [];
   let size = 0;
@@ -114,7 +127,7 @@ function mapJsonl(input: string, output: string, fn: (rec: Record<string, unknow
 }
 
 function encode(argv: string[]): void {
-  const p = parseFlags(argv, { tokenizer: { type: 'string' }, text: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' } }, USAGE);
+  const p = parseFlags(argv, { tokenizer: { type: 'string' }, text: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, overwrite: { type: 'boolean' } }, USAGE);
   if (!p) return;
   const v = p.values;
   const tok = loadTokenizer(v);
@@ -123,7 +136,7 @@ function encode(argv: string[]): void {
     return;
   }
   if (typeof v.input !== 'string' || typeof v.output !== 'string') throw new CliError(`encode needs --text, or --input and --output\n\n${USAGE}`);
-  const n = mapJsonl(v.input, v.output, (rec, where) => {
+  const n = mapJsonl(v.input, v.output, v.overwrite === true, (rec, where) => {
     if (typeof rec.text !== 'string') throw new CliError(`${where}: expected {"text": "..."}`);
     return { ids: tok.encode(rec.text) };
   });
@@ -133,7 +146,7 @@ function encode(argv: string[]): void {
 function decode(argv: string[]): void {
   const p = parseFlags(argv, {
     tokenizer: { type: 'string' }, ids: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' },
-    'skip-special-tokens': { type: 'boolean' },
+    'skip-special-tokens': { type: 'boolean' }, overwrite: { type: 'boolean' },
   }, USAGE);
   if (!p) return;
   const v = p.values;
@@ -154,6 +167,6 @@ function decode(argv: string[]): void {
     return;
   }
   if (typeof v.input !== 'string' || typeof v.output !== 'string') throw new CliError(`decode needs --ids, or --input and --output\n\n${USAGE}`);
-  const n = mapJsonl(v.input, v.output, (rec, where) => ({ text: tok.decode(checkIds(rec.ids, where), { skipSpecialTokens }) }));
+  const n = mapJsonl(v.input, v.output, v.overwrite === true, (rec, where) => ({ text: tok.decode(checkIds(rec.ids, where), { skipSpecialTokens }) }));
   console.error(`decoded ${n} lines -> ${v.output}`);
 }

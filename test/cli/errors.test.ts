@@ -1,0 +1,196 @@
+// Every command driven through bad input: each case must end with exactly one stderr line
+// `minimind: <what is wrong and how to fix it>`, exit code 2, no stack trace, and no file in the
+// working folder created, changed or removed (a snapshot of every file's bytes is compared).
+// The fixtures (a tokenizer, tiny model folders, data files, an earlier run) are built here with
+// the library, so the table needs neither ../shared nor the network.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { trainTokenizer } from '../../src/tokenizer/index.js';
+import { MiniMindForCausalLM } from '../../src/model/model.js';
+import { presetConfig } from '../../src/model/presets.js';
+import { saveModelFolder } from '../../src/formats/hf-folder.js';
+import { generateQuickstartData } from '../../src/train/quickstart-data.js';
+import { readSafetensors } from '../../src/formats/safetensors.js';
+
+const cli = resolve('dist/src/cli/main.js');
+const W = mkdtempSync(join(tmpdir(), 'mm-errors-'));
+const at = (...p: string[]) => join(W, ...p);
+const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+// --- fixtures -----------------------------------------------------------------------------
+const qs = generateQuickstartData(5);
+writeFileSync(at('pre.jsonl'), jsonl(qs.pretrainTexts.slice(0, 16).map((text) => ({ text }))));
+writeFileSync(at('sft.jsonl'), jsonl(qs.sftConversations.slice(0, 8).map((conversations) => ({ conversations }))));
+writeFileSync(at('dpo.jsonl'), jsonl([{ chosen: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], rejected: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'no' }] }]));
+writeFileSync(at('empty.jsonl'), '');
+writeFileSync(at('nofield.jsonl'), jsonl([{ body: 'text under the wrong key' }]));
+writeFileSync(at('notjson.jsonl'), '{"text": "fine"}\n{"text": oops}\n');
+writeFileSync(at('sharegpt.jsonl'), jsonl([{ conversations: [{ from: 'human', value: 'hi' }, { from: 'gpt', value: 'hello' }] }]));
+writeFileSync(at('badrole.jsonl'), jsonl([{ conversations: [{ role: 'human', content: 'hi' }, { role: 'assistant', content: 'hello' }] }]));
+writeFileSync(at('ids.jsonl'), jsonl([{ ids: [1, 2, 3] }]));
+writeFileSync(at('existing.jsonl'), 'keep me\n');
+writeFileSync(at('afile'), 'not a folder\n');
+mkdirSync(at('emptydir'));
+const tok = trainTokenizer({ texts: qs.pretrainTexts, vocabSize: 300, preset: 'minimind3' });
+tok.save(at('tok'));
+trainTokenizer({ texts: qs.pretrainTexts.slice(0, 40), vocabSize: 310, preset: 'minimind3' }).save(at('tok-other'));
+const cfg = presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 });
+saveModelFolder(at('model'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+// a model whose embedding has fewer rows than its tokenizer has tokens
+saveModelFolder(at('small-vocab'), new MiniMindForCausalLM({ ...cfg, vocab_size: 100 }, { seed: 1 }), { tokenizerDir: at('tok') });
+// a model folder whose weights were cut short (a copy that did not finish)
+saveModelFolder(at('truncated'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+const st = at('truncated', 'model.safetensors');
+writeFileSync(st, readFileSync(st).subarray(0, 4000));
+// an earlier run, and a run folder locked by a live process (this test's own pid)
+mkdirSync(at('run', 'model'), { recursive: true });
+writeFileSync(at('run', 'model', 'config.json'), '{}');
+writeFileSync(at('run', 'metrics.jsonl'), '{"step": 1, "loss": 3}\n');
+mkdirSync(at('locked'));
+writeFileSync(at('locked', '.minimind.lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname() }));
+mkdirSync(at('qs', 'sft'), { recursive: true });
+writeFileSync(at('qs', 'results.json'), '{}');
+// PyTorch checkpoints: one with a flipped byte inside a tensor (its CRC-32 no longer matches), one cut short
+// (v1-original.pth: a tiny v1 model torch.save'd; byte 5000 lies inside its first weight tensor)
+const pth = readFileSync('test/fixtures/v1-original.pth');
+const flipped = Buffer.from(pth);
+flipped[5000] ^= 0xff;
+writeFileSync(at('crc.pth'), flipped);
+writeFileSync(at('cut.pth'), pth.subarray(0, Math.floor(pth.length / 2)));
+copyFileSync('test/fixtures/v1-original.pth', at('good.pth'));
+writeFileSync(at('v1.json'), readSafetensors('test/fixtures/v1-original-expected.safetensors').metadata.config);
+
+const base = (stage: string, extra: string[] = []) => [stage, '--data', 'pre.jsonl', '--tokenizer', 'tok', '--preset', 'tiny-3', '--hidden-size', '32', '--num-hidden-layers', '1', '--max-seq-len', '32', '--out', 'new-run', ...extra];
+const sftArgs = (extra: string[] = []) => ['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--max-seq-len', '64', '--out', 'new-run', ...extra];
+
+// [argv, the message it must print]
+const CASES: [string[], RegExp][] = [
+  [['frobnicate'], /unknown command 'frobnicate'/],
+  // tokenizer
+  [['tokenizer', 'frob'], /unknown tokenizer subcommand 'frob'/],
+  [['tokenizer', 'train', '--vocab-size', '300', '--out', 'tok2'], /--data is required/],
+  [['tokenizer', 'train', '--data', 'missing.jsonl', '--vocab-size', '300', '--out', 'tok2'], /file not found: missing\.jsonl/],
+  [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', 'abc', '--out', 'tok2'], /--vocab-size/],
+  [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', '300', '--out', 'tok'], /--out tok.* already exists.*--overwrite/],
+  [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'pre.jsonl', '--output', 'pre.jsonl'], /--output pre\.jsonl is the same file as --input pre\.jsonl/],
+  [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'pre.jsonl', '--output', './pre.jsonl'], /same file/],
+  [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'pre.jsonl', '--output', 'existing.jsonl'], /--output existing\.jsonl already exists.*--overwrite/],
+  [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'notjson.jsonl', '--output', 'ids-out.jsonl'], /notjson\.jsonl:2: not valid JSON/],
+  [['tokenizer', 'encode', '--tokenizer', 'nowhere', '--text', 'hi'], /nowhere/],
+  [['tokenizer', 'decode', '--tokenizer', 'tok', '--ids', '[1,x]'], /--ids: not valid JSON/],
+  [['tokenizer', 'decode', '--tokenizer', 'tok', '--input', 'ids.jsonl', '--output', 'ids.jsonl'], /same file/],
+  // pretrain: flags
+  [['pretrain', '--tokenizer', 'tok'], /--data is required/],
+  [base('pretrain', ['--bogus']), /unknown option '--bogus'/],
+  [[...base('pretrain'), 'stray'], /unexpected argument 'stray'/],
+  [base('pretrain', ['--epochs', '0']), /--epochs must be an integer ≥ 1, got 0/],
+  [base('pretrain', ['--epochs', 'abc']), /--epochs must be a number, got 'abc'/],
+  [base('pretrain', ['--batch-size', '1.5']), /--batch-size must be an integer ≥ 1, got 1\.5/],
+  [base('pretrain', ['--learning-rate', '-1']), /--learning-rate must be a number in \(0, 1\], got -1/],
+  [base('pretrain', ['--learning-rate', '1e39']), /--learning-rate must be a number in \(0, 1\], got 1e\+39/],
+  [base('pretrain', ['--weight-decay', '-0.1']), /--weight-decay must be a number in \[0, 1\]/],
+  [base('pretrain', ['--grad-clip', '-1']), /--grad-clip must be a number ≥ 0/],
+  [base('pretrain', ['--warmup-steps', '-3']), /--warmup-steps must be an integer ≥ 0/],
+  [base('pretrain', ['--max-seq-len', '100000']), /--max-seq-len.*max_position_embeddings/],
+  [base('pretrain', ['--sft-mask', 'some']), /--sft-mask must be 'all' or 'last'/],
+  [base('pretrain', ['--device', 'tpu']), /--device must be cpu, cuda or auto, got 'tpu'/],
+  [base('pretrain', ['--dtype', 'fp8']), /--dtype must be fp32 or bf16, got 'fp8'/],
+  [base('pretrain', ['--hidden-size', '30']), /head_dim must be even/],
+  [['pretrain', '--data', 'pre.jsonl', '--tokenizer', 'tok', '--preset', 'nope', '--out', 'new-run'], /nope/],
+  // pretrain: paths, data and run folders
+  [['pretrain', '--data', 'pre.jsonl', '--out', 'new-run'], /give --tokenizer DIR/],
+  [['pretrain', '--data', 'pre.jsonl', '--tokenizer', 'nowhere', '--out', 'new-run'], /--tokenizer: folder not found: nowhere/],
+  [['pretrain', '--data', 'pre.jsonl', '--tokenizer', 'emptydir', '--out', 'new-run'], /--tokenizer: no tokenizer\.json in emptydir/],
+  [['pretrain', '--data', 'pre.jsonl', '--tokenizer', 'tok', '--preset', 'tiny-3', '--out', 'afile'], /--out .*afile is a file, not a folder/],
+  [base('pretrain', ['--data', 'missing.jsonl']), /missing\.jsonl/],
+  [base('pretrain', ['--data', 'empty.jsonl']), /no training samples in .*empty\.jsonl/],
+  [base('pretrain', ['--data', 'nofield.jsonl']), /nofield\.jsonl:1: missing field 'text'/],
+  [base('pretrain', ['--data', 'notjson.jsonl']), /notjson\.jsonl:2: /],
+  [base('pretrain', ['--data', 'pre.txt']), /pre\.txt/],
+  [[...base('pretrain').slice(0, -2), '--out', 'run'], /run already holds a run \(model, metrics\.jsonl\); continue it with --resume, replace it with --overwrite/],
+  [[...base('pretrain').slice(0, -2), '--out', 'locked'], /another run \(pid \d+\) is writing to .*locked/],
+  [base('pretrain', ['--resume']), /--resume: .*new-run has no complete checkpoint/],
+  [base('pretrain', ['--resume', '--overwrite']), /--resume and --overwrite contradict each other/],
+  // sft: model and tokenizer consistency, conversation data
+  [['sft', '--data', 'sft.jsonl', '--out', 'new-run'], /give --init-from MODEL_DIR/],
+  [sftArgs(['--init-from', 'nowhere']), /--init-from: folder not found: nowhere/],
+  [sftArgs(['--tokenizer', 'tok-other']), /--tokenizer tok-other is not the tokenizer of --init-from model.*drop --tokenizer/],
+  [sftArgs(['--hidden-size', '64']), /--init-from model fixes the architecture; drop --hidden-size/],
+  [sftArgs(['--preset', 'tiny']), /drop --preset/],
+  [sftArgs(['--init-from', 'small-vocab']), /has \d+ tokens but the model of --init-from small-vocab only 100/],
+  [sftArgs(['--init-from', 'truncated']), /--init-from: cannot load model folder .*truncated/],
+  [sftArgs(['--data', 'sharegpt.jsonl']), /sharegpt\.jsonl:1: message 0 uses ShareGPT keys/],
+  [sftArgs(['--data', 'badrole.jsonl']), /badrole\.jsonl:1: message 0 has role 'human'; use one of system, user, assistant, tool/],
+  [sftArgs(['--data', 'pre.jsonl']), /pre\.jsonl:1: missing field 'conversations'/],
+  // lora, dpo, distill
+  [['lora', '--data', 'sft.jsonl', '--out', 'new-run'], /--init-from MODEL_DIR is required/],
+  [['lora', '--data', 'sft.jsonl', '--init-from', 'model', '--lora-rank', '0', '--out', 'new-run'], /--lora-rank must be an integer ≥ 1, got 0/],
+  [['lora', '--data', 'sft.jsonl', '--init-from', 'model', '--lora-targets', 'nothing_proj', '--out', 'new-run'], /--lora-targets: .*nothing_proj/],
+  [['dpo', '--data', 'dpo.jsonl', '--out', 'new-run'], /--init-from MODEL_DIR is required/],
+  [['dpo', '--data', 'dpo.jsonl', '--init-from', 'model', '--beta', '-1', '--out', 'new-run'], /--beta must be a number > 0, got -1/],
+  [['dpo', '--data', 'dpo.jsonl', '--init-from', 'model', '--logp-reduce', 'max', '--out', 'new-run'], /--logp-reduce must be 'sum' or 'mean', got 'max'/],
+  [['dpo', '--data', 'sft.jsonl', '--init-from', 'model', '--max-seq-len', '64', '--out', 'new-run'], /sft\.jsonl:1: missing field 'chosen'/],
+  [['distill', '--data', 'sft.jsonl', '--out', 'new-run'], /--teacher MODEL_DIR is required/],
+  [['distill', '--data', 'sft.jsonl', '--teacher', 'model', '--alpha', '2', '--out', 'new-run'], /--alpha must be a number in \[0, 1\], got 2/],
+  [['distill', '--data', 'sft.jsonl', '--teacher', 'model', '--temperature', '0', '--out', 'new-run'], /--temperature must be a number > 0, got 0/],
+  [['distill', '--data', 'sft.jsonl', '--teacher', 'nowhere', '--out', 'new-run'], /--teacher: cannot load model folder nowhere/],
+  [['distill', '--data', 'sft.jsonl', '--teacher', 'model', '--tokenizer', 'tok-other', '--out', 'new-run'], /is not the teacher's/],
+  // using a model folder
+  [['generate', '--prompt', 'hi'], /--model is required/],
+  [['generate', '--model', 'nowhere', '--prompt', 'hi'], /model folder not found: nowhere/],
+  [['generate', '--model', 'model'], /--prompt is required/],
+  [['generate', '--model', 'model', '--prompt', 'hi', '--temperature', '-1'], /--temperature must be >= 0/],
+  [['generate', '--model', 'model', '--prompt', 'hi', '--max-new-tokens', 'many'], /--max-new-tokens must be a number, got 'many'/],
+  [['generate', '--model', 'truncated', '--prompt', 'hi'], /truncated/],
+  [['chat', '--model', 'nowhere'], /not found: nowhere/],
+  // import / export
+  [['import', '--pth', 'missing.pth', '--preset', 'tiny', '--out', 'imported'], /--pth missing\.pth: no such file/],
+  [['import', '--pth', 'good.pth', '--out', 'imported'], /give exactly one of --preset or --config/],
+  [['import', '--pth', 'crc.pth', '--config', 'v1.json', '--out', 'imported'], /crc\.pth: zip: entry .* fails its CRC-32 check.*damaged/],
+  [['import', '--pth', 'cut.pth', '--preset', 'tiny', '--out', 'imported'], /cut\.pth: not a zip archive.*truncated/],
+  [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'model'], /--out model already exists.*--overwrite/],
+  [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'model'], /--out model is the same folder as --model model/],
+  [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'run'], /--out run already exists/],
+  [['export', '--model', 'model', '--out', 'merged'], /nothing to export: give --merge-lora/],
+  // bench, quickstart
+  [['bench', 'train', '--preset', 'nope'], /bench: .*nope/],
+  [['bench', 'train', '--steps', '0'], /--steps must be an integer >= 1/],
+  [['quickstart', '--hidden-size', '30', '--out', 'qs-new'], /--hidden-size must be a multiple of 4/],
+  [['quickstart', '--out', 'qs'], /qs already holds a quickstart \(sft, results\.json\); replace it with --overwrite/],
+];
+
+function snapshot(dir: string, into = new Map<string, string>(), rel = ''): Map<string, string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const r = rel ? `${rel}/${name}` : name;
+    if (statSync(p).isDirectory()) {
+      into.set(r + '/', 'dir');
+      snapshot(p, into, r);
+    } else into.set(r, createHash('sha1').update(readFileSync(p)).digest('hex'));
+  }
+  return into;
+}
+
+test('every command answers bad input with one `minimind:` line, exit code 2, and no file changed', { timeout: 600_000 }, () => {
+  const problems: string[] = [];
+  for (const [argv, want] of CASES) {
+    const before = snapshot(W);
+    const r = spawnSync(process.execPath, [cli, ...argv], { cwd: W, encoding: 'utf8', env: { ...process.env, MINIMIND_BACKEND: 'js' } });
+    const lines = r.stderr.trim().split('\n');
+    const label = `minimind ${argv.join(' ')}`;
+    if (r.status !== 2) problems.push(`${label}: exit code ${r.status}, expected 2\n    ${r.stderr.trim().split('\n').slice(0, 4).join('\n    ')}`);
+    else if (lines.length !== 1 || !lines[0].startsWith('minimind: ')) problems.push(`${label}: expected one 'minimind:' line, got:\n    ${lines.slice(0, 4).join('\n    ')}`);
+    else if (!want.test(lines[0])) problems.push(`${label}: message does not match ${want}:\n    ${lines[0]}`);
+    const after = snapshot(W);
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
+    if (changed.length) problems.push(`${label}: changed files: ${changed.join(', ')}`);
+  }
+  assert.equal(problems.length, 0, `${problems.length} of ${CASES.length} cases failed:\n${problems.join('\n')}`);
+});
+
+test('cleanup', () => rmSync(W, { recursive: true, force: true }));
