@@ -1,0 +1,91 @@
+// Flags shared by `minimind grpo` and `minimind agent` (MiniMind's argparse names in
+// --kebab-case): data, model, the policy-gradient algorithm, sampling and training settings.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, FlagSpec, numberFlag } from '../args.js';
+
+export const RL_FLAGS: FlagSpec = {
+  data: { type: 'string' }, 'eval-data': { type: 'string' }, 'init-from': { type: 'string' }, out: { type: 'string' },
+  loss: { type: 'string' }, 'num-generations': { type: 'string' }, beta: { type: 'string' }, epsilon: { type: 'string' }, 'epsilon-high': { type: 'string' },
+  'max-gen-len': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, 'top-k': { type: 'string' },
+  'thinking-ratio': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'learning-rate': { type: 'string' },
+  'max-steps': { type: 'string' }, 'grad-clip': { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' },
+  'log-interval': { type: 'string' }, 'save-interval': { type: 'string' }, 'eval-interval': { type: 'string' },
+  resume: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, quiet: { type: 'boolean' },
+};
+
+export interface RlDefaults {
+  loss: string; numGenerations: number; beta: number; epsilon: number; epsilonHigh: number; maxNewTokens: number; temperature: number; topP: number; topK: number;
+  thinkingRatio: number; epochs: number; batchSize: number; learningRate: number; gradClip: number; weightDecay: number; seed: number; logInterval: number; saveInterval: number;
+}
+
+export function rlUsage(d: RlDefaults): string {
+  return `Algorithm (MiniMind's defaults in brackets):
+  --loss cispo|grpo [${d.loss}]  --num-generations N [${d.numGenerations}] (samples per prompt)  --beta X [${d.beta}] (KL)
+  --epsilon X [${d.epsilon}] (grpo clip)  --epsilon-high X [${d.epsilonHigh}] (cispo cap)  --max-gen-len N [${d.maxNewTokens}]
+  --temperature X [${d.temperature}]  --top-p X [${d.topP}]  --top-k N [${d.topK}]  --thinking-ratio X [${d.thinkingRatio}]
+Training:
+  --epochs N [${d.epochs}]  --batch-size N [${d.batchSize}] (prompts per step)  --learning-rate X [${d.learningRate}]
+  --max-steps N  --grad-clip X [${d.gradClip}]  --weight-decay X [${d.weightDecay}]  --seed N [${d.seed}]
+  --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N [10]
+  --resume                 continue the run in --out from its latest checkpoint
+  --stop-after N           stop (with a checkpoint) after N steps of this invocation
+  --skip-bad-lines         skip malformed data lines instead of stopping
+  --quiet                  no progress line`;
+}
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export function str(v: Values, k: string): string | undefined {
+  return typeof v[k] === 'string' ? (v[k] as string) : undefined;
+}
+
+export function intFlag(v: Values, k: string, min = 0): number | undefined {
+  if (v[k] === undefined) return undefined;
+  const n = numberFlag(v, k, 0);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${k} must be an integer ≥ ${min}, got ${n}`);
+  return n;
+}
+
+export function numFlag(v: Values, k: string): number | undefined {
+  return v[k] === undefined ? undefined : numberFlag(v, k, 0);
+}
+
+/** The options every RL stage shares, from the flags. */
+export function commonRlOptions(v: Values) {
+  const loss = str(v, 'loss');
+  if (loss !== undefined && loss !== 'cispo' && loss !== 'grpo') throw new CliError(`--loss must be cispo or grpo, got '${loss}'`);
+  return {
+    loss: loss as 'cispo' | 'grpo' | undefined,
+    numGenerations: intFlag(v, 'num-generations', 2), beta: numFlag(v, 'beta'), epsilon: numFlag(v, 'epsilon'), epsilonHigh: numFlag(v, 'epsilon-high'),
+    maxNewTokens: intFlag(v, 'max-gen-len', 1), temperature: numFlag(v, 'temperature'), topP: numFlag(v, 'top-p'), topK: intFlag(v, 'top-k'),
+    thinkingRatio: numFlag(v, 'thinking-ratio'), epochs: intFlag(v, 'epochs', 1), batchSize: intFlag(v, 'batch-size', 1), learningRate: numFlag(v, 'learning-rate'),
+    maxSteps: intFlag(v, 'max-steps', 1), gradClip: numFlag(v, 'grad-clip'), weightDecay: numFlag(v, 'weight-decay'), seed: intFlag(v, 'seed'),
+    logInterval: intFlag(v, 'log-interval', 1), saveInterval: intFlag(v, 'save-interval', 1), evalInterval: intFlag(v, 'eval-interval', 1),
+    resume: !!v.resume, stopAfterSteps: intFlag(v, 'stop-after', 1), quiet: !!v.quiet,
+  };
+}
+
+/** A model folder must hold the weights' config and a tokenizer (the template the prompts use). */
+export function checkModelDir(dir: string): void {
+  if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    if (!existsSync(join(dir, f))) throw new CliError(`${dir} has no ${f} (give a model folder such as runs/sft/model)`);
+  }
+}
+
+/** Errors the library raises about the user's settings become one `minimind:` line. */
+export function asUserError(stage: string) {
+  return (e: Error): never => {
+    if (e.message.startsWith('--resume') || e.message.startsWith(`${stage}:`)) throw new CliError(e.message);
+    throw e;
+  };
+}
+
+/** After Ctrl-C stopped a run with a checkpoint: say how to continue, exit code 130. */
+export function reportInterrupt(signal: AbortSignal, summary: { steps: number; stoppedEarly: boolean }, out: string): void {
+  if (signal.aborted && summary.stoppedEarly) {
+    process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${join(out, 'checkpoints')}; continue with the same command and --resume\n`);
+    process.exitCode = 130;
+  }
+}

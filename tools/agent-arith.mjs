@@ -1,0 +1,53 @@
+// A small arithmetic tool task for `minimind agent` (the issue's target: questions whose answer
+// needs calculate_math). Writes, from a seeded generator, into --out (default runs/agent-arith/data):
+//   tool-sft.jsonl    tool-use demonstrations in MiniMind's SFT tool format (system message with
+//                     "tools", assistant "tool_calls", "tool" result, final answer)
+//   agent-train.jsonl agent_rl prompts {"conversations", "gt"} for RL
+//   agent-eval.jsonl  held-out agent_rl prompts (no question shared with the two files above)
+// Questions multiply a two- or three-digit number by a two-digit one (or add two four-digit
+// numbers), in English and Chinese; a 1M-parameter model cannot do that arithmetic itself.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mulberry32 } from '../dist/src/data/rng.js';
+import { calculateMath } from '../dist/src/tools/mock.js';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'runs/agent-arith/data' }, sft: { type: 'string', default: '200' }, train: { type: 'string', default: '400' }, eval: { type: 'string', default: '60' }, seed: { type: 'string', default: '7' } } });
+const rand = mulberry32(Number(values.seed));
+const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+const tools = [calculateMath.schema];
+const seen = new Set();
+function question() {
+  for (;;) {
+    const kind = rand() < 0.7 ? 'mul' : 'add';
+    const a = kind === 'mul' ? int(12, 999) : int(1000, 9999);
+    const b = kind === 'mul' ? int(12, 99) : int(1000, 9999);
+    const key = `${kind}${a},${b}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const zh = rand() < 0.5;
+    const op = kind === 'mul' ? '*' : '+';
+    const value = kind === 'mul' ? a * b : a + b;
+    const q = kind === 'mul' ? (zh ? `计算${a}乘以${b}等于多少？` : `What is ${a} times ${b}?`) : zh ? `${a}加${b}等于多少？` : `What is ${a} plus ${b}?`;
+    const answer = kind === 'mul' ? (zh ? `${a}乘以${b}等于${value}。` : `${a} times ${b} is ${value}.`) : zh ? `${a}加${b}等于${value}。` : `${a} plus ${b} is ${value}.`;
+    return { q, expression: `${a}${op}${b}`, value: String(value), answer };
+  }
+}
+const system = { role: 'system', content: '', tools: JSON.stringify(tools) };
+const sft = [];
+for (let i = 0; i < Number(values.sft); i++) {
+  const x = question();
+  sft.push({ conversations: [system, { role: 'user', content: x.q }, { role: 'assistant', content: '', tool_calls: JSON.stringify([{ name: 'calculate_math', arguments: { expression: x.expression } }]) }, { role: 'tool', content: JSON.stringify({ result: x.value }).replace(':', ': ') }, { role: 'assistant', content: x.answer }] });
+}
+const prompts = (n) => Array.from({ length: n }, () => {
+  const x = question();
+  return { conversations: [system, { role: 'user', content: x.q }, { role: 'assistant', content: '' }], gt: [x.value] };
+});
+const train = prompts(Number(values.train));
+const evalSet = prompts(Number(values.eval));
+mkdirSync(values.out, { recursive: true });
+const jsonl = (rows) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+writeFileSync(join(values.out, 'tool-sft.jsonl'), jsonl(sft));
+writeFileSync(join(values.out, 'agent-train.jsonl'), jsonl(train));
+writeFileSync(join(values.out, 'agent-eval.jsonl'), jsonl(evalSet));
+console.log(`wrote ${sft.length} demonstrations, ${train.length} RL prompts, ${evalSet.length} held-out prompts to ${values.out}`);
