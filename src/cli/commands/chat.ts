@@ -7,6 +7,9 @@ import { parseFlags, requireFlag } from '../args.js';
 import { generate } from '../../model/generate.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
 import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
+import { CliError } from '../args.js';
+import { mockToolRegistry } from '../../tools/mock.js';
+import { parseToolCalls } from '../../tools/parse.js';
 
 const USAGE = `Usage: minimind chat --model <folder> [options]
 
@@ -26,10 +29,13 @@ message per line (the session ends at EOF).
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
   --device cpu|cuda|auto      where the model runs (default cpu)
-  --weights fp32|bf16|q8      weight storage for decoding (default fp32)`;
+  --weights fp32|bf16|q8      weight storage for decoding (default fp32)
+  --tools <names|all>         offer MiniMind's mock tools (calculate_math, unit_converter, get_current_weather,
+                              get_current_time, get_exchange_rate, translate_text, random_number, text_length);
+                              <tool_call>s in an answer are run and their results fed back, up to 8 rounds`;
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseFlags(argv, SAMPLING_FLAGS, USAGE);
+  const parsed = parseFlags(argv, { ...SAMPLING_FLAGS, tools: { type: 'string' } }, USAGE);
   if (!parsed) return;
   const { values } = parsed;
   const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined, weightsFlag(values));
@@ -38,7 +44,19 @@ export async function run(argv: string[]): Promise<void> {
   const maxPos = model.config.max_position_embeddings;
   const system: ChatMessage[] = typeof values.system === 'string' ? [{ role: 'system', content: values.system }] : [];
   const think = values.think === true;
-  chatPromptIds(tokenizer, [...system, { role: 'user', content: 'hi' }], think); // fail now if there is no chat template
+  const registry = mockToolRegistry();
+  let tools: unknown[] | undefined;
+  if (typeof values.tools === 'string') {
+    const names = values.tools === 'all' ? registry.names : values.tools.split(',').map((n) => n.trim()).filter(Boolean);
+    try {
+      tools = registry.schemas(names);
+    } catch (e) {
+      throw new CliError(`--tools: ${(e as Error).message}`);
+    }
+  }
+  const promptIds = (msgs: ChatMessage[]) =>
+    tools ? tokenizer.encode(tokenizer.applyChatTemplate(msgs, { addGenerationPrompt: true, openThinking: think, tools })) : chatPromptIds(tokenizer, msgs, think);
+  promptIds([...system, { role: 'user', content: 'hi' }]); // fail now if there is no chat template
 
   const interactive = process.stdin.isTTY === true;
   const notice = (s: string) => (interactive ? process.stdout.write(`${s}\n`) : process.stderr.write(`${s}\n`));
@@ -64,11 +82,11 @@ export async function run(argv: string[]): Promise<void> {
     }
     history.push({ role: 'user', content: line });
     // Drop the oldest turns until the prompt leaves room to answer (at least a few tokens).
-    let ids = chatPromptIds(tokenizer, [...system, ...history], think);
+    let ids = promptIds([...system, ...history]);
     const room = Math.min(opts.maxNewTokens, 64);
     while (ids.length + room > maxPos && history.length > 1) {
       history.splice(0, history[1]?.role === 'assistant' ? 2 : 1);
-      ids = chatPromptIds(tokenizer, [...system, ...history], think);
+      ids = promptIds([...system, ...history]);
     }
     if (ids.length + 1 > maxPos) {
       // One message alone fills the context: say so and keep the session going.
@@ -78,15 +96,31 @@ export async function run(argv: string[]): Promise<void> {
       prompt();
       continue;
     }
-    const [r] = generate(model, ids, {
-      ...opts,
-      // Each answer gets its own stream: seed + turn keeps a seeded session reproducible.
-      seed: opts.seed === undefined ? undefined : opts.seed + turn,
-      onToken: (e) => e.text && process.stdout.write(e.text),
-    });
-    process.stdout.write('\n');
-    history.push({ role: 'assistant', content: (r.text ?? '').trim() });
-    turn++;
+    // With --tools, an answer that calls tools gets their results and answers again (at most 8 rounds).
+    for (let round = 0; ; round++) {
+      const [r] = generate(model, ids, {
+        ...opts,
+        // Each answer gets its own stream: seed + turn keeps a seeded session reproducible.
+        seed: opts.seed === undefined ? undefined : opts.seed + turn,
+        onToken: (e) => e.text && process.stdout.write(e.text),
+      });
+      process.stdout.write('\n');
+      turn++;
+      const text = (r.text ?? '').trim();
+      history.push({ role: 'assistant', content: text });
+      const calls = tools ? parseToolCalls(text) : [];
+      if (calls.length === 0 || round === 7) break;
+      for (const call of calls) {
+        const result = await registry.run(call);
+        notice(`[tool ${call.name}(${JSON.stringify(call.arguments)}) -> ${result.content}]`);
+        history.push({ role: 'tool', content: result.content });
+      }
+      ids = promptIds([...system, ...history]);
+      if (ids.length + 1 > maxPos) {
+        notice(`(the conversation with the tool results fills the model's context of ${maxPos}; /reset to start over)`);
+        break;
+      }
+    }
     prompt();
   }
   rl.close();
