@@ -22,6 +22,7 @@ const commands: Record<string, Command> = {
   dpo: { summary: 'direct preference optimisation on chosen/rejected pairs', load: () => import('./commands/dpo.js') },
   distill: { summary: 'distil a teacher model into a student', load: () => import('./commands/distill.js') },
   grpo: { summary: 'reinforcement learning with group-relative advantages (CISPO / GRPO)', load: () => import('./commands/grpo.js') },
+  ppo: { summary: 'proximal policy optimisation with a critic (GAE, clipped losses)', load: () => import('./commands/ppo.js') },
   agent: { summary: 'agentic RL: multi-turn tool use with rewards on the final answer', load: () => import('./commands/agent.js') },
   generate: { summary: 'generate text from a model folder', load: () => import('./commands/generate.js') },
   chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },

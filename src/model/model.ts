@@ -138,7 +138,17 @@ export class MiniMindForCausalLM extends Module {
     return out;
   }
 
-  private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache, positions?: readonly number[]): { logits: Tensor; auxLoss: Tensor | null } {
+  /**
+   * The final hidden states (B, T, d) after the last RMSNorm, with autograd, and the MoE aux loss:
+   * what a value head reads (PPO's critic).
+   */
+  hiddenStates(inputIds: Tensor): { hidden: Tensor; auxLoss: Tensor | null } {
+    const r = this.run(inputIds, 0, false, undefined, undefined, true);
+    return { hidden: r.logits, auxLoss: r.auxLoss };
+  }
+
+  // headless: stop after the final norm (the "logits" returned are the hidden states).
+  private run(ids: Tensor, pos0: number, lastOnly: boolean, cache?: KVCache, positions?: readonly number[], headless = false): { logits: Tensor; auxLoss: Tensor | null } {
     const [B, T] = ids.shape;
     // Without autograd nothing needs a finished layer's activations: run each layer in its own
     // scope and free its input, so a no-grad forward holds about one layer's activations at a time
@@ -166,6 +176,7 @@ export class MiniMindForCausalLM extends Module {
       advance(rows);
     }
     advance(this.model.norm.forward(x));
+    if (headless) return { logits: x, auxLoss };
     const logits = ops.linear(x, this.outputWeight);
     if (inference) x.dispose();
     return { logits, auxLoss };

@@ -76,12 +76,14 @@ export function renderReport(title: string, records: MetricRecord[], info: Recor
     lineChart('Loss', lossKeys.map((k) => ({ name: k, color: colors[k], points: seriesOf(records, k) }))),
     lineChart('Learning rate', [{ name: 'lr', color: '#ff7f0e', points: seriesOf(records, 'lr') }]),
   ];
-  for (const extra of ['reward_acc', 'margin', 'tokens_per_s']) {
+  // RL stages log rewards (total and per reward function), KL, clip fraction, length, entropy and eval_* measurements.
+  const rlKeys = [...new Set(records.flatMap((r) => Object.keys(r)))].filter((k) => /^(reward|reward_.+|kl|clip_frac|len|entropy|eval_.+|tool_calls|gt_share)$/.test(k) && k !== 'reward_acc' && k !== 'eval_loss');
+  for (const extra of ['reward_acc', 'margin', ...rlKeys, 'tokens_per_s']) {
     if (records.some((r) => typeof r[extra] === 'number')) charts.push(lineChart(extra, [{ name: extra, color: '#17becf', points: seriesOf(records, extra) }]));
   }
   const last = records[records.length - 1];
   const rows = Object.entries({ ...info, ...(last ? { 'last step': last.step, 'last loss': last.loss } : {}) })
-    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'string' ? v : String(JSON.stringify(v)))}</td></tr>`)
     .join('\n');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${esc(title)}</title>

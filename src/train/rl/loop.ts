@@ -50,10 +50,26 @@ export interface RlStepOutcome {
   tokens: number;
 }
 
-export interface RlStage {
+export interface ParamGroup {
+  /** Prefix of this group's names in checkpoints ('' for the policy, 'critic.' for PPO's critic). */
+  prefix: string;
   params: [string, Tensor][];
-  /** Rollout, loss and backward for the prompts `indices`; `seed` is this step's sampling seed. */
-  step(indices: Uint32Array, seed: number, stepIndex: number): Promise<RlStepOutcome> | RlStepOutcome;
+  /** Peak learning rate (cosine down to a tenth); default the loop's lr. */
+  lr?: number;
+}
+
+export interface RlStage {
+  /** The policy's trainable parameters. */
+  params: [string, Tensor][];
+  /** More parameters with their own AdamW and schedule (PPO's critic). */
+  extraGroups?: ParamGroup[];
+  /**
+   * Rollout, loss and backward for the prompts `indices`; `seed` is this step's sampling seed.
+   * update() clips the gradients, steps every optimizer and zeroes the gradients, returning the
+   * policy's gradient norm; a stage that never calls it (one update per rollout) gets one call
+   * after step() returns. PPO calls it once per minibatch.
+   */
+  step(indices: Uint32Array, seed: number, stepIndex: number, update: () => number): Promise<RlStepOutcome> | RlStepOutcome;
   /** Held-out measurements (e.g. accuracy), logged as eval_* records. */
   evaluate?(): Promise<Record<string, number>> | Record<string, number>;
   saveModel(dir: string): void | Promise<void>;
@@ -78,7 +94,8 @@ interface RlState {
   batchSize: number;
   seed: number;
   prompts: number;
-  adamStep: number;
+  /** AdamW step count of each parameter group. */
+  adamSteps: number[];
 }
 
 export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSummary> {
@@ -92,8 +109,12 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
   const perEpoch = plan.batchesPerEpoch;
   let totalSteps = cfg.epochs * perEpoch;
   if (cfg.maxSteps !== undefined && cfg.maxSteps > 0) totalSteps = Math.min(totalSteps, cfg.maxSteps);
-  const params = stage.params.map(([, t]) => t);
-  const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const groups: (ParamGroup & { optimizer: AdamW; lr: number })[] = [{ prefix: '', params: stage.params }, ...(stage.extraGroups ?? [])].map((g) => ({
+    ...g,
+    lr: g.lr ?? cfg.lr,
+    optimizer: new AdamW(g.params.map(([, t]) => t), { lr: g.lr ?? cfg.lr, weightDecay: cfg.weightDecay }),
+  }));
+  const named = groups.flatMap((g) => g.params.map(([name, t]) => [g.prefix + name, t] as [string, Tensor]));
   const ckptRoot = join(cfg.outDir, 'checkpoints');
   const modelDir = join(cfg.outDir, 'model');
   let step = 0;
@@ -108,18 +129,20 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
       if (had !== v) throw new Error(`--resume: the checkpoint in ${dir} was made with ${k}=${JSON.stringify(had)}, this run has ${k}=${JSON.stringify(v)}; use the same settings to continue it`);
     }
     const { tensors } = readSafetensors(join(dir, 'state.safetensors'));
-    const values = (prefix: string) =>
-      stage.params.map(([name, t]) => {
-        const h = tensors.get(prefix + name);
-        if (!h || h.data.length !== t.size) throw new Error(`--resume: ${dir} has no matching tensor '${prefix + name}'`);
-        return h.data as Float32Array;
-      });
-    stage.params.forEach(([, t], i) => {
-      const up = t.backend.upload(values('')[i]);
+    const value = (key: string, size: number) => {
+      const h = tensors.get(key);
+      if (!h || h.data.length !== size) throw new Error(`--resume: ${dir} has no matching tensor '${key}'`);
+      return h.data as Float32Array;
+    };
+    for (const [name, t] of named) {
+      const up = t.backend.upload(value(name, t.size));
       t.backend.copy(t.buf, up, t.size);
       t.backend.free(up);
+    }
+    groups.forEach((g, i) => {
+      const keys = g.params.map(([name, t]) => [g.prefix + name, t.size] as const);
+      g.optimizer.loadStateDict({ step: state.adamSteps[i], m: keys.map(([k, n]) => value('optimizer.m.' + k, n)), v: keys.map(([k, n]) => value('optimizer.v.' + k, n)) });
     });
-    optimizer.loadStateDict({ step: state.adamStep, m: values('optimizer.m.'), v: values('optimizer.v.') });
     step = state.step;
     say(`resuming ${cfg.stage} from ${dir}: step ${step}/${totalSteps}`);
   }
@@ -129,16 +152,19 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
   const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
 
   const save = async () => {
-    const state: RlState = { stage: cfg.stage, step, totalSteps, batchSize: cfg.batchSize, seed: cfg.seed, prompts: cfg.prompts, adamStep: optimizer.stepCount };
+    const state: RlState = { stage: cfg.stage, step, totalSteps, batchSize: cfg.batchSize, seed: cfg.seed, prompts: cfg.prompts, adamSteps: groups.map((g) => g.optimizer.stepCount) };
     await saveCheckpointDir(ckptRoot, step, (dir) => {
-      const st = optimizer.stateDict();
       const tensors: Record<string, HostTensor> = {};
-      stage.params.forEach(([name, t], i) => {
-        const shape = [...t.shape];
-        tensors[name] = { dtype: 'F32', shape, data: Float32Array.from(t.toArray() as ArrayLike<number>) };
-        tensors['optimizer.m.' + name] = { dtype: 'F32', shape, data: st.m[i] };
-        tensors['optimizer.v.' + name] = { dtype: 'F32', shape, data: st.v[i] };
-      });
+      for (const g of groups) {
+        const st = g.optimizer.stateDict();
+        g.params.forEach(([name, t], i) => {
+          const shape = [...t.shape];
+          const key = g.prefix + name;
+          tensors[key] = { dtype: 'F32', shape, data: Float32Array.from(t.toArray() as ArrayLike<number>) };
+          tensors['optimizer.m.' + key] = { dtype: 'F32', shape, data: st.m[i] };
+          tensors['optimizer.v.' + key] = { dtype: 'F32', shape, data: st.v[i] };
+        });
+      }
       writeSafetensors(join(dir, 'state.safetensors'), tensors, { format: 'pt', stage: cfg.stage });
       writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
     });
@@ -178,12 +204,22 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
     while (step < totalSteps) {
       const epoch = Math.floor(step / perEpoch);
       const indices = plan.batchIndices(epoch, step % perEpoch);
-      const outcome = await stage.step(indices, (cfg.seed * 1_000_003 + step) >>> 0, step);
       const lr = cosineLr(step, { lr: cfg.lr, totalSteps, warmupSteps: 0, minRatio: 0.1 });
-      optimizer.lr = lr;
-      const gradNorm = cfg.gradClip > 0 ? scope(() => clipGradNorm(params, cfg.gradClip)) : NaN;
-      optimizer.step();
-      optimizer.zeroGrad();
+      for (const g of groups) g.optimizer.lr = (lr / cfg.lr) * g.lr;
+      let updates = 0;
+      let gradNorm = NaN;
+      const update = (): number => {
+        updates++;
+        groups.forEach((g, i) => {
+          const norm = cfg.gradClip > 0 ? scope(() => clipGradNorm(g.params.map(([, t]) => t), cfg.gradClip)) : NaN;
+          if (i === 0) gradNorm = norm;
+          g.optimizer.step();
+          g.optimizer.zeroGrad();
+        });
+        return gradNorm;
+      };
+      const outcome = await stage.step(indices, (cfg.seed * 1_000_003 + step) >>> 0, step, update);
+      if (updates === 0) update();
       step++;
       stepsThisRun++;
       for (const [k, v] of Object.entries(outcome.logs)) window[k] = (window[k] ?? 0) + v;
@@ -218,7 +254,7 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
   } finally {
     progress?.finish();
     report();
-    optimizer.dispose();
+    for (const g of groups) g.optimizer.dispose();
   }
   return { steps: step, seconds: (Date.now() - t0) / 1000, stoppedEarly, modelDir, firstEval, lastEval, records: metrics.records };
 }
