@@ -11,7 +11,8 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { mockToolRegistry } from '../tools/mock.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { loadFrozenModel, loadModelFolder, saveModelFolder } from './model-io.js';
+import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
+import { loadFrozenModel } from './common.js';
 import { groupAdvantages, grpoLoss, type PolicyLossType } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, scoreRows } from './rl/rollout.js';
@@ -51,6 +52,8 @@ export interface AgentOptions {
   resume?: boolean;
   stopAfterSteps?: number;
   quiet?: boolean;
+  /** Aborting stops after the current step with a checkpoint. */
+  signal?: AbortSignal;
 }
 
 /** MiniMind train_agent.py defaults. */
@@ -87,7 +90,7 @@ export async function agent(options: AgentOptions): Promise<RlSummary> {
   if (eos === undefined) throw new Error(`agent: ${o.initFrom}: the tokenizer has no eos_token`);
   const pad = tokenizer.padTokenId ?? 0;
   const registry = o.registry ?? mockToolRegistry();
-  const policy = loadModelFolder(o.initFrom);
+  const policy = loadModelFolder(o.initFrom).model;
   policy.train();
   const ref = loadFrozenModel(o.initFrom);
 
@@ -95,12 +98,12 @@ export async function agent(options: AgentOptions): Promise<RlSummary> {
     {
       stage: 'agent', outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
       lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet,
+      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: options.signal,
     },
     {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       info: { loss: o.loss, num_generations: o.numGenerations, max_turns: o.maxTurns, beta: o.beta, temperature: o.temperature, init_from: o.initFrom, tools: registry.names.join(', ') },
-      saveModel: (dir) => saveModelFolder(policy, dir, o.initFrom),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed) => {
         const batch = [...indices].map((i) => o.prompts[i]);

@@ -14,7 +14,8 @@ import { mixSeed, mulberry32, permutation } from '../data/rng.js';
 import type { RlPrompt } from '../data/rl.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { loadFrozenModel, loadModelFolder, saveModelFolder } from './model-io.js';
+import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
+import { loadFrozenModel } from './common.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, sampleGroups, scoreRows, type PackedRows } from './rl/rollout.js';
@@ -57,6 +58,8 @@ export interface PpoOptions {
   resume?: boolean;
   stopAfterSteps?: number;
   quiet?: boolean;
+  /** Aborting stops after the current step with a checkpoint. */
+  signal?: AbortSignal;
 }
 
 /** MiniMind train_ppo.py defaults. */
@@ -111,9 +114,9 @@ export async function ppo(options: PpoOptions): Promise<RlSummary> {
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error(`ppo: ${o.initFrom}: the tokenizer has no eos_token`);
   const pad = tokenizer.padTokenId ?? 0;
-  const policy = loadModelFolder(o.initFrom).train();
+  const policy = loadModelFolder(o.initFrom).model.train();
   const ref = loadFrozenModel(o.initFrom);
-  const critic = new Critic(loadModelFolder(o.initFrom).train(), o.seed);
+  const critic = new Critic(loadModelFolder(o.initFrom).model.train(), o.seed);
 
   const renderPrompt = (p: RlPrompt, openThinking: boolean): number[] => {
     const ids = tokenizer.encode(tokenizer.applyChatTemplate(p.messages, { addGenerationPrompt: true, openThinking, ...(p.tools ? { tools: p.tools } : {}) }));
@@ -124,13 +127,13 @@ export async function ppo(options: PpoOptions): Promise<RlSummary> {
     {
       stage: 'ppo', outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
       lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet,
+      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: options.signal,
     },
     {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
       info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
-      saveModel: (dir) => saveModelFolder(policy, dir, o.initFrom),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed, _step, update) => {
         const rand = mulberry32(mixSeed(seed, 7));

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { saveModelFolder, loadModelFolder } from '../../src/train/model-io.js';
+import { saveModelFolder, loadModelFolder as loadFolder } from '../../src/formats/hf-folder.js';
+const loadModelFolder = (dir: string) => loadFolder(dir).model;
 import { ppo } from '../../src/train/ppo.js';
 import { Critic } from '../../src/train/rl/critic.js';
 import { readSafetensors } from '../../src/formats/safetensors.js';
@@ -47,7 +48,7 @@ test('critic: value head on the twice-normalised hidden state, bias folded in', 
 test('ppo: actor and critic trained, metrics logged, exact resume', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mm-ppo-'));
   const tok = Tokenizer.load(TOK);
-  saveModelFolder(new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), join(dir, 'init'), TOK);
+  saveModelFolder(join(dir, 'init'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
   const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, epochs: 3, maxSteps: 3, learningRate: 1e-3, criticLearningRate: 1e-3, thinkingRatio: 0, quiet: true, seed: 4, saveInterval: 100 };
   await ppo({ ...common, out: join(dir, 'full') });
   await ppo({ ...common, out: join(dir, 'part'), stopAfterSteps: 1 });

@@ -1,10 +1,11 @@
 // `minimind agent`: flags -> AgentOptions -> agent() (src/train/agent.ts).
 import { CliError, parseFlags } from '../args.js';
+import { onInterrupt } from '../stage.js';
 import { agent, AGENT_DEFAULTS } from '../../train/agent.js';
 import { readAgentRl, type RlPrompt } from '../../data/rl.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { agentAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { asUserError, checkModelDir, commonRlOptions, intFlag, RL_FLAGS, rlUsage, str } from './rl-flags.js';
+import { asUserError, checkModelDir, commonRlOptions, intFlag, reportInterrupt, RL_FLAGS, rlUsage, str } from './rl-flags.js';
 
 const USAGE = `Usage: minimind agent --data FILE --init-from MODEL_DIR [options]
 
@@ -42,9 +43,14 @@ export async function run(argv: string[]): Promise<void> {
   }
   const registry = mockToolRegistry();
   const maxTurns = intFlag(v, 'max-turns', 1);
+  const out = str(v, 'out') ?? 'runs/agent';
+  const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
   const summary = await agent({
-    ...common, initFrom, prompts, registry, out: str(v, 'out') ?? 'runs/agent', maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
+    ...common, initFrom, prompts, registry, out, signal: interrupt.controller.signal, maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
     evaluate: evalPrompts ? agentAccuracyEvaluator(evalPrompts, registry, { maxNewTokens: common.maxNewTokens ?? 256, maxTurns }) : undefined,
-  }).catch(asUserError('agent'));
+  })
+    .catch(asUserError('agent'))
+    .finally(interrupt.dispose);
+  reportInterrupt(interrupt.controller.signal, summary, out);
   if (!common.quiet) process.stderr.write(`agent: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
 }

@@ -1,10 +1,11 @@
 // `minimind ppo`: flags -> PpoOptions -> ppo() (src/train/ppo.ts).
 import { CliError, parseFlags } from '../args.js';
+import { onInterrupt } from '../stage.js';
 import { ppo, PPO_DEFAULTS } from '../../train/ppo.js';
 import { readRlaif, type RlPrompt } from '../../data/rl.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
 import { gtAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { asUserError, checkModelDir, commonRlOptions, intFlag, numFlag, RL_FLAGS, str } from './rl-flags.js';
+import { asUserError, checkModelDir, commonRlOptions, intFlag, numFlag, reportInterrupt, RL_FLAGS, str } from './rl-flags.js';
 
 const D = PPO_DEFAULTS;
 const USAGE = `Usage: minimind ppo --data FILE --init-from MODEL_DIR [options]
@@ -62,12 +63,17 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   const { loss: _l, numGenerations: _n, beta: _b, epsilon: _e, epsilonHigh: _h, ...rest } = common;
+  const out = str(v, 'out') ?? 'runs/ppo';
+  const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
   const summary = await ppo({
-    ...rest, initFrom, prompts, rewards, out: str(v, 'out') ?? 'runs/ppo', maxSeqLen: intFlag(v, 'max-seq-len', 1),
+    ...rest, initFrom, prompts, rewards, out, signal: interrupt.controller.signal, maxSeqLen: intFlag(v, 'max-seq-len', 1),
     criticLearningRate: numFlag(v, 'critic-learning-rate'), clipEpsilon: numFlag(v, 'clip-epsilon'), vfCoef: numFlag(v, 'vf-coef'), klCoef: numFlag(v, 'kl-coef'),
     gamma: numFlag(v, 'gamma'), lam: numFlag(v, 'lam'), clipRangeValue: numFlag(v, 'cliprange-value'), ppoUpdateIters: intFlag(v, 'ppo-update-iters', 1),
     earlyStopKl: numFlag(v, 'early-stop-kl'), miniBatchSize: intFlag(v, 'mini-batch-size', 1),
     evaluate: evalPrompts ? gtAccuracyEvaluator(evalPrompts, { maxNewTokens: common.maxNewTokens ?? 128 }) : undefined,
-  }).catch(asUserError('ppo'));
+  })
+    .catch(asUserError('ppo'))
+    .finally(interrupt.dispose);
+  reportInterrupt(interrupt.controller.signal, summary, out);
   if (!common.quiet) process.stderr.write(`ppo: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
 }
