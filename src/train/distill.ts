@@ -2,7 +2,8 @@
 // A frozen teacher model folder and a student (initFrom a model folder, or a new model from
 // preset with the teacher's tokenizer) train on SFT data; over the answer positions
 //   loss = α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T))
-// with the teacher's logits cut to the student's vocabulary.
+// with the teacher's logits cut to the student's vocabulary; logged as MiniMind logs it: `loss`,
+// `ce_loss` and `distill_loss` = T²·KL (KL as F.kl_div(..., reduction='batchmean')).
 //
 //   await distill({ data: 'sft.jsonl', teacher: 'runs/big/model', initFrom: 'runs/small/model', out: 'runs/distill' })
 import { UserError } from '../core/errors.js';
@@ -37,8 +38,9 @@ export function distillStep(student: MiniMindForCausalLM, teacher: MiniMindForCa
   t.dispose();
   const out = student.forward(ids);
   const r = distillLoss(out.logits, tHost, Vt, b.labels, b.B, b.T, temperature, alpha);
-  const loss = out.auxLoss ? ops.add(r.loss, out.auxLoss) : r.loss;
-  return { loss, logs: { ce_loss: r.ce, kl_loss: r.kl } };
+  // MiniMind adds a MoE student's aux loss to the CE term, so it is weighted by α too.
+  const loss = out.auxLoss ? ops.add(r.loss, ops.scale(out.auxLoss, alpha)) : r.loss;
+  return { loss, logs: { ce_loss: r.ce, distill_loss: r.distill } };
 }
 
 export async function distill(o: DistillOptions): Promise<TrainSummary> {

@@ -69,16 +69,20 @@ export function dpoLoss(policy: Tensor, ref: ArrayLike<number>, beta: number): D
 }
 
 export interface DistillResult {
+  /** α·CE + (1 − α)·T²·KL, the value MiniMind logs as `loss` (without the MoE aux term). */
   loss: Tensor;
+  /** CE over the target positions (MiniMind's `ce_loss_raw`). */
   ce: number;
-  kl: number;
+  /** T²·KL, KL as F.kl_div(log_softmax(s/T), softmax(t/T), 'batchmean') over the target rows (MiniMind's `distill_loss`). */
+  distill: number;
 }
 
 /**
  * White-box distillation (MiniMind HEAD train_distillation): over positions with a target,
  * α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T)), KL averaged
  * over those positions ('batchmean' of the masked rows). teacher: host logits (B, T, Vt); only
- * the first V (the student's vocabulary) are used.
+ * the first V (the student's vocabulary) are used. The KL is −Σ p log q / n (differentiated) plus
+ * the constant Σ p log p / n, so the loss's value is MiniMind's, not just its gradient.
  */
 export function distillLoss(student: Tensor, teacher: ArrayLike<number>, teacherVocab: number, labels: Int32Array, B: number, T: number, temperature: number, alpha: number): DistillResult {
   const V = student.shape[student.shape.length - 1];
@@ -107,10 +111,11 @@ export function distillLoss(student: Tensor, teacher: ArrayLike<number>, teacher
   const logq = ops.logSoftmax(ops.scale(student, 1 / temperature)); // (B, T, V)
   const Pt = tensor(student.dtype === 'float64' ? Float64Array.from(P) : P, student.shape, student.dtype, student.backend);
   const crossTerm = ops.scale(ops.sum(ops.mul(logq, Pt)), -1 / n); // −Σ p log q / n
-  const klValue = crossTerm.item() + plogp / n;
+  const kl = ops.affine(crossTerm, 1, plogp / n); // + Σ p log p / n: the KL itself
+  const distill = ops.scale(kl, temperature * temperature);
   const ce = causalLmLoss(student, labels, B, T);
   const ceValue = ce.item();
-  const kl = ops.scale(crossTerm, (1 - alpha) * temperature * temperature);
-  const loss = alpha > 0 ? ops.add(ops.scale(ce, alpha), kl) : kl;
-  return { loss, ce: ceValue, kl: klValue };
+  const weighted = ops.scale(distill, 1 - alpha);
+  const loss = alpha > 0 ? ops.add(ops.scale(ce, alpha), weighted) : weighted;
+  return { loss, ce: ceValue, distill: distill.item() };
 }

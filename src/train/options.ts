@@ -33,7 +33,7 @@ export interface StepReport {
   tokens: number;
   /** The latest held-out loss, when there is held-out data and it has been measured. */
   evalLoss: number | null;
-  /** Stage-specific numbers (ce_loss, aux_loss, kl_loss, reward_acc, ...). */
+  /** Stage-specific numbers (ce_loss, aux_loss, distill_loss, reward_acc, ...). */
   logs: Record<string, number>;
 }
 

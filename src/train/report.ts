@@ -70,8 +70,8 @@ function seriesOf(records: MetricRecord[], key: string): [number, number][] {
 
 /** The whole page for a run. `info` is shown as a settings table (stage, model, data, ...). */
 export function renderReport(title: string, records: MetricRecord[], info: Record<string, unknown>): string {
-  const lossKeys = ['loss', 'eval_loss', 'ce_loss', 'kl_loss', 'aux_loss'].filter((k) => records.some((r) => typeof r[k] === 'number'));
-  const colors: Record<string, string> = { loss: '#1f77b4', eval_loss: '#d62728', ce_loss: '#2ca02c', kl_loss: '#9467bd', aux_loss: '#8c564b' };
+  const lossKeys = ['loss', 'eval_loss', 'ce_loss', 'kl_loss', 'distill_loss', 'aux_loss'].filter((k) => records.some((r) => typeof r[k] === 'number'));
+  const colors: Record<string, string> = { loss: '#1f77b4', eval_loss: '#d62728', ce_loss: '#2ca02c', kl_loss: '#9467bd', distill_loss: '#e377c2', aux_loss: '#8c564b' };
   const charts = [
     lineChart('Loss', lossKeys.map((k) => ({ name: k, color: colors[k], points: seriesOf(records, k) }))),
     lineChart('Learning rate', [{ name: 'lr', color: '#ff7f0e', points: seriesOf(records, 'lr') }]),

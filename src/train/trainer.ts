@@ -3,7 +3,8 @@
 // the loop does the rest, as MiniMind's train_epoch does:
 //   - batches in a seeded per-epoch order; loss / accumulation_steps, backward; every
 //     accumulation_steps micro-batches (and at the end of an epoch) clip the global gradient norm,
-//     set the cosine lr, AdamW step, zero the gradients
+//     AdamW step at the cosine lr of the update's last 1-based micro-step (as MiniMind), zero the
+//     gradients
 //   - log every log_interval optimizer steps (metrics.jsonl, report.html, cfg.onProgress)
 //   - held-out loss every eval_interval steps when there is held-out data
 //   - every save_interval steps and at the end: an atomic checkpoint (weights + AdamW moments +
@@ -162,6 +163,17 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   const optPerEpoch = Math.ceil(bpe / accum);
   let totalSteps = cfg.epochs * optPerEpoch;
   if (cfg.maxSteps !== undefined && cfg.maxSteps > 0) totalSteps = Math.min(totalSteps, cfg.maxSteps);
+  // MiniMind sets the lr before every micro-batch from its 1-based micro-step over the run's
+  // micro-steps, get_lr(epoch·iters + step, epochs·iters, lr); an update uses the value set before
+  // its last micro-batch. So optimizer step k (1-based) ends at micro-step microEnd(k), and the
+  // schedule spans microEnd(totalSteps) (= epochs·iters unless --max-steps cuts the run).
+  const microEnd = (k: number) => Math.floor((k - 1) / optPerEpoch) * bpe + Math.min(bpe, (((k - 1) % optPerEpoch) + 1) * accum);
+  const scheduleSpan = microEnd(totalSteps);
+  const lrAt = (k: number) => {
+    const warmup = cfg.warmupSteps ?? 0;
+    if (warmup > 0 && k <= warmup) return (cfg.lr * k) / warmup; // v1's linear warmup, per update
+    return cosineLr(microEnd(k), { lr: cfg.lr, totalSteps: scheduleSpan, minRatio: cfg.minLrRatio ?? 0.1 });
+  };
   if (totalSteps <= 0) throw new UserError('nothing to train: 0 optimizer steps (check --epochs and --max-steps)');
   const params = task.params.map(([, t]) => t);
   const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay ?? 0.01 });
@@ -304,7 +316,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       }
       const n = end - first;
       micro = epoch * bpe + end;
-      const lr = cosineLr(optStep, { lr: cfg.lr, totalSteps, warmupSteps: cfg.warmupSteps ?? 0, minRatio: cfg.minLrRatio ?? 0.1 });
+      const lr = lrAt(optStep + 1);
       optimizer.lr = lr;
       // A non-finite gradient would turn every weight it touches into NaN: stop before the step.
       // (Checked on the sum of squares itself: clipGradNorm's device-side sqrt can saturate.)

@@ -124,3 +124,26 @@ test('trainer: non-finite weights are never saved; the last good checkpoint stay
   assert.ok(saved.every(([, v]) => v.every(Number.isFinite)));
   rmSync(dir, { recursive: true });
 });
+
+/** MiniMind HEAD's trainer_utils.get_lr, written out: lr·(0.1 + 0.45·(1 + cos(π·current/total))). */
+const minimindGetLr = (current: number, total: number, lr: number) => lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * current) / total)));
+
+test('trainer: the lr of every update is MiniMind\'s get_lr at the update\'s last 1-based micro-step (accumulation and epoch-end flush included)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-trainer-'));
+  const ds = await setup(dir); // 24 examples: 6 micro-batches of 4 per epoch
+  for (const [accum, epochs, microEnds] of [
+    [2, 3, [2, 4, 6, 8, 10, 12, 14, 16, 18]], // iters = 6, 3 updates per epoch
+    [4, 2, [4, 6, 10, 12]], // the epoch's last 2 micro-batches are flushed as a short update, as MiniMind does
+  ] as [number, number, number[]][]) {
+    const out = join(dir, `acc${accum}`);
+    const r = await train(cfg(out, { accumulationSteps: accum, epochs, evalInterval: 0 }), task(ds));
+    assert.equal(r.steps, microEnds.length);
+    const lrs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.lr !== undefined).map((x) => x.lr);
+    const want = microEnds.map((t) => minimindGetLr(t, epochs * 6, 0.05));
+    assert.equal(lrs.length, want.length);
+    lrs.forEach((lr, i) => assert.ok(Math.abs(lr - want[i]) <= 1e-15 * want[i], `update ${i + 1}: lr ${lr}, MiniMind ${want[i]}`));
+    assert.ok(lrs[0] < 0.05, 'the first update is already below the peak');
+    assert.ok(Math.abs(lrs[lrs.length - 1] - 0.005) < 1e-15, 'the last update is exactly the 10% floor');
+  }
+  rmSync(dir, { recursive: true });
+});
