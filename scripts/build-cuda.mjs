@@ -1,4 +1,5 @@
-// Builds the CUDA backend (src/backends/cuda) with nvcc into build/cuda/minimind_cuda.node, at
+// Builds the CUDA backend (src/backends/cuda) with nvcc into build-cuda/minimind_cuda.node (not build/,
+// which node-gyp rebuild empties), at
 // `npm install` and by `npm run build:cuda`. Needs nvcc and the CUDA runtime headers only: cuBLAS
 // is loaded at run time, and the CUDA runtime is linked statically, so the addon runs wherever an
 // NVIDIA driver is. Without nvcc this prints one line and exits 0 (the CPU backends still work).
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path';
 
 const strict = process.env.MINIMIND_STRICT === '1';
 const src = 'src/backends/cuda';
-const out = join('build', 'cuda', 'minimind_cuda.node');
+const out = join('build-cuda', 'minimind_cuda.node');
 
 function findNvcc() {
   const candidates = [process.env.NVCC, process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'bin', 'nvcc'), '/usr/local/cuda/bin/nvcc'];

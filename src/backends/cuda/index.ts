@@ -1,4 +1,4 @@
-// The CUDA backend: a thin TypeScript wrapper over the CUDA addon (build/cuda/minimind_cuda.node,
+// The CUDA backend: a thin TypeScript wrapper over the CUDA addon (build-cuda/minimind_cuda.node,
 // built by nvcc at `npm install` where nvcc exists; see scripts/build-cuda.mjs). Buffers are
 // DeviceBuffer handles (a device address and its dtype); only upload/download cross to the host,
 // and both wait for the queue, so a kernel error surfaces at the next host read at the latest.
@@ -53,7 +53,7 @@ let cached: CudaBackend | null | undefined;
 
 /** Path of the built addon (MINIMIND_CUDA_ADDON overrides it). */
 export function cudaAddonPath(): string {
-  return process.env.MINIMIND_CUDA_ADDON ?? join(packageRoot(), 'build', 'cuda', 'minimind_cuda.node');
+  return process.env.MINIMIND_CUDA_ADDON ?? join(packageRoot(), 'build-cuda', 'minimind_cuda.node');
 }
 
 /** The CUDA backend, or null when it is not built or no usable GPU is present (see cudaLoadError). */
