@@ -6,7 +6,7 @@
 // static batch of C (bench/hf_batch_generate.py), in the same run.
 //
 //   node dist/bench/serve.js [--preset v1-small|minimind-3] [--streams 1,4,16] [--new-tokens 64]
-//        [--threads 2] [--torch [--python .venv/bin/python]]
+//        [--weights fp32|bf16|q8] [--threads 2] [--torch [--python .venv/bin/python]]
 //
 // The model has random weights (greedy decode of tied random weights repeats a word, so every
 // request runs its full --new-tokens; the script checks that) and MiniMind-3's tokenizer from
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '1,4,16' },
     'new-tokens': { type: 'string', default: '64' },
     threads: { type: 'string' },
+    weights: { type: 'string', default: 'fp32' },
     tokenizer: { type: 'string', default: '../shared/data/minimind-tokenizer/head' },
     torch: { type: 'boolean', default: false },
     python: { type: 'string', default: '.venv/bin/python' },
@@ -67,7 +68,7 @@ const prompts = Array.from({ length: maxStreams }, (_, i) => {
 // ---- the server, as a child process ----
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const env = { ...process.env, ...(values.threads ? { MINIMIND_THREADS: values.threads } : {}) };
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model', folder, '--port', '0', '--max-batch', String(maxStreams)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model', folder, '--port', '0', '--max-batch', String(maxStreams), '--weights', values.weights!], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -150,7 +151,7 @@ try {
     torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const t of torch) console.log(JSON.stringify({ reference: 'transformers generate, one static batch', ...(t as object) }));
   }
-  console.log(JSON.stringify({ preset: values.preset, new_tokens: newTokens, machine: `${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, threads: values.threads ?? 'default', rows, torch }));
+  console.log(JSON.stringify({ preset: values.preset, weights: values.weights, new_tokens: newTokens, machine: `${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, threads: values.threads ?? 'default', rows, torch }));
 } finally {
   child.kill('SIGINT');
   rmSync(dir, { recursive: true, force: true });
