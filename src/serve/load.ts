@@ -45,7 +45,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 }
 
 export function loadServedModel(dir: string, opts: { adapter?: string; weights?: WeightFormat } = {}): { model: MiniMindForCausalLM; tokenizer: Tokenizer; generationConfig: Record<string, unknown> } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`model folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new UserError(`model folder not found: ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`${dir} is a file, not a model folder (config.json, model.safetensors, tokenizer.json)`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
   if (opts.adapter !== undefined && !existsSync(opts.adapter)) throw new UserError(`adapter folder not found: ${opts.adapter}`);
   if (opts.weights !== undefined && !WEIGHT_FORMATS.includes(opts.weights)) throw new UserError(`weights must be one of ${WEIGHT_FORMATS.join(', ')}, got '${opts.weights}'`);

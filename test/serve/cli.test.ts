@@ -17,6 +17,7 @@ function fails(args: string[], pattern: RegExp): void {
   const r = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 60000 });
   assert.equal(r.status, 2, r.stderr);
   const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^minimind: /);
   assert.match(r.stderr, pattern);
   assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
