@@ -8,7 +8,7 @@
 import { ContinuousBatch, type SamplingParams, type Sequence, type SequenceEvent } from '../model/batch-generate.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import type { StreamingTokenizer } from '../model/generate.js';
-import { errors } from './errors.js';
+import { badParam, errors } from './errors.js';
 
 /** What one choice reports: its events, and at the end its token count. */
 export interface ChoiceEvent extends SequenceEvent {
@@ -76,6 +76,7 @@ export class BatchEngine implements Engine {
 
   submit(s: Submission): () => void {
     if (this.closed) throw errors.internal('the server is shutting down');
+    if (s.n > this.maxBatch) throw badParam('n', `n = ${s.n} choices exceed this server's batch of ${this.maxBatch} sequences (--max-batch).`);
     // Waiting = queued work beyond the free slots.
     const waiting = this.batch.pendingCount + Math.max(0, this.batch.runningCount + s.n - this.maxBatch);
     if (waiting > this.maxQueue) throw errors.queueFull(this.maxQueue);
