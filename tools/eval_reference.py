@@ -13,8 +13,9 @@ per forward pass, and prints one JSON line per question.
           summed log_softmax over the continuation tokens.
 
 Usage: .venv/bin/python tools/eval_reference.py <model_folder> <csv_dir|file.csv> [--method letter|loglik]
-           [--max-seq-len 512] [--prompts-only] [--subject-zh name]
---prompts-only prints the rendered prompt and its ids (letter) without running the model.
+           [--max-seq-len 512] [--prompts-only] [--subject-zh name] [--limit N] [--timing]
+--prompts-only prints the rendered prompt and its ids (letter) without running the model. CMMLU's
+Question / Answer columns are read as question / answer. --timing times the scoring loop alone.
 """
 
 import argparse
@@ -31,6 +32,8 @@ def main():
     ap.add_argument('--max-seq-len', type=int, default=512)
     ap.add_argument('--prompts-only', action='store_true')
     ap.add_argument('--subject-zh', default=None, help='loglik: the Chinese subject name of the description')
+    ap.add_argument('--limit', type=int, default=None, help='stop after this many questions')
+    ap.add_argument('--timing', action='store_true', help='print {"questions", "seconds"} of the scoring loop to stderr')
     args = ap.parse_args()
 
     import pandas as pd
@@ -48,15 +51,25 @@ def main():
         paths = [args.csv_dir]
     else:
         paths = [os.path.join(args.csv_dir, f) for f in sorted(os.listdir(args.csv_dir)) if f.endswith('.csv')]
+    import time
+    t0 = time.perf_counter()
+    done = 0
     for path in paths:
         filename = os.path.basename(path)
         test_df = pd.read_csv(path)
+        if 'Question' in test_df.columns:  # CMMLU spells it Question / Answer
+            test_df = test_df.rename(columns={'Question': 'question', 'Answer': 'answer'})
         for i, row in enumerate(test_df.itertuples(index=True, name='Pandas')):
+            if args.limit is not None and done >= args.limit:
+                break
+            done += 1
             if args.method == 'letter':
                 out = letter(row, tokenizer, model, args.max_seq_len, F, torch)
             else:
                 out = loglik(row, tokenizer, model, args.max_seq_len, args.subject_zh, F, torch)
             print(json.dumps({'file': filename, 'index': i, **out}, ensure_ascii=False))
+    if args.timing:
+        print(json.dumps({'questions': done, 'seconds': time.perf_counter() - t0}), file=sys.stderr)
 
 
 def letter(row, tokenizer, model, max_seq_len, F, torch):
