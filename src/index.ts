@@ -35,6 +35,9 @@ export { readSafetensors, writeSafetensors, type HostTensor } from './formats/sa
 export { importPth } from './formats/import-pth.js';
 export { applyLora, loadLora, saveLora, mergeLora, loraParameters, DEFAULT_LORA, type LoraConfig, type LoraLayer } from './train/lora-adapter.js';
 
+// Evaluation (C-Eval / CMMLU, perplexity and bits per byte)
+export * from './eval/index.js';
+
 // Training stages
 export type { StageOptions, ModelOptions, StepReport, StageDefaults } from './train/options.js';
 export { pretrain, PRETRAIN_DEFAULTS, type PretrainOptions } from './train/pretrain.js';

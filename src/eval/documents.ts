@@ -2,13 +2,13 @@
 // one document per line in MiniMind's pretraining format ({"text": ...}).
 import { readFileSync } from 'node:fs';
 import { assertReadableFile, readJsonl } from '../data/jsonl.js';
-import { EvalInputError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export async function readDocuments(path: string): Promise<string[]> {
   try {
     assertReadableFile(path);
   } catch (e) {
-    throw new EvalInputError((e as Error).message);
+    throw new UserError((e as Error).message);
   }
   if (!path.endsWith('.jsonl')) {
     const text = readFileSync(path, 'utf8');
@@ -18,13 +18,13 @@ export async function readDocuments(path: string): Promise<string[]> {
   try {
     for await (const rec of readJsonl(path)) {
       const t = rec.value.text;
-      if (typeof t !== 'string') throw new EvalInputError(`${path}:${rec.line}: expected a "text" string field (MiniMind's pretraining format)`);
+      if (typeof t !== 'string') throw new UserError(`${path}:${rec.line}: expected a "text" string field (MiniMind's pretraining format)`);
       docs.push(t);
     }
   } catch (e) {
     // readJsonl names the file and line of a malformed line.
-    throw e instanceof EvalInputError ? e : new EvalInputError((e as Error).message);
+    throw e instanceof UserError ? e : new UserError((e as Error).message);
   }
-  if (docs.length === 0) throw new EvalInputError(`${path}: no documents`);
+  if (docs.length === 0) throw new UserError(`${path}: no documents`);
   return docs;
 }

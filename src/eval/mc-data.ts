@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readCsv } from '../data/csv.js';
-import { EvalInputError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export const LETTERS = ['A', 'B', 'C', 'D'] as const;
 export type Letter = (typeof LETTERS)[number];
@@ -66,7 +66,7 @@ export async function loadMcSplit(opts: LoadMcOptions): Promise<McSplit> {
   if (opts.subjects && opts.subjects.length > 0) {
     const known = new Set(files.map((f) => f.subject));
     const unknown = opts.subjects.filter((s) => !known.has(s));
-    if (unknown.length > 0) throw new EvalInputError(`unknown subject${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ${opts.data} (split ${opts.split}); known: ${[...known].slice(0, 8).join(', ')}${known.size > 8 ? ', ...' : ''}`);
+    if (unknown.length > 0) throw new UserError(`unknown subject${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ${opts.data} (split ${opts.split}); known: ${[...known].slice(0, 8).join(', ')}${known.size > 8 ? ', ...' : ''}`);
     const want = new Set(opts.subjects);
     chosen = files.filter((f) => want.has(f.subject));
   }
@@ -74,7 +74,7 @@ export async function loadMcSplit(opts: LoadMcOptions): Promise<McSplit> {
   let format: McFormat | undefined = opts.format;
   for (const { subject, file } of chosen) {
     const r = await readSubjectFile(file, subject, opts.format);
-    if (format !== undefined && r.format !== format) throw new EvalInputError(`${file}: a ${r.format} file among ${format} files; pass --format to choose one layout`);
+    if (format !== undefined && r.format !== format) throw new UserError(`${file}: a ${r.format} file among ${format} files; pass --format to choose one layout`);
     format = r.format;
     questions.push(...r.questions);
   }
@@ -83,9 +83,9 @@ export async function loadMcSplit(opts: LoadMcOptions): Promise<McSplit> {
 
 /** The CSV files of a split: [subject, path], sorted by subject. */
 export function findSplitFiles(data: string, split: string): { subject: string; file: string }[] {
-  if (!existsSync(data)) throw new EvalInputError(`benchmark data not found: ${data}`);
+  if (!existsSync(data)) throw new UserError(`benchmark data not found: ${data}`);
   if (statSync(data).isFile()) {
-    if (!data.endsWith('.csv')) throw new EvalInputError(`${data}: expected a .csv file or a folder of them`);
+    if (!data.endsWith('.csv')) throw new UserError(`${data}: expected a .csv file or a folder of them`);
     return [{ subject: subjectOf(basename(data), split), file: data }];
   }
   // ceval/ceval-exam/val, cmmlu/test, or a folder of CSVs given directly.
@@ -95,7 +95,7 @@ export function findSplitFiles(data: string, split: string): { subject: string; 
     const picked = splitCsvs(dir, split, dir === data);
     if (picked.length > 0) return picked.map((f) => ({ subject: subjectOf(f, split), file: join(dir, f) }));
   }
-  throw new EvalInputError(`no ${split} CSV files under ${data} (looked in ${split}/, */${split}/ and the folder itself); check --data and --split`);
+  throw new UserError(`no ${split} CSV files under ${data} (looked in ${split}/, */${split}/ and the folder itself); check --data and --split`);
 }
 
 /**
@@ -135,24 +135,24 @@ export async function readSubjectFile(file: string, subject: string, force?: McF
     for await (const rec of readCsv(file)) {
       const v = rec.value;
       if (format === undefined) format = 'Question' in v ? 'cmmlu' : 'question' in v ? 'ceval' : undefined;
-      if (format === undefined) throw new EvalInputError(`${file}: no question column (expected C-Eval's id,question,A,B,C,D,answer or CMMLU's Question,A,B,C,D,Answer)`);
+      if (format === undefined) throw new UserError(`${file}: no question column (expected C-Eval's id,question,A,B,C,D,answer or CMMLU's Question,A,B,C,D,Answer)`);
       const cols = COLUMNS[format];
       const missing = [cols.question, ...LETTERS].filter((c) => !(c in v));
-      if (missing.length > 0) throw new EvalInputError(`${file}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for the ${format} layout`);
+      if (missing.length > 0) throw new UserError(`${file}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for the ${format} layout`);
       const q: McQuestion = { subject, index, question: v[cols.question], options: [v.A, v.B, v.C, v.D], file, line: rec.line };
       if (cols.id && cols.id in v) q.id = v[cols.id];
       if (cols.answer in v) {
         const a = v[cols.answer];
-        if (!(LETTERS as readonly string[]).includes(a)) throw new EvalInputError(`${file}:${rec.line}: answer '${a}' is not one of A, B, C, D`);
+        if (!(LETTERS as readonly string[]).includes(a)) throw new UserError(`${file}:${rec.line}: answer '${a}' is not one of A, B, C, D`);
         q.answer = a as Letter;
       }
       questions.push(q);
       index++;
     }
   } catch (e) {
-    if (e instanceof EvalInputError) throw e;
+    if (e instanceof UserError) throw e;
     // readCsv names the file and line of a malformed row (wrong column count, open quote).
-    throw new EvalInputError((e as Error).message);
+    throw new UserError((e as Error).message);
   }
   return { format: format ?? force ?? 'ceval', questions };
 }
@@ -171,7 +171,7 @@ export function readSubjectInfo(data: string, aFile: string): Map<string, Subjec
   try {
     j = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new EvalInputError(`${path}: ${(e as Error).message}`);
+    throw new UserError(`${path}: ${(e as Error).message}`);
   }
   if (j.name_en2zh && j.subcategories && j.categories) {
     const zh = j.name_en2zh as Record<string, string>;

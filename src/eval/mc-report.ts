@@ -42,7 +42,7 @@ class Tally {
   }
 }
 
-export function summarize(results: readonly McResult[], split: McSplit, method: McMethod): McSummary {
+export function mcSummary(results: readonly McResult[], split: McSplit, method: McMethod): McSummary {
   const norm = method === 'loglik';
   const all = new Tally();
   const bySubject = new Map<string, Tally>(split.subjects.map((s) => [s, new Tally()]));
@@ -66,7 +66,7 @@ export function summarize(results: readonly McResult[], split: McSplit, method: 
 }
 
 /** The table printed at the end of a run: subjects, then categories, then the total. */
-export function formatSummary(s: McSummary): string {
+export function formatMcSummary(s: McSummary): string {
   const norm = s.method === 'loglik';
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const names = [...Object.keys(s.subjects), ...Object.keys(s.categories), 'TOTAL'];
@@ -86,7 +86,7 @@ export function formatSummary(s: McSummary): string {
 }
 
 /** One --out line: where the question is from, the four scores, the prediction and the answer. */
-export function resultRecord(r: McResult, method: McMethod): Record<string, unknown> {
+export function mcResultRecord(r: McResult, method: McMethod): Record<string, unknown> {
   const q = r.question;
   const letters = ['A', 'B', 'C', 'D'];
   const named = (xs: number[]) => Object.fromEntries(xs.map((x, i) => [letters[i], x]));

@@ -11,7 +11,7 @@
 // Several questions go through one forward pass (batch-logits.ts).
 import type { MiniMindForCausalLM } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { EvalInputError } from './errors.js';
+import { UserError } from '../core/errors.js';
 import { forEachLogits, logSoftmaxAt, type LogitsRow } from './batch-logits.js';
 import { LETTERS, type Letter, type McQuestion, type McSplit } from './mc-data.js';
 import { LMEVAL_CONTINUATIONS, lmEvalContext, lmEvalDescription, v1Messages } from './prompts.js';
@@ -57,7 +57,7 @@ export function evaluateMultipleChoice(model: MiniMindForCausalLM, tokenizer: To
     opts.onProgress?.(Math.floor((rowsDone / Math.max(1, rowCount)) * total), total, tokens);
 
   if (opts.method === 'letter') {
-    if (tokenizer.chatTemplate === undefined) throw new EvalInputError('the letter method needs a chat template (tokenizer_config.json chat_template); use --method loglik');
+    if (tokenizer.chatTemplate === undefined) throw new UserError('the letter method needs a chat template (tokenizer_config.json chat_template); use --method loglik');
     const letterIds = LETTERS.map((l) => singleTokenId(tokenizer, l));
     const rows: LogitsRow[] = questions.map((q) => {
       const text = tokenizer.applyChatTemplate(v1Messages(q, shotsOf(q)), { addGenerationPrompt: true });
@@ -121,7 +121,7 @@ export function encodePair(tokenizer: Tokenizer, context: string, continuation: 
   const whole = tokenizer.encode(context + continuation);
   const ctx = tokenizer.encode(context);
   const cont = whole.slice(ctx.length);
-  if (cont.length === 0) throw new EvalInputError(`the continuation '${continuation}' encodes to no tokens after its context`);
+  if (cont.length === 0) throw new UserError(`the continuation '${continuation}' encodes to no tokens after its context`);
   const input = [...ctx, ...cont].slice(-(maxLen + 1)).slice(0, -1);
   return { input, continuation: cont };
 }
@@ -129,7 +129,7 @@ export function encodePair(tokenizer: Tokenizer, context: string, continuation: 
 /** The dev questions shown before each question: the first k of its subject. */
 function shotPicker(split: McSplit, dev: McSplit | undefined, k: number): (q: McQuestion) => McQuestion[] {
   if (k <= 0) return () => [];
-  if (!dev) throw new EvalInputError('few-shot evaluation needs the dev split (the examples come from it)');
+  if (!dev) throw new UserError('few-shot evaluation needs the dev split (the examples come from it)');
   const bySubject = new Map<string, McQuestion[]>();
   for (const q of dev.questions) {
     if (!bySubject.has(q.subject)) bySubject.set(q.subject, []);
@@ -137,7 +137,7 @@ function shotPicker(split: McSplit, dev: McSplit | undefined, k: number): (q: Mc
   }
   for (const s of split.subjects) {
     const have = bySubject.get(s)?.filter((q) => q.answer !== undefined).length ?? 0;
-    if (have < k) throw new EvalInputError(`--shots ${k}: the dev split has ${have} answered question${have === 1 ? '' : 's'} for subject ${s}`);
+    if (have < k) throw new UserError(`--shots ${k}: the dev split has ${have} answered question${have === 1 ? '' : 's'} for subject ${s}`);
   }
   return (q) => bySubject.get(q.subject)!.filter((d) => d.answer !== undefined).slice(0, k);
 }
@@ -145,7 +145,7 @@ function shotPicker(split: McSplit, dev: McSplit | undefined, k: number): (q: Mc
 /** The id of a text that must be a single token ('A' for the letter method). */
 export function singleTokenId(tokenizer: Tokenizer, text: string): number {
   const ids = tokenizer.encode(text);
-  if (ids.length !== 1) throw new EvalInputError(`the tokenizer encodes '${text}' as ${ids.length} tokens; the letter method needs one token per letter (use --method loglik)`);
+  if (ids.length !== 1) throw new UserError(`the tokenizer encodes '${text}' as ${ids.length} tokens; the letter method needs one token per letter (use --method loglik)`);
   return ids[0];
 }
 

@@ -14,7 +14,7 @@ import { tensor } from '../core/tensor.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import * as ops from '../ops/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { EvalInputError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface PerplexityOptions {
   /** Window length L in tokens (default: the model's max_position_embeddings). */
@@ -76,12 +76,12 @@ export function slidingWindows(ids: readonly number[], maxLen: number, stride: n
 export function evaluatePerplexity(model: MiniMindForCausalLM, tokenizer: Tokenizer, texts: readonly string[], opts: PerplexityOptions = {}): PerplexityResult {
   const maxLen = opts.maxSeqLen ?? model.config.max_position_embeddings;
   if (!Number.isInteger(maxLen) || maxLen < 2 || maxLen > model.config.max_position_embeddings) {
-    throw new EvalInputError(`max_seq_len must be an integer in 2..${model.config.max_position_embeddings} (the model's max_position_embeddings), got ${maxLen}`);
+    throw new UserError(`max_seq_len must be an integer in 2..${model.config.max_position_embeddings} (the model's max_position_embeddings), got ${maxLen}`);
   }
   const stride = opts.stride ?? Math.max(1, Math.floor(maxLen / 2));
-  if (!Number.isInteger(stride) || stride < 1 || stride > maxLen) throw new EvalInputError(`stride must be an integer in 1..${maxLen} (the window), got ${stride}`);
+  if (!Number.isInteger(stride) || stride < 1 || stride > maxLen) throw new UserError(`stride must be an integer in 1..${maxLen} (the window), got ${stride}`);
   const prefix = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
-  if (prefix === undefined) throw new EvalInputError('the tokenizer has neither a BOS nor an EOS token to start each document with');
+  if (prefix === undefined) throw new UserError('the tokenizer has neither a BOS nor an EOS token to start each document with');
   const encoder = new TextEncoder();
   let bytes = 0;
   let tokens = 0;

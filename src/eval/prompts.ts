@@ -55,9 +55,11 @@ export function lmEvalContext(q: McQuestion, shots: readonly McQuestion[], descr
 /** The choices lm-eval scores: target_delimiter " " + the letter. */
 export const LMEVAL_CONTINUATIONS = LETTERS.map((l) => ` ${l}`);
 
-/** Python's str.strip() with no argument: strips Unicode whitespace (str.isspace). */
+// Python's str.isspace() characters (JavaScript's \s differs: it has U+FEFF and lacks U+001C-U+001F, U+0085).
+const PY_WS = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPACE_RUNS = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');
+
+/** Python's str.strip() with no argument. */
 export function pyStrip(s: string): string {
   return s.replace(PY_SPACE_RUNS, '');
 }
-const PY_WS = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const PY_SPACE_RUNS = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');

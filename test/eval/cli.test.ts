@@ -3,9 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveModelFolder } from '../../src/formats/hf-folder.js';
+import { Rng } from '../../src/core/random.js';
+import { loadModelFolder, saveModelFolder } from '../../src/formats/hf-folder.js';
+import { fromFloat32, readSafetensors, writeSafetensors } from '../../src/formats/safetensors.js';
+import { applyLora, loadLora, mergeLora, saveLora } from '../../src/train/lora-adapter.js';
 import { tinyModel, tinyTokenizer, tmp, writeCsvs } from './helpers.js';
 
 const cli = 'dist/src/cli/main.js';
@@ -73,6 +76,37 @@ test('eval ppl --json prints tokens, bytes, loss, perplexity and bits per byte',
   assert.ok(Math.abs(j.bits_per_byte - j.nats / (Math.LN2 * j.bytes)) < 1e-9);
   assert.equal(j.max_seq_len, 32);
   assert.equal(j.stride, 16);
+});
+
+test('eval ceval --adapter scores as the model with the adapter merged', () => {
+  // An adapter with random B (a fresh one has B = 0 and would change nothing).
+  const adapterDir = join(root, 'adapter');
+  mkdirSync(adapterDir);
+  const cfg = { rank: 4, alpha: 8, targets: 'all' as const };
+  saveLora(adapterDir, applyLora(tinyModel(tinyTokenizer().vocabSize), cfg), cfg);
+  const file = join(adapterDir, 'adapter_model.safetensors');
+  const { tensors } = readSafetensors(file);
+  const rng = new Rng(5);
+  for (const [k, t] of tensors) if (k.includes('lora_B')) tensors.set(k, fromFloat32(Float32Array.from({ length: t.data.length }, () => rng.normal() * 0.5), t.shape));
+  writeSafetensors(file, tensors, { format: 'pt' });
+  const merged = loadModelFolder(modelDir).model;
+  mergeLora(loadLora(merged, adapterDir).layers);
+  const mergedDir = join(root, 'merged');
+  saveModelFolder(mergedDir, merged, { tokenizerDir: join(root, 'tok') });
+
+  const run = (...extra: string[]) => {
+    const out = join(root, `adapter-${extra.length}-${Math.random().toString(36).slice(2)}.jsonl`);
+    const r = mm('ceval', '--data', data, '--out', out, '--json', ...extra);
+    assert.equal(r.status, 0, r.stderr);
+    return readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const withAdapter = run('--model', modelDir, '--adapter', adapterDir);
+  const mergedRes = run('--model', mergedDir);
+  const plain = run('--model', modelDir);
+  withAdapter.forEach((l, i) => {
+    for (const k of ['A', 'B', 'C', 'D']) assert.ok(Math.abs(l.scores[k] - mergedRes[i].scores[k]) < 1e-4 * Math.max(1, Math.abs(l.scores[k])));
+  });
+  assert.ok(withAdapter.some((l, i) => Math.abs(l.scores.A - plain[i].scores.A) > 1e-3), 'the adapter changes the scores');
 });
 
 test('bad input: one minimind: line and exit 2, never a stack trace; --out never overwrites', () => {

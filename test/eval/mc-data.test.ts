@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { findSplitFiles, loadMcSplit } from '../../src/eval/mc-data.js';
-import { EvalInputError } from '../../src/eval/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { CEVAL, CMMLU, noBenchmarks, tmp, writeCsvs } from './helpers.js';
 
 const CEVAL_VAL = [
@@ -59,13 +59,13 @@ test('a split without answers (C-Eval test) loads with no answers', async () => 
 test('an answer outside A-D and a malformed row are reported with file and line', async () => {
   const root = tmp();
   const dir = writeCsvs(join(root, 'val'), { 'x_val.csv': 'id,question,A,B,C,D,answer\n0,"two\nlines",a,b,c,d,A\n1,q,a,b,c,d,E\n' });
-  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof EvalInputError && e.message === `${join(dir, 'x_val.csv')}:4: answer 'E' is not one of A, B, C, D`);
+  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof UserError && e.message === `${join(dir, 'x_val.csv')}:4: answer 'E' is not one of A, B, C, D`);
   writeCsvs(dir, { 'x_val.csv': 'id,question,A,B,C,D,answer\n0,q,a,b,c,d,A\n1,q,a,b,c\n' });
-  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof EvalInputError && e.message.startsWith(`${join(dir, 'x_val.csv')}:3: expected 7 columns`));
+  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof UserError && e.message.startsWith(`${join(dir, 'x_val.csv')}:3: expected 7 columns`));
   writeCsvs(dir, { 'x_val.csv': 'id,prompt,A,B,C,D,answer\n0,q,a,b,c,d,A\n' });
-  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof EvalInputError && /no question column/.test(e.message));
-  await assert.rejects(loadMcSplit({ data: root, split: 'val', subjects: ['nope'] }), (e: Error) => e instanceof EvalInputError && /unknown subject nope/.test(e.message));
-  assert.throws(() => findSplitFiles(root, 'test'), (e: Error) => e instanceof EvalInputError && /no test CSV files/.test(e.message));
+  await assert.rejects(loadMcSplit({ data: root, split: 'val' }), (e: Error) => e instanceof UserError && /no question column/.test(e.message));
+  await assert.rejects(loadMcSplit({ data: root, split: 'val', subjects: ['nope'] }), (e: Error) => e instanceof UserError && /unknown subject nope/.test(e.message));
+  assert.throws(() => findSplitFiles(root, 'test'), (e: Error) => e instanceof UserError && /no test CSV files/.test(e.message));
 });
 
 test('shared C-Eval and CMMLU: question counts of their READMEs, categories from subject_mapping.json', { skip: noBenchmarks }, async () => {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad, scope, tensor } from '../../src/core/index.js';
 import { readDocuments } from '../../src/eval/documents.js';
-import { EvalInputError } from '../../src/eval/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { evaluatePerplexity, perplexityFigures, slidingWindows } from '../../src/eval/perplexity.js';
 import { tinyModel, tinyTokenizer, tmp } from './helpers.js';
 
@@ -80,7 +80,7 @@ test('evaluatePerplexity equals plain forward passes: one window, and sliding wi
   assert.equal(slid.tokens, whole.tokens);
   assert.ok(slid.nats !== whole.nats, 'less context gives another total');
   assert.throws(() => evaluatePerplexity(model, tok, texts, { maxSeqLen: 8, stride: 9 }), /stride must be an integer in 1..8/);
-  assert.throws(() => evaluatePerplexity(model, tok, texts, { maxSeqLen: 100000 }), EvalInputError);
+  assert.throws(() => evaluatePerplexity(model, tok, texts, { maxSeqLen: 100000 }), UserError);
 });
 
 test('documents: a .txt file is one document, a .jsonl file one per line; bad lines name file and line', async () => {
@@ -90,8 +90,8 @@ test('documents: a .txt file is one document, a .jsonl file one per line; bad li
   writeFileSync(join(d, 'b.jsonl'), '{"text": "一"}\n\n{"text": "二"}\n');
   assert.deepEqual(await readDocuments(join(d, 'b.jsonl')), ['一', '二']);
   writeFileSync(join(d, 'c.jsonl'), '{"text": "一"}\n{"conversations": []}\n');
-  await assert.rejects(readDocuments(join(d, 'c.jsonl')), (e: Error) => e instanceof EvalInputError && e.message.startsWith(`${join(d, 'c.jsonl')}:2: expected a "text"`));
+  await assert.rejects(readDocuments(join(d, 'c.jsonl')), (e: Error) => e instanceof UserError && e.message.startsWith(`${join(d, 'c.jsonl')}:2: expected a "text"`));
   writeFileSync(join(d, 'e.jsonl'), '{"text": "一"}\n{"text": \n');
-  await assert.rejects(readDocuments(join(d, 'e.jsonl')), (e: Error) => e instanceof EvalInputError && e.message.includes(':2'));
-  await assert.rejects(readDocuments(join(d, 'missing.txt')), EvalInputError);
+  await assert.rejects(readDocuments(join(d, 'e.jsonl')), (e: Error) => e instanceof UserError && e.message.includes(':2'));
+  await assert.rejects(readDocuments(join(d, 'missing.txt')), UserError);
 });

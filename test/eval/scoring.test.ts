@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { noGrad, scope, tensor } from '../../src/core/index.js';
 import { LETTERS, type McQuestion, type McSplit } from '../../src/eval/mc-data.js';
 import { encodePair, evaluateMultipleChoice, type McResult } from '../../src/eval/multiple-choice.js';
-import { summarize } from '../../src/eval/mc-report.js';
+import { mcSummary } from '../../src/eval/mc-report.js';
 import { LMEVAL_CONTINUATIONS, lmEvalContext, lmEvalDescription, v1Messages } from '../../src/eval/prompts.js';
 import type { MiniMindForCausalLM } from '../../src/model/model.js';
 import { tinyModel, tinyTokenizer } from './helpers.js';
@@ -128,7 +128,7 @@ test('accuracy per subject, per category (overlapping) and in total; acc_norm co
   const mk = (q: McQuestion, prediction: McResult['prediction'], predictionNorm?: McResult['prediction']): McResult => ({ question: q, scores: [0, 0, 0, 0], secondary: [0, 0, 0, 0], prediction, predictionNorm, tokens: 1 });
   const qs = [question(0, 'logic', 'A'), question(1, 'logic', 'B'), question(2, 'law', 'C'), question(3, 'law', 'D'), { ...question(4, 'law'), answer: undefined }];
   const results = [mk(qs[0], 'A', 'B'), mk(qs[1], 'B', 'B'), mk(qs[2], 'A', 'C'), mk(qs[3], 'D', 'D'), mk(qs[4], 'A', 'A')];
-  const s = summarize(results, split(qs), 'loglik');
+  const s = mcSummary(results, split(qs), 'loglik');
   assert.equal(s.questions, 5);
   assert.equal(s.total, 4); // the unanswered question is predicted, not scored
   assert.equal(s.correct, 3);
@@ -138,7 +138,7 @@ test('accuracy per subject, per category (overlapping) and in total; acc_norm co
   assert.deepEqual(s.subjects.law, { total: 2, correct: 1, accuracy: 0.5, correct_norm: 2, accuracy_norm: 1, categories: ['Humanities', 'China specific'] });
   assert.deepEqual(s.categories.Humanities, { total: 4, correct: 3, accuracy: 0.75, correct_norm: 3, accuracy_norm: 0.75 });
   assert.deepEqual(s.categories['China specific'], { total: 2, correct: 1, accuracy: 0.5, correct_norm: 2, accuracy_norm: 1 });
-  const letter = summarize(results, split(qs), 'letter');
+  const letter = mcSummary(results, split(qs), 'letter');
   assert.equal(letter.accuracy_norm, undefined);
 });
 

@@ -4,18 +4,20 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
+import { refuseExisting, refuseSamePath, writeVia } from '../outputs.js';
 import { DeviceError, useDevice } from '../../core/device.js';
-import { EvalInputError } from '../../eval/errors.js';
 import { Progress } from '../../train/progress.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 
 const USAGE = `Usage:
-  minimind eval ceval --model <folder> --data <dir|file.csv> [--split val|test|dev] [--shots k]
+  minimind eval ceval --model <folder> [--adapter <dir>] --data <dir|file.csv> [--split val|test|dev] [--shots k]
                       [--method letter|loglik] [--subjects a,b] [--format ceval|cmmlu] [--batch-size N]
-                      [--max-seq-len N] [--device cpu|cuda|auto] [--out results.jsonl] [--json]
-  minimind eval ppl   --model <folder> --data <file.txt|file.jsonl> [--max-seq-len N] [--stride S]
+                      [--max-seq-len N] [--device cpu|cuda|auto] [--out results.jsonl [--overwrite]] [--json]
+  minimind eval ppl   --model <folder> [--adapter <dir>] --data <file.txt|file.jsonl> [--max-seq-len N] [--stride S]
                       [--batch-size N] [--device cpu|cuda|auto] [--json]
+
+--adapter applies a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging it.
 
 ceval   multiple-choice accuracy on C-Eval ({subject}_{split}.csv) or CMMLU ({split}/{subject}.csv);
         the layout is detected from the CSV header. --data is the benchmark folder (e.g.
@@ -31,7 +33,8 @@ ceval   multiple-choice accuracy on C-Eval ({subject}_{split}.csv) or CMMLU ({sp
           --max-seq-len prompts are cut from the left to N tokens (default: the model's context;
                         MiniMind v1 used 512)
           --out         one JSON line per question: scores of A-D, prediction, answer (a split
-                        without answers, as C-Eval test, is predicted but not scored)
+                        without answers, as C-Eval test, is predicted but not scored); an
+                        existing file is only replaced with --overwrite
           --json        print one JSON object (total, correct, accuracy, per subject and category)
 ppl     perplexity of a .txt file (one document) or a .jsonl file ({"text": ...} per line); each
         document starts with BOS; longer than the window: a sliding window.
@@ -51,13 +54,9 @@ export async function run(argv: string[]): Promise<void> {
   throw new CliError(`unknown eval subcommand '${sub}' (ceval, ppl)\n\n${USAGE}`);
 }
 
-/** Bad input from src/eval becomes a one-line CliError; anything else is a bug and keeps its stack. */
-function userError(e: unknown): unknown {
-  return e instanceof EvalInputError ? new CliError(e.message) : e;
-}
-
 const COMMON = {
   model: { type: 'string' },
+  adapter: { type: 'string' },
   data: { type: 'string' },
   'batch-size': { type: 'string' },
   'max-seq-len': { type: 'string' },
@@ -72,7 +71,7 @@ function positiveInt(values: Record<string, unknown>, name: string, fallback: nu
   return n;
 }
 
-/** Picks the device first (weights are created on it), then loads the model folder. */
+/** Picks the device first (weights are created on it), then loads the model folder (+ a LoRA adapter). */
 async function loadModel(values: Record<string, unknown>): Promise<{ model: MiniMindForCausalLM; tokenizer: Tokenizer }> {
   const dir = requireFlag(values, 'model', USAGE);
   try {
@@ -85,8 +84,14 @@ async function loadModel(values: Record<string, unknown>): Promise<{ model: Mini
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (evaluation needs the tokenizer next to the weights)`);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
+  const adapter = values.adapter as string | undefined;
+  if (adapter !== undefined && !existsSync(adapter)) throw new CliError(`--adapter ${adapter}: no such folder`);
   try {
     const { model } = loadModelFolder(dir);
+    if (adapter !== undefined) {
+      const { loadLora } = await import('../../train/lora-adapter.js');
+      loadLora(model, adapter);
+    }
     model.eval();
     return { model, tokenizer: Tokenizer.load(dir) };
   } catch (e) {
@@ -103,6 +108,7 @@ async function ceval(argv: string[]): Promise<void> {
     subjects: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
+    overwrite: { type: 'boolean' },
   }, USAGE);
   if (!p) return;
   const v = p.values;
@@ -117,19 +123,16 @@ async function ceval(argv: string[]): Promise<void> {
   const batchSize = positiveInt(v, 'batch-size', 16)!;
   const maxSeqLen = positiveInt(v, 'max-seq-len', undefined);
   const out = v.out as string | undefined;
-  if (out !== undefined && existsSync(out)) throw new CliError(`--out ${out} already exists; remove it or choose another path (results are never written over a file)`);
+  if (out !== undefined) {
+    refuseExisting('--out', out, v.overwrite === true);
+    refuseSamePath(['--out', out], ['--data', data], ['--model', v.model as string]);
+  }
   const subjects = typeof v.subjects === 'string' ? v.subjects.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
 
   const { loadMcSplit, findSplitFiles } = await import('../../eval/mc-data.js');
   const { evaluateMultipleChoice } = await import('../../eval/multiple-choice.js');
-  const { summarize, formatSummary, resultRecord } = await import('../../eval/mc-report.js');
-  const load = async (split: string) => {
-    try {
-      return await loadMcSplit({ data, split, format: format as 'ceval' | 'cmmlu' | undefined, subjects });
-    } catch (e) {
-      throw userError(e);
-    }
-  };
+  const { mcSummary, formatMcSummary, mcResultRecord } = await import('../../eval/mc-report.js');
+  const load = (split: string) => loadMcSplit({ data, split, format: format as 'ceval' | 'cmmlu' | undefined, subjects });
   let split = v.split as string | undefined;
   if (split === undefined) {
     try {
@@ -147,21 +150,16 @@ async function ceval(argv: string[]): Promise<void> {
   const { model, tokenizer } = await loadModel(v);
   const progress = new Progress(`${questions.format} ${split}`, questions.questions.length, { logEvery: 500 });
   const t0 = Date.now();
-  let results;
-  try {
-    results = evaluateMultipleChoice(model, tokenizer, questions, {
-      method, shots, dev, batchSize, maxSeqLen,
-      onProgress: (done, _total, tokens) => progress.update(done, tokens, { extra: { 'q/s': (done / Math.max((Date.now() - t0) / 1000, 1e-9)).toFixed(1) } }),
-    });
-  } catch (e) {
-    throw userError(e);
-  }
+  const results = evaluateMultipleChoice(model, tokenizer, questions, {
+    method, shots, dev, batchSize, maxSeqLen,
+    onProgress: (done, _total, tokens) => progress.update(done, tokens, { extra: { 'q/s': (done / Math.max((Date.now() - t0) / 1000, 1e-9)).toFixed(1) } }),
+  });
   progress.finish();
   const seconds = (Date.now() - t0) / 1000;
-  if (out !== undefined) writeFileSync(out, results.map((r) => JSON.stringify(resultRecord(r, method))).join('\n') + '\n');
-  const summary = summarize(results, questions, method);
+  if (out !== undefined) writeVia(out, (tmp) => writeFileSync(tmp, results.map((r) => JSON.stringify(mcResultRecord(r, method))).join('\n') + '\n'));
+  const summary = mcSummary(results, questions, method);
   if (v.json) console.log(JSON.stringify({ ...summary, shots, seconds, questions_per_second: results.length / Math.max(seconds, 1e-9) }));
-  else console.log(`${formatSummary(summary)}\n\n${results.length} questions in ${seconds.toFixed(1)} s (${(results.length / Math.max(seconds, 1e-9)).toFixed(1)} questions/s)`);
+  else console.log(`${formatMcSummary(summary)}\n\n${results.length} questions in ${seconds.toFixed(1)} s (${(results.length / Math.max(seconds, 1e-9)).toFixed(1)} questions/s)`);
 }
 
 async function ppl(argv: string[]): Promise<void> {
@@ -175,26 +173,16 @@ async function ppl(argv: string[]): Promise<void> {
   const batchSize = positiveInt(v, 'batch-size', 8);
   const { readDocuments } = await import('../../eval/documents.js');
   const { evaluatePerplexity } = await import('../../eval/perplexity.js');
-  let docs: string[];
-  try {
-    docs = await readDocuments(data);
-  } catch (e) {
-    throw userError(e);
-  }
+  const docs = await readDocuments(data);
   const { model, tokenizer } = await loadModel(v);
   let progress: Progress | undefined;
-  let r;
-  try {
-    r = evaluatePerplexity(model, tokenizer, docs, {
-      maxSeqLen, stride, batchSize,
-      onProgress: (done, total, tokens) => {
-        progress ??= new Progress('ppl windows', total, { logEvery: 100 });
-        progress.update(done, tokens);
-      },
-    });
-  } catch (e) {
-    throw userError(e);
-  }
+  const r = evaluatePerplexity(model, tokenizer, docs, {
+    maxSeqLen, stride, batchSize,
+    onProgress: (done, total, tokens) => {
+      progress ??= new Progress('ppl windows', total, { logEvery: 100 });
+      progress.update(done, tokens);
+    },
+  });
   progress?.finish();
   if (v.json) console.log(JSON.stringify(r));
   else {
