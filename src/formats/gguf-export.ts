@@ -6,8 +6,8 @@
 //                                                           interleaved-pair RoPE (rope type NORM)
 //   dense, QK-norm (Qwen3ForCausalLM)        -> "qwen3"     rotate-half RoPE (NEOX): no permutation
 //   Qwen3-style MoE (Qwen3MoeForCausalLM)    -> "qwen3moe"  experts stacked into (E, F, d) tensors
-// Anything else (DeepSeek-style MoE, QK-norm without Qwen3's layout, un-permuted v1 RoPE,
-// YaRN) has no llama.cpp architecture that computes the same function: a clear error.
+// Anything else gets a clear error: un-permuted v1 RoPE and MiniMind's YaRN (no verified llama.cpp
+// equivalent), the DeepSeek-style MoE (would be llama.cpp's qwen2moe; not written yet).
 // The tokenizer goes in as llama.cpp's "gpt2" byte-level BPE (tokens, token types, merges,
 // special ids, chat template) with the GPT-2 pre-tokenizer regex, which is MiniMind's.
 import * as fs from 'node:fs';
@@ -43,6 +43,9 @@ export function ggufArchitecture(c: MiniMindConfig): GgufArch {
   if (arch === 'Qwen3MoeForCausalLM') {
     if (!c.norm_topk_prob) throw why('llama.cpp\'s qwen3moe always renormalises the top-k weights, and this model has norm_topk_prob = false');
     return 'qwen3moe';
+  }
+  if (c.use_moe && c.moe_style === 'deepseek' && !c.qk_norm && c.n_shared_experts > 0) {
+    throw why("the DeepSeek-style MoE (shared experts) is not exported to GGUF yet (it would map to llama.cpp's qwen2moe, as the model folder maps to Qwen2MoeForCausalLM); supported: dense models and the Qwen3-style MoE");
   }
   throw why(`llama.cpp has no architecture for a ${c.use_moe ? `${c.moe_style}-style MoE${c.n_shared_experts > 0 ? ' with shared experts' : ''}` : 'model of this kind'}${c.qk_norm ? ' with QK-norm' : ''} (supported: dense models, with or without QK-norm, and the Qwen3-style MoE)`);
 }

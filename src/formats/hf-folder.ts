@@ -6,7 +6,9 @@
 //   dense, QK-norm                            -> Qwen3ForCausalLM   (minimind-3's export)
 //   qwen3-style MoE (no shared expert), QK-norm -> Qwen3MoeForCausalLM (per-expert keys, as on the Hub;
 //                                                transformers >= 5 fuses them on load)
-//   anything else (DeepSeek-style MoE with shared experts, interleaved RoPE, ...) -> "MiniMindForCausalLM",
+//   DeepSeek-style MoE with shared experts, no QK-norm -> Qwen2MoeForCausalLM (v1-moe, minimind2-moe; the
+//                                                same function, see qwen2-moe.ts)
+//   anything else (interleaved RoPE, DeepSeek-style MoE with QK-norm, ...) -> "MiniMindForCausalLM",
 //                                                which only our loader reads (transformers has no such class).
 // Weights keep HF names and the rotate-half RoPE layout; tied embeddings store only
 // model.embed_tokens.weight (transformers re-ties lm_head). Loading also accepts the fused expert
@@ -18,9 +20,10 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
 import { convertPthStateDict } from './import-pth.js';
+import { configFieldsFromQwen2Moe, fromQwen2MoeTensors, isQwen2MoeLike, qwen2MoeConfigFields, toQwen2MoeTensors } from './qwen2-moe.js';
 
-export type HfArchitecture = 'LlamaForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM' | 'MiniMindForCausalLM';
-export const SUPPORTED_ARCHITECTURES: HfArchitecture[] = ['LlamaForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'MiniMindForCausalLM'];
+export type HfArchitecture = 'LlamaForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM' | 'Qwen2MoeForCausalLM' | 'MiniMindForCausalLM';
+export const SUPPORTED_ARCHITECTURES: HfArchitecture[] = ['LlamaForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'Qwen2MoeForCausalLM', 'MiniMindForCausalLM'];
 /** MiniMind's own v1 / m2-legacy custom-code exports (LMConfig field names, v1 weight names): read only. */
 const LEGACY_ARCHITECTURES = ['Transformer', 'MiniMindLM'];
 
@@ -29,6 +32,7 @@ export function hfArchitecture(c: MiniMindConfig): HfArchitecture {
   if (c.rope_interleaved) return 'MiniMindForCausalLM';
   if (!c.use_moe) return c.qk_norm ? 'Qwen3ForCausalLM' : 'LlamaForCausalLM';
   if (c.moe_style === 'qwen3' && c.qk_norm && c.n_shared_experts === 0) return 'Qwen3MoeForCausalLM';
+  if (isQwen2MoeLike(c)) return 'Qwen2MoeForCausalLM';
   return 'MiniMindForCausalLM';
 }
 
@@ -90,6 +94,8 @@ export function hfConfigJson(c: MiniMindConfig, dtype: 'F32' | 'BF16' | 'F16' = 
         norm_topk_prob: c.norm_topk_prob, decoder_sparse_step: 1, mlp_only_layers: [], router_aux_loss_coef: c.router_aux_loss_coef,
         output_router_logits: false,
       };
+    case 'Qwen2MoeForCausalLM':
+      return { ...base, ...qwen2MoeConfigFields(c) };
     case 'MiniMindForCausalLM': {
       // Our own fields verbatim (no auto_map: transformers cannot load this folder).
       const own: Record<string, unknown> = { ...c };
@@ -186,13 +192,14 @@ export function configFromHfJson(j: Record<string, unknown>, where: string, prob
     // transformers' defaults when a field is absent: 2048 positions for Llama, 32768 for Qwen3; untied
     max_position_embeddings: j.max_position_embeddings ?? (arch === 'LlamaForCausalLM' ? 2048 : 32768),
     tie_word_embeddings: j.tie_word_embeddings ?? false,
-    qk_norm: arch !== 'LlamaForCausalLM',
+    qk_norm: arch === 'Qwen3ForCausalLM' || arch === 'Qwen3MoeForCausalLM',
     rope_interleaved: false,
     use_moe: arch === 'Qwen3MoeForCausalLM',
     bos_token_id: typeof j.bos_token_id === 'number' ? j.bos_token_id : 1,
     eos_token_id: typeof j.eos_token_id === 'number' ? j.eos_token_id : Array.isArray(j.eos_token_id) ? j.eos_token_id[0] : 2,
     pad_token_id: typeof j.pad_token_id === 'number' ? j.pad_token_id : undefined,
   };
+  if (arch === 'Qwen2MoeForCausalLM') Object.assign(d, configFieldsFromQwen2Moe(j, where, problems));
   if (arch === 'Qwen3MoeForCausalLM') {
     if (Array.isArray(j.mlp_only_layers) && j.mlp_only_layers.length > 0) problems.push(`${where}: mlp_only_layers ${JSON.stringify(j.mlp_only_layers)} (dense layers inside an MoE model) are not supported`);
     if (j.decoder_sparse_step !== undefined && j.decoder_sparse_step !== 1) problems.push(`${where}: decoder_sparse_step ${String(j.decoder_sparse_step)} is not supported (every layer must be MoE)`);
@@ -217,13 +224,16 @@ export function configFromHfJson(j: Record<string, unknown>, where: string, prob
   }
 }
 
-/** The model's parameters under HF names, converted to `dtype`. */
+/** The model's parameters under HF names (in its architecture's layout), converted to `dtype`. */
 export function modelTensors(model: MiniMindForCausalLM, dtype: 'F32' | 'BF16' | 'F16' = 'F32'): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
+  let f32 = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of model.namedParameters()) {
     const a = t.toArray();
-    out.set(name, fromFloat32(a instanceof Float32Array ? a : Float32Array.from(a), [...t.shape], dtype));
+    f32.set(name, { shape: [...t.shape], data: a instanceof Float32Array ? a : Float32Array.from(a) });
   }
+  if (isQwen2MoeLike(model.config)) f32 = toQwen2MoeTensors(f32, model.config);
+  const out = new Map<string, HostTensor>();
+  for (const [name, t] of f32) out.set(name, fromFloat32(t.data, t.shape, dtype));
   return out;
 }
 
@@ -303,6 +313,7 @@ function readFolderWeights(dir: string, problems: string[]): Map<string, HostTen
  * (E, 2F, d), down_proj (E, d, F)), drops lm_head.weight when tied, and drops rotary buffers.
  */
 export function toModelStateDict(tensors: Map<string, HostTensor>, c: MiniMindConfig): Map<string, { shape: number[]; data: Float32Array }> {
+  if (isQwen2MoeLike(c) && [...tensors.keys()].some((k) => k.includes('.mlp.shared_expert.'))) tensors = fromQwen2MoeTensors(tensors, c);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, t] of tensors) {
     if (c.tie_word_embeddings && k === 'lm_head.weight') continue;

@@ -18,7 +18,7 @@ import { f32, fixturePath, haveFixture, i32, loadFixture, relErr } from './helpe
 const PY = '.venv/bin/python';
 const EXPECTED_ARCH: Record<string, string> = {
   'v1': 'LlamaForCausalLM', 'minimind2': 'LlamaForCausalLM', 'minimind3': 'Qwen3ForCausalLM',
-  'minimind3-moe': 'Qwen3MoeForCausalLM', 'v1-moe': 'MiniMindForCausalLM',
+  'minimind3-moe': 'Qwen3MoeForCausalLM', 'v1-moe': 'Qwen2MoeForCausalLM',
 };
 
 function tmp(): string {
@@ -254,7 +254,7 @@ test('bad folders: one error lists every problem', () => {
   const cfgPath = join(dir, 'config.json');
   const good = JSON.parse(readFileSync(cfgPath, 'utf8'));
   writeFileSync(cfgPath, JSON.stringify({ ...good, architectures: ['GPT2LMHeadModel'] }));
-  assert.throws(() => loadModelFolder(dir), /unknown architecture 'GPT2LMHeadModel'; supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, MiniMindForCausalLM/);
+  assert.throws(() => loadModelFolder(dir), /unknown architecture 'GPT2LMHeadModel'; supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, Qwen2MoeForCausalLM, MiniMindForCausalLM/);
   writeFileSync(cfgPath, '{ not json');
   assert.throws(() => loadModelFolder(dir), /config\.json: not valid JSON/);
   // config says wider layers and more vocabulary than the weights hold; one weight is missing, one is extra
