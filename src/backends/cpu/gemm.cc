@@ -7,6 +7,7 @@
 // contiguous chunks (B sliver stays in L1 across consecutive tiles). Micro-kernels: AVX-512 12x32,
 // AVX2 6x16, portable 4x16 (auto-vectorised; NEON on ARM), chosen at run time.
 #include "gemm.h"
+#include "gemv.h"
 #ifdef MM_X86_INTRIN
 #include <immintrin.h>
 #endif
@@ -246,6 +247,8 @@ static void sgemm_small_m(bool transA, bool transB, i64 M, i64 N, i64 K, const f
     a = tmp;
     la = K;
   }
+  // weight rows (NT, contiguous): the AVX-512 GEMV reads each row of B once for all M rows of A
+  if (transB && ldb == K && la == K && gemv_f32(C, ldc, a, B, M, N, K, accumulate, nthreads)) return;
   auto body = [&](i64 j0, i64 j1) {
     if (transB) {
       for (i64 i = 0; i < M; i++)

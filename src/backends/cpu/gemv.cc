@@ -88,6 +88,33 @@ MM_GEMV512 static void bf16_row(float* C, i64 ldc, const float* X, const uint16_
   }
 }
 
+// The same for fp32 weights (decode steps without packed weights, M <= 4 rows of X).
+template <int MI, int U>
+MM_GEMV512 static void f32_row(float* C, i64 ldc, const float* X, const float* W, i64 j, i64 K, bool acc) {
+  const float* w = W + j * K;
+  __m512 s[MI][U];
+  for (int i = 0; i < MI; i++)
+    for (int u = 0; u < U; u++) s[i][u] = _mm512_setzero_ps();
+  i64 k = 0;
+  for (; k + 16 * U <= K; k += 16 * U) {
+    __m512 wv[U];
+    for (int u = 0; u < U; u++) wv[u] = _mm512_loadu_ps(w + k + 16 * u);
+    for (int i = 0; i < MI; i++)
+      for (int u = 0; u < U; u++) s[i][u] = _mm512_fmadd_ps(_mm512_loadu_ps(X + i * K + k + 16 * u), wv[u], s[i][u]);
+  }
+  for (; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+    const __m512 wv = _mm512_maskz_loadu_ps(m, w + k);
+    for (int i = 0; i < MI; i++) s[i][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, X + i * K + k), wv, s[i][0]);
+  }
+  for (int i = 0; i < MI; i++) {
+    for (int u = 1; u < U; u++) s[i][0] = _mm512_add_ps(s[i][0], s[i][u]);
+    const float v = _mm512_reduce_add_ps(s[i][0]);
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
+}
+
 // q8: per block of 32 k, t = x . q (two 16-wide halves), then s += t * d; blocks alternate between
 // U accumulators.
 template <int MI, int U>
@@ -132,6 +159,19 @@ MM_GEMV512 static void q8_rows(float* C, i64 ldc, const float* X, const int8_t* 
   for (i64 j = j0; j < j1; j++) q8_row<MI, MI == 1 ? 4 : 2>(C, ldc, X, Q, S, j, K, acc);
 }
 
+MM_GEMV512 static void gemv_f32_avx512(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 i = 0; i < M; i += 4) {
+    const i64 mi = std::min<i64>(4, M - i);
+    float* c = C + i * ldc;
+    const float* x = X + i * K;
+    for (i64 j = j0; j < j1; j++) {
+      if (mi == 4) f32_row<4, 2>(c, ldc, x, W, j, K, acc);
+      else if (mi == 3) f32_row<3, 2>(c, ldc, x, W, j, K, acc);
+      else if (mi == 2) f32_row<2, 2>(c, ldc, x, W, j, K, acc);
+      else f32_row<1, 4>(c, ldc, x, W, j, K, acc);
+    }
+  }
+}
 MM_GEMV512 static void gemv_bf16_avx512(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
   for (i64 i = 0; i < M; i += 4) {
     const i64 mi = std::min<i64>(4, M - i);
@@ -169,6 +209,16 @@ static void split_columns(i64 N, i64 K, int nthreads, F body) {
     const i64 j0 = std::min(N, b0 * 16), j1 = std::min(N, b1 * 16);
     if (j0 < j1) body(j0, j1);
   });
+}
+
+bool gemv_f32(float* C, i64 ldc, const float* X, const float* W, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+#ifdef MM_X86_INTRIN
+  if (current_isa() < ISA_AVX512) return false;
+  if (M > 0 && N > 0) split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { gemv_f32_avx512(C, ldc, X, M, W, j0, j1, K, acc); });
+  return true;
+#else
+  return false;
+#endif
 }
 
 void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads) {
