@@ -77,11 +77,17 @@ function backward(root: Tensor): void {
   }
 }
 
-// A reshape view of a tensor that requires grad passes its gradient straight through.
+// A reshape view of a tensor that requires grad passes its gradient straight through: the first
+// gradient becomes src's gradient as a view of the same storage (no zero fill, no copy); a later
+// one is added.
 function reshapeView(src: Tensor, view: Tensor): Tensor {
   return record(view, [src], (g) => {
-    const gs = gradOf(src);
-    src.backend.axpy(gs.buf as Float32Array, g.buf as Float32Array, 1, g.size);
+    if (!src.grad) {
+      src.grad = g.reshape(src.shape);
+      if (!src.node) src.grad.keep();
+      return;
+    }
+    src.backend.axpy(src.grad.buf as Float32Array, g.buf as Float32Array, 1, g.size);
   });
 }
 

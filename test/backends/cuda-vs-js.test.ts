@@ -230,3 +230,41 @@ test('cuda backend: caching allocator reuses blocks, a freed handle is refused, 
   be.free(b);
   assert.throws(() => be.fill(b, 1, 4), /not a live CUDA buffer/);
 });
+
+test('cuda: tensor-core attention (bf16 precision) within bf16 rounding of the js attention, forward and backward', { skip }, () => {
+  const be = cuda!;
+  const rel = (got: ArrayLike<number>, want: ArrayLike<number>): number => {
+    let num = 0, den = 0;
+    for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
+    return Math.sqrt(num / den);
+  };
+  be.setMatmulPrecision('bf16');
+  try {
+    // [B, Tq, Tk, Tcap, H, KVH, D]: v1-small / v1 / head dim 64 shapes, partial tiles, a KV cache, decode
+    const cases = [[2, 512, 512, 512, 16, 8, 32], [1, 200, 200, 256, 16, 8, 48], [2, 77, 77, 77, 8, 2, 64], [1, 5, 40, 64, 4, 2, 16], [3, 1, 300, 512, 16, 8, 32]];
+    for (const [B, Tq, Tk, Tcap, H, KVH, D] of cases) {
+      const scale = 1 / Math.sqrt(D), nq = B * Tq * H * D, nk = B * Tcap * KVH * D;
+      const q = rand(nq, 2), k = rand(nk, 2), v = rand(nk), dout = rand(nq);
+      const out = new Float32Array(nq), lse = new Float32Array(B * H * Tq);
+      jsBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
+      jsBackend.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      const u = (a: Float32Array): FBuf => be.upload(a) as FBuf;
+      const [gq, gk, gv, gd, go, gl, gdq, gdk, gdv] = [u(q), u(k), u(v), u(dout), u(rand(nq)), u(rand(B * H * Tq)), u(new Float32Array(nq)), u(new Float32Array(nk)), u(new Float32Array(nk))];
+      be.attentionForward(go, gl, gq, gk, gv, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      be.attentionBackward(gdq, gdk, gdv, gd, gq, gk, gv, go, gl, B, Tq, Tk, Tcap, H, KVH, D, scale);
+      const what = `attention tc B=${B} Tq=${Tq} Tk=${Tk} H=${H} KVH=${KVH} D=${D}`;
+      // bf16 operands: ~3e-3 relative on the output, a little more on gradients; above 1e-5 proves the bf16 path ran
+      const checks: [string, FBuf, Float32Array, number][] = [['out', go, out, 1e-2], ['dq', gdq, dq, 3e-2], ['dk', gdk, dk, 3e-2], ['dv', gdv, dv, 3e-2]];
+      for (const [name, buf, want, tol] of checks) {
+        const e = rel(be.download(buf), want);
+        assert.ok(e < tol && e > 1e-5, `${what} ${name}: relative error ${e.toExponential(2)} (want bf16 rounding: 1e-5..${tol})`);
+      }
+      const gotLse = be.download(gl);
+      for (let i = 0; i < lse.length; i++) assert.ok(Math.abs(gotLse[i] - lse[i]) < 2e-2 * Math.max(1, Math.abs(lse[i])), `${what} lse[${i}] ${gotLse[i]} vs ${lse[i]}`);
+      for (const t of [gq, gk, gv, gd, go, gl, gdq, gdk, gdv]) be.free(t);
+    }
+  } finally {
+    be.setMatmulPrecision('fp32');
+  }
+});

@@ -9,7 +9,10 @@
 // the head dims part, part+G, part+2G, ... so the lanes of a warp read consecutive shared-memory
 // words. Dot products are reduced over the G lanes with shuffles.
 #include "common.cuh"
+#include "gemm.h"
 #include "kernels.h"
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -236,8 +239,16 @@ static void unsupported(int D) {
   throw std::runtime_error("CUDA attention supports head dims 8, 16, 32, 48, 64, 80, 96 and 128, got " + std::to_string(D));
 }
 
+// bf16 precision runs attention on the tensor cores (attention_tc.cu) where the head dim has a
+// kernel there; MINIMIND_CUDA_ATTENTION=simt keeps the fp32 kernels (for comparisons).
+static bool use_tc(int D) {
+  static const bool simt = std::getenv("MINIMIND_CUDA_ATTENTION") && std::strcmp(std::getenv("MINIMIND_CUDA_ATTENTION"), "simt") == 0;
+  return !simt && gemm_bf16() && attention_tc_supports(D);
+}
+
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
   if (B * Tq * H == 0) return;
+  if (use_tc(D)) return attention_forward_tc(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
 #define CASE(DD, GG)                                                                                    \
   case DD: {                                                                                            \
     dim3 grid((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                          \
@@ -254,6 +265,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   long long rows = (long long)B * Tq * H;
   k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, out, Tq, H, D, rows);
   check_launch("attention_delta");
+  if (use_tc(D)) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale);
 #define CASE(DD, GG)                                                                                              \
   case DD: {                                                                                                      \
     dim3 gq((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                                       \

@@ -60,4 +60,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 // scratch: B*H*Tq floats (rowsum(dout * out))
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* scratch, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
 
+// ---- tensor-core attention (attention_tc.cu): bf16 operands, fp32 accumulation ----
+bool attention_tc_supports(int D);
+void attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
+// delta: rowsum(dout * out), (B, H, Tq), computed by attention_backward before it calls this
+void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
+
 }  // namespace mm

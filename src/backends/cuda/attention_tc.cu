@@ -1,0 +1,334 @@
+// Causal GQA flash attention on the tensor cores (bf16 operands, fp32 accumulation), used when the
+// GEMM precision is bf16 (PyTorch autocast's attention is bf16 too). Same layouts and results as
+// attention.cu within bf16 rounding; the fp32 kernels there remain the fp32 path.
+//
+// mma.sync m16n8k16 (row.col, bf16 -> f32) fragments, lane = 4 * g + t (g = lane / 4, t = lane % 4):
+//   A (16 x 16): reg0 (row g, k 2t..2t+1), reg1 (row g+8, k 2t..), reg2 (row g, k 2t+8..), reg3 (row g+8, k 2t+8..)
+//   B (16 x 8):  reg0 (k 2t..2t+1, col g), reg1 (k 2t+8.., col g)   -> B "col" = 2 consecutive k for one column
+//   C (16 x 8):  c0, c1 (row g, cols 2t, 2t+1), c2, c3 (row g+8, cols 2t, 2t+1)
+// A C-fragment pair (two 8-column tiles) is exactly the A-fragment of the next product (FlashAttention-2's
+// register reuse), so P never leaves registers. Operands staged in shared memory are bf16, laid out so
+// every B-fragment read is one 32-bit word: K row-major for Q K^T, V transposed for P V, and so on.
+//
+// Work split: forward and dQ: a warp owns 16 queries, a block 64; dK/dV: a warp owns 16 keys of one kv
+// head and loops over the query heads that share it. Tiles of 64 keys (queries) per step.
+#include "common.cuh"
+#include "kernels.h"
+#include <cstdint>
+
+namespace mm {
+
+namespace {
+
+constexpr int WARPS = 4;
+constexpr int ROWS = 16 * WARPS;  // queries (forward, dQ) or keys (dK/dV) per block
+constexpr int TILE = 64;          // keys (forward, dQ) or queries (dK/dV) per step
+constexpr float LOG2E = 1.4426950408889634f;
+
+__device__ inline uint32_t pack(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+__device__ inline uint32_t ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+__device__ inline void mma(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// A-fragments of 16 rows x D of a float32 matrix (row r at src + r * stride), rows >= nrows as zeros.
+template <int D>
+__device__ inline void load_a(uint32_t (*a)[4], const float* src, long long stride, int nrows, int g, int t) {
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) {
+    const int c = kc * 16 + 2 * t;
+    const float* r0 = src + (long long)g * stride;
+    const float* r1 = src + (long long)(g + 8) * stride;
+    const bool v0 = g < nrows, v1 = g + 8 < nrows;
+    a[kc][0] = v0 ? pack(r0[c], r0[c + 1]) : 0u;
+    a[kc][1] = v1 ? pack(r1[c], r1[c + 1]) : 0u;
+    a[kc][2] = v0 ? pack(r0[c + 8], r0[c + 9]) : 0u;
+    a[kc][3] = v1 ? pack(r1[c + 8], r1[c + 9]) : 0u;
+  }
+}
+
+// Stages TILE rows of D floats (row r at src + r * stride; rows >= nrows as zeros) as bf16, row-major
+// into rm[TILE][D + 8] and/or transposed into tr[D][TILE + 8] (either may be null). The +8 pads
+// keep the 32-bit fragment reads of consecutive rows on different banks.
+template <int D>
+__device__ inline void stage(__nv_bfloat16 (*rm)[D + 8], __nv_bfloat16 (*tr)[TILE + 8], const float* src, long long stride, int nrows) {
+  for (int e = threadIdx.x; e < TILE * D; e += WARPS * 32) {
+    const int r = e / D, d = e - r * D;
+    const __nv_bfloat16 v = __float2bfloat16_rn(r < nrows ? src[(long long)r * stride + d] : 0.f);
+    if (rm) rm[r][d] = v;
+    if (tr) tr[d][r] = v;
+  }
+}
+
+// Row max / sum over the 4 lanes that share a row.
+__device__ inline float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ inline float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffffu, v, 1);
+  return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+template <int D>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+  __shared__ __nv_bfloat16 Ks[TILE][D + 8];
+  __shared__ __nv_bfloat16 Vt[D][TILE + 8];
+  const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int q0 = blockIdx.x * ROWS + warp * 16;  // this warp's first query
+  const int offset = Tk - Tq;
+  const long long qstride = (long long)H * D, kstride = (long long)KVH * D;
+  uint32_t qa[D / 16][4];
+  load_a<D>(qa, q + (((long long)b * Tq + q0) * H + h) * D, qstride, Tq - q0, g, t);
+  float o[D / 8][4] = {};
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  const float sl2 = scale * LOG2E;
+  const int rows[2] = {q0 + g, q0 + g + 8};
+  const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
+  const float* kb = k + ((long long)b * Tcap * KVH + kvh) * D;
+  const float* vb = v + ((long long)b * Tcap * KVH + kvh) * D;
+  for (int j0 = 0; j0 < kend; j0 += TILE) {
+    __syncthreads();
+    stage<D>(Ks, nullptr, kb + j0 * kstride, kstride, kend - j0);
+    stage<D>(nullptr, Vt, vb + j0 * kstride, kstride, kend - j0);
+    __syncthreads();
+    float s[TILE / 8][4] = {};
+#pragma unroll
+    for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+      for (int kc = 0; kc < D / 16; kc++) mma(s[nt], qa[kc], ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t + 8]));
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int r = e / 2, key = j0 + nt * 8 + 2 * t + (e & 1);
+        const bool ok = rows[r] < Tq && key <= offset + rows[r];
+        s[nt][e] = ok ? s[nt][e] * sl2 : -INFINITY;
+        mx[r] = fmaxf(mx[r], s[nt][e]);
+      }
+    float corr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+      const float mn = fmaxf(m[r], quad_max(mx[r]));
+      corr[r] = mn == -INFINITY ? 1.f : exp2f(m[r] - mn);
+      m[r] = mn;
+      l[r] *= corr[r];
+    }
+#pragma unroll
+    for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int r = e / 2;
+        const float p = m[r] == -INFINITY ? 0.f : exp2f(s[nt][e] - m[r]);
+        s[nt][e] = p;
+        l[r] += p;
+      }
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) { o[dt][0] *= corr[0]; o[dt][1] *= corr[0]; o[dt][2] *= corr[1]; o[dt][3] *= corr[1]; }
+#pragma unroll
+    for (int kc = 0; kc < TILE / 16; kc++) {
+      const uint32_t pa[4] = {pack(s[2 * kc][0], s[2 * kc][1]), pack(s[2 * kc][2], s[2 * kc][3]), pack(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+#pragma unroll
+      for (int dt = 0; dt < D / 8; dt++) mma(o[dt], pa, ld32(&Vt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Vt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    const float sum = quad_sum(l[r]);
+    if (rows[r] >= Tq) continue;
+    const float inv = 1.f / sum;
+    float* orow = out + (((long long)b * Tq + rows[r]) * H + h) * D;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+      orow[dt * 8 + 2 * t] = o[dt][2 * r] * inv;
+      orow[dt * 8 + 2 * t + 1] = o[dt][2 * r + 1] * inv;
+    }
+    if (t == 0) lse[((long long)b * H + h) * Tq + rows[r]] = (m[r] + log2f(sum)) / LOG2E;
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+  __shared__ __nv_bfloat16 Ks[TILE][D + 8];
+  __shared__ __nv_bfloat16 Vs[TILE][D + 8];
+  __shared__ __nv_bfloat16 Kt[D][TILE + 8];
+  const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int q0 = blockIdx.x * ROWS + warp * 16;
+  const int offset = Tk - Tq;
+  const long long qstride = (long long)H * D, kstride = (long long)KVH * D;
+  uint32_t qa[D / 16][4], ga[D / 16][4];
+  load_a<D>(qa, q + (((long long)b * Tq + q0) * H + h) * D, qstride, Tq - q0, g, t);
+  load_a<D>(ga, dout + (((long long)b * Tq + q0) * H + h) * D, qstride, Tq - q0, g, t);
+  float acc[D / 8][4] = {};
+  const int rows[2] = {q0 + g, q0 + g + 8};
+  float L[2], Dl[2];
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    const long long i = ((long long)b * H + h) * Tq + rows[r];
+    L[r] = rows[r] < Tq ? lse[i] * LOG2E : 0.f;
+    Dl[r] = rows[r] < Tq ? delta[i] : 0.f;
+  }
+  const float sl2 = scale * LOG2E;
+  const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
+  const float* kb = k + ((long long)b * Tcap * KVH + kvh) * D;
+  const float* vb = v + ((long long)b * Tcap * KVH + kvh) * D;
+  for (int j0 = 0; j0 < kend; j0 += TILE) {
+    __syncthreads();
+    stage<D>(Ks, Kt, kb + j0 * kstride, kstride, kend - j0);
+    stage<D>(Vs, nullptr, vb + j0 * kstride, kstride, kend - j0);
+    __syncthreads();
+    float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
+#pragma unroll
+    for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+      for (int kc = 0; kc < D / 16; kc++) {
+        mma(s[nt], qa[kc], ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t + 8]));
+        mma(dp[nt], ga[kc], ld32(&Vs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Vs[nt * 8 + g][kc * 16 + 2 * t + 8]));
+      }
+#pragma unroll
+    for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int r = e / 2, key = j0 + nt * 8 + 2 * t + (e & 1);
+        const bool ok = rows[r] < Tq && key <= offset + rows[r];
+        const float p = ok ? exp2f(s[nt][e] * sl2 - L[r]) : 0.f;
+        s[nt][e] = p * (dp[nt][e] - Dl[r]);  // dS
+      }
+#pragma unroll
+    for (int kc = 0; kc < TILE / 16; kc++) {
+      const uint32_t da[4] = {pack(s[2 * kc][0], s[2 * kc][1]), pack(s[2 * kc][2], s[2 * kc][3]), pack(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+#pragma unroll
+      for (int dt = 0; dt < D / 8; dt++) mma(acc[dt], da, ld32(&Kt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Kt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    if (rows[r] >= Tq) continue;
+    float* row = dq + (((long long)b * Tq + rows[r]) * H + h) * D;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+      row[dt * 8 + 2 * t] += acc[dt][2 * r] * scale;
+      row[dt * 8 + 2 * t + 1] += acc[dt][2 * r + 1] * scale;
+    }
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+  __shared__ __nv_bfloat16 Qs[TILE][D + 8];
+  __shared__ __nv_bfloat16 Gs[TILE][D + 8];
+  __shared__ __nv_bfloat16 Qt[D][TILE + 8];
+  __shared__ __nv_bfloat16 Gt[D][TILE + 8];
+  __shared__ float Ls[TILE], Ds[TILE];
+  const int b = blockIdx.z, kvh = blockIdx.y;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int k0 = blockIdx.x * ROWS + warp * 16;  // this warp's first key
+  const int offset = Tk - Tq;
+  const long long qstride = (long long)H * D, kstride = (long long)KVH * D;
+  uint32_t ka[D / 16][4], va[D / 16][4];
+  load_a<D>(ka, k + (((long long)b * Tcap + k0) * KVH + kvh) * D, kstride, Tk - k0, g, t);
+  load_a<D>(va, v + (((long long)b * Tcap + k0) * KVH + kvh) * D, kstride, Tk - k0, g, t);
+  float dka[D / 8][4] = {}, dva[D / 8][4] = {};
+  const int keys[2] = {k0 + g, k0 + g + 8};
+  const float sl2 = scale * LOG2E;
+  const int group = H / KVH;
+  const int t_start = max(0, (int)blockIdx.x * ROWS - offset) / TILE * TILE;  // earlier queries see none of these keys
+  for (int hh = 0; hh < group; hh++) {
+    const int h = kvh * group + hh;
+    const float* qb = q + ((long long)b * Tq * H + h) * D;
+    const float* gb = dout + ((long long)b * Tq * H + h) * D;
+    const float* lb = lse + ((long long)b * H + h) * Tq;
+    const float* db = delta + ((long long)b * H + h) * Tq;
+    for (int t0 = t_start; t0 < Tq; t0 += TILE) {
+      const int n = Tq - t0;
+      __syncthreads();
+      stage<D>(Qs, Qt, qb + t0 * qstride, qstride, n);
+      stage<D>(Gs, Gt, gb + t0 * qstride, qstride, n);
+      for (int i = threadIdx.x; i < TILE; i += WARPS * 32) {
+        Ls[i] = i < n ? lb[t0 + i] * LOG2E : 0.f;
+        Ds[i] = i < n ? db[t0 + i] : 0.f;
+      }
+      __syncthreads();
+      float st[TILE / 8][4] = {}, dpt[TILE / 8][4] = {};
+#pragma unroll
+      for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+        for (int kc = 0; kc < D / 16; kc++) {
+          mma(st[nt], ka[kc], ld32(&Qs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Qs[nt * 8 + g][kc * 16 + 2 * t + 8]));
+          mma(dpt[nt], va[kc], ld32(&Gs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Gs[nt * 8 + g][kc * 16 + 2 * t + 8]));
+        }
+#pragma unroll
+      for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const int r = e / 2, qi = nt * 8 + 2 * t + (e & 1);  // query within the tile
+          const bool ok = t0 + qi < Tq && keys[r] < Tk && keys[r] <= offset + t0 + qi;
+          const float p = ok ? exp2f(st[nt][e] * sl2 - Ls[qi]) : 0.f;
+          st[nt][e] = p;                           // P^T
+          dpt[nt][e] = p * (dpt[nt][e] - Ds[qi]);  // dS^T
+        }
+#pragma unroll
+      for (int kc = 0; kc < TILE / 16; kc++) {
+        const uint32_t pa[4] = {pack(st[2 * kc][0], st[2 * kc][1]), pack(st[2 * kc][2], st[2 * kc][3]), pack(st[2 * kc + 1][0], st[2 * kc + 1][1]), pack(st[2 * kc + 1][2], st[2 * kc + 1][3])};
+        const uint32_t sa[4] = {pack(dpt[2 * kc][0], dpt[2 * kc][1]), pack(dpt[2 * kc][2], dpt[2 * kc][3]), pack(dpt[2 * kc + 1][0], dpt[2 * kc + 1][1]), pack(dpt[2 * kc + 1][2], dpt[2 * kc + 1][3])};
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+          mma(dva[dt], pa, ld32(&Gt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Gt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+          mma(dka[dt], sa, ld32(&Qt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Qt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    if (keys[r] >= Tk) continue;
+    const long long off = (((long long)b * Tcap + keys[r]) * KVH + kvh) * D;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+      dk[off + dt * 8 + 2 * t] += dka[dt][2 * r] * scale;
+      dk[off + dt * 8 + 2 * t + 1] += dka[dt][2 * r + 1] * scale;
+      dv[off + dt * 8 + 2 * t] += dva[dt][2 * r];
+      dv[off + dt * 8 + 2 * t + 1] += dva[dt][2 * r + 1];
+    }
+  }
+}
+
+}  // namespace
+
+#define FOR_EACH_TC_HEAD_DIM(X) X(16) X(32) X(48) X(64)
+
+bool attention_tc_supports(int D) { return D == 16 || D == 32 || D == 48 || D == 64; }
+
+void attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
+  dim3 grid((Tq + ROWS - 1) / ROWS, H, B);
+#define CASE(DD) \
+  case DD: k_attention_forward_tc<DD><<<grid, WARPS * 32, 0, stream>>>(out, lse, q, k, v, Tq, Tk, Tcap, H, KVH, scale); break;
+  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: return; }
+#undef CASE
+  check_launch("attention_forward_tc");
+}
+
+void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
+  dim3 gq((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
+#define CASE(DD)                                                                                                                  \
+  case DD:                                                                                                                        \
+    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, 0, stream>>>(dq, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale);   \
+    check_launch("attention_backward_dq_tc");                                                                                     \
+    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, 0, stream>>>(dk, dv, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    check_launch("attention_backward_dkdv_tc");                                                                                   \
+    break;
+  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: return; }
+#undef CASE
+}
+
+}  // namespace mm
