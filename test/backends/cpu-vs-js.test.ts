@@ -422,3 +422,16 @@ test('cpu backend: memory pool reuses buffers, liveBytes counts live ones, wrong
   assert.throws(() => be.add(new Float64Array(3), new Float64Array(3), new Float64Array(3), 3), /Float32Array/);
   assert.throws(() => be.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2, false, false, false), /needs 4/);
 });
+
+test('cpu backend: MINIMIND_ISA caps the ISA level at load; a bad value is a UserError', { skip }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const probe = (isa: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadCpuBackend } from ${JSON.stringify(new URL('../../src/backends/cpu/index.js', import.meta.url).href)};
+try { const be = loadCpuBackend(); console.log(be.isa() + ' ' + be.setMatmulPrecision('bf16')); } catch (e) { console.log(e.name + ': ' + e.message); }`], {
+      encoding: 'utf8', env: { ...process.env, MINIMIND_ISA: isa },
+    }).stdout.trim();
+  assert.equal(probe('generic'), 'generic fp32', 'generic: no bf16 GEMM');
+  const best = (cpu as CpuBackend).isa();
+  assert.equal(probe(best), `${best} ${['amx', 'avx512bf16'].includes(best) ? 'bf16' : 'fp32'}`);
+  assert.match(probe('sse9'), /^UserError: MINIMIND_ISA must be one of amx, avx512bf16, avx512, avx2, generic/);
+});

@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { packageRoot } from '../package-root.js';
 import type { Backend, Buf as AnyBuf, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 import type { DType, HostArray } from '../../core/dtype.js';
+import { UserError } from '../../core/errors.js';
 
 /** The functions the addon exports (argument order = the Backend interface). */
 interface Addon {
@@ -88,7 +89,7 @@ function defaultThreads(): number {
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (Number.isInteger(n) && n >= 1) return n;
-    throw new Error(`MINIMIND_THREADS must be a positive integer, got '${env}'`);
+    throw new UserError(`MINIMIND_THREADS must be a positive integer, got '${env}'`);
   }
   return Math.max(1, availableParallelism());
 }
@@ -114,7 +115,7 @@ export function loadCpuBackend(): CpuBackend | null {
   // MINIMIND_ISA caps the kernels at a lower ISA level, so every path can be run on a CPU that has it
   const isa = process.env.MINIMIND_ISA;
   if (isa !== undefined && isa !== '') {
-    if (!(ISA_LEVELS as readonly string[]).includes(isa)) throw new Error(`MINIMIND_ISA must be one of ${ISA_LEVELS.join(', ')}; got '${isa}'`);
+    if (!(ISA_LEVELS as readonly string[]).includes(isa)) throw new UserError(`MINIMIND_ISA must be one of ${ISA_LEVELS.join(', ')} (or unset for the best this CPU has), got '${isa}'`);
     addon.setIsa(isa);
   }
   cached = makeBackend(addon);
