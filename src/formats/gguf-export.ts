@@ -17,6 +17,7 @@ import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { bool, encodeTensor, f32, QK8_0, str, u32, writeGguf, type GgmlType, type GgufTensor, type GgufValue } from './gguf.js';
 import { hfArchitecture, modelTensors } from './hf-folder.js';
+import { rotateHalfToInterleaved } from './import-pth.js';
 import type { HostTensor } from './safetensors.js';
 import { writeFileAtomic } from './safetensors.js';
 
@@ -48,26 +49,6 @@ export function ggufArchitecture(c: MiniMindConfig): GgufArch {
     throw why("the DeepSeek-style MoE (shared experts) is not exported to GGUF yet (it would map to llama.cpp's qwen2moe, as the model folder maps to Qwen2MoeForCausalLM); supported: dense models and the Qwen3-style MoE");
   }
   throw why(`llama.cpp has no architecture for a ${c.use_moe ? `${c.moe_style}-style MoE${c.n_shared_experts > 0 ? ' with shared experts' : ''}` : 'model of this kind'}${c.qk_norm ? ' with QK-norm' : ''} (supported: dense models, with or without QK-norm, and the Qwen3-style MoE)`);
-}
-
-/**
- * HF rotate-half q/k rows -> llama.cpp's interleaved pairs, per head (convert_hf_to_gguf's
- * LlamaModel.permute): row (h, half, i) moves to (h, i, half), i.e. rows i and i + hd/2 become
- * neighbours 2i and 2i+1.
- */
-export function permuteForLlamaRope(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  const half = headDim / 2;
-  for (let h = 0; h < nHeads; h++) {
-    for (let s = 0; s < 2; s++) {
-      for (let i = 0; i < half; i++) {
-        const src = (h * headDim + s * half + i) * cols;
-        const dst = (h * headDim + 2 * i + s) * cols;
-        out.set(w.subarray(src, src + cols), dst);
-      }
-    }
-  }
-  return out;
 }
 
 /** GGUF tensor name of an HF (non-expert) tensor name, or undefined. */
@@ -117,7 +98,8 @@ export function ggufTensors(model: MiniMindForCausalLM, out: GgufOutType): GgufT
     let v = f32Data(t);
     if (arch === 'llama' && /self_attn\.[qk]_proj\.weight$/.test(k)) {
       const heads = k.includes('q_proj') ? c.num_attention_heads : c.num_key_value_heads;
-      v = permuteForLlamaRope(v, heads, c.head_dim, t.shape[1]);
+      // llama.cpp's NORM RoPE pairs neighbours (convert_hf_to_gguf's LlamaModel.permute)
+      v = rotateHalfToInterleaved(v, heads, c.head_dim, t.shape[1]);
     }
     add(k, name, t.shape, v);
   }

@@ -58,6 +58,40 @@ export function interleavedToRotateHalf(w: Float32Array, heads: number, hd: numb
   return out;
 }
 
+/** The inverse of interleavedToRotateHalf: rotate-half rows i and hd/2 + i become neighbours 2i and 2i+1. */
+export function rotateHalfToInterleaved(w: Float32Array, heads: number, hd: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  const half = hd / 2;
+  for (let h = 0; h < heads; h++) {
+    const base = h * hd;
+    for (let j = 0; j < half; j++) {
+      out.set(w.subarray((base + j) * cols, (base + j + 1) * cols), (base + 2 * j) * cols);
+      out.set(w.subarray((base + half + j) * cols, (base + half + j + 1) * cols), (base + 2 * j + 1) * cols);
+    }
+  }
+  return out;
+}
+
+/** An HF key -> its v1 / m2-legacy name (v1KeyToHf's inverse; v1 has one unindexed shared expert). */
+export function hfKeyToV1(k: string): string | null {
+  const top: Record<string, string> = { 'model.embed_tokens.weight': 'tok_embeddings.weight', 'model.norm.weight': 'norm.weight', 'lm_head.weight': 'output.weight' };
+  if (top[k]) return top[k];
+  let m = /^model\.layers\.(\d+)\.(.*)\.weight$/.exec(k);
+  if (!m) return null;
+  const [, i, rest] = m;
+  const L = `layers.${i}`;
+  const ffn = Object.fromEntries(Object.entries(V1_FFN).map(([a, b]) => [b, a]));
+  const attn = Object.fromEntries(Object.entries(V1_ATTN).map(([a, b]) => [b, a]));
+  if (rest === 'input_layernorm') return `${L}.attention_norm.weight`;
+  if (rest === 'post_attention_layernorm') return `${L}.ffn_norm.weight`;
+  if ((m = /^self_attn\.(q_proj|k_proj|v_proj|o_proj)$/.exec(rest))) return `${L}.attention.${attn[m[1]]}.weight`;
+  if ((m = /^mlp\.(gate_proj|up_proj|down_proj)$/.exec(rest))) return `${L}.feed_forward.${ffn[m[1]]}.weight`;
+  if (rest === 'mlp.gate') return `${L}.feed_forward.gate.weight`;
+  if ((m = /^mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)$/.exec(rest))) return `${L}.feed_forward.experts.${m[1]}.${ffn[m[2]]}.weight`;
+  if ((m = /^mlp\.shared_experts\.0\.(gate_proj|up_proj|down_proj)$/.exec(rest))) return `${L}.feed_forward.shared_experts.${ffn[m[1]]}.weight`;
+  return null;
+}
+
 export interface ImportedStateDict {
   /** HF-named float32 state dict in the layout of `config` (rotate-half unless config.rope_interleaved). */
   stateDict: Map<string, { shape: number[]; data: Float32Array }>;

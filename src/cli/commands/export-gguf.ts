@@ -2,6 +2,7 @@
 // llama.cpp / ollama (src/formats/gguf-export.ts), plus FILE.gguf.Modelfile for `ollama create`.
 import { existsSync } from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
+import { refuseExisting, refuseSamePath } from '../outputs.js';
 import { GGUF_OUT_TYPES, type GgufOutType } from '../../formats/gguf-export.js';
 
 const USAGE = `Usage: minimind export gguf --model DIR --out FILE.gguf [--type f32|f16|bf16|q8_0] [--no-modelfile]
@@ -11,12 +12,12 @@ qwen3moe (Qwen3-style MoE), with the tokenizer and chat template inside; and FIL
 for 'ollama create NAME -f FILE.gguf.Modelfile'.
 
   --model DIR        a model folder with its tokenizer (config.json, model.safetensors, tokenizer.json)
-  --out FILE         the .gguf file to write
+  --out FILE         the .gguf file to write (an existing one is replaced only with --overwrite)
   --type T           tensor type: f32, f16 (default), bf16 or q8_0 (norms stay f32)
   --no-modelfile     do not write the ollama Modelfile`;
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseFlags(argv, { model: { type: 'string' }, out: { type: 'string' }, type: { type: 'string' }, 'no-modelfile': { type: 'boolean' } }, USAGE);
+  const parsed = parseFlags(argv, { model: { type: 'string' }, out: { type: 'string' }, type: { type: 'string' }, 'no-modelfile': { type: 'boolean' }, overwrite: { type: 'boolean' } }, USAGE);
   if (!parsed) return;
   const v = parsed.values;
   const modelDir = requireFlag(v, 'model', USAGE);
@@ -25,6 +26,9 @@ export async function run(argv: string[]): Promise<void> {
   if (!GGUF_OUT_TYPES.includes(type as GgufOutType)) throw new CliError(`--type must be one of ${GGUF_OUT_TYPES.join(', ')}, got '${type}'`);
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
   if (!existsSync(`${modelDir}/tokenizer.json`)) throw new CliError(`${modelDir} has no tokenizer.json (a GGUF file carries its tokenizer; copy the tokenizer files into the folder)`);
+  refuseSamePath(['--out', out], ['--model', modelDir]);
+  refuseExisting('--out', out, v.overwrite === true);
+  if (v['no-modelfile'] !== true) refuseExisting('--out', `${out}.Modelfile`, v.overwrite === true);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { exportGguf } = await import('../../formats/gguf-export.js');
   let files: string[];
