@@ -3,7 +3,7 @@
 // gradients). Creation order is a topological order, so backward() walks the tape in reverse.
 // Backward kernels accumulate (+=), which is why gradients start as zeros and why a tensor used
 // twice needs nothing special. After backward the tape is cleared, as PyTorch frees its graph.
-import { Tensor, installAutogradHooks, zeros, full } from './tensor.js';
+import { Tensor, installAutogradHooks, empty, zeros, full } from './tensor.js';
 import { tape, takeTape, type Node } from './tape.js';
 
 export type { Node };
@@ -48,6 +48,18 @@ export function gradOf(t: Tensor): Tensor {
     if (!t.node) t.grad.keep();
   }
   return t.grad;
+}
+
+/**
+ * For a backward kernel that can either overwrite or accumulate (GEMMs): t's gradient and whether
+ * to accumulate into it. A gradient created here is left unfilled (accumulate false), which saves
+ * zeroing a buffer that the kernel overwrites entirely anyway.
+ */
+export function gradFor(t: Tensor): { grad: Tensor; accumulate: boolean } {
+  if (t.grad) return { grad: t.grad, accumulate: true };
+  t.grad = empty(t.shape, t.dtype, t.backend);
+  if (!t.node) t.grad.keep();
+  return { grad: t.grad, accumulate: false };
 }
 
 /** Where a backward kernel should write the gradient of t: its grad, or scratch if t needs none. */

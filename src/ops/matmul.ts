@@ -2,7 +2,7 @@
 // PyTorch/HF weight (out_features, in_features) to x (..., in_features), as nn.Linear does.
 //   forward  y = x W^T            (matmul transB)
 //   backward dx += dy W           (NN)      dW += dy^T x      (TN)
-import { record, gradOf } from '../core/autograd.js';
+import { record, gradFor } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike, fb, lastDim } from './util.js';
 
@@ -17,12 +17,14 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   return record(out, [a, b], (g) => {
     // out = A B with A = op(a), B = op(b):  dA = g B^T,  dB = A^T g
     if (a.requiresGrad) {
-      if (!transA) be.matmul(fb(gradOf(a)), fb(g), fb(b), M, K, N, false, !transB, true);
-      else be.matmul(fb(gradOf(a)), fb(b), fb(g), K, M, N, transB, true, true);
+      const { grad, accumulate } = gradFor(a);
+      if (!transA) be.matmul(fb(grad), fb(g), fb(b), M, K, N, false, !transB, accumulate);
+      else be.matmul(fb(grad), fb(b), fb(g), K, M, N, transB, true, accumulate);
     }
     if (b.requiresGrad) {
-      if (!transB) be.matmul(fb(gradOf(b)), fb(a), fb(g), K, N, M, !transA, false, true);
-      else be.matmul(fb(gradOf(b)), fb(g), fb(a), N, K, M, true, transA, true);
+      const { grad, accumulate } = gradFor(b);
+      if (!transB) be.matmul(fb(grad), fb(a), fb(g), K, N, M, !transA, false, accumulate);
+      else be.matmul(fb(grad), fb(g), fb(a), N, K, M, true, transA, accumulate);
     }
   });
 }
@@ -37,7 +39,13 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
   const out = emptyLike(x, [...x.shape.slice(0, -1), outF]);
   be.matmul(fb(out), fb(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
   return record(out, [x, weight], (g) => {
-    if (x.requiresGrad) be.matmul(fb(gradOf(x)), fb(g), fb(weight), rows, inF, outF, false, false, true);
-    if (weight.requiresGrad) be.matmul(fb(gradOf(weight)), fb(g), fb(x), outF, inF, rows, true, false, true);
+    if (x.requiresGrad) {
+      const { grad, accumulate } = gradFor(x);
+      be.matmul(fb(grad), fb(g), fb(weight), rows, inF, outF, false, false, accumulate);
+    }
+    if (weight.requiresGrad) {
+      const { grad, accumulate } = gradFor(weight);
+      be.matmul(fb(grad), fb(g), fb(x), outF, inF, rows, true, false, accumulate);
+    }
   });
 }
