@@ -268,3 +268,9 @@ test('cuda: tensor-core attention (bf16 precision) within bf16 rounding of the j
     be.setMatmulPrecision('fp32');
   }
 });
+
+test('cuda: an op given a CPU tensor and a CUDA tensor fails with a clear message', { skip }, () => {
+  const dev = cuda!.upload(rand(4)) as FBuf;
+  assert.throws(() => cuda!.add(dev, dev, rand(4), 4), /must live on one backend/);
+  cuda!.free(dev);
+});

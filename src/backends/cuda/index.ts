@@ -84,8 +84,12 @@ export function cudaLoadError(): string | null {
 
 function makeBackend(n: Addon, info: { name: string; totalMemory: number }): CudaBackend {
   let precision: MatmulPrecision = 'fp32';
-  // Handles are always ours; the addon also checks every address against its live blocks.
-  const p = (b: Buf): number => (b as DeviceBuffer).ptr;
+  // The addon checks every address against its live blocks; a host array is caught here.
+  const p = (b: Buf): number => {
+    const ptr = (b as DeviceBuffer).ptr;
+    if (ptr === undefined) throw new Error('a CPU tensor was given to a CUDA kernel: operands of one op must live on one backend (move it with tensor.to(backend))');
+    return ptr;
+  };
   const K = n;
   const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
   const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
