@@ -55,6 +55,10 @@ MM_CLONES float dot_n(const float* a, const float* b, i64 n) {
   return s;
 }
 
+MM_CLONES void axpy_n(float* y, const float* x, float a, i64 n) {
+  for (i64 c = 0; c < n; c++) y[c] += a * x[c];
+}
+
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H,
                        i64 KVH, i64 D, float scale) {
   const i64 group = H / KVH, nqb = (Tq + QB - 1) / QB, off = Tk - Tq;
@@ -71,6 +75,18 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
     const float* qp = q + (b * Tq + i0) * ldq + h * D;
     const float* kp = k + b * Tcap * ldk + kvh * D;
     const float* vp = v + b * Tcap * ldk + kvh * D;
+    if (rows == 1) {
+      // one query (a decode step): dot products and row axpys straight over the cache, no GEMM set-up
+      float* o = out + (b * Tq + i0) * ldq + h * D;
+      for (i64 c = 0; c < kn; c++) S[c] = dot_n(qp, kp + c * ldk, D);
+      const float m = row_max_n(S, kn) * scale;
+      const float sum = exp_scaled(S, scale, m, kn);
+      lse[(b * H + h) * Tq + i0] = m + std::log(sum);
+      const float inv = 1.f / sum;
+      std::memset(o, 0, sizeof(float) * D);
+      for (i64 c = 0; c < kn; c++) axpy_n(o, vp + c * ldk, S[c] * inv, D);
+      return;
+    }
     block_gemm(false, true, rows, kn, D, qp, ldq, kp, ldk, S, kn, false);
     for (i64 r = 0; r < rows; r++) {
       float* s = S + r * kn;
