@@ -21,4 +21,6 @@ if (r.status !== 0) {
   const lines = ((r.stderr || '') + (r.error ? '\n' + String(r.error) : '')).trim().split('\n').filter(Boolean);
   const why = (lines.find((l) => /error/i.test(l) && !l.startsWith('gyp ')) ?? lines.pop() ?? 'unknown error').trim();
   console.warn(`minimind: the native CPU backend did not build, so the slower js backend will be used (${why})`);
+  // CI (MINIMIND_CI_STRICT=1, set by .ci/run) must notice: there the install fails instead.
+  if (process.env.MINIMIND_CI_STRICT === '1') process.exit(1);
 }

@@ -11,7 +11,12 @@ import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { argmax, f32, fixturePath, haveFixture, i32, loadFixture, relErr, zeroGrads } from './helpers.js';
 
 const VARIANTS = ['v1', 'v1-moe', 'minimind2', 'minimind3', 'minimind3-moe'];
+// Relative error bounds (max |ours − PyTorch| / max |PyTorch|), a few times what both backends
+// achieve in fp32 (logits ≤ 1e-6, gradients ≤ 2e-6; the report at the end prints the figures).
+// A 10% wrong rms_norm_eps must fail them (see the mutation test below).
+const TOL = { logits: 5e-6, loss: 5e-6, grad: 1e-5 };
 const report: string[] = [];
+let started = 0; // checks that began; each must add its line to the report
 
 const cpu = loadCpuBackend();
 const BACKENDS: [string, Backend | null, string][] = [['js', jsBackend, ''], ['cpu', cpu, `native backend unavailable: ${cpuLoadError()}`]];
@@ -23,6 +28,7 @@ for (const variant of VARIANTS) {
   const label = `${variant} [${beName}]`;
 
   test(`parity ${label}: logits, loss, aux loss and every gradient match PyTorch`, { skip }, () => withBackend(be, () => {
+    started++;
     const fx = loadFixture(fixturePath(variant));
     const model = new MiniMindForCausalLM(fx.config);
     model.loadStateDict(fx.params);
@@ -34,7 +40,7 @@ for (const variant of VARIANTS) {
       const y = tensor(labels, [B, T], 'int32');
       const { logits } = model.forward(x);
       const eLogits = relErr(logits.toArray(), f32(fx, 'logits'));
-      assert.ok(eLogits < 1e-4, `logits rel err ${eLogits}`);
+      assert.ok(eLogits < TOL.logits, `logits rel err ${eLogits}`);
       zeroGrads(model);
       const { loss, logitsLoss, auxLoss } = model.loss(x, y);
       const eLoss = relErr([logitsLoss.item()], f32(fx, 'loss'));
@@ -42,9 +48,9 @@ for (const variant of VARIANTS) {
       const refAux = f32(fx, 'aux_loss')[0];
       const aux = auxLoss ? auxLoss.item() : 0;
       const eAux = relErr([aux], [refAux]);
-      assert.ok(eLoss < 1e-4, `loss ${logitsLoss.item()} vs ${f32(fx, 'loss')[0]}`);
-      assert.ok(eAux < 1e-4, `aux ${aux} vs ${refAux}`);
-      assert.ok(eTotal < 1e-4, `total ${loss.item()} vs ${f32(fx, 'total_loss')[0]}`);
+      assert.ok(eLoss < TOL.loss, `loss ${logitsLoss.item()} vs ${f32(fx, 'loss')[0]}`);
+      assert.ok(eAux < TOL.loss, `aux ${aux} vs ${refAux}`);
+      assert.ok(eTotal < TOL.loss, `total ${loss.item()} vs ${f32(fx, 'total_loss')[0]}`);
       if (fx.config.use_moe) assert.ok(auxLoss && refAux > 0, 'MoE fixtures have a non-zero aux loss');
       loss.backward();
       let worst = 0;
@@ -56,7 +62,7 @@ for (const variant of VARIANTS) {
         const e = relErr(got, ref);
         n++;
         if (e > worst) { worst = e; worstName = name; }
-        assert.ok(e < 1e-3, `grad ${name}: rel err ${e}`);
+        assert.ok(e < TOL.grad, `grad ${name}: rel err ${e}`);
       }
       assert.equal(n, [...fx.tensors.keys()].filter((k) => k.startsWith('grad.')).length, 'every fixture gradient is checked');
       report.push(`${label}: logits ${eLogits.toExponential(2)}, loss ${eLoss.toExponential(2)}, aux ${eAux.toExponential(2)} (${aux.toFixed(6)}), total ${eTotal.toExponential(2)}, worst grad ${worst.toExponential(2)} (${worstName}, ${n} tensors)`);
@@ -66,6 +72,7 @@ for (const variant of VARIANTS) {
   }));
 
   test(`parity ${label}: KV-cache decoding equals full recomputation; greedy ids match PyTorch`, { skip }, () => withBackend(be, () => {
+    started++;
     const fx = loadFixture(fixturePath(variant));
     const model = new MiniMindForCausalLM(fx.config);
     model.loadStateDict(fx.params);
@@ -112,6 +119,34 @@ for (const variant of VARIANTS) {
   }));
 }
 
-test('parity summary', (t) => {
+// The bounds above must catch a small modelling mistake: the same weights with rms_norm_eps 10%
+// off (1e-5 → 1.1e-5; at the old 1e-4 / 1e-3 bounds this passed), or for minimind-3 (1e-6) the
+// older eras' 1e-5, give logits and gradients outside them.
+const wrongEps = (eps: number) => (eps < 5e-6 ? 1e-5 : eps * 1.1);
+for (const variant of VARIANTS) {
+  const skip = haveFixture(variant) ? false : `${fixturePath(variant)} not found (run tools/gen_model_fixtures.py)`;
+  test(`parity ${variant}: a model with a wrong rms_norm_eps fails the parity bounds`, { skip }, () => withBackend(jsBackend, () => {
+    started++;
+    const fx = loadFixture(fixturePath(variant));
+    const model = new MiniMindForCausalLM({ ...fx.config, rms_norm_eps: wrongEps(fx.config.rms_norm_eps) });
+    model.loadStateDict(fx.params);
+    const [B, T] = fx.tensors.get('input_ids')!.shape;
+    scope(() => {
+      const x = tensor(i32(fx, 'input_ids'), [B, T], 'int32');
+      const eLogits = relErr(model.forward(x).logits.toArray(), f32(fx, 'logits'));
+      zeroGrads(model);
+      model.loss(x, tensor(i32(fx, 'labels'), [B, T], 'int32')).loss.backward();
+      const worst = Math.max(...model.namedParameters().map(([name, p]) => relErr(p.grad ? p.grad.toArray() : new Float32Array(p.size), f32(fx, `grad.${name}`))));
+      assert.ok(eLogits > TOL.logits, `wrong eps: logits rel err ${eLogits} is within ${TOL.logits}`);
+      assert.ok(worst > TOL.grad, `wrong eps: worst grad rel err ${worst} is within ${TOL.grad}`);
+      report.push(`${variant} with eps ${fx.config.rms_norm_eps} → ${wrongEps(fx.config.rms_norm_eps)}: logits ${eLogits.toExponential(2)}, worst grad ${worst.toExponential(2)} (fails, as it must)`);
+    });
+    zeroGrads(model);
+    model.dispose();
+  }));
+}
+
+test('parity summary: every check that ran reported its figures', (t) => {
   for (const line of report) t.diagnostic(line);
+  assert.equal(report.length, started);
 });
