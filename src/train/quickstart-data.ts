@@ -3,8 +3,10 @@
 //   pretrain text: every fact, stated in several phrasings, shuffled into short documents;
 //   SFT: questions and answers about 75% of the facts, plus greetings and "who are you";
 //   held-out eval: questions about the other 25% — facts the model saw only as plain text in
-//   pretraining, never as a question. Answering them shows that SFT taught the format and the
-//   knowledge came from pretraining, which is the point of the two stages.
+//   pretraining, never as a question. A sum is held out together with its commuted twin (when
+//   "5 plus 3" is held out, "3 plus 5" is never asked either), so a right answer cannot be the
+//   recall of a trained question with its operands swapped. Answering them shows that SFT taught
+//   the format and the knowledge came from pretraining, which is the point of the two stages.
 import { mulberry32 } from '../data/rng.js';
 
 const COUNTRIES: [string, string, string, string][] = [
@@ -29,8 +31,10 @@ export interface QaItem {
   lang: 'en' | 'zh';
   question: string;
   answer: string;
-  /** The string a correct answer must contain. */
+  /** The capital, or the sum, a correct answer states. */
   expected: string;
+  /** Sums: the two operands, which a correct answer states too. */
+  operands?: [number, number];
 }
 
 export interface QuickstartData {
@@ -78,10 +82,10 @@ function sumFact(a: number, b: number): Fact {
     statementsEn: [`${a} plus ${b} equals ${s}.`, `${a} + ${b} = ${s}.`, `If you add ${a} and ${b}, you get ${s}.`, `Take ${a} and ${b}. ${a} plus ${b} equals ${s}.`],
     statementsZh: [`${a}加${b}等于${s}。`, `${a}加上${b}的和是${s}。`, `取${a}和${b}。${a}加${b}等于${s}。`],
     qa: [
-      { kind: 'sum', lang: 'en', question: `What is ${a} plus ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
-      { kind: 'sum', lang: 'en', question: `What is ${a} + ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s },
-      { kind: 'sum', lang: 'zh', question: `${a}加${b}等于多少？`, answer: `${a}加${b}等于${s}。`, expected: s },
-      { kind: 'sum', lang: 'zh', question: `请计算${a}加${b}。`, answer: `${a}加${b}等于${s}。`, expected: s },
+      { kind: 'sum', lang: 'en', question: `What is ${a} plus ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s, operands: [a, b] },
+      { kind: 'sum', lang: 'en', question: `What is ${a} + ${b}?`, answer: `${a} plus ${b} equals ${s}.`, expected: s, operands: [a, b] },
+      { kind: 'sum', lang: 'zh', question: `${a}加${b}等于多少？`, answer: `${a}加${b}等于${s}。`, expected: s, operands: [a, b] },
+      { kind: 'sum', lang: 'zh', question: `请计算${a}加${b}。`, answer: `${a}加${b}等于${s}。`, expected: s, operands: [a, b] },
     ],
   };
 }
@@ -113,14 +117,18 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
 export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): QuickstartData {
   const rand = mulberry32(seed);
   const capitals = shuffle(COUNTRIES.map(capitalFact), rand);
-  const sums: Fact[] = [];
-  for (let a = 1; a <= 9; a++) for (let b = 1; b <= 9; b++) sums.push(sumFact(a, b));
-  shuffle(sums, rand);
+  // Sums are split by unordered pair: a+b and b+a are held out (or trained) together.
+  const pairs: [number, number][] = [];
+  for (let a = 1; a <= 9; a++) for (let b = a; b <= 9; b++) pairs.push([a, b]);
+  shuffle(pairs, rand);
+  const twins = ([a, b]: [number, number]) => (a === b ? [sumFact(a, b)] : [sumFact(a, b), sumFact(b, a)]);
   const nCapHeld = Math.round(capitals.length * heldOutFraction);
-  const nSumHeld = Math.round(sums.length * heldOutFraction);
-  const held = [...capitals.slice(0, nCapHeld), ...sums.slice(0, nSumHeld)];
-  const train = [...capitals.slice(nCapHeld), ...sums.slice(nSumHeld)];
-  const all = [...capitals, ...sums];
+  const nPairsHeld = Math.round(pairs.length * heldOutFraction);
+  const heldSums = pairs.slice(0, nPairsHeld).flatMap(twins);
+  const trainSums = shuffle(pairs.slice(nPairsHeld).flatMap(twins), rand);
+  const held = [...capitals.slice(0, nCapHeld), ...heldSums];
+  const train = [...capitals.slice(nCapHeld), ...trainSums];
+  const all = [...capitals, ...heldSums, ...trainSums];
 
   // Pretraining documents: 3–6 statements of random facts in one language; each statement of each
   // fact appears several times across the corpus so a tiny model can memorise it.
@@ -178,11 +186,21 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
   return { pretrainTexts, sftConversations, heldOut: held.flatMap((f) => f.qa), seen: train.flatMap((f) => f.qa) };
 }
 
-/** Whether a generated answer is right: it must contain the expected capital, or end with the sum. */
+const CAPITALS = { en: COUNTRIES.map((c) => c[1]), zh: COUNTRIES.map((c) => c[3]) };
+
+/**
+ * Whether a generated answer is right, graded on the whole answer: a sum must state both operands
+ * and the result, in either order of the operands ("5 plus 3 equals 8"), and no other number; a
+ * capital answer must name the right capital and no other one.
+ */
 export function isCorrect(item: QaItem, output: string): boolean {
   if (item.kind === 'sum') {
-    const nums = output.match(/\d+/g);
-    return nums !== null && nums[nums.length - 1] === item.expected;
+    const nums = (output.match(/\d+/g) ?? []).map(Number);
+    const [a, b] = item.operands ?? [NaN, NaN];
+    const s = Number(item.expected);
+    return nums.length === 3 && nums[2] === s && ((nums[0] === a && nums[1] === b) || (nums[0] === b && nums[1] === a));
   }
-  return output.includes(item.expected);
+  if (!output.includes(item.expected)) return false;
+  // another capital in the answer (not merely a part of the expected one, as 巴西 of 巴西利亚) makes it wrong
+  return !CAPITALS[item.lang].some((c) => c !== item.expected && !item.expected.includes(c) && output.includes(c));
 }

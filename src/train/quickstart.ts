@@ -41,11 +41,26 @@ export interface QuickstartOptions {
   signal?: AbortSignal;
 }
 
+/** Correct answers of one kind of fact, in all and per language. */
+export interface KindScore {
+  accuracy: number;
+  correct: number;
+  total: number;
+  en: string;
+  zh: string;
+}
+
+/** Bumped whenever the data or the grading changes, so old results.json files are not compared. */
+export const QUICKSTART_DATA_VERSION = 2;
+
 export interface QuickstartResult {
   heldOutAccuracy: number;
   seenAccuracy: number;
   heldOut: number;
   seen: number;
+  /** Held-out accuracy per kind of fact (sums generalise from pretraining; capitals are harder). */
+  heldOutByKind: Record<'sum' | 'capital', KindScore>;
+  seenByKind: Record<'sum' | 'capital', KindScore>;
   seconds: number;
   modelDir: string;
   samples: { question: string; answer: string; correct?: boolean }[];
@@ -59,10 +74,20 @@ export function answer(model: MiniMindForCausalLM, tok: Tokenizer, questions: st
   return generate(model, prompts, { maxNewTokens, temperature: 0, tokenizer: tok, stopTokenIds: [tok.eosTokenId ?? 2] }).map((r) => (r.text ?? '').trim());
 }
 
-function accuracy(model: MiniMindForCausalLM, tok: Tokenizer, items: QaItem[]): { acc: number; answers: string[] } {
+function accuracy(model: MiniMindForCausalLM, tok: Tokenizer, items: QaItem[]): { acc: number; answers: string[]; byKind: Record<'sum' | 'capital', KindScore> } {
   const answers = answer(model, tok, items.map((i) => i.question));
-  const ok = items.filter((it, k) => isCorrect(it, answers[k])).length;
-  return { acc: ok / Math.max(items.length, 1), answers };
+  const right = items.map((it, k) => isCorrect(it, answers[k]));
+  const score = (kind: 'sum' | 'capital'): KindScore => {
+    const count = (lang?: 'en' | 'zh') => {
+      const idx = items.map((it, k) => k).filter((k) => items[k].kind === kind && (lang === undefined || items[k].lang === lang));
+      return [idx.filter((k) => right[k]).length, idx.length];
+    };
+    const [correct, total] = count();
+    const [en, enTotal] = count('en');
+    const [zh, zhTotal] = count('zh');
+    return { accuracy: correct / Math.max(total, 1), correct, total, en: `${en}/${enTotal}`, zh: `${zh}/${zhTotal}` };
+  };
+  return { acc: right.filter(Boolean).length / Math.max(items.length, 1), answers, byKind: { sum: score('sum'), capital: score('capital') } };
 }
 
 export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartResult> {
@@ -81,7 +106,8 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartR
     if (earlier.length) throw new UserError(`${out} already holds a quickstart (${earlier.join(', ')}); replace it with --overwrite or choose another --out`);
   }
   const t0 = Date.now();
-  const stopped = (summary: TrainSummary): QuickstartResult => ({ heldOutAccuracy: NaN, seenAccuracy: NaN, heldOut: 0, seen: 0, seconds: (Date.now() - t0) / 1000, modelDir: summary.modelDir, samples: [], interrupted: summary });
+  const none: KindScore = { accuracy: NaN, correct: 0, total: 0, en: '0/0', zh: '0/0' };
+  const stopped = (summary: TrainSummary): QuickstartResult => ({ heldOutAccuracy: NaN, seenAccuracy: NaN, heldOut: 0, seen: 0, heldOutByKind: { sum: none, capital: none }, seenByKind: { sum: none, capital: none }, seconds: (Date.now() - t0) / 1000, modelDir: summary.modelDir, samples: [], interrupted: summary });
 
   // 1. data
   const data = generateQuickstartData(seed);
@@ -119,10 +145,10 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartR
   const sampleQs = ['Hello!', '你是谁？', ...pickSamples(data.heldOut)];
   const sampleAs = answer(model, chatTok, sampleQs.map((q) => (typeof q === 'string' ? q : q.question)));
   const samples = sampleQs.map((q, k) => (typeof q === 'string' ? { question: q, answer: sampleAs[k] } : { question: q.question, answer: sampleAs[k], correct: isCorrect(q, sampleAs[k]) }));
-  const result: QuickstartResult = { heldOutAccuracy: held.acc, seenAccuracy: seen.acc, heldOut: data.heldOut.length, seen: data.seen.length, seconds, modelDir, samples };
+  const result: QuickstartResult = { heldOutAccuracy: held.acc, seenAccuracy: seen.acc, heldOut: data.heldOut.length, seen: data.seen.length, heldOutByKind: held.byKind, seenByKind: seen.byKind, seconds, modelDir, samples };
   writeFileSync(
     join(out, 'results.json'),
-    JSON.stringify({ ...result, model: model.config, parameters: model.numParameters(), pretrain_loss: pre.finalLoss, sft_loss: tuned.finalLoss, sft_heldout_loss: tuned.evalLoss, heldout_answers: data.heldOut.map((q, k) => ({ ...q, output: held.answers[k], correct: isCorrect(q, held.answers[k]) })) }, null, 2) + '\n',
+    JSON.stringify({ data_version: QUICKSTART_DATA_VERSION, seed, ...result, model: model.config, parameters: model.numParameters(), pretrain_loss: pre.finalLoss, sft_loss: tuned.finalLoss, sft_heldout_loss: tuned.evalLoss, heldout_answers: data.heldOut.map((q, k) => ({ ...q, output: held.answers[k], correct: isCorrect(q, held.answers[k]) })) }, null, 2) + '\n',
   );
   say(`[5/5] evaluation`);
   return result;

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { numberFlag, parseFlags } from '../args.js';
 import { runStageCommand } from '../stage.js';
-import { quickstart, type QuickstartResult } from '../../train/quickstart.js';
+import { quickstart, type KindScore, type QuickstartResult } from '../../train/quickstart.js';
 import { formatDuration } from '../../train/progress.js';
 import type { StageOptions } from '../../train/options.js';
 
@@ -52,7 +52,11 @@ export async function run(argv: string[]): Promise<void> {
   if (quiet || !r || r.interrupted) return;
   console.log(`\nSample conversations (greedy; ✓/✗ on held-out facts the model never saw as a question):`);
   for (const s of r.samples) console.log(`  user:      ${s.question}\n  assistant: ${s.answer}${s.correct === undefined ? '' : s.correct ? '  ✓' : '  ✗'}\n`);
-  console.log(`Held-out questions answered correctly: ${(100 * r.heldOutAccuracy).toFixed(1)}% of ${r.heldOut} (questions seen in SFT: ${(100 * r.seenAccuracy).toFixed(1)}% of ${r.seen})`);
+  const line = (k: KindScore) => `${(100 * k.accuracy).toFixed(1)}% of ${k.total} (English ${k.en}, Chinese ${k.zh})`;
+  console.log(`Held-out questions (facts read in pretraining, never asked in SFT), whole answer graded:`);
+  console.log(`  sums:     ${line(r.heldOutByKind.sum)}`);
+  console.log(`  capitals: ${line(r.heldOutByKind.capital)}`);
+  console.log(`Questions seen in SFT: sums ${line(r.seenByKind.sum)}; capitals ${line(r.seenByKind.capital)}`);
   console.log(`Total time ${formatDuration(r.seconds)} (mm:ss).`);
   console.log(`\nChat with it:  minimind chat --model ${r.modelDir}`);
   console.log(`Loss curves:   ${join(out, 'pretrain', 'report.html')}  and  ${join(out, 'sft', 'report.html')}`);
