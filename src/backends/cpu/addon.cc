@@ -156,9 +156,15 @@ DEF(mul) i64 n = a.size(3); mul(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); retur
 DEF(affine) i64 n = a.size(4); affine(a.f32(0, n), a.f32(1, n), (float)a.num(2), (float)a.num(3), n); return a.undefined(); END
 DEF(axpy) i64 n = a.size(3); axpy(a.f32(0, n), a.f32(1, n), (float)a.num(2), n); return a.undefined(); END
 DEF(sumSquares) i64 n = a.size(1); return a.number(sum_squares(a.f32(0, n), n)); END
-DEF(unaryForward) int op = (int)a.size(0); i64 n = a.size(3); unary_forward(op, a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
+// op ids as src/backends/cpu/index.ts UNARY: exp, log, silu, sigmoid, logsigmoid
+static int unary_op(const Args& a) {
+  i64 op = a.size(0);
+  if (op > 4) a.fail(0, "is not a unary op id (0-4), got " + std::to_string(op));
+  return (int)op;
+}
+DEF(unaryForward) int op = unary_op(a); i64 n = a.size(3); unary_forward(op, a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
 DEF(unaryBackward)
-  int op = (int)a.size(0);
+  int op = unary_op(a);
   i64 n = a.size(5);
   unary_backward(op, a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n);
   return a.undefined();
@@ -290,14 +296,17 @@ DEF(permute)
   napi_get_array_length(a.env, a.at(3), &rank2);
   if (rank != rank2 || rank > 16) a.fail(3, "must have the same length as shape (at most 16)");
   double total = 1;
+  bool seen[16] = {false};
   for (uint32_t d = 0; d < rank; d++) {
     napi_value e;
-    double sv, pv;
-    napi_get_element(a.env, a.argv[2], d, &e);
-    napi_get_value_double(a.env, e, &sv);
-    napi_get_element(a.env, a.argv[3], d, &e);
-    napi_get_value_double(a.env, e, &pv);
-    if (!(pv >= 0 && pv < rank)) a.fail(3, "holds an axis outside the rank");
+    double sv = -1, pv = -1;
+    if (napi_get_element(a.env, a.argv[2], d, &e) != napi_ok || napi_get_value_double(a.env, e, &sv) != napi_ok) a.fail(2, "must be an array of numbers");
+    if (napi_get_element(a.env, a.argv[3], d, &e) != napi_ok || napi_get_value_double(a.env, e, &pv) != napi_ok) a.fail(3, "must be an array of numbers");
+    if (!(sv >= 0) || sv != (double)(i64)sv) a.fail(2, "holds a size that is not a non-negative integer");
+    if (!(pv >= 0 && pv < rank) || pv != (double)(i64)pv) a.fail(3, "holds an axis outside the rank");
+    // a repeated axis would walk one input axis twice and read past the end of x
+    if (seen[(int)pv]) a.fail(3, "is not a permutation (axis " + std::to_string((int)pv) + " appears twice)");
+    seen[(int)pv] = true;
     shape[d] = (i64)sv;
     perm[d] = (i64)pv;
     total *= sv;
