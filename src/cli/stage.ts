@@ -40,6 +40,7 @@ export const STAGE_FLAGS: FlagSpec = {
   'sft-mask': TEXT,
   device: TEXT,
   dtype: TEXT,
+  'save-dtype': TEXT,
   quiet: FLAG,
 };
 
@@ -75,6 +76,7 @@ Training (MiniMind's defaults for this stage in brackets):
   --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N  --eval-batches N [20]
   --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
   --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
+  --save-dtype fp32|bf16|fp16   precision of the saved model weights [fp32] (checkpoints stay fp32)
   --quiet                  no progress bar
 Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
 }

@@ -6,7 +6,7 @@ import type { OpenedDataset } from '../data/datasets.js';
 import type { TrainTask } from './trainer.js';
 import { saveModelFolder } from '../formats/hf-folder.js';
 
-export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string): TrainTask {
+export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string, saveDtype: 'F32' | 'BF16' | 'F16' = 'F32'): TrainTask {
   return {
     train,
     eval: evalData,
@@ -19,7 +19,7 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
       return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
     },
     evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
-    saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir }),
+    saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype }),
     info: { model: model.config, parameters: model.numParameters() },
   };
 }

@@ -47,7 +47,7 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
       params,
       step: (b) => ({ loss: model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).loss }),
       evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
-      saveModel: (dir) => saveLora(dir, layers, loraCfg),
+      saveModel: (dir) => saveLora(dir, layers, loraCfg, { dtype: r.saveDtype }),
       modelDirName: 'adapter',
       info: { base_model: o.initFrom, lora: loraCfg, lora_parameters: n },
     };

@@ -77,6 +77,8 @@ export interface StageOptions {
   device?: DeviceName;
   /** Training precision; 'fp32' is the default. */
   dtype?: 'fp32' | 'bf16';
+  /** Precision of the weights written to model/ (or adapter/): 'fp32' (default), 'bf16' or 'fp16'. Checkpoints stay fp32. */
+  saveDtype?: 'fp32' | 'bf16' | 'fp16';
   /** Called after every optimizer step. */
   onProgress?: (report: StepReport) => void;
   /** Called with one-line messages (model size, tokenizing, resuming, ...). Default: silent. */
@@ -139,7 +141,11 @@ export interface ResolvedStage {
   evalFiles: string[];
   maxSeqLen: number;
   seed: number;
+  /** The saved weights' dtype, in safetensors spelling. */
+  saveDtype: 'F32' | 'BF16' | 'F16';
 }
+
+const SAVE_DTYPES = { fp32: 'F32', bf16: 'BF16', fp16: 'F16' } as const;
 
 /** Validates the shared options of a stage and fills in MiniMind's defaults for it. */
 export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults): ResolvedStage {
@@ -149,6 +155,7 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
   if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   if (o.sftMask !== undefined && o.sftMask !== 'all' && o.sftMask !== 'last') throw new UserError(`--sft-mask must be 'all' or 'last', got '${o.sftMask}'`);
   if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'bf16') throw new UserError(`--dtype must be fp32 or bf16, got '${o.dtype}'`);
+  if (o.saveDtype !== undefined && !(o.saveDtype in SAVE_DTYPES)) throw new UserError(`--save-dtype must be fp32, bf16 or fp16, got '${o.saveDtype}'`);
   const seed = intOption(o, 'seed', 42);
   const maxSeqLen = intOption(o, 'maxSeqLen', d.maxSeqLen, 2);
   const cfg: TrainConfig = {
@@ -177,5 +184,5 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     log: o.log,
     signal: o.signal,
   };
-  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed };
+  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: SAVE_DTYPES[o.saveDtype ?? 'fp32'] };
 }
