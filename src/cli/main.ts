@@ -30,6 +30,7 @@ const commands: Record<string, Command> = {
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
   export: { summary: 'export a model folder (--merge-lora)', load: () => import('./commands/export.js') },
   eval: { summary: 'benchmarks: C-Eval / CMMLU accuracy (ceval), perplexity and bits per byte (ppl)', load: () => import('./commands/eval.js') },
+  launch: { summary: 'data-parallel training on several GPUs / nodes (torchrun-style: launch --nproc-per-node N pretrain ...)', load: () => import('./commands/launch.js') },
   bench: { summary: 'benchmark train | forward | generate and print one JSON line', load: () => import('./commands/bench.js') },
 };
 

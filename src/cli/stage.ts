@@ -107,7 +107,9 @@ export function parseStageFlags<O>(stage: string, argv: string[], extra: FlagSpe
  * handling, and the exit code: 130 when interrupted (after saying where the checkpoint is).
  */
 export async function runStageCommand<O extends StageOptions & { quiet?: boolean }>(stage: string, options: O, fn: (o: O) => Promise<TrainSummary>): Promise<TrainSummary> {
-  const quiet = !!options.quiet;
+  // under `minimind launch` rank 0 speaks for the job; the other ranks print only their errors
+  const follower = process.env.RANK !== undefined && process.env.RANK !== '0';
+  const quiet = !!options.quiet || follower;
   let progress = null as Progress | null;
   const say = (m: string) => {
     if (quiet) return;
@@ -126,7 +128,7 @@ export async function runStageCommand<O extends StageOptions & { quiet?: boolean
     const { quiet: _q, ...rest } = options;
     const summary = await fn({ ...(rest as O), onProgress, log: say, signal: controller.signal });
     if (summary.interrupted) {
-      process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${summary.checkpointDir}; continue with the same command and --resume\n`);
+      if (!follower) process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${summary.checkpointDir}; continue with the same command and --resume\n`);
       process.exitCode = 130;
     }
     return summary;

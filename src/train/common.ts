@@ -18,6 +18,8 @@ import { train, TrainSummary, TrainTask } from './trainer.js';
 import { claimRunFolder } from './run-folder.js';
 import { latestCheckpointDir } from './atomic.js';
 import type { ModelOptions, ResolvedStage, StageOptions } from './options.js';
+import { distEnv, ProcessGroup } from '../dist/group.js';
+import { dataParallel, type DataParallel } from '../dist/data-parallel.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -143,21 +145,57 @@ export async function openStageData(r: ResolvedStage, o: StageOptions, kind: Dat
  * Runs a stage in its run folder: claims it (refusing to replace an earlier run without
  * `overwrite`, and to share it with a live run), lets `prepare` open the data and build the
  * task, then trains. A failure before the first checkpoint leaves nothing behind.
+ *
+ * Under `minimind launch` (WORLD_SIZE > 1) every rank first joins the process group; rank 0
+ * alone claims the folder and tokenizes the data into its cache, the other ranks then open the
+ * cached data, and all train together (data parallel, see trainer.ts).
  */
 export async function runInFolder(r: ResolvedStage, prepare: () => Promise<TrainTask>): Promise<TrainSummary> {
-  const folder = claimRunFolder(r.cfg.outDir, {
-    resume: r.cfg.resume,
-    overwrite: r.cfg.overwrite,
-    hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
-  });
+  const env = distEnv();
+  const group = env ? await ProcessGroup.join(env) : null;
+  if (group && group.rank !== 0) {
+    try {
+      await group.barrier(); // rank 0 has claimed the folder and opened the data
+      const task = await prepare();
+      const dist = await dataParallel(group, getBackend());
+      try {
+        return await train({ ...r.cfg, dist }, task);
+      } finally {
+        await dist.close();
+      }
+    } finally {
+      await group.close();
+    }
+  }
+  let folder;
+  try {
+    folder = claimRunFolder(r.cfg.outDir, {
+      resume: r.cfg.resume,
+      overwrite: r.cfg.overwrite,
+      hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
+    });
+  } catch (e) {
+    await group?.close();
+    throw e;
+  }
   let failed = true;
   try {
     const task = await prepare();
     folder.clearEarlier();
-    const summary = await train(r.cfg, task);
-    failed = false;
-    return summary;
+    let dist: DataParallel | undefined;
+    if (group) {
+      await group.barrier();
+      dist = await dataParallel(group, getBackend());
+    }
+    try {
+      const summary = await train({ ...r.cfg, dist }, task);
+      failed = false;
+      return summary;
+    } finally {
+      await dist?.close();
+    }
   } finally {
     folder.release(failed);
+    await group?.close();
   }
 }

@@ -21,5 +21,6 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
     evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
     saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype }),
     info: { model: model.config, parameters: model.numParameters() },
+    lossMean: 'targets', // model.loss: cross-entropy averaged over the batch's target tokens
   };
 }

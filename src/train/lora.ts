@@ -50,6 +50,7 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
       saveModel: (dir) => saveLora(dir, layers, loraCfg, { dtype: r.saveDtype }),
       modelDirName: 'adapter',
       info: { base_model: o.initFrom, lora: loraCfg, lora_parameters: n },
+      lossMean: 'targets',
     };
   });
   o.log?.(`lora: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}; adapter in ${summary.modelDir}`);

@@ -13,6 +13,11 @@
 //   - aborting cfg.signal (the CLI does on Ctrl-C) stops after the current step with a checkpoint;
 //     the summary says so (interrupted, checkpointDir). The library never installs signal
 //     handlers nor exits the process.
+//   - data parallel (cfg.dist, set by runInFolder under `minimind launch`): each rank reads its
+//     shard of every global batch (data/shard.ts), weights its loss by its share of the batch,
+//     and the gradients are summed across ranks before clipping, so W ranks compute the update one
+//     process would; the step's loss, token count and Ctrl-C are agreed by all ranks; rank 0 alone
+//     logs, evaluates and writes checkpoints. A checkpoint does not record the number of ranks.
 //   - non-finite losses, gradients (before the optimizer step) and weights (before any save) stop
 //     the run with a UserError naming the step; the last good checkpoint stays in place.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,8 @@ import { scope } from '../core/scope.js';
 import * as ops from '../ops/index.js';
 import { AdamW, clipGradNorm, cosineLr } from '../optim/index.js';
 import { Batch, BatchPlan, readBatch } from '../data/batches.js';
+import { readShard } from '../data/shard.js';
+import type { DataParallel } from '../dist/data-parallel.js';
 import { OpenedDataset } from '../data/datasets.js';
 import { readSafetensors, writeSafetensors, HostTensor } from '../formats/safetensors.js';
 import { latestCheckpointDir, saveCheckpointDir, fsyncTree } from './atomic.js';
@@ -68,6 +75,8 @@ export interface TrainConfig {
   log?: (message: string) => void;
   /** Aborting stops after the current step, with a checkpoint. */
   signal?: AbortSignal;
+  /** Data-parallel ranks (see the header); absent for a single process. */
+  dist?: DataParallel;
 }
 
 export interface TrainTask {
@@ -86,6 +95,11 @@ export interface TrainTask {
   modelDirName?: string;
   /** Shown in report.html. */
   info?: Record<string, unknown>;
+  /**
+   * What step()'s loss is a mean over, so data-parallel ranks can weight their shards exactly:
+   * 'targets' (token-mean cross-entropy) or 'examples' (default).
+   */
+  lossMean?: 'targets' | 'examples';
 }
 
 export interface TrainSummary {
@@ -155,7 +169,9 @@ function hostOf(t: Tensor): Float32Array {
 export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSummary> {
   const t0 = Date.now();
   mkdirSync(cfg.outDir, { recursive: true });
-  const say = (m: string) => cfg.log?.(m);
+  const dp = cfg.dist;
+  const lead = !dp || dp.rank === 0; // logs, evaluates, checkpoints
+  const say = (m: string) => lead && cfg.log?.(m);
   const accum = Math.max(1, Math.floor(cfg.accumulationSteps));
   const group = task.train.group;
   const plan = new BatchPlan(task.train.size, { batchSize: cfg.batchSize, seed: cfg.seed });
@@ -216,7 +232,14 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
     say(`resuming ${cfg.stage} from ${dir}: step ${optStep}/${totalSteps}, epoch ${Math.floor(micro / bpe) + 1}/${cfg.epochs}`);
   }
 
-  const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? optStep : undefined);
+  if (dp) {
+    if (cfg.batchSize < dp.worldSize) throw new UserError(`--batch-size ${cfg.batchSize} is the global batch; it must be at least the number of ranks (${dp.worldSize}) so every rank gets examples`);
+    // same seed and same checkpoint give every rank the same weights; check rather than trust
+    const ss = await dp.allGather(sumOfSquares(params));
+    if (ss.some((v) => v !== ss[0])) throw new UserError(`the ${dp.worldSize} ranks start from different weights (Σw² per rank: ${ss.join(', ')}); give every rank the same --init-from / --seed / run folder`);
+    say(`data parallel: ${dp.worldSize} ranks (${dp.transport}), global batch ${cfg.batchSize}`);
+  }
+  const metrics = lead ? new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? optStep : undefined) : null;
   const info = {
     stage: cfg.stage,
     examples: task.train.size,
@@ -228,7 +251,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
     trainable_parameters: params.reduce((s, p) => s + p.size, 0),
     ...task.info,
   };
-  const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
+  const report = () => metrics && writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
 
   const saveAll = async () => {
     // Never save what cannot be trained on: a non-finite weight would poison every later run.
@@ -299,21 +322,42 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       let stepTokens = 0;
       const logSums: Record<string, number> = {};
       for (let s = first; s < end; s++) {
-        const batch = readBatch(task.train.samples, plan, epoch, s, task.padId, { group, padTo: cfg.padTo });
+        // this rank's part of the global batch and its share (1 for a single process)
+        let batch: Batch;
+        let weight = 1;
+        if (dp) {
+          const shard = readShard(task.train.samples, plan, epoch, s, task.padId, { group, padTo: cfg.padTo }, dp.rank, dp.worldSize);
+          batch = shard.batch;
+          weight = task.lossMean === 'targets' ? batch.targets / Math.max(shard.globalTargets, 1) : batch.B / group / shard.globalExamples;
+          if (weight === 0) continue; // nothing of this batch here (gradients stay as they are)
+        } else batch = readBatch(task.train.samples, plan, epoch, s, task.padId, { group, padTo: cfg.padTo });
         const r = scope(() => {
           const { loss, logs } = task.step(batch);
           const value = loss.item();
-          if (!Number.isFinite(value)) throw new UserError(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1}); lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
-          const scaled = accum > 1 ? ops.scale(loss, 1 / accum) : loss;
+          if (!Number.isFinite(value)) throw new UserError(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1})${dp ? ` on rank ${dp.rank}` : ''}; lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
+          const f = weight / accum;
+          const scaled = f !== 1 ? ops.scale(loss, f) : loss;
           scaled.backward();
           return { value, logs };
         });
-        lossSum += r.value;
-        for (const [k, v] of Object.entries(r.logs ?? {})) logSums[k] = (logSums[k] ?? 0) + v;
-        tokens += batch.tokens;
+        lossSum += weight * r.value;
+        for (const [k, v] of Object.entries(r.logs ?? {})) logSums[k] = (logSums[k] ?? 0) + weight * v;
         stepTokens += batch.tokens;
-        windowTokens += batch.tokens;
       }
+      let stopRequested = !!cfg.signal?.aborted;
+      if (dp) {
+        // Σ over ranks of the weighted gradients = the global batch's gradient; the loss, the
+        // tokens and a Ctrl-C on any rank are summed too, so every rank takes the same decisions.
+        await dp.reduceGradients(params);
+        const keys = Object.keys(logSums).sort();
+        const v = await dp.allReduce(Float64Array.from([lossSum, stepTokens, stopRequested ? 1 : 0, ...keys.map((k) => logSums[k])]));
+        lossSum = v[0];
+        stepTokens = v[1];
+        stopRequested = v[2] > 0;
+        keys.forEach((k, i) => (logSums[k] = v[3 + i]));
+      }
+      tokens += stepTokens;
+      windowTokens += stepTokens;
       const n = end - first;
       micro = epoch * bpe + end;
       const lr = lrAt(optStep + 1);
@@ -332,24 +376,26 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       const last = optStep === totalSteps;
       const logs: Record<string, number> = {};
       for (const [k, v] of Object.entries(logSums)) logs[k] = v / n;
-      if (cfg.evalInterval && optStep % cfg.evalInterval === 0 && !last) lastEval = runEval();
-      if (last) lastEval = runEval();
-      if (optStep % cfg.logInterval === 0 || last || optStep === 1) {
+      if (lead && cfg.evalInterval && optStep % cfg.evalInterval === 0 && !last) lastEval = runEval();
+      if (lead && last) lastEval = runEval();
+      if (!lead) {
+        /* rank 0 logs */
+      } else if (optStep % cfg.logInterval === 0 || last || optStep === 1) {
         const secs = (Date.now() - windowStart) / 1000;
         const rec: MetricRecord = { step: optStep, epoch: epoch + 1, loss, lr, ...logs, tokens_per_s: Math.round(windowTokens / Math.max(secs, 1e-9)), elapsed_s: Math.round((Date.now() - t0) / 100) / 10 };
         if (Number.isFinite(gradNorm)) rec.grad_norm = gradNorm;
         if (lastEval !== null && (last || (cfg.evalInterval && optStep % cfg.evalInterval === 0))) rec.eval_loss = lastEval;
-        metrics.write(rec);
+        metrics?.write(rec);
         report();
         windowTokens = 0;
         windowStart = Date.now();
       } else if (lastEval !== null && cfg.evalInterval && optStep % cfg.evalInterval === 0) {
-        metrics.write({ step: optStep, eval_loss: lastEval });
+        metrics?.write({ step: optStep, eval_loss: lastEval });
       }
-      cfg.onProgress?.({ stage: cfg.stage, step: optStep, totalSteps, epoch: epoch + 1, loss, lr, tokens: stepTokens, evalLoss: lastEval, logs });
-      interrupted = !last && !!cfg.signal?.aborted;
+      if (lead) cfg.onProgress?.({ stage: cfg.stage, step: optStep, totalSteps, epoch: epoch + 1, loss, lr, tokens: stepTokens, evalLoss: lastEval, logs });
+      interrupted = !last && stopRequested;
       const stopNow = interrupted || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
-      if (optStep % cfg.saveInterval === 0 || last || stopNow) await saveAll();
+      if (lead && (optStep % cfg.saveInterval === 0 || last || stopNow)) await saveAll();
       if (stopNow) {
         stoppedEarly = true;
         say(`stopped at step ${optStep}/${totalSteps}; checkpoint ${checkpointDir}; continue with --resume`);

@@ -12,6 +12,10 @@
 #include "kernels.h"
 #include "runtime.h"
 
+namespace mm {
+void register_nccl(napi_env env, napi_value exports);  // nccl.cc
+}
+
 namespace {
 
 using namespace mm;
@@ -207,6 +211,7 @@ napi_value Init(napi_env env, napi_value exports) {
 #undef P
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  register_nccl(env, exports);
   return exports;
 }
 

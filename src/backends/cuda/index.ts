@@ -37,8 +37,23 @@ export interface CudaBackend extends Backend {
   setMatmulPrecision(p: MatmulPrecision): MatmulPrecision;
   matmulPrecision(): MatmulPrecision;
   synchronize(): void;
+  /** NCCL (nccl.cc, libnccl loaded at first use): one communicator per process, for data parallelism. */
+  readonly nccl: Nccl;
   /** With MINIMIND_CUDA_PROFILE=1: milliseconds per kernel since the last call (each kernel timed with a sync on both sides). */
   profileReport(): { kernel: string; calls: number; ms: number }[];
+}
+
+export interface Nccl {
+  /** NCCL's version code (e.g. 22703); throws when libnccl cannot be loaded. */
+  version(): number;
+  /** A new 128-byte unique id (rank 0 makes it; the rendezvous hands it to the others). */
+  getUniqueId(): Uint8Array;
+  /** Joins the communicator; blocks until all `nranks` ranks have. */
+  init(id: Uint8Array, nranks: number, rank: number): void;
+  /** Sums float32 buffers in place across ranks, as one NCCL group, queued on the backend's stream. */
+  allReduce(bufs: Buf[]): void;
+  abort(): void;
+  destroy(): void;
 }
 
 const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, logsigmoid: 4 };
@@ -69,7 +84,8 @@ export function loadCudaBackend(): CudaBackend | null {
   }
   try {
     const addon = createRequire(import.meta.url)(path) as Addon;
-    const info = addon.init(Number(process.env.MINIMIND_CUDA_DEVICE ?? 0));
+    // one process per GPU under `minimind launch` (torchrun's LOCAL_RANK) unless a device is named
+    const info = addon.init(Number(process.env.MINIMIND_CUDA_DEVICE ?? process.env.LOCAL_RANK ?? 0));
     cached = makeBackend(addon, info);
     if (process.env.MINIMIND_CUDA_PROFILE === '1') profile(cached);
   } catch (e) {
@@ -141,6 +157,14 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     },
     matmulPrecision: () => precision,
     profileReport: () => [],
+    nccl: {
+      version: () => n.ncclVersion(),
+      getUniqueId: () => n.ncclGetUniqueId(),
+      init: (id, nranks, rank) => n.ncclInit(id, nranks, rank),
+      allReduce: (bufs) => n.ncclAllReduce(Float64Array.from(bufs, p), Float64Array.from(bufs, (b) => (b as DeviceBuffer).size)),
+      abort: () => n.ncclAbort(),
+      destroy: () => n.ncclDestroy(),
+    },
 
     // ---- elementwise ----
     fill: (out, value, c) => K.fill(p(out), value, (out as DeviceBuffer).dtype === 'int32', c),
