@@ -66,6 +66,6 @@ export async function run(argv: string[]): Promise<void> {
   const r = await job.done;
   process.off('SIGINT', ignore);
   process.off('SIGTERM', term);
-  if (r.failure) process.stderr.write(`minimind: launch: rank ${r.failure.rank} ${r.failure.how}; the job stopped (its own message is above)\n`);
+  if (r.failure) process.stderr.write(`minimind: launch: rank ${r.failure.rank} ${r.failure.how}; the other ranks were stopped\n`);
   process.exitCode = r.exitCode;
 }
