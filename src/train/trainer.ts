@@ -234,9 +234,9 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
 
   if (dp) {
     if (cfg.batchSize < dp.worldSize) throw new UserError(`--batch-size ${cfg.batchSize} is the global batch; it must be at least the number of ranks (${dp.worldSize}) so every rank gets examples`);
-    // same seed and same checkpoint give every rank the same weights; check rather than trust
-    const ss = await dp.allGather(sumOfSquares(params));
-    if (ss.some((v) => v !== ss[0])) throw new UserError(`the ${dp.worldSize} ranks start from different weights (Σw² per rank: ${ss.join(', ')}); give every rank the same --init-from / --seed / run folder`);
+    // every rank built the same model from the same seed or checkpoint; rank 0's weights are
+    // sent to all anyway (as DDP does), so nothing can make the replicas differ
+    await dp.broadcastParameters(params);
     say(`data parallel: ${dp.worldSize} ranks (${dp.transport}), global batch ${cfg.batchSize}`);
   }
   const metrics = lead ? new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? optStep : undefined) : null;
