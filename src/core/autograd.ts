@@ -89,17 +89,25 @@ function backward(root: Tensor): void {
   }
 }
 
-// A reshape view of a tensor that requires grad passes its gradient straight through: the first
-// gradient becomes src's gradient as a view of the same storage (no zero fill, no copy); a later
-// one is added.
+/**
+ * Adds g to t's gradient. When t has none yet and mayShare, t's gradient becomes a view of g's
+ * storage (no zero fill, no copy); returns whether it did, so a caller passing one g to two inputs
+ * shares it only once (the first input's later accumulations must not reach the second's).
+ */
+export function flowGradient(t: Tensor, g: Tensor, mayShare: boolean): boolean {
+  if (!t.grad && mayShare) {
+    t.grad = g.reshape(t.shape);
+    if (!t.node) t.grad.keep();
+    return true;
+  }
+  t.backend.axpy(gradOf(t).buf as Float32Array, g.buf as Float32Array, 1, g.size);
+  return false;
+}
+
+// A reshape view of a tensor that requires grad passes its gradient straight through.
 function reshapeView(src: Tensor, view: Tensor): Tensor {
   return record(view, [src], (g) => {
-    if (!src.grad) {
-      src.grad = g.reshape(src.shape);
-      if (!src.node) src.grad.keep();
-      return;
-    }
-    src.backend.axpy(src.grad.buf as Float32Array, g.buf as Float32Array, 1, g.size);
+    flowGradient(src, g, true);
   });
 }
 

@@ -1,6 +1,6 @@
 // Cheap differentiable ops that compose: add, mul, affine (scale/shift), unary functions, sums.
 import type { UnaryOp } from '../backends/backend.js';
-import { record, gradOf } from '../core/autograd.js';
+import { record, gradOf, flowGradient } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike, fb, sameShape } from './util.js';
 
@@ -9,8 +9,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = emptyLike(a);
   a.backend.add(fb(out), fb(a, 'add'), fb(b, 'add'), a.size);
   return record(out, [a, b], (g) => {
-    if (a.requiresGrad) a.backend.axpy(fb(gradOf(a)), fb(g), 1, a.size);
-    if (b.requiresGrad) b.backend.axpy(fb(gradOf(b)), fb(g), 1, b.size);
+    const shared = a.requiresGrad && flowGradient(a, g, true);
+    if (b.requiresGrad) flowGradient(b, g, !shared);
   });
 }
 
