@@ -2,7 +2,10 @@
 // appends a Node (its output and a closure that turns the output's gradient into the inputs'
 // gradients). Creation order is a topological order, so backward() walks the tape in reverse.
 // Backward kernels accumulate (+=), which is why gradients start as zeros and why a tensor used
-// twice needs nothing special. After backward the tape is cleared, as PyTorch frees its graph.
+// twice needs nothing special. backward() runs only the nodes its loss depends on and frees them,
+// as PyTorch frees a graph: other losses' nodes stay on the tape for their own backward(); a
+// second backward() through a freed graph, or through tensors a scope has already disposed, is
+// an error that says so instead of silently computing no gradients.
 import { Tensor, installAutogradHooks, empty, zeros, full } from './tensor.js';
 import { tape, takeTape, type Node } from './tape.js';
 
@@ -67,17 +70,57 @@ export function gradTarget(t: Tensor): Tensor {
   return t.requiresGrad ? gradOf(t) : zeros(t.shape, t.dtype, t.backend);
 }
 
+/** Outputs whose graph a backward() has run and freed. */
+const freed = new WeakSet<Tensor>();
+
+const FREED = 'backward(): this graph was already used by an earlier backward() and freed (as in PyTorch without retain_graph); compute the loss again, or add the losses and call backward() once';
+const DISPOSED = 'backward(): the graph of this loss holds tensors a scope has already disposed; call backward() inside the scope that computed the loss (return numbers, not the loss, from an inner scope)';
+
+/** The nodes `root` depends on; throws when part of that graph is gone. */
+function reachable(root: Tensor): Set<Node> {
+  const seen = new Set<Node>();
+  const stack: Node[] = [root.node!];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const t of node.inputs) {
+      if (t.isDisposed && t.requiresGrad) throw new Error(DISPOSED);
+      if (t.node) stack.push(t.node);
+      else if (freed.has(t)) throw new Error(FREED);
+    }
+  }
+  return seen;
+}
+
 function backward(root: Tensor): void {
+  if (root.isDisposed) throw new Error(DISPOSED);
   if (!root.requiresGrad) throw new Error('backward(): the tensor does not require grad (no parameter contributed to it, or it was computed under noGrad)');
   if (root.size !== 1) throw new Error(`backward() needs a scalar, got shape [${root.shape.join(', ')}]`);
+  if (!root.node) {
+    if (freed.has(root)) throw new Error(FREED);
+    // a leaf: d(root)/d(root) = 1
+    const one = full(root.shape, 1, root.dtype, root.backend);
+    root.backend.axpy(gradOf(root).buf as Float32Array, one.buf as Float32Array, 1, 1);
+    one.dispose();
+    return;
+  }
+  const mine = reachable(root);
   if (!root.grad) {
     root.grad = full(root.shape, 1, root.dtype, root.backend);
   }
-  const nodes = takeTape();
+  const all = takeTape();
+  const nodes = all.filter((n) => mine.has(n));
+  // the nodes of other losses go back on the tape, in order, for their own backward()
+  for (const n of all) if (!mine.has(n)) tape.push(n);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
     const g = node.out.grad;
-    if (!g || node.out.isDisposed) continue;
+    freed.add(node.out);
+    if (!g) {
+      node.out.node = null;
+      continue;
+    }
     node.backward(g);
     // The gradient of an intermediate is dead once pushed to its inputs: free it now, not at
     // the end of the step, which keeps peak memory near one layer's worth of gradients.
