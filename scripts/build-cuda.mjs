@@ -3,7 +3,7 @@
 // `npm install` and by `npm run build:cuda`. Needs nvcc and the CUDA runtime headers only: cuBLAS
 // is loaded at run time, and the CUDA runtime is linked statically, so the addon runs wherever an
 // NVIDIA driver is. Without nvcc this prints one line and exits 0 (the CPU backends still work).
-// A compile error is printed and fails the install only under MINIMIND_STRICT=1 (CI), so a broken
+// A compile error is printed and fails the install only under MINIMIND_CI_STRICT=1 (CI), so a broken
 // kernel file fails CI while users without a working toolkit can still install.
 // Targets: MINIMIND_CUDA_ARCH (default "90": sm_90 machine code for Hopper, plus compute_90 PTX
 // that newer GPUs compile at load). Several: MINIMIND_CUDA_ARCH="80,90".
@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
-const strict = process.env.MINIMIND_STRICT === '1';
+const strict = process.env.MINIMIND_CI_STRICT === '1';
 const src = 'src/backends/cuda';
 const out = join('build-cuda', 'minimind_cuda.node');
 
