@@ -24,7 +24,7 @@ a = ap.parse_args()
 if a.threads:
     torch.set_num_threads(a.threads)
 
-model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.float32).eval()
+model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.float32).eval()
 prompts = json.load(open(a.prompts))
 
 

@@ -6,7 +6,10 @@
 // static batch of C (bench/hf_batch_generate.py), in the same run.
 //
 //   node dist/bench/serve.js [--preset v1-small|minimind-3] [--streams 1,4,16] [--new-tokens 64]
-//        [--weights fp32|bf16|q8] [--repeats 3] [--threads 2] [--torch [--python .venv/bin/python]]
+//        [--weights fp32|bf16|q8] [--repeats 3] [--threads 2]
+//        [--torch [--torch-threads 1] [--python .venv/bin/python]]
+// (On a loaded machine PyTorch is fastest with one thread: its OpenMP workers spin-wait on cores
+// that other processes hold. --torch-threads lets it run at its best.)
 //
 // The model has random weights (greedy decode of tied random weights repeats a word, so every
 // request runs its full --new-tokens; the script checks that) and MiniMind-3's tokenizer from
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '1,4,16' },
     'new-tokens': { type: 'string', default: '64' },
     threads: { type: 'string' },
+    'torch-threads': { type: 'string' },
     weights: { type: 'string', default: 'fp32' },
     repeats: { type: 'string', default: '3' },
     tokenizer: { type: 'string', default: '../shared/data/minimind-tokenizer/head' },
@@ -155,7 +159,7 @@ try {
   if (values.torch) {
     const pf = join(dir, 'prompts.json');
     writeFileSync(pf, JSON.stringify(prompts));
-    const args = ['bench/hf_batch_generate.py', '--model', folder, '--prompts', pf, '--new-tokens', String(newTokens), '--batches', streams.join(','), ...(values.threads ? ['--threads', values.threads] : [])];
+    const args = ['bench/hf_batch_generate.py', '--model', folder, '--prompts', pf, '--new-tokens', String(newTokens), '--batches', streams.join(','), ...(values['torch-threads'] ?? values.threads ? ['--threads', (values['torch-threads'] ?? values.threads)!] : [])];
     const r = spawnSync(values.python!, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`hf_batch_generate.py failed: ${r.stderr}`);
     torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
