@@ -28,6 +28,13 @@ export { completeConfig, countParameters, configFromDict } from './model/config.
 export { presetConfig, presetNames } from './model/presets.js';
 export { MiniMindForCausalLM, MiniMindModel, KVCache, type ForwardOptions } from './model/model.js';
 export { generate, generateStream, generateSteps, type CausalLM, type GenerateOptions, type GenerationResult, type TokenEvent, type FinishReason } from './model/generate.js';
+// Batched generation for prompts of different lengths (continuous batching, per-token log-probs)
+export { generateBatch, ContinuousBatch, Sequence, type GenerateBatchOptions, type BatchResult, type SamplingParams, type SequenceEvent, type SequenceResult } from './model/batch-generate.js';
+export { decodeStep, prefill } from './model/batch-decode.js';
+
+// Serving: the OpenAI-compatible server and web chat page (`minimind serve`)
+export { serve, type ServeOptions } from './serve/load.js';
+export type { RunningServer } from './serve/server.js';
 
 // Model folders and checkpoints (one save/load pair for Hugging Face model folders)
 export { loadModelFolder, saveModelFolder, SUPPORTED_ARCHITECTURES, type HfArchitecture } from './formats/hf-folder.js';

@@ -137,7 +137,7 @@ function content(v: unknown, at: string, nullable: boolean): string {
     return v
       .map((p, i) => {
         const part = object(p, `${at}[${i}]`);
-        if (part.type !== 'text') throw badParam(`${at}[${i}].type`, `${at}[${i}] is a '${String(part.type)}' part; this model reads text parts only.`, 'unsupported_value');
+        if (part.type !== 'text') throw badParam(`${at}[${i}].type`, `${at}[${i}] is a part of type '${String(part.type)}'; this model reads text parts only.`, 'unsupported_value');
         return str(part.text, `${at}[${i}].text`);
       })
       .join('');
