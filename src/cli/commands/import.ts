@@ -8,8 +8,10 @@ import { configFromDict, type MiniMindConfig } from '../../model/config.js';
 import { presetConfig, presetNames } from '../../model/presets.js';
 import { configFromHfJson, hfArchitecture, saveModelFolder } from '../../formats/hf-folder.js';
 import { importPth } from '../../formats/import-pth.js';
+import { saveDtypeFlag } from './save-dtype.js';
 
-const USAGE = `Usage: minimind import --pth FILE (--preset NAME | --config FILE) [--tokenizer DIR] --out DIR [--dtype F32|BF16|F16]
+const USAGE = `Usage: minimind import --pth FILE (--preset NAME | --config FILE) [--tokenizer DIR] --out DIR [--save-dtype fp32|bf16|fp16]
+       minimind import --lora lora_xxx.pth --model DIR --out ADAPTER_DIR   (MiniMind's LoRA file -> PEFT adapter folder)
 
 Converts a MiniMind PyTorch state dict (.pth: v1 / MiniMind2 / minimind-3 key names) into a
 model folder (config.json, model.safetensors, generation_config.json, tokenizer files).
@@ -19,7 +21,7 @@ model folder (config.json, model.safetensors, generation_config.json, tokenizer 
   --config FILE     a config JSON instead (MiniMind field names, or a transformers config.json)
   --tokenizer DIR   folder with tokenizer.json and tokenizer_config.json to copy into the output
   --out DIR         output model folder (an existing one is replaced only with --overwrite)
-  --dtype T         weight dtype in the folder (default F32)`;
+  --save-dtype T    weight dtype in the folder: fp32 (default), bf16, fp16 (--dtype F32|BF16|F16 also works)`;
 
 function readConfig(file: string): MiniMindConfig {
   let j: Record<string, unknown>;
@@ -42,9 +44,10 @@ function readConfig(file: string): MiniMindConfig {
 }
 
 export async function run(argv: string[]): Promise<void> {
+  if (argv.includes('--lora')) return (await import('./import-lora.js')).run(argv);
   const parsed = parseFlags(argv, {
     pth: { type: 'string' }, preset: { type: 'string' }, config: { type: 'string' },
-    tokenizer: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, overwrite: { type: 'boolean' },
+    tokenizer: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, 'save-dtype': { type: 'string' }, overwrite: { type: 'boolean' },
   }, USAGE);
   if (!parsed) return;
   const v = parsed.values;
@@ -54,7 +57,8 @@ export async function run(argv: string[]): Promise<void> {
   refuseSamePath(['--out', out], ['--pth', pth], ...(typeof v.tokenizer === 'string' ? [['--tokenizer', v.tokenizer] as [string, string]] : []));
   refuseExisting('--out', out, v.overwrite === true);
   if ((v.preset === undefined) === (v.config === undefined)) throw new CliError(`give exactly one of --preset or --config\n\n${USAGE}`);
-  const dtype = (v.dtype as string | undefined) ?? 'F32';
+  if (v.dtype !== undefined && v['save-dtype'] !== undefined) throw new CliError('give --save-dtype or --dtype, not both');
+  const dtype = v.dtype !== undefined ? (v.dtype as string) : saveDtypeFlag(v['save-dtype']);
   if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') throw new CliError(`--dtype must be F32, BF16 or F16, got '${dtype}'`);
   let config: MiniMindConfig;
   try {
