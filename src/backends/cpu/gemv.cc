@@ -194,6 +194,95 @@ MM_GEMV512 static void gemv_q8_avx512(float* C, i64 ldc, const float* X, i64 M, 
     else q8_rows<1>(c, ldc, x, Q, S, j0, j1, K, acc);
   }
 }
+
+// ---------------------------------------------------------------- AVX2 (8 floats a vector)
+#define MM_GEMV256 __attribute__((target("avx2,fma")))
+MM_GEMV256 static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+MM_GEMV256 static inline __m256 bf16x8(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+}
+MM_GEMV256 static inline __m256 q8x8(const int8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)p))); }
+
+// bf16: 16 k per step (two 8-wide halves), scalar tail
+template <int MI>
+MM_GEMV256 static void bf16_row_avx2(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j, i64 K, bool acc) {
+  const uint16_t* w = W + j * K;
+  __m256 s0[MI], s1[MI];
+  for (int i = 0; i < MI; i++) s0[i] = s1[i] = _mm256_setzero_ps();
+  i64 k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const __m256 w0 = bf16x8(w + k), w1 = bf16x8(w + k + 8);
+    for (int i = 0; i < MI; i++) {
+      s0[i] = _mm256_fmadd_ps(_mm256_loadu_ps(X + i * K + k), w0, s0[i]);
+      s1[i] = _mm256_fmadd_ps(_mm256_loadu_ps(X + i * K + k + 8), w1, s1[i]);
+    }
+  }
+  for (int i = 0; i < MI; i++) {
+    float v = hsum8(_mm256_add_ps(s0[i], s1[i]));
+    for (i64 q = k; q < K; q++) v += X[i * K + q] * from_bf16(w[q]);
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
+}
+
+// q8: per block of 32 k, t = x . q (four 8-wide quarters), s += t * d
+template <int MI>
+MM_GEMV256 static void q8_row_avx2(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j, i64 K, bool acc) {
+  const i64 nb = K / 32;
+  const int8_t* q = Q + j * K;
+  const float* d = S + j * nb;
+  __m256 s[MI];
+  for (int i = 0; i < MI; i++) s[i] = _mm256_setzero_ps();
+  for (i64 b = 0; b < nb; b++) {
+    const __m256 w0 = q8x8(q + b * 32), w1 = q8x8(q + b * 32 + 8), w2 = q8x8(q + b * 32 + 16), w3 = q8x8(q + b * 32 + 24);
+    const __m256 dv = _mm256_set1_ps(d[b]);
+    for (int i = 0; i < MI; i++) {
+      const float* x = X + i * K + b * 32;
+      __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x), w0);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), w1, t);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), w2, t);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), w3, t);
+      s[i] = _mm256_fmadd_ps(t, dv, s[i]);
+    }
+  }
+  for (int i = 0; i < MI; i++) {
+    const float v = hsum8(s[i]);
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
+}
+
+MM_GEMV256 static void gemv_bf16_avx2(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 i = 0; i < M; i += 4) {
+    const i64 mi = std::min<i64>(4, M - i);
+    float* c = C + i * ldc;
+    const float* x = X + i * K;
+    for (i64 j = j0; j < j1; j++) {
+      if (mi == 4) bf16_row_avx2<4>(c, ldc, x, W, j, K, acc);
+      else if (mi == 3) bf16_row_avx2<3>(c, ldc, x, W, j, K, acc);
+      else if (mi == 2) bf16_row_avx2<2>(c, ldc, x, W, j, K, acc);
+      else bf16_row_avx2<1>(c, ldc, x, W, j, K, acc);
+    }
+  }
+}
+MM_GEMV256 static void gemv_q8_avx2(float* C, i64 ldc, const float* X, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
+  for (i64 i = 0; i < M; i += 4) {
+    const i64 mi = std::min<i64>(4, M - i);
+    float* c = C + i * ldc;
+    const float* x = X + i * K;
+    for (i64 j = j0; j < j1; j++) {
+      if (mi == 4) q8_row_avx2<4>(c, ldc, x, Q, S, j, K, acc);
+      else if (mi == 3) q8_row_avx2<3>(c, ldc, x, Q, S, j, K, acc);
+      else if (mi == 2) q8_row_avx2<2>(c, ldc, x, Q, S, j, K, acc);
+      else q8_row_avx2<1>(c, ldc, x, Q, S, j, K, acc);
+    }
+  }
+}
 #endif
 
 // Column chunks of 16 rows of W over the threads, when each gets a sizeable share of the weights.
@@ -223,24 +312,26 @@ bool gemv_f32(float* C, i64 ldc, const float* X, const float* W, i64 M, i64 N, i
 
 void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads) {
   if (M <= 0 || N <= 0) return;
-  const bool v512 = current_isa() >= ISA_AVX512;
+  const Isa isa = current_isa();
   split_columns(N, K, nthreads, [&](i64 j0, i64 j1) {
 #ifdef MM_X86_INTRIN
-    if (v512) return gemv_bf16_avx512(C, N, X, M, W, j0, j1, K, acc);
+    if (isa >= ISA_AVX512) return gemv_bf16_avx512(C, N, X, M, W, j0, j1, K, acc);
+    if (isa >= ISA_AVX2) return gemv_bf16_avx2(C, N, X, M, W, j0, j1, K, acc);
 #endif
-    (void)v512;
+    (void)isa;
     gemv_bf16_generic(C, N, X, M, W, j0, j1, K, acc);
   });
 }
 
 void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
   if (M <= 0 || N <= 0) return;
-  const bool v512 = current_isa() >= ISA_AVX512;
+  const Isa isa = current_isa();
   split_columns(N, K, nthreads, [&](i64 j0, i64 j1) {
 #ifdef MM_X86_INTRIN
-    if (v512) return gemv_q8_avx512(C, N, X, M, Q, S, j0, j1, K, acc);
+    if (isa >= ISA_AVX512) return gemv_q8_avx512(C, N, X, M, Q, S, j0, j1, K, acc);
+    if (isa >= ISA_AVX2) return gemv_q8_avx2(C, N, X, M, Q, S, j0, j1, K, acc);
 #endif
-    (void)v512;
+    (void)isa;
     gemv_q8_generic(C, N, X, M, Q, S, j0, j1, K, acc);
   });
 }
