@@ -7,7 +7,7 @@
 //   dense, QK-norm (Qwen3ForCausalLM)        -> "qwen3"     rotate-half RoPE (NEOX): no permutation
 //   Qwen3-style MoE (Qwen3MoeForCausalLM)    -> "qwen3moe"  experts stacked into (E, F, d) tensors
 // Anything else gets a clear error: un-permuted v1 RoPE and MiniMind's YaRN (no verified llama.cpp
-// equivalent), the DeepSeek-style MoE (would be llama.cpp's qwen2moe; not written yet).
+// equivalent) and the DeepSeek-style MoE (llama.cpp's qwen2moe never renormalises the top-k weights).
 // The tokenizer goes in as llama.cpp's "gpt2" byte-level BPE (tokens, token types, merges,
 // special ids, chat template) with the GPT-2 pre-tokenizer regex, which is MiniMind's.
 import * as fs from 'node:fs';
@@ -46,7 +46,7 @@ export function ggufArchitecture(c: MiniMindConfig): GgufArch {
     return 'qwen3moe';
   }
   if (c.use_moe && c.moe_style === 'deepseek' && !c.qk_norm && c.n_shared_experts > 0) {
-    throw why("the DeepSeek-style MoE (shared experts) is not exported to GGUF yet (it would map to llama.cpp's qwen2moe, as the model folder maps to Qwen2MoeForCausalLM); supported: dense models and the Qwen3-style MoE");
+    throw why("llama.cpp has no architecture for the DeepSeek-style MoE (shared experts): its qwen2moe, the nearest, does not renormalise the top-k weights as MiniMind does; supported: dense models and the Qwen3-style MoE");
   }
   throw why(`llama.cpp has no architecture for a ${c.use_moe ? `${c.moe_style}-style MoE${c.n_shared_experts > 0 ? ' with shared experts' : ''}` : 'model of this kind'}${c.qk_norm ? ' with QK-norm' : ''} (supported: dense models, with or without QK-norm, and the Qwen3-style MoE)`);
 }

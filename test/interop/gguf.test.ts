@@ -58,7 +58,7 @@ async function runLlamaCpp(file: string, text: string, prompt: number[], n: numb
     const tokens = model.tokenize(text, true).map(Number);
     const greedy = await inContext(async (seq) => {
       const ids: number[] = [];
-      for await (const t of seq.evaluate(prompt as never[], { temperature: 0 })) {
+      for await (const t of seq.evaluate(prompt as never[], { temperature: 0, yieldEogToken: true })) {
         ids.push(Number(t));
         if (ids.length >= n) break;
       }
@@ -66,7 +66,9 @@ async function runLlamaCpp(file: string, text: string, prompt: number[], n: numb
     });
     const logProbs = await inContext(async (seq) => {
       const lp = new Map<number, number>();
-      for await (const out of seq.evaluateWithMetadata(prompt as never[], { probabilities: true }, { temperature: 1, topK: 0, topP: 1 })) {
+      // The sampled token is irrelevant, but an end-of-generation one must still be yielded (else the loop ends empty).
+      const opts = { temperature: 1, topK: 0, topP: 1, seed: 1, yieldEogToken: true };
+      for await (const out of seq.evaluateWithMetadata(prompt as never[], { probabilities: true }, opts)) {
         for (const [id, p] of out.probabilities) lp.set(Number(id), Math.log(p));
         break;
       }
@@ -226,7 +228,7 @@ test('q8_0 rounds half away from zero and stores a zero block as zeros', () => {
 });
 
 test('GGUF export refuses the models it cannot write, with a reason', () => {
-  assert.throws(() => ggufArchitecture(presetConfig('tiny-moe')), /GGUF export: the DeepSeek-style MoE \(shared experts\) is not exported to GGUF yet/);
+  assert.throws(() => ggufArchitecture(presetConfig('tiny-moe')), /GGUF export: llama\.cpp has no architecture for the DeepSeek-style MoE \(shared experts\)/);
   assert.throws(() => ggufArchitecture(presetConfig('tiny', { rope_interleaved: true })), /interleaved RoPE/);
   assert.throws(() => ggufArchitecture(presetConfig('tiny-3', { inference_rope_scaling: true, max_position_embeddings: 32768 })), /YaRN/);
 });
