@@ -290,6 +290,10 @@ void sgemm(bool transA, bool transB, i64 M, i64 N, i64 K, const float* A, i64 ld
       for (i64 i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
     return;
   }
+  // up to 16 rows against contiguous weight rows (NT: decode steps of a small batch, a few routed
+  // tokens): the AVX-512 GEMV reads each weight row once per 8 rows, no packing
+  if (M <= 16 && !transA && transB && lda == K && ldb == K && (double)N * K >= 4096 && gemv_f32(C, ldc, A, B, M, N, K, accumulate, nthreads))
+    return;
   if (M <= 4 && (double)N * K >= 4096) {
     sgemm_small_m(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nthreads);
     return;

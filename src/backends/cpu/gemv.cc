@@ -6,7 +6,7 @@
 // Batch-1 decoding is bound by reading the weights, so the weights are dequantised in registers
 // while streamed (fused) and never written out; activations and accumulation stay fp32, so the
 // result is the fp32 product with the rounded weights. Each row of W is read once for all M rows of X
-// (in groups of 4), rows of W in address order; output columns are split over threads in chunks of
+// (in groups of 8; 4 on AVX2), rows of W in address order; output columns are split over threads in chunks of
 // 16 rows of W.
 #include "gemv.h"
 #include "bf16.h"
@@ -150,49 +150,51 @@ MM_GEMV512 static void q8_row(float* C, i64 ldc, const float* X, const int8_t* Q
   }
 }
 
-template <int MI>
-MM_GEMV512 static void bf16_rows(float* C, i64 ldc, const float* X, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
-  for (i64 j = j0; j < j1; j++) bf16_row<MI, MI == 1 ? 4 : 2>(C, ldc, X, W, j, K, acc);
-}
-template <int MI>
-MM_GEMV512 static void q8_rows(float* C, i64 ldc, const float* X, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
-  for (i64 j = j0; j < j1; j++) q8_row<MI, MI == 1 ? 4 : 2>(C, ldc, X, Q, S, j, K, acc);
-}
-
-MM_GEMV512 static void gemv_f32_avx512(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc) {
-  for (i64 i = 0; i < M; i += 4) {
-    const i64 mi = std::min<i64>(4, M - i);
+// Rows of X in groups of up to 8 (each row of W is read once per group): MI accumulator sets, U = 4
+// independent chains for a single row, 2 otherwise (8 x 2 = 16 zmm accumulators at most).
+template <template <int, int> class Row, class... A>
+MM_GEMV512 static inline void rows_by_group(i64 M, i64 j0, i64 j1, float* C, i64 ldc, const float* X, i64 K, A... a) {
+  for (i64 i = 0; i < M; i += 8) {
+    const i64 mi = std::min<i64>(8, M - i);
     float* c = C + i * ldc;
     const float* x = X + i * K;
     for (i64 j = j0; j < j1; j++) {
-      if (mi == 4) f32_row<4, 2>(c, ldc, x, W, j, K, acc);
-      else if (mi == 3) f32_row<3, 2>(c, ldc, x, W, j, K, acc);
-      else if (mi == 2) f32_row<2, 2>(c, ldc, x, W, j, K, acc);
-      else f32_row<1, 4>(c, ldc, x, W, j, K, acc);
+      switch (mi) {
+        case 8: Row<8, 2>::run(c, ldc, x, j, K, a...); break;
+        case 7: Row<7, 2>::run(c, ldc, x, j, K, a...); break;
+        case 6: Row<6, 2>::run(c, ldc, x, j, K, a...); break;
+        case 5: Row<5, 2>::run(c, ldc, x, j, K, a...); break;
+        case 4: Row<4, 2>::run(c, ldc, x, j, K, a...); break;
+        case 3: Row<3, 2>::run(c, ldc, x, j, K, a...); break;
+        case 2: Row<2, 2>::run(c, ldc, x, j, K, a...); break;
+        default: Row<1, 4>::run(c, ldc, x, j, K, a...); break;
+      }
     }
   }
 }
-MM_GEMV512 static void gemv_bf16_avx512(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
-  for (i64 i = 0; i < M; i += 4) {
-    const i64 mi = std::min<i64>(4, M - i);
-    float* c = C + i * ldc;
-    const float* x = X + i * K;
-    if (mi == 4) bf16_rows<4>(c, ldc, x, W, j0, j1, K, acc);
-    else if (mi == 3) bf16_rows<3>(c, ldc, x, W, j0, j1, K, acc);
-    else if (mi == 2) bf16_rows<2>(c, ldc, x, W, j0, j1, K, acc);
-    else bf16_rows<1>(c, ldc, x, W, j0, j1, K, acc);
+template <int MI, int U>
+struct F32Row {
+  MM_GEMV512 static void run(float* c, i64 ldc, const float* x, i64 j, i64 K, const float* W, bool acc) { f32_row<MI, U>(c, ldc, x, W, j, K, acc); }
+};
+template <int MI, int U>
+struct Bf16Row {
+  MM_GEMV512 static void run(float* c, i64 ldc, const float* x, i64 j, i64 K, const uint16_t* W, bool acc) { bf16_row<MI, U>(c, ldc, x, W, j, K, acc); }
+};
+template <int MI, int U>
+struct Q8Row {
+  MM_GEMV512 static void run(float* c, i64 ldc, const float* x, i64 j, i64 K, const int8_t* Q, const float* S, bool acc) {
+    q8_row<MI, U>(c, ldc, x, Q, S, j, K, acc);
   }
+};
+
+MM_GEMV512 static void gemv_f32_avx512(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc) {
+  rows_by_group<F32Row>(M, j0, j1, C, ldc, X, K, W, acc);
+}
+MM_GEMV512 static void gemv_bf16_avx512(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+  rows_by_group<Bf16Row>(M, j0, j1, C, ldc, X, K, W, acc);
 }
 MM_GEMV512 static void gemv_q8_avx512(float* C, i64 ldc, const float* X, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K, bool acc) {
-  for (i64 i = 0; i < M; i += 4) {
-    const i64 mi = std::min<i64>(4, M - i);
-    float* c = C + i * ldc;
-    const float* x = X + i * K;
-    if (mi == 4) q8_rows<4>(c, ldc, x, Q, S, j0, j1, K, acc);
-    else if (mi == 3) q8_rows<3>(c, ldc, x, Q, S, j0, j1, K, acc);
-    else if (mi == 2) q8_rows<2>(c, ldc, x, Q, S, j0, j1, K, acc);
-    else q8_rows<1>(c, ldc, x, Q, S, j0, j1, K, acc);
-  }
+  rows_by_group<Q8Row>(M, j0, j1, C, ldc, X, K, Q, S, acc);
 }
 
 // ---------------------------------------------------------------- AVX2 (8 floats a vector)
