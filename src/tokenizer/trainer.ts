@@ -82,6 +82,7 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
     bar.finish(read);
   }
   if (opts.texts !== undefined) for (const t of opts.texts) counter.add(t);
+  if (counter.counts.size === 0) throw new Error(`no text to train on${files.length ? ` in ${files.join(', ')}` : ''} (empty corpus)`);
 
   const bar = new ProgressBar('computing merges', opts.vocabSize, progress);
   const { vocab, merges } = trainBpe(counter.counts, {

@@ -1,6 +1,6 @@
 // `minimind tokenizer train | encode | decode`: train a byte-level BPE tokenizer on corpus files,
 // or apply one (a folder with tokenizer.json, or the file itself) to text or to jsonl files.
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
 import { PRESETS, Tokenizer, trainTokenizer, type PresetName } from '../../tokenizer/index.js';
@@ -53,7 +53,8 @@ function train(argv: string[]): void {
   const vocabSize = numberFlag(v, 'vocab-size', NaN);
   if (!Number.isInteger(vocabSize)) throw new CliError(`--vocab-size N is required (an integer, e.g. 6400)`);
   const out = requireFlag(v, 'out', USAGE);
-  refuseExisting('--out', join(out, 'tokenizer.json'), v.overwrite === true);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file; give a folder for tokenizer.json and tokenizer_config.json`);
+  if (existsSync(join(out, 'tokenizer.json')) && v.overwrite !== true) throw new CliError(`--out ${out} already holds a tokenizer (tokenizer.json); choose another --out, or add --overwrite to replace it`);
   const preset = (v.preset as string | undefined) ?? 'chatml';
   if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
   const specialTokens = typeof v['special-tokens'] === 'string' ? v['special-tokens'].split(',').filter((s) => s !== '') : undefined;
