@@ -7,7 +7,7 @@
 // Prints one JSON line per check and a table; exits 1 when a check fails.
 //   node dist/bench/dist-gpu.js [--only equiv,resume,kill,speed] [--gpus 2] [--steps 12]
 //        [--tokenizer .anchors/tok] [--text .anchors/pretrain_wiki_demo.jsonl] [--python python3]
-//        [--script .anchors/torch_minimind.py] [--tol 0.02]
+//        [--script .anchors/torch_minimind.py] [--tol 0.01]
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const { values } = parseArgs({
 const only = new Set((values.only ?? 'equiv,resume,kill,speed').split(','));
 const GPUS = Number(values.gpus ?? 2);
 const STEPS = Number(values.steps ?? 12);
-const TOL = Number(values.tol ?? 0.02);
+const TOL = Number(values.tol ?? 0.01);
 const python = values.python ?? 'python3';
 const script = values.script ?? '.anchors/torch_minimind.py';
 const cli = 'dist/src/cli/main.js';
