@@ -20,7 +20,7 @@ or MINIMIND_NCCL=path); CPU ranks through the rendezvous. If a rank fails or is 
   --master-addr A          address of node 0 (rank 0 listens there) [127.0.0.1]
   --master-port P          TCP port of the rendezvous [29500]
 Environment of every rank: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
-(torchrun's), NCCL_NVLS_ENABLE=0. MINIMIND_DIST_TIMEOUT (s, [300]) bounds the wait for all ranks.
+(torchrun's), NCCL_NVLS_ENABLE=0, MINIMIND_THREADS=cores/N (unless set). MINIMIND_DIST_TIMEOUT (s, [300]) bounds the wait for all ranks.
 Example: minimind launch --nproc-per-node 2 pretrain --data t.jsonl --tokenizer tok/ --batch-size 64`;
 
 const FLAGS: Record<string, string> = { '--nproc-per-node': 'nprocPerNode', '--nnodes': 'nnodes', '--node-rank': 'nodeRank', '--master-addr': 'masterAddr', '--master-port': 'masterPort' };
