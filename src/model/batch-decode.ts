@@ -1,18 +1,19 @@
-// Ragged batched decoding: one step feeds one new token to each of B sequences that sit at
-// different positions, each with its own KV cache (batch 1). Everything that does not look at
-// positions — embedding, norms, the q/k/v/o projections, the MLP or MoE, the output head — runs
-// once on the (B, 1, d) batch, so the weights are read once per step instead of once per
-// sequence (decode is bound by reading weights). RoPE runs batched too: the rows of the RoPE
-// tables at each sequence's position are gathered once per step, and the (B, 1, H, D) batch is
-// rotated as one sequence of B positions whose table rows are those. Attention depends on a row's
-// cache, so it runs per row with the kernel a single sequence uses.
+// Ragged batched forward: one step feeds tokens to several sequences that sit at different
+// positions, each with its own KV cache (batch 1) — one new token each when decoding, a whole
+// prompt for a sequence that joins. Everything that does not look at positions — embedding,
+// norms, the q/k/v/o projections, the MLP or MoE, the output head — runs once on the (N, 1, d)
+// batch of all N tokens, so the weights are read once per step instead of once per sequence
+// (decode is bound by reading weights). RoPE runs batched too: the rows of the RoPE tables at each
+// token's position are gathered once per step, and the batch is rotated as one sequence of N
+// positions whose table rows are those. Attention depends on a sequence's cache, so it runs per
+// sequence with the kernel a single sequence uses.
 //
 //   const caches = prompts.map(() => model.newCache(1));
-//   let logits = prompts.map((p, i) => prefill(model, p, caches[i]));   // V floats each
-//   const step = decodeStep(model, nextTokens, caches);                   // B x V floats
+//   let logits = forwardRagged(model, prompts.map((ids, i) => ({ ids, cache: caches[i] })));  // B x V
+//   const step = decodeStep(model, nextTokens, caches);                                       // B x V
 //
-// Sequences may join (prefill a new cache) or leave (dispose its cache) between any two steps:
-// that is continuous batching (batch-generate.ts). MiniMind has no position_ids, so the
+// Sequences may join (their prompt is a segment of the next step) or leave (dispose the cache)
+// between any two steps: that is continuous batching (batch-generate.ts). MiniMind has no position_ids, so the
 // alternative, one padded rectangle, would shift the positions of shorter prompts (spec 1.4).
 import { tensor, type Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
@@ -46,59 +47,98 @@ export function prefill(model: MiniMindForCausalLM, ids: readonly number[], cach
  * [b V, (b + 1) V). The caches must be distinct (one per sequence) and of batch 1.
  */
 export function decodeStep(model: MiniMindForCausalLM, tokens: readonly number[], caches: readonly KVCache[]): Float32Array {
-  const B = tokens.length;
-  if (B === 0) return new Float32Array(0);
-  if (caches.length !== B) throw new Error(`decodeStep: ${B} tokens for ${caches.length} caches`);
-  if (new Set(caches).size !== B) throw new Error('decodeStep: a cache appears twice (each sequence needs its own)');
-  for (const c of caches) {
-    checkCache(model, c);
-    c.reserve(c.length + 1); // throws past max_position_embeddings
+  if (caches.length !== tokens.length) throw new Error(`decodeStep: ${tokens.length} tokens for ${caches.length} caches`);
+  return forwardRagged(model, tokens.map((id, b) => ({ ids: [id], cache: caches[b] })));
+}
+
+/** Tokens to append to one sequence: a whole prompt, a chunk of one, or the next token. */
+export interface Segment {
+  ids: readonly number[];
+  cache: KVCache;
+}
+
+/**
+ * One forward over segments of different lengths at different positions: segment s appends its
+ * T_s tokens to its own cache (batch 1) from position cache.length on. All N = sum T_s tokens go
+ * through the position-free work as one (N, 1, d) batch; RoPE uses each token's own position;
+ * attention runs per segment, causal within it, over its cache. Returns the logits of each
+ * segment's last token: S rows of V floats. So a step can prefill new prompts and decode running
+ * sequences at once, reading the weights once for all of them.
+ */
+export function forwardRagged(model: MiniMindForCausalLM, segments: readonly Segment[]): Float32Array {
+  const S = segments.length;
+  if (S === 0) return new Float32Array(0);
+  if (new Set(segments.map((g) => g.cache)).size !== S) throw new Error('batch decoding: a cache appears twice (each sequence needs its own)');
+  const offsets: number[] = [];
+  let N = 0;
+  for (const g of segments) {
+    if (g.ids.length === 0) throw new Error('batch decoding: a segment has no tokens');
+    checkCache(model, g.cache);
+    g.cache.reserve(g.cache.length + g.ids.length); // throws past max_position_embeddings
+    offsets.push(N);
+    N += g.ids.length;
   }
+  const tokens = new Int32Array(N);
+  const positions = new Int32Array(N);
+  segments.forEach((g, s) => {
+    tokens.set(g.ids, offsets[s]);
+    for (let t = 0; t < g.ids.length; t++) positions[offsets[s] + t] = g.cache.length + t;
+  });
   let host: Float32Array | undefined;
   noGrad(() =>
     scope(() => {
-      // cos/sin rows at each sequence's position: (B, head_dim / 2), shared by every layer
-      const pos = tensor(Int32Array.from(caches, (c) => c.length), [B], 'int32');
+      // cos/sin rows at every token's position: (N, head_dim / 2), shared by every layer
+      const pos = tensor(positions, [N], 'int32');
       const rope = { cos: ops.indexSelect(model.rope.cos, pos), sin: ops.indexSelect(model.rope.sin, pos) };
-      let x = model.model.embed_tokens.forward(tensor(Int32Array.from(tokens), [B, 1], 'int32')); // (B, 1, d)
+      let x = model.model.embed_tokens.forward(tensor(tokens, [N, 1], 'int32')); // (N, 1, d)
       model.model.layers.items.forEach((layer, l) => {
-        x = scope(() => layerStep(model, layer, l, x, rope, caches));
+        x = scope(() => layerStep(model, layer, l, x, rope, segments, offsets));
       });
-      const logits = ops.linear(model.model.norm.forward(x), model.outputWeight); // (B, 1, V)
+      if (N > S) {
+        // only each segment's last token needs logits: (S, 1, d)
+        const last = Int32Array.from(segments, (g, s) => offsets[s] + g.ids.length - 1);
+        const d = model.config.hidden_size;
+        x = ops.indexSelect(x.reshape([N, d]), tensor(last, [S], 'int32')).reshape([S, 1, d]);
+      }
+      const logits = ops.linear(model.model.norm.forward(x), model.outputWeight); // (S, 1, V)
       host = hostFloats(logits);
     }),
   );
-  for (const c of caches) c.length += 1;
+  for (const g of segments) g.cache.length += g.ids.length;
   return host!;
 }
 
-// One decoder layer (DecoderLayer.forward, spelled out so that attention can go row by row):
-// h = x + o_proj(attn(rope(q), cache)); out = h + mlp(post_attention_layernorm(h)).
-function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x: Tensor, rope: RopeTensors, caches: readonly KVCache[]): Tensor {
+// One decoder layer (DecoderLayer.forward, spelled out so that attention can go segment by
+// segment): h = x + o_proj(attn(rope(q), cache)); out = h + mlp(post_attention_layernorm(h)).
+function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x: Tensor, rope: RopeTensors, segments: readonly Segment[], offsets: number[]): Tensor {
   const c = model.config;
-  const B = caches.length;
+  const N = x.shape[0];
   const [H, KVH, hd] = [c.num_attention_heads, c.num_key_value_heads, c.head_dim];
   const attn = layer.self_attn;
   const n = layer.input_layernorm.forward(x);
-  let q = attn.q_proj.forward(n).reshape([B, 1, H, hd]);
-  let k = attn.k_proj.forward(n).reshape([B, 1, KVH, hd]);
-  const v = attn.v_proj.forward(n).reshape([B, 1, KVH, hd]);
+  let q = attn.q_proj.forward(n).reshape([N, 1, H, hd]);
+  let k = attn.k_proj.forward(n).reshape([N, 1, KVH, hd]);
+  const v = attn.v_proj.forward(n).reshape([N, 1, KVH, hd]);
   if (attn.q_norm && attn.k_norm) {
     q = attn.q_norm.forward(q); // over head_dim: no position involved, so batched
     k = attn.k_norm.forward(k);
   }
-  // (B, 1, H, hd) seen as (1, B, H, hd): "position" b uses table row b, sequence b's position.
+  // (N, 1, H, hd) seen as (1, N, H, hd): "position" i uses table row i, token i's own position.
   const interleaved = c.rope_interleaved ?? false;
-  q = ops.rope(q.reshape([1, B, H, hd]), rope.cos, rope.sin, 0, interleaved).reshape([B, 1, H, hd]);
-  k = ops.rope(k.reshape([1, B, KVH, hd]), rope.cos, rope.sin, 0, interleaved).reshape([B, 1, KVH, hd]);
-  const rows: Tensor[] = [];
-  for (let b = 0; b < B; b++) {
-    const pos = caches[b].length;
-    caches[b].write(l, B === 1 ? k : ops.slice(k, 0, b, 1), B === 1 ? v : ops.slice(v, 0, b, 1));
-    rows.push(ops.attention(B === 1 ? q : ops.slice(q, 0, b, 1), caches[b].k[l], caches[b].v[l], pos + 1)); // (1, 1, H, hd)
-  }
-  const att = B === 1 ? rows[0] : ops.concat(rows, 0);
-  const h = ops.add(x, attn.o_proj.forward(att.reshape([B, 1, H * hd])));
+  q = ops.rope(q.reshape([1, N, H, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, H, hd]);
+  k = ops.rope(k.reshape([1, N, KVH, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, KVH, hd]);
+  // Segment s as a (1, T, heads, hd) sequence (a slice copy unless it is the whole batch).
+  const part = (t: Tensor, s: number, heads: number) => {
+    const T = segments[s].ids.length;
+    return (T === N ? t : ops.slice(t, 0, offsets[s], T)).reshape([1, T, heads, hd]);
+  };
+  const outs: Tensor[] = segments.map((g, s) => {
+    const pos = g.cache.length;
+    g.cache.write(l, part(k, s, KVH), part(v, s, KVH));
+    return ops.attention(part(q, s, H), g.cache.k[l], g.cache.v[l], pos + g.ids.length); // (1, T, H, hd)
+  });
+  const att = outs.length === 1 ? outs[0] : ops.concat(outs.map((o) => o.reshape([o.shape[1], 1, H, hd])), 0);
+  const h = ops.add(x, attn.o_proj.forward(att.reshape([N, 1, H * hd])));
   const m = layer.post_attention_layernorm.forward(h);
   const y = layer.mlp instanceof MoEFeedForward ? layer.mlp.forward(m).y : layer.mlp.forward(m);
   return ops.add(h, y);

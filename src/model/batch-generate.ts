@@ -1,6 +1,6 @@
 // Continuous batching on top of batch-decode.ts: sequences with their own prompts and sampling
-// settings join and leave between decode steps, and every step feeds one token to each running
-// sequence in one ragged batch. generateBatch() is the whole loop for a fixed set of prompts (RL
+// settings join and leave between steps, and every step is one ragged forward that prefills the
+// prompts joining now and feeds one token to each running sequence. generateBatch() is the whole loop for a fixed set of prompts (RL
 // rollouts, batch inference); the server drives a ContinuousBatch itself, one step per event-loop
 // turn, adding requests as they arrive and cancelling them when a client goes away.
 //
@@ -11,7 +11,7 @@
 // A sequence's tokens do not depend on what it was batched with: sampling draws from the
 // sequence's own generator (rowRng), and the batched step computes each row as a batch of one
 // would, up to float rounding in the matrix products (tests compare with generate() at T = 0).
-import { decodeStep, prefill } from './batch-decode.js';
+import { forwardRagged, type Segment } from './batch-decode.js';
 import type { KVCache } from './kv-cache.js';
 import type { MiniMindForCausalLM } from './model.js';
 import type { FinishReason, StreamingTokenizer } from './generate.js';
@@ -228,18 +228,35 @@ export class ContinuousBatch {
   }
 
   /**
-   * One step: waiting prompts that fit are prefilled (and choose their first token), then every
-   * running sequence gets its next token from one batched decode. Returns false when idle.
+   * One step, one forward: the waiting prompts that fit are prefilled (and choose their first
+   * token) in the same ragged batch in which every running sequence gets its next token.
+   * Returns false when idle.
    */
   step(): boolean {
-    this.admit();
+    const joining = this.admit();
     const live = this.running.filter((s) => !s.done);
-    this.lastStepSize = live.length;
-    if (live.length > 0) {
+    const segments: Segment[] = [...joining.map((g) => ({ ids: g.prompt, cache: g.cache })), ...live.map((s) => ({ ids: [s.next], cache: s.cache! }))];
+    this.lastStepSize = segments.length;
+    if (segments.length > 0) {
+      let logits: Float32Array;
+      try {
+        logits = forwardRagged(this.model, segments);
+      } catch (e) {
+        for (const g of joining) g.cache.dispose();
+        throw e;
+      }
       const V = this.vocabSize;
-      const logits = decodeStep(this.model, live.map((s) => s.next), live.map((s) => s.cache!));
+      const row = (i: number) => logits.subarray(i * V, (i + 1) * V);
+      joining.forEach((g, i) => {
+        // n samples of one prompt: the prefilled cache is copied for the others
+        g.seqs.forEach((s, j) => {
+          s.cache = j === 0 ? g.cache : g.cache.fork();
+          this.running.push(s);
+        });
+        for (const s of g.seqs) if (!s.cancelled) s.choose(Float32Array.from(row(i))); // choose edits its row: a copy each
+      });
       live.forEach((s, b) => {
-        if (!s.cancelled) s.choose(logits.subarray(b * V, (b + 1) * V));
+        if (!s.cancelled) s.choose(row(joining.length + b));
       });
     }
     this.sweep();
@@ -252,32 +269,26 @@ export class ContinuousBatch {
     this.pending.length = 0;
   }
 
-  private admit(): void {
+  // Takes the waiting groups that fit (batch slots, prefill budget) off the queue, each with a
+  // fresh cache for its prompt. A group with no room to generate ends at once.
+  private admit(): { prompt: readonly number[]; seqs: Sequence[]; cache: KVCache }[] {
+    const out: { prompt: readonly number[]; seqs: Sequence[]; cache: KVCache }[] = [];
     let prefilled = 0;
+    let slots = this.maxBatch - this.running.length;
     const limit = this.opts.maxPrefillTokens ?? Infinity;
-    while (this.pending.length > 0 && this.running.length + this.pending[0].seqs.length <= this.maxBatch) {
+    while (this.pending.length > 0 && this.pending[0].seqs.length <= slots) {
       if (prefilled > 0 && prefilled + this.pending[0].prompt.length > limit) break;
       const { prompt, seqs } = this.pending.shift()!;
-      prefilled += prompt.length;
       const budget = seqs[0].s.budget(prompt.length);
-      const first = this.model.newCache(1, Math.min(this.maxPositions, prompt.length + Math.max(budget, 1)));
-      let logits: Float32Array;
-      try {
-        logits = prefill(this.model, prompt, first);
-      } catch (e) {
-        first.dispose();
-        throw e;
+      if (budget <= 0) {
+        for (const s of seqs) s.finish('length');
+        continue;
       }
-      seqs.forEach((s, i) => {
-        s.cache = i === 0 ? first : first.fork();
-        this.running.push(s);
-      });
-      for (const s of seqs) {
-        if (s.cancelled) continue; // cancelled from inside an event handler of a sibling
-        if (budget <= 0) s.finish('length');
-        else s.choose(Float32Array.from(logits)); // choose edits its row: each sample gets a copy
-      }
+      prefilled += prompt.length;
+      slots -= seqs.length;
+      out.push({ prompt, seqs, cache: this.model.newCache(1, Math.min(this.maxPositions, prompt.length + budget)) });
     }
+    return out;
   }
 
   private sweep(): void {

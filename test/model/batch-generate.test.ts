@@ -11,7 +11,7 @@ import { noGrad } from '../../src/core/autograd.js';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
 import { generate } from '../../src/model/generate.js';
-import { decodeStep, prefill } from '../../src/model/batch-decode.js';
+import { decodeStep, forwardRagged, prefill } from '../../src/model/batch-decode.js';
 import { ContinuousBatch, generateBatch } from '../../src/model/batch-generate.js';
 import { relErr } from './helpers.js';
 
@@ -59,6 +59,37 @@ for (const preset of PRESETS) {
       assert.equal(caches[i].length, PROMPTS[i].length + 1);
     });
     for (const c of [...caches, ...refCaches]) c.dispose();
+    model.dispose();
+  });
+
+  test(`forwardRagged: whole prompts and single tokens in one step equal each sequence's own forward (${preset})`, () => {
+    const model = tinyModel(preset);
+    // Two sequences already hold a prompt and get one token; two new ones bring their whole prompt.
+    const old = [PROMPTS[0], PROMPTS[1]].map((p) => {
+      const cache = model.newCache(1);
+      prefill(model, p, cache);
+      return cache;
+    });
+    const fresh = [model.newCache(1), model.newCache(1)];
+    const segments = [
+      { ids: PROMPTS[2], cache: fresh[0] },
+      { ids: [41], cache: old[0] },
+      { ids: PROMPTS[3], cache: fresh[1] },
+      { ids: [42], cache: old[1] },
+    ];
+    const got = forwardRagged(model, segments);
+    const want = [
+      fullLogits(model, PROMPTS[2]).slice((PROMPTS[2].length - 1) * VOCAB),
+      fullLogits(model, [...PROMPTS[0], 41]).slice(PROMPTS[0].length * VOCAB),
+      fullLogits(model, PROMPTS[3]).slice((PROMPTS[3].length - 1) * VOCAB),
+      fullLogits(model, [...PROMPTS[1], 42]).slice(PROMPTS[1].length * VOCAB),
+    ];
+    want.forEach((w, s) => {
+      const row = got.subarray(s * VOCAB, (s + 1) * VOCAB);
+      assert.ok(relErr(row, w) < 1e-5, `segment ${s}: rel err ${relErr(row, w)}`);
+    });
+    assert.deepEqual(segments.map((g) => g.cache.length), [PROMPTS[2].length, PROMPTS[0].length + 1, PROMPTS[3].length, PROMPTS[1].length + 1]);
+    for (const c of [...old, ...fresh]) c.dispose();
     model.dispose();
   });
 
