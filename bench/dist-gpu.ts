@@ -19,6 +19,8 @@ const { values } = parseArgs({
     python: { type: 'string' }, script: { type: 'string' }, tol: { type: 'string' }, work: { type: 'string' },
     // a dry run of this script without GPUs: --device cpu --small-preset tiny-3 --small-seq 32 --only equiv,resume,kill
     device: { type: 'string' }, 'small-preset': { type: 'string' }, 'small-seq': { type: 'string' },
+    // the speed workload (default: v1, 64 x 512 per GPU; torch shape flags must match the preset)
+    'speed-preset': { type: 'string' }, 'speed-batch': { type: 'string' }, 'speed-seq': { type: 'string' }, 'torch-shape': { type: 'string' },
   },
 });
 const only = new Set((values.only ?? 'equiv,resume,kill,speed').split(','));
@@ -135,12 +137,16 @@ if (only.has('kill')) {
 }
 
 if (only.has('speed')) {
+  const speedPreset = values['speed-preset'] ?? 'v1';
+  const speedBatch = Number(values['speed-batch'] ?? 64);
+  const speedSeq = Number(values['speed-seq'] ?? 512);
+  const torchShape = (values['torch-shape'] ?? '--d-model 768 --n-layers 16').split(' ');
   // ours: the real trainer (data, shards, NCCL, AdamW, clipping), tokens/s from rank 0's metrics
   // (log every 4 steps; the median of the windows after the first)
   const ours = (n: number) => {
     const out = join(work, `speed${n}`);
-    const args = ['pretrain', '--data', data, '--tokenizer', tok, '--preset', 'v1', '--max-seq-len', '512', '--pad-to-max-length', '--batch-size', String(64 * n),
-      '--accumulation-steps', '1', '--epochs', '1000', '--max-steps', String(STEPS), '--log-interval', '4', '--save-interval', '100000', '--device', 'cuda', '--dtype', 'bf16',
+    const args = ['pretrain', '--data', data, '--tokenizer', tok, '--preset', speedPreset, '--max-seq-len', String(speedSeq), '--pad-to-max-length', '--batch-size', String(speedBatch * n),
+      '--accumulation-steps', '1', '--epochs', '1000', '--max-steps', String(STEPS), '--log-interval', '4', '--save-interval', '100000', '--device', device, '--dtype', device === 'cuda' ? 'bf16' : 'fp32',
       '--out', out, '--overwrite', '--quiet'];
     const r = n === 1 ? sh(args) : sh(launch(n, args));
     if (r.status !== 0) return { tokensPerS: null, stderr: tail(r.stderr) };
@@ -149,7 +155,7 @@ if (only.has('speed')) {
   };
   const torch = (n: number) => {
     const r = spawnSync(python, ['-m', 'torch.distributed.run', '--nproc_per_node', String(n), '--master_port', String(port++), 'bench/ddp_torch.py', '--script', script,
-      '--batch', '64', '--seq', '512', '--d-model', '768', '--n-layers', '16', '--steps', String(Math.max(STEPS - 2, 5)), '--warmup', '3'], { encoding: 'utf8', env: { ...process.env, NCCL_NVLS_ENABLE: '0' } });
+      '--batch', String(speedBatch), '--seq', String(speedSeq), ...torchShape, '--steps', String(Math.max(STEPS - 2, 5)), '--warmup', '3'], { encoding: 'utf8', env: { ...process.env, NCCL_NVLS_ENABLE: '0' } });
     const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
     return line ? (JSON.parse(line) as { tokens_per_second: number }).tokens_per_second : null;
   };
@@ -158,7 +164,7 @@ if (only.has('speed')) {
     const o = ours(n);
     const t = torch(n);
     rows.push({ gpus: n, ours: o.tokensPerS, torch: t });
-    report({ check: `speed: v1 (108M) bf16 64x512 per GPU on ${n} GPU(s)`, ok: o.tokensPerS !== null, oursTokensPerS: o.tokensPerS, ...(o.tokensPerS === null ? { stderr: o.stderr } : { windows: o.windows }), pytorchDdpTokensPerS: t });
+    report({ check: `speed: ${speedPreset} ${device === 'cuda' ? 'bf16' : 'fp32'} ${speedBatch}x${speedSeq} per GPU on ${n} GPU(s)`, ok: o.tokensPerS !== null, oursTokensPerS: o.tokensPerS, ...(o.tokensPerS === null ? { stderr: o.stderr } : { windows: o.windows }), pytorchDdpTokensPerS: t });
   }
   const base = rows[0];
   console.log('\n| GPUs | ours tokens/s | scaling | PyTorch DDP tokens/s | scaling | ours / DDP |');
