@@ -79,3 +79,30 @@ test('agent rollout: generated tokens trained, observations masked, row = the re
   assert.equal(r[1].toolCalls, 0);
   assert.ok(r[2].total < 0);
 });
+
+test('eval toolcall and agent: commands run on a tiny model and report in one line / one JSON object', { skip }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const { MiniMindForCausalLM } = await import('../../src/model/model.js');
+  const { presetConfig } = await import('../../src/model/presets.js');
+  const { saveModelFolder } = await import('../../src/formats/hf-folder.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mm-toolcall-'));
+  const tok = Tokenizer.load(TOK);
+  saveModelFolder(join(dir, 'm'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
+  const system = { role: 'system', content: '', tools: JSON.stringify([calculateMath.schema]) };
+  const data = join(dir, 'agent.jsonl');
+  writeFileSync(data, [1, 2, 3, 4].map((i) => JSON.stringify({ conversations: [system, { role: 'user', content: `${i}*7?` }, { role: 'assistant', content: '' }], gt: [String(i * 7)] })).join('\n'));
+  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], { encoding: 'utf8' });
+  const r = cli(['eval', 'toolcall', '--model', join(dir, 'm'), '--data', data, '--max-new-tokens', '4', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout.trim());
+  assert.equal(s.prompts, 4);
+  assert.equal(typeof s.accuracy, 'number');
+  const a = cli(['agent', '--data', data, '--init-from', join(dir, 'm'), '--out', join(dir, 'run'), '--max-gen-len', '4', '--batch-size', '2', '--max-steps', '1', '--quiet']);
+  assert.equal(a.status, 0, a.stderr);
+  const bad = cli(['agent', '--data', join(dir, 'm', 'config.json'), '--init-from', join(dir, 'm')]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^minimind: .*config\.json:1: /);
+});

@@ -46,12 +46,13 @@ ppl     perplexity of a .txt file (one document) or a .jsonl file ({"text": ...}
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${(await import('./eval-toolcall.js')).TOOLCALL_USAGE}`);
     return;
   }
   if (sub === 'ceval' || sub === 'cmmlu') return ceval(rest);
   if (sub === 'ppl') return ppl(rest);
-  throw new CliError(`unknown eval subcommand '${sub}' (ceval, ppl)\n\n${USAGE}`);
+  if (sub === 'toolcall') return (await import('./eval-toolcall.js')).runToolcall(rest);
+  throw new CliError(`unknown eval subcommand '${sub}' (ceval, ppl, toolcall)\n\n${USAGE}`);
 }
 
 const COMMON = {
