@@ -7,15 +7,17 @@
 // asked in SFT). Half of those facts (all their phrasings) join the SFT questions as RL prompts;
 // the other half is the evaluation set, never seen as a question in SFT *or* RL. The reward is the
 // quickstart's own correctness check (the answer's last number is the sum) as a TypeScript reward
-// function; accuracy is measured greedily, as the quickstart measures it.
+// function (--reward correct), or MiniMind's rule reward (--reward rules: length 20-800 characters,
+// think rules, repetition penalty); accuracy is measured greedily, as the quickstart measures it.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { grpo } from '../dist/src/train/grpo.js';
 import { generateQuickstartData, isCorrect } from '../dist/src/train/quickstart-data.js';
 import { answer } from '../dist/src/train/quickstart.js';
+import { ruleReward } from '../dist/src/train/rl/reward-fns.js';
 
-const { values } = parseArgs({ options: { loss: { type: 'string', default: 'cispo' }, steps: { type: 'string', default: '120' }, out: { type: 'string' }, model: { type: 'string', default: 'runs/quickstart/sft/model' }, lr: { type: 'string', default: '1e-4' }, seed: { type: 'string', default: '42' }, 'num-generations': { type: 'string', default: '6' }, 'batch-size': { type: 'string', default: '4' }, beta: { type: 'string', default: '0.1' }, kinds: { type: 'string', default: 'sum,capital' } } });
+const { values } = parseArgs({ options: { loss: { type: 'string', default: 'cispo' }, steps: { type: 'string', default: '120' }, out: { type: 'string' }, model: { type: 'string', default: 'runs/quickstart/sft/model' }, lr: { type: 'string', default: '1e-4' }, seed: { type: 'string', default: '42' }, 'num-generations': { type: 'string', default: '6' }, 'batch-size': { type: 'string', default: '4' }, beta: { type: 'string', default: '0.1' }, kinds: { type: 'string', default: 'sum,capital' }, reward: { type: 'string', default: 'correct' } } });
 const out = values.out ?? `runs/rl-quickstart-${values.loss}`;
 const kinds = values.kinds.split(',');
 const data = generateQuickstartData(42); // the quickstart's default seed
@@ -37,7 +39,7 @@ const accuracy = (model, tok, items) => {
 mkdirSync(out, { recursive: true });
 console.error(`RL prompts: ${prompts.length} (${rlItems.length - rlHeld.length} seen in SFT + ${rlHeld.length} questions of half of the held-out facts); evaluation: ${evalItems.length} questions of the other ${facts.length - rlFacts.size} held-out facts`);
 const summary = await grpo({
-  initFrom: values.model, prompts, out, rewards: [correctness], loss: values.loss,
+  initFrom: values.model, prompts, out, rewards: values.reward.split(',').map((r) => (r === 'rules' ? ruleReward : correctness)), loss: values.loss,
   numGenerations: Number(values['num-generations']), batchSize: Number(values['batch-size']), epochs: 100, maxSteps: Number(values.steps),
   maxNewTokens: 24, temperature: 0.8, thinkingRatio: 0, learningRate: Number(values.lr), beta: Number(values.beta), seed: Number(values.seed),
   logInterval: 5, saveInterval: 1000, evalInterval: 10,
