@@ -4,7 +4,7 @@
 #   2. the quickstart model with its position table extended from 512 to 1024: the tools block of the
 #      minimind-3 template alone is ~430 tokens with the quickstart's 1,024-token vocabulary
 #   3. a short SFT on the demonstrations (default 200 steps): the model learns the format
-#   4. minimind agent on the RL prompts, with the held-out prompts evaluated every 10 steps
+#   4. minimind agent on the RL prompts, with the held-out prompts evaluated every 15 steps
 #      (greedy tool loop; correct = the ground truth in the final answer)
 #   bash tools/rl-agent-arith.sh [sft-steps] [agent-steps] [learning-rate]
 set -euo pipefail
