@@ -21,8 +21,10 @@ const { values } = parseArgs({ options: { loss: { type: 'string', default: 'cisp
 const out = values.out ?? `runs/rl-quickstart-${values.loss}`;
 const kinds = values.kinds.split(',');
 const data = generateQuickstartData(42); // the quickstart's default seed
-// data.heldOut lists each held-out fact's 4 questions (EN x2, ZH x2) together: fact = index / 4.
-const held = data.heldOut.map((q, i) => ({ ...q, fact: Math.floor(i / 4) })).filter((q) => kinds.includes(q.kind));
+// data.heldOut lists each held-out fact's 4 questions (EN x2, ZH x2) together: fact = index / 4. A sum
+// and its commuted twin (3 + 5, 5 + 3) count as one fact, so they land on the same side of the split.
+const factOf = (q, i) => (q.kind === 'sum' ? `sum:${q.question.match(/\d/g).slice(0, 2).sort().join('+')}` : `capital:${Math.floor(i / 4)}`);
+const held = data.heldOut.map((q, i) => ({ ...q, fact: factOf(q, i) })).filter((q) => kinds.includes(q.kind));
 const facts = [...new Set(held.map((q) => q.fact))];
 const rlFacts = new Set(facts.filter((_, i) => i % 2 === 0));
 const evalItems = held.filter((q) => !rlFacts.has(q.fact));
