@@ -1,8 +1,9 @@
 // GEMM throughput of the native backend, GFLOP/s per shape: the shapes of a v1-small training step
 // at batch 8 x seq 512 (M = 4096 tokens; Linear forward is NT, its backward NN for dX and TN for dW)
 // plus a square reference. Prints one JSON line.
-//   node dist/bench/gemm.js [--threads N] [--isa avx512|avx2|generic] [--precision fp32|bf16] [--seconds S]
-// (bf16 = AMX with bf16 operands and fp32 accumulation; reported as 'fp32' where the CPU has no AMX)
+//   node dist/bench/gemm.js [--threads N] [--isa amx|avx512bf16|avx512|avx2|generic] [--precision fp32|bf16] [--seconds S]
+// (bf16 = bf16 operands, fp32 accumulation: AMX tiles or AVX512-BF16 vdpbf16ps by the ISA level; reported as
+// 'fp32' where the CPU has neither. --isa caps the level, e.g. --isa avx512bf16 on an AMX machine.)
 import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
 import { parseArgs } from 'node:util';
 
@@ -13,7 +14,7 @@ if (!cpu) {
   process.exit(1);
 }
 if (values.threads) cpu.setThreads(Number(values.threads));
-if (values.isa) cpu.setIsa(values.isa as 'avx512');
+if (values.isa) cpu.setIsa(values.isa as 'avx512');  // before setMatmulPrecision: the level decides whether bf16 is available
 const seconds = Number(values.seconds ?? 1);
 const precision = cpu.setMatmulPrecision(values.precision === 'bf16' ? 'bf16' : 'fp32');
 
