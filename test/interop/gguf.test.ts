@@ -9,10 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportGguf, ggufArchitecture, ggufStorageType, type GgufOutType } from '../../src/formats/gguf-export.js';
-import { loadModelFolder } from '../../src/formats/hf-folder.js';
+import { loadModelFolder, saveModelFolder } from '../../src/formats/hf-folder.js';
 import { decodeTensor, encodeTensor, quantizeQ8_0 } from '../../src/formats/gguf.js';
 import { presetConfig } from '../../src/model/presets.js';
-import type { MiniMindForCausalLM } from '../../src/model/model.js';
+import { MiniMindForCausalLM as MiniMindModel } from '../../src/model/model.js';
+type MiniMindForCausalLM = MiniMindModel;
 import { noGrad, scope, tensor } from '../../src/core/index.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { greedyIds, PY, smallModelFolder, tmp } from './helpers.js';
@@ -247,3 +248,27 @@ test('minimind export gguf: bad --type and a folder without a tokenizer are one-
   const loaded = loadModelFolder(dir);
   loaded.model.dispose();
 });
+
+const SHARED_TOK = '../shared/data/minimind-tokenizer';
+for (const era of ['head', 'minimind2']) {
+  const tokDir = join(SHARED_TOK, era);
+  test(`GGUF with MiniMind's own ${era} tokenizer: llama.cpp tokenizes and detokenizes as we do (specials, <think>, tool tags, Chinese)`, { skip: existsSync(tokDir) ? false : `${tokDir} not found (shared data absent)` }, async (t) => {
+    const lib = await llamaCpp();
+    if (typeof lib === 'string') { t.skip(lib); return; }
+    const model = new MiniMindModel(presetConfig('tiny-3', { vocab_size: 6400 }));
+    const dir = join(tmp(), 'm');
+    saveModelFolder(dir, model, { tokenizerDir: tokDir });
+    const file = join(tmp(), 'm.gguf');
+    exportGguf(model, dir, file, { type: 'f16', modelfile: false });
+    model.dispose();
+    const tok = Tokenizer.load(dir);
+    const gg = await lib.llama.loadModel({ modelPath: file });
+    const chat = tok.applyChatTemplate([{ role: 'system', content: '你是一个助手。' }, { role: 'user', content: "What's 12+30? 请回答。" }, { role: 'assistant', content: '<think>\n12+30=42\n</think>\n\n42' }, { role: 'user', content: '<tool_response>{"ok": true}</tool_response>' }], { addGenerationPrompt: true });
+    for (const text of [chat, '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>', '北京是中国的首都，上海是最大的城市。  Two  spaces\tand\ttabs\n\n', "I'm sure they'll've done it"]) {
+      const ids = tok.encode(text);
+      assert.deepEqual(gg.tokenize(text, true).map(Number), ids, JSON.stringify(text.slice(0, 60)));
+      assert.equal(gg.detokenize(ids as never[], true), tok.decode(ids), 'detokenize');
+    }
+    await gg.dispose();
+  });
+}
