@@ -18,10 +18,13 @@ import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, scoreRows } from './rl/rollout.js';
 import { agentRollouts, trajectoryRow } from './rl/agent-rollout.js';
 import { agentReward } from './rl/rewards.js';
+import { saveDtypeOption } from './options.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
 
 export interface AgentOptions {
   initFrom: string;
+  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
+  saveDtype?: 'fp32' | 'bf16' | 'fp16';
   prompts: RlPrompt[];
   out: string;
   /** Runs the calls (default: MiniMind's mock tools). */
@@ -82,6 +85,7 @@ export const AGENT_DEFAULTS = {
 
 export async function agent(options: AgentOptions): Promise<RlSummary> {
   const o = { ...AGENT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof AGENT_DEFAULTS & AgentOptions;
+  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
   if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new Error(`agent: numGenerations must be ≥ 2, got ${o.numGenerations}`);
   const missing = o.prompts.find((p) => !p.gt);
   if (missing) throw new Error(`agent: ${missing.source} has no "gt" (agent RL scores the final answer against it)`);
@@ -103,7 +107,7 @@ export async function agent(options: AgentOptions): Promise<RlSummary> {
     {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       info: { loss: o.loss, num_generations: o.numGenerations, max_turns: o.maxTurns, beta: o.beta, temperature: o.temperature, init_from: o.initFrom, tools: registry.names.join(', ') },
-      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed) => {
         const batch = [...indices].map((i) => o.prompts[i]);

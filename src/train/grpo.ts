@@ -17,12 +17,15 @@ import { loadFrozenModel } from './common.js';
 import { groupAdvantages, grpoLoss, type PolicyLossType } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, sampleGroups, scoreRows } from './rl/rollout.js';
+import { saveDtypeOption } from './options.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
 import { type RewardFunction, scoreCompletions } from './rl/reward-fns.js';
 
 export interface GrpoOptions {
   /** The model folder to start from (policy and frozen reference). */
   initFrom: string;
+  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
+  saveDtype?: 'fp32' | 'bf16' | 'fp16';
   prompts: RlPrompt[];
   out: string;
   /** Summed into the reward of each sample (MiniMind: rule rewards + a reward model). */
@@ -84,6 +87,7 @@ export const GRPO_DEFAULTS = {
 
 export async function grpo(options: GrpoOptions): Promise<RlSummary> {
   const o = { ...GRPO_DEFAULTS, ...stripUndefined(options) };
+  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
   if (o.rewards.length === 0) throw new Error('grpo: give at least one reward function');
   if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new Error(`grpo: numGenerations must be ≥ 2 (advantages compare samples of a group), got ${o.numGenerations}`);
   const tokenizer = Tokenizer.load(o.initFrom);
@@ -108,7 +112,7 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
     {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       info: { loss: o.loss, num_generations: o.numGenerations, beta: o.beta, temperature: o.temperature, max_new_tokens: o.maxNewTokens, init_from: o.initFrom, rewards: o.rewards.map((r) => r.name).join(', ') },
-      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed) => {
         const rand = mulberry32(mixSeed(seed, 7));

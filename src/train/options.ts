@@ -147,6 +147,12 @@ export interface ResolvedStage {
 
 const SAVE_DTYPES = { fp32: 'F32', bf16: 'BF16', fp16: 'F16' } as const;
 
+/** A saveDtype option ('fp32' default, 'bf16', 'fp16') in safetensors spelling; a UserError names --save-dtype otherwise. */
+export function saveDtypeOption(v: string | undefined): ResolvedStage['saveDtype'] {
+  if (v !== undefined && !Object.hasOwn(SAVE_DTYPES, v)) throw new UserError(`--save-dtype must be fp32, bf16 or fp16, got '${v}'`);
+  return SAVE_DTYPES[(v ?? 'fp32') as keyof typeof SAVE_DTYPES];
+}
+
 /** Validates the shared options of a stage and fills in MiniMind's defaults for it. */
 export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults): ResolvedStage {
   const dataFiles = fileList(o.data);
@@ -155,7 +161,6 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
   if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   if (o.sftMask !== undefined && o.sftMask !== 'all' && o.sftMask !== 'last') throw new UserError(`--sft-mask must be 'all' or 'last', got '${o.sftMask}'`);
   if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'bf16') throw new UserError(`--dtype must be fp32 or bf16, got '${o.dtype}'`);
-  if (o.saveDtype !== undefined && !(o.saveDtype in SAVE_DTYPES)) throw new UserError(`--save-dtype must be fp32, bf16 or fp16, got '${o.saveDtype}'`);
   const seed = intOption(o, 'seed', 42);
   const maxSeqLen = intOption(o, 'maxSeqLen', d.maxSeqLen, 2);
   const cfg: TrainConfig = {
@@ -184,5 +189,5 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     log: o.log,
     signal: o.signal,
   };
-  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: SAVE_DTYPES[o.saveDtype ?? 'fp32'] };
+  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype) };
 }

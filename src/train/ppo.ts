@@ -19,12 +19,15 @@ import { loadFrozenModel } from './common.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, sampleGroups, scoreRows, type PackedRows } from './rl/rollout.js';
+import { saveDtypeOption } from './options.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
 import { type RewardFunction, scoreCompletions } from './rl/reward-fns.js';
 import { Critic } from './rl/critic.js';
 
 export interface PpoOptions {
   initFrom: string;
+  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
+  saveDtype?: 'fp32' | 'bf16' | 'fp16';
   prompts: RlPrompt[];
   out: string;
   rewards: RewardFunction[];
@@ -109,6 +112,7 @@ function rowsOf(a: Float64Array, rows: number[], L: number): Float64Array {
 
 export async function ppo(options: PpoOptions): Promise<RlSummary> {
   const o = { ...PPO_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof PPO_DEFAULTS & PpoOptions;
+  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
   if (o.rewards.length === 0) throw new Error('ppo: give at least one reward function');
   const tokenizer = Tokenizer.load(o.initFrom);
   const eos = tokenizer.eosTokenId;
@@ -133,7 +137,7 @@ export async function ppo(options: PpoOptions): Promise<RlSummary> {
       params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
       extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
       info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
-      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom }),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
       evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
       step: async (indices, seed, _step, update) => {
         const rand = mulberry32(mixSeed(seed, 7));

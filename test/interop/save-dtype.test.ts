@@ -12,7 +12,7 @@ import { readSafetensors, toFloat32, writeSafetensors } from '../../src/formats/
 import { f32ToBf16, bf16ToF32 } from '../../src/formats/halfFloat.js';
 import { pretrain } from '../../src/train/pretrain.js';
 import { lora } from '../../src/train/lora.js';
-import { PY, tmp, tokenizerDir, CORPUS } from './helpers.js';
+import { PY, tmp, tokenizerDir, CORPUS, smallModelFolder } from './helpers.js';
 
 test('pretrain --save-dtype bf16 and lora --save-dtype fp16: saved in that dtype, loadable everywhere', async (t) => {
   const dir = tmp();
@@ -55,4 +55,26 @@ test('pretrain --save-dtype bf16 and lora --save-dtype fp16: saved in that dtype
 
 test('--save-dtype with a bad value is a one-line error naming the flag', async () => {
   await assert.rejects(pretrain({ data: 'x.jsonl', out: join(tmp(), 'o'), saveDtype: 'int4' as never }), /--save-dtype must be fp32, bf16 or fp16, got 'int4'/);
+});
+
+test('grpo --save-dtype fp16 writes an fp16 model folder that loads', async () => {
+  const { grpo } = await import('../../src/train/grpo.js');
+  const { dir, model } = smallModelFolder('tiny-3');
+  model.dispose();
+  const out = join(tmp(), 'grpo');
+  const prompts = ['1+1?', 'hello'].map((q, i) => ({ messages: [{ role: 'user' as const, content: q }], source: `p${i}` }));
+  const even = { name: 'even', score: (ss: { completionIds: number[] }[]) => ss.map((x) => x.completionIds.filter((id) => id % 2 === 0).length / Math.max(1, x.completionIds.length)) };
+  await grpo({ initFrom: dir, prompts, rewards: [even], numGenerations: 2, maxNewTokens: 3, batchSize: 2, maxSteps: 1, quiet: true, saveDtype: 'fp16', out } as never);
+  const st = readSafetensors(join(out, 'model', 'model.safetensors')).tensors;
+  assert.ok([...st.values()].every((h) => h.dtype === 'F16'));
+  loadModelFolder(join(out, 'model')).model.dispose();
+});
+
+test('RL stages take saveDtype too; a bad value is refused before any work', async () => {
+  const { grpo } = await import('../../src/train/grpo.js');
+  const { ppo } = await import('../../src/train/ppo.js');
+  const { agent } = await import('../../src/train/agent.js');
+  for (const stage of [grpo, ppo, agent] as ((o: never) => Promise<unknown>)[]) {
+    await assert.rejects(stage({ initFrom: '/nonexistent', prompts: [], out: join(tmp(), 'o'), rewards: [], saveDtype: 'fp8' } as never), /--save-dtype must be fp32, bf16 or fp16, got 'fp8'/);
+  }
 });

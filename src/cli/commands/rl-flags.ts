@@ -12,6 +12,7 @@ export const RL_FLAGS: FlagSpec = {
   'max-steps': { type: 'string' }, 'grad-clip': { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' },
   'log-interval': { type: 'string' }, 'save-interval': { type: 'string' }, 'eval-interval': { type: 'string' },
   resume: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, quiet: { type: 'boolean' },
+  'save-dtype': { type: 'string' },
 };
 
 export interface RlDefaults {
@@ -31,6 +32,7 @@ Training:
   --resume                 continue the run in --out from its latest checkpoint
   --stop-after N           stop (with a checkpoint) after N steps of this invocation
   --skip-bad-lines         skip malformed data lines instead of stopping
+  --save-dtype fp32|bf16|fp16  precision of the saved model weights [fp32]
   --quiet                  no progress line`;
 }
 
@@ -63,6 +65,7 @@ export function commonRlOptions(v: Values) {
     maxSteps: intFlag(v, 'max-steps', 1), gradClip: numFlag(v, 'grad-clip'), weightDecay: numFlag(v, 'weight-decay'), seed: intFlag(v, 'seed'),
     logInterval: intFlag(v, 'log-interval', 1), saveInterval: intFlag(v, 'save-interval', 1), evalInterval: intFlag(v, 'eval-interval', 1),
     resume: !!v.resume, stopAfterSteps: intFlag(v, 'stop-after', 1), quiet: !!v.quiet,
+    saveDtype: str(v, 'save-dtype') as 'fp32' | 'bf16' | 'fp16' | undefined, // checked by the stage (saveDtypeOption)
   };
 }
 
