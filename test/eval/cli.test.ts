@@ -120,6 +120,8 @@ test('bad input: one minimind: line and exit 2, never a stack trace; --out never
     [['ceval', '--model', modelDir, '--data', data, '--out', existing], /^minimind: --out .* already exists/],
     [['ceval', '--model', join(root, 'nope'), '--data', data], /^minimind: model folder not found/],
     [['ceval', '--model', modelDir, '--data', data, '--device', 'tpu'], /^minimind: --device must be cpu, cuda or auto, got 'tpu'$/],
+    [['ceval', '--model', modelDir, '--data', data, '--dtype', 'fp16'], /^minimind: --dtype must be fp32 or bf16, got 'fp16'$/],
+    [['ceval', '--model', modelDir, '--data', data, '--out', join(data, 'val', 'logic_val.csv'), '--overwrite'], /^minimind: --out .* is the same file as --data|overlap/],
     [['ceval', '--model', modelDir, '--data', data, '--shots', '9'], /^minimind: --shots 9: the dev split|^minimind: no dev CSV files/],
     [['ceval', '--model', modelDir, '--data', join(root, 'missing')], /^minimind: benchmark data not found/],
     [['ppl', '--model', modelDir, '--data', join(root, 'missing.txt')], /^minimind: data file not found/],

@@ -4,8 +4,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
+import type { DeviceName } from '../../core/device.js';
 import { refuseExisting, refuseSamePath, writeVia } from '../outputs.js';
-import { DeviceError, useDevice } from '../../core/device.js';
 import { Progress } from '../../train/progress.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -13,11 +13,13 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 const USAGE = `Usage:
   minimind eval ceval --model <folder> [--adapter <dir>] --data <dir|file.csv> [--split val|test|dev] [--shots k]
                       [--method letter|loglik] [--subjects a,b] [--format ceval|cmmlu] [--batch-size N]
-                      [--max-seq-len N] [--device cpu|cuda|auto] [--out results.jsonl [--overwrite]] [--json]
+                      [--max-seq-len N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--out results.jsonl [--overwrite]] [--json]
   minimind eval ppl   --model <folder> [--adapter <dir>] --data <file.txt|file.jsonl> [--max-seq-len N] [--stride S]
-                      [--batch-size N] [--device cpu|cuda|auto] [--json]
+                      [--batch-size N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--json]
 
 --adapter applies a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging it.
+--dtype fp32|bf16: GEMM precision (bf16 operands, fp32 accumulation) [bf16 on a GPU, else fp32;
+MiniMind v1 scored in fp32].
 
 ceval   multiple-choice accuracy on C-Eval ({subject}_{split}.csv) or CMMLU ({split}/{subject}.csv);
         the layout is detected from the CSV header. --data is the benchmark folder (e.g.
@@ -62,6 +64,7 @@ const COMMON = {
   'batch-size': { type: 'string' },
   'max-seq-len': { type: 'string' },
   device: { type: 'string' },
+  dtype: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -72,15 +75,17 @@ function positiveInt(values: Record<string, unknown>, name: string, fallback: nu
   return n;
 }
 
-/** Picks the device first (weights are created on it), then loads the model folder (+ a LoRA adapter). */
+/**
+ * Picks the device and GEMM precision first (weights are created on the device), then loads the
+ * model folder (+ a LoRA adapter).
+ */
 async function loadModel(values: Record<string, unknown>): Promise<{ model: MiniMindForCausalLM; tokenizer: Tokenizer }> {
   const dir = requireFlag(values, 'model', USAGE);
-  try {
-    useDevice(typeof values.device === 'string' ? values.device : 'auto');
-  } catch (e) {
-    if (e instanceof DeviceError) throw new CliError(e.message);
-    throw e;
-  }
+  const dtype = values.dtype as 'fp32' | 'bf16' | undefined;
+  if (dtype !== undefined && dtype !== 'fp32' && dtype !== 'bf16') throw new CliError(`--dtype must be fp32 or bf16, got '${dtype}'`);
+  const { prepareDevice } = await import('../../train/common.js');
+  // useDevice (inside) refuses a device name other than cpu, cuda or auto.
+  prepareDevice({ device: (typeof values.device === 'string' ? values.device : 'auto') as DeviceName, dtype });
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (evaluation needs the tokenizer next to the weights)`);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
