@@ -2,12 +2,12 @@
 // questions) with a v1-small model (random weights, seed 42, MiniMind v1's tokenizer), side by side
 // with the reference in the same run: tools/eval_reference.py, MiniMind v1's eval_ceval.py loop on
 // transformers (one question per forward pass, as v1 ran it), on the first --reference-questions
-// questions. Reports wall time, questions/s and peak RSS of ours, the reference's questions/s, and
+// questions. Reports wall time, CPU seconds, questions/s and peak RSS of ours, the reference's questions/s, and
 // how many of the compared predictions agree (and the largest relative difference of the A-D logits).
 //   node dist/bench/eval-cmmlu.js [--data ../shared/data/cmmlu] [--split test] [--batch-size 16]
 //        [--reference-questions 300] [--python .venv/bin/python] [--subjects a,b]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +34,10 @@ const load0 = loadavg()[0];
 let reference: Record<string, unknown> = { skipped: `${python} not found` };
 let refLines: { file: string; index: number; logits: number[]; prediction: string }[] = [];
 if (refN > 0 && spawnSync(python, ['-c', 'import transformers, pandas']).status === 0) {
-  const r = spawnSync(python, ['tools/eval_reference.py', folder, join(data, split), '--limit', String(refN), '--timing'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  // With --subjects, the reference reads the first chosen subject's file (CMMLU or C-Eval naming).
+  const first = values.subjects?.split(',')[0];
+  const refData = first ? [join(data, split, `${first}.csv`), join(data, split, `${first}_${split}.csv`)].find((f) => existsSync(f)) ?? join(data, split) : join(data, split);
+  const r = spawnSync(python, ['tools/eval_reference.py', folder, refData, '--limit', String(refN), '--timing'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`eval_reference.py failed: ${r.stderr.slice(-2000)}`);
   refLines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const timing = JSON.parse(r.stderr.trim().split('\n').pop()!);
@@ -45,14 +48,15 @@ const out = join(root, 'ours.jsonl');
 const args = ['dist/src/cli/main.js', 'eval', 'ceval', '--model', folder, '--data', data, '--split', split, '--method', 'letter', '--device', 'cpu', '--batch-size', values['batch-size'] ?? '16', '--out', out, '--json'];
 if (values.subjects) args.push('--subjects', values.subjects);
 const t0 = Date.now();
-const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
 const wall = (Date.now() - t0) / 1000;
 if (r.status !== 0) throw new Error(`minimind eval failed: ${r.stderr.slice(-2000)}`);
 const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-const peakKb = Number(r.stderr.trim().split('\n').pop());
+// CPU seconds tell what a quiet machine would take when the cores are shared with other work.
+const [peakKb, userS, sysS] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
 const ours = {
   questions: j.questions, wall_s: round(wall), scoring_s: round(j.seconds), questions_per_second: round(j.questions_per_second), accuracy: round(j.accuracy, 4),
-  batch_size: Number(values['batch-size'] ?? 16), peak_rss_mb: Math.round(peakKb / 1024),
+  batch_size: Number(values['batch-size'] ?? 16), peak_rss_mb: Math.round(peakKb / 1024), cpu_s: round(userS + sysS),
 };
 
 // Agreement on the questions both scored.
