@@ -49,6 +49,7 @@ export function evaluateMultipleChoice(model: MiniMindForCausalLM, tokenizer: To
   const shots = opts.shots ?? 0;
   const shotsOf = shotPicker(split, opts.dev, shots);
   const maxSeqLen = Math.min(opts.maxSeqLen ?? model.config.max_position_embeddings, model.config.max_position_embeddings);
+  if (!Number.isInteger(maxSeqLen) || maxSeqLen < 2) throw new UserError(`max_seq_len must be an integer >= 2, got ${opts.maxSeqLen}`);
   const questions = split.questions;
   const total = questions.length;
   const batchSize = opts.batchSize ?? 16;
