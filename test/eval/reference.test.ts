@@ -3,7 +3,7 @@
 // apply_chat_template, the HF tokenizer and a transformers forward pass, one question at a time, and
 // lm-eval's _encode_pair / log-likelihood for loglik. Our batched results must match it: the v1
 // prompt byte for byte and id for id on every C-Eval val question, and the scores and predictions of
-// a small model folder on tricky CSV rows and on one real subject.
+// a small model folder on tricky CSV rows and on one real subject; and perplexity's total nats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -90,4 +90,36 @@ test('letter and loglik scores and predictions equal the transformers reference 
       if (method === 'letter') o.secondary.forEach((p, k) => assert.ok(Math.abs(p - r.probs![k]) <= 1e-4 * r.probs![k]));
     });
   }
+});
+
+// transformers' causal-LM loss (mean over the shifted labels) times the number of predicted tokens is
+// the total nats; one window, BOS first, so every token of the text is predicted.
+const PPL_PY = `
+import json, sys, torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+folder, text = sys.argv[1], sys.argv[2]
+tok = AutoTokenizer.from_pretrained(folder)
+ids = [tok.bos_token_id] + tok(text, add_special_tokens=False).input_ids
+x = torch.tensor([ids])
+model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+with torch.no_grad():
+    loss = model(input_ids=x, labels=x).loss.item()
+print(json.dumps({'tokens': len(ids) - 1, 'nats': loss * (len(ids) - 1), 'bytes': len(text.encode('utf-8'))}))
+`;
+
+test('perplexity: total nats, tokens and bytes equal transformers (labels loss) on one window', { skip }, async () => {
+  const { evaluatePerplexity } = await import('../../src/eval/perplexity.js');
+  const root = tmp();
+  const folder = join(root, 'model');
+  const tok = Tokenizer.load(V1_TOKENIZER);
+  const model = tinyModel(tok.vocabSize, 4);
+  saveModelFolder(folder, model, { tokenizerDir: V1_TOKENIZER });
+  const text = '满纸荒唐言，一把辛酸泪。The capital of France is Paris; 1 + 1 = 2.';
+  const r = spawnSync(PY, ['-c', PPL_PY, folder, text], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const ref = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const ours = evaluatePerplexity(model, tok, [text]);
+  assert.equal(ours.tokens, ref.tokens);
+  assert.equal(ours.bytes, ref.bytes);
+  assert.ok(Math.abs(ours.nats - ref.nats) / ref.nats < 1e-5, `${ours.nats} vs ${ref.nats}`);
 });
