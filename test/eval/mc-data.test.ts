@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { findSplitFiles, loadMcSplit } from '../../src/eval/mc-data.js';
+import { mcSummary } from '../../src/eval/mc-report.js';
+import type { McResult } from '../../src/eval/multiple-choice.js';
 import { UserError } from '../../src/core/errors.js';
 import { CEVAL, CMMLU, noBenchmarks, tmp, writeCsvs } from './helpers.js';
 
@@ -84,4 +86,42 @@ test('shared C-Eval and CMMLU: question counts of their READMEs, categories from
   assert.deepEqual(cm.info.get('agronomy')?.categories, ['Other']);
   assert.deepEqual(cm.info.get('anatomy')?.categories, ['STEM']);
   assert.deepEqual(cm.info.get('ancient_chinese')?.categories, ['Social Science', 'China specific']);
+});
+
+test("MiniMind v1's own per-question val results (ceval_result) line up with our questions, and our arithmetic gives its 24.52 %", { skip: noBenchmarks }, async () => {
+  // v1 wrote each row back from pandas: the same question, options and answer, then its llm_answer
+  // and is_right; the last row of each file is a summary filled with '-'.
+  const { readCsv } = await import('../../src/data/csv.js');
+  const val = await loadMcSplit({ data: CEVAL, split: 'val' });
+  let rows = 0;
+  let right = 0;
+  const letters: Record<string, number> = {};
+  const v1Results: McResult[] = [];
+  const v1FileAccuracy: Record<string, string> = {};
+  for (const subject of val.subjects) {
+    const mine = val.questions.filter((q) => q.subject === subject);
+    const theirs = [];
+    for await (const r of readCsv(join(CEVAL, 'ceval_result', `${subject}_val_result.csv`))) theirs.push(r.value);
+    const summaryRow = theirs.pop()!;
+    assert.equal(summaryRow.question, '-');
+    v1FileAccuracy[subject] = summaryRow.answer.split(': ')[1]; // '文件 x_val.csv 的正确率: 24.49%'
+    assert.equal(theirs.length, mine.length, subject);
+    theirs.forEach((t, i) => {
+      assert.deepEqual([t.question, t.A, t.B, t.C, t.D, t.answer], [mine[i].question, ...mine[i].options, mine[i].answer], `${subject} #${i}`);
+      assert.equal(t.is_right, t.llm_answer === t.answer ? '1' : '0');
+      letters[t.llm_answer] = (letters[t.llm_answer] ?? 0) + 1;
+      v1Results.push({ question: mine[i], scores: [0, 0, 0, 0], secondary: [0, 0, 0, 0], prediction: t.llm_answer as McResult['prediction'], tokens: 0 });
+      right += Number(t.is_right);
+      rows++;
+    });
+  }
+  // ceval/README.md: 1346 questions, 330 correct (24.52 %); C 774, A 398, D 137, B 37 answers.
+  assert.equal(rows, 1346);
+  assert.equal(right, 330);
+  assert.deepEqual(letters, { A: 398, B: 37, C: 774, D: 137 });
+  // Our accuracy arithmetic on v1's predictions gives v1's figures: the total and every file's.
+  const s = mcSummary(v1Results, val, 'letter');
+  assert.equal(s.correct, 330);
+  assert.equal(`${(100 * s.accuracy).toFixed(2)}%`, '24.52%');
+  for (const [subject, e] of Object.entries(s.subjects)) assert.equal(`${(100 * e.accuracy).toFixed(2)}%`, v1FileAccuracy[subject], subject);
 });
