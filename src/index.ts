@@ -30,7 +30,7 @@ export { MiniMindForCausalLM, MiniMindModel, KVCache, type ForwardOptions } from
 export { generate, generateStream, generateSteps, type CausalLM, type GenerateOptions, type GenerationResult, type TokenEvent, type FinishReason } from './model/generate.js';
 // Batched generation for prompts of different lengths (continuous batching, per-token log-probs)
 export { generateBatch, ContinuousBatch, Sequence, type GenerateBatchOptions, type BatchResult, type SamplingParams, type SequenceEvent, type SequenceResult } from './model/batch-generate.js';
-export { decodeStep, prefill } from './model/batch-decode.js';
+export { decodeStep, forwardRagged, prefill, type Segment } from './model/batch-decode.js';
 
 // Serving: the OpenAI-compatible server and web chat page (`minimind serve`)
 export { serve, type ServeOptions } from './serve/load.js';
