@@ -168,6 +168,17 @@ const CASES: [string[], RegExp][] = [
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'model'], /--out model is the same folder as --model model/],
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'run'], /--out run already exists/],
   [['export', '--model', 'model', '--out', 'merged'], /nothing to export: give --merge-lora/],
+  // serving, evaluation, RL, GGUF, data parallelism (other engineers' commands, same contract)
+  [['serve', '--model', 'nowhere'], /model folder not found: nowhere/],
+  [['serve', '--model', 'pre.jsonl'], /pre\.jsonl is a file, not a model folder/],
+  [['eval', 'ppl', '--model', 'nowhere', '--data', 'pre.jsonl'], /model folder not found: nowhere/],
+  [['eval', '--model', 'model'], /unknown eval subcommand/],
+  [['grpo', '--data', 'sft.jsonl', '--init-from', 'nowhere', '--out', 'new-run'], /model folder not found: nowhere/],
+  [['grpo', '--data', 'sft.jsonl', '--init-from', 'tok', '--out', 'new-run'], /tok has no config\.json/],
+  [['ppo', '--data', 'sft.jsonl', '--init-from', 'nowhere', '--out', 'new-run'], /model folder not found: nowhere/],
+  [['agent', '--data', 'sft.jsonl', '--init-from', 'nowhere', '--out', 'new-run'], /model folder not found: nowhere/],
+  [['export', 'gguf', '--model', 'nowhere', '--out', 'a.gguf'], /model folder not found: nowhere/],
+  [['launch', '--nproc-per-node', '0', 'pretrain'], /--nproc-per-node must be an integer ≥ 1, got 0/],
   // bench, quickstart
   [['bench', 'train', '--preset', 'nope'], /bench: .*nope/],
   [['bench', 'train', '--steps', '0'], /--steps must be an integer >= 1/],
