@@ -22,11 +22,13 @@ const BACKENDS: [string, Backend | null, string][] = [['js', jsBackend, ''], ['c
 // v1-moe a routing decision flips).
 const LOGIT_TOL = { bf16: 2e-2, q8: 6e-2 } as const;
 const report: string[] = [];
+let expected = 0;  // tests defined to run (not skipped): each must add its line
 
 for (const [beName, backend, why] of BACKENDS)
   for (const variant of VARIANTS)
     for (const format of ['bf16', 'q8'] as const) {
       const skip = !backend ? why : haveFixture(variant) ? false : `${fixturePath(variant)} not found (run tools/gen_model_fixtures.py)`;
+      if (!skip) expected++;
       test(`--weights ${format} ${variant} [${beName}]: logits near PyTorch fp32, cached decode equals full, greedy ids`, { skip }, () =>
         withBackend(backend ?? jsBackend, () => {
           const fx = loadFixture(fixturePath(variant));
@@ -72,6 +74,7 @@ for (const [beName, backend, why] of BACKENDS)
         }));
     }
 
-test('inference weights summary', (t) => {
+test('inference weights summary: every check that ran reported', (t) => {
   for (const line of report) t.diagnostic(line);
+  assert.equal(report.length, expected, `${expected - report.length} of ${expected} inference-weight checks did not complete`);
 });
