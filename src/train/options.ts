@@ -71,6 +71,8 @@ export interface StageOptions {
   skipBadLines?: boolean;
   /** Pad every batch to maxSeqLen as MiniMind does (default: to the longest row). */
   padToMaxLength?: boolean;
+  /** false: every epoch reads the examples in file order (a side-by-side check needs it); default true, a seeded shuffle per epoch. */
+  shuffle?: boolean;
   /** SFT data: supervise every assistant turn ('all', jsonl default) or only the last (v1 csv default). */
   sftMask?: SftMaskMode;
   /** Where tensors live: 'cpu' (default), 'cuda', or 'auto'. */
@@ -184,6 +186,7 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     maxSteps: o.maxSteps !== undefined ? intOption(o, 'maxSteps', 0, 1) : undefined,
     stopAfterSteps: o.stopAfter !== undefined ? intOption(o, 'stopAfter', 0, 1) : undefined,
     padTo: o.padToMaxLength ? maxSeqLen : undefined,
+    shuffle: o.shuffle,
     keepCheckpoints: intOption(o, 'keepCheckpoints', 2, 1),
     onProgress: o.onProgress,
     log: o.log,

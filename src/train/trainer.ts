@@ -66,6 +66,8 @@ export interface TrainConfig {
   stopAfterSteps?: number;
   /** Pad every batch to this length (MiniMind pads to max_length); default: the longest row. */
   padTo?: number;
+  /** false: batches in file order every epoch (default: a seeded shuffle per epoch). */
+  shuffle?: boolean;
   keepCheckpoints?: number;
   /** Replace an earlier run in outDir (checked by claimRunFolder; recorded here for the report). */
   overwrite?: boolean;
@@ -174,7 +176,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   const say = (m: string) => lead && cfg.log?.(m);
   const accum = Math.max(1, Math.floor(cfg.accumulationSteps));
   const group = task.train.group;
-  const plan = new BatchPlan(task.train.size, { batchSize: cfg.batchSize, seed: cfg.seed });
+  const plan = new BatchPlan(task.train.size, { batchSize: cfg.batchSize, seed: cfg.seed, shuffle: cfg.shuffle });
   const bpe = plan.batchesPerEpoch;
   const optPerEpoch = Math.ceil(bpe / accum);
   let totalSteps = cfg.epochs * optPerEpoch;
