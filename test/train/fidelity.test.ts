@@ -52,6 +52,7 @@ async function compare(stage: 'pretrain' | 'sft' | 'dpo') {
   const s = FIDELITY_STAGES[stage];
   const f = fixture[stage];
   for (const k of ['rows', 'epochs', 'batch_size', 'learning_rate', 'accumulation_steps', 'max_seq_len'] as const) assert.equal(f.settings[k], s[k], `fixture made with ${k}=${f.settings[k]}; regenerate it (tools/README.md)`);
+  if (s.beta !== undefined) assert.equal(f.settings.beta, s.beta, 'fixture made with another beta; regenerate it');
   const dir = mkdtempSync(join(tmpdir(), `mm-fidelity-${stage}-`));
   try {
     const { modelDir, data } = writeFidelityInputs(dir);
@@ -78,7 +79,7 @@ async function compare(stage: 'pretrain' | 'sft' | 'dpo') {
     assert.equal(reports.length, theirs.length, 'optimizer steps');
     const diffs = reports.map((r, i) => Math.abs(r.loss - theirs[i].loss));
     reports.forEach((r, i) => assert.ok(Math.abs(r.lr - theirs[i].lr) <= 1e-12 * theirs[i].lr + 1e-18, `step ${i + 1}: lr ${r.lr} vs MiniMind's ${theirs[i].lr}`));
-    assert.ok(diffs[0] <= LOSS_TOL[stage], `first loss ${reports[0].loss} vs MiniMind's ${theirs[0].loss}`);
+    assert.ok(diffs[0] <= LOSS_TOL[stage], `first loss ${reports[0].loss} vs MiniMind's ${theirs[0].loss} (a changed init or data encoding on purpose? then regenerate the fixture: tools/README.md)`);
     diffs.forEach((d, i) => assert.ok(d <= LOSS_TOL[stage], `step ${i + 1}: loss ${reports[i].loss} vs MiniMind's ${theirs[i].loss} (|diff| ${d.toExponential(2)})`));
     return { first: [reports[0].loss, theirs[0].loss], maxDiff: Math.max(...diffs), diffs };
   } finally {
