@@ -5,6 +5,7 @@
 // portable; the bf16 GEMMs on AMX and AVX512-BF16) and both 1 and 2 threads are run. Skips, saying why, only when the addon did not build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededInputs, close } from './kernel-helpers.js';
 import { jsBackend } from '../../src/backends/js/index.js';
 import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../src/backends/cpu/index.js';
 import type { Backend, UnaryOp } from '../../src/backends/backend.js';
@@ -13,36 +14,8 @@ const cpu = loadCpuBackend();
 const skip = cpu === null ? `native CPU backend not built: ${cpuLoadError()}` : false;
 
 // ---- seeded inputs ----
-let seed = 12345;
-function rnd(): number {
-  seed = (seed * 1103515245 + 12345) >>> 0;
-  return seed / 4294967296;
-}
-function rand(n: number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (rnd() * 2 - 1) * scale;
-  return a;
-}
-function randInt(n: number, hi: number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.floor(rnd() * hi);
-  return a;
-}
+const { rand, randInt } = seededInputs(12345);
 const clone = <T extends Float32Array | Int32Array>(a: T): T => a.slice() as T;
-
-/** Elementwise |got - want| <= tol * (|want| + mean|want|), with a message that says where. */
-function close(got: Float32Array | Int32Array, want: Float32Array | Int32Array, what: string, tol = 2e-5): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let meanAbs = 0;
-  for (let i = 0; i < want.length; i++) meanAbs += Math.abs(want[i]);
-  meanAbs = want.length ? meanAbs / want.length : 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
-    }
-  }
-}
 
 /**
  * Runs `fn` on both backends with fresh copies of `bufs` and compares every buffer named in

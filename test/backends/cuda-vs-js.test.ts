@@ -6,6 +6,7 @@
 // is skipped with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededInputs, close } from './kernel-helpers.js';
 import { jsBackend } from '../../src/backends/js/index.js';
 import { loadCudaBackend, cudaLoadError } from '../../src/backends/cuda/index.js';
 import type { Backend, Buf, FBuf, UnaryOp } from '../../src/backends/backend.js';
@@ -13,33 +14,7 @@ import type { Backend, Buf, FBuf, UnaryOp } from '../../src/backends/backend.js'
 const cuda = loadCudaBackend();
 const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
 
-let seed = 4242;
-function rnd(): number {
-  seed = (seed * 1103515245 + 12345) >>> 0;
-  return seed / 4294967296;
-}
-function rand(n: number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (rnd() * 2 - 1) * scale;
-  return a;
-}
-function randInt(n: number, hi: number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.floor(rnd() * hi);
-  return a;
-}
-
-/** Elementwise |got - want| <= tol * (|want| + mean|want|), naming the first bad element. */
-function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let meanAbs = 0;
-  for (let i = 0; i < want.length; i++) meanAbs += Math.abs(want[i]);
-  meanAbs = want.length ? meanAbs / want.length : 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
-  }
-}
+const { rand, randInt } = seededInputs(4242);
 
 /** Runs fn on js (host copies) and on CUDA (uploaded copies); compares `outs` and checks inputs are untouched. */
 function both(what: string, bufs: Record<string, Float32Array | Int32Array>, outs: string[], fn: (b: Backend, x: Record<string, any>) => void, tol?: number): void {

@@ -1,0 +1,36 @@
+// Shared by the backend-vs-js kernel tests: seeded random inputs and an elementwise comparison
+// that names the first bad element.
+import assert from 'node:assert/strict';
+
+/** Seeded uniform inputs: rand(n, scale) in [-scale, scale), randInt(n, hi) in [0, hi). */
+export function seededInputs(seed: number): { rand: (n: number, scale?: number) => Float32Array; randInt: (n: number, hi: number) => Int32Array } {
+  let s = seed >>> 0;
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 4294967296;
+  };
+  return {
+    rand(n, scale = 1) {
+      const a = new Float32Array(n);
+      for (let i = 0; i < n; i++) a[i] = (rnd() * 2 - 1) * scale;
+      return a;
+    },
+    randInt(n, hi) {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = Math.floor(rnd() * hi);
+      return a;
+    },
+  };
+}
+
+/** Elementwise |got - want| <= tol * (|want| + mean|want|), with a message that says where. */
+export function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let meanAbs = 0;
+  for (let i = 0; i < want.length; i++) meanAbs += Math.abs(want[i]);
+  meanAbs = want.length ? meanAbs / want.length : 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
+  }
+}
