@@ -28,8 +28,8 @@ const commands: Record<string, Command> = {
   chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },
   serve: { summary: 'OpenAI-compatible API server and web chat page for a model folder', load: () => import('./commands/serve.js') },
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
-  export: { summary: 'export a model folder (--merge-lora)', load: () => import('./commands/export.js') },
-  eval: { summary: 'benchmarks: C-Eval / CMMLU accuracy (ceval), perplexity and bits per byte (ppl)', load: () => import('./commands/eval.js') },
+  export: { summary: 'export a model folder (--merge-lora), a GGUF file for llama.cpp (export gguf) or a MiniMind .pth (export pth)', load: () => import('./commands/export.js') },
+  eval: { summary: 'benchmarks: C-Eval / CMMLU accuracy (ceval), perplexity and bits per byte (ppl), tool calls (toolcall)', load: () => import('./commands/eval.js') },
   launch: { summary: 'data-parallel training on several GPUs / nodes (torchrun-style: launch --nproc-per-node N pretrain ...)', load: () => import('./commands/launch.js') },
   bench: { summary: 'benchmark train | forward | generate and print one JSON line', load: () => import('./commands/bench.js') },
 };
