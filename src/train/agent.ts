@@ -4,11 +4,10 @@
 // agent reward (tool-call gap, ground truth in the final answer, unfinished and tag penalties,
 // repetition; rewards.ts); group-relative advantages; CISPO (default) or GRPO with β·k3-KL over
 // the generated tokens only — tool observations are in the sequence but never trained.
+import type { RlRunOptions } from './rl/options.js';
 import { scope } from '../core/scope.js';
 import * as ops from '../ops/index.js';
-import type { RlPrompt } from '../data/rl.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { MiniMindForCausalLM } from '../model/model.js';
 import { mockToolRegistry } from '../tools/mock.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
@@ -21,12 +20,7 @@ import { agentReward } from './rl/rewards.js';
 import { saveDtypeOption } from './options.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
 
-export interface AgentOptions {
-  initFrom: string;
-  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
-  saveDtype?: 'fp32' | 'bf16' | 'fp16';
-  prompts: RlPrompt[];
-  out: string;
+export interface AgentOptions extends RlRunOptions {
   /** Runs the calls (default: MiniMind's mock tools). */
   registry?: ToolRegistry;
   loss?: PolicyLossType;
@@ -37,26 +31,6 @@ export interface AgentOptions {
   epsilonHigh?: number;
   maxNewTokens?: number;
   maxTotalLen?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  thinkingRatio?: number;
-  batchSize?: number;
-  epochs?: number;
-  maxSteps?: number;
-  learningRate?: number;
-  weightDecay?: number;
-  gradClip?: number;
-  logInterval?: number;
-  saveInterval?: number;
-  evalInterval?: number;
-  evaluate?: (policy: MiniMindForCausalLM, tokenizer: Tokenizer) => Promise<Record<string, number>> | Record<string, number>;
-  seed?: number;
-  resume?: boolean;
-  stopAfterSteps?: number;
-  quiet?: boolean;
-  /** Aborting stops after the current step with a checkpoint. */
-  signal?: AbortSignal;
 }
 
 /** MiniMind train_agent.py defaults. */

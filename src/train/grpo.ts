@@ -6,12 +6,12 @@
 // then one update with the CISPO (default) or GRPO loss plus β·k3-KL (losses.ts).
 //
 //   const summary = await grpo({ initFrom: 'runs/sft/model', prompts, out: 'runs/grpo', rewards: [ruleReward] });
+import type { RlRunOptions } from './rl/options.js';
 import { scope } from '../core/scope.js';
 import * as ops from '../ops/index.js';
 import { mulberry32, mixSeed } from '../data/rng.js';
 import type { RlPrompt } from '../data/rl.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { MiniMindForCausalLM } from '../model/model.js';
 import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
 import { loadFrozenModel } from './common.js';
 import { groupAdvantages, grpoLoss, type PolicyLossType } from './rl/losses.js';
@@ -21,13 +21,7 @@ import { saveDtypeOption } from './options.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
 import { type RewardFunction, scoreCompletions } from './rl/reward-fns.js';
 
-export interface GrpoOptions {
-  /** The model folder to start from (policy and frozen reference). */
-  initFrom: string;
-  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
-  saveDtype?: 'fp32' | 'bf16' | 'fp16';
-  prompts: RlPrompt[];
-  out: string;
+export interface GrpoOptions extends RlRunOptions {
   /** Summed into the reward of each sample (MiniMind: rule rewards + a reward model). */
   rewards: RewardFunction[];
   loss?: PolicyLossType;
@@ -38,28 +32,6 @@ export interface GrpoOptions {
   maxNewTokens?: number;
   /** Prompts are cut to their last maxSeqLen tokens. */
   maxSeqLen?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  /** Probability of rendering a prompt with an open <think> (MiniMind GRPO: 0.9). */
-  thinkingRatio?: number;
-  batchSize?: number;
-  epochs?: number;
-  maxSteps?: number;
-  learningRate?: number;
-  weightDecay?: number;
-  gradClip?: number;
-  logInterval?: number;
-  saveInterval?: number;
-  evalInterval?: number;
-  /** Held-out measurement of the policy, logged as eval_* (e.g. accuracy). */
-  evaluate?: (policy: MiniMindForCausalLM, tokenizer: Tokenizer) => Promise<Record<string, number>> | Record<string, number>;
-  seed?: number;
-  resume?: boolean;
-  stopAfterSteps?: number;
-  quiet?: boolean;
-  /** Aborting stops after the current step with a checkpoint. */
-  signal?: AbortSignal;
 }
 
 /** MiniMind train_grpo.py defaults. */

@@ -6,6 +6,7 @@
 // AdamW optimizers and schedules. When the approximate KL (mean ½(π − π_old)²) of a minibatch
 // passes earlyStopKl, that minibatch and the rest of the epoch contribute no loss (MiniMind zeroes
 // the loss rather than breaking, for DDP) and no further epoch runs.
+import type { RlRunOptions } from './rl/options.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';
 import { tensor } from '../core/tensor.js';
@@ -13,7 +14,6 @@ import * as ops from '../ops/index.js';
 import { mixSeed, mulberry32, permutation } from '../data/rng.js';
 import type { RlPrompt } from '../data/rl.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { MiniMindForCausalLM } from '../model/model.js';
 import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
 import { loadFrozenModel } from './common.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
@@ -24,14 +24,8 @@ import { rlLoop, type RlSummary } from './rl/loop.js';
 import { type RewardFunction, scoreCompletions } from './rl/reward-fns.js';
 import { Critic } from './rl/critic.js';
 
-export interface PpoOptions {
-  initFrom: string;
-  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
-  saveDtype?: 'fp32' | 'bf16' | 'fp16';
-  prompts: RlPrompt[];
-  out: string;
+export interface PpoOptions extends RlRunOptions {
   rewards: RewardFunction[];
-  learningRate?: number;
   criticLearningRate?: number;
   clipEpsilon?: number;
   vfCoef?: number;
@@ -44,25 +38,6 @@ export interface PpoOptions {
   miniBatchSize?: number;
   maxNewTokens?: number;
   maxSeqLen?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  thinkingRatio?: number;
-  batchSize?: number;
-  epochs?: number;
-  maxSteps?: number;
-  weightDecay?: number;
-  gradClip?: number;
-  logInterval?: number;
-  saveInterval?: number;
-  evalInterval?: number;
-  evaluate?: (policy: MiniMindForCausalLM, tokenizer: Tokenizer) => Promise<Record<string, number>> | Record<string, number>;
-  seed?: number;
-  resume?: boolean;
-  stopAfterSteps?: number;
-  quiet?: boolean;
-  /** Aborting stops after the current step with a checkpoint. */
-  signal?: AbortSignal;
 }
 
 /** MiniMind train_ppo.py defaults. */
