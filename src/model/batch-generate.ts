@@ -42,6 +42,8 @@ export interface SamplingParams {
   seed?: number;
   /** Drop special tokens from the text (default true). */
   skipSpecialTokens?: boolean;
+  /** Report the k most likely tokens at each step (OpenAI's top_logprobs, 0..20; default 0). */
+  topLogprobs?: number;
 }
 
 /** One new token of a sequence, or (id null, finishReason set) its end. */
@@ -51,7 +53,15 @@ export interface SequenceEvent {
   text: string;
   /** log p(id) under the model's own distribution (raw logits, temperature 1, no penalties). */
   logprob?: number;
+  /** With topLogprobs k > 0: the k most likely tokens of the same distribution, most likely first. */
+  topLogprobs?: TokenLogprob[];
   finishReason?: FinishReason;
+}
+
+/** A token and its log-probability. */
+export interface TokenLogprob {
+  id: number;
+  logprob: number;
 }
 
 export interface SequenceResult {
@@ -115,6 +125,7 @@ export class Sequence {
     for (const p of this.processors) p(row, this.history);
     const id = this.sampler(row);
     const lp = raw[id] - lse;
+    const top = this.s.topLogprobs > 0 ? topTokens(raw, this.s.topLogprobs, lse) : undefined;
     this.sampledTokens++;
     if (this.s.stopTokens.has(id)) return this.finish('stop');
     this.ids.push(id);
@@ -129,7 +140,7 @@ export class Sequence {
       if (this.stops) ({ text, stopped } = this.stops.push(text));
       this.text += text;
     }
-    this.onEvent({ id, text, logprob: lp });
+    this.onEvent({ id, text, logprob: lp, ...(top ? { topLogprobs: top } : {}) });
     if (stopped) this.finish('stop', true);
     else if (this.ids.length >= this.s.budget(this.prompt.length)) this.finish('length');
   }
@@ -348,6 +359,7 @@ interface ResolvedParams {
   stopStrings: string[];
   seed: number;
   skipSpecialTokens: boolean;
+  topLogprobs: number;
   /** New tokens allowed after a prompt of this length (the context limit included). */
   budget(promptLen: number): number;
 }
@@ -361,6 +373,8 @@ function resolveParams(p: SamplingParams, eos: number[], maxPositions: number, h
   for (const [name, v] of [['frequencyPenalty', p.frequencyPenalty], ['presencePenalty', p.presencePenalty]] as const) {
     if (v !== undefined && !Number.isFinite(v)) throw new Error(`${name} must be a finite number, got ${v}`);
   }
+  const topLogprobs = p.topLogprobs ?? 0;
+  if (!Number.isInteger(topLogprobs) || topLogprobs < 0) throw new Error(`topLogprobs must be a non-negative integer, got ${p.topLogprobs}`);
   return {
     temperature,
     topK: p.topK,
@@ -372,6 +386,7 @@ function resolveParams(p: SamplingParams, eos: number[], maxPositions: number, h
     stopStrings,
     seed: p.seed ?? Math.floor(Math.random() * 2 ** 32),
     skipSpecialTokens: p.skipSpecialTokens ?? true,
+    topLogprobs,
     // The last fed token of the n-th new token sits at position promptLen + n - 2 < maxPositions.
     budget: (promptLen) => Math.min(p.maxNewTokens, maxPositions - promptLen + 1),
   };
@@ -393,4 +408,20 @@ function logSumExp(row: Float32Array): number {
   let total = 0;
   for (let i = 0; i < row.length; i++) total += Math.exp(row[i] - max);
   return max + Math.log(total);
+}
+
+// The k largest entries of row as log-probabilities (row[i] - lse), largest first; ties go to the
+// smaller id. One pass with a sorted list of k: k is at most 20, the vocabulary thousands.
+function topTokens(row: Float32Array, k: number, lse: number): TokenLogprob[] {
+  k = Math.min(k, row.length);
+  const ids: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (ids.length === k && !(v > row[ids[k - 1]])) continue;
+    let at = ids.length === k ? k - 1 : ids.length;
+    while (at > 0 && v > row[ids[at - 1]]) at--;
+    if (ids.length === k) ids.pop();
+    ids.splice(at, 0, i);
+  }
+  return ids.map((id) => ({ id, logprob: row[id] - lse }));
 }

@@ -1,10 +1,14 @@
 // POST /v1/chat/completions: messages -> the model's chat template (tools, thinking) -> the engine
 // -> choices, streamed as chat.completion.chunk events or returned as one chat.completion. The
 // generated text of each choice is split into content, reasoning_content and tool_calls by
-// ChatOutputParser, so streamed deltas and the non-stream message carry the same split.
+// ChatOutputParser, so streamed deltas and the non-stream message carry the same split. With
+// `logprobs`, every generated token (reasoning, content and tool-call tokens alike; not the stop
+// token) gets a logprobs.content entry; a stream sends each token's entry with the next chunk of
+// its choice, so the entries of all chunks, joined, are the non-stream list.
 import type { ServerResponse } from 'node:http';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { ChatOutputParser, type OutputPart, type ToolCall } from './chat-output.js';
+import { contentLogprob, type ContentLogprob } from './logprobs.js';
 import { EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
 import type { ChoiceEvent } from './engine.js';
 import { ApiError, errors } from './errors.js';
@@ -23,6 +27,8 @@ export function handleChat(ctx: ServeContext, body: unknown, res: ServerResponse
   const parsers = Array.from({ length: r.n }, () => new ChatOutputParser({ thinking, toolCalls: r.tools !== undefined, callId: () => newId('call_') }));
   const meta = { id: newId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: ctx.modelName };
   const tokens = new Array<number>(r.n).fill(0);
+  // logprobs.content entries not yet sent (stream) or all of them (non-stream), per choice
+  const entries = Array.from({ length: r.n }, () => [] as ContentLogprob[]);
   const finish = new Array<FinishReason | null>(r.n).fill(null);
   let remaining = r.n;
   const usage = () => {
@@ -31,6 +37,7 @@ export function handleChat(ctx: ServeContext, body: unknown, res: ServerResponse
   };
   // Each event of a choice becomes its output parts; the last one also its finish reason.
   const step = (i: number, e: ChoiceEvent): { parts: OutputPart[]; done: boolean } => {
+    if (r.logprobs && e.id !== null) entries[i].push(contentLogprob(ctx.tokenizer, e.id, e.logprob!, e.topLogprobs));
     const parts = e.text ? parsers[i].push(e.text) : [];
     tokens[i] = e.sampledTokens;
     if (!e.finishReason) return { parts, done: false };
@@ -50,15 +57,23 @@ export function handleChat(ctx: ServeContext, body: unknown, res: ServerResponse
       ...(r.includeUsage ? { usage: withUsage ? usage() : null } : {}),
     });
     const callIndex = new Array<number>(r.n).fill(0);
+    // The entries waiting for choice i's next chunk (null without logprobs, as OpenAI sends).
+    const take = (i: number) => {
+      if (!r.logprobs) return null;
+      const content = entries[i];
+      entries[i] = [];
+      return { content, refusal: null };
+    };
     const cancel = ctx.engine.submit({
       prompt,
       params,
       n: r.n,
       onEvent: (i, e) => {
         const { parts, done } = step(i, e);
-        for (const p of parts) out!.send(chunk([{ index: i, delta: delta(p, () => callIndex[i]++), logprobs: null, finish_reason: null }]));
+        for (const p of parts) out!.send(chunk([{ index: i, delta: delta(p, () => callIndex[i]++), logprobs: take(i), finish_reason: null }]));
         if (!done) return;
-        out!.send(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: finish[i] }]));
+        // tokens whose text never showed (held back, or framing) report with the finish chunk
+        out!.send(chunk([{ index: i, delta: {}, logprobs: entries[i].length > 0 ? take(i) : null, finish_reason: finish[i] }]));
         if (remaining > 0) return;
         if (r.includeUsage) out!.send(chunk([], true));
         out!.done();
@@ -98,7 +113,7 @@ export function handleChat(ctx: ServeContext, body: unknown, res: ServerResponse
             ...(m.toolCalls.length > 0 ? { tool_calls: m.toolCalls } : {}),
             refusal: null,
           },
-          logprobs: null,
+          logprobs: r.logprobs ? { content: entries[k], refusal: null } : null,
           finish_reason: finish[k],
         })),
         usage: usage(),

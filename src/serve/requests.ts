@@ -1,6 +1,6 @@
 // Validation of OpenAI request bodies into typed requests. Every field we honour is checked for
 // type and range, with a 400 that names it (param) as OpenAI does; fields we cannot honour
-// (logprobs, response_format json, tool_choice 'required', echo, best_of, ...) get a clear 400
+// (response_format json, tool_choice 'required', echo, best_of, legacy logprobs, ...) get a clear 400
 // instead of being silently ignored. Unknown fields are ignored, as most OpenAI-compatible
 // servers do, so clients that send extra keys (user, metadata, store) keep working.
 import type { ChatMessage } from '../tokenizer/chat.js';
@@ -30,6 +30,10 @@ export interface ChatRequest extends RequestSampling {
   tools?: unknown[];
   /** minimind-3: open a <think> block (chat_template_kwargs.enable_thinking / open_thinking). */
   thinking: boolean;
+  /** Return each generated token's log-probability (choices[].logprobs.content). */
+  logprobs: boolean;
+  /** With logprobs: this many most likely alternatives per token (0..20). */
+  topLogprobs: number;
 }
 
 export interface CompletionRequest extends RequestSampling {
@@ -60,13 +64,15 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const kwargs = b.chat_template_kwargs === undefined || b.chat_template_kwargs === null ? {} : object(b.chat_template_kwargs, 'chat_template_kwargs');
   const flag = (v: unknown, param: string) => (v === undefined || v === null ? false : bool(v, param));
   const thinking = flag(kwargs.enable_thinking, 'chat_template_kwargs.enable_thinking') || flag(kwargs.open_thinking, 'chat_template_kwargs.open_thinking') || flag(b.open_thinking, 'open_thinking');
-  if (b.logprobs === true || b.top_logprobs !== undefined && b.top_logprobs !== null) throw badParam('logprobs', 'logprobs are not supported by this server.', 'unsupported_parameter');
+  const logprobs = b.logprobs === undefined || b.logprobs === null ? false : bool(b.logprobs, 'logprobs');
+  const topLogprobs = optInt(b.top_logprobs, 'top_logprobs', 0, 20);
+  if (topLogprobs !== undefined && !logprobs) throw badParam('top_logprobs', "'top_logprobs' requires 'logprobs' to be true.");
   if (b.response_format !== undefined && b.response_format !== null) {
     const rf = object(b.response_format, 'response_format');
     if (rf.type !== 'text') throw badParam('response_format', `response_format ${JSON.stringify(rf.type)} is not supported (only 'text').`, 'unsupported_value');
   }
   const maxCompletion = optInt(b.max_completion_tokens, 'max_completion_tokens', 1);
-  return { model: str(b.model, 'model'), messages, tools, thinking, ...parseSampling(b, maxCompletion ?? optInt(b.max_tokens, 'max_tokens', 1)) };
+  return { model: str(b.model, 'model'), messages, tools, thinking, logprobs, topLogprobs: topLogprobs ?? 0, ...parseSampling(b, maxCompletion ?? optInt(b.max_tokens, 'max_tokens', 1)) };
 }
 
 export function parseCompletionRequest(body: unknown): CompletionRequest {
@@ -81,7 +87,7 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
   if (b.echo === true) throw badParam('echo', 'echo is not supported by this server.', 'unsupported_parameter');
   if (b.best_of !== undefined && b.best_of !== null && b.best_of !== 1) throw badParam('best_of', 'best_of is not supported by this server.', 'unsupported_parameter');
   if (b.suffix !== undefined && b.suffix !== null) throw badParam('suffix', 'suffix is not supported by this server.', 'unsupported_parameter');
-  if (b.logprobs !== undefined && b.logprobs !== null) throw badParam('logprobs', 'logprobs are not supported by this server.', 'unsupported_parameter');
+  if (b.logprobs !== undefined && b.logprobs !== null) throw badParam('logprobs', 'logprobs are not supported on /v1/completions by this server (/v1/chat/completions has them).', 'unsupported_parameter');
   // The legacy endpoint's max_tokens default is 16 (OpenAI).
   return { model: str(b.model, 'model'), prompts, ...parseSampling(b, optInt(b.max_tokens, 'max_tokens', 1) ?? 16) };
 }

@@ -187,6 +187,14 @@ export class Tokenizer {
     return this.added.byId.get(id)?.content ?? this.bpe.idToToken[id];
   }
 
+  /**
+   * The bytes token `id` stands for: UTF-8 of an added token's text, or a byte-level token's raw
+   * bytes (possibly part of a character). undefined for an id outside the vocabulary.
+   */
+  tokenBytesOf(id: number): Uint8Array | undefined {
+    return this.bytesOf(id, false);
+  }
+
   /** True for ids of added tokens marked special (what skipSpecialTokens drops). */
   isSpecialId(id: number): boolean {
     return this.added.isSpecial(id);

@@ -11,6 +11,9 @@ import type { RunningServer } from '../../src/serve/server.js';
 import { generateBatch, type GenerateBatchOptions } from '../../src/model/batch-generate.js';
 import type { ChatMessage } from '../../src/tokenizer/chat.js';
 import { makeServedModel, type ServedFixture } from './fixture.js';
+import { tensor } from '../../src/core/tensor.js';
+import { noGrad } from '../../src/core/autograd.js';
+import { contentLogprob } from '../../src/serve/logprobs.js';
 
 const KEY = 'sk-test-0123456789';
 let fx: ServedFixture;
@@ -217,6 +220,92 @@ test('the legacy completions endpoint: BOS + prompt, stream and non-stream', asy
   assert.deepEqual(usage, r.usage);
 });
 
+// ---- logprobs ----
+
+// log_softmax of the model's logits after prompt + ids[0..t), for every t: one full forward
+// without a KV cache or batching (a different path from the server's), in float64.
+function logSoftmaxRows(prompt: number[], ids: number[]): Float64Array[] {
+  const seq = [...prompt, ...ids.slice(0, -1)];
+  const V = fx.model.config.vocab_size;
+  const all = noGrad(() => fx.model.forward(tensor(Int32Array.from(seq), [1, seq.length], 'int32')).logits.toArray()) as Float32Array;
+  return ids.map((_, t) => {
+    const row = all.subarray((prompt.length - 1 + t) * V, (prompt.length + t) * V);
+    const max = row.reduce((m, x) => Math.max(m, x), -Infinity);
+    const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+    return Float64Array.from(row, (x) => x - lse);
+  });
+}
+
+// A token's text when its bytes are whole UTF-8; OpenAI's "bytes:\xNN" form otherwise.
+function expectedToken(bytes: number[]): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    return 'bytes:' + bytes.map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  }
+}
+
+test('logprobs + top_logprobs (non-stream): every generated token with its bytes, log-probability and the top alternatives', async () => {
+  const messages: ChatMessage[] = [{ role: 'user', content: '你好，北京是中国的首都吗？' }];
+  const r = await chat({ messages, temperature: 0, max_tokens: 16, logprobs: true, top_logprobs: 3 });
+  const prompt = chatPrompt(messages);
+  const [want] = reference(prompt, { temperature: 0, maxNewTokens: 16 });
+  const content = r.choices[0].logprobs!.content!;
+  assert.equal(r.choices[0].logprobs!.refusal, null);
+  assert.equal(content.length, want.ids.length, 'one entry per generated token (not the stop token)');
+  const rows = logSoftmaxRows(prompt, want.ids);
+  content.forEach((e, t) => {
+    const id = want.ids[t];
+    assert.deepEqual(e.bytes, Array.from(fx.tokenizer.tokenBytesOf(id)!), `token ${t}: bytes`);
+    assert.equal(e.token, expectedToken(e.bytes!), `token ${t}: string`);
+    assert.ok(Math.abs(e.logprob - rows[t][id]) < 1e-4, `token ${t}: logprob ${e.logprob} vs ${rows[t][id]}`);
+    // greedy: the chosen token is the most likely one; the alternatives are the top 3 of the full forward
+    assert.equal(e.top_logprobs.length, 3);
+    const order = Array.from(rows[t].keys()).sort((a, b) => rows[t][b] - rows[t][a] || a - b);
+    e.top_logprobs.forEach((alt, k) => {
+      assert.deepEqual(alt.bytes, Array.from(fx.tokenizer.tokenBytesOf(order[k])!), `token ${t}, alternative ${k}`);
+      assert.ok(Math.abs(alt.logprob - rows[t][order[k]]) < 1e-4);
+    });
+    assert.equal(e.top_logprobs[0].logprob, e.logprob);
+  });
+  // The bytes, joined, are the answer's UTF-8 (byte-level tokens may split a character).
+  const bytes = content.flatMap((e) => e.bytes!);
+  assert.equal(Buffer.from(bytes).toString('utf8'), fx.tokenizer.decode(want.ids));
+  assert.ok(content.some((e) => e.token.startsWith('bytes:')), 'the answer has a token that is part of a character (else the bytes: form is untested)');
+  // logprobs without top_logprobs: empty alternatives; without logprobs: null
+  const plain = await chat({ messages, temperature: 0, max_tokens: 16, logprobs: true });
+  assert.deepEqual(plain.choices[0].logprobs!.content!.map((e) => [e.token, e.logprob, e.top_logprobs]), content.map((e) => [e.token, e.logprob, []]));
+  assert.equal((await chat({ messages, temperature: 0, max_tokens: 4 })).choices[0].logprobs, null);
+});
+
+test('logprobs in a stream: the official client\'s accumulated logprobs equal the non-stream ones', async () => {
+  const p = { model: 'tiny-chat', messages: [{ role: 'user', content: 'One plus two?' }], temperature: 0, max_tokens: 20, logprobs: true, top_logprobs: 2 } as const;
+  const full = await chat(p);
+  const stream = client.chat.completions.stream(p as never);
+  let chunksWithEntries = 0;
+  stream.on('chunk', (c) => {
+    if (c.choices[0]?.logprobs?.content?.length) chunksWithEntries++;
+  });
+  const done = await stream.finalChatCompletion();
+  assert.deepEqual(done.choices[0].logprobs!.content, full.choices[0].logprobs!.content);
+  assert.equal(done.choices[0].message.content, full.choices[0].message.content);
+  assert.ok(full.choices[0].message.content!.length > 0 && full.choices[0].logprobs!.content!.length === 20);
+  assert.ok(chunksWithEntries > 1, 'entries arrive as the tokens stream');
+});
+
+test('a byte-level token that is part of a character: token "bytes:\\xNN", exact bytes', () => {
+  const t = fx.tokenizer;
+  const id = Array.from({ length: t.vocabSize }, (_, i) => i).find((i) => {
+    const b = t.tokenBytesOf(i);
+    return b !== undefined && b.length === 1 && b[0] >= 0x80;
+  })!;
+  assert.ok(id !== undefined);
+  const b = t.tokenBytesOf(id)![0];
+  assert.deepEqual(contentLogprob(t, id, -1.5), { token: `bytes:\\x${b.toString(16)}`, logprob: -1.5, bytes: [b], top_logprobs: [] });
+  const paris = t.encode('Paris')[0];
+  assert.equal(contentLogprob(t, paris, -0.1).token, t.decode([paris]));
+});
+
 // ---- errors ----
 
 async function apiError(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
@@ -242,8 +331,12 @@ test('errors reach the client as OpenAI errors with the right status', async () 
   assert.equal(e.param, 'messages[0].role');
   e = await apiError(chat({ messages: HELLO, max_tokens: 0 }));
   assert.equal(e.param, 'max_tokens');
-  e = await apiError(chat({ messages: HELLO, logprobs: true }));
-  assert.equal(e.status, 400);
+  e = await apiError(chat({ messages: HELLO, top_logprobs: 2 }));
+  assert.equal(e.param, 'top_logprobs');
+  e = await apiError(chat({ messages: HELLO, logprobs: true, top_logprobs: 21 }));
+  assert.equal(e.param, 'top_logprobs');
+  e = await apiError(chat({ messages: HELLO, logprobs: 'yes' }));
+  assert.equal(e.param, 'logprobs');
   // A prompt longer than the context: 400 with the limits.
   e = await apiError(chat({ messages: [{ role: 'user', content: 'Paris '.repeat(600) }] }));
   assert.ok(e instanceof OpenAI.BadRequestError);
