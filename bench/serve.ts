@@ -6,8 +6,10 @@
 // static batch of C (bench/hf_batch_generate.py), in the same run.
 //
 //   node dist/bench/serve.js [--preset v1-small|minimind-3] [--streams 1,4,16] [--new-tokens 64]
-//        [--weights fp32|bf16|q8] [--repeats 3] [--threads 2]
-//        [--torch [--torch-threads 1] [--python .venv/bin/python]]
+//        [--weights fp32|bf16|q8] [--repeats 3] [--threads 2] [--device cpu|cuda]
+//        [--torch [--torch-threads 1] [--python .venv/bin/python]] [--tokenizer DIR]
+// --device cuda serves on the GPU (and runs the --torch reference there too); on a machine
+// without ../shared/data pass a tokenizer folder (e.g. .anchors/tok), as scripts/device-serve-bench.sh does.
 // (On a loaded machine PyTorch is fastest with one thread: its OpenMP workers spin-wait on cores
 // that other processes hold. --torch-threads lets it run at its best.)
 //
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     'torch-threads': { type: 'string' },
     weights: { type: 'string', default: 'fp32' },
+    device: { type: 'string', default: 'cpu' },
     repeats: { type: 'string', default: '3' },
     tokenizer: { type: 'string', default: '../shared/data/minimind-tokenizer/head' },
     torch: { type: 'boolean', default: false },
@@ -73,7 +76,7 @@ const prompts = Array.from({ length: maxStreams }, (_, i) => {
 // ---- the server, as a child process ----
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const env = { ...process.env, ...(values.threads ? { MINIMIND_THREADS: values.threads } : {}) };
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model', folder, '--port', '0', '--max-batch', String(maxStreams), '--weights', values.weights!], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model', folder, '--port', '0', '--max-batch', String(maxStreams), '--weights', values.weights!, '--device', values.device!], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -159,13 +162,13 @@ try {
   if (values.torch) {
     const pf = join(dir, 'prompts.json');
     writeFileSync(pf, JSON.stringify(prompts));
-    const args = ['bench/hf_batch_generate.py', '--model', folder, '--prompts', pf, '--new-tokens', String(newTokens), '--batches', streams.join(','), ...(values['torch-threads'] ?? values.threads ? ['--threads', (values['torch-threads'] ?? values.threads)!] : [])];
+    const args = ['bench/hf_batch_generate.py', '--model', folder, '--prompts', pf, '--new-tokens', String(newTokens), '--batches', streams.join(','), '--device', values.device!, ...(values['torch-threads'] ?? values.threads ? ['--threads', (values['torch-threads'] ?? values.threads)!] : [])];
     const r = spawnSync(values.python!, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`hf_batch_generate.py failed: ${r.stderr}`);
     torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const t of torch) console.log(JSON.stringify({ reference: 'transformers generate, one static batch', ...(t as object) }));
   }
-  console.log(JSON.stringify({ preset: values.preset, weights: values.weights, new_tokens: newTokens, machine: `${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, threads: values.threads ?? 'default', rows, torch }));
+  console.log(JSON.stringify({ preset: values.preset, weights: values.weights, device: values.device, new_tokens: newTokens, machine: `${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, threads: values.threads ?? 'default', rows, torch }));
 } finally {
   child.kill('SIGINT');
   rmSync(dir, { recursive: true, force: true });
