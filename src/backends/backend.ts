@@ -156,4 +156,37 @@ export interface Backend {
   matmulPrecision?(): MatmulPrecision;
   /** Waits until queued device work is done (timing); a no-op on synchronous backends. */
   synchronize?(): void;
+  /** A fused batch-1 decode step over a dense model's buffers (CUDA: one graph replay per token). */
+  createDecoder?(spec: FusedDecodeSpec): FusedDecoder;
+}
+
+/** Buffers and sizes of a dense decoder-only model for a fused decode step; weights (out, in) row-major. */
+export interface FusedDecodeSpec {
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  ffn: number;
+  vocab: number;
+  /** Positions the KV cache buffers hold (each (capacity, kvHeads, headDim)). */
+  capacity: number;
+  /** RoPE pairs (2i, 2i+1) as MiniMind v1, else (i, i + headDim/2). */
+  interleaved: boolean;
+  eps: number;
+  embed: FBuf;
+  finalNorm: FBuf;
+  lmHead: FBuf;
+  /** RoPE tables (positions, headDim/2). */
+  cos: FBuf;
+  sin: FBuf;
+  layers: {
+    inputNorm: FBuf; wq: FBuf; wk: FBuf; wv: FBuf; wo: FBuf; qNorm: FBuf | null; kNorm: FBuf | null;
+    postNorm: FBuf; wGate: FBuf; wUp: FBuf; wDown: FBuf; kCache: FBuf; vCache: FBuf;
+  }[];
+}
+
+export interface FusedDecoder {
+  /** Feeds `token` at position `pos`: its k/v go into the cache; the next-token logits into `logits`. */
+  step(token: number, pos: number, logits: Float32Array): void;
+  dispose(): void;
 }

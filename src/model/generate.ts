@@ -21,6 +21,8 @@ export interface CausalLM<C extends { readonly length: number } = { readonly len
   // positions start at cache.length and are appended to it.
   forward(inputIds: Tensor, opts?: { cache?: C; lastOnly?: boolean }): { logits: Tensor };
   newCache(batch: number, maxLen?: number): C;
+  /** Optional fast path for batch-1 decode steps: step(token) appends it to the cache and returns the next logits. */
+  fusedDecoder?(cache: C): { step(token: number): Float32Array; dispose(): void } | null;
   readonly config: object;
 }
 
@@ -224,11 +226,13 @@ function* runGroup(model: CausalLM, prompts: number[][], members: number[], s: S
   }
 
   const cache = model.newCache(B, Math.min(s.maxPositions, T0 + budget - 1));
+  let fused: { step(token: number): Float32Array; dispose(): void } | null = null;
   try {
     // Prefill: (B, T0) → last-position logits (B, 1, V), read once to the host.
     const flat = new Int32Array(B * T0);
     members.forEach((row, b) => flat.set(prompts[row], b * T0));
     let logits = forwardLast(model, flat, B, T0, cache);
+    if (B === 1) fused = model.fusedDecoder?.(cache) ?? null;
     const V = logits.length / B;
     const next = new Int32Array(B);
     for (;;) {
@@ -260,9 +264,10 @@ function* runGroup(model: CausalLM, prompts: number[][], members: number[], s: S
       }
       if (active === 0) break;
       // Decode: (B, 1) → (B, 1, V). Finished rows feed their last choice; their logits are ignored.
-      logits = forwardLast(model, next, B, 1, cache);
+      logits = fused ? fused.step(next[0]) : forwardLast(model, next, B, 1, cache);
     }
   } finally {
+    fused?.dispose();
     (cache as { dispose?: () => void }).dispose?.();
   }
 }

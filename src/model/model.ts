@@ -14,6 +14,7 @@ import { KVCache } from './kv-cache.js';
 import { FeedForward, ModuleList, type InitSpec } from './layers.js';
 import { MoEFeedForward } from './moe.js';
 import { modelRopeTables } from './rope-tables.js';
+import { fusedDecoder, type BatchOneDecoder } from './fused-decode.js';
 
 export { KVCache } from './kv-cache.js';
 
@@ -206,6 +207,11 @@ export class MiniMindForCausalLM extends Module {
     const logitsLoss = ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { ignoreIndex: -100, mask });
     const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
     return { loss, logitsLoss, auxLoss };
+  }
+
+  /** Batch-1 decoding through the backend's fused step (CUDA graphs), or null where it does not apply (fused-decode.ts). */
+  fusedDecoder(cache: KVCache): BatchOneDecoder | null {
+    return fusedDecoder(this, cache);
   }
 
   /** A KV cache for `batch` sequences (grows as needed up to max_position_embeddings; maxLen reserves up front). */

@@ -6,8 +6,11 @@
 #include <cuda_runtime.h>
 #include <cstdint>
 #include <cstring>
+#include <set>
+#include <vector>
 #include <stdexcept>
 #include <string>
+#include "decode.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "runtime.h"
@@ -191,6 +194,96 @@ FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr
 FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7))); }
 FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10))); }
 
+// ---- profiling (MINIMIND_CUDA_PROFILE=1): CUDA events around each kernel call, read at report time ----
+std::vector<cudaEvent_t> prof_events;  // pairs: start, end
+size_t prof_used = 0;
+FN(profMark) {
+  BODY(if (prof_used == prof_events.size()) { cudaEvent_t e; mm::check(cudaEventCreate(&e), "profMark"); prof_events.push_back(e); }
+       mm::check(cudaEventRecord(prof_events[prof_used++], stream), "profMark"));
+}
+// -> Float64Array of milliseconds between marks 2i and 2i+1; forgets the marks
+FN(profCollect) {
+  return guard(env, [&]() -> napi_value {
+    mm::check(cudaStreamSynchronize(stream), "profCollect");
+    size_t n = prof_used / 2;
+    napi_value ab, arr;
+    void* data;
+    napi_create_arraybuffer(env, n * 8, &data, &ab);
+    for (size_t i = 0; i < n; i++) {
+      float ms = 0;
+      mm::check(cudaEventElapsedTime(&ms, prof_events[2 * i], prof_events[2 * i + 1]), "profCollect");
+      ((double*)data)[i] = ms;
+    }
+    napi_create_typedarray(env, napi_float64_array, n, ab, 0, &arr);
+    prof_used = 0;
+    return arr;
+  });
+}
+
+// ---- the fused batch-1 decode step (decode.cu) ----
+std::set<Decoder*> decoders;  // live handles, so a stale one is an Error
+Decoder* decoder_arg(const Args& a, size_t i) {
+  Decoder* d = (Decoder*)(uintptr_t)a.num(i);
+  if (!decoders.count(d)) throw std::runtime_error("the fused decoder was disposed");
+  return d;
+}
+// (dims Int32Array [layers, hidden, heads, kv_heads, head_dim, ffn, vocab, capacity, interleaved], eps,
+//  ptrs Float64Array [embed, final_norm, lm_head, cos, sin, then per layer input_norm, wq, wk, wv, wo,
+//  q_norm|0, k_norm|0, post_norm, w_gate, w_up, w_down, k_cache, v_cache]) -> handle
+FN(decoderCreate) {
+  return guard(env, [&]() -> napi_value {
+    Args a(env, info);
+    size_t db, pb;
+    const int* dims = (const int*)a.host(0, &db);
+    const double* ptrs = (const double*)a.host(2, &pb);
+    if (db != 9 * 4) throw std::runtime_error("decoderCreate: 9 dimensions expected");
+    DecodeSpec s{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8] != 0, a.f(1)};
+    if (pb != (size_t)(5 + 13 * s.layers) * 8) throw std::runtime_error("decoderCreate: wrong number of buffers");
+    size_t at = 0;
+    // each buffer must be a live block holding at least `floats` floats (0 = absent, when optional)
+    auto buf = [&](long long floats, bool optional = false) -> float* {
+      void* p = (void*)(uintptr_t)ptrs[at++];
+      if (!p && optional) return nullptr;
+      size_t have = block_size(p);
+      if (!have) throw std::runtime_error("decoderCreate: buffer " + std::to_string(at - 1) + " is not a live CUDA buffer");
+      if (have < (size_t)floats * 4) throw std::runtime_error("decoderCreate: buffer " + std::to_string(at - 1) + " is smaller than its shape");
+      return (float*)p;
+    };
+    long long d = s.hidden, D = s.head_dim, qd = (long long)s.heads * D, kvd = (long long)s.kv_heads * D, f = s.ffn;
+    s.embed = buf((long long)s.vocab * d);
+    s.final_norm = buf(d);
+    s.lm_head = buf((long long)s.vocab * d);
+    s.cos = buf((long long)s.capacity * (D / 2));
+    s.sin = buf((long long)s.capacity * (D / 2));
+    for (int l = 0; l < s.layers; l++) {
+      DecodeLayer L;
+      L.input_norm = buf(d);
+      L.wq = buf(qd * d);
+      L.wk = buf(kvd * d);
+      L.wv = buf(kvd * d);
+      L.wo = buf(d * qd);
+      L.q_norm = buf(D, true);
+      L.k_norm = buf(D, true);
+      L.post_norm = buf(d);
+      L.w_gate = buf(f * d);
+      L.w_up = buf(f * d);
+      L.w_down = buf(d * f);
+      L.k_cache = buf((long long)s.capacity * kvd);
+      L.v_cache = buf((long long)s.capacity * kvd);
+      s.layer.push_back(L);
+    }
+    Decoder* dec = decoder_create(s);
+    decoders.insert(dec);
+    return number(env, (double)(uintptr_t)dec);
+  });
+}
+FN(decoderStep) {
+  BODY(Decoder* d = decoder_arg(a, 0); size_t bytes; float* out = (float*)a.host(3, &bytes);
+       if (bytes < (size_t)decoder_vocab(d) * 4) throw std::runtime_error("decoderStep: the logits array is shorter than the vocabulary");
+       decoder_step(d, a.i32(1), a.i32(2), out));
+}
+FN(decoderFree) { BODY(Decoder* d = decoder_arg(a, 0); decoders.erase(d); decoder_destroy(d)); }
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define P(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
@@ -208,6 +301,8 @@ napi_value Init(napi_env env, napi_value exports) {
       P("swigluForward", js_swigluForward), P("swigluBackward", js_swigluBackward), P("softmaxForward", js_softmaxForward),
       P("softmaxBackward", js_softmaxBackward), P("logSoftmaxForward", js_logSoftmaxForward), P("logSoftmaxBackward", js_logSoftmaxBackward),
       P("logprobGatherForward", js_logprobGatherForward), P("logprobGatherBackward", js_logprobGatherBackward), P("adamwStep", js_adamwStep),
+      P("profMark", js_profMark), P("profCollect", js_profCollect),
+      P("decoderCreate", js_decoderCreate), P("decoderStep", js_decoderStep), P("decoderFree", js_decoderFree),
 #undef P
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

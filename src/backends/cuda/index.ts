@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, Buf, DeviceBuffer, FBuf, IBuf, MatmulPrecision, UnaryOp } from '../backend.js';
+import type { Backend, Buf, DeviceBuffer, FBuf, FusedDecodeSpec, FusedDecoder, IBuf, MatmulPrecision, UnaryOp } from '../backend.js';
 import { allocHost, type DType, type HostArray } from '../../core/dtype.js';
 import { packageRoot } from '../package-root.js';
 
@@ -39,7 +39,7 @@ export interface CudaBackend extends Backend {
   synchronize(): void;
   /** NCCL (nccl.cc, libnccl loaded at first use): one communicator per process, for data parallelism. */
   readonly nccl: Nccl;
-  /** With MINIMIND_CUDA_PROFILE=1: milliseconds per kernel since the last call (each kernel timed with a sync on both sides). */
+  /** With MINIMIND_CUDA_PROFILE=1: GPU milliseconds per kernel (GEMMs per shape) since the last call, from CUDA events. */
   profileReport(): { kernel: string; calls: number; ms: number }[];
 }
 
@@ -87,7 +87,7 @@ export function loadCudaBackend(): CudaBackend | null {
     // one process per GPU under `minimind launch` (torchrun's LOCAL_RANK) unless a device is named
     const info = addon.init(Number(process.env.MINIMIND_CUDA_DEVICE ?? process.env.LOCAL_RANK ?? 0));
     cached = makeBackend(addon, info);
-    if (process.env.MINIMIND_CUDA_PROFILE === '1') profile(cached);
+    if (process.env.MINIMIND_CUDA_PROFILE === '1') profile(cached, addon);
   } catch (e) {
     loadError = (e as Error).message.split('\n')[0];
   }
@@ -157,6 +157,22 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     },
     matmulPrecision: () => precision,
     profileReport: () => [],
+    createDecoder(spec: FusedDecodeSpec): FusedDecoder {
+      const dims = Int32Array.of(spec.layers.length, spec.hidden, spec.heads, spec.kvHeads, spec.headDim, spec.ffn, spec.vocab, spec.capacity, spec.interleaved ? 1 : 0);
+      const bufs: (FBuf | null)[] = [spec.embed, spec.finalNorm, spec.lmHead, spec.cos, spec.sin];
+      for (const l of spec.layers) bufs.push(l.inputNorm, l.wq, l.wk, l.wv, l.wo, l.qNorm, l.kNorm, l.postNorm, l.wGate, l.wUp, l.wDown, l.kCache, l.vCache);
+      let handle: number | null = n.decoderCreate(dims, spec.eps, Float64Array.from(bufs, (b) => (b ? p(b) : 0)));
+      return {
+        step(token, pos, logits) {
+          if (handle === null) throw new Error('the fused decoder was disposed');
+          n.decoderStep(handle, token, pos, logits);
+        },
+        dispose() {
+          if (handle !== null) n.decoderFree(handle);
+          handle = null;
+        },
+      };
+    },
     nccl: {
       version: () => n.ncclVersion(),
       getUniqueId: () => n.ncclGetUniqueId(),
@@ -222,30 +238,35 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
   return backend;
 }
 
-// Development aid: time every kernel by synchronizing around it (slows the run; for finding where
-// a step's time goes, not for throughput figures).
-const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'profileReport']);
-function profile(be: CudaBackend): void {
-  const table = new Map<string, { calls: number; ms: number }>();
+// Development aid: the GPU time of every backend call, from CUDA events recorded around it on the
+// stream (no host sync in between, so the step runs as it would unprofiled, plus the event records).
+// GEMMs are listed by shape. Read with profileReport(), which waits for the queue.
+const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'profileReport', 'createDecoder']);
+function profile(be: CudaBackend, n: Addon): void {
+  let names: string[] = [];
   const target = be as unknown as Record<string, unknown>;
   for (const [name, fn] of Object.entries(target)) {
     if (typeof fn !== 'function' || NOT_KERNELS.has(name)) continue;
     target[name] = (...args: unknown[]) => {
-      be.synchronize();
-      const t0 = performance.now();
+      // matmul(out, a, b, M, N, K, transA, transB, accumulate)
+      names.push(name === 'matmul' ? `matmul ${args[3]}x${args[4]}x${args[5]}${args[6] ? ' tA' : ''}${args[7] ? ' tB' : ''}` : name);
+      n.profMark();
       const r = (fn as (...a: unknown[]) => unknown)(...args);
-      be.synchronize();
-      const e = table.get(name) ?? { calls: 0, ms: 0 };
-      e.calls++;
-      e.ms += performance.now() - t0;
-      table.set(name, e);
+      n.profMark();
       return r;
     };
   }
   be.profileReport = () => {
-    const rows = [...table].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
-    table.clear();
-    return rows;
+    const ms = n.profCollect() as Float64Array;
+    const table = new Map<string, { calls: number; ms: number }>();
+    names.forEach((name, i) => {
+      const e = table.get(name) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += ms[i] ?? 0;
+      table.set(name, e);
+    });
+    names = [];
+    return [...table].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
   };
 }
 

@@ -1,0 +1,91 @@
+// The fused batch-1 decode step (src/backends/cuda/decode.cu via src/model/fused-decode.ts) against
+// the generic decode path on the same GPU and against the js backend: every step's logits, for a
+// v1-style model (interleaved RoPE), a minimind-3-style one (QK-norm, GQA) and one with a KV cache
+// that has to grow; and greedy ids through generate(). Needs a GPU (`npm run test:cuda`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCudaBackend, cudaLoadError } from '../../src/backends/cuda/index.js';
+import { jsBackend } from '../../src/backends/js/index.js';
+import { withBackend } from '../../src/core/device.js';
+import { tensor } from '../../src/core/tensor.js';
+import { scope } from '../../src/core/scope.js';
+import { noGrad } from '../../src/core/autograd.js';
+import { MiniMindForCausalLM } from '../../src/model/model.js';
+import { presetConfig } from '../../src/model/presets.js';
+import { generate } from '../../src/model/generate.js';
+import type { MiniMindConfig } from '../../src/model/config.js';
+
+const cuda = loadCudaBackend();
+const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** Logits of every decode step after a prompt, through the generic path (one forward per token). */
+function genericSteps(model: MiniMindForCausalLM, prompt: number[], feed: number[], capacity: number): Float32Array[] {
+  const cache = model.newCache(1, capacity);
+  const out: Float32Array[] = [];
+  noGrad(() => scope(() => { model.forward(tensor(Int32Array.from(prompt), [1, prompt.length], 'int32'), { cache, lastOnly: true }); }));
+  for (const t of feed) {
+    out.push(noGrad(() => scope(() => model.forward(tensor(Int32Array.of(t), [1, 1], 'int32'), { cache, lastOnly: true }).logits.toArray() as Float32Array)));
+  }
+  cache.dispose();
+  return out;
+}
+
+const cases: [string, Partial<MiniMindConfig>][] = [
+  ['v1-small, interleaved RoPE', { rope_interleaved: true }],
+  ['minimind-3 (QK-norm, GQA 8/4, head_dim 96)', {}],
+  ['tiny (head_dim 16)', {}],
+];
+const presetOf: Record<string, string> = { 'v1-small, interleaved RoPE': 'v1-small', 'minimind-3 (QK-norm, GQA 8/4, head_dim 96)': 'minimind-3', 'tiny (head_dim 16)': 'tiny' };
+
+for (const [name, over] of cases) {
+  test(`cuda fused decode: ${name}: every step's logits equal the generic path's and the js backend's (fp32, relative error < 2e-5)`, { skip, timeout: 300_000 }, () => {
+    const cfg = presetConfig(presetOf[name], { vocab_size: 6400, ...over });
+    const prompt = [1, 17, 300, 52, 9, 4000, 12];
+    const feed = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % cfg.vocab_size);
+    // capacity 16 < prompt + feed: the cache grows twice, so the decoder is made again over the new buffers
+    const capacity = 16;
+    const gpu = withBackend(cuda!, () => new MiniMindForCausalLM(cfg, { seed: 5 }));
+    const want = withBackend(cuda!, () => genericSteps(gpu, prompt, feed, capacity));
+    const got = withBackend(cuda!, () => {
+      const cache = gpu.newCache(1, capacity);
+      noGrad(() => scope(() => { gpu.forward(tensor(Int32Array.from(prompt), [1, prompt.length], 'int32'), { cache, lastOnly: true }); }));
+      const dec = gpu.fusedDecoder(cache);
+      assert.ok(dec, 'the fused decoder applies to this dense model');
+      const out = feed.map((t) => dec!.step(t).slice());
+      assert.equal(cache.length, prompt.length + feed.length, 'each step appends one position');
+      dec!.dispose();
+      cache.dispose();
+      return out;
+    });
+    const js = withBackend(jsBackend, () => {
+      const m = new MiniMindForCausalLM(cfg, { seed: 5 });
+      return genericSteps(m, prompt, feed.slice(0, 6), capacity);
+    });
+    let worst = 0;
+    for (let i = 0; i < feed.length; i++) worst = Math.max(worst, relErr(got[i], want[i]));
+    console.log(`# ${name}: fused vs generic max relative error ${worst.toExponential(2)} over ${feed.length} steps`);
+    assert.ok(worst < 2e-5, `fused vs generic: relative error ${worst.toExponential(2)}`);
+    for (let i = 0; i < js.length; i++) assert.ok(relErr(got[i], js[i]) < 2e-5, `fused vs js step ${i}: ${relErr(got[i], js[i]).toExponential(2)}`);
+    gpu.dispose();
+  });
+}
+
+test('cuda fused decode: greedy ids through generate() equal the generic path\'s (MINIMIND_FUSED_DECODE=0)', { skip, timeout: 300_000 }, () => {
+  const cfg = presetConfig('v1-small');
+  const model = withBackend(cuda!, () => new MiniMindForCausalLM(cfg, { seed: 11 }));
+  const prompt = [1, 200, 300, 400];
+  const run = () => withBackend(cuda!, () => generate(model, prompt, { maxNewTokens: 64, temperature: 0, stopTokenIds: [] })[0].ids);
+  const fused = run();
+  process.env.MINIMIND_FUSED_DECODE = '0';
+  let generic: number[];
+  try { generic = run(); } finally { delete process.env.MINIMIND_FUSED_DECODE; }
+  assert.equal(fused.length, 64);
+  assert.deepEqual(fused, generic);
+  model.dispose();
+});
