@@ -42,14 +42,15 @@ for (const precision of ['fp32', 'bf16'] as const) {
     console.log(JSON.stringify({ bench: 'cuda-gemm', precision, what, M: m, N: n, K: k, ms: +ms.toFixed(4), tflops: +((2 * m * n * k) / ms / 1e9).toFixed(1) }));
     for (const t of [a, b, out]) be.free(t);
   }
-  // attention of one v1-small layer: B 64, T 512, H 16, KVH 8, D 32
-  const [B, T, H, KVH, D] = [64, 512, 16, 8, 32];
-  const q = up(B * T * H * D), k = up(B * T * KVH * D), v = up(B * T * KVH * D), o = up(B * T * H * D), lse = up(B * H * T);
-  const dq = up(B * T * H * D), dk = up(B * T * KVH * D), dv = up(B * T * KVH * D), d = up(B * T * H * D);
-  const fwd = time(() => be.attentionForward(o, lse, q, k, v, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
-  const bwd = time(() => be.attentionBackward(dq, dk, dv, d, q, k, v, o, lse, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
-  const flops = 2 * 2 * B * H * T * T * D / 2;  // two causal products
-  console.log(JSON.stringify({ bench: 'cuda-attention', precision, shape: 'v1-small layer 64x512', forward_ms: +fwd.toFixed(3), backward_ms: +bwd.toFixed(3), forward_tflops: +(flops / fwd / 1e9).toFixed(1), backward_tflops: +(2.5 * flops / bwd / 1e9).toFixed(1) }));
-  for (const t of [q, k, v, o, lse, dq, dk, dv, d]) be.free(t);
+  // attention of one layer of v1-small (B 64, T 512, H 16, KVH 8, D 32) and of minimind-3 (H 8, KVH 4, D 96)
+  for (const [shape, B, T, H, KVH, D] of [['v1-small layer 64x512', 64, 512, 16, 8, 32], ['minimind-3 layer 64x512', 64, 512, 8, 4, 96]] as const) {
+    const q = up(B * T * H * D), k = up(B * T * KVH * D), v = up(B * T * KVH * D), o = up(B * T * H * D), lse = up(B * H * T);
+    const dq = up(B * T * H * D), dk = up(B * T * KVH * D), dv = up(B * T * KVH * D), d = up(B * T * H * D);
+    const fwd = time(() => be.attentionForward(o, lse, q, k, v, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
+    const bwd = time(() => be.attentionBackward(dq, dk, dv, d, q, k, v, o, lse, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
+    const flops = 2 * 2 * B * H * T * T * D / 2;  // two causal products
+    console.log(JSON.stringify({ bench: 'cuda-attention', precision, shape, forward_ms: +fwd.toFixed(3), backward_ms: +bwd.toFixed(3), forward_tflops: +(flops / fwd / 1e9).toFixed(1), backward_tflops: +(2.5 * flops / bwd / 1e9).toFixed(1) }));
+    for (const t of [q, k, v, o, lse, dq, dk, dv, d]) be.free(t);
+  }
 }
 be.setMatmulPrecision('fp32');

@@ -215,8 +215,9 @@ test('cuda: tensor-core attention (bf16 precision) within bf16 rounding of the j
   };
   be.setMatmulPrecision('bf16');
   try {
-    // [B, Tq, Tk, Tcap, H, KVH, D]: v1-small / v1 / head dim 64 shapes, partial tiles, a KV cache, decode
-    const cases = [[2, 512, 512, 512, 16, 8, 32], [1, 200, 200, 256, 16, 8, 48], [2, 77, 77, 77, 8, 2, 64], [1, 5, 40, 64, 4, 2, 16], [3, 1, 300, 512, 16, 8, 32]];
+    // [B, Tq, Tk, Tcap, H, KVH, D]: v1-small / v1 / head dim 64 / minimind-3 (96) / 128 shapes, partial tiles, a KV cache, decode
+    const cases = [[2, 512, 512, 512, 16, 8, 32], [1, 200, 200, 256, 16, 8, 48], [2, 77, 77, 77, 8, 2, 64], [1, 5, 40, 64, 4, 2, 16], [3, 1, 300, 512, 16, 8, 32],
+      [2, 300, 300, 300, 8, 4, 96], [2, 1, 100, 128, 8, 4, 96], [1, 130, 130, 160, 4, 2, 128]];
     for (const [B, Tq, Tk, Tcap, H, KVH, D] of cases) {
       const scale = 1 / Math.sqrt(D), nq = B * Tq * H * D, nk = B * Tcap * KVH * D;
       const q = rand(nq, 2), k = rand(nk, 2), v = rand(nk), dout = rand(nq);
@@ -233,6 +234,7 @@ test('cuda: tensor-core attention (bf16 precision) within bf16 rounding of the j
       const checks: [string, FBuf, Float32Array, number][] = [['out', go, out, 1e-2], ['dq', gdq, dq, 3e-2], ['dk', gdk, dk, 3e-2], ['dv', gdv, dv, 3e-2]];
       for (const [name, buf, want, tol] of checks) {
         const e = rel(be.download(buf), want);
+        console.log(`# ${what} ${name}: relative error ${e.toExponential(2)}`);
         assert.ok(e < tol && e > 1e-5, `${what} ${name}: relative error ${e.toExponential(2)} (want bf16 rounding: 1e-5..${tol})`);
       }
       const gotLse = be.download(gl);

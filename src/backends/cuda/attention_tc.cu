@@ -7,13 +7,15 @@
 //   B (16 x 8):  reg0 (k 2t..2t+1, col g), reg1 (k 2t+8.., col g)   -> B "col" = 2 consecutive k for one column
 //   C (16 x 8):  c0, c1 (row g, cols 2t, 2t+1), c2, c3 (row g+8, cols 2t, 2t+1)
 // A C-fragment pair (two 8-column tiles) is exactly the A-fragment of the next product (FlashAttention-2's
-// register reuse), so P never leaves registers. Operands staged in shared memory are bf16, laid out so
-// every B-fragment read is one 32-bit word: K row-major for Q K^T, V transposed for P V, and so on.
+// register reuse), so P never leaves registers. The tiles staged in shared memory come from bf16 copies
+// of the operands made once per call (bf16_rows), 16 bytes per load, and are stored row-major only: a
+// B-fragment whose k runs along the rows (P V, dS K, P^T dO, dS^T Q) is read with ldmatrix.trans.
 //
 // Work split: forward and dQ: a warp owns 16 queries, a block 64; dK/dV: a warp owns 16 keys of one kv
 // head and loops over the query heads that share it. Tiles of 64 keys (queries) per step.
 #include "common.cuh"
 #include "kernels.h"
+#include "runtime.h"
 #include <cstdint>
 
 namespace mm {
@@ -54,17 +56,25 @@ __device__ inline void load_a(uint32_t (*a)[4], const float* src, long long stri
   }
 }
 
-// Stages TILE rows of D floats (row r at src + r * stride; rows >= nrows as zeros) as bf16, row-major
-// into rm[TILE][D + 8] and/or transposed into tr[D][TILE + 8] (either may be null). The +8 pads
-// keep the 32-bit fragment reads of consecutive rows on different banks.
+// Stages TILE rows of D bf16 (row r at src + r * stride; rows >= nrows as zeros) row-major into
+// X[TILE][D + 8], 16 bytes per load. The +8 pad keeps fragment reads of consecutive rows on different banks.
 template <int D>
-__device__ inline void stage(__nv_bfloat16 (*rm)[D + 8], __nv_bfloat16 (*tr)[TILE + 8], const float* src, long long stride, int nrows) {
-  for (int e = threadIdx.x; e < TILE * D; e += WARPS * 32) {
-    const int r = e / D, d = e - r * D;
-    const __nv_bfloat16 v = __float2bfloat16_rn(r < nrows ? src[(long long)r * stride + d] : 0.f);
-    if (rm) rm[r][d] = v;
-    if (tr) tr[d][r] = v;
+__device__ inline void stage(__nv_bfloat16 (*X)[D + 8], const __nv_bfloat16* src, long long stride, int nrows) {
+  constexpr int CH = D / 8;  // 16-byte chunks per row
+  for (int e = threadIdx.x; e < TILE * CH; e += WARPS * 32) {
+    const int r = e / CH, c = (e - r * CH) * 8;
+    uint4 v = make_uint4(0u, 0u, 0u, 0u);
+    if (r < nrows) v = *reinterpret_cast<const uint4*>(src + (long long)r * stride + c);
+    *reinterpret_cast<uint4*>(&X[r][c]) = v;
   }
+}
+
+// The B-fragment (16 k x 8 n) of rows k0..k0+15, columns n0..n0+7 of a row-major [k][n] tile:
+// ldmatrix.trans hands lane 4g+t the elements (k 2t, 2t+1; n g) and (k 2t+8, 2t+9; n g).
+template <int D>
+__device__ inline void b_trans(uint32_t& r0, uint32_t& r1, __nv_bfloat16 (*X)[D + 8], int k0, int n0, int lane) {
+  const uint32_t a = (uint32_t)__cvta_generic_to_shared(&X[k0 + (lane & 15)][n0]);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r0), "=r"(r1) : "r"(a));
 }
 
 // Row max / sum over the 4 lanes that share a row.
@@ -78,9 +88,9 @@ __device__ inline float quad_sum(float v) {
 }
 
 template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out, float* lse, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, int Tq, int Tk, int H, int KVH, float scale) {
   __shared__ __nv_bfloat16 Ks[TILE][D + 8];
-  __shared__ __nv_bfloat16 Vt[D][TILE + 8];
+  __shared__ __nv_bfloat16 Vs[TILE][D + 8];
   const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int q0 = blockIdx.x * ROWS + warp * 16;  // this warp's first query
@@ -93,12 +103,12 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
   const float sl2 = scale * LOG2E;
   const int rows[2] = {q0 + g, q0 + g + 8};
   const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
-  const float* kb = k + ((long long)b * Tcap * KVH + kvh) * D;
-  const float* vb = v + ((long long)b * Tcap * KVH + kvh) * D;
+  const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
+  const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
   for (int j0 = 0; j0 < kend; j0 += TILE) {
     __syncthreads();
-    stage<D>(Ks, nullptr, kb + j0 * kstride, kstride, kend - j0);
-    stage<D>(nullptr, Vt, vb + j0 * kstride, kstride, kend - j0);
+    stage<D>(Ks, kb + j0 * kstride, kstride, kend - j0);
+    stage<D>(Vs, vb + j0 * kstride, kstride, kend - j0);
     __syncthreads();
     float s[TILE / 8][4] = {};
 #pragma unroll
@@ -138,7 +148,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
     for (int kc = 0; kc < TILE / 16; kc++) {
       const uint32_t pa[4] = {pack(s[2 * kc][0], s[2 * kc][1]), pack(s[2 * kc][2], s[2 * kc][3]), pack(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
 #pragma unroll
-      for (int dt = 0; dt < D / 8; dt++) mma(o[dt], pa, ld32(&Vt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Vt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+      for (int dt = 0; dt < D / 8; dt++) {
+        uint32_t b0, b1;
+        b_trans<D>(b0, b1, Vs, kc * 16, dt * 8, lane);
+        mma(o[dt], pa, b0, b1);
+      }
     }
   }
 #pragma unroll
@@ -157,10 +171,9 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
 }
 
 template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale) {
   __shared__ __nv_bfloat16 Ks[TILE][D + 8];
   __shared__ __nv_bfloat16 Vs[TILE][D + 8];
-  __shared__ __nv_bfloat16 Kt[D][TILE + 8];
   const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int q0 = blockIdx.x * ROWS + warp * 16;
@@ -180,12 +193,12 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
   }
   const float sl2 = scale * LOG2E;
   const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
-  const float* kb = k + ((long long)b * Tcap * KVH + kvh) * D;
-  const float* vb = v + ((long long)b * Tcap * KVH + kvh) * D;
+  const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
+  const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
   for (int j0 = 0; j0 < kend; j0 += TILE) {
     __syncthreads();
-    stage<D>(Ks, Kt, kb + j0 * kstride, kstride, kend - j0);
-    stage<D>(Vs, nullptr, vb + j0 * kstride, kstride, kend - j0);
+    stage<D>(Ks, kb + j0 * kstride, kstride, kend - j0);
+    stage<D>(Vs, vb + j0 * kstride, kstride, kend - j0);
     __syncthreads();
     float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
 #pragma unroll
@@ -208,7 +221,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
     for (int kc = 0; kc < TILE / 16; kc++) {
       const uint32_t da[4] = {pack(s[2 * kc][0], s[2 * kc][1]), pack(s[2 * kc][2], s[2 * kc][3]), pack(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
 #pragma unroll
-      for (int dt = 0; dt < D / 8; dt++) mma(acc[dt], da, ld32(&Kt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Kt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+      for (int dt = 0; dt < D / 8; dt++) {
+        uint32_t b0, b1;
+        b_trans<D>(b0, b1, Ks, kc * 16, dt * 8, lane);
+        mma(acc[dt], da, b0, b1);
+      }
     }
   }
 #pragma unroll
@@ -224,11 +241,9 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
 }
 
 template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
   __shared__ __nv_bfloat16 Qs[TILE][D + 8];
   __shared__ __nv_bfloat16 Gs[TILE][D + 8];
-  __shared__ __nv_bfloat16 Qt[D][TILE + 8];
-  __shared__ __nv_bfloat16 Gt[D][TILE + 8];
   __shared__ float Ls[TILE], Ds[TILE];
   const int b = blockIdx.z, kvh = blockIdx.y;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
@@ -245,15 +260,15 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
   const int t_start = max(0, (int)blockIdx.x * ROWS - offset) / TILE * TILE;  // earlier queries see none of these keys
   for (int hh = 0; hh < group; hh++) {
     const int h = kvh * group + hh;
-    const float* qb = q + ((long long)b * Tq * H + h) * D;
-    const float* gb = dout + ((long long)b * Tq * H + h) * D;
+    const __nv_bfloat16* qb = q + ((long long)b * Tq * H + h) * D;
+    const __nv_bfloat16* gb = dout + ((long long)b * Tq * H + h) * D;
     const float* lb = lse + ((long long)b * H + h) * Tq;
     const float* db = delta + ((long long)b * H + h) * Tq;
     for (int t0 = t_start; t0 < Tq; t0 += TILE) {
       const int n = Tq - t0;
       __syncthreads();
-      stage<D>(Qs, Qt, qb + t0 * qstride, qstride, n);
-      stage<D>(Gs, Gt, gb + t0 * qstride, qstride, n);
+      stage<D>(Qs, qb + t0 * qstride, qstride, n);
+      stage<D>(Gs, gb + t0 * qstride, qstride, n);
       for (int i = threadIdx.x; i < TILE; i += WARPS * 32) {
         Ls[i] = i < n ? lb[t0 + i] * LOG2E : 0.f;
         Ds[i] = i < n ? db[t0 + i] : 0.f;
@@ -283,8 +298,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
         const uint32_t sa[4] = {pack(dpt[2 * kc][0], dpt[2 * kc][1]), pack(dpt[2 * kc][2], dpt[2 * kc][3]), pack(dpt[2 * kc + 1][0], dpt[2 * kc + 1][1]), pack(dpt[2 * kc + 1][2], dpt[2 * kc + 1][3])};
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
-          mma(dva[dt], pa, ld32(&Gt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Gt[dt * 8 + g][kc * 16 + 2 * t + 8]));
-          mma(dka[dt], sa, ld32(&Qt[dt * 8 + g][kc * 16 + 2 * t]), ld32(&Qt[dt * 8 + g][kc * 16 + 2 * t + 8]));
+          uint32_t b0, b1;
+          b_trans<D>(b0, b1, Gs, kc * 16, dt * 8, lane);
+          mma(dva[dt], pa, b0, b1);
+          b_trans<D>(b0, b1, Qs, kc * 16, dt * 8, lane);
+          mma(dka[dt], sa, b0, b1);
         }
       }
     }
@@ -303,32 +321,61 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
   }
 }
 
+// out (B, T, inner) bf16 = rows [0, T) of x (B, Tcap, inner) fp32; inner % 4 == 0
+__global__ void k_bf16_rows(__nv_bfloat162* out, const float4* x, long long T4, long long Tcap4, long long n4) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += (long long)gridDim.x * blockDim.x) {
+    const long long b = i / T4;
+    const float4 f = x[b * Tcap4 + (i - b * T4)];
+    out[2 * i] = __floats2bfloat162_rn(f.x, f.y);
+    out[2 * i + 1] = __floats2bfloat162_rn(f.z, f.w);
+  }
+}
+
+// A bf16 copy of the first T rows of each batch of x (B, Tcap, inner), from the caching allocator
+// (stream-ordered: freeing it right after the kernels that read it is safe).
+__nv_bfloat16* bf16_rows(const float* x, int B, int T, int Tcap, long long inner) {
+  const long long n4 = (long long)B * T * inner / 4;
+  auto* out = (__nv_bfloat16*)device_alloc((size_t)n4 * 8);
+  if (n4 > 0) k_bf16_rows<<<blocks_for(n4), 256, 0, stream>>>((__nv_bfloat162*)out, (const float4*)x, (long long)T * inner / 4, (long long)Tcap * inner / 4, n4);
+  check_launch("bf16_rows");
+  return out;
+}
+
 }  // namespace
 
-#define FOR_EACH_TC_HEAD_DIM(X) X(16) X(32) X(48) X(64)
+#define FOR_EACH_TC_HEAD_DIM(X) X(16) X(32) X(48) X(64) X(96) X(128)
 
-bool attention_tc_supports(int D) { return D == 16 || D == 32 || D == 48 || D == 64; }
+bool attention_tc_supports(int D) { return D == 16 || D == 32 || D == 48 || D == 64 || D == 96 || D == 128; }
 
 void attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
   dim3 grid((Tq + ROWS - 1) / ROWS, H, B);
+  __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
+  __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
 #define CASE(DD) \
-  case DD: k_attention_forward_tc<DD><<<grid, WARPS * 32, 0, stream>>>(out, lse, q, k, v, Tq, Tk, Tcap, H, KVH, scale); break;
-  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: return; }
+  case DD: k_attention_forward_tc<DD><<<grid, WARPS * 32, 0, stream>>>(out, lse, q, kh, vh, Tq, Tk, H, KVH, scale); break;
+  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
   check_launch("attention_forward_tc");
+  device_free(kh);
+  device_free(vh);
 }
 
 void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
   dim3 gq((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
+  __nv_bfloat16* qh = bf16_rows(q, B, Tq, Tq, (long long)H * D);
+  __nv_bfloat16* gh = bf16_rows(dout, B, Tq, Tq, (long long)H * D);
+  __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
+  __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
 #define CASE(DD)                                                                                                                  \
   case DD:                                                                                                                        \
-    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, 0, stream>>>(dq, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale);   \
+    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, 0, stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale);       \
     check_launch("attention_backward_dq_tc");                                                                                     \
-    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, 0, stream>>>(dk, dv, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, 0, stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dkdv_tc");                                                                                   \
     break;
-  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: return; }
+  switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
+  for (auto* p : {qh, gh, kh, vh}) device_free(p);
 }
 
 }  // namespace mm
