@@ -1,6 +1,8 @@
 // Continuous batching on top of batch-decode.ts: sequences with their own prompts and sampling
 // settings join and leave between steps, and every step is one ragged forward that prefills the
-// prompts joining now and feeds one token to each running sequence. generateBatch() is the whole loop for a fixed set of prompts (RL
+// prompts joining now and feeds one token to each running sequence. With a prefill budget
+// (maxPrefillTokens), a prompt longer than the budget is prefilled in chunks over several steps
+// (chunked prefill), so a long prompt costs the running streams a few slower steps, never one long stall. generateBatch() is the whole loop for a fixed set of prompts (RL
 // rollouts, batch inference); the server drives a ContinuousBatch itself, one step per event-loop
 // turn, adding requests as they arrive and cancelling them when a client goes away.
 //
@@ -163,11 +165,23 @@ export class Sequence {
   }
 }
 
+/** A prompt (and its n samples) admitted to the batch, prefilled into `cache` up to `done`. */
+interface PrefillGroup {
+  prompt: readonly number[];
+  seqs: Sequence[];
+  cache: KVCache;
+  done: number;
+}
+
 /** Sequences decoded together; add() and cancel() between steps, step() advances them all by one token. */
 export class ContinuousBatch {
   /** Sequences the last step decoded together (its batch size). */
   lastStepSize = 0;
+  /** Tokens the last step fed to the model (prompt tokens prefilled + one per running sequence). */
+  lastStepTokens = 0;
   private readonly pending: { prompt: readonly number[]; seqs: Sequence[] }[] = [];
+  /** Admitted groups whose prompt is in the cache up to `done` (chunked prefill in progress). */
+  private readonly prefilling: PrefillGroup[] = [];
   private readonly running: Sequence[] = [];
   private readonly maxPositions: number;
   private readonly vocabSize: number;
@@ -180,9 +194,11 @@ export class ContinuousBatch {
       /** Sequences decoded per step at most (default 64). */
       maxBatch?: number;
       /**
-       * Prompt tokens prefilled per step at most (default: no limit); at least one prompt is
-       * always admitted. A server sets it so that a burst of long prompts does not hold up the
-       * sequences already streaming for more than about this many tokens' worth of compute.
+       * Prompt tokens prefilled per step at most (default: no limit). Prompts that fit the
+       * budget are prefilled whole (several per step while they fit); a prompt longer than the
+       * whole budget is prefilled in chunks of the budget over several steps. A server sets it so
+       * that a burst of prompts, or one long prompt, does not hold up the sequences already
+       * streaming for more than about this many tokens' worth of compute per step.
        */
       maxPrefillTokens?: number;
     } = {},
@@ -196,9 +212,14 @@ export class ContinuousBatch {
     return this.opts.maxBatch ?? 64;
   }
 
-  /** Sequences decoding now. */
+  /** Sequences holding a batch slot: decoding, or with their prompt's prefill under way. */
   get runningCount(): number {
-    return this.running.length;
+    return this.running.length + this.prefillingCount;
+  }
+
+  /** Sequences whose prompt is being prefilled in chunks (they hold a slot, have no token yet). */
+  get prefillingCount(): number {
+    return this.prefilling.reduce((n, g) => n + g.seqs.length, 0);
   }
 
   /** Sequences waiting for a slot. */
@@ -207,7 +228,7 @@ export class ContinuousBatch {
   }
 
   get idle(): boolean {
-    return this.running.length === 0 && this.pending.length === 0;
+    return this.running.length === 0 && this.pending.length === 0 && this.prefilling.length === 0;
   }
 
   /**
@@ -234,8 +255,13 @@ export class ContinuousBatch {
     seq.cancelled = true;
     const i = this.running.indexOf(seq);
     if (i >= 0) this.release(i);
-    for (const g of this.pending) g.seqs = g.seqs.filter((x) => x !== seq);
+    for (const g of [...this.pending, ...this.prefilling]) g.seqs = g.seqs.filter((x) => x !== seq);
     this.pending.splice(0, this.pending.length, ...this.pending.filter((g) => g.seqs.length > 0));
+    for (let i = this.prefilling.length - 1; i >= 0; i--) {
+      if (this.prefilling[i].seqs.length > 0) continue;
+      this.prefilling[i].cache.dispose();
+      this.prefilling.splice(i, 1);
+    }
   }
 
   /**
@@ -244,22 +270,28 @@ export class ContinuousBatch {
    * Returns false when idle.
    */
   step(): boolean {
-    const joining = this.admit();
+    const chunks = this.schedule();
     const live = this.running.filter((s) => !s.done);
-    const segments: Segment[] = [...joining.map((g) => ({ ids: g.prompt, cache: g.cache })), ...live.map((s) => ({ ids: [s.next], cache: s.cache! }))];
-    this.lastStepSize = segments.length;
+    const segments: Segment[] = [...chunks.map((c) => ({ ids: c.group.prompt.slice(c.from, c.to), cache: c.group.cache })), ...live.map((s) => ({ ids: [s.next], cache: s.cache! }))];
+    this.lastStepSize = live.length + chunks.filter((c) => c.to === c.group.prompt.length).reduce((n, c) => n + c.group.seqs.length, 0);
+    this.lastStepTokens = segments.reduce((n, g) => n + g.ids.length, 0);
     if (segments.length > 0) {
       let logits: Float32Array;
       try {
         logits = forwardRagged(this.model, segments);
       } catch (e) {
-        for (const g of joining) g.cache.dispose();
+        for (const g of this.prefilling) g.cache.dispose();
+        this.prefilling.length = 0;
         throw e;
       }
       const V = this.vocabSize;
       const row = (i: number) => logits.subarray(i * V, (i + 1) * V);
-      joining.forEach((g, i) => {
+      chunks.forEach((c, i) => {
+        c.group.done = c.to;
+        if (c.to < c.group.prompt.length) return; // more of the prompt next step; these logits are not needed
+        this.prefilling.splice(this.prefilling.indexOf(c.group), 1);
         // n samples of one prompt: the prefilled cache is copied for the others
+        const g = c.group;
         g.seqs.forEach((s, j) => {
           s.cache = j === 0 ? g.cache : g.cache.fork();
           this.running.push(s);
@@ -267,7 +299,7 @@ export class ContinuousBatch {
         for (const s of g.seqs) if (!s.cancelled) s.choose(Float32Array.from(row(i))); // choose edits its row: a copy each
       });
       live.forEach((s, b) => {
-        if (!s.cancelled) s.choose(row(joining.length + b));
+        if (!s.cancelled) s.choose(row(chunks.length + b));
       });
     }
     this.sweep();
@@ -277,27 +309,42 @@ export class ContinuousBatch {
   /** Cancels everything and frees every cache. */
   dispose(): void {
     for (const s of [...this.running]) this.cancel(s);
+    for (const g of this.prefilling) g.cache.dispose();
+    this.prefilling.length = 0;
     this.pending.length = 0;
   }
 
-  // Takes the waiting groups that fit (batch slots, prefill budget) off the queue, each with a
-  // fresh cache for its prompt. A group with no room to generate ends at once.
-  private admit(): { prompt: readonly number[]; seqs: Sequence[]; cache: KVCache }[] {
-    const out: { prompt: readonly number[]; seqs: Sequence[]; cache: KVCache }[] = [];
-    let prefilled = 0;
-    let slots = this.maxBatch - this.running.length;
+  // The prompt chunks of this step, within the prefill budget: first the prompts already being
+  // prefilled (oldest first), then waiting groups that have batch slots, each with a fresh cache.
+  // A prompt that fits the budget left is taken whole; one longer than the whole budget starts
+  // with what is left (and goes on next step); one that would fit a step of its own waits, so
+  // prompts are only split when they must be. A group with no room to generate ends at once.
+  private schedule(): { group: PrefillGroup; from: number; to: number }[] {
+    const out: { group: PrefillGroup; from: number; to: number }[] = [];
     const limit = this.opts.maxPrefillTokens ?? Infinity;
-    while (this.pending.length > 0 && this.pending[0].seqs.length <= slots) {
-      if (prefilled > 0 && prefilled + this.pending[0].prompt.length > limit) break;
-      const { prompt, seqs } = this.pending.shift()!;
+    let left = limit;
+    for (const g of this.prefilling) {
+      if (left <= 0) break;
+      const to = Math.min(g.prompt.length, g.done + left);
+      out.push({ group: g, from: g.done, to });
+      left -= to - g.done;
+    }
+    let slots = this.maxBatch - this.runningCount;
+    while (this.pending.length > 0 && this.pending[0].seqs.length <= slots && left > 0) {
+      const { prompt, seqs } = this.pending[0];
+      if (prompt.length > left && prompt.length <= limit) break; // whole, at a later step
+      this.pending.shift();
       const budget = seqs[0].s.budget(prompt.length);
       if (budget <= 0) {
         for (const s of seqs) s.finish('length');
         continue;
       }
-      prefilled += prompt.length;
+      const group: PrefillGroup = { prompt, seqs, cache: this.model.newCache(1, Math.min(this.maxPositions, prompt.length + budget)), done: 0 };
+      this.prefilling.push(group);
+      const to = Math.min(prompt.length, left);
+      out.push({ group, from: 0, to });
+      left -= to;
       slots -= seqs.length;
-      out.push({ prompt, seqs, cache: this.model.newCache(1, Math.min(this.maxPositions, prompt.length + budget)) });
     }
     return out;
   }

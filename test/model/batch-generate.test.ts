@@ -147,15 +147,46 @@ test('a prefill budget staggers admissions without changing any output', () => {
   const paced = new ContinuousBatch(model, { maxPrefillTokens: 6 });
   const runs = [free, paced].map((b) => {
     const seqs = PROMPTS.map((p) => b.add(p, { maxNewTokens: 5, temperature: 0, stopTokenIds: [] })[0]);
-    b.step();
-    const admittedFirstStep = b.runningCount;
-    while (b.step());
-    return { admittedFirstStep, ids: seqs.map((s) => s.ids) };
+    const prefilled: number[] = [];
+    let decoding = 0;
+    while (b.step()) {
+      prefilled.push(b.lastStepTokens - decoding); // the step fed one token to each sequence that was decoding before it
+      decoding = seqs.filter((s) => s.ids.length > 0 && !s.done).length;
+    }
+    return { prefilled, ids: seqs.map((s) => s.ids) };
   });
-  assert.equal(runs[0].admittedFirstStep, PROMPTS.length);
-  assert.equal(runs[1].admittedFirstStep, 1, 'the 3-token and 8-token prompts do not fit a 6-token budget together');
+  assert.equal(runs[0].prefilled[0], PROMPTS.flat().length, 'without a budget every prompt is prefilled in the first step');
+  assert.ok(runs[1].prefilled.every((n) => n <= 6), `prompt tokens per step: ${runs[1].prefilled.join(' ')}`);
+  assert.equal(runs[1].prefilled[0], 6, 'the 3-token prompt and the first 3 tokens of the 8-token one (longer than the budget: chunked)');
   assert.deepEqual(runs[1].ids, runs[0].ids);
   model.dispose();
+});
+
+test('chunked prefill: a prompt longer than the budget joins over several steps while the others keep decoding, with the output it gets alone', () => {
+  for (const preset of ['tiny', 'tiny-3']) {
+    const model = tinyModel(preset);
+    const long = Array.from({ length: 40 }, (_, i) => 1 + ((i * 37) % 90));
+    const opts = { temperature: 0, stopTokenIds: [] };
+    const batch = new ContinuousBatch(model, { maxPrefillTokens: 8 });
+    const [a] = batch.add(PROMPTS[1], { ...opts, maxNewTokens: 12 });
+    batch.step();
+    const [b] = batch.add(long, { ...opts, maxNewTokens: 6 });
+    let steps = 0;
+    while (b.ids.length === 0) {
+      const before = a.ids.length;
+      batch.step();
+      steps++;
+      assert.equal(a.ids.length, before + 1, 'the running sequence gets its token every step');
+      assert.ok(batch.lastStepTokens <= 8 + 1);
+    }
+    assert.equal(steps, 5, '40 prompt tokens at 8 per step');
+    while (batch.step());
+    const alone = generate(model, [PROMPTS[1]], { ...opts, maxNewTokens: 12 })[0].ids;
+    const longAlone = generate(model, [long], { ...opts, maxNewTokens: 6 })[0].ids;
+    assert.deepEqual(a.ids, alone);
+    assert.deepEqual(b.ids, longAlone);
+    model.dispose();
+  }
 });
 
 test('continuous batching: sequences joining and leaving mid-stream get what they get alone; cancel frees the slot', () => {
