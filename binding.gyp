@@ -13,6 +13,7 @@
         "src/backends/cpu/rows.cc",
         "src/backends/cpu/transformer.cc",
         "src/backends/cpu/attention.cc",
+        "src/backends/cpu/attention_one.cc",
         "src/backends/cpu/pool.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],

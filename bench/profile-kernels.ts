@@ -2,11 +2,11 @@
 // with a timer, runs warm-up + timed steps of `minimind bench train`, and prints one JSON line
 // {kernel: {calls, ms, share}} sorted by time, plus the remainder (JS engine overhead). Kernel times
 // include the model's construction (a few uploads), the total is the timed steps only.
-//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps] [train|forward|generate] [fp32|bf16]
+//   node dist/bench/profile-kernels.js [preset] [batch] [seq] [steps] [train|forward|generate] [fp32|bf16] [generate: fp32|bf16|q8 weights]
 import { loadCpuBackend, cpuLoadError } from '../src/backends/cpu/index.js';
 import { runBench } from '../src/cli/commands/bench.js';
 
-const [preset = 'v1-small', batch = '8', seq = '512', steps = '1', mode = 'train', dtype = 'fp32'] = process.argv.slice(2) as string[];
+const [preset = 'v1-small', batch = '8', seq = '512', steps = '1', mode = 'train', dtype = 'fp32', weights = 'fp32'] = process.argv.slice(2) as string[];
 const cpu = loadCpuBackend();
 if (!cpu) {
   console.log(JSON.stringify({ error: cpuLoadError() }));
@@ -31,12 +31,14 @@ for (const name of Object.keys(target)) {
   };
 }
 // warm-up run (untimed), then the timed one
-runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: dtype as 'fp32' });
+const w = mode === 'generate' ? (weights as 'fp32') : undefined;
+runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: 1, warmup: 0, device: 'cpu', dtype: dtype as 'fp32', weights: w });
 timing = true;
 const t0 = performance.now();
-const res = runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: dtype as 'fp32' });
+const res = runBench({ mode: mode as 'train', preset, batch: +batch, seq: +seq, steps: +steps, warmup: 0, device: 'cpu', dtype: dtype as 'fp32', weights: w });
 // the timed steps only (runBench's own clock; model construction excluded)
-const total = (res.ms_per_step as number) * +steps;
+// (generate: ms_per_step is per decoded token, seq - 1 of them per generation; prefill is left out of the total)
+const total = (res.ms_per_step as number) * +steps * (mode === 'generate' ? +seq - 1 : 1);
 void t0;
 const kernelMs = [...stats.values()].reduce((s, v) => s + v.ms, 0);
 const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { calls: v.calls, ms: Math.round(v.ms), share: +(v.ms / total).toFixed(3) }]);

@@ -295,7 +295,11 @@ suite('rmsnorm, rope', () => {
 
 suite('attention forward and backward (causal, GQA, KV cache)', () => {
   // [B, Tq, Tk, Tcap, H, KVH, D]
-  const cases = [[1, 1, 1, 1, 1, 1, 1], [2, 5, 5, 7, 4, 2, 8], [1, 3, 9, 12, 4, 1, 16], [3, 1, 20, 24, 6, 3, 5], [2, 70, 70, 70, 4, 2, 32], [1, 130, 130, 131, 2, 2, 64], [1, 65, 129, 129, 3, 1, 33]];
+  const cases = [[1, 1, 1, 1, 1, 1, 1], [2, 5, 5, 7, 4, 2, 8], [1, 3, 9, 12, 4, 1, 16], [3, 1, 20, 24, 6, 3, 5], [2, 70, 70, 70, 4, 2, 32], [1, 130, 130, 131, 2, 2, 64], [1, 65, 129, 129, 3, 1, 33],
+    // one query (decode steps; attention_one.cc on AVX-512 for D = 16, 32, 64, 128): KV groups of 1 to 9 heads
+    // (chunks of 4 / 2 / 1), caches longer than the keys seen, key counts off the 16-lane width, threads
+    [1, 1, 1, 4, 2, 2, 16], [2, 1, 37, 40, 16, 8, 32], [1, 1, 130, 200, 8, 2, 64], [1, 1, 17, 17, 9, 1, 128], [3, 1, 5, 9, 6, 2, 32],
+    [2, 1, 300, 301, 8, 2, 64], [1, 1, 33, 33, 5, 1, 48]];
   for (const [B, Tq, Tk, Tcap, H, KVH, D] of cases) {
     const scale = 1 / Math.sqrt(D);
     const nq = B * Tq * H * D, nk = B * Tcap * KVH * D;

@@ -61,6 +61,7 @@ MM_CLONES void axpy_n(float* y, const float* x, float a, i64 n) {
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H,
                        i64 KVH, i64 D, float scale) {
+  if (Tq == 1 && attention_one_query(out, lse, q, k, v, B, Tk, Tcap, H, KVH, D, scale)) return;
   const i64 group = H / KVH, nqb = (Tq + QB - 1) / QB, off = Tk - Tq;
   const i64 items = B * H * nqb;
   const i64 ldq = H * D, ldk = KVH * D;

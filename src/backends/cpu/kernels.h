@@ -49,6 +49,10 @@ void logprob_gather_backward(float* dlogits, const float* dout, const float* log
                              int32_t ignore_index);
 
 // attention.cc
+// One query per sequence (Tq = 1, a decode step) on AVX-512 with D in {16, 32, 64, 128}: returns false
+// (nothing done) elsewhere, where attention_forward's general loop runs (attention_one.cc).
+bool attention_one_query(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tk, i64 Tcap, i64 H, i64 KVH, i64 D,
+                         float scale);
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H,
                        i64 KVH, i64 D, float scale);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out,
