@@ -9,6 +9,7 @@
         "src/backends/cpu/gemm_amx.cc",
         "src/backends/cpu/gemm_bf16.cc",
         "src/backends/cpu/gemv.cc",
+        "src/backends/cpu/gemv_q8.cc",
         "src/backends/cpu/elementwise.cc",
         "src/backends/cpu/rows.cc",
         "src/backends/cpu/transformer.cc",

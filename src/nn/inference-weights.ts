@@ -7,7 +7,9 @@
 // backend, computes with the same weights: embedding lookups, prefill GEMMs, the js backend), and
 // on the native CPU backend a packed copy is registered, which decode steps read through fused
 // dequantising GEMV kernels: 2 bytes (bf16) or 1.125 bytes (q8) per weight instead of 4. That is
-// where batch-1 decoding spends its time. 1-D weights (norms) stay fp32.
+// where batch-1 decoding spends its time. There, q8 matmuls also quantise their input rows per 32
+// (llama.cpp's Q8_0 x Q8_0 dot: int8 products, src/backends/cpu/gemv_q8.cc); the js backend
+// multiplies fp32 inputs by the rounded weights. 1-D weights (norms) and the MoE router stay fp32.
 import type { Module } from './module.js';
 import { tensor, type Tensor } from '../core/tensor.js';
 import type { CpuBackend, PackedWeight } from '../backends/cpu/index.js';
@@ -72,6 +74,12 @@ export function useInferenceWeights(model: Module, format: WeightFormat): { conv
   for (const [name, t] of model.namedParameters()) {
     if (t.shape.length !== 2 || t.dtype !== 'float32' || seen.has(t)) continue;
     seen.add(t);
+    // The MoE router stays fp32, as llama.cpp keeps ffn_gate_inp (and our GGUF export writes it F32):
+    // its top-k is a discrete choice that rounding would flip.
+    if (name.endsWith('.mlp.gate.weight')) {
+      res.kept.push(name);
+      continue;
+    }
     const [N, K] = t.shape;
     if (format === 'q8' && K % Q8_BLOCK !== 0) {
       res.kept.push(name);

@@ -1,8 +1,9 @@
 // The packed inference weights (nn/inference-weights.ts) and the native fused GEMV kernels that read
 // them: the quantisers against hand-worked values and their error bounds; the kernels (every SIMD
 // path this CPU has, 1 and 2 threads, few rows) against the js backend's fp32 matmul on the
-// dequantised weights; the packed copy is really what decode-sized matmuls read, and freeing the
-// weight drops it.
+// dequantised weights (q8: and on the activations quantised per 32 as llama.cpp's quantize_row_q8_0
+// does, written out below); the packed copy is really what the matmuls read, and freeing the weight
+// drops it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend } from '../../src/backends/js/index.js';
@@ -55,6 +56,38 @@ test('quantizeQ8: one scale per 32 inputs, codes within [-127, 127], error <= sc
   assert.throws(() => quantizeQ8(new Float32Array(40), 40), /multiple of 32/);
 });
 
+/** x (M rows of K) with each run of 32 quantised to int8 and back: d = max|x| / 127, q = x * (127 / max|x|) to nearest even (fp32 arithmetic). */
+function q8Activations(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += 32) {
+    let amax = 0;
+    for (let k = 0; k < 32; k++) amax = Math.max(amax, Math.abs(x[o + k]));
+    const id = amax > 0 ? Math.fround(127 / amax) : 0, d = Math.fround(amax / 127);
+    for (let k = 0; k < 32; k++) {
+      const v = Math.fround(x[o + k] * id);
+      let q = Math.round(v);
+      if (q - v === 0.5 && q % 2 !== 0) q -= 1; // a tie: to even
+      out[o + k] = Math.fround(Math.max(-127, Math.min(127, q)) * d);
+    }
+  }
+  return out;
+}
+
+test('q8Activations (the reference below): blocks of 32, ties to even, error <= d / 2', () => {
+  const x = rand(64);
+  x[0] = 1.27; // block 0: d = 0.01, 127 / max = 100
+  x[1] = 0.005; // 0.5 -> 0 (tie to even)
+  x[2] = 0.015; // 1.5 -> 2
+  x[3] = -0.013; // -1.3 -> -1
+  const q = q8Activations(x);
+  assert.deepEqual(Array.from(q.slice(0, 4)), [1.27, 0, 0.02, -0.01].map(Math.fround));
+  for (let i = 0; i < 64; i++) {
+    let amax = 0;
+    for (let k = i - (i % 32); k < i - (i % 32) + 32; k++) amax = Math.max(amax, Math.abs(x[k]));
+    assert.ok(Math.abs(q[i] - x[i]) <= amax / 127 / 2 + 1e-7);
+  }
+});
+
 const configs = [
   { isa: 'best', threads: 2 },
   { isa: 'best', threads: 1 },
@@ -64,7 +97,7 @@ const configs = [
 
 for (const format of ['bf16', 'q8'] as const) {
   for (const c of configs) {
-    test(`packed ${format} matmul (${c.isa}, ${c.threads} thread${c.threads > 1 ? 's' : ''}) equals the fp32 matmul on the dequantised weights`, { skip }, (t) => {
+    test(`packed ${format} matmul (${c.isa}, ${c.threads} thread${c.threads > 1 ? 's' : ''}) equals the fp32 matmul on the dequantised weights${format === 'q8' ? ' and activations' : ''}`, { skip }, (t) => {
       const be = cpu as CpuBackend;
       const isa = be.setIsa(c.isa);
       if (c.isa !== 'best' && isa !== c.isa) {
@@ -75,7 +108,9 @@ for (const format of ['bf16', 'q8'] as const) {
       const prevT = be.getThreads();
       be.setThreads(c.threads);
       try {
-        for (const [M, N, K] of [[1, 1, 32], [1, 7, 64], [2, 33, 96], [3, 300, 512], [4, 130, 1408], [5, 17, 160], [16, 64, 32], [1, 1000, 256], [17, 20, 64]]) {
+        const shapes = [[1, 1, 32], [1, 7, 64], [2, 33, 96], [3, 300, 512], [4, 130, 1408], [5, 17, 160], [16, 64, 32], [1, 1000, 256], [17, 20, 64]];
+        if (format === 'q8') shapes.push([9, 70, 224], [40, 50, 96], [130, 37, 512]); // q8: any number of rows (prefill too)
+        for (const [M, N, K] of shapes) {
           for (const Kd of format === 'bf16' ? [K, K + 7] : [K]) {
             const w = be.alloc('float32', N * Kd) as Float32Array;
             w.set(rand(N * Kd, 0.1));
@@ -90,13 +125,13 @@ for (const format of ['bf16', 'q8'] as const) {
             const x = rand(M * Kd);
             for (const acc of [false, true]) {
               const init = rand(M * N), got = init.slice(), want = init.slice();
-              jsBackend.matmul(want, x, deq, M, N, Kd, false, true, acc);
-              // Zero the fp32 buffer: up to PACKED_MAX_ROWS rows, only the packed copy is read.
+              jsBackend.matmul(want, format === 'q8' ? q8Activations(x) : x, deq, M, N, Kd, false, true, acc);
+              // Zero the fp32 buffer: up to PACKED_MAX_ROWS rows (q8: always), only the packed copy is read.
               w.fill(0);
               be.matmul(got, x, w, M, N, Kd, false, true, acc);
               w.set(deq);
               const what = `${format} M=${M} N=${N} K=${Kd} acc=${acc}`;
-              if (M > PACKED_MAX_ROWS) {
+              if (M > PACKED_MAX_ROWS && format === 'bf16') {
                 const zeroW = init.slice();
                 jsBackend.matmul(zeroW, x, new Float32Array(N * Kd), M, N, Kd, false, true, acc);
                 assert.deepEqual(got, zeroW, `${what}: more rows than PACKED_MAX_ROWS use the fp32 buffer`);

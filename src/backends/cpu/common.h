@@ -31,7 +31,7 @@ Isa best_isa();
 void set_isa(Isa isa);
 const char* isa_name(Isa isa);
 
-// ---- scratch: 64-byte aligned, grows, owned by the calling thread (slot picks one of several) ----
+// ---- scratch: 64-byte aligned, grows, owned by the calling thread (slot 0 .. 7 picks one of several) ----
 float* scratch(int slot, size_t floats);
 
 // Runs fn(task) for task = 0 .. ntasks-1 on the thread pool (pool.cc) and the calling thread;

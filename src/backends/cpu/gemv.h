@@ -1,4 +1,4 @@
-// Decoding GEMMs on packed inference weights (bf16, q8_0-style); see gemv.cc.
+// Decoding GEMMs on packed inference weights (bf16: gemv.cc, q8_0-style: gemv_q8.cc).
 #pragma once
 #include "common.h"
 
@@ -8,6 +8,22 @@ namespace mm {
 bool gemv_f32(float* C, i64 ldc, const float* X, const float* W, i64 M, i64 N, i64 K, bool acc, int nthreads);
 // C (M, N) (+)= X (M, K) W^T, W (N, K) in bf16.
 void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads);
-// C (M, N) (+)= X (M, K) W^T, W[j][k] = Q[j * K + k] * S[j * (K / 32) + k / 32]; K % 32 == 0.
+// C (M, N) (+)= Xq (M, K) W^T, W[j][k] = Q[j * K + k] * S[j * (K / 32) + k / 32], K % 32 == 0, and
+// Xq = X with each run of 32 quantised the same way (llama.cpp's Q8_0 x Q8_0 arithmetic; gemv_q8.cc).
 void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads);
+
+// Column chunks of 16 rows of W over the threads, when each gets a sizeable share of the weights.
+template <class F>
+static inline void split_columns(i64 N, i64 K, int nthreads, F body) {
+  const int nt = (int)std::min<i64>(nthreads, std::max<i64>(1, (N * K) / (1 << 16)));
+  if (nt <= 1) {
+    body((i64)0, N);
+    return;
+  }
+  parallel_tasks(nt, nt, [&](i64 t) {
+    const i64 blocks = (N + 15) / 16, b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
+    const i64 j0 = std::min(N, b0 * 16), j1 = std::min(N, b1 * 16);
+    if (j0 < j1) body(j0, j1);
+  });
+}
 }  // namespace mm

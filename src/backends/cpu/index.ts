@@ -44,11 +44,14 @@ export interface CpuBackend extends Backend {
   setMatmulPrecision(p: 'fp32' | 'bf16'): 'fp32' | 'bf16';
   matmulPrecision(): 'fp32' | 'bf16';
   /**
-   * Registers a packed copy (bf16 or q8) of the weight buffer `w` (N, K): from then on, matmuls of a
-   * few rows against it (x W^T with at most PACKED_MAX_ROWS rows: decode steps) run the fused
-   * dequantising GEMV on the packed copy. `w` must already hold the values the packed copy encodes
-   * (see nn/inference-weights.ts), so every other path computes with the same weights. Inference only:
-   * a later write to `w` is not seen by the packed copy. Freeing `w` drops the registration.
+   * Registers a packed copy (bf16 or q8) of the weight buffer `w` (N, K): from then on, matmuls x W^T
+   * against it run the fused dequantising GEMV on the packed copy: bf16 for at most PACKED_MAX_ROWS
+   * rows of x (decode steps, small batches; more rows take the fp32 GEMM on the same rounded values),
+   * q8 for any number of rows, with x quantised per 32 like the weights (llama.cpp's Q8_0 x Q8_0
+   * arithmetic, so a prompt's prefill and its decode steps compute alike). `w` must already hold the
+   * values the packed copy encodes (see nn/inference-weights.ts), so every other path computes with the
+   * same weights. Inference only: a later write to `w` is not seen by the packed copy. Freeing `w`
+   * drops the registration.
    */
   registerPackedWeight(w: AnyBuf, packed: PackedWeight): void;
   /** Bytes kept in the reuse pool (not counted by liveBytes; liveBytes counts whole allocations, size-class slack included). */
@@ -62,7 +65,7 @@ export type PackedWeight =
   | { format: 'bf16'; N: number; K: number; data: Uint16Array }
   | { format: 'q8'; N: number; K: number; data: Int8Array; scales: Float32Array };
 
-/** Matmuls with at most this many rows use a registered packed weight (decode steps, small batches). */
+/** Matmuls with at most this many rows use a registered bf16 weight (decode steps, small batches); q8 ones, any number. */
 export const PACKED_MAX_ROWS = 16;
 
 /** The ISA levels of the native kernels, highest first. */
@@ -252,9 +255,9 @@ function makeBackend(n: Addon): CpuBackend {
 
     // ---- GEMM ----
     matmul(out, a, b, M, N, Kd, transA, transB, accumulate): void {
-      if (nPacked > 0 && transB && !transA && M <= PACKED_MAX_ROWS) {
+      if (nPacked > 0 && transB && !transA) {
         const p = packed.get(b);
-        if (p !== undefined && p.N === N && p.K === Kd) {
+        if (p !== undefined && p.N === N && p.K === Kd && (M <= PACKED_MAX_ROWS || p.format === 'q8')) {
           K.matmulPacked(out, a, p.data, p.format === 'q8' ? p.scales : noScales, M, N, Kd, p.format, accumulate);
           return;
         }

@@ -37,10 +37,10 @@ const char* isa_name(Isa isa) {
 
 namespace {
 struct Scratch {
-  float* p[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
-  size_t n[6] = {0, 0, 0, 0, 0, 0};
+  float* p[8] = {};
+  size_t n[8] = {};
   ~Scratch() {
-    for (int i = 0; i < 6; i++) std::free(p[i]);
+    for (int i = 0; i < 8; i++) std::free(p[i]);
   }
 };
 thread_local Scratch t_scratch;

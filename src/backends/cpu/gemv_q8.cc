@@ -1,0 +1,223 @@
+// Matmuls against q8 weights: C (M, N) (+)= X (M, K) W^T, W (N, K) stored q8_0-style (int8 codes q
+// and one fp32 scale d per 32 consecutive k of a row, weight = q * d). The activations are quantised
+// the same way per row and block of 32 (dx = max|x| / 127, xq = x * 127 / max|x| rounded to nearest
+// even, the rounding of llama.cpp's AVX quantize_row_q8_0), so each block is one exact int32 dot
+// product, scaled in fp32:
+//   C[i][j] = sum_b float(sum_k xq[i][b][k] * q[j][b][k]) * (dx[i][b] * d[j][b])
+// i.e. the fp32 product of the dequantised activations with the dequantised weights (llama.cpp's
+// Q8_0 x Q8_0 dot), on every path below:
+//   AVX512-VNNI: vpdpbusd, 64 products an instruction; it multiplies unsigned by signed bytes, so the
+//                activations are stored offset by 128 and 128 * sum(q) (one more vpdpbusd per
+//                64 weights, shared by all rows of X) is subtracted;
+//   AVX2:        vpmaddubsw on |xq| and q with xq's sign (llama.cpp's trick), vpmaddwd to int32;
+//   portable:    int32 loops the compiler vectorises (widening multiplies; an `omp simd` pragma here
+//                made GCC emit a much slower loop).
+// Every row of W is read once for up to 8 rows of X (4 on AVX2); for more rows, blocks of 16 rows
+// of W stay in cache while all row groups pass over them. Columns are split over threads.
+#include "gemv.h"
+#ifdef MM_X86_INTRIN
+#include <immintrin.h>
+#endif
+
+namespace mm {
+
+// xq (M x K) and dx (M x K/32): the activations' blocks quantised as described above.
+static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, float* dx) {
+  const i64 nb = K / 32;
+  for (i64 i = 0; i < M; i++)
+    for (i64 b = 0; b < nb; b++) {
+      const float* x = X + i * K + b * 32;
+      float amax = 0.f;
+      for (int k = 0; k < 32; k++) amax = std::max(amax, std::fabs(x[k]));
+      const float id = amax > 0.f ? 127.f / amax : 0.f;
+      dx[i * nb + b] = amax / 127.f;
+      int8_t* q = xq + i * K + b * 32;
+      for (int k = 0; k < 32; k++) {
+        float v = std::nearbyint(x[k] * id);
+        v = v > 127.f ? 127.f : (v < -127.f ? -127.f : v);
+        q[k] = v == v ? (int8_t)v : 0;  // (NaN in x: code 0; its scale is NaN anyway)
+      }
+    }
+}
+
+// ---------------------------------------------------------------- portable
+MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1,
+                                  i64 K, bool acc) {
+  const i64 nb = K / 32;
+  for (i64 j = j0; j < j1; j++)
+    for (i64 i = 0; i < M; i++) {
+      float s = 0.f;
+      for (i64 b = 0; b < nb; b++) {
+        const int8_t* x = XQ + i * K + b * 32;
+        const int8_t* q = Q + j * K + b * 32;
+        int32_t t = 0;
+        for (int k = 0; k < 32; k++) t += (int32_t)x[k] * (int32_t)q[k];
+        s += (float)t * (DX[i * nb + b] * S[j * nb + b]);
+      }
+      C[i * ldc + j] = acc ? C[i * ldc + j] + s : s;
+    }
+}
+
+#ifdef MM_X86_INTRIN
+// ---------------------------------------------------------------- AVX512-VNNI
+#define MM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")))
+
+// One row j of W against MI rows of X: XU = xq + 128 (unsigned), XS = per pair of blocks 16 floats,
+// dx of the first block in lanes 0-7 and of the second in lanes 8-15 (vpdpbusd's lanes 0-7 sum
+// the first 32 bytes of a 64-byte load). An odd last block runs 256 bits wide.
+template <int MI>
+MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const uint8_t* XU, const float* XS, i64 lds, const int8_t* Q, const float* S, i64 j, i64 K,
+                                bool acc) {
+  const i64 nb = K / 32, np = nb / 2;
+  const int8_t* q = Q + j * K;
+  const float* d = S + j * nb;
+  const __m512i c128 = _mm512_set1_epi8((char)0x80);
+  const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 s[MI];
+  for (int i = 0; i < MI; i++) s[i] = _mm512_setzero_ps();
+  for (i64 p = 0; p < np; p++) {
+    const __m512i w = _mm512_loadu_si512(q + p * 64);
+    // -128 * sum(q) per 4-byte group: the start value of every row's vpdpbusd
+    const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, w));
+    const __m512 dw = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double*)(d + 2 * p)))));
+    for (int i = 0; i < MI; i++) {
+      const __m512i t = _mm512_dpbusd_epi32(neg, _mm512_loadu_si512(XU + i * K + p * 64), w);
+      s[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, _mm512_loadu_ps(XS + i * lds + p * 16)), s[i]);
+    }
+  }
+  float tail[MI];
+  for (int i = 0; i < MI; i++) tail[i] = 0.f;
+  if (nb & 1) {
+    const __m256i w = _mm256_loadu_si256((const __m256i*)(q + np * 64));
+    const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), w));
+    const __m256 dw = _mm256_set1_ps(d[nb - 1]);
+    for (int i = 0; i < MI; i++) {
+      const __m256i t = _mm256_dpbusd_epi32(neg, _mm256_loadu_si256((const __m256i*)(XU + i * K + np * 64)), w);
+      const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(dw, _mm256_loadu_ps(XS + i * lds + np * 16)));
+      __m128 h = _mm_add_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      tail[i] = _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
+    }
+  }
+  for (int i = 0; i < MI; i++) {
+    const float v = _mm512_reduce_add_ps(s[i]) + tail[i];
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
+}
+
+MM_VNNI static void q8_vnni(float* C, i64 ldc, const uint8_t* XU, const float* XS, i64 lds, i64 M, const int8_t* Q, const float* S, i64 j0,
+                            i64 j1, i64 K, bool acc) {
+  for (i64 jb = j0; jb < j1; jb += 16) {
+    const i64 je = std::min(j1, jb + 16);
+    for (i64 i = 0; i < M; i += 8) {
+      const i64 mi = std::min<i64>(8, M - i);
+      float* c = C + i * ldc;
+      const uint8_t* xu = XU + i * K;
+      const float* xs = XS + i * lds;
+      for (i64 j = jb; j < je; j++) {
+        switch (mi) {
+          case 8: q8_row_vnni<8>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 7: q8_row_vnni<7>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 6: q8_row_vnni<6>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 5: q8_row_vnni<5>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 4: q8_row_vnni<4>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 3: q8_row_vnni<3>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          case 2: q8_row_vnni<2>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+          default: q8_row_vnni<1>(c, ldc, xu, xs, lds, Q, S, j, K, acc); break;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- AVX2
+#define MM_Q8AVX2 __attribute__((target("avx2,fma")))
+
+template <int MI>
+MM_Q8AVX2 static void q8_row_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, const int8_t* Q, const float* S, i64 j, i64 K, bool acc) {
+  const i64 nb = K / 32;
+  const int8_t* q = Q + j * K;
+  const float* d = S + j * nb;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 s[MI];
+  for (int i = 0; i < MI; i++) s[i] = _mm256_setzero_ps();
+  for (i64 b = 0; b < nb; b++) {
+    const __m256i w = _mm256_loadu_si256((const __m256i*)(q + b * 32));
+    for (int i = 0; i < MI; i++) {
+      const __m256i x = _mm256_loadu_si256((const __m256i*)(XQ + i * K + b * 32));
+      // |x| * (w with x's sign): unsigned x signed bytes, pairs summed to int16 (|products| <= 2 * 127^2, no saturation)
+      const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x));
+      const __m256i t = _mm256_madd_epi16(p16, ones);
+      s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(DX[i * nb + b] * d[b]), s[i]);
+    }
+  }
+  for (int i = 0; i < MI; i++) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s[i]), _mm256_extractf128_ps(s[i], 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    const float v = _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
+    float* c = C + i * ldc + j;
+    *c = acc ? *c + v : v;
+  }
+}
+
+MM_Q8AVX2 static void q8_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const int8_t* Q, const float* S, i64 j0, i64 j1, i64 K,
+                              bool acc) {
+  const i64 nb = K / 32;
+  for (i64 jb = j0; jb < j1; jb += 16) {
+    const i64 je = std::min(j1, jb + 16);
+    for (i64 i = 0; i < M; i += 4) {
+      const i64 mi = std::min<i64>(4, M - i);
+      float* c = C + i * ldc;
+      const int8_t* x = XQ + i * K;
+      const float* dx = DX + i * nb;
+      for (i64 j = jb; j < je; j++) {
+        if (mi == 4) q8_row_avx2<4>(c, ldc, x, dx, Q, S, j, K, acc);
+        else if (mi == 3) q8_row_avx2<3>(c, ldc, x, dx, Q, S, j, K, acc);
+        else if (mi == 2) q8_row_avx2<2>(c, ldc, x, dx, Q, S, j, K, acc);
+        else q8_row_avx2<1>(c, ldc, x, dx, Q, S, j, K, acc);
+      }
+    }
+  }
+}
+
+static bool has_vnni() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") != 0;
+  }();
+  return yes;
+}
+#endif
+
+void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  const i64 nb = K / 32;
+  // the quantised activations live in the calling thread's scratch; the workers only read them
+  float* buf = scratch(6, (size_t)(M * K / 4 + M * nb + M * (nb + 1) / 2 * 16 + M * K / 4 + 64));
+  int8_t* xq = (int8_t*)buf;
+  float* dx = buf + M * K / 4;
+  quantize_rows(X, M, K, xq, dx);
+#ifdef MM_X86_INTRIN
+  const Isa isa = current_isa();
+  if (isa >= ISA_AVX512BF16 && has_vnni()) {
+    // offset codes and the per-pair scale vectors
+    const i64 lds = (nb + 1) / 2 * 16;
+    float* xs = dx + M * nb;
+    uint8_t* xu = (uint8_t*)(xs + M * lds);
+    for (i64 n = 0; n < M * K; n++) xu[n] = (uint8_t)(xq[n] ^ (int8_t)0x80);
+    for (i64 i = 0; i < M; i++)
+      for (i64 b = 0; b < nb; b++)
+        for (int l = 0; l < 8; l++) xs[i * lds + (b / 2) * 16 + (b & 1) * 8 + l] = dx[i * nb + b];
+    split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_vnni(C, N, xu, xs, lds, M, Q, S, j0, j1, K, acc); });
+    return;
+  }
+  if (isa >= ISA_AVX2) {
+    split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_avx2(C, N, xq, dx, M, Q, S, j0, j1, K, acc); });
+    return;
+  }
+#endif
+  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_portable(C, N, xq, dx, M, Q, S, j0, j1, K, acc); });
+}
+
+}  // namespace mm
