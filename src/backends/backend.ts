@@ -156,6 +156,11 @@ export interface Backend {
   matmulPrecision?(): MatmulPrecision;
   /** Waits until queued device work is done (timing); a no-op on synchronous backends. */
   synchronize?(): void;
+  /**
+   * Under bf16 GEMM precision: a bf16 copy of x (n floats) that matmul takes in place of x, so an
+   * operand used by several GEMMs is rounded once (free it with free()); null at fp32 precision.
+   */
+  lowPrecisionCopy?(x: FBuf, n: number): FBuf | null;
   /** A fused batch-1 decode step over a dense model's buffers (CUDA: one graph replay per token). */
   createDecoder?(spec: FusedDecodeSpec): FusedDecoder;
 }

@@ -13,11 +13,15 @@ import type { Node } from './tape.js';
 
 export class Storage {
   refs = 1;
+  /** A bf16 copy of an activation for GEMMs under bf16 precision (ops/matmul.ts), freed with the storage. */
+  lowp: Buf | null = null;
   constructor(readonly backend: Backend, public buf: Buf | null) {}
   release(): void {
     if (--this.refs === 0 && this.buf) {
       this.backend.free(this.buf);
       this.buf = null;
+      if (this.lowp) this.backend.free(this.lowp);
+      this.lowp = null;
     }
   }
 }

@@ -4,6 +4,7 @@
 //   backward dx += dy W           (NN)      dW += dy^T x      (TN)
 import { record, gradFor } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
+import type { FBuf } from '../backends/backend.js';
 import { emptyLike, fb, lastDim } from './util.js';
 
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
@@ -29,6 +30,19 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   });
 }
 
+/**
+ * The GEMM operand for activation x under bf16 precision: its bf16 copy, made at its first GEMM and
+ * kept with its storage, so an input shared by several projections (q, k, v; gate, up) and read
+ * again by their weight gradients is rounded once. Only tensors recorded by autograd qualify: an
+ * activation is never written after it is made, while parameters and caches change in place.
+ */
+function gemmOperand(x: Tensor, what: string): FBuf {
+  const st = x.storage;
+  if (st.lowp) return st.lowp as FBuf;
+  if (x.node && x.backend.lowPrecisionCopy) st.lowp = x.backend.lowPrecisionCopy(fb(x, what), x.size);
+  return (st.lowp ?? fb(x, what)) as FBuf;
+}
+
 /** y (..., out) = x (..., in) @ weight^T, weight (out, in). */
 export function linear(x: Tensor, weight: Tensor): Tensor {
   const inF = lastDim(x);
@@ -37,15 +51,19 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
   const rows = x.size / inF;
   const be = x.backend;
   const out = emptyLike(x, [...x.shape.slice(0, -1), outF]);
-  be.matmul(fb(out), fb(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
+  be.matmul(fb(out), gemmOperand(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
   return record(out, [x, weight], (g) => {
+    // g feeds both gradient GEMMs: round it to bf16 once (under bf16 precision)
+    const gl = x.requiresGrad && weight.requiresGrad ? (be.lowPrecisionCopy?.(fb(g), g.size) ?? null) : null;
+    const gOp = gl ?? fb(g);
     if (x.requiresGrad) {
       const { grad, accumulate } = gradFor(x);
-      be.matmul(fb(grad), fb(g), fb(weight), rows, inF, outF, false, false, accumulate);
+      be.matmul(fb(grad), gOp, fb(weight), rows, inF, outF, false, false, accumulate);
     }
     if (weight.requiresGrad) {
       const { grad, accumulate } = gradFor(weight);
-      be.matmul(fb(grad), fb(g), fb(x), outF, inF, rows, true, false, accumulate);
+      be.matmul(fb(grad), gOp, gemmOperand(x, 'linear'), outF, inF, rows, true, false, accumulate);
     }
+    if (gl) be.free(gl);
   });
 }

@@ -246,6 +246,29 @@ test('cuda: tensor-core attention (bf16 precision) within bf16 rounding of the j
   }
 });
 
+test('cuda: a GEMM operand given as its bf16 copy (lowPrecisionCopy) gives exactly the bf16 GEMM of the fp32 operand', { skip }, () => {
+  const be = cuda!;
+  assert.equal(be.lowPrecisionCopy!(be.upload(rand(4)) as FBuf, 4), null, 'no copy at fp32 precision');
+  be.setMatmulPrecision('bf16');
+  try {
+    for (const [M, N, K, tA, tB] of [[33, 20, 17, false, true], [64, 48, 40, true, false], [8, 8, 128, true, true]] as const) {
+      const a = be.upload(rand(M * K)) as FBuf, b = be.upload(rand(K * N)) as FBuf;
+      const al = be.lowPrecisionCopy!(a, M * K)!, bl = be.lowPrecisionCopy!(b, K * N)!;
+      const results = [[a, b], [al, b], [a, bl], [al, bl]].map(([x, y]) => {
+        const out = be.alloc('float32', M * N) as FBuf;
+        be.matmul(out, x, y, M, N, K, tA, tB, false);
+        const r = be.download(out) as Float32Array;
+        be.free(out);
+        return r;
+      });
+      for (let i = 1; i < results.length; i++) assert.deepEqual(results[i], results[0], `M=${M} N=${N} K=${K} tA=${tA} tB=${tB}: operand pair ${i}`);
+      for (const t of [a, b, al, bl]) be.free(t);
+    }
+  } finally {
+    be.setMatmulPrecision('fp32');
+  }
+});
+
 test('cuda: an op given a CPU tensor and a CUDA tensor fails with a clear message', { skip }, () => {
   const dev = cuda!.upload(rand(4)) as FBuf;
   assert.throws(() => cuda!.add(dev, dev, rand(4), 4), /must live on one backend/);

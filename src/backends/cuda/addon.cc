@@ -158,7 +158,12 @@ FN(sumSquares) { BODY(sum_squares(a.ptr(0), a.ptr(1), a.i64(2), a.b(3))); }
 FN(clipScale) { BODY(clip_scale(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
 FN(unaryForward) { BODY(unary_forward(a.i32(0), a.ptr(1), a.ptr(2), a.i64(3))); }
 FN(unaryBackward) { BODY(unary_backward(a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5))); }
-FN(matmul) { BODY(matmul(a.ptr(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8))); }
+FN(matmul) { BODY(matmul(a.ptr(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8), a.b(9), a.b(10))); }
+FN(toBf16) {
+  BODY(void* dst = a.ptr<void>(0); long long n = a.i64(2);
+       if ((size_t)n * 2 > block_size(dst)) throw std::runtime_error("toBf16: destination too small");
+       to_bf16(dst, a.ptr(1), n));
+}
 FN(embeddingForward) { BODY(embedding_forward(a.ptr(0), a.ptr<int>(1), a.ptr(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(embeddingBackward) { BODY(embedding_backward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(rowScaleForward) { BODY(row_scale_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
@@ -292,7 +297,7 @@ napi_value Init(napi_env env, napi_value exports) {
       P("setMatmulPrecision", js_setMatmulPrecision),
       P("fill", js_fill), P("copy", js_copy), P("add", js_add), P("mul", js_mul), P("affine", js_affine), P("axpy", js_axpy),
       P("sumSquares", js_sumSquares), P("clipScale", js_clipScale), P("unaryForward", js_unaryForward), P("unaryBackward", js_unaryBackward),
-      P("matmul", js_matmul), P("embeddingForward", js_embeddingForward), P("embeddingBackward", js_embeddingBackward),
+      P("matmul", js_matmul), P("toBf16", js_toBf16), P("embeddingForward", js_embeddingForward), P("embeddingBackward", js_embeddingBackward),
       P("rowScaleForward", js_rowScaleForward), P("rowScaleBackward", js_rowScaleBackward), P("topk", js_topk),
       P("gatherForward", js_gatherForward), P("gatherBackward", js_gatherBackward), P("permute", js_permute),
       P("sliceCopy", js_sliceCopy), P("sliceScatter", js_sliceScatter), P("sumAxis", js_sumAxis), P("sumAxisBackward", js_sumAxisBackward),

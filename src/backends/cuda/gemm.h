@@ -7,6 +7,7 @@ namespace mm {
 bool gemm_init(std::string* error);
 void gemm_set_bf16(bool on);
 bool gemm_bf16();
-void matmul(float* out, const float* a, const float* b, int M, int N, int K, bool transA, bool transB, bool accumulate);
+// a_bf16 / b_bf16: that operand already holds bf16 values (a lowPrecisionCopy), used as is.
+void matmul(float* out, const float* a, const float* b, int M, int N, int K, bool transA, bool transB, bool accumulate, bool a_bf16 = false, bool b_bf16 = false);
 
 }  // namespace mm

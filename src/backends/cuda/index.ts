@@ -60,7 +60,8 @@ const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, lo
 
 class CudaBuffer implements DeviceBuffer {
   readonly device = 'cuda' as const;
-  constructor(readonly ptr: number, readonly dtype: DType, readonly size: number) {}
+  /** lowp: holds bf16 copies of `size` floats (lowPrecisionCopy), a GEMM operand only. */
+  constructor(readonly ptr: number, readonly dtype: DType, readonly size: number, readonly lowp = false) {}
 }
 
 let loadError: string | null = null;
@@ -107,6 +108,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     return ptr;
   };
   const K = n;
+  const lowp = (b: Buf): boolean => (b as CudaBuffer).lowp === true;
   const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
   const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
   function scratchOf(size: number): CudaBuffer {
@@ -195,7 +197,13 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     unaryBackward: (op, dx, dout, x, out, c) => K.unaryBackward(UNARY[op], p(dx), p(dout), p(x), p(out), c),
 
     // ---- GEMM ----
-    matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc),
+    matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc, lowp(a), lowp(b)),
+    lowPrecisionCopy(x: FBuf, size: number): FBuf | null {
+      if (precision !== 'bf16') return null;
+      const copy = new CudaBuffer(n.alloc(size * 2), 'float32', size, true);
+      K.toBf16(copy.ptr, p(x), size);
+      return copy;
+    },
 
     // ---- rows ----
     // the table's row count bounds every id on the device (see kernels.cu)
