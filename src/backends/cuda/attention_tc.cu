@@ -56,17 +56,28 @@ __device__ inline void load_a(uint32_t (*a)[4], const float* src, long long stri
   }
 }
 
-// Stages TILE rows of D bf16 (row r at src + r * stride; rows >= nrows as zeros) row-major into
-// X[TILE][D + 8], 16 bytes per load. The +8 pad keeps fragment reads of consecutive rows on different banks.
+// Tiles are double-buffered: while the warps compute on one, cp.async fills the other.
+template <int D>
+using Tile = __nv_bfloat16[TILE][D + 8];
+
+// Queues the copy of TILE rows of D bf16 (row r at src + r * stride; rows >= nrows as zeros) into
+// X[TILE][D + 8], 16 bytes per cp.async (no registers, no wait here). The +8 pad keeps fragment
+// reads of consecutive rows on different banks.
 template <int D>
 __device__ inline void stage(__nv_bfloat16 (*X)[D + 8], const __nv_bfloat16* src, long long stride, int nrows) {
   constexpr int CH = D / 8;  // 16-byte chunks per row
   for (int e = threadIdx.x; e < TILE * CH; e += WARPS * 32) {
     const int r = e / CH, c = (e - r * CH) * 8;
-    uint4 v = make_uint4(0u, 0u, 0u, 0u);
-    if (r < nrows) v = *reinterpret_cast<const uint4*>(src + (long long)r * stride + c);
-    *reinterpret_cast<uint4*>(&X[r][c]) = v;
+    const bool ok = r < nrows;
+    const uint32_t dst = (uint32_t)__cvta_generic_to_shared(&X[r][c]);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(ok ? src + (long long)r * stride + c : src), "r"(ok ? 16 : 0));
   }
+}
+__device__ inline void stage_commit() { asm volatile("cp.async.commit_group;\n"); }
+// Waits for the tile of this iteration: all but the newest group when another tile is in flight.
+__device__ inline void stage_wait(bool next_in_flight) {
+  if (next_in_flight) asm volatile("cp.async.wait_group 1;\n");
+  else asm volatile("cp.async.wait_group 0;\n");
 }
 
 // The B-fragment (16 k x 8 n) of rows k0..k0+15, columns n0..n0+7 of a row-major [k][n] tile:
@@ -89,8 +100,9 @@ __device__ inline float quad_sum(float v) {
 
 template <int D>
 __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out, float* lse, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, int Tq, int Tk, int H, int KVH, float scale) {
-  __shared__ __nv_bfloat16 Ks[TILE][D + 8];
-  __shared__ __nv_bfloat16 Vs[TILE][D + 8];
+  extern __shared__ __align__(16) unsigned char smem[];
+  Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
+  Tile<D>* Vs = Ks + 2;                            // [2]
   const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int q0 = blockIdx.x * ROWS + warp * 16;  // this warp's first query
@@ -105,16 +117,25 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
   const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
   const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
   const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
-  for (int j0 = 0; j0 < kend; j0 += TILE) {
-    __syncthreads();
-    stage<D>(Ks, kb + j0 * kstride, kstride, kend - j0);
-    stage<D>(Vs, vb + j0 * kstride, kstride, kend - j0);
+  const int ntiles = (kend + TILE - 1) / TILE;
+  stage<D>(Ks[0], kb, kstride, kend);
+  stage<D>(Vs[0], vb, kstride, kend);
+  stage_commit();
+  for (int it = 0; it < ntiles; it++) {
+    const int j0 = it * TILE, cur = it & 1;
+    const bool more = it + 1 < ntiles;
+    if (more) {
+      stage<D>(Ks[cur ^ 1], kb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
+      stage<D>(Vs[cur ^ 1], vb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
+      stage_commit();
+    }
+    stage_wait(more);
     __syncthreads();
     float s[TILE / 8][4] = {};
 #pragma unroll
     for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
-      for (int kc = 0; kc < D / 16; kc++) mma(s[nt], qa[kc], ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t + 8]));
+      for (int kc = 0; kc < D / 16; kc++) mma(s[nt], qa[kc], ld32(&Ks[cur][nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[cur][nt * 8 + g][kc * 16 + 2 * t + 8]));
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int nt = 0; nt < TILE / 8; nt++)
@@ -150,10 +171,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
 #pragma unroll
       for (int dt = 0; dt < D / 8; dt++) {
         uint32_t b0, b1;
-        b_trans<D>(b0, b1, Vs, kc * 16, dt * 8, lane);
+        b_trans<D>(b0, b1, Vs[cur], kc * 16, dt * 8, lane);
         mma(o[dt], pa, b0, b1);
       }
     }
+    __syncthreads();  // every warp is done with this buffer before the next iteration refills it
   }
 #pragma unroll
   for (int r = 0; r < 2; r++) {
@@ -172,8 +194,9 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
 
 template <int D>
 __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale) {
-  __shared__ __nv_bfloat16 Ks[TILE][D + 8];
-  __shared__ __nv_bfloat16 Vs[TILE][D + 8];
+  extern __shared__ __align__(16) unsigned char smem[];
+  Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
+  Tile<D>* Vs = Ks + 2;                            // [2]
   const int b = blockIdx.z, h = blockIdx.y, kvh = h / (H / KVH);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int q0 = blockIdx.x * ROWS + warp * 16;
@@ -195,18 +218,27 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
   const int kend = offset + min(Tq, (int)blockIdx.x * ROWS + ROWS);
   const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
   const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
-  for (int j0 = 0; j0 < kend; j0 += TILE) {
-    __syncthreads();
-    stage<D>(Ks, kb + j0 * kstride, kstride, kend - j0);
-    stage<D>(Vs, vb + j0 * kstride, kstride, kend - j0);
+  const int ntiles = (kend + TILE - 1) / TILE;
+  stage<D>(Ks[0], kb, kstride, kend);
+  stage<D>(Vs[0], vb, kstride, kend);
+  stage_commit();
+  for (int it = 0; it < ntiles; it++) {
+    const int j0 = it * TILE, cur = it & 1;
+    const bool more = it + 1 < ntiles;
+    if (more) {
+      stage<D>(Ks[cur ^ 1], kb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
+      stage<D>(Vs[cur ^ 1], vb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
+      stage_commit();
+    }
+    stage_wait(more);
     __syncthreads();
     float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
 #pragma unroll
     for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
       for (int kc = 0; kc < D / 16; kc++) {
-        mma(s[nt], qa[kc], ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kc * 16 + 2 * t + 8]));
-        mma(dp[nt], ga[kc], ld32(&Vs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Vs[nt * 8 + g][kc * 16 + 2 * t + 8]));
+        mma(s[nt], qa[kc], ld32(&Ks[cur][nt * 8 + g][kc * 16 + 2 * t]), ld32(&Ks[cur][nt * 8 + g][kc * 16 + 2 * t + 8]));
+        mma(dp[nt], ga[kc], ld32(&Vs[cur][nt * 8 + g][kc * 16 + 2 * t]), ld32(&Vs[cur][nt * 8 + g][kc * 16 + 2 * t + 8]));
       }
 #pragma unroll
     for (int nt = 0; nt < TILE / 8; nt++)
@@ -223,10 +255,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
 #pragma unroll
       for (int dt = 0; dt < D / 8; dt++) {
         uint32_t b0, b1;
-        b_trans<D>(b0, b1, Ks, kc * 16, dt * 8, lane);
+        b_trans<D>(b0, b1, Ks[cur], kc * 16, dt * 8, lane);
         mma(acc[dt], da, b0, b1);
       }
     }
+    __syncthreads();
   }
 #pragma unroll
   for (int r = 0; r < 2; r++) {
@@ -242,9 +275,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
 
 template <int D>
 __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
-  __shared__ __nv_bfloat16 Qs[TILE][D + 8];
-  __shared__ __nv_bfloat16 Gs[TILE][D + 8];
-  __shared__ float Ls[TILE], Ds[TILE];
+  extern __shared__ __align__(16) unsigned char smem[];
+  Tile<D>* Qs = reinterpret_cast<Tile<D>*>(smem);  // [2]
+  Tile<D>* Gs = Qs + 2;                            // [2]
+  float (*Ls)[TILE] = reinterpret_cast<float (*)[TILE]>(Gs + 2);  // [2]
+  float (*Ds)[TILE] = Ls + 2;                                    // [2]
   const int b = blockIdx.z, kvh = blockIdx.y;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int k0 = blockIdx.x * ROWS + warp * 16;  // this warp's first key
@@ -258,29 +293,36 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
   const float sl2 = scale * LOG2E;
   const int group = H / KVH;
   const int t_start = max(0, (int)blockIdx.x * ROWS - offset) / TILE * TILE;  // earlier queries see none of these keys
-  for (int hh = 0; hh < group; hh++) {
-    const int h = kvh * group + hh;
-    const __nv_bfloat16* qb = q + ((long long)b * Tq * H + h) * D;
-    const __nv_bfloat16* gb = dout + ((long long)b * Tq * H + h) * D;
-    const float* lb = lse + ((long long)b * H + h) * Tq;
-    const float* db = delta + ((long long)b * H + h) * Tq;
-    for (int t0 = t_start; t0 < Tq; t0 += TILE) {
-      const int n = Tq - t0;
-      __syncthreads();
-      stage<D>(Qs, qb + t0 * qstride, qstride, n);
-      stage<D>(Gs, gb + t0 * qstride, qstride, n);
-      for (int i = threadIdx.x; i < TILE; i += WARPS * 32) {
-        Ls[i] = i < n ? lb[t0 + i] * LOG2E : 0.f;
-        Ds[i] = i < n ? db[t0 + i] : 0.f;
-      }
-      __syncthreads();
+  // one pipeline over (query head of this group, query tile): tile `it` is head it / ntq, queries t_start + (it % ntq) * TILE
+  const int ntq = (Tq - t_start + TILE - 1) / TILE, ntiles = group * ntq;
+  // queues tile i into buffer buf (Q, dO by cp.async; the log-sum-exp and delta rows by plain loads)
+  auto issue = [&](int i, int buf) {
+    const int h = kvh * group + i / ntq, t0 = t_start + (i % ntq) * TILE, n = Tq - t0;
+    stage<D>(Qs[buf], q + (((long long)b * Tq + t0) * H + h) * D, qstride, n);
+    stage<D>(Gs[buf], dout + (((long long)b * Tq + t0) * H + h) * D, qstride, n);
+    stage_commit();
+    const float* lb = lse + ((long long)b * H + h) * Tq + t0;
+    const float* db = delta + ((long long)b * H + h) * Tq + t0;
+    for (int j = threadIdx.x; j < TILE; j += WARPS * 32) {
+      Ls[buf][j] = j < n ? lb[j] * LOG2E : 0.f;
+      Ds[buf][j] = j < n ? db[j] : 0.f;
+    }
+  };
+  if (ntiles > 0) issue(0, 0);
+  for (int it = 0; it < ntiles; it++) {
+    const int cur = it & 1, t0 = t_start + (it % ntq) * TILE;
+    const bool more = it + 1 < ntiles;
+    if (more) issue(it + 1, cur ^ 1);
+    stage_wait(more);
+    __syncthreads();
+    {
       float st[TILE / 8][4] = {}, dpt[TILE / 8][4] = {};
 #pragma unroll
       for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
         for (int kc = 0; kc < D / 16; kc++) {
-          mma(st[nt], ka[kc], ld32(&Qs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Qs[nt * 8 + g][kc * 16 + 2 * t + 8]));
-          mma(dpt[nt], va[kc], ld32(&Gs[nt * 8 + g][kc * 16 + 2 * t]), ld32(&Gs[nt * 8 + g][kc * 16 + 2 * t + 8]));
+          mma(st[nt], ka[kc], ld32(&Qs[cur][nt * 8 + g][kc * 16 + 2 * t]), ld32(&Qs[cur][nt * 8 + g][kc * 16 + 2 * t + 8]));
+          mma(dpt[nt], va[kc], ld32(&Gs[cur][nt * 8 + g][kc * 16 + 2 * t]), ld32(&Gs[cur][nt * 8 + g][kc * 16 + 2 * t + 8]));
         }
 #pragma unroll
       for (int nt = 0; nt < TILE / 8; nt++)
@@ -288,9 +330,9 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
         for (int e = 0; e < 4; e++) {
           const int r = e / 2, qi = nt * 8 + 2 * t + (e & 1);  // query within the tile
           const bool ok = t0 + qi < Tq && keys[r] < Tk && keys[r] <= offset + t0 + qi;
-          const float p = ok ? exp2f(st[nt][e] * sl2 - Ls[qi]) : 0.f;
-          st[nt][e] = p;                           // P^T
-          dpt[nt][e] = p * (dpt[nt][e] - Ds[qi]);  // dS^T
+          const float p = ok ? exp2f(st[nt][e] * sl2 - Ls[cur][qi]) : 0.f;
+          st[nt][e] = p;                                // P^T
+          dpt[nt][e] = p * (dpt[nt][e] - Ds[cur][qi]);  // dS^T
         }
 #pragma unroll
       for (int kc = 0; kc < TILE / 16; kc++) {
@@ -299,13 +341,14 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
           uint32_t b0, b1;
-          b_trans<D>(b0, b1, Gs, kc * 16, dt * 8, lane);
+          b_trans<D>(b0, b1, Gs[cur], kc * 16, dt * 8, lane);
           mma(dva[dt], pa, b0, b1);
-          b_trans<D>(b0, b1, Qs, kc * 16, dt * 8, lane);
+          b_trans<D>(b0, b1, Qs[cur], kc * 16, dt * 8, lane);
           mma(dka[dt], sa, b0, b1);
         }
       }
     }
+    __syncthreads();
   }
 #pragma unroll
   for (int r = 0; r < 2; r++) {
@@ -341,6 +384,15 @@ __nv_bfloat16* bf16_rows(const float* x, int B, int T, int Tcap, long long inner
   return out;
 }
 
+// Dynamic shared memory of a kernel: two buffers of two tiles (+ the dK/dV kernel's lse / delta rows).
+template <int D>
+constexpr size_t tiles_smem(bool rows) { return 4 * sizeof(Tile<D>) + (rows ? 4 * TILE * sizeof(float) : 0); }
+// Head dims 96 and 128 need more than the default 48 KB of dynamic shared memory: opt in once per kernel.
+template <typename K>
+void allow_smem(K kernel, size_t bytes) {
+  if (bytes > 48 * 1024) check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes), "attention: shared memory");
+}
+
 }  // namespace
 
 #define FOR_EACH_TC_HEAD_DIM(X) X(16) X(32) X(48) X(64) X(96) X(128)
@@ -351,8 +403,13 @@ void attention_forward_tc(float* out, float* lse, const float* q, const float* k
   dim3 grid((Tq + ROWS - 1) / ROWS, H, B);
   __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
   __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
-#define CASE(DD) \
-  case DD: k_attention_forward_tc<DD><<<grid, WARPS * 32, 0, stream>>>(out, lse, q, kh, vh, Tq, Tk, H, KVH, scale); break;
+#define CASE(DD)                                                                                  \
+  case DD: {                                                                                      \
+    static bool once = (allow_smem(k_attention_forward_tc<DD>, tiles_smem<DD>(false)), true);     \
+    (void)once;                                                                                   \
+    k_attention_forward_tc<DD><<<grid, WARPS * 32, tiles_smem<DD>(false), stream>>>(out, lse, q, kh, vh, Tq, Tk, H, KVH, scale); \
+    break;                                                                                        \
+  }
   switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
   check_launch("attention_forward_tc");
@@ -367,12 +424,16 @@ void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, c
   __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
   __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
 #define CASE(DD)                                                                                                                  \
-  case DD:                                                                                                                        \
-    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, 0, stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale);       \
+  case DD: {                                                                                                                      \
+    static bool once = (allow_smem(k_attention_backward_dq_tc<DD>, tiles_smem<DD>(false)),                                       \
+                        allow_smem(k_attention_backward_dkdv_tc<DD>, tiles_smem<DD>(true)), true);                               \
+    (void)once;                                                                                                                   \
+    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale); \
     check_launch("attention_backward_dq_tc");                                                                                     \
-    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, 0, stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dkdv_tc");                                                                                   \
-    break;
+    break;                                                                                                                        \
+  }
   switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
   for (auto* p : {qh, gh, kh, vh}) device_free(p);
