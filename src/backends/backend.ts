@@ -1,8 +1,11 @@
 // The backend interface: every kernel the engine needs, by name, with one signature.
 //
 // Conventions (as llm.c): outputs first, then inputs, then sizes. Buffers are contiguous and
-// row-major. Kernels whose name ends in `Backward` ACCUMULATE (+=) into their gradient outputs,
-// so a tensor used twice gets the sum of both gradients without extra adds. Float kernels accept
+// row-major. Kernels whose name ends in `Backward` take one `accumulate` flag per gradient output
+// (last in the argument list, in the outputs' order): true adds (+=) into it, so a tensor used
+// twice gets the sum of both gradients without extra adds; false overwrites it, so the first
+// contribution to a gradient needs no zero-filled buffer (core/autograd.ts: gradOut). Scatter-adds
+// (embeddingBackward, gatherBackward) and attentionBackward always accumulate. Float kernels accept
 // float32 buffers on every backend; the js backend also accepts float64 (gradient checks).
 //
 // Shape legend: N = rows, C = channels (row length), B = batch, T = time, H = query heads,
@@ -72,8 +75,8 @@ export interface Backend {
   /** x *= min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)): clip_grad_norm_'s scaling, read on the device. */
   clipScale(x: FBuf, sumsq: FBuf, maxNorm: number, n: number): void;
   unaryForward(op: UnaryOp, out: FBuf, x: FBuf, n: number): void;
-  /** dx += dout * op'(x); `out` is the forward result (some derivatives are cheaper from it). */
-  unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number): void;
+  /** dx (+)= dout * op'(x); `out` is the forward result (some derivatives are cheaper from it). */
+  unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number, accumulate: boolean): void;
 
   // ---- GEMM ----
   /**
@@ -89,8 +92,8 @@ export interface Backend {
   embeddingBackward(dweight: FBuf, dout: FBuf, ids: IBuf, N: number, C: number): void;
   /** out[i, :] = x[i, :] * w[i]  (MoE: expert output times its gate weight) */
   rowScaleForward(out: FBuf, x: FBuf, w: FBuf, N: number, C: number): void;
-  /** dx[i, :] += dout[i, :] * w[i];  dw[i] += dot(dout[i, :], x[i, :]) */
-  rowScaleBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, N: number, C: number): void;
+  /** dx[i, :] (+)= dout[i, :] * w[i];  dw[i] (+)= dot(dout[i, :], x[i, :]) */
+  rowScaleBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, N: number, C: number, accDx: boolean, accDw: boolean): void;
   /** values/indices (N, k): the k largest of each row of x (N, C), descending, ties to the lower index. */
   topk(values: FBuf, indices: IBuf, x: FBuf, N: number, C: number, k: number): void;
   /** out[i, j] = x[i, idx[i, j]]  (out (N, k), x (N, C)) */
@@ -107,20 +110,20 @@ export interface Backend {
   sliceScatter(out: Buf, x: Buf, outer: number, dimOut: number, inner: number, start: number, len: number, accumulate: boolean): void;
   /** out (outer, inner) = sum over the middle axis of x (outer, dim, inner) */
   sumAxis(out: FBuf, x: FBuf, outer: number, dim: number, inner: number): void;
-  /** dx (outer, dim, inner) += dout (outer, inner) broadcast over the middle axis */
-  sumAxisBackward(dx: FBuf, dout: FBuf, outer: number, dim: number, inner: number): void;
+  /** dx (outer, dim, inner) (+)= dout (outer, inner) broadcast over the middle axis */
+  sumAxisBackward(dx: FBuf, dout: FBuf, outer: number, dim: number, inner: number, accumulate: boolean): void;
 
   // ---- transformer kernels ----
   /** out = x * rstd * w over rows of C; rstd (N) saved for backward. */
   rmsnormForward(out: FBuf, rstd: FBuf, x: FBuf, w: FBuf, N: number, C: number, eps: number): void;
-  rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, rstd: FBuf, N: number, C: number): void;
+  rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, rstd: FBuf, N: number, C: number, accDx: boolean, accDw: boolean): void;
   /**
    * Rotary embedding on x (B, T, H, D) at positions pos0 .. pos0+T-1. cos/sin: (maxPos, D/2).
    * interleaved: pairs (x[2i], x[2i+1]) (MiniMind v1); else rotate-half pairs (x[i], x[i+D/2]).
    */
   ropeForward(out: FBuf, x: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean): void;
-  /** dx += the inverse rotation of dout. */
-  ropeBackward(dx: FBuf, dout: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean): void;
+  /** dx (+)= the inverse rotation of dout. */
+  ropeBackward(dx: FBuf, dout: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean, accumulate: boolean): void;
   /**
    * Causal grouped-query attention. q (B, Tq, H, D); k, v (B, Tcap, KVH, D) of which the first Tk
    * positions are used (Tk >= Tq; the queries are the last Tq positions, so query i sees keys
@@ -131,20 +134,20 @@ export interface Backend {
   attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void;
   /** out = silu(gate) * up */
   swigluForward(out: FBuf, gate: FBuf, up: FBuf, n: number): void;
-  swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number): void;
+  swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number, accGate: boolean, accUp: boolean): void;
   softmaxForward(out: FBuf, x: FBuf, N: number, C: number): void;
-  /** dx += out * (dout - sum(dout * out)) per row */
-  softmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void;
+  /** dx (+)= out * (dout - sum(dout * out)) per row */
+  softmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number, accumulate: boolean): void;
   logSoftmaxForward(out: FBuf, x: FBuf, N: number, C: number): void;
-  /** dx += dout - exp(out) * sum(dout) per row */
-  logSoftmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void;
+  /** dx (+)= dout - exp(out) * sum(dout) per row */
+  logSoftmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number, accumulate: boolean): void;
   /**
    * Fused log-softmax + gather: out[i] = logits[i, t_i] - logsumexp(logits[i, :]), or 0 where
    * t_i == ignoreIndex. lse (N) saved. Cross-entropy is its negative; DPO uses it directly.
    */
   logprobGatherForward(out: FBuf, lse: FBuf, logits: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number): void;
-  /** dlogits[i, :] += dout[i] * (onehot(t_i) - softmax(logits[i, :])), skipping ignored rows. */
-  logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number): void;
+  /** dlogits[i, :] (+)= dout[i] * (onehot(t_i) - softmax(logits[i, :])); ignored rows: 0 (+= nothing). */
+  logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number, accumulate: boolean): void;
 
   // ---- optimizer ----
   /** One AdamW step with PyTorch semantics (decoupled weight decay, bias correction by `step`). */

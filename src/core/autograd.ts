@@ -1,8 +1,15 @@
 // Tape-based reverse-mode autograd. Every differentiable op that sees an input requiring grad
 // appends a Node (its output and a closure that turns the output's gradient into the inputs'
 // gradients). Creation order is a topological order, so backward() walks the tape in reverse.
-// Backward kernels accumulate (+=), which is why gradients start as zeros and why a tensor used
-// twice needs nothing special. backward() runs only the nodes its loss depends on and frees them,
+//
+// First write overwrites: a tensor's gradient slot is empty (never written, or forgotten by
+// zeroGrad(), which keeps the buffer) or holds the sum so far. A backward fn asks gradOut(t): the
+// first contribution gets an unfilled buffer to overwrite (accumulate false), later ones the sum
+// to add into (accumulate true). So a tensor used twice gets the sum, and no gradient is
+// zero-filled only to have one contribution added to it. Only kernels that scatter-add (embedding,
+// gather, attention's GQA heads, a slice into part of its input) ask gradOf(t), which zero-fills.
+//
+// backward() runs only the nodes its loss depends on and frees them,
 // as PyTorch frees a graph: other losses' nodes stay on the tape for their own backward(); a
 // second backward() through a freed graph, or through tensors a scope has already disposed, is
 // an error that says so instead of silently computing no gradients.
@@ -41,33 +48,56 @@ export function record(out: Tensor, inputs: readonly Tensor[], backward: (grad: 
   return out;
 }
 
+/** Where a backward kernel writes t's gradient, and whether it adds (+=) or overwrites (=). */
+export interface GradOut {
+  grad: Tensor;
+  accumulate: boolean;
+}
+
+// A new gradient slot for t, unfilled: the buffer zeroGrad() kept, else a new one. Leaves
+// (parameters) keep their gradient across scopes; intermediate gradients belong to the current scope.
+function newSlot(t: Tensor): Tensor {
+  const kept = t.keptGrad();
+  if (kept) {
+    t.grad = kept;
+    return kept;
+  }
+  const g = empty(t.shape, t.dtype, t.backend);
+  if (!t.node) g.keep();
+  t.grad = g;
+  return g;
+}
+
 /**
- * The gradient tensor of t, created as zeros on first use. Leaves (parameters) keep their
- * gradient across scopes; intermediate gradients belong to the current scope.
+ * t's gradient for a kernel that can overwrite or accumulate: the first contribution gets an
+ * unfilled buffer to overwrite, later ones the sum to add into. For a t that needs no gradient
+ * (an input of a multi-output kernel), unfilled scratch to overwrite.
+ */
+export function gradOut(t: Tensor): GradOut {
+  if (!t.requiresGrad) return { grad: empty(t.shape, t.dtype, t.backend), accumulate: false };
+  if (t.grad) return { grad: t.grad, accumulate: true };
+  return { grad: newSlot(t), accumulate: false };
+}
+
+/**
+ * t's gradient, zero-filled when new: for kernels that only accumulate (scatter-adds touch some
+ * elements several times and others not at all). Zero scratch when t needs no gradient.
  */
 export function gradOf(t: Tensor): Tensor {
-  if (!t.grad) {
-    t.grad = zeros(t.shape, t.dtype, t.backend);
-    if (!t.node) t.grad.keep();
-  }
-  return t.grad;
+  if (!t.requiresGrad) return zeros(t.shape, t.dtype, t.backend);
+  if (t.grad) return t.grad;
+  const g = newSlot(t);
+  g.backend.fill(g.buf, 0, g.size);
+  return g;
 }
 
-/**
- * For a backward kernel that can either overwrite or accumulate (GEMMs): t's gradient and whether
- * to accumulate into it. A gradient created here is left unfilled (accumulate false), which saves
- * zeroing a buffer that the kernel overwrites entirely anyway.
- */
-export function gradFor(t: Tensor): { grad: Tensor; accumulate: boolean } {
-  if (t.grad) return { grad: t.grad, accumulate: true };
-  t.grad = empty(t.shape, t.dtype, t.backend);
-  if (!t.node) t.grad.keep();
-  return { grad: t.grad, accumulate: false };
-}
-
-/** Where a backward kernel should write the gradient of t: its grad, or scratch if t needs none. */
-export function gradTarget(t: Tensor): Tensor {
-  return t.requiresGrad ? gradOf(t) : zeros(t.shape, t.dtype, t.backend);
+/** t's gradient (+)= alpha * g (g has t's size): a copy or a scaled copy as the first write. */
+export function addGradient(t: Tensor, g: Tensor, alpha = 1): void {
+  const { grad, accumulate } = gradOut(t);
+  const be = t.backend;
+  if (accumulate) be.axpy(grad.buf as Float32Array, g.buf as Float32Array, alpha, g.size);
+  else if (alpha === 1) be.copy(grad.buf, g.buf, g.size);
+  else be.affine(grad.buf as Float32Array, g.buf as Float32Array, alpha, 0, g.size);
 }
 
 /** Outputs whose graph a backward() has run and freed. */
@@ -101,7 +131,7 @@ function backward(root: Tensor): void {
     if (freed.has(root)) throw new Error(FREED);
     // a leaf: d(root)/d(root) = 1
     const one = full(root.shape, 1, root.dtype, root.backend);
-    root.backend.axpy(gradOf(root).buf as Float32Array, one.buf as Float32Array, 1, 1);
+    addGradient(root, one);
     one.dispose();
     return;
   }
@@ -133,17 +163,18 @@ function backward(root: Tensor): void {
 }
 
 /**
- * Adds g to t's gradient. When t has none yet and mayShare, t's gradient becomes a view of g's
- * storage (no zero fill, no copy); returns whether it did, so a caller passing one g to two inputs
- * shares it only once (the first input's later accumulations must not reach the second's).
+ * Adds g to t's gradient. When t has no gradient slot at all and mayShare, t's gradient becomes a
+ * view of g's storage (no copy); returns whether it did, so a caller passing one g to two inputs
+ * shares it only once (the first input's later accumulations must not reach the second's). A
+ * buffer zeroGrad() kept gets a copy instead: a parameter keeps one gradient buffer across steps.
  */
 export function flowGradient(t: Tensor, g: Tensor, mayShare: boolean): boolean {
-  if (!t.grad && mayShare) {
+  if (!t.grad && mayShare && !t.keptGrad()) {
     t.grad = g.reshape(t.shape);
     if (!t.node) t.grad.keep();
     return true;
   }
-  t.backend.axpy(gradOf(t).buf as Float32Array, g.buf as Float32Array, 1, g.size);
+  addGradient(t, g);
   return false;
 }
 

@@ -29,7 +29,9 @@ export class Storage {
 export class Tensor {
   readonly size: number;
   requiresGrad = false;
-  grad: Tensor | null = null;
+  /** The gradient buffer, live or kept for reuse after zeroGrad() (see `grad`). */
+  private gradBuf: Tensor | null = null;
+  private gradLive = false;
   /** The autograd node that produced this tensor (null for leaves and no-grad results). */
   node: Node | null = null;
   /** Kept tensors (parameters, optimizer state) survive the end of scopes. */
@@ -39,6 +41,38 @@ export class Tensor {
   constructor(readonly storage: Storage, readonly shape: readonly number[], readonly dtype: DType) {
     this.size = sizeOf(shape);
     track(this);
+  }
+
+  /** The accumulated gradient, or null: none yet, or forgotten by zeroGrad(). */
+  get grad(): Tensor | null {
+    return this.gradLive ? this.gradBuf : null;
+  }
+
+  set grad(g: Tensor | null) {
+    // a buffer kept by zeroGrad() that nothing will reuse any more
+    if (!this.gradLive && this.gradBuf && this.gradBuf !== g) this.gradBuf.dispose();
+    this.gradBuf = g;
+    this.gradLive = g !== null;
+  }
+
+  /**
+   * Forgets the gradient, as PyTorch's zero_grad(set_to_none=True) does, but keeps its buffer: the
+   * next backward's first contribution overwrites it (no zero fill, no new allocation).
+   */
+  zeroGrad(): void {
+    this.gradLive = false;
+  }
+
+  /** The buffer zeroGrad() kept (null if none): `t.grad = t.keptGrad()` makes it live again. */
+  keptGrad(): Tensor | null {
+    return this.gradLive ? null : this.gradBuf;
+  }
+
+  /** Frees the gradient buffer, live or kept. */
+  disposeGrad(): void {
+    this.gradBuf?.dispose();
+    this.gradBuf = null;
+    this.gradLive = false;
   }
 
   get backend(): Backend {

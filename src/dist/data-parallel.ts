@@ -7,7 +7,8 @@
 //     backward pass, not overlapped with it: the engine queues everything on one stream.
 //   - CPU backends: the gradients travel as one float32 vector through the rendezvous (agent.ts),
 //     summed in rank order on rank 0: correct everywhere, fast enough for tests and small jobs.
-import { zeros, type Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
+import { gradOf } from '../core/autograd.js';
 import type { Backend } from '../backends/backend.js';
 import type { CudaBackend } from '../backends/cuda/index.js';
 import { UserError } from '../core/errors.js';
@@ -32,8 +33,7 @@ export interface DataParallel {
 
 function ensureGrads(params: readonly Tensor[]): Tensor[] {
   return params.map((p) => {
-    if (!p.grad) p.grad = zeros(p.shape, p.dtype, p.backend); // e.g. an expert no row of this shard was routed to
-    return p.grad;
+    return gradOf(p); // zeros when none, e.g. an expert no row of this shard was routed to
   });
 }
 

@@ -103,7 +103,7 @@ export class Module {
   /** Frees every parameter and its gradient. */
   dispose(): void {
     for (const t of this.parameters()) {
-      t.grad?.dispose();
+      t.disposeGrad();
       t.dispose();
     }
   }

@@ -1,6 +1,6 @@
 // Cheap differentiable ops that compose: add, mul, affine (scale/shift), unary functions, sums.
 import type { UnaryOp } from '../backends/backend.js';
-import { record, gradOf, flowGradient } from '../core/autograd.js';
+import { record, gradOut, flowGradient, addGradient } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike, fb, sameShape } from './util.js';
 
@@ -24,19 +24,27 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   const be = a.backend;
   be.mul(fb(out), fb(a, 'mul'), fb(b, 'mul'), a.size);
   return record(out, [a, b], (g) => {
-    // da += g * b, db += g * a, via a temporary product
-    const tmp = emptyLike(a);
-    if (a.requiresGrad) { be.mul(fb(tmp), fb(g), fb(b), a.size); be.axpy(fb(gradOf(a)), fb(tmp), 1, a.size); }
-    if (b.requiresGrad) { be.mul(fb(tmp), fb(g), fb(a), a.size); be.axpy(fb(gradOf(b)), fb(tmp), 1, a.size); }
-    tmp.dispose();
+    if (a.requiresGrad) mulGradient(a, g, b);
+    if (b.requiresGrad) mulGradient(b, g, a);
   });
+}
+
+// x's gradient (+)= g * other: the product itself as a first write, else added via a temporary.
+function mulGradient(x: Tensor, g: Tensor, other: Tensor): void {
+  const be = x.backend;
+  const { grad, accumulate } = gradOut(x);
+  if (!accumulate) return be.mul(fb(grad), fb(g), fb(other), x.size);
+  const tmp = emptyLike(x);
+  be.mul(fb(tmp), fb(g), fb(other), x.size);
+  be.axpy(fb(grad), fb(tmp), 1, x.size);
+  tmp.dispose();
 }
 
 /** alpha * x + beta */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   const out = emptyLike(x);
   x.backend.affine(fb(out), fb(x, 'affine'), alpha, beta, x.size);
-  return record(out, [x], (g) => x.backend.axpy(fb(gradOf(x)), fb(g), alpha, x.size));
+  return record(out, [x], (g) => addGradient(x, g, alpha));
 }
 
 export function scale(x: Tensor, alpha: number): Tensor {
@@ -50,7 +58,10 @@ export function neg(x: Tensor): Tensor {
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const out = emptyLike(x);
   x.backend.unaryForward(op, fb(out), fb(x, op), x.size);
-  return record(out, [x], (g) => x.backend.unaryBackward(op, fb(gradOf(x)), fb(g), fb(x), fb(out), x.size));
+  return record(out, [x], (g) => {
+    const { grad, accumulate } = gradOut(x);
+    x.backend.unaryBackward(op, fb(grad), fb(g), fb(x), fb(out), x.size, accumulate);
+  });
 }
 
 export const exp = (x: Tensor): Tensor => unary('exp', x);
@@ -78,7 +89,10 @@ export function sum(x: Tensor, axis?: number): Tensor {
   }
   const out = emptyLike(x, outShape);
   x.backend.sumAxis(fb(out), fb(x, 'sum'), outer, dim, inner);
-  return record(out, [x], (g) => x.backend.sumAxisBackward(fb(gradOf(x)), fb(g), outer, dim, inner));
+  return record(out, [x], (g) => {
+    const { grad, accumulate } = gradOut(x);
+    x.backend.sumAxisBackward(fb(grad), fb(g), outer, dim, inner, accumulate);
+  });
 }
 
 export function mean(x: Tensor, axis?: number): Tensor {

@@ -2,7 +2,7 @@
 // PyTorch/HF weight (out_features, in_features) to x (..., in_features), as nn.Linear does.
 //   forward  y = x W^T            (matmul transB)
 //   backward dx += dy W           (NN)      dW += dy^T x      (TN)
-import { record, gradFor } from '../core/autograd.js';
+import { record, gradOut } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import type { FBuf } from '../backends/backend.js';
 import { emptyLike, fb, lastDim } from './util.js';
@@ -18,12 +18,12 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   return record(out, [a, b], (g) => {
     // out = A B with A = op(a), B = op(b):  dA = g B^T,  dB = A^T g
     if (a.requiresGrad) {
-      const { grad, accumulate } = gradFor(a);
+      const { grad, accumulate } = gradOut(a);
       if (!transA) be.matmul(fb(grad), fb(g), fb(b), M, K, N, false, !transB, accumulate);
       else be.matmul(fb(grad), fb(b), fb(g), K, M, N, transB, true, accumulate);
     }
     if (b.requiresGrad) {
-      const { grad, accumulate } = gradFor(b);
+      const { grad, accumulate } = gradOut(b);
       if (!transB) be.matmul(fb(grad), fb(a), fb(g), K, N, M, !transA, false, accumulate);
       else be.matmul(fb(grad), fb(g), fb(a), N, K, M, true, transA, accumulate);
     }
@@ -57,11 +57,11 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
     const gl = x.requiresGrad && weight.requiresGrad ? (be.lowPrecisionCopy?.(fb(g), g.size) ?? null) : null;
     const gOp = gl ?? fb(g);
     if (x.requiresGrad) {
-      const { grad, accumulate } = gradFor(x);
+      const { grad, accumulate } = gradOut(x);
       be.matmul(fb(grad), gOp, fb(weight), rows, inF, outF, false, false, accumulate);
     }
     if (weight.requiresGrad) {
-      const { grad, accumulate } = gradFor(weight);
+      const { grad, accumulate } = gradOut(weight);
       be.matmul(fb(grad), gOp, gemmOperand(x, 'linear'), outF, inF, rows, true, false, accumulate);
     }
     if (gl) be.free(gl);

@@ -1,6 +1,6 @@
 // Ops for mixture-of-experts routing: top-k over gate scores, gathering the chosen scores, and
 // moving token rows to and from experts (indexSelect / indexAdd) with per-row gate weights.
-import { record, gradOf, gradTarget } from '../core/autograd.js';
+import { record, gradOf, gradOut, addGradient } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike, fb, ib, lastDim } from './util.js';
 
@@ -41,12 +41,16 @@ export function indexAdd(base: Tensor, rows: Tensor, src: Tensor): Tensor {
   be.copy(out.buf, base.buf, base.size);
   be.embeddingBackward(fb(out), fb(src, 'indexAdd'), ib(rows, 'indexAdd'), rows.size, C);
   return record(out, [base, src], (g) => {
-    if (base.requiresGrad) be.axpy(fb(gradOf(base)), fb(g), 1, base.size);
+    if (base.requiresGrad) addGradient(base, g);
     if (src.requiresGrad) {
-      const picked = emptyLike(src);
+      // the rows of g src was added at: gathered straight into a first-written gradient
+      const { grad, accumulate } = gradOut(src);
+      const picked = accumulate ? emptyLike(src) : grad;
       be.embeddingForward(fb(picked), ib(rows), fb(g), rows.size, C);
-      be.axpy(fb(gradOf(src)), fb(picked), 1, src.size);
-      picked.dispose();
+      if (accumulate) {
+        be.axpy(fb(grad), fb(picked), 1, src.size);
+        picked.dispose();
+      }
     }
   });
 }
@@ -59,5 +63,9 @@ export function rowScale(x: Tensor, w: Tensor): Tensor {
   const out = emptyLike(x);
   const be = x.backend;
   be.rowScaleForward(fb(out), fb(x, 'rowScale'), fb(w), N, C);
-  return record(out, [x, w], (g) => be.rowScaleBackward(fb(gradTarget(x)), fb(gradTarget(w)), fb(g), fb(x), fb(w), N, C));
+  return record(out, [x, w], (g) => {
+    const dx = gradOut(x);
+    const dw = gradOut(w);
+    be.rowScaleBackward(fb(dx.grad), fb(dw.grad), fb(g), fb(x), fb(w), N, C, dx.accumulate, dw.accumulate);
+  });
 }

@@ -1,6 +1,6 @@
 // The fused transformer ops. Each pairs a forward kernel with its backward kernel; the tensors
 // a backward needs (rstd, lse, attention output) are saved in the closure.
-import { record, gradOf, gradTarget } from '../core/autograd.js';
+import { record, gradOf, gradOut } from '../core/autograd.js';
 import { tensor, type Tensor } from '../core/tensor.js';
 import { mul as mulOp, sum as sumOp, affine as affineOp } from './basic.js';
 import { emptyLike, fb, ib, lastDim, sameShape } from './util.js';
@@ -30,7 +30,9 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const rstd = emptyLike(x, [N]);
   x.backend.rmsnormForward(fb(out), fb(rstd), fb(x, 'rmsNorm'), fb(weight), N, C, eps);
   return record(out, [x, weight], (g) => {
-    x.backend.rmsnormBackward(fb(gradTarget(x)), fb(gradTarget(weight)), fb(g), fb(x), fb(weight), fb(rstd), N, C);
+    const dx = gradOut(x);
+    const dw = gradOut(weight);
+    x.backend.rmsnormBackward(fb(dx.grad), fb(dw.grad), fb(g), fb(x), fb(weight), fb(rstd), N, C, dx.accumulate, dw.accumulate);
   });
 }
 
@@ -58,7 +60,10 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, interlea
   const out = emptyLike(x);
   const be = x.backend;
   be.ropeForward(fb(out), fb(x, 'rope'), fb(cos), fb(sin), B, T, H, D, pos0, interleaved);
-  return record(out, [x], (g) => be.ropeBackward(fb(gradOf(x)), fb(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved));
+  return record(out, [x], (g) => {
+    const dx = gradOut(x);
+    be.ropeBackward(fb(dx.grad), fb(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved, dx.accumulate);
+  });
 }
 
 /**
@@ -77,8 +82,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, Tk: number = k.shape[
   const out = emptyLike(q);
   const lse = emptyLike(q, [B, H, Tq]);
   be.attentionForward(fb(out), fb(lse), fb(q, 'attention'), fb(k), fb(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
+  // attentionBackward accumulates only (k/v: a sum over the query heads of their group), so zeros first
   return record(out, [q, k, v], (g) => {
-    be.attentionBackward(fb(gradTarget(q)), fb(gradTarget(k)), fb(gradTarget(v)), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale);
+    be.attentionBackward(fb(gradOf(q)), fb(gradOf(k)), fb(gradOf(v)), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale);
   });
 }
 
@@ -88,21 +94,31 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   const out = emptyLike(gate);
   const be = gate.backend;
   be.swigluForward(fb(out), fb(gate, 'swiglu'), fb(up), gate.size);
-  return record(out, [gate, up], (g) => be.swigluBackward(fb(gradTarget(gate)), fb(gradTarget(up)), fb(g), fb(gate), fb(up), gate.size));
+  return record(out, [gate, up], (g) => {
+    const dg = gradOut(gate);
+    const du = gradOut(up);
+    be.swigluBackward(fb(dg.grad), fb(du.grad), fb(g), fb(gate), fb(up), gate.size, dg.accumulate, du.accumulate);
+  });
 }
 
 export function softmax(x: Tensor): Tensor {
   const C = lastDim(x);
   const out = emptyLike(x);
   x.backend.softmaxForward(fb(out), fb(x, 'softmax'), x.size / C, C);
-  return record(out, [x], (g) => x.backend.softmaxBackward(fb(gradOf(x)), fb(g), fb(out), x.size / C, C));
+  return record(out, [x], (g) => {
+    const dx = gradOut(x);
+    x.backend.softmaxBackward(fb(dx.grad), fb(g), fb(out), x.size / C, C, dx.accumulate);
+  });
 }
 
 export function logSoftmax(x: Tensor): Tensor {
   const C = lastDim(x);
   const out = emptyLike(x);
   x.backend.logSoftmaxForward(fb(out), fb(x, 'logSoftmax'), x.size / C, C);
-  return record(out, [x], (g) => x.backend.logSoftmaxBackward(fb(gradOf(x)), fb(g), fb(out), x.size / C, C));
+  return record(out, [x], (g) => {
+    const dx = gradOut(x);
+    x.backend.logSoftmaxBackward(fb(dx.grad), fb(g), fb(out), x.size / C, C, dx.accumulate);
+  });
 }
 
 /**
@@ -117,7 +133,10 @@ export function logprobGather(logits: Tensor, targets: Tensor, ignoreIndex = -10
   const out = emptyLike(logits, targets.shape);
   const lse = emptyLike(logits, [N]);
   be.logprobGatherForward(fb(out), fb(lse), fb(logits, 'logprobGather'), ib(targets, 'logprobGather targets'), N, V, ignoreIndex);
-  return record(out, [logits], (g) => be.logprobGatherBackward(fb(gradOf(logits)), fb(g), fb(logits), fb(lse), ib(targets), N, V, ignoreIndex));
+  return record(out, [logits], (g) => {
+    const dl = gradOut(logits);
+    be.logprobGatherBackward(fb(dl.grad), fb(g), fb(logits), fb(lse), ib(targets), N, V, ignoreIndex, dl.accumulate);
+  });
 }
 
 /**

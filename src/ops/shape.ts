@@ -1,6 +1,6 @@
 // Shape ops that move data: permute/transpose, slice along an axis, concat along an axis.
 // (reshape is a view: Tensor.reshape.)
-import { record, gradOf } from '../core/autograd.js';
+import { record, gradOf, gradOut } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike } from './util.js';
 
@@ -11,7 +11,10 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   x.backend.permute(out.buf, x.buf, x.shape, perm, false);
   const inverse = new Array<number>(rank);
   perm.forEach((p, i) => (inverse[p] = i));
-  return record(out, [x], (g) => x.backend.permute(gradOf(x).buf, g.buf, out.shape, inverse, true));
+  return record(out, [x], (g) => {
+    const dx = gradOut(x);
+    x.backend.permute(dx.grad.buf, g.buf, out.shape, inverse, dx.accumulate);
+  });
 }
 
 /** Swaps two axes. */
@@ -42,6 +45,7 @@ export function slice(x: Tensor, axis: number, start: number, len: number): Tens
   shape[a] = len;
   const out = emptyLike(x, shape);
   x.backend.sliceCopy(out.buf, x.buf, outer, dim, inner, start, len, false);
+  // the slice's gradient covers part of x's: the rest must be zeros
   return record(out, [x], (g) => x.backend.sliceScatter(gradOf(x).buf, g.buf, outer, dim, inner, start, len, true));
 }
 
@@ -68,7 +72,9 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   });
   return record(out, xs, (g) => {
     xs.forEach((x, i) => {
-      if (x.requiresGrad) x.backend.sliceCopy(gradOf(x).buf, g.buf, outer, dim, inner, starts[i], x.shape[a], true);
+      if (!x.requiresGrad) return;
+      const dx = gradOut(x);
+      x.backend.sliceCopy(dx.grad.buf, g.buf, outer, dim, inner, starts[i], x.shape[a], dx.accumulate);
     });
   });
 }

@@ -39,9 +39,13 @@ export class AdamW {
     });
   }
 
-  /** Zeroes the gradients (keeping their buffers, so steps do not reallocate). */
+  /**
+   * Forgets the gradients, as PyTorch's zero_grad(set_to_none=True): a parameter without a gradient
+   * in the next step is skipped by step(). The buffers are kept, and the next backward overwrites
+   * them (Tensor.zeroGrad), so no step zero-fills or reallocates them.
+   */
   zeroGrad(): void {
-    for (const p of this.params) if (p.grad) p.backend.fill(p.grad.buf, 0, p.grad.size);
+    for (const p of this.params) p.zeroGrad();
   }
 
   /** Moments as host arrays plus the step count, for checkpoints. */

@@ -5,7 +5,7 @@
 // portable; the bf16 GEMMs on AMX and AVX512-BF16) and both 1 and 2 threads are run. Skips, saying why, only when the addon did not build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededInputs, close } from './kernel-helpers.js';
+import { seededInputs, close, accModes, modeName, gradInit } from './kernel-helpers.js';
 import { jsBackend } from '../../src/backends/js/index.js';
 import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../src/backends/cpu/index.js';
 import type { Backend, UnaryOp } from '../../src/backends/backend.js';
@@ -84,11 +84,18 @@ suite('elementwise, unary ops, sumSquares', () => {
       const fwd = new Float32Array(n);
       jsBackend.unaryForward(op, fwd, xin, n);
       both(`${op} forward n=${n}`, { out: rand(n), x: xin }, ['out'], (be, x) => be.unaryForward(op, x.out, x.x, n), 1e-5);
-      both(`${op} backward n=${n}`, { dx: rand(n), dout: rand(n), x: xin, out: fwd }, ['dx'], (be, x) => be.unaryBackward(op, x.dx, x.dout, x.x, x.out, n), 1e-5);
+      const unaryBufs = { dx: rand(n), dout: rand(n), x: xin, out: fwd };
+      for (const acc of accModes(1)) {
+        both(`${op} backward n=${n} ${modeName(acc)}`, gradInit(unaryBufs, ['dx'], acc), ['dx'], (be, x) =>
+          be.unaryBackward(op, x.dx, x.dout, x.x, x.out, n, acc[0]), 1e-5);
+      }
     }
     both(`swiglu forward n=${n}`, { out: rand(n), g: rand(n, 5), u: rand(n) }, ['out'], (be, x) => be.swigluForward(x.out, x.g, x.u, n));
-    both(`swiglu backward n=${n}`, { dg: rand(n), du: rand(n), d: rand(n), g: rand(n, 5), u: rand(n) }, ['dg', 'du'], (be, x) =>
-      be.swigluBackward(x.dg, x.du, x.d, x.g, x.u, n));
+    const swigluBufs = { dg: rand(n), du: rand(n), d: rand(n), g: rand(n, 5), u: rand(n) };
+    for (const acc of accModes(2)) {
+      both(`swiglu backward n=${n} ${modeName(acc)}`, gradInit(swigluBufs, ['dg', 'du'], acc), ['dg', 'du'], (be, x) =>
+        be.swigluBackward(x.dg, x.du, x.d, x.g, x.u, n, acc[0], acc[1]));
+    }
   }
   // fill / copy (typed-array methods on the wrapper) leave the tail alone
   const out = rand(10), ref = out.slice();
@@ -230,8 +237,11 @@ suite('rows: embedding, rowScale, topk, gather', () => {
     both(`embedding forward N=${N} C=${C}`, { out: rand(N * C), ids, w: rand(V * C) }, ['out'], (be, x) => be.embeddingForward(x.out, x.ids, x.w, N, C));
     both(`embedding backward N=${N} C=${C}`, { dw: rand(V * C), d: rand(N * C), ids }, ['dw'], (be, x) => be.embeddingBackward(x.dw, x.d, x.ids, N, C));
     both(`rowScale forward N=${N} C=${C}`, { out: rand(N * C), x: rand(N * C), w: rand(N) }, ['out'], (be, x) => be.rowScaleForward(x.out, x.x, x.w, N, C));
-    both(`rowScale backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(N), d: rand(N * C), x: rand(N * C), w: rand(N) }, ['dx', 'dw'], (be, x) =>
-      be.rowScaleBackward(x.dx, x.dw, x.d, x.x, x.w, N, C));
+    const rowScaleBufs = { dx: rand(N * C), dw: rand(N), d: rand(N * C), x: rand(N * C), w: rand(N) };
+    for (const acc of accModes(2)) {
+      both(`rowScale backward N=${N} C=${C} ${modeName(acc)}`, gradInit(rowScaleBufs, ['dx', 'dw'], acc), ['dx', 'dw'], (be, x) =>
+        be.rowScaleBackward(x.dx, x.dw, x.d, x.x, x.w, N, C, acc[0], acc[1]));
+    }
     for (const k of [1, Math.min(2, C), C]) {
       // ties: quantised values make equal entries common
       const xq = rand(N * C).map((v) => Math.round(v * 3) / 3);
@@ -265,7 +275,11 @@ suite('shape: permute, slices, sumAxis', () => {
   }
   for (const [outer, dim, inner] of [[1, 1, 1], [1, 5, 1], [3, 4, 5], [1, 300, 70], [7, 1, 9], [50, 30, 2]]) {
     both(`sumAxis ${outer}x${dim}x${inner}`, { out: rand(outer * inner), x: rand(outer * dim * inner) }, ['out'], (be, x) => be.sumAxis(x.out, x.x, outer, dim, inner), 1e-4);
-    both(`sumAxisBackward ${outer}x${dim}x${inner}`, { dx: rand(outer * dim * inner), d: rand(outer * inner) }, ['dx'], (be, x) => be.sumAxisBackward(x.dx, x.d, outer, dim, inner));
+    const sumAxisBackwardBufs = { dx: rand(outer * dim * inner), d: rand(outer * inner) };
+    for (const acc of accModes(1)) {
+      both(`sumAxisBackward ${outer}x${dim}x${inner} ${modeName(acc)}`, gradInit(sumAxisBackwardBufs, ['dx'], acc), ['dx'], (be, x) =>
+        be.sumAxisBackward(x.dx, x.d, outer, dim, inner, acc[0]));
+    }
   }
 });
 
@@ -276,8 +290,13 @@ suite('rmsnorm, rope', () => {
     const rstd = new Float32Array(N);
     jsBackend.rmsnormForward(new Float32Array(N * C), rstd, x, w, N, C, 1e-5);
     both(`rmsnorm forward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N), x, w }, ['out', 'rstd'], (be, b) => be.rmsnormForward(b.out, b.rstd, b.x, b.w, N, C, 1e-5));
-    both(`rmsnorm backward N=${N} C=${C}`, { dx: rand(N * C), dw: rand(C), d: rand(N * C), x, w, rstd }, ['dx', 'dw'], (be, b) =>
-      be.rmsnormBackward(b.dx, b.dw, b.d, b.x, b.w, b.rstd, N, C), 1e-4);
+    const rmsnormBufs = { dx: rand(N * C), dw: rand(C), d: rand(N * C), x, w, rstd };
+    // C = 1: dx is the float32 rounding left of a cancellation (x·rstd = ±1), so an overwritten dx
+    // (no addend to compare against) is checked on rows of 7 and more only; dw is checked in both modes
+    for (const acc of accModes(2).filter((m) => C > 1 || m[0])) {
+      both(`rmsnorm backward N=${N} C=${C} ${modeName(acc)}`, gradInit(rmsnormBufs, ['dx', 'dw'], acc), ['dx', 'dw'], (be, b) =>
+        be.rmsnormBackward(b.dx, b.dw, b.d, b.x, b.w, b.rstd, N, C, acc[0], acc[1]), 1e-4);
+    }
   }
   for (const [B, T, H, D] of [[1, 1, 1, 2], [2, 5, 3, 8], [2, 33, 4, 64], [1, 7, 2, 6]]) {
     for (const interleaved of [false, true]) {
@@ -287,7 +306,11 @@ suite('rmsnorm, rope', () => {
         const n = B * T * H * D;
         const what = `rope B=${B} T=${T} H=${H} D=${D} interleaved=${interleaved} pos0=${pos0}`;
         both(`${what} forward`, { out: rand(n), x: rand(n), cos, sin }, ['out'], (be, b) => be.ropeForward(b.out, b.x, b.cos, b.sin, B, T, H, D, pos0, interleaved));
-        both(`${what} backward`, { dx: rand(n), d: rand(n), cos, sin }, ['dx'], (be, b) => be.ropeBackward(b.dx, b.d, b.cos, b.sin, B, T, H, D, pos0, interleaved));
+        const ropeBufs = { dx: rand(n), d: rand(n), cos, sin };
+        for (const acc of accModes(1)) {
+          both(`${what} backward ${modeName(acc)}`, gradInit(ropeBufs, ['dx'], acc), ['dx'], (be, b) =>
+            be.ropeBackward(b.dx, b.d, b.cos, b.sin, B, T, H, D, pos0, interleaved, acc[0]));
+        }
       }
     }
   }
@@ -321,17 +344,26 @@ suite('softmax, log-softmax, fused log-softmax + gather (cross-entropy)', () => 
     jsBackend.softmaxForward(sm, x, N, C);
     jsBackend.logSoftmaxForward(lsm, x, N, C);
     both(`softmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.softmaxForward(b.out, b.x, N, C));
-    both(`softmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: sm }, ['dx'], (be, b) => be.softmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    const softmaxBufs = { dx: rand(N * C), d: rand(N * C), o: sm };
+    for (const acc of accModes(1)) {
+      both(`softmax backward ${N}x${C} ${modeName(acc)}`, gradInit(softmaxBufs, ['dx'], acc), ['dx'], (be, b) => be.softmaxBackward(b.dx, b.d, b.o, N, C, acc[0]), 1e-4);
+    }
     both(`logSoftmax forward ${N}x${C}`, { out: rand(N * C), x }, ['out'], (be, b) => be.logSoftmaxForward(b.out, b.x, N, C));
-    both(`logSoftmax backward ${N}x${C}`, { dx: rand(N * C), d: rand(N * C), o: lsm }, ['dx'], (be, b) => be.logSoftmaxBackward(b.dx, b.d, b.o, N, C), 1e-4);
+    const logSoftmaxBufs = { dx: rand(N * C), d: rand(N * C), o: lsm };
+    for (const acc of accModes(1)) {
+      both(`logSoftmax backward ${N}x${C} ${modeName(acc)}`, gradInit(logSoftmaxBufs, ['dx'], acc), ['dx'], (be, b) => be.logSoftmaxBackward(b.dx, b.d, b.o, N, C, acc[0]), 1e-4);
+    }
     const targets = randInt(N, C);
     for (let i = 0; i < N; i += 3) targets[i] = -100;
     const lp = new Float32Array(N), lse = new Float32Array(N);
     jsBackend.logprobGatherForward(lp, lse, x, targets, N, C, -100);
     both(`logprobGather forward ${N}x${C}`, { out: rand(N), lse: rand(N), x, t: targets }, ['out', 'lse'], (be, b) =>
       be.logprobGatherForward(b.out, b.lse, b.x, b.t, N, C, -100));
-    both(`logprobGather backward ${N}x${C}`, { dx: rand(N * C), d: rand(N), x, lse, t: targets }, ['dx'], (be, b) =>
-      be.logprobGatherBackward(b.dx, b.d, b.x, b.lse, b.t, N, C, -100), 1e-4);
+    const logprobGatherBufs = { dx: rand(N * C), d: rand(N), x, lse, t: targets };
+    for (const acc of accModes(1)) {
+      both(`logprobGather backward ${N}x${C} ${modeName(acc)}`, gradInit(logprobGatherBufs, ['dx'], acc), ['dx'], (be, b) =>
+        be.logprobGatherBackward(b.dx, b.d, b.x, b.lse, b.t, N, C, -100, acc[0]), 1e-4);
+    }
   }
   assert.throws(() => cpu!.logprobGatherForward(new Float32Array(1), new Float32Array(1), new Float32Array(3), Int32Array.of(3), 1, 3, -100), /outside/);
 });

@@ -34,3 +34,26 @@ export function close(got: ArrayLike<number>, want: ArrayLike<number>, what: str
     if (!(err <= tol * (Math.abs(want[i]) + meanAbs) + 1e-30)) assert.fail(`${what}: element ${i} is ${got[i]}, js gives ${want[i]} (error ${err.toExponential(2)})`);
   }
 }
+
+/** Every combination of accumulate flags for a backward kernel with `outputs` gradient outputs. */
+export function accModes(outputs: number): boolean[][] {
+  return outputs === 1 ? [[true], [false]] : [[true, true], [false, false], [true, false], [false, true]];
+}
+
+/** 'add' / 'write' per gradient output, for test names. */
+export function modeName(acc: readonly boolean[]): string {
+  return acc.map((a) => (a ? 'add' : 'write')).join('/');
+}
+
+/**
+ * The buffers as a backward kernel in mode `acc` should see them: gradient outputs (`outs`, in the
+ * flags' order) that it overwrites are filled with NaN, so a kernel that reads one, or leaves an
+ * element unwritten, produces NaN and fails the comparison; accumulated ones keep their values.
+ */
+export function gradInit<T extends Record<string, Float32Array | Int32Array>>(bufs: T, outs: readonly string[], acc: readonly boolean[]): T {
+  const r: Record<string, Float32Array | Int32Array> = { ...bufs };
+  outs.forEach((k, i) => {
+    if (!acc[i]) r[k] = new Float32Array(bufs[k].length).fill(NaN);
+  });
+  return r as T;
+}

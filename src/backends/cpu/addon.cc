@@ -166,7 +166,7 @@ DEF(unaryForward) int op = unary_op(a); i64 n = a.size(3); unary_forward(op, a.f
 DEF(unaryBackward)
   int op = unary_op(a);
   i64 n = a.size(5);
-  unary_backward(op, a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n);
+  unary_backward(op, a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n, a.flag(6));
   return a.undefined();
 END
 
@@ -263,7 +263,7 @@ DEF(rowScaleForward)
 END
 DEF(rowScaleBackward)
   i64 N = a.size(5), C = a.size(6);
-  row_scale_backward(a.f32(0, (double)N * C), a.f32(1, N), a.f32(2, (double)N * C), a.f32(3, (double)N * C), a.f32(4, N), N, C);
+  row_scale_backward(a.f32(0, (double)N * C), a.f32(1, N), a.f32(2, (double)N * C), a.f32(3, (double)N * C), a.f32(4, N), N, C, a.flag(7), a.flag(8));
   return a.undefined();
 END
 DEF(topk)
@@ -345,7 +345,7 @@ DEF(sumAxis)
 END
 DEF(sumAxisBackward)
   i64 outer = a.size(2), dim = a.size(3), inner = a.size(4);
-  sum_axis_backward(a.f32(0, (double)outer * dim * inner), a.f32(1, (double)outer * inner), outer, dim, inner);
+  sum_axis_backward(a.f32(0, (double)outer * dim * inner), a.f32(1, (double)outer * inner), outer, dim, inner, a.flag(5));
   return a.undefined();
 END
 
@@ -358,7 +358,7 @@ END
 DEF(rmsnormBackward)
   i64 N = a.size(6), C = a.size(7);
   double nc = (double)N * C;
-  rmsnorm_backward(a.f32(0, nc), a.f32(1, C), a.f32(2, nc), a.f32(3, nc), a.f32(4, C), a.f32(5, N), N, C);
+  rmsnorm_backward(a.f32(0, nc), a.f32(1, C), a.f32(2, nc), a.f32(3, nc), a.f32(4, C), a.f32(5, N), N, C, a.flag(8), a.flag(9));
   return a.undefined();
 END
 static void rope_checks(Args& a, int first, i64* B, i64* T, i64* H, i64* D, i64* pos0, bool* inter) {
@@ -379,7 +379,7 @@ DEF(ropeBackward)
   bool inter;
   rope_checks(a, 4, &B, &T, &H, &D, &pos0, &inter);
   double n = (double)B * T * H * D, tab = (double)(pos0 + T) * (D / 2);
-  rope_backward(a.f32(0, n), a.f32(1, n), a.f32(2, tab), a.f32(3, tab), B, T, H, D, pos0, inter);
+  rope_backward(a.f32(0, n), a.f32(1, n), a.f32(2, tab), a.f32(3, tab), B, T, H, D, pos0, inter, a.flag(10));
   return a.undefined();
 END
 static void attn_sizes(Args& a, int first, i64* s) {
@@ -409,21 +409,21 @@ END
 DEF(swigluForward) i64 n = a.size(3); swiglu_forward(a.f32(0, n), a.f32(1, n), a.f32(2, n), n); return a.undefined(); END
 DEF(swigluBackward)
   i64 n = a.size(5);
-  swiglu_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n);
+  swiglu_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), n, a.flag(6), a.flag(7));
   return a.undefined();
 END
 DEF(softmaxForward) i64 N = a.size(2), C = a.size(3); softmax_forward(a.f32(0, (double)N * C), a.f32(1, (double)N * C), N, C); return a.undefined(); END
 DEF(softmaxBackward)
   i64 N = a.size(3), C = a.size(4);
   double n = (double)N * C;
-  softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C);
+  softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C, a.flag(5));
   return a.undefined();
 END
 DEF(logSoftmaxForward) i64 N = a.size(2), C = a.size(3); log_softmax_forward(a.f32(0, (double)N * C), a.f32(1, (double)N * C), N, C); return a.undefined(); END
 DEF(logSoftmaxBackward)
   i64 N = a.size(3), C = a.size(4);
   double n = (double)N * C;
-  log_softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C);
+  log_softmax_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), N, C, a.flag(5));
   return a.undefined();
 END
 static void check_targets(const Args& a, int i, const int32_t* t, i64 N, i64 V, int32_t ignore) {
@@ -444,7 +444,7 @@ DEF(logprobGatherBackward)
   int32_t ignore = (int32_t)a.num(7);
   const int32_t* t = a.i32(4, N);
   check_targets(a, 4, t, N, V, ignore);
-  logprob_gather_backward(a.f32(0, (double)N * V), a.f32(1, N), a.f32(2, (double)N * V), a.f32(3, N), t, N, V, ignore);
+  logprob_gather_backward(a.f32(0, (double)N * V), a.f32(1, N), a.f32(2, (double)N * V), a.f32(3, N), t, N, V, ignore, a.flag(8));
   return a.undefined();
 END
 

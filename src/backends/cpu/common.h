@@ -53,6 +53,11 @@ inline void parallel_range(i64 n, i64 grain, F fn) {
   });
 }
 
+// A backward kernel's store into a gradient: d += v when accumulating, d = v when overwriting (the
+// first write of a gradient, which then needs no zero fill). `acc` is loop-invariant, so -O3
+// unswitches it and the overwriting loop never reads d.
+inline void put_grad(float& d, float v, bool acc) { d = acc ? d + v : v; }
+
 // exp(x) for float, ~2 ulp, written so that compilers vectorise loops that call it (no libm call).
 inline float fast_exp(float x) {
   x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);

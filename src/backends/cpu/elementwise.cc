@@ -68,52 +68,52 @@ MM_CLONES void unary_fwd_range(int op, float* o, const float* x, i64 n) {
       break;
   }
 }
-MM_CLONES void unary_bwd_range(int op, float* dx, const float* g, const float* x, const float* o, i64 n) {
+MM_CLONES void unary_bwd_range(int op, float* dx, const float* g, const float* x, const float* o, i64 n, bool acc) {
   switch (op) {
     case U_EXP:
-      for (i64 i = 0; i < n; i++) dx[i] += g[i] * o[i];
+      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * o[i], acc);
       break;
     case U_LOG:
-      for (i64 i = 0; i < n; i++) dx[i] += g[i] / x[i];
+      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] / x[i], acc);
       break;
     case U_SILU:
       for (i64 i = 0; i < n; i++) {
         float s = sigmoidf_(x[i]);
-        dx[i] += g[i] * s * (1.f + x[i] * (1.f - s));
+        put_grad(dx[i], g[i] * s * (1.f + x[i] * (1.f - s)), acc);
       }
       break;
     case U_SIGMOID:
-      for (i64 i = 0; i < n; i++) dx[i] += g[i] * o[i] * (1.f - o[i]);
+      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * o[i] * (1.f - o[i]), acc);
       break;
     case U_LOGSIGMOID:
-      for (i64 i = 0; i < n; i++) dx[i] += g[i] * sigmoidf_(-x[i]);
+      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * sigmoidf_(-x[i]), acc);
       break;
   }
 }
 void unary_forward(int op, float* out, const float* x, i64 n) {
   parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { unary_fwd_range(op, out + s, x + s, e - s); });
 }
-void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, i64 n) {
-  parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { unary_bwd_range(op, dx + s, dout + s, x + s, out + s, e - s); });
+void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, i64 n, bool acc) {
+  parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { unary_bwd_range(op, dx + s, dout + s, x + s, out + s, e - s, acc); });
 }
 
 // ---- SwiGLU: out = silu(gate) * up ----
 MM_CLONES void swiglu_fwd_range(float* o, const float* g, const float* u, i64 n) {
   for (i64 i = 0; i < n; i++) o[i] = g[i] / (1.f + fast_exp(-g[i])) * u[i];
 }
-MM_CLONES void swiglu_bwd_range(float* dg, float* du, const float* d, const float* g, const float* u, i64 n) {
+MM_CLONES void swiglu_bwd_range(float* dg, float* du, const float* d, const float* g, const float* u, i64 n, bool acc_g, bool acc_u) {
   for (i64 i = 0; i < n; i++) {
     float s = 1.f / (1.f + fast_exp(-g[i]));
     float silu = g[i] * s;
-    du[i] += d[i] * silu;
-    dg[i] += d[i] * u[i] * s * (1.f + g[i] * (1.f - s));
+    put_grad(du[i], d[i] * silu, acc_u);
+    put_grad(dg[i], d[i] * u[i] * s * (1.f + g[i] * (1.f - s)), acc_g);
   }
 }
 void swiglu_forward(float* out, const float* gate, const float* up, i64 n) {
   parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { swiglu_fwd_range(out + s, gate + s, up + s, e - s); });
 }
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n) {
-  parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { swiglu_bwd_range(dgate + s, dup + s, dout + s, gate + s, up + s, e - s); });
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n, bool acc_gate, bool acc_up) {
+  parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { swiglu_bwd_range(dgate + s, dup + s, dout + s, gate + s, up + s, e - s, acc_gate, acc_up); });
 }
 
 // ---- AdamW, PyTorch semantics: decoupled decay, then bias-corrected Adam update ----

@@ -249,8 +249,8 @@ function makeBackend(n: Addon): CpuBackend {
     unaryForward(op: UnaryOp, out: FBuf, x: FBuf, c: number): void {
       K.unaryForward(UNARY[op], out, x, c);
     },
-    unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, c: number): void {
-      K.unaryBackward(UNARY[op], dx, dout, x, out, c);
+    unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, c: number, accumulate: boolean): void {
+      K.unaryBackward(UNARY[op], dx, dout, x, out, c, accumulate);
     },
 
     // ---- GEMM ----
@@ -274,7 +274,7 @@ function makeBackend(n: Addon): CpuBackend {
     embeddingForward: (out, ids, weight, N, C) => K.embeddingForward(out, ids, weight, N, C),
     embeddingBackward: (dweight, dout, ids, N, C) => K.embeddingBackward(dweight, dout, ids, N, C),
     rowScaleForward: (out, x, w, N, C) => K.rowScaleForward(out, x, w, N, C),
-    rowScaleBackward: (dx, dw, dout, x, w, N, C) => K.rowScaleBackward(dx, dw, dout, x, w, N, C),
+    rowScaleBackward: (dx, dw, dout, x, w, N, C, accDx, accDw) => K.rowScaleBackward(dx, dw, dout, x, w, N, C, accDx, accDw),
     topk: (values, indices, x, N, C, k) => K.topk(values, indices, x, N, C, k),
     gatherForward: (out, x, idx, N, C, k) => K.gatherForward(out, x, idx, N, C, k),
     gatherBackward: (dx, dout, idx, N, C, k) => K.gatherBackward(dx, dout, idx, N, C, k),
@@ -285,26 +285,27 @@ function makeBackend(n: Addon): CpuBackend {
     sliceScatter: (out, x, outer, dimOut, inner, start, len, accumulate) =>
       K.sliceScatter(out, x, outer, dimOut, inner, start, len, accumulate),
     sumAxis: (out, x, outer, dim, inner) => K.sumAxis(out, x, outer, dim, inner),
-    sumAxisBackward: (dx, dout, outer, dim, inner) => K.sumAxisBackward(dx, dout, outer, dim, inner),
+    sumAxisBackward: (dx, dout, outer, dim, inner, accumulate) => K.sumAxisBackward(dx, dout, outer, dim, inner, accumulate),
 
     // ---- transformer ----
     rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(out, rstd, x, w, N, C, eps),
-    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C) => K.rmsnormBackward(dx, dw, dout, x, w, rstd, N, C),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(dx, dw, dout, x, w, rstd, N, C, accDx, accDw),
     ropeForward: (out, x, cos, sin, B, T, H, D, pos0, interleaved) => K.ropeForward(out, x, cos, sin, B, T, H, D, pos0, interleaved),
-    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, interleaved) => K.ropeBackward(dx, dout, cos, sin, B, T, H, D, pos0, interleaved),
+    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, interleaved, accumulate) =>
+      K.ropeBackward(dx, dout, cos, sin, B, T, H, D, pos0, interleaved, accumulate),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale),
     swigluForward: (out, gate, up, c) => K.swigluForward(out, gate, up, c),
-    swigluBackward: (dgate, dup, dout, gate, up, c) => K.swigluBackward(dgate, dup, dout, gate, up, c),
+    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(dgate, dup, dout, gate, up, c, accGate, accUp),
     softmaxForward: (out, x, N, C) => K.softmaxForward(out, x, N, C),
-    softmaxBackward: (dx, dout, out, N, C) => K.softmaxBackward(dx, dout, out, N, C),
+    softmaxBackward: (dx, dout, out, N, C, accumulate) => K.softmaxBackward(dx, dout, out, N, C, accumulate),
     logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(out, x, N, C),
-    logSoftmaxBackward: (dx, dout, out, N, C) => K.logSoftmaxBackward(dx, dout, out, N, C),
+    logSoftmaxBackward: (dx, dout, out, N, C, accumulate) => K.logSoftmaxBackward(dx, dout, out, N, C, accumulate),
     logprobGatherForward: (out, lse, logits, targets, N, V, ignoreIndex) => K.logprobGatherForward(out, lse, logits, targets, N, V, ignoreIndex),
-    logprobGatherBackward: (dlogits, dout, logits, lse, targets, N, V, ignoreIndex) =>
-      K.logprobGatherBackward(dlogits, dout, logits, lse, targets, N, V, ignoreIndex),
+    logprobGatherBackward: (dlogits, dout, logits, lse, targets, N, V, ignoreIndex, accumulate) =>
+      K.logprobGatherBackward(dlogits, dout, logits, lse, targets, N, V, ignoreIndex, accumulate),
 
     // ---- optimizer ----
     adamwStep: (param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step) =>

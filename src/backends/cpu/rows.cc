@@ -32,7 +32,7 @@ void row_scale_forward(float* out, const float* x, const float* w, i64 N, i64 C)
   });
 }
 
-void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, i64 N, i64 C) {
+void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, i64 N, i64 C, bool acc_dx, bool acc_dw) {
   parallel_range(N, (1 << 14) / (C + 1) + 1, [&](i64 s, i64 e) {
     for (i64 i = s; i < e; i++) {
       float wi = w[i], dot = 0.f;
@@ -40,10 +40,10 @@ void row_scale_backward(float* dx, float* dw, const float* dout, const float* x,
       const float* xi = x + i * C;
       float* d = dx + i * C;
       for (i64 c = 0; c < C; c++) {
-        d[c] += g[c] * wi;
+        put_grad(d[c], g[c] * wi, acc_dx);
         dot += g[c] * xi[c];
       }
-      dw[i] += dot;
+      put_grad(dw[i], dot, acc_dw);
     }
   });
 }
@@ -184,12 +184,12 @@ void sum_axis(float* out, const float* x, i64 outer, i64 dim, i64 inner) {
   });
 }
 
-void sum_axis_backward(float* dx, const float* dout, i64 outer, i64 dim, i64 inner) {
+void sum_axis_backward(float* dx, const float* dout, i64 outer, i64 dim, i64 inner, bool acc) {
   parallel_range(outer * dim, (1 << 14) / (inner + 1) + 1, [&](i64 s, i64 e) {
     for (i64 r = s; r < e; r++) {
       const float* g = dout + (r / dim) * inner;
       float* d = dx + r * inner;
-      for (i64 c = 0; c < inner; c++) d[c] += g[c];
+      for (i64 c = 0; c < inner; c++) put_grad(d[c], g[c], acc);
     }
   });
 }

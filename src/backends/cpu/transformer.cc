@@ -20,9 +20,9 @@ MM_CLONES void rmsnorm_fwd_rows(float* out, float* rstd, const float* x, const f
   }
 }
 
-// dx_c += rstd * w_c * g_c - x_c * rstd^3 / C * sum_k(g_k w_k x_k);  dw_c += sum_rows g_c x_c rstd
+// dx_c (+)= rstd * w_c * g_c - x_c * rstd^3 / C * sum_k(g_k w_k x_k);  dw_c += sum_rows g_c x_c rstd
 MM_CLONES void rmsnorm_bwd_rows(float* dx, float* dw_part, const float* dout, const float* x, const float* w, const float* rstd, i64 r0,
-                                i64 r1, i64 C) {
+                                i64 r1, i64 C, bool acc_dx) {
   for (i64 r = r0; r < r1; r++) {
     const float* xr = x + r * C;
     const float* g = dout + r * C;
@@ -33,7 +33,7 @@ MM_CLONES void rmsnorm_bwd_rows(float* dx, float* dw_part, const float* dout, co
     for (i64 c = 0; c < C; c++) dot += g[c] * w[c] * xr[c];
     const float k = dot * rs * rs * rs / (float)C;
     for (i64 c = 0; c < C; c++) {
-      d[c] += rs * w[c] * g[c] - xr[c] * k;
+      put_grad(d[c], rs * w[c] * g[c] - xr[c] * k, acc_dx);
       dw_part[c] += g[c] * xr[c] * rs;
     }
   }
@@ -43,17 +43,18 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, i6
   parallel_range(N, (1 << 14) / (C + 1) + 1, [&](i64 s, i64 e) { rmsnorm_fwd_rows(out, rstd, x, w, s, e, C, eps); });
 }
 
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, i64 N, i64 C) {
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, i64 N, i64 C, bool acc_dx,
+                      bool acc_dw) {
   // each chunk of rows sums its dw into a private row, then the partial rows are added in order
   const i64 grain = (1 << 14) / (C + 1) + 1;
   const i64 nt = std::max<i64>(1, std::min<i64>(num_threads(), N / grain));
   std::vector<float> parts((size_t)nt * C, 0.f);
   parallel_tasks(nt, (int)nt, [&](i64 t) {
     const i64 s = N * t / nt, e = N * (t + 1) / nt;
-    rmsnorm_bwd_rows(dx, parts.data() + (size_t)t * C, dout, x, w, rstd, s, e, C);
+    rmsnorm_bwd_rows(dx, parts.data() + (size_t)t * C, dout, x, w, rstd, s, e, C, acc_dx);
   });
   for (i64 t = 0; t < nt; t++)
-    for (i64 c = 0; c < C; c++) dw[c] += parts[(size_t)t * C + c];
+    for (i64 c = 0; c < C; c++) put_grad(dw[c], parts[(size_t)t * C + c], acc_dw || t > 0);
 }
 
 // ---------------------------------------------------------------- RoPE
@@ -93,9 +94,9 @@ void rope_forward(float* out, const float* x, const float* cos, const float* sin
                  [&](i64 s, i64 e) { rope_rows(out, x, cos, sin, s, e, T, H, D, pos0, interleaved, 1.f, false); });
 }
 void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, i64 B, i64 T, i64 H, i64 D, i64 pos0,
-                   bool interleaved) {
+                   bool interleaved, bool acc) {
   parallel_range(B * T, (1 << 13) / (H * D + 1) + 1,
-                 [&](i64 s, i64 e) { rope_rows(dx, dout, cos, sin, s, e, T, H, D, pos0, interleaved, -1.f, true); });
+                 [&](i64 s, i64 e) { rope_rows(dx, dout, cos, sin, s, e, T, H, D, pos0, interleaved, -1.f, acc); });
 }
 
 // ---------------------------------------------------------------- softmax family
@@ -150,14 +151,14 @@ void softmax_forward(float* out, const float* x, i64 N, i64 C) {
   });
 }
 
-MM_CLONES void softmax_bwd_row(float* dx, const float* g, const float* o, float dot, i64 C) {
-  for (i64 c = 0; c < C; c++) dx[c] += o[c] * (g[c] - dot);
+MM_CLONES void softmax_bwd_row(float* dx, const float* g, const float* o, float dot, i64 C, bool acc) {
+  for (i64 c = 0; c < C; c++) put_grad(dx[c], o[c] * (g[c] - dot), acc);
 }
-void softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C) {
+void softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C, bool acc) {
   parallel_range(N, row_grain(C), [&](i64 s, i64 e) {
     for (i64 r = s; r < e; r++) {
       float dot = row_dot(dout + r * C, out + r * C, C);
-      softmax_bwd_row(dx + r * C, dout + r * C, out + r * C, dot, C);
+      softmax_bwd_row(dx + r * C, dout + r * C, out + r * C, dot, C, acc);
     }
   });
 }
@@ -175,12 +176,12 @@ void log_softmax_forward(float* out, const float* x, i64 N, i64 C) {
   });
 }
 
-MM_CLONES void log_softmax_bwd_row(float* dx, const float* g, const float* o, float sum, i64 C) {
-  for (i64 c = 0; c < C; c++) dx[c] += g[c] - fast_exp(o[c]) * sum;
+MM_CLONES void log_softmax_bwd_row(float* dx, const float* g, const float* o, float sum, i64 C, bool acc) {
+  for (i64 c = 0; c < C; c++) put_grad(dx[c], g[c] - fast_exp(o[c]) * sum, acc);
 }
-void log_softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C) {
+void log_softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C, bool acc) {
   parallel_range(N, row_grain(C), [&](i64 s, i64 e) {
-    for (i64 r = s; r < e; r++) log_softmax_bwd_row(dx + r * C, dout + r * C, out + r * C, row_sum(dout + r * C, C), C);
+    for (i64 r = s; r < e; r++) log_softmax_bwd_row(dx + r * C, dout + r * C, out + r * C, row_sum(dout + r * C, C), C, acc);
   });
 }
 
@@ -198,18 +199,21 @@ void logprob_gather_forward(float* out, float* lse, const float* logits, const i
   });
 }
 
-// dlogits[r, :] += dout[r] * (onehot(t) - exp(logits[r, :] - lse[r]))
-MM_CLONES void logprob_bwd_row(float* d, const float* x, float l, float g, i64 V) {
-  for (i64 c = 0; c < V; c++) d[c] -= g * fast_exp(x[c] - l);
+// dlogits[r, :] (+)= dout[r] * (onehot(t) - exp(logits[r, :] - lse[r])); an ignored row: 0 (+= nothing)
+MM_CLONES void logprob_bwd_row(float* d, const float* x, float l, float g, i64 V, bool acc) {
+  for (i64 c = 0; c < V; c++) put_grad(d[c], -g * fast_exp(x[c] - l), acc);
 }
 void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int32_t* targets, i64 N, i64 V,
-                             int32_t ignore_index) {
+                             int32_t ignore_index, bool acc) {
   parallel_range(N, row_grain(V), [&](i64 s, i64 e) {
     for (i64 r = s; r < e; r++) {
       int32_t t = targets[r];
-      if (t == ignore_index) continue;
+      if (t == ignore_index) {
+        if (!acc) std::fill(dlogits + r * V, dlogits + (r + 1) * V, 0.f);
+        continue;
+      }
       float g = dout[r];
-      logprob_bwd_row(dlogits + r * V, logits + r * V, lse[r], g, V);
+      logprob_bwd_row(dlogits + r * V, logits + r * V, lse[r], g, V, acc);
       dlogits[r * V + t] += g;
     }
   });

@@ -157,7 +157,7 @@ FN(axpy) { BODY(axpy(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
 FN(sumSquares) { BODY(sum_squares(a.ptr(0), a.ptr(1), a.i64(2), a.b(3))); }
 FN(clipScale) { BODY(clip_scale(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
 FN(unaryForward) { BODY(unary_forward(a.i32(0), a.ptr(1), a.ptr(2), a.i64(3))); }
-FN(unaryBackward) { BODY(unary_backward(a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5))); }
+FN(unaryBackward) { BODY(unary_backward(a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.b(6))); }
 FN(matmul) { BODY(matmul(a.ptr(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8), a.b(9), a.b(10))); }
 FN(toBf16) {
   BODY(void* dst = a.ptr<void>(0); long long n = a.i64(2);
@@ -167,7 +167,7 @@ FN(toBf16) {
 FN(embeddingForward) { BODY(embedding_forward(a.ptr(0), a.ptr<int>(1), a.ptr(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(embeddingBackward) { BODY(embedding_backward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(rowScaleForward) { BODY(row_scale_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
-FN(rowScaleBackward) { BODY(row_scale_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.i32(6))); }
+FN(rowScaleBackward) { BODY(row_scale_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.i32(6), a.b(7), a.b(8))); }
 FN(topk) { BODY(topk(a.ptr(0), a.ptr<int>(1), a.ptr(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(gatherForward) { BODY(gather_forward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
 FN(gatherBackward) { BODY(gather_backward(a.ptr(0), a.ptr(1), a.ptr<int>(2), a.i64(3), a.i32(4), a.i32(5))); }
@@ -179,24 +179,24 @@ FN(permute) {
 FN(sliceCopy) { BODY(slice_copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
 FN(sliceScatter) { BODY(slice_scatter(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
 FN(sumAxis) { BODY(sum_axis(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
-FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
+FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4), a.b(5))); }
 FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6))); }
-FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7))); }
+FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9))); }
 FN(ropeForward) { BODY(rope_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9))); }
-FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9))); }
+FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
 FN(attentionForward) { BODY(attention_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12))); }
 FN(attentionBackward) {
   BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.ptr(6), a.ptr(7), a.ptr(8), a.ptr(9),
                           a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17)));
 }
 FN(swigluForward) { BODY(swiglu_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
-FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5))); }
+FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.b(6), a.b(7))); }
 FN(softmaxForward) { BODY(softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
-FN(softmaxBackward) { BODY(softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
+FN(softmaxBackward) { BODY(softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logSoftmaxForward) { BODY(log_softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
-FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4))); }
+FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6))); }
-FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7))); }
+FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8))); }
 FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10))); }
 
 // ---- profiling (MINIMIND_CUDA_PROFILE=1): CUDA events around each kernel call, read at report time ----

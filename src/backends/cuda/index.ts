@@ -194,7 +194,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     sumSquares: (out, x, c, acc) => K.sumSquares(p(out), p(x), c, acc),
     clipScale: (x, sumsq, maxNorm, c) => K.clipScale(p(x), p(sumsq), maxNorm, c),
     unaryForward: (op, out, x, c) => K.unaryForward(UNARY[op], p(out), p(x), c),
-    unaryBackward: (op, dx, dout, x, out, c) => K.unaryBackward(UNARY[op], p(dx), p(dout), p(x), p(out), c),
+    unaryBackward: (op, dx, dout, x, out, c, acc) => K.unaryBackward(UNARY[op], p(dx), p(dout), p(x), p(out), c, acc),
 
     // ---- GEMM ----
     matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc, lowp(a), lowp(b)),
@@ -210,7 +210,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     embeddingForward: (out, ids, w, N, C) => K.embeddingForward(p(out), p(ids), p(w), N, C, rowsOf(w, C)),
     embeddingBackward: (dw, dout, ids, N, C) => K.embeddingBackward(p(dw), p(dout), p(ids), N, C, rowsOf(dw, C)),
     rowScaleForward: (out, x, w, N, C) => K.rowScaleForward(p(out), p(x), p(w), N, C),
-    rowScaleBackward: (dx, dw, dout, x, w, N, C) => K.rowScaleBackward(p(dx), p(dw), p(dout), p(x), p(w), N, C),
+    rowScaleBackward: (dx, dw, dout, x, w, N, C, accDx, accDw) => K.rowScaleBackward(p(dx), p(dw), p(dout), p(x), p(w), N, C, accDx, accDw),
     topk: (values, indices, x, N, C, k) => K.topk(p(values), p(indices), p(x), N, C, k),
     gatherForward: (out, x, idx, N, C, k) => K.gatherForward(p(out), p(x), p(idx), N, C, k),
     gatherBackward: (dx, dout, idx, N, C, k) => K.gatherBackward(p(dx), p(dout), p(idx), N, C, k),
@@ -220,25 +220,25 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     sliceCopy: (out, x, outer, dimIn, inner, start, len, acc) => K.sliceCopy(p(out), p(x), outer, dimIn, inner, start, len, acc),
     sliceScatter: (out, x, outer, dimOut, inner, start, len, acc) => K.sliceScatter(p(out), p(x), outer, dimOut, inner, start, len, acc),
     sumAxis: (out, x, outer, dim, inner) => K.sumAxis(p(out), p(x), outer, dim, inner),
-    sumAxisBackward: (dx, dout, outer, dim, inner) => K.sumAxisBackward(p(dx), p(dout), outer, dim, inner),
+    sumAxisBackward: (dx, dout, outer, dim, inner, acc) => K.sumAxisBackward(p(dx), p(dout), outer, dim, inner, acc),
 
     // ---- transformer ----
     rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps),
-    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw),
     ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il),
-    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il),
+    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale),
     swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c),
-    swigluBackward: (dgate, dup, dout, gate, up, c) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c),
+    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp),
     softmaxForward: (out, x, N, C) => K.softmaxForward(p(out), p(x), N, C),
-    softmaxBackward: (dx, dout, out, N, C) => K.softmaxBackward(p(dx), p(dout), p(out), N, C),
+    softmaxBackward: (dx, dout, out, N, C, acc) => K.softmaxBackward(p(dx), p(dout), p(out), N, C, acc),
     logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(p(out), p(x), N, C),
-    logSoftmaxBackward: (dx, dout, out, N, C) => K.logSoftmaxBackward(p(dx), p(dout), p(out), N, C),
+    logSoftmaxBackward: (dx, dout, out, N, C, acc) => K.logSoftmaxBackward(p(dx), p(dout), p(out), N, C, acc),
     logprobGatherForward: (out, lse, logits, t, N, V, ig) => K.logprobGatherForward(p(out), p(lse), p(logits), p(t), N, V, ig),
-    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig),
+    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc),
 
     // ---- optimizer ----
     adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step),

@@ -14,6 +14,10 @@ namespace mm {
     check_launch(#kernel);                                  \
   } while (0)
 
+// A backward kernel's store into a gradient: += when accumulating, = when overwriting (the first
+// write of a gradient, which then needs no zero fill; the load of d is skipped).
+__device__ inline void put_grad(float& d, float v, bool acc) { d = acc ? d + v : v; }
+
 // ---------------------------------------------------------------- elementwise
 
 __global__ void k_fill_f(float* out, float v, long long n) { GRID_STRIDE(i, n) out[i] = v; }
@@ -71,7 +75,7 @@ __global__ void k_unary_forward(int op, float* out, const float* x, long long n)
     out[i] = r;
   }
 }
-__global__ void k_unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n) {
+__global__ void k_unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n, bool acc) {
   GRID_STRIDE(i, n) {
     float v = x[i], d;
     switch (op) {
@@ -81,12 +85,12 @@ __global__ void k_unary_backward(int op, float* dx, const float* dout, const flo
       case 3: d = out[i] * (1.f - out[i]); break;
       default: d = sigmoidf_(-v); break;
     }
-    dx[i] += dout[i] * d;
+    put_grad(dx[i], dout[i] * d, acc);
   }
 }
 void unary_forward(int op, float* out, const float* x, long long n) { if (n > 0) LAUNCH(k_unary_forward, blocks_for(n), 256, op, out, x, n); }
-void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n) {
-  if (n > 0) LAUNCH(k_unary_backward, blocks_for(n), 256, op, dx, dout, x, out, n);
+void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n, bool acc) {
+  if (n > 0) LAUNCH(k_unary_backward, blocks_for(n), 256, op, dx, dout, x, out, n, acc);
 }
 
 __global__ void k_to_bf16(__nv_bfloat162* out, const float2* x, long long n2) {
@@ -132,20 +136,20 @@ void row_scale_forward(float* out, const float* x, const float* w, long long N, 
   if (N * C > 0) LAUNCH(k_row_scale_forward, blocks_for(N * C), 256, out, x, w, N, C);
 }
 // one block per row
-__global__ void k_row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, int C) {
+__global__ void k_row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, int C, bool acc_dx, bool acc_dw) {
   long long r = blockIdx.x;
   const float* g = dout + r * C;
   const float* xr = x + r * C;
   float wr = w[r], dot = 0.f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) {
-    dx[r * C + c] += g[c] * wr;
+    put_grad(dx[r * C + c], g[c] * wr, acc_dx);
     dot += g[c] * xr[c];
   }
   dot = block_sum(dot);
-  if (threadIdx.x == 0) dw[r] += dot;
+  if (threadIdx.x == 0) put_grad(dw[r], dot, acc_dw);
 }
-void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, long long N, int C) {
-  if (N > 0) LAUNCH(k_row_scale_backward, (unsigned)N, 128, dx, dw, dout, x, w, C);
+void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, long long N, int C, bool acc_dx, bool acc_dw) {
+  if (N > 0) LAUNCH(k_row_scale_backward, (unsigned)N, 128, dx, dw, dout, x, w, C, acc_dx, acc_dw);
 }
 // one thread per row: k selection passes, ties to the lower index (as the js backend's stable sort)
 __global__ void k_topk(float* values, int* indices, const float* x, long long N, int C, int k) {
@@ -266,15 +270,15 @@ void sum_axis(float* out, const float* x, long long outer, long long dim, long l
   if (outer * inner == 1) LAUNCH(k_sum_all, 1, 1024, out, x, dim);
   else LAUNCH(k_sum_axis, blocks_for(outer * inner), 256, out, x, outer, dim, inner);
 }
-__global__ void k_sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner) {
+__global__ void k_sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner, bool acc) {
   GRID_STRIDE(e, outer * dim * inner) {
     long long i = e % inner, o = e / (dim * inner);
-    dx[e] += dout[o * inner + i];
+    put_grad(dx[e], dout[o * inner + i], acc);
   }
 }
-void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner) {
+void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner, bool acc) {
   long long n = outer * dim * inner;
-  if (n > 0) LAUNCH(k_sum_axis_backward, blocks_for(n), 256, dx, dout, outer, dim, inner);
+  if (n > 0) LAUNCH(k_sum_axis_backward, blocks_for(n), 256, dx, dout, outer, dim, inner, acc);
 }
 
 // ---------------------------------------------------------------- transformer
@@ -293,14 +297,14 @@ __global__ void k_rmsnorm_forward(float* out, float* rstd, const float* x, const
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
   if (N > 0) LAUNCH(k_rmsnorm_forward, (unsigned)N, 128, out, rstd, x, w, C, eps);
 }
-__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float* x, const float* w, const float* rstd, int C) {
+__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float* x, const float* w, const float* rstd, int C, bool acc) {
   long long r = blockIdx.x;
   const float* g = dout + r * C;
   const float* xr = x + r * C;
   float rs = rstd[r], dot = 0.f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * xr[c] * rs;
   float m = block_sum(dot) / C;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += rs * (g[c] * w[c] - xr[c] * rs * m);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - xr[c] * rs * m), acc);
 }
 // dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
 __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float* x, const float* rstd, long long N, int C, long long rows_per) {
@@ -311,9 +315,11 @@ __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float*
   for (long long r = r0; r < r1; r++) s += dout[r * C + c] * x[r * C + c] * rstd[r];
   atomicAdd(&dw[c], s);
 }
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C) {
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
   if (N <= 0) return;
-  LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C);
+  LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
+  // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
+  if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
   long long rows_per = 64;
   long long chunks = (N + rows_per - 1) / rows_per;
   if (chunks > 65535) { rows_per = (N + 65534) / 65535; chunks = (N + rows_per - 1) / rows_per; }
@@ -342,24 +348,26 @@ void rope_forward(float* out, const float* x, const float* cos, const float* sin
   long long pairs = (long long)B * T * H * (D / 2);
   if (pairs > 0) LAUNCH(k_rope<false>, blocks_for(pairs), 256, out, x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
 }
-void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved) {
+void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc) {
   long long pairs = (long long)B * T * H * (D / 2);
-  if (pairs > 0) LAUNCH(k_rope<true>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+  if (pairs <= 0) return;
+  if (acc) LAUNCH(k_rope<true>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+  else LAUNCH(k_rope<false>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
 }
 
 __global__ void k_swiglu_forward(float* out, const float* gate, const float* up, long long n) {
   GRID_STRIDE(i, n) { float g = gate[i]; out[i] = g * sigmoidf_(g) * up[i]; }
 }
 void swiglu_forward(float* out, const float* gate, const float* up, long long n) { if (n > 0) LAUNCH(k_swiglu_forward, blocks_for(n), 256, out, gate, up, n); }
-__global__ void k_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n) {
+__global__ void k_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n, bool acc_gate, bool acc_up) {
   GRID_STRIDE(i, n) {
     float g = gate[i], s = sigmoidf_(g), d = dout[i];
-    dup[i] += d * g * s;
-    dgate[i] += d * up[i] * s * (1.f + g * (1.f - s));
+    put_grad(dup[i], d * g * s, acc_up);
+    put_grad(dgate[i], d * up[i] * s * (1.f + g * (1.f - s)), acc_gate);
   }
 }
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n) {
-  if (n > 0) LAUNCH(k_swiglu_backward, blocks_for(n), 256, dgate, dup, dout, gate, up, n);
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n, bool acc_gate, bool acc_up) {
+  if (n > 0) LAUNCH(k_swiglu_backward, blocks_for(n), 256, dgate, dup, dout, gate, up, n, acc_gate, acc_up);
 }
 
 // log-sum-exp of one row, by the whole block (two passes over the row; rows stay in L2)
@@ -382,22 +390,22 @@ __global__ void k_softmax_forward(float* out, const float* x, int C, bool log_ou
 }
 void softmax_forward(float* out, const float* x, long long N, int C) { if (N > 0) LAUNCH(k_softmax_forward, (unsigned)N, 256, out, x, C, false); }
 void log_softmax_forward(float* out, const float* x, long long N, int C) { if (N > 0) LAUNCH(k_softmax_forward, (unsigned)N, 256, out, x, C, true); }
-__global__ void k_softmax_backward(float* dx, const float* dout, const float* out, int C) {
+__global__ void k_softmax_backward(float* dx, const float* dout, const float* out, int C, bool acc) {
   long long r = blockIdx.x;
   float dot = 0.f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) dot += dout[r * C + c] * out[r * C + c];
   dot = block_sum(dot);
-  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += out[r * C + c] * (dout[r * C + c] - dot);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], out[r * C + c] * (dout[r * C + c] - dot), acc);
 }
-void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C) { if (N > 0) LAUNCH(k_softmax_backward, (unsigned)N, 256, dx, dout, out, C); }
-__global__ void k_log_softmax_backward(float* dx, const float* dout, const float* out, int C) {
+void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc) { if (N > 0) LAUNCH(k_softmax_backward, (unsigned)N, 256, dx, dout, out, C, acc); }
+__global__ void k_log_softmax_backward(float* dx, const float* dout, const float* out, int C, bool acc) {
   long long r = blockIdx.x;
   float s = 0.f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) s += dout[r * C + c];
   s = block_sum(s);
-  for (int c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] += dout[r * C + c] - __expf(out[r * C + c]) * s;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], dout[r * C + c] - __expf(out[r * C + c]) * s, acc);
 }
-void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C) { if (N > 0) LAUNCH(k_log_softmax_backward, (unsigned)N, 256, dx, dout, out, C); }
+void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc) { if (N > 0) LAUNCH(k_log_softmax_backward, (unsigned)N, 256, dx, dout, out, C, acc); }
 
 __global__ void k_logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, int V, int ignore_index) {
   long long r = blockIdx.x;
@@ -413,17 +421,21 @@ __global__ void k_logprob_gather_forward(float* out, float* lse, const float* lo
 void logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, long long N, int V, int ignore_index) {
   if (N > 0) LAUNCH(k_logprob_gather_forward, (unsigned)N, 256, out, lse, logits, targets, V, ignore_index);
 }
-__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, int V, int ignore_index) {
+// an ignored (or out-of-range) target's row gets no gradient: += nothing, or = 0 when overwriting
+__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, int V, int ignore_index, bool acc) {
   long long r = blockIdx.x;
   int t = targets[r];
-  if (t == ignore_index || t < 0 || t >= V) return;
+  float* drow = dlogits + r * V;
+  if (t == ignore_index || t < 0 || t >= V) {
+    if (!acc) for (int c = threadIdx.x; c < V; c += blockDim.x) drow[c] = 0.f;
+    return;
+  }
   float g = dout[r], l = lse[r];
   const float* row = logits + r * V;
-  float* drow = dlogits + r * V;
-  for (int c = threadIdx.x; c < V; c += blockDim.x) drow[c] += (c == t ? g : 0.f) - g * __expf(row[c] - l);
+  for (int c = threadIdx.x; c < V; c += blockDim.x) put_grad(drow[c], (c == t ? g : 0.f) - g * __expf(row[c] - l), acc);
 }
-void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index) {
-  if (N > 0) LAUNCH(k_logprob_gather_backward, (unsigned)N, 256, dlogits, dout, logits, lse, targets, V, ignore_index);
+void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc) {
+  if (N > 0) LAUNCH(k_logprob_gather_backward, (unsigned)N, 256, dlogits, dout, logits, lse, targets, V, ignore_index, acc);
 }
 
 __global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt) {

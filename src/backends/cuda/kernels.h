@@ -1,7 +1,8 @@
 // Host-side launchers of the CUDA kernels, one per Backend kernel (src/backends/backend.ts gives
 // the semantics; the js backend is the reference). Outputs first, then inputs, then sizes.
 // Shape legend: N rows, C channels, B batch, T time, H query heads, KVH kv heads, D head dim, V vocab.
-// Every launcher enqueues on mm::stream and returns without waiting for the GPU.
+// Every launcher enqueues on mm::stream and returns without waiting for the GPU. *_backward
+// launchers take an `acc*` flag per gradient output, last: true adds (+=), false overwrites.
 #pragma once
 #include <cstdint>
 
@@ -19,7 +20,7 @@ void sum_squares(float* out, const float* x, long long n, bool accumulate);
 // x *= min(1, max_norm / (sqrt(sumsq[0]) + 1e-6))  (torch.nn.utils.clip_grad_norm_)
 void clip_scale(float* x, const float* sumsq, float max_norm, long long n);
 void unary_forward(int op, float* out, const float* x, long long n);
-void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n);
+void unary_backward(int op, float* dx, const float* dout, const float* x, const float* out, long long n, bool acc);
 // bf16 copy of x (round to nearest even), for bf16 GEMM operands; out holds n 2-byte values
 void to_bf16(void* out, const float* x, long long n);
 
@@ -28,7 +29,7 @@ void to_bf16(void* out, const float* x, long long n);
 void embedding_forward(float* out, const int* ids, const float* weight, long long N, int C, int V);
 void embedding_backward(float* dweight, const float* dout, const int* ids, long long N, int C, int V);
 void row_scale_forward(float* out, const float* x, const float* w, long long N, int C);
-void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, long long N, int C);
+void row_scale_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, long long N, int C, bool acc_dx, bool acc_dw);
 void topk(float* values, int* indices, const float* x, long long N, int C, int k);
 void gather_forward(float* out, const float* x, const int* idx, long long N, int C, int k);
 void gather_backward(float* dx, const float* dout, const int* idx, long long N, int C, int k);
@@ -38,21 +39,21 @@ void permute(void* out, const void* x, const int* shape, const int* perm, int ra
 void slice_copy(void* out, const void* x, long long outer, long long dim_in, long long inner, long long start, long long len, bool accumulate);
 void slice_scatter(void* out, const void* x, long long outer, long long dim_out, long long inner, long long start, long long len, bool accumulate);
 void sum_axis(float* out, const float* x, long long outer, long long dim, long long inner);
-void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner);
+void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner, bool acc);
 
 // ---- transformer ----
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps);
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C);
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw);
 void rope_forward(float* out, const float* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved);
-void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved);
+void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc);
 void swiglu_forward(float* out, const float* gate, const float* up, long long n);
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n);
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n, bool acc_gate, bool acc_up);
 void softmax_forward(float* out, const float* x, long long N, int C);
-void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C);
+void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc);
 void log_softmax_forward(float* out, const float* x, long long N, int C);
-void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C);
+void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc);
 void logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, long long N, int V, int ignore_index);
-void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index);
+void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc);
 void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step);
 
 // ---- attention (attention.cu) ----

@@ -9,11 +9,13 @@ export function swigluForward(out: FBuf, gate: FBuf, up: FBuf, n: number): void 
   for (let i = 0; i < n; i++) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
-export function swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number): void {
+export function swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number, accGate: boolean, accUp: boolean): void {
   for (let i = 0; i < n; i++) {
     const s = sigmoid(gate[i]);
-    dup[i] += dout[i] * gate[i] * s;
-    dgate[i] += dout[i] * up[i] * s * (1 + gate[i] * (1 - s));
+    const du = dout[i] * gate[i] * s;
+    const dg = dout[i] * up[i] * s * (1 + gate[i] * (1 - s));
+    dup[i] = accUp ? dup[i] + du : du;
+    dgate[i] = accGate ? dgate[i] + dg : dg;
   }
 }
 
@@ -32,11 +34,14 @@ export function softmaxForward(out: FBuf, x: FBuf, N: number, C: number): void {
   }
 }
 
-export function softmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void {
+export function softmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number, accumulate: boolean): void {
   for (let i = 0; i < N; i++) {
     let dot = 0;
     for (let c = 0; c < C; c++) dot += dout[i * C + c] * out[i * C + c];
-    for (let c = 0; c < C; c++) dx[i * C + c] += out[i * C + c] * (dout[i * C + c] - dot);
+    for (let c = 0; c < C; c++) {
+      const d = out[i * C + c] * (dout[i * C + c] - dot);
+      dx[i * C + c] = accumulate ? dx[i * C + c] + d : d;
+    }
   }
 }
 
@@ -47,11 +52,14 @@ export function logSoftmaxForward(out: FBuf, x: FBuf, N: number, C: number): voi
   }
 }
 
-export function logSoftmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number): void {
+export function logSoftmaxBackward(dx: FBuf, dout: FBuf, out: FBuf, N: number, C: number, accumulate: boolean): void {
   for (let i = 0; i < N; i++) {
     let sum = 0;
     for (let c = 0; c < C; c++) sum += dout[i * C + c];
-    for (let c = 0; c < C; c++) dx[i * C + c] += dout[i * C + c] - Math.exp(out[i * C + c]) * sum;
+    for (let c = 0; c < C; c++) {
+      const d = dout[i * C + c] - Math.exp(out[i * C + c]) * sum;
+      dx[i * C + c] = accumulate ? dx[i * C + c] + d : d;
+    }
   }
 }
 
@@ -66,12 +74,20 @@ export function logprobGatherForward(out: FBuf, lse: FBuf, logits: FBuf, targets
   }
 }
 
-export function logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number): void {
+// An ignored row gets no gradient: left as it is when accumulating, zeros when overwriting.
+export function logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number, accumulate: boolean): void {
   for (let i = 0; i < N; i++) {
     const t = targets[i];
-    if (t === ignoreIndex) continue;
+    const row = i * V;
+    if (t === ignoreIndex) {
+      if (!accumulate) dlogits.fill(0, row, row + V);
+      continue;
+    }
     const g = dout[i];
-    for (let c = 0; c < V; c++) dlogits[i * V + c] -= g * Math.exp(logits[i * V + c] - lse[i]);
-    dlogits[i * V + t] += g;
+    for (let c = 0; c < V; c++) {
+      const d = -g * Math.exp(logits[row + c] - lse[i]);
+      dlogits[row + c] = accumulate ? dlogits[row + c] + d : d;
+    }
+    dlogits[row + t] += g;
   }
 }

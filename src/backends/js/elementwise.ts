@@ -54,7 +54,7 @@ export function unaryForward(op: UnaryOp, out: FBuf, x: FBuf, n: number): void {
   }
 }
 
-export function unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number): void {
+export function unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: FBuf, n: number, accumulate: boolean): void {
   for (let i = 0; i < n; i++) {
     const v = x[i];
     let d: number;
@@ -65,6 +65,6 @@ export function unaryBackward(op: UnaryOp, dx: FBuf, dout: FBuf, x: FBuf, out: F
       case 'sigmoid': d = out[i] * (1 - out[i]); break;
       case 'logsigmoid': d = sigmoid(-v); break;
     }
-    dx[i] += dout[i] * d;
+    dx[i] = accumulate ? dx[i] + dout[i] * d : dout[i] * d;
   }
 }

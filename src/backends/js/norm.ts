@@ -12,7 +12,9 @@ export function rmsnormForward(out: FBuf, rstd: FBuf, x: FBuf, w: FBuf, N: numbe
 }
 
 // With xhat = x * r:  dw += dout * xhat;  dx += r * (dout*w - xhat * mean(dout*w*xhat)).
-export function rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, rstd: FBuf, N: number, C: number): void {
+// accDx / accDw false: overwrite dx / dw instead of adding.
+export function rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, rstd: FBuf, N: number, C: number, accDx: boolean, accDw: boolean): void {
+  if (!accDw) dw.fill(0, 0, C);
   for (let i = 0; i < N; i++) {
     const r = rstd[i];
     let dot = 0;
@@ -21,7 +23,8 @@ export function rmsnormBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf
     for (let c = 0; c < C; c++) {
       const xhat = x[i * C + c] * r;
       dw[c] += dout[i * C + c] * xhat;
-      dx[i * C + c] += r * (dout[i * C + c] * w[c] - xhat * m);
+      const d = r * (dout[i * C + c] * w[c] - xhat * m);
+      dx[i * C + c] = accDx ? dx[i * C + c] + d : d;
     }
   }
 }

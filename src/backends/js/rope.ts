@@ -31,6 +31,6 @@ export function ropeForward(out: FBuf, x: FBuf, cos: FBuf, sin: FBuf, B: number,
   rotate(out, x, cos, sin, B, T, H, D, pos0, interleaved, 1, false);
 }
 
-export function ropeBackward(dx: FBuf, dout: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean): void {
-  rotate(dx, dout, cos, sin, B, T, H, D, pos0, interleaved, -1, true);
+export function ropeBackward(dx: FBuf, dout: FBuf, cos: FBuf, sin: FBuf, B: number, T: number, H: number, D: number, pos0: number, interleaved: boolean, accumulate: boolean): void {
+  rotate(dx, dout, cos, sin, B, T, H, D, pos0, interleaved, -1, accumulate);
 }

@@ -22,14 +22,15 @@ export function rowScaleForward(out: FBuf, x: FBuf, w: FBuf, N: number, C: numbe
   for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) out[i * C + c] = x[i * C + c] * w[i];
 }
 
-export function rowScaleBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, N: number, C: number): void {
+export function rowScaleBackward(dx: FBuf, dw: FBuf, dout: FBuf, x: FBuf, w: FBuf, N: number, C: number, accDx: boolean, accDw: boolean): void {
   for (let i = 0; i < N; i++) {
     let dot = 0;
     for (let c = 0; c < C; c++) {
-      dx[i * C + c] += dout[i * C + c] * w[i];
+      const d = dout[i * C + c] * w[i];
+      dx[i * C + c] = accDx ? dx[i * C + c] + d : d;
       dot += dout[i * C + c] * x[i * C + c];
     }
-    dw[i] += dot;
+    dw[i] = accDw ? dw[i] + dot : dot;
   }
 }
 

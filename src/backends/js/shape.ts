@@ -50,10 +50,13 @@ export function sumAxis(out: FBuf, x: FBuf, outer: number, dim: number, inner: n
   }
 }
 
-export function sumAxisBackward(dx: FBuf, dout: FBuf, outer: number, dim: number, inner: number): void {
+export function sumAxisBackward(dx: FBuf, dout: FBuf, outer: number, dim: number, inner: number, accumulate: boolean): void {
   for (let o = 0; o < outer; o++) {
     for (let d = 0; d < dim; d++) {
-      for (let i = 0; i < inner; i++) dx[(o * dim + d) * inner + i] += dout[o * inner + i];
+      for (let i = 0; i < inner; i++) {
+        const j = (o * dim + d) * inner + i;
+        dx[j] = accumulate ? dx[j] + dout[o * inner + i] : dout[o * inner + i];
+      }
     }
   }
 }
