@@ -22,7 +22,7 @@
 namespace mm {
 
 // xq (M x K) and dx (M x K/32): the activations' blocks quantised as described above.
-static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, float* dx) {
+MM_CLONES static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, float* dx) {
   const i64 nb = K / 32;
   for (i64 i = 0; i < M; i++)
     for (i64 b = 0; b < nb; b++) {
@@ -34,8 +34,8 @@ static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, float* dx) {
       int8_t* q = xq + i * K + b * 32;
       for (int k = 0; k < 32; k++) {
         float v = std::nearbyint(x[k] * id);
-        v = v > 127.f ? 127.f : (v < -127.f ? -127.f : v);
-        q[k] = v == v ? (int8_t)v : 0;  // (NaN in x: code 0; its scale is NaN anyway)
+        v = std::min(127.f, std::max(-127.f, v));  // (NaN in x: its block's scale is NaN anyway)
+        q[k] = (int8_t)(int32_t)v;
       }
     }
 }
@@ -181,6 +181,16 @@ MM_Q8AVX2 static void q8_avx2(float* C, i64 ldc, const int8_t* XQ, const float* 
   }
 }
 
+// The VNNI kernel's view of the quantised activations: codes + 128 (unsigned) and each block's
+// scale in 8 lanes of its pair's vector.
+MM_CLONES static void vnni_operands(const int8_t* xq, const float* dx, i64 M, i64 K, i64 lds, uint8_t* xu, float* xs) {
+  const i64 nb = K / 32;
+  for (i64 n = 0; n < M * K; n++) xu[n] = (uint8_t)(xq[n] ^ (int8_t)0x80);
+  for (i64 i = 0; i < M; i++)
+    for (i64 b = 0; b < nb; b++)
+      for (int l = 0; l < 8; l++) xs[i * lds + (b / 2) * 16 + (b & 1) * 8 + l] = dx[i * nb + b];
+}
+
 static bool has_vnni() {
   static const bool yes = [] {
     __builtin_cpu_init();
@@ -205,10 +215,7 @@ void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i
     const i64 lds = (nb + 1) / 2 * 16;
     float* xs = dx + M * nb;
     uint8_t* xu = (uint8_t*)(xs + M * lds);
-    for (i64 n = 0; n < M * K; n++) xu[n] = (uint8_t)(xq[n] ^ (int8_t)0x80);
-    for (i64 i = 0; i < M; i++)
-      for (i64 b = 0; b < nb; b++)
-        for (int l = 0; l < 8; l++) xs[i * lds + (b / 2) * 16 + (b & 1) * 8 + l] = dx[i * nb + b];
+    vnni_operands(xq, dx, M, K, lds, xu, xs);
     split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_vnni(C, N, xu, xs, lds, M, Q, S, j0, j1, K, acc); });
     return;
   }
