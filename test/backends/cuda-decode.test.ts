@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { loadCudaBackend, cudaLoadError } from '../../src/backends/cuda/index.js';
 import { jsBackend } from '../../src/backends/js/index.js';
 import { withBackend } from '../../src/core/device.js';
+import { relErr } from './kernel-helpers.js';
 import { tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/scope.js';
 import { noGrad } from '../../src/core/autograd.js';
@@ -17,12 +18,6 @@ import type { MiniMindConfig } from '../../src/model/config.js';
 
 const cuda = loadCudaBackend();
 const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 /** Logits of every decode step after a prompt, through the generic path (one forward per token). */
 function genericSteps(model: MiniMindForCausalLM, prompt: number[], feed: number[], capacity: number): Float32Array[] {

@@ -9,6 +9,7 @@ import { loadCpuBackend } from '../../src/backends/cpu/index.js';
 import { jsBackend } from '../../src/backends/js/index.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { withBackend } from '../../src/core/device.js';
+import { relErr } from './kernel-helpers.js';
 import { tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/scope.js';
 import { noGrad } from '../../src/core/autograd.js';
@@ -19,12 +20,6 @@ import { generate } from '../../src/model/generate.js';
 
 const cuda = loadCudaBackend();
 const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 // Learnable synthetic text: each row follows t[i+1] = (a * t[i] + c) mod V from a random start.
 function batchOf(B: number, T: number, V: number, seed: number): { x: Int32Array; y: Int32Array } {

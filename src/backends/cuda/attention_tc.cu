@@ -74,6 +74,13 @@ __device__ inline void stage(__nv_bfloat16 (*X)[D + 8], const __nv_bfloat16* src
   }
 }
 __device__ inline void stage_commit() { asm volatile("cp.async.commit_group;\n"); }
+// Queues the key and value tiles that start at key j0 (of kend) as one group.
+template <int D>
+__device__ inline void stage_kv(__nv_bfloat16 (*Ks)[D + 8], __nv_bfloat16 (*Vs)[D + 8], const __nv_bfloat16* kb, const __nv_bfloat16* vb, long long kstride, int j0, int kend) {
+  stage<D>(Ks, kb + j0 * kstride, kstride, kend - j0);
+  stage<D>(Vs, vb + j0 * kstride, kstride, kend - j0);
+  stage_commit();
+}
 // Waits for the tile of this iteration: all but the newest group when another tile is in flight.
 __device__ inline void stage_wait(bool next_in_flight) {
   if (next_in_flight) asm volatile("cp.async.wait_group 1;\n");
@@ -118,17 +125,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
   const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
   const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
   const int ntiles = (kend + TILE - 1) / TILE;
-  stage<D>(Ks[0], kb, kstride, kend);
-  stage<D>(Vs[0], vb, kstride, kend);
-  stage_commit();
+  stage_kv<D>(Ks[0], Vs[0], kb, vb, kstride, 0, kend);
   for (int it = 0; it < ntiles; it++) {
     const int j0 = it * TILE, cur = it & 1;
     const bool more = it + 1 < ntiles;
-    if (more) {
-      stage<D>(Ks[cur ^ 1], kb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
-      stage<D>(Vs[cur ^ 1], vb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
-      stage_commit();
-    }
+    if (more) stage_kv<D>(Ks[cur ^ 1], Vs[cur ^ 1], kb, vb, kstride, j0 + TILE, kend);
     stage_wait(more);
     __syncthreads();
     float s[TILE / 8][4] = {};
@@ -219,17 +220,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
   const __nv_bfloat16* kb = k + ((long long)b * Tk * KVH + kvh) * D;
   const __nv_bfloat16* vb = v + ((long long)b * Tk * KVH + kvh) * D;
   const int ntiles = (kend + TILE - 1) / TILE;
-  stage<D>(Ks[0], kb, kstride, kend);
-  stage<D>(Vs[0], vb, kstride, kend);
-  stage_commit();
+  stage_kv<D>(Ks[0], Vs[0], kb, vb, kstride, 0, kend);
   for (int it = 0; it < ntiles; it++) {
     const int j0 = it * TILE, cur = it & 1;
     const bool more = it + 1 < ntiles;
-    if (more) {
-      stage<D>(Ks[cur ^ 1], kb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
-      stage<D>(Vs[cur ^ 1], vb + (j0 + TILE) * kstride, kstride, kend - j0 - TILE);
-      stage_commit();
-    }
+    if (more) stage_kv<D>(Ks[cur ^ 1], Vs[cur ^ 1], kb, vb, kstride, j0 + TILE, kend);
     stage_wait(more);
     __syncthreads();
     float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
