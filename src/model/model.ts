@@ -185,16 +185,19 @@ export class MiniMindForCausalLM extends Module {
 
   /**
    * Causal-LM loss with the Hugging Face shift (logits at t predict labels at t+1); labels (B, T)
-   * int32 with -100 ignored. loss = logitsLoss + auxLoss (when there is one). lossMask (optional,
-   * aligned with labels) weights each target as MiniMind's loss_mask does.
+   * int32 with -100 ignored, as a tensor or as the host array (B * T) it was made from (on a GPU
+   * the host array saves a download in the middle of the step). loss = logitsLoss + auxLoss (when
+   * there is one). lossMask (optional, aligned with labels) weights each target as MiniMind's
+   * loss_mask does.
    */
-  loss(inputIds: Tensor, labels: Tensor, opts: { lossMask?: Float32Array } = {}): { loss: Tensor; logitsLoss: Tensor; auxLoss: Tensor | null } {
+  loss(inputIds: Tensor, labels: Tensor | Int32Array, opts: { lossMask?: Float32Array } = {}): { loss: Tensor; logitsLoss: Tensor; auxLoss: Tensor | null } {
     const [B, T] = inputIds.shape;
-    if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
-      throw new Error(`MiniMindForCausalLM.loss: labels [${labels.shape.join(', ')}] must match input_ids [${inputIds.shape.join(', ')}]`);
+    if (labels instanceof Int32Array ? labels.length !== B * T : labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
+      const got = labels instanceof Int32Array ? `${labels.length} labels` : `labels [${labels.shape.join(', ')}]`;
+      throw new Error(`MiniMindForCausalLM.loss: ${got} must match input_ids [${inputIds.shape.join(', ')}]`);
     }
     // Shift the (small, host-side) labels instead of slicing the (B, T, V) logits.
-    const lab = labels.toArray();
+    const lab = labels instanceof Int32Array ? labels : labels.toArray();
     const shifted = new Int32Array(B * T).fill(-100);
     const mask = opts.lossMask ? new Float32Array(B * T) : undefined;
     for (let b = 0; b < B; b++) {
@@ -204,7 +207,7 @@ export class MiniMindForCausalLM extends Module {
       }
     }
     const { logits, auxLoss } = this.forward(inputIds);
-    const logitsLoss = ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { ignoreIndex: -100, mask });
+    const logitsLoss = ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { ignoreIndex: -100, mask, targetsHost: shifted });
     const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
     return { loss, logitsLoss, auxLoss };
   }

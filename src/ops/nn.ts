@@ -144,10 +144,11 @@ export function logprobGather(logits: Tensor, targets: Tensor, ignoreIndex = -10
  * mask (same shape as targets): sum(-logp * mask) / sum(mask), as MiniMind computes it.
  * Returns a scalar tensor of shape [1]. The count is taken from the host-side targets/mask.
  */
-export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreIndex?: number; mask?: Float32Array } = {}): Tensor {
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreIndex?: number; mask?: Float32Array; targetsHost?: Int32Array } = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lp = logprobGather(logits, targets, ignoreIndex);
-  const tHost = targets.toArray();
+  // the count of targets is host arithmetic: from the caller's host copy when given (no device read)
+  const tHost = opts.targetsHost ?? targets.toArray();
   let denom = 0;
   let weighted = lp;
   if (opts.mask) {

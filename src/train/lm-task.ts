@@ -14,11 +14,10 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
     params: model.namedParameters().filter(([, t]) => t.requiresGrad),
     step: (b) => {
       const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (B, T)
-      const labels = tensor(b.labels, [b.B, b.T], 'int32'); // (B, T), -100 = not a target
-      const r = model.loss(ids, labels);
+      const r = model.loss(ids, b.labels); // labels (B, T) from the host batch, -100 = not a target
       return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
     },
-    evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), tensor(b.labels, [b.B, b.T], 'int32')).logitsLoss.item(),
+    evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), b.labels).logitsLoss.item(),
     saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype }),
     info: { model: model.config, parameters: model.numParameters() },
     lossMean: 'targets', // model.loss: cross-entropy averaged over the batch's target tokens
