@@ -15,6 +15,7 @@
         "src/backends/cpu/transformer.cc",
         "src/backends/cpu/attention.cc",
         "src/backends/cpu/attention_one.cc",
+        "src/backends/cpu/attention_decode.cc",
         "src/backends/cpu/pool.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],

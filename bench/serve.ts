@@ -1,7 +1,10 @@
 // Serving throughput: `minimind serve` (a child process, as users run it) answering C concurrent
 // streaming requests, against the same C requests served one at a time (what MiniMind's own server
-// does). Reports aggregate decode throughput (completion tokens / wall time) and time to first
-// token (from the moment all C clients arrived, so one-at-a-time counts the wait) at each C.
+// does). Reports, at each C, end-to-end throughput (completion tokens / wall time, prefills
+// included), decode throughput (tokens after each stream's first / the time during which at least
+// one stream was past its first token: the union of the [first token, end] intervals, so one at a
+// time counts each request's decode and concurrent the shared window) and time to first token
+// (from the moment all C clients arrived, so one-at-a-time counts the wait).
 // --torch adds Hugging Face transformers' generate() on the same model folder and prompts, as one
 // static batch of C (bench/hf_batch_generate.py), in the same run.
 //
@@ -123,11 +126,26 @@ async function request(url: string, prompt: number[], t0: number): Promise<Strea
   return { ttftMs: ttft, endMs: performance.now() - t0, tokens };
 }
 
+// Length of the union of the intervals [ttft, end]: the time some stream was decoding.
+function decodingMs(results: StreamResult[]): number {
+  const iv = results.map((r) => [r.ttftMs, r.endMs]).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let [from, to] = iv[0];
+  for (const [a, b] of iv.slice(1)) {
+    if (a > to) {
+      total += to - from;
+      [from, to] = [a, b];
+    } else to = Math.max(to, b);
+  }
+  return total + (to - from);
+}
+
 function summary(results: StreamResult[]): Record<string, number> {
   const wall = Math.max(...results.map((r) => r.endMs)) / 1000;
   const ttft = results.map((r) => r.ttftMs).sort((a, b) => a - b);
   return {
     tokens_per_second: Math.round((results.reduce((s, r) => s + r.tokens, 0) / wall) * 10) / 10,
+    decode_tokens_per_second: Math.round((results.reduce((s, r) => s + r.tokens - 1, 0) / (decodingMs(results) / 1000)) * 10) / 10,
     seconds: Math.round(wall * 100) / 100,
     ttft_mean_ms: Math.round(ttft.reduce((a, b) => a + b, 0) / ttft.length),
     ttft_max_ms: Math.round(ttft[ttft.length - 1]),
@@ -154,7 +172,7 @@ try {
       oneByOne.push(summary(alone));
     }
     const [a, b] = [median(together), median(oneByOne)];
-    const row = { streams: c, concurrent: a, one_at_a_time: b, speedup: Math.round((a.tokens_per_second / b.tokens_per_second) * 100) / 100, concurrent_runs_tokens_per_second: together.map((r) => r.tokens_per_second), one_at_a_time_runs_tokens_per_second: oneByOne.map((r) => r.tokens_per_second) };
+    const row = { streams: c, concurrent: a, one_at_a_time: b, speedup: Math.round((a.tokens_per_second / b.tokens_per_second) * 100) / 100, decode_speedup: Math.round((a.decode_tokens_per_second / b.decode_tokens_per_second) * 100) / 100, concurrent_runs_tokens_per_second: together.map((r) => r.tokens_per_second), one_at_a_time_runs_tokens_per_second: oneByOne.map((r) => r.tokens_per_second) };
     rows.push(row);
     console.log(JSON.stringify(row));
   }

@@ -166,6 +166,15 @@ export interface Backend {
   lowPrecisionCopy?(x: FBuf, n: number): FBuf | null;
   /** A fused batch-1 decode step over a dense model's buffers (CUDA: one graph replay per token). */
   createDecoder?(spec: FusedDecodeSpec): FusedDecoder;
+  /**
+   * One decode step of attention for S sequences, each with its own KV cache (continuous
+   * batching), in one call. Sequence s: its new k[s], v[s] (KVH, D) are written at position
+   * pos[s] of its caches kc[s], vc[s] ((1, capacity, KVH, D) buffers), then out[s] (H, D) is
+   * attention of q[s] (H, D) over its positions 0 .. pos[s]; query head h reads kv head
+   * floor(h / (H / KVH)). q/out (S, H, D), k/v (S, KVH, D). Without it, callers write each cache
+   * and call attentionForward once per sequence (the same result).
+   */
+  attentionDecode?(out: FBuf, q: FBuf, k: FBuf, v: FBuf, kc: FBuf[], vc: FBuf[], pos: Int32Array, S: number, H: number, KVH: number, D: number, scale: number): void;
 }
 
 /** Buffers and sizes of a dense decoder-only model for a fused decode step; weights (out, in) row-major. */

@@ -5,8 +5,11 @@
 // batch of all N tokens, so the weights are read once per step instead of once per sequence
 // (decode is bound by reading weights). RoPE runs batched too: the rows of the RoPE tables at each
 // token's position are gathered once per step, and the batch is rotated as one sequence of N
-// positions whose table rows are those. Attention depends on a sequence's cache, so it runs per
-// sequence with the kernel a single sequence uses.
+// positions whose table rows are those. Attention depends on a sequence's cache: the one-token
+// segments at the end of the list (the running sequences of a continuous batch) go through one
+// backend.attentionDecode call per layer, which writes every new k/v row into its own cache and
+// attends all of them; the other segments (prompts) run per sequence with the kernel a single
+// sequence uses (so do all segments on a backend without attentionDecode).
 //
 //   const caches = prompts.map(() => model.newCache(1));
 //   let logits = forwardRagged(model, prompts.map((ids, i) => ({ ids, cache: caches[i] })));  // B x V
@@ -15,11 +18,12 @@
 // Sequences may join (their prompt is a segment of the next step) or leave (dispose the cache)
 // between any two steps: that is continuous batching (batch-generate.ts). MiniMind has no position_ids, so the
 // alternative, one padded rectangle, would shift the positions of shorter prompts (spec 1.4).
-import { tensor, type Tensor } from '../core/tensor.js';
+import { empty, tensor, type Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';
 import * as ops from '../ops/index.js';
 import type { KVCache } from './kv-cache.js';
+import type { FBuf } from '../backends/backend.js';
 import type { DecoderLayer, MiniMindForCausalLM } from './model.js';
 import type { RopeTensors } from './attention.js';
 import { MoEFeedForward } from './moe.js';
@@ -127,17 +131,29 @@ function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x
   const interleaved = c.rope_interleaved ?? false;
   q = ops.rope(q.reshape([1, N, H, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, H, hd]);
   k = ops.rope(k.reshape([1, N, KVH, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, KVH, hd]);
-  // Segment s as a (1, T, heads, hd) sequence (a slice copy unless it is the whole batch).
-  const part = (t: Tensor, s: number, heads: number) => {
-    const T = segments[s].ids.length;
-    return (T === N ? t : ops.slice(t, 0, offsets[s], T)).reshape([1, T, heads, hd]);
-  };
-  const outs: Tensor[] = segments.map((g, s) => {
-    const pos = g.cache.length;
-    g.cache.write(l, part(k, s, KVH), part(v, s, KVH));
-    return ops.attention(part(q, s, H), g.cache.k[l], g.cache.v[l], pos + g.ids.length); // (1, T, H, hd)
-  });
-  const att = outs.length === 1 ? outs[0] : ops.concat(outs.map((o) => o.reshape([o.shape[1], 1, H, hd])), 0);
+  // Rows [from, from + n) of the batch (a slice copy unless it is the whole batch).
+  const rows = (t: Tensor, from: number, n: number) => (n === N ? t : ops.slice(t, 0, from, n));
+  // The trailing one-token segments [d0, S): one attentionDecode call for all of them.
+  const be = x.backend;
+  let d0 = segments.length;
+  if (be.attentionDecode) while (d0 > 0 && segments[d0 - 1].ids.length === 1) d0--;
+  const outs: Tensor[] = [];
+  for (let s = 0; s < d0; s++) {
+    const g = segments[s];
+    const T = g.ids.length;
+    g.cache.write(l, rows(k, offsets[s], T).reshape([1, T, KVH, hd]), rows(v, offsets[s], T).reshape([1, T, KVH, hd]));
+    outs.push(ops.attention(rows(q, offsets[s], T).reshape([1, T, H, hd]), g.cache.k[l], g.cache.v[l], g.cache.length + T).reshape([T, 1, H, hd]));
+  }
+  if (d0 < segments.length) {
+    const dec = segments.slice(d0);
+    const [from, n] = [d0 === 0 ? 0 : offsets[d0], dec.length];
+    const out = empty([n, 1, H, hd], 'float32', be);
+    const pos = Int32Array.from(dec, (g) => g.cache.length);
+    be.attentionDecode!(out.buf as FBuf, rows(q, from, n).buf as FBuf, rows(k, from, n).buf as FBuf, rows(v, from, n).buf as FBuf,
+      dec.map((g) => g.cache.k[l].buf as FBuf), dec.map((g) => g.cache.v[l].buf as FBuf), pos, n, H, KVH, hd, 1 / Math.sqrt(hd));
+    outs.push(out);
+  }
+  const att = outs.length === 1 ? outs[0] : ops.concat(outs, 0);
   const h = ops.add(x, attn.o_proj.forward(att.reshape([N, 1, H * hd])));
   const m = layer.post_attention_layernorm.forward(h);
   const y = layer.mlp instanceof MoEFeedForward ? layer.mlp.forward(m).y : layer.mlp.forward(m);

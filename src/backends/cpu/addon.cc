@@ -5,9 +5,11 @@
 #include <node_api.h>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include "gemm.h"
 #include "gemv.h"
 #include "kernels.h"
+#include "attention_decode.h"
 
 namespace {
 
@@ -397,6 +399,39 @@ DEF(attentionForward)
                     (float)a.num(12));
   return a.undefined();
 END
+// kc / vc: JS arrays of S Float32Arrays (each sequence's cache of one layer, capacity x KVH x D).
+static void cache_list(Args& a, int i, i64 S, i64 inner, const int32_t* pos, std::vector<float*>& out) {
+  bool is_array = false;
+  napi_is_array(a.env, a.at(i), &is_array);
+  uint32_t n = 0;
+  if (is_array) napi_get_array_length(a.env, a.argv[i], &n);
+  if (!is_array || (i64)n != S) a.fail(i, "must be an array of " + std::to_string(S) + " Float32Arrays (one cache per sequence)");
+  out.resize(S);
+  for (uint32_t s = 0; s < n; s++) {
+    napi_value e;
+    napi_get_element(a.env, a.argv[i], s, &e);
+    bool is_ta = false;
+    napi_is_typedarray(a.env, e, &is_ta);
+    napi_typedarray_type t = napi_int8_array;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is_ta) napi_get_typedarray_info(a.env, e, &t, &len, &data, nullptr, nullptr);
+    if (!is_ta || t != napi_float32_array) a.fail(i, "element " + std::to_string(s) + " must be a Float32Array");
+    if (pos[s] < 0 || (double)len < (double)(pos[s] + 1) * inner) a.fail(i, "element " + std::to_string(s) + " has " + std::to_string(len) + " elements, too few for position " + std::to_string(pos[s]));
+    out[s] = (float*)data;
+  }
+}
+DEF(attentionDecode)
+  const i64 S = a.size(7), H = a.size(8), KVH = a.size(9), D = a.size(10);
+  if (KVH == 0 || H % KVH) a.fail(9, "KVH must divide H");
+  const double nq = (double)S * H * D, nk = (double)S * KVH * D;
+  const int32_t* pos = a.i32(6, (double)S);
+  std::vector<float*> kc, vc;
+  cache_list(a, 4, S, KVH * D, pos, kc);
+  cache_list(a, 5, S, KVH * D, pos, vc);
+  attention_decode(a.f32(0, nq), a.f32(1, nq), a.f32(2, nk), a.f32(3, nk), kc.data(), vc.data(), pos, S, H, KVH, D, (float)a.num(11));
+  return a.undefined();
+END
 DEF(attentionBackward)
   i64 s[7];
   attn_sizes(a, 9, s);
@@ -467,7 +502,7 @@ napi_value init(napi_env env, napi_value exports) {
       REG(gatherForward), REG(gatherBackward),
       REG(permute), REG(sliceCopy), REG(sliceScatter), REG(sumAxis), REG(sumAxisBackward),
       REG(rmsnormForward), REG(rmsnormBackward), REG(ropeForward), REG(ropeBackward),
-      REG(attentionForward), REG(attentionBackward), REG(swigluForward), REG(swigluBackward),
+      REG(attentionForward), REG(attentionBackward), REG(attentionDecode), REG(swigluForward), REG(swigluBackward),
       REG(softmaxForward), REG(softmaxBackward), REG(logSoftmaxForward), REG(logSoftmaxBackward),
       REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep),
   };

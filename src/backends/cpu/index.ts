@@ -297,6 +297,7 @@ function makeBackend(n: Addon): CpuBackend {
       K.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    attentionDecode: (out, q, k, v, kc, vc, pos, S, H, KVH, D, scale) => K.attentionDecode(out, q, k, v, kc, vc, pos, S, H, KVH, D, scale),
     swigluForward: (out, gate, up, c) => K.swigluForward(out, gate, up, c),
     swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(dgate, dup, dout, gate, up, c, accGate, accUp),
     softmaxForward: (out, x, N, C) => K.softmaxForward(out, x, N, C),

@@ -9,6 +9,7 @@ import * as shape from './shape.js';
 import { rmsnormForward, rmsnormBackward } from './norm.js';
 import { ropeForward, ropeBackward } from './rope.js';
 import { attentionForward, attentionBackward } from './attention.js';
+import { attentionDecode } from './attention-decode.js';
 import * as activation from './activation.js';
 import { adamwStep } from './adamw.js';
 
@@ -26,6 +27,7 @@ export const jsBackend: Backend = {
   ropeBackward,
   attentionForward,
   attentionBackward,
+  attentionDecode,
   ...activation,
   adamwStep,
 };
