@@ -1,10 +1,11 @@
 // One decode step of attention for S sequences, each with its own KV cache (continuous batching:
 // a server decoding several streams), in one call instead of S (Backend.attentionDecode). Each
-// task is one (sequence, kv head) pair: it writes the sequence's new k/v row of that head into
-// the caches at pos[s], then, for the H / KVH query heads that share the kv head, computes the
-// scores over positions 0 .. pos[s], their softmax and the weighted sum of v, reading each cached
-// k and v row once for the whole group. Tasks run on the thread pool when there is enough work.
+// task is one sequence: it writes the sequence's new k/v row into its caches at pos[s], then
+// attends its one query over positions 0 .. pos[s] with the one-query kernel of attention_one.cc
+// (AVX-512; the heads of a KV group together), or, where that kernel does not apply, a portable
+// loop per KV group. Tasks run on the thread pool when there is enough work.
 #include "attention_decode.h"
+#include "kernels.h"
 
 namespace mm {
 
@@ -52,16 +53,16 @@ void attention_decode(float* out, const float* q, const float* k, const float* v
   const i64 G = H / KVH, inner = KVH * D;
   double work = 0;
   for (i64 s = 0; s < S; s++) work += (double)(pos[s] + 1) * H * D;
-  // ~1 us to wake the pool: only worth it past a few tens of thousands of multiply-adds per thread
-  const int nt = work < 32768.0 ? 1 : num_threads();
-  parallel_tasks(S * KVH, nt, [&](i64 task) {
-    const i64 s = task / KVH, g = task % KVH, p = pos[s];
-    float* ks = kc[s] + g * D;
-    float* vs = vc[s] + g * D;
-    std::memcpy(ks + p * inner, k + s * inner + g * D, D * sizeof(float));
-    std::memcpy(vs + p * inner, v + s * inner + g * D, D * sizeof(float));
+  // waking the pool costs ~1 us: only worth it past a few tens of thousands of multiply-adds
+  const int nt = S < 2 || work < 32768.0 ? 1 : num_threads();
+  parallel_tasks(S, nt, [&](i64 s) {
+    const i64 p = pos[s];
+    std::memcpy(kc[s] + p * inner, k + s * inner, inner * sizeof(float));
+    std::memcpy(vc[s] + p * inner, v + s * inner, inner * sizeof(float));
+    float* lse = scratch(1, (size_t)H);
+    if (attention_one_query(out + s * H * D, lse, q + s * H * D, kc[s], vc[s], 1, p + 1, p + 1, H, KVH, D, scale)) return;
     float* sc = scratch(0, (size_t)(G * (p + 1)));
-    decode_group(out + (s * H + g * G) * D, q + (s * H + g * G) * D, ks, vs, p + 1, inner, G, D, scale, sc);
+    for (i64 g = 0; g < KVH; g++) decode_group(out + (s * H + g * G) * D, q + (s * H + g * G) * D, kc[s] + g * D, vc[s] + g * D, p + 1, inner, G, D, scale, sc);
   });
 }
 
