@@ -140,6 +140,14 @@ function decodingMs(results: StreamResult[]): number {
   return total + (to - from);
 }
 
+// The C clients hold open (keep-alive) connections before the timed run, as a chat front-end or
+// an SDK does: otherwise, on this machine, accepting C new connections is spread over several
+// decode steps of the server (a new socket is read one event-loop turn after it is accepted, and
+// the clients share the cores with it), and the batch fills up one stream per step.
+async function openConnections(url: string, c: number): Promise<void> {
+  await Promise.all(Array.from({ length: c }, async () => (await fetch(`${url}/health`)).text()));
+}
+
 function summary(results: StreamResult[]): Record<string, number> {
   const wall = Math.max(...results.map((r) => r.endMs)) / 1000;
   const ttft = results.map((r) => r.ttftMs).sort((a, b) => a - b);
@@ -164,6 +172,7 @@ try {
     const together: Record<string, number>[] = [];
     const oneByOne: Record<string, number>[] = [];
     for (let rep = 0; rep < Number(values.repeats); rep++) {
+      await openConnections(url, c);
       let t0 = performance.now();
       together.push(summary(await Promise.all(batch.map((p) => request(url, p, t0)))));
       t0 = performance.now();
