@@ -16,6 +16,7 @@
         "src/backends/cpu/attention.cc",
         "src/backends/cpu/attention_one.cc",
         "src/backends/cpu/attention_decode.cc",
+        "src/backends/cpu/attention_rows.cc",
         "src/backends/cpu/pool.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],

@@ -1,6 +1,8 @@
 // Causal grouped-query attention, flash-style: queries are processed in blocks of QB (128) rows, and a
 // block only ever holds its QB x (keys it can see) scores, never the T x T matrix. Each block is
-// three small GEMMs on the packed SGEMM (run single-threaded inside the per-block threads):
+// small GEMMs, run single-threaded inside the per-block threads: the score products on the packed
+// SGEMM, the head-dim-wide ones (P V, dS K, dS^T Q, P^T dO) on attention_rows.cc's unpacked kernel in
+// fp32 on AVX-512, on the packed SGEMM otherwise:
 //   forward   S = Q_b K^T -> causal mask, exact softmax over the row (lse saved) -> O_b = P V
 //   backward  recompute P from lse; dP = dO_b V^T; dS = P * (dP - rowsum(dO * O)) * scale;
 //             dQ_b += dS K;  dK += dS^T Q_b;  dV += P^T dO_b
@@ -22,6 +24,14 @@ static inline void block_gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float
     sgemm_bf16(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc, 1);
   else
     sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc, 1);
+}
+
+// C (m x D) (+)= op(A) B, op(A) = A (m x kdim, lda) or A^T (A: kdim x m), B (kdim x D) rows ldb apart:
+// the AVX-512 row kernel in fp32 (attention_rows.cc: no packing), else the block GEMM.
+static inline void rows_product(float* C, i64 ldc, const float* A, i64 lda, bool transA, const float* B, i64 ldb, i64 m, i64 kdim, i64 D,
+                                bool acc) {
+  if (!matmul_bf16() && attention_rows_gemm(C, ldc, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, m, kdim, D, acc)) return;
+  block_gemm(transA, false, m, D, kdim, A, lda, B, ldb, C, ldc, acc);
 }
 
 MM_CLONES float row_max_n(const float* x, i64 n) {
@@ -53,6 +63,17 @@ MM_CLONES float dot_n(const float* a, const float* b, i64 n) {
 #pragma omp simd reduction(+ : s)
   for (i64 c = 0; c < n; c++) s += a[c] * b[c];
   return s;
+}
+
+// delta[r] = dout_r . out_r for `rows` rows ld apart (one call a block: the per-row calls of dot_n,
+// through the multi-versioning dispatch, cost more than the 32-wide dot products themselves)
+MM_CLONES void row_dots(float* delta, const float* a, const float* b, i64 ld, i64 rows, i64 n) {
+  for (i64 r = 0; r < rows; r++) {
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (i64 c = 0; c < n; c++) s += a[r * ld + c] * b[r * ld + c];
+    delta[r] = s;
+  }
 }
 
 MM_CLONES void axpy_n(float* y, const float* x, float a, i64 n) {
@@ -98,7 +119,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (i64 c = vis; c < kn; c++) s[c] = 0.f;
       lse[(b * H + h) * Tq + i0 + r] = m + std::log(sum);
     }
-    block_gemm(false, false, rows, D, kn, S, kn, vp, ldk, out + (b * Tq + i0) * ldq + h * D, ldq, false);
+    rows_product(out + (b * Tq + i0) * ldq + h * D, ldq, S, kn, false, vp, ldk, rows, kn, D, false);
   });
 }
 
@@ -125,6 +146,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         const i64 qoff = (b * Tq + i0) * ldq + h * D;
         block_gemm(false, true, rows, kn, D, q + qoff, ldq, kp, ldk, P, kn, false);
         block_gemm(false, true, rows, kn, D, dout + qoff, ldq, vp, ldk, dP, kn, false);
+        float delta[QB];
+        row_dots(delta, dout + qoff, out + qoff, ldq, rows, D);
         for (i64 r = 0; r < rows; r++) {
           float* p = P + r * kn;
           float* dp = dP + r * kn;
@@ -132,12 +155,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           const float l = lse[(b * H + h) * Tq + i0 + r];
           exp_scaled(p, scale, l, vis);
           for (i64 c = vis; c < kn; c++) p[c] = 0.f;
-          const float delta = dot_n(dout + qoff + r * ldq, out + qoff + r * ldq, D);
-          ds_row(dp, p, delta, scale, kn);
+          ds_row(dp, p, delta[r], scale, kn);
         }
-        block_gemm(false, false, rows, D, kn, dP, kn, kp, ldk, dq + qoff, ldq, true);
-        block_gemm(true, false, kn, D, rows, dP, kn, q + qoff, ldq, dkp, ldk, true);
-        block_gemm(true, false, kn, D, rows, P, kn, dout + qoff, ldq, dvp, ldk, true);
+        rows_product(dq + qoff, ldq, dP, kn, false, kp, ldk, rows, kn, D, true);
+        rows_product(dkp, ldk, dP, kn, true, q + qoff, ldq, kn, rows, D, true);
+        rows_product(dvp, ldk, P, kn, true, dout + qoff, ldq, kn, rows, D, true);
       }
     }
   });

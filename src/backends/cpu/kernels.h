@@ -52,6 +52,9 @@ void logprob_gather_backward(float* dlogits, const float* dout, const float* log
                              int32_t ignore_index, bool acc);
 
 // attention.cc
+// C (m x D) (+)= A' B, a'(i, k) = A[i * sa + k * sk], B (kdim x D) rows ldb apart, on AVX-512 for D in
+// {16, 32, 64, 128}: false (nothing done) elsewhere (attention_rows.cc).
+bool attention_rows_gemm(float* C, i64 ldc, const float* A, i64 sa, i64 sk, const float* B, i64 ldb, i64 m, i64 kdim, i64 D, bool acc);
 // One query per sequence (Tq = 1, a decode step) on AVX-512 with D in {16, 32, 64, 128}: returns false
 // (nothing done) elsewhere, where attention_forward's general loop runs (attention_one.cc).
 bool attention_one_query(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 Tk, i64 Tcap, i64 H, i64 KVH, i64 D,
