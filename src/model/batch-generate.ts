@@ -44,7 +44,13 @@ export interface SamplingParams {
   seed?: number;
   /** Drop special tokens from the text (default true). */
   skipSpecialTokens?: boolean;
-  /** Report the k most likely tokens at each step (OpenAI's top_logprobs, 0..20; default 0). */
+  /**
+   * Compute each token's log-probability (events' logprob, results' logprobs; default true). A
+   * server turns it off for requests that do not ask for logprobs: it saves a pass of exp() over
+   * the vocabulary per token.
+   */
+  logprobs?: boolean;
+  /** Report the k most likely tokens at each step (OpenAI's top_logprobs, 0..20; default 0; needs logprobs). */
   topLogprobs?: number;
 }
 
@@ -68,6 +74,7 @@ export interface TokenLogprob {
 
 export interface SequenceResult {
   ids: number[];
+  /** log p of each id (empty with logprobs: false). */
   logprobs: number[];
   /** The text of ids, cut before a stop string (when the batch has a tokenizer). */
   text?: string;
@@ -118,20 +125,20 @@ export class Sequence {
 
   /** Chooses the next token from this sequence's logits row (edited in place) and reports it. */
   /** @internal */ choose(row: Float32Array): void {
-    const lse = logSumExp(row);
+    const lse = this.s.logprobs ? logSumExp(row) : NaN;
     const penalised = this.s.frequencyPenalty !== 0 || this.s.presencePenalty !== 0;
-    const raw = penalised || this.processors.length > 0 ? Float32Array.from(row) : row; // the processors edit row
+    const raw = this.s.logprobs && (penalised || this.processors.length > 0) ? Float32Array.from(row) : row; // the processors edit row
     if (penalised) {
       for (const [id, n] of this.counts) row[id] -= n * this.s.frequencyPenalty + this.s.presencePenalty;
     }
     for (const p of this.processors) p(row, this.history);
     const id = this.sampler(row);
-    const lp = raw[id] - lse;
-    const top = this.s.topLogprobs > 0 ? topTokens(raw, this.s.topLogprobs, lse) : undefined;
+    const lp = this.s.logprobs ? raw[id] - lse : undefined;
+    const top = this.s.logprobs && this.s.topLogprobs > 0 ? topTokens(raw, this.s.topLogprobs, lse) : undefined;
     this.sampledTokens++;
     if (this.s.stopTokens.has(id)) return this.finish('stop');
     this.ids.push(id);
-    this.logprobs.push(lp);
+    if (lp !== undefined) this.logprobs.push(lp);
     this.history.push(id);
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     this.next = id;
@@ -142,7 +149,7 @@ export class Sequence {
       if (this.stops) ({ text, stopped } = this.stops.push(text));
       this.text += text;
     }
-    this.onEvent({ id, text, logprob: lp, ...(top ? { topLogprobs: top } : {}) });
+    this.onEvent({ id, text, ...(lp !== undefined ? { logprob: lp } : {}), ...(top ? { topLogprobs: top } : {}) });
     if (stopped) this.finish('stop', true);
     else if (this.ids.length >= this.s.budget(this.prompt.length)) this.finish('length');
   }
@@ -406,6 +413,7 @@ interface ResolvedParams {
   stopStrings: string[];
   seed: number;
   skipSpecialTokens: boolean;
+  logprobs: boolean;
   topLogprobs: number;
   /** New tokens allowed after a prompt of this length (the context limit included). */
   budget(promptLen: number): number;
@@ -433,6 +441,7 @@ function resolveParams(p: SamplingParams, eos: number[], maxPositions: number, h
     stopStrings,
     seed: p.seed ?? Math.floor(Math.random() * 2 ** 32),
     skipSpecialTokens: p.skipSpecialTokens ?? true,
+    logprobs: p.logprobs ?? true,
     topLogprobs,
     // The last fed token of the n-th new token sits at position promptLen + n - 2 < maxPositions.
     budget: (promptLen) => Math.min(p.maxNewTokens, maxPositions - promptLen + 1),

@@ -31,7 +31,7 @@ export interface ServeContext {
 }
 
 /** The engine's sampling parameters for a request whose prompt has promptTokens tokens (or a 400). */
-export function samplingFor(ctx: ServeContext, r: RequestSampling & { topLogprobs?: number }, promptTokens: number, param: string): SamplingParams {
+export function samplingFor(ctx: ServeContext, r: RequestSampling & { logprobs?: boolean; topLogprobs?: number }, promptTokens: number, param: string): SamplingParams {
   const room = ctx.contextLength - promptTokens;
   if (room < 1 || (r.maxTokens !== undefined && r.maxTokens > room)) {
     throw errors.contextLength(ctx.contextLength, promptTokens, r.maxTokens ?? 1, param);
@@ -48,6 +48,7 @@ export function samplingFor(ctx: ServeContext, r: RequestSampling & { topLogprob
     stopTokenIds: ctx.stopTokenIds,
     stopStrings: r.stop,
     seed: r.seed,
+    logprobs: r.logprobs ?? false,
     topLogprobs: r.topLogprobs ?? 0,
   };
 }

@@ -135,6 +135,10 @@ test('numReturnSequences: samples share one prefill yet equal generate() rows wi
   const ref = generate(model, [PROMPTS[1], PROMPTS[1], PROMPTS[1], PROMPTS[0], PROMPTS[0], PROMPTS[0]], opts);
   out.forEach((r, k) => assert.deepEqual(r.ids, ref[k].ids, `result ${k}`));
   assert.ok(new Set(out.slice(0, 3).map((r) => r.ids.join())).size > 1, 'three samples of one prompt should not all be equal');
+  // Without logprobs (a server's default) the same tokens come out, and no log-probabilities.
+  const bare = generateBatch(model, [PROMPTS[1], PROMPTS[0]], { ...opts, numReturnSequences: 3, logprobs: false });
+  assert.deepEqual(bare.map((r) => r.ids), out.map((r) => r.ids));
+  assert.ok(bare.every((r) => r.logprobs.length === 0) && out.every((r) => r.logprobs.length === r.ids.length));
   // A batch limit smaller than the work changes nothing but the schedule.
   const limited = generateBatch(model, [PROMPTS[1], PROMPTS[0]], { ...opts, numReturnSequences: 3, maxBatch: 3 });
   assert.deepEqual(limited.map((r) => r.ids), out.map((r) => r.ids));
