@@ -21,6 +21,8 @@ export interface ServeOptions extends ServerOptions {
   maxBatch?: number;
   /** Sequences allowed to wait for a slot before requests get 429 (default 64). */
   maxQueue?: number;
+  /** Prompt tokens prefilled per decode step at most (default 256); longer prompts are prefilled in chunks. */
+  maxPrefillTokens?: number;
   /** A LoRA adapter folder (PEFT layout) applied on top of the model, unmerged. */
   adapter?: string;
   /** Weight storage for decoding (default fp32): bf16 or q8 read 2 or 1.125 bytes per weight (nn/inference-weights.ts). */
@@ -30,7 +32,7 @@ export interface ServeOptions extends ServerOptions {
 /** Loads the folder and starts serving it. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { model, tokenizer, generationConfig } = loadServedModel(opts.model, opts);
-  const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue });
+  const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, maxPrefillTokens: opts.maxPrefillTokens });
   const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? basename(resolve(opts.model)));
   try {
     return await startServer(ctx, opts);

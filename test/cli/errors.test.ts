@@ -156,6 +156,7 @@ const CASES: [string[], RegExp][] = [
   [['serve', '--model', 'afile'], /afile is a file, not a model folder/],
   [['serve', '--model', 'truncated'], /cannot load model folder truncated/],
   [['serve', '--model', 'model', '--port', '99999'], /--port must be an integer in \[0, 65535\], got 99999/],
+  [['serve', '--model', 'model', '--max-prefill-tokens', '0'], /--max-prefill-tokens must be a positive integer, got 0/],
   [['serve', '--model', 'model', '--weights', 'int4'], /--weights must be fp32, bf16 or q8, got 'int4'/],
   [['serve', '--model', 'model', '--device', 'tpu'], /--device must be cpu, cuda or auto/],
   [['serve', '--model', 'model', '--adapter', 'nowhere'], /adapter folder not found: nowhere/],

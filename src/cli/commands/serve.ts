@@ -16,6 +16,8 @@ together in one batch per step.
   --model-name <id>      the id clients send as "model" (default: the folder's name)
   --max-batch <n>        sequences decoded together per step (default 16)
   --max-queue <n>        sequences that may wait for a slot before requests get 429 (default 64)
+  --max-prefill-tokens <n>  prompt tokens prefilled per decode step (default 256); a longer prompt is
+                         prefilled in chunks, so it slows the running streams a little instead of stalling them
   --adapter <dir>        apply a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging
   --weights fp32|bf16|q8 weight storage for decoding (default fp32; bf16/q8 read fewer bytes per step)
   --device cpu|cuda|auto where the model runs (default cpu)`;
@@ -25,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
     argv,
     {
       model: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'api-key': { type: 'string' },
-      'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, device: { type: 'string' },
+      'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-prefill-tokens': { type: 'string' }, device: { type: 'string' },
       adapter: { type: 'string' }, weights: { type: 'string' },
     },
     USAGE,
@@ -39,6 +41,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new CliError(`--max-batch must be a positive integer, got ${maxBatch}`);
   const maxQueue = numberFlag(values, 'max-queue', 64);
   if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new CliError(`--max-queue must be a non-negative integer, got ${maxQueue}`);
+  const maxPrefillTokens = numberFlag(values, 'max-prefill-tokens', 256);
+  if (!Number.isInteger(maxPrefillTokens) || maxPrefillTokens < 1) throw new CliError(`--max-prefill-tokens must be a positive integer, got ${maxPrefillTokens}`);
   const apiKey = values['api-key'];
   if (apiKey === '') throw new CliError('--api-key must not be empty');
   const weights = values.weights ?? 'fp32';
@@ -47,7 +51,7 @@ export async function run(argv: string[]): Promise<void> {
   const { serve } = await import('../../serve/load.js');
   // The library's UserErrors (missing folder, port in use, ...) are printed by main.ts as one line.
   const running = await serve({
-    model, port, maxBatch, maxQueue,
+    model, port, maxBatch, maxQueue, maxPrefillTokens,
     host: typeof values.host === 'string' ? values.host : '127.0.0.1',
     apiKey: typeof apiKey === 'string' ? apiKey : undefined,
     modelName: typeof values['model-name'] === 'string' ? values['model-name'] : undefined,
