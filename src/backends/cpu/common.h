@@ -54,9 +54,26 @@ inline void parallel_range(i64 n, i64 grain, F fn) {
 }
 
 // A backward kernel's store into a gradient: d += v when accumulating, d = v when overwriting (the
-// first write of a gradient, which then needs no zero fill). `acc` is loop-invariant, so -O3
-// unswitches it and the overwriting loop never reads d.
-inline void put_grad(float& d, float v, bool acc) { d = acc ? d + v : v; }
+// first write of a gradient, which then needs no zero fill). with_grad_store(acc, f) calls f with
+// one of the two as a template argument, so each mode is its own loop, vectorised as the old
+// accumulate-only loops were (a per-element branch or select defeats the vectoriser). f must be
+// an MM_INLINE lambda, so that it is compiled into the caller's ISA clone.
+struct GradAdd {
+  void operator()(float& d, float v) const { d += v; }
+};
+struct GradSet {
+  void operator()(float& d, float v) const { d = v; }
+};
+#define MM_INLINE __attribute__((always_inline))
+template <class F>
+MM_INLINE inline void with_grad_store(bool acc, F&& f) {
+  if (acc) f(GradAdd{});
+  else f(GradSet{});
+}
+template <class F>
+MM_INLINE inline void with_grad_store(bool acc_a, bool acc_b, F&& f) {
+  with_grad_store(acc_a, [&](auto put_a) MM_INLINE { with_grad_store(acc_b, [&](auto put_b) MM_INLINE { f(put_a, put_b); }); });
+}
 
 // exp(x) for float, ~2 ulp, written so that compilers vectorise loops that call it (no libm call).
 inline float fast_exp(float x) {

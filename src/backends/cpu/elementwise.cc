@@ -69,26 +69,28 @@ MM_CLONES void unary_fwd_range(int op, float* o, const float* x, i64 n) {
   }
 }
 MM_CLONES void unary_bwd_range(int op, float* dx, const float* g, const float* x, const float* o, i64 n, bool acc) {
-  switch (op) {
-    case U_EXP:
-      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * o[i], acc);
-      break;
-    case U_LOG:
-      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] / x[i], acc);
-      break;
-    case U_SILU:
-      for (i64 i = 0; i < n; i++) {
-        float s = sigmoidf_(x[i]);
-        put_grad(dx[i], g[i] * s * (1.f + x[i] * (1.f - s)), acc);
-      }
-      break;
-    case U_SIGMOID:
-      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * o[i] * (1.f - o[i]), acc);
-      break;
-    case U_LOGSIGMOID:
-      for (i64 i = 0; i < n; i++) put_grad(dx[i], g[i] * sigmoidf_(-x[i]), acc);
-      break;
-  }
+  with_grad_store(acc, [&](auto put) MM_INLINE {
+    switch (op) {
+      case U_EXP:
+        for (i64 i = 0; i < n; i++) put(dx[i], g[i] * o[i]);
+        break;
+      case U_LOG:
+        for (i64 i = 0; i < n; i++) put(dx[i], g[i] / x[i]);
+        break;
+      case U_SILU:
+        for (i64 i = 0; i < n; i++) {
+          float s = sigmoidf_(x[i]);
+          put(dx[i], g[i] * s * (1.f + x[i] * (1.f - s)));
+        }
+        break;
+      case U_SIGMOID:
+        for (i64 i = 0; i < n; i++) put(dx[i], g[i] * o[i] * (1.f - o[i]));
+        break;
+      case U_LOGSIGMOID:
+        for (i64 i = 0; i < n; i++) put(dx[i], g[i] * sigmoidf_(-x[i]));
+        break;
+    }
+  });
 }
 void unary_forward(int op, float* out, const float* x, i64 n) {
   parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { unary_fwd_range(op, out + s, x + s, e - s); });
@@ -101,21 +103,15 @@ void unary_backward(int op, float* dx, const float* dout, const float* x, const 
 MM_CLONES void swiglu_fwd_range(float* o, const float* g, const float* u, i64 n) {
   for (i64 i = 0; i < n; i++) o[i] = g[i] / (1.f + fast_exp(-g[i])) * u[i];
 }
-template <bool AG, bool AU>
-__attribute__((always_inline)) static inline void swiglu_bwd_loop(float* dg, float* du, const float* d, const float* g, const float* u, i64 n) {
-  for (i64 i = 0; i < n; i++) {
-    float s = 1.f / (1.f + fast_exp(-g[i]));
-    float silu = g[i] * s;
-    put_grad(du[i], d[i] * silu, AU);
-    put_grad(dg[i], d[i] * u[i] * s * (1.f + g[i] * (1.f - s)), AG);
-  }
-}
-// The two flags are unswitched by hand: with both in the loop GCC left it scalar (7x slower).
 MM_CLONES void swiglu_bwd_range(float* dg, float* du, const float* d, const float* g, const float* u, i64 n, bool acc_g, bool acc_u) {
-  if (acc_g && acc_u) swiglu_bwd_loop<true, true>(dg, du, d, g, u, n);
-  else if (acc_g) swiglu_bwd_loop<true, false>(dg, du, d, g, u, n);
-  else if (acc_u) swiglu_bwd_loop<false, true>(dg, du, d, g, u, n);
-  else swiglu_bwd_loop<false, false>(dg, du, d, g, u, n);
+  with_grad_store(acc_g, acc_u, [&](auto put_g, auto put_u) MM_INLINE {
+    for (i64 i = 0; i < n; i++) {
+      float s = 1.f / (1.f + fast_exp(-g[i]));
+      float silu = g[i] * s;
+      put_u(du[i], d[i] * silu);
+      put_g(dg[i], d[i] * u[i] * s * (1.f + g[i] * (1.f - s)));
+    }
+  });
 }
 void swiglu_forward(float* out, const float* gate, const float* up, i64 n) {
   parallel_range(n, GRAIN / 4, [&](i64 s, i64 e) { swiglu_fwd_range(out + s, gate + s, up + s, e - s); });

@@ -39,11 +39,13 @@ void row_scale_backward(float* dx, float* dw, const float* dout, const float* x,
       const float* g = dout + i * C;
       const float* xi = x + i * C;
       float* d = dx + i * C;
-      for (i64 c = 0; c < C; c++) {
-        put_grad(d[c], g[c] * wi, acc_dx);
-        dot += g[c] * xi[c];
-      }
-      put_grad(dw[i], dot, acc_dw);
+      with_grad_store(acc_dx, [&](auto put) MM_INLINE {
+        for (i64 c = 0; c < C; c++) {
+          put(d[c], g[c] * wi);
+          dot += g[c] * xi[c];
+        }
+      });
+      dw[i] = acc_dw ? dw[i] + dot : dot;
     }
   });
 }
@@ -189,7 +191,8 @@ void sum_axis_backward(float* dx, const float* dout, i64 outer, i64 dim, i64 inn
     for (i64 r = s; r < e; r++) {
       const float* g = dout + (r / dim) * inner;
       float* d = dx + r * inner;
-      for (i64 c = 0; c < inner; c++) put_grad(d[c], g[c], acc);
+      if (acc) for (i64 c = 0; c < inner; c++) d[c] += g[c];
+      else std::memcpy(d, g, (size_t)inner * sizeof(float));
     }
   });
 }

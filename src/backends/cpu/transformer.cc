@@ -32,10 +32,12 @@ MM_CLONES void rmsnorm_bwd_rows(float* dx, float* dw_part, const float* dout, co
 #pragma omp simd reduction(+ : dot)
     for (i64 c = 0; c < C; c++) dot += g[c] * w[c] * xr[c];
     const float k = dot * rs * rs * rs / (float)C;
-    for (i64 c = 0; c < C; c++) {
-      put_grad(d[c], rs * w[c] * g[c] - xr[c] * k, acc_dx);
-      dw_part[c] += g[c] * xr[c] * rs;
-    }
+    with_grad_store(acc_dx, [&](auto put) MM_INLINE {
+      for (i64 c = 0; c < C; c++) {
+        put(d[c], rs * w[c] * g[c] - xr[c] * k);
+        dw_part[c] += g[c] * xr[c] * rs;
+      }
+    });
   }
 }
 
@@ -54,7 +56,7 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
     rmsnorm_bwd_rows(dx, parts.data() + (size_t)t * C, dout, x, w, rstd, s, e, C, acc_dx);
   });
   for (i64 t = 0; t < nt; t++)
-    for (i64 c = 0; c < C; c++) put_grad(dw[c], parts[(size_t)t * C + c], acc_dw || t > 0);
+    for (i64 c = 0; c < C; c++) dw[c] = acc_dw || t > 0 ? dw[c] + parts[(size_t)t * C + c] : parts[(size_t)t * C + c];
 }
 
 // ---------------------------------------------------------------- RoPE
@@ -152,7 +154,9 @@ void softmax_forward(float* out, const float* x, i64 N, i64 C) {
 }
 
 MM_CLONES void softmax_bwd_row(float* dx, const float* g, const float* o, float dot, i64 C, bool acc) {
-  for (i64 c = 0; c < C; c++) put_grad(dx[c], o[c] * (g[c] - dot), acc);
+  with_grad_store(acc, [&](auto put) MM_INLINE {
+    for (i64 c = 0; c < C; c++) put(dx[c], o[c] * (g[c] - dot));
+  });
 }
 void softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C, bool acc) {
   parallel_range(N, row_grain(C), [&](i64 s, i64 e) {
@@ -177,7 +181,9 @@ void log_softmax_forward(float* out, const float* x, i64 N, i64 C) {
 }
 
 MM_CLONES void log_softmax_bwd_row(float* dx, const float* g, const float* o, float sum, i64 C, bool acc) {
-  for (i64 c = 0; c < C; c++) put_grad(dx[c], g[c] - fast_exp(o[c]) * sum, acc);
+  with_grad_store(acc, [&](auto put) MM_INLINE {
+    for (i64 c = 0; c < C; c++) put(dx[c], g[c] - fast_exp(o[c]) * sum);
+  });
 }
 void log_softmax_backward(float* dx, const float* dout, const float* out, i64 N, i64 C, bool acc) {
   parallel_range(N, row_grain(C), [&](i64 s, i64 e) {
@@ -201,7 +207,9 @@ void logprob_gather_forward(float* out, float* lse, const float* logits, const i
 
 // dlogits[r, :] (+)= dout[r] * (onehot(t) - exp(logits[r, :] - lse[r])); an ignored row: 0 (+= nothing)
 MM_CLONES void logprob_bwd_row(float* d, const float* x, float l, float g, i64 V, bool acc) {
-  for (i64 c = 0; c < V; c++) put_grad(d[c], -g * fast_exp(x[c] - l), acc);
+  with_grad_store(acc, [&](auto put) MM_INLINE {
+    for (i64 c = 0; c < V; c++) put(d[c], -g * fast_exp(x[c] - l));
+  });
 }
 void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int32_t* targets, i64 N, i64 V,
                              int32_t ignore_index, bool acc) {
