@@ -298,6 +298,34 @@ test('cuda: a GEMM operand given as its bf16 copy (lowPrecisionCopy) gives exact
   }
 });
 
+test('cuda vs js: attentionDecode writes each sequence\'s cache row and attends its own positions (GQA, head dims 16..128)', { skip }, () => {
+  const be = cuda!;
+  for (const [H, KVH, D] of [[8, 2, 64], [16, 8, 32], [6, 1, 16], [8, 4, 96], [4, 2, 128]]) {
+    for (const S of [1, 3, 16]) {
+      const inner = KVH * D;
+      const caps = Array.from({ length: S }, (_, s) => 8 + ((s * 37) % 300));
+      const pos = Int32Array.from(caps, (c, s) => (s === 0 ? 0 : randInt(1, c)[0])); // position 0 (no history) included
+      const q = rand(S * H * D, 2), k = rand(S * inner, 2), v = rand(S * inner);
+      const kc = caps.map((c) => rand(c * inner, 2)), vc = caps.map((c) => rand(c * inner));
+      const want = new Float32Array(S * H * D);
+      const wkc = kc.map((c) => c.slice()), wvc = vc.map((c) => c.slice());
+      jsBackend.attentionDecode!(want, q, k, v, wkc, wvc, pos, S, H, KVH, D, 1 / Math.sqrt(D));
+      const u = (x: Float32Array): FBuf => be.upload(x) as FBuf;
+      const [gout, gq, gk, gv] = [u(new Float32Array(S * H * D)), u(q), u(k), u(v)];
+      const gkc = kc.map(u), gvc = vc.map(u);
+      be.attentionDecode!(gout, gq, gk, gv, gkc, gvc, pos, S, H, KVH, D, 1 / Math.sqrt(D));
+      const what = `H=${H} KVH=${KVH} D=${D} S=${S}`;
+      close(be.download(gout) as Float32Array, want, `${what} out`, 1e-5);
+      gkc.forEach((c, s) => close(be.download(c) as Float32Array, wkc[s], `${what} k cache ${s}`, 0));
+      gvc.forEach((c, s) => close(be.download(c) as Float32Array, wvc[s], `${what} v cache ${s}`, 0));
+      for (const t of [gout, gq, gk, gv, ...gkc, ...gvc]) be.free(t);
+    }
+  }
+  const small = be.upload(new Float32Array(8)) as FBuf;
+  assert.throws(() => be.attentionDecode!(small, small, small, small, [small], [small], Int32Array.of(1), 1, 1, 1, 8, 1), /too few for position 1/);
+  be.free(small);
+});
+
 test('cuda: an op given a CPU tensor and a CUDA tensor fails with a clear message', { skip }, () => {
   const dev = cuda!.upload(rand(4)) as FBuf;
   assert.throws(() => cuda!.add(dev, dev, rand(4), 4), /must live on one backend/);

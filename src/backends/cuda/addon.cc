@@ -199,6 +199,30 @@ FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr
 FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8))); }
 FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10))); }
 
+// attentionDecode(out, q, k, v, kc Float64Array, vc Float64Array, pos Int32Array, S, H, KVH, D, scale)
+FN(attentionDecode) {
+  BODY(size_t kb, vb, pb;
+       const double* kcs = (const double*)a.host(4, &kb);
+       const double* vcs = (const double*)a.host(5, &vb);
+       const int* pos = (const int*)a.host(6, &pb);
+       const int S = a.i32(7), H = a.i32(8), KVH = a.i32(9), D = a.i32(10);
+       if (kb != (size_t)S * 8 || vb != (size_t)S * 8 || pb != (size_t)S * 4) throw std::runtime_error("attentionDecode: need S caches and positions");
+       const size_t inner = (size_t)KVH * D * 4;
+       std::vector<float*> kc(S), vc(S);
+       for (int s = 0; s < S; s++) {
+         kc[s] = (float*)(uintptr_t)kcs[s];
+         vc[s] = (float*)(uintptr_t)vcs[s];
+         const size_t need = (size_t)(pos[s] + 1) * inner;
+         if (pos[s] < 0 || block_size(kc[s]) < need || block_size(vc[s]) < need)
+           throw std::runtime_error("attentionDecode: the cache of sequence " + std::to_string(s) + " holds too few for position " + std::to_string(pos[s]) + " (or is not a live CUDA buffer)");
+       }
+       float* out = a.ptr(0);
+       const float *q = a.ptr(1), *k = a.ptr(2), *v = a.ptr(3);
+       if (block_size(out) < (size_t)S * H * D * 4 || block_size((void*)q) < (size_t)S * H * D * 4 || block_size((void*)k) < (size_t)S * inner || block_size((void*)v) < (size_t)S * inner)
+         throw std::runtime_error("attentionDecode: q/k/v/out smaller than S rows");
+       attention_decode(out, q, k, v, kc.data(), vc.data(), pos, S, H, KVH, D, a.f(11)));
+}
+
 // ---- profiling (MINIMIND_CUDA_PROFILE=1): CUDA events around each kernel call, read at report time ----
 std::vector<cudaEvent_t> prof_events;  // pairs: start, end
 size_t prof_used = 0;
@@ -307,7 +331,7 @@ napi_value Init(napi_env env, napi_value exports) {
       P("softmaxBackward", js_softmaxBackward), P("logSoftmaxForward", js_logSoftmaxForward), P("logSoftmaxBackward", js_logSoftmaxBackward),
       P("logprobGatherForward", js_logprobGatherForward), P("logprobGatherBackward", js_logprobGatherBackward), P("adamwStep", js_adamwStep),
       P("profMark", js_profMark), P("profCollect", js_profCollect),
-      P("decoderCreate", js_decoderCreate), P("decoderStep", js_decoderStep), P("decoderFree", js_decoderFree),
+      P("attentionDecode", js_attentionDecode), P("decoderCreate", js_decoderCreate), P("decoderStep", js_decoderStep), P("decoderFree", js_decoderFree),
 #undef P
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include "common.cuh"
 #include "decode.h"
 #include "runtime.h"
@@ -132,13 +133,13 @@ __global__ void k_qk_rope_cache(float* qkv, float* kc, float* vc, const float* q
   if (!isq && t < D) vc[((long long)pos * KVH + head) * D + t] = qkv[(H + KVH) * D + head * D + t];
 }
 
-// One block per query head over keys 0..pos: each warp an online softmax over every 8th key (lane l
-// holds dims l, l+32, ...), then the warps' partial results are merged.
-__global__ void k_attention(float* out, const float* q, const float* kc, const float* vc, const int* state, int H, int KVH, int D, float scale) {
+// One block per query head over keys 0..L-1 of one sequence: each warp an online softmax over every
+// 8th key (lane l holds dims l, l+32, ...), then the warps' partial results are merged.
+// kc, vc: (capacity, KVH, D); q, out: (H, D).
+__device__ inline void attend(float* out, const float* q, const float* kc, const float* vc, int L, int h, int H, int KVH, int D, float scale) {
   __shared__ float qs[kMaxHeadDim];
   __shared__ float wm[kWarps], wl[kWarps], wacc[kWarps][kMaxHeadDim];
-  int h = blockIdx.x, kvh = h / (H / KVH), lane = threadIdx.x & 31, w = threadIdx.x >> 5;
-  int L = state[1] + 1;
+  int kvh = h / (H / KVH), lane = threadIdx.x & 31, w = threadIdx.x >> 5;
   for (int c = threadIdx.x; c < D; c += blockDim.x) qs[c] = q[h * D + c];
   __syncthreads();
   float m = -INFINITY, l = 0.f, acc[kMaxHeadDim / 32] = {0.f, 0.f, 0.f, 0.f};
@@ -179,6 +180,30 @@ __global__ void k_attention(float* out, const float* q, const float* kc, const f
     }
     out[h * D + c] = num / den;
   }
+}
+
+// The fused step's attention: one sequence at the position in state[1].
+__global__ void k_attention(float* out, const float* q, const float* kc, const float* vc, const int* state, int H, int KVH, int D, float scale) {
+  attend(out, q, kc, vc, state[1] + 1, blockIdx.x, H, KVH, D, scale);
+}
+
+// attentionDecode: S sequences (blockIdx.y), each with its own caches and position.
+struct SeqCaches {
+  float* const* kc;
+  float* const* vc;
+  const int* pos;
+};
+__global__ void k_write_rows(SeqCaches c, const float* k, const float* v, int inner) {
+  const int s = blockIdx.x;
+  const long long at = (long long)c.pos[s] * inner;
+  for (int i = threadIdx.x; i < inner; i += blockDim.x) {
+    c.kc[s][at + i] = k[(long long)s * inner + i];
+    c.vc[s][at + i] = v[(long long)s * inner + i];
+  }
+}
+__global__ void k_attention_seqs(float* out, const float* q, SeqCaches c, int H, int KVH, int D, float scale) {
+  const int s = blockIdx.y;
+  attend(out + (long long)s * H * D, q + (long long)s * H * D, c.kc[s], c.vc[s], c.pos[s] + 1, blockIdx.x, H, KVH, D, scale);
 }
 
 inline unsigned rows_grid(int n) { return (unsigned)((n + kWarps - 1) / kWarps); }
@@ -281,6 +306,24 @@ void decoder_step(Decoder* d, int token, int pos, float* logits) {
 }
 
 int decoder_vocab(const Decoder* d) { return d->s.vocab; }
+
+void attention_decode(float* out, const float* q, const float* k, const float* v, float* const* kc, float* const* vc, const int* pos, int S, int H, int KVH, int D, float scale) {
+  if (S <= 0) return;
+  if (D > kMaxHeadDim) throw std::runtime_error("attentionDecode: head_dim must be at most 128");
+  // the S cache addresses and positions go to the device in one block (stream-ordered: freed after use)
+  const size_t bytes = (size_t)S * (2 * sizeof(float*) + sizeof(int));
+  std::vector<char> host(bytes);
+  std::memcpy(host.data(), kc, S * sizeof(float*));
+  std::memcpy(host.data() + S * sizeof(float*), vc, S * sizeof(float*));
+  std::memcpy(host.data() + 2 * S * sizeof(float*), pos, S * sizeof(int));
+  char* table = (char*)device_alloc(bytes);
+  check(cudaMemcpyAsync(table, host.data(), bytes, cudaMemcpyHostToDevice, stream), "attentionDecode: upload");
+  SeqCaches c{(float* const*)table, (float* const*)(table + S * sizeof(float*)), (const int*)(table + 2 * S * sizeof(float*))};
+  k_write_rows<<<S, 256, 0, stream>>>(c, k, v, KVH * D);
+  k_attention_seqs<<<dim3(H, S), kThreads, 0, stream>>>(out, q, c, H, KVH, D, scale);
+  check_launch("attentionDecode");
+  device_free(table);
+}
 
 void decoder_destroy(Decoder* d) {
   if (!d) return;

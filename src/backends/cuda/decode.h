@@ -31,4 +31,8 @@ void decoder_step(Decoder* d, int token, int pos, float* logits);
 void decoder_destroy(Decoder* d);
 int decoder_vocab(const Decoder* d);
 
+/** Backend.attentionDecode: S sequences' new k/v rows (S, KVH*D) written into their caches at pos[s], then
+ *  each sequence's query (H, D) attends its positions 0..pos[s]. kc/vc/pos are host arrays of S entries. */
+void attention_decode(float* out, const float* q, const float* k, const float* v, float* const* kc, float* const* vc, const int* pos, int S, int H, int KVH, int D, float scale);
+
 }  // namespace mm

@@ -198,6 +198,12 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
 
     // ---- GEMM ----
     matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc, lowp(a), lowp(b)),
+    // one call per layer for S decoding sequences with their own caches (serving); MINIMIND_CUDA_ATTENTION_DECODE=0 leaves it out
+    ...(process.env.MINIMIND_CUDA_ATTENTION_DECODE === '0' ? {} : {
+      attentionDecode(out: FBuf, q: FBuf, k: FBuf, v: FBuf, kc: FBuf[], vc: FBuf[], pos: Int32Array, S: number, H: number, KVH: number, D: number, scale: number): void {
+        K.attentionDecode(p(out), p(q), p(k), p(v), Float64Array.from(kc.slice(0, S), p), Float64Array.from(vc.slice(0, S), p), pos.subarray(0, S), S, H, KVH, D, scale);
+      },
+    }),
     lowPrecisionCopy(x: FBuf, size: number): FBuf | null {
       if (precision !== 'bf16') return null;
       const copy = new CudaBuffer(n.alloc(size * 2), 'float32', size, true);
