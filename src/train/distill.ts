@@ -32,12 +32,10 @@ export interface DistillOptions extends StageOptions, ModelOptions {
 
 export function distillStep(student: MiniMindForCausalLM, teacher: MiniMindForCausalLM, b: Batch, temperature: number, alpha: number) {
   const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (B, T)
-  const t = noGrad(() => teacher.forward(ids).logits); // (B, T, Vt)
-  const tHost = t.toArray();
-  const Vt = t.shape[2];
-  t.dispose();
+  const t = noGrad(() => teacher.forward(ids).logits); // (B, T, Vt), stays on the device
   const out = student.forward(ids);
-  const r = distillLoss(out.logits, tHost, Vt, b.labels, b.B, b.T, temperature, alpha);
+  const r = distillLoss(out.logits, t, t.shape[2], b.labels, b.B, b.T, temperature, alpha);
+  t.dispose();
   // MiniMind adds a MoE student's aux loss to the CE term, so it is weighted by α too.
   const loss = out.auxLoss ? ops.add(r.loss, ops.scale(out.auxLoss, alpha)) : r.loss;
   return { loss, logs: { ce_loss: r.ce, distill_loss: r.distill } };

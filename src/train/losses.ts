@@ -1,8 +1,8 @@
 // The training objectives, written with the engine's differentiable ops. Shapes: B = batch rows,
 // T = time, V = vocabulary. Labels come from the data pipeline as (B, T) with -100 where a token
 // is not a target; like HF, position t predicts labels[t + 1], so targets are labels shifted left.
-import type { Tensor } from '../core/tensor.js';
-import { tensor } from '../core/tensor.js';
+import { tensor, Tensor } from '../core/tensor.js';
+import { noGrad } from '../core/autograd.js';
 import * as ops from '../ops/index.js';
 import { IGNORE_INDEX } from '../data/batches.js';
 
@@ -84,38 +84,30 @@ export interface DistillResult {
  * the first V (the student's vocabulary) are used. The KL is −Σ p log q / n (differentiated) plus
  * the constant Σ p log p / n, so the loss's value is MiniMind's, not just its gradient.
  */
-export function distillLoss(student: Tensor, teacher: ArrayLike<number>, teacherVocab: number, labels: Int32Array, B: number, T: number, temperature: number, alpha: number): DistillResult {
+export function distillLoss(student: Tensor, teacher: Tensor | ArrayLike<number>, teacherVocab: number, labels: Int32Array, B: number, T: number, temperature: number, alpha: number): DistillResult {
   const V = student.shape[student.shape.length - 1];
   if (teacherVocab < V) throw new Error(`distillation: the teacher's vocabulary (${teacherVocab}) is smaller than the student's (${V})`);
   const shifted = shiftLabels(labels, B, T);
-  // p = softmax(teacher / T) on target rows, 0 elsewhere; plogp = Σ p log p (the KL's constant part)
-  const P = new Float32Array(B * T * V);
+  const targetRows = new Float32Array(B * T);
   let rows = 0;
-  let plogp = 0;
-  for (let r = 0; r < B * T; r++) {
-    if (shifted[r] === IGNORE_INDEX) continue;
-    rows++;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) max = Math.max(max, teacher[r * teacherVocab + v] / temperature);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(teacher[r * teacherVocab + v] / temperature - max);
-    const logZ = Math.log(z) + max;
-    for (let v = 0; v < V; v++) {
-      const lp = teacher[r * teacherVocab + v] / temperature - logZ;
-      const p = Math.exp(lp);
-      P[r * V + v] = p;
-      if (p > 0) plogp += p * lp;
-    }
-  }
+  for (let r = 0; r < B * T; r++) if (shifted[r] !== IGNORE_INDEX) { targetRows[r] = 1; rows++; }
   const n = Math.max(rows, 1);
+  // p = softmax(teacher[..., :V] / T) on target rows, 0 elsewhere; plogp = Σ p log p (the KL's
+  // constant part). On the teacher's backend: on a GPU the (B, T, V) logits never leave it.
+  const { P, plogp } = noGrad(() => {
+    const host = (x: ArrayLike<number>) => (student.dtype === 'float64' ? Float64Array.from(x) : Float32Array.from(x));
+    const t = teacher instanceof Tensor ? teacher : tensor(host(teacher), [B, T, teacherVocab], student.dtype, student.backend);
+    const tv = teacherVocab > V ? ops.slice(t, 2, 0, V) : t;
+    const logp = ops.logSoftmax(ops.scale(tv, 1 / temperature)).reshape([B * T, V]);
+    const P = ops.rowScale(ops.unary('exp', logp), tensor(host(targetRows), [B * T], student.dtype, student.backend));
+    return { P: P.reshape(student.shape), plogp: ops.sum(ops.mul(P, logp)) };
+  });
   const logq = ops.logSoftmax(ops.scale(student, 1 / temperature)); // (B, T, V)
-  const Pt = tensor(student.dtype === 'float64' ? Float64Array.from(P) : P, student.shape, student.dtype, student.backend);
-  const crossTerm = ops.scale(ops.sum(ops.mul(logq, Pt)), -1 / n); // −Σ p log q / n
-  const kl = ops.affine(crossTerm, 1, plogp / n); // + Σ p log p / n: the KL itself
+  const crossTerm = ops.scale(ops.sum(ops.mul(logq, P)), -1 / n); // −Σ p log q / n
+  const kl = ops.add(crossTerm, ops.scale(plogp, 1 / n)); // + Σ p log p / n: the KL itself
   const distill = ops.scale(kl, temperature * temperature);
   const ce = causalLmLoss(student, labels, B, T);
-  const ceValue = ce.item();
   const weighted = ops.scale(distill, 1 - alpha);
   const loss = alpha > 0 ? ops.add(ops.scale(ce, alpha), weighted) : weighted;
-  return { loss, ce: ceValue, distill: distill.item() };
+  return { loss, ce: ce.item(), distill: distill.item() };
 }
