@@ -33,7 +33,7 @@ export interface DpoOptions extends StageOptions {
 /** The DPO loss of one batch (exported for tests: at step 0, policy = reference, it is ln 2). */
 export function dpoStep(policy: MiniMindForCausalLM, reference: MiniMindForCausalLM, b: Batch, beta: number, reduce: 'sum' | 'mean') {
   const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (2B, T): chosen rows, then rejected rows
-  const refLogp = noGrad(() => sequenceLogprobs(reference.forward(ids).logits, b.labels, b.B, b.T, reduce).toArray());
+  const refLogp = noGrad(() => sequenceLogprobs(reference.forward(ids).logits, b.labels, b.B, b.T, reduce)); // (2B), stays on the device
   const out = policy.forward(ids);
   const r = dpoLoss(sequenceLogprobs(out.logits, b.labels, b.B, b.T, reduce), refLogp, beta);
   const loss = out.auxLoss ? ops.add(r.loss, out.auxLoss) : r.loss;

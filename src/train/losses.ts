@@ -49,13 +49,15 @@ export interface DpoResult {
  * DPO: −log σ(β·[(π_c − π_r) − (ref_c − ref_r)]), mean over pairs. policy (2B) with chosen rows
  * first, then rejected rows; ref the same from the frozen reference model (host numbers).
  */
-export function dpoLoss(policy: Tensor, ref: ArrayLike<number>, beta: number): DpoResult {
+export function dpoLoss(policy: Tensor, ref: Tensor | ArrayLike<number>, beta: number): DpoResult {
   const B = policy.size / 2;
   const chosen = ops.slice(policy, 0, 0, B);
   const rejected = ops.slice(policy, 0, B, B);
-  const refDiff = new Float32Array(B);
-  for (let i = 0; i < B; i++) refDiff[i] = ref[i] - ref[B + i];
-  const rd = tensor(policy.dtype === 'float64' ? Float64Array.from(refDiff) : refDiff, [B], policy.dtype, policy.backend);
+  // the reference's chosen − rejected scores, on the policy's backend (no host copy of a device tensor)
+  const rd = noGrad(() => {
+    const r = ref instanceof Tensor ? ref : tensor(policy.dtype === 'float64' ? Float64Array.from(ref) : Float32Array.from(ref), [2 * B], policy.dtype, policy.backend);
+    return ops.sub(ops.slice(r, 0, 0, B), ops.slice(r, 0, B, B));
+  });
   const logits = ops.scale(ops.sub(ops.sub(chosen, rejected), rd), beta); // (B)
   const loss = ops.neg(ops.mean(ops.logSigmoid(logits)));
   const lv = logits.toArray();
