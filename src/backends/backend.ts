@@ -150,8 +150,13 @@ export interface Backend {
   logprobGatherBackward(dlogits: FBuf, dout: FBuf, logits: FBuf, lse: FBuf, targets: IBuf, N: number, V: number, ignoreIndex: number, accumulate: boolean): void;
 
   // ---- optimizer ----
-  /** One AdamW step with PyTorch semantics (decoupled weight decay, bias correction by `step`). */
-  adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  /**
+   * One AdamW step with PyTorch semantics (decoupled weight decay, bias correction by `step`).
+   * guard: null, or a one-element buffer the step reads where it runs (on the device for CUDA):
+   * when it holds NaN or ±Infinity the step changes nothing (param, m, v), so a training loop can
+   * skip the update after a non-finite loss or gradient without reading anything to the host.
+   */
+  adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, guard: FBuf | null): void;
 
   // ---- optional ----
   /** Sets the GEMM precision; returns the one in effect (a backend without bf16 GEMMs stays fp32). */

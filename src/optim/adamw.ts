@@ -30,12 +30,18 @@ export class AdamW {
     this.v = params.map((p) => zeros(p.shape, p.dtype, p.backend).keep());
   }
 
-  /** Updates every parameter that has a gradient. */
-  step(): void {
+  /**
+   * Updates every parameter that has a gradient. guard: a one-element tensor on the parameters'
+   * backend, read where the step runs; NaN or ±Infinity there makes the step change nothing (the
+   * trainer's non-finite check, without a host read). stepCount counts the step either way: a
+   * guarded run stops at its next host read once a step was skipped.
+   */
+  step(guard?: Tensor): void {
     this.stepCount++;
+    const g = guard ? (guard.buf as FBuf) : null;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      p.backend.adamwStep(p.buf as FBuf, p.grad.buf as FBuf, this.m[i].buf as FBuf, this.v[i].buf as FBuf, p.size, this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.stepCount);
+      p.backend.adamwStep(p.buf as FBuf, p.grad.buf as FBuf, this.m[i].buf as FBuf, this.v[i].buf as FBuf, p.size, this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.stepCount, g);
     });
   }
 

@@ -5,14 +5,22 @@
 import { empty, type Tensor } from '../core/tensor.js';
 import { fb } from '../ops/util.js';
 
+/** Σg² over the parameters' gradients, as a [1] tensor on their backend (no host read); 0 when none has one. */
+export function gradSumSq(params: readonly Tensor[]): Tensor {
+  const withGrad = params.filter((p) => p.grad);
+  const be = params[0].backend;
+  const sumsq = empty([1], withGrad[0]?.grad!.dtype ?? 'float32', be);
+  if (withGrad.length === 0) be.fill(sumsq.buf, 0, 1);
+  withGrad.forEach((p, i) => be.sumSquares(fb(sumsq), fb(p.grad!), p.grad!.size, i > 0));
+  return sumsq;
+}
+
 /** Clips in place; returns the squared total norm before clipping, Σg², as a [1] tensor (no host read). */
 export function clipGradNormSq_(params: readonly Tensor[], maxNorm: number): Tensor {
   const withGrad = params.filter((p) => p.grad);
   if (withGrad.length === 0) throw new Error('clipGradNorm: no parameter has a gradient');
-  const be = withGrad[0].backend;
-  const sumsq = empty([1], withGrad[0].grad!.dtype, be);
-  withGrad.forEach((p, i) => be.sumSquares(fb(sumsq), fb(p.grad!), p.grad!.size, i > 0));
-  for (const p of withGrad) be.clipScale(fb(p.grad!), fb(sumsq), maxNorm, p.grad!.size);
+  const sumsq = gradSumSq(withGrad);
+  for (const p of withGrad) p.backend.clipScale(fb(p.grad!), fb(sumsq), maxNorm, p.grad!.size);
   return sumsq;
 }
 

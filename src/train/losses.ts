@@ -15,8 +15,8 @@ export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Arra
 
 /** Mean next-token cross-entropy over the target positions. logits (B, T, V) -> scalar. */
 export function causalLmLoss(logits: Tensor, labels: Int32Array, B: number, T: number): Tensor {
-  const targets = tensor(shiftLabels(labels, B, T), [B, T], 'int32', logits.backend);
-  return ops.crossEntropy(logits, targets);
+  const shifted = shiftLabels(labels, B, T);
+  return ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { targetsHost: shifted });
 }
 
 /**

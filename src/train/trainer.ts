@@ -20,13 +20,20 @@
 //     logs, evaluates and writes checkpoints. A checkpoint does not record the number of ranks.
 //   - non-finite losses, gradients (before the optimizer step) and weights (before any save) stop
 //     the run with a UserError naming the step; the last good checkpoint stays in place.
+//   - nothing inside a step is read to the host (train/step-stats.ts): losses and Σg² stay on the
+//     device, the optimizer step is skipped there when one is not finite (AdamW.step(guard)), and
+//     the host reads them every `hostReadInterval` steps (default: every step on CPU backends,
+//     where a read is free, else the log interval) and before every log line, checkpoint and the
+//     end. A bad step found at a read stops the run then, naming that step; the weights are those
+//     from before it (every later step was skipped too), and nothing was saved after it.
+//     Progress callbacks for the steps since the last read run at the read.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { empty, type Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';
 import * as ops from '../ops/index.js';
-import { AdamW, clipGradNorm, cosineLr } from '../optim/index.js';
+import { AdamW, clipGradNormSq_, gradSumSq, cosineLr } from '../optim/index.js';
 import { Batch, BatchPlan, readBatch } from '../data/batches.js';
 import { readShard } from '../data/shard.js';
 import type { DataParallel } from '../dist/data-parallel.js';
@@ -38,6 +45,7 @@ import { writeReport } from './report.js';
 import { UserError } from '../core/errors.js';
 import { fb } from '../ops/util.js';
 import type { StepReport } from './options.js';
+import { DeviceStepStats } from './step-stats.js';
 
 export interface TrainConfig {
   stage: string;
@@ -79,6 +87,12 @@ export interface TrainConfig {
   signal?: AbortSignal;
   /** Data-parallel ranks (see the header); absent for a single process. */
   dist?: DataParallel;
+  /**
+   * Read the steps' losses and gradient norms to the host every N optimizer steps (and at every
+   * log, checkpoint and the end). Default: 1 on CPU backends, logInterval on GPUs; data-parallel
+   * runs read every step (the ranks agree on the loss each step).
+   */
+  hostReadInterval?: number;
 }
 
 export interface TrainTask {
@@ -315,12 +329,55 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   let stepsThisRun = 0;
   let windowTokens = 0;
   let windowStart = Date.now();
+
+  // What the host keeps about each step until its loss is read from the device (see the header).
+  interface StepInfo {
+    step: number;
+    epoch: number;
+    lr: number;
+    micro: number;
+    tokens: number;
+    logs: Record<string, number>;
+    evalLoss: number | null;
+    /** The step's loss summed over the ranks (data parallel), else from its micro-batches. */
+    lossSum?: number;
+    /** A log line: what it says besides the loss and gradient norm. */
+    line?: { tokensPerS: number; elapsed: number; evalLoss?: number };
+    /** An eval line on a step that does not log. */
+    evalLine?: number;
+  }
+  const readEvery = Math.max(1, Math.floor(dp ? 1 : cfg.hostReadInterval ?? (params[0].backend.device === 'cpu' ? 1 : cfg.logInterval)));
+  const stats = new DeviceStepStats<StepInfo, { weight: number; batch: number }>(params[0].backend, readEvery * (accum + 1));
+  // Reads every step since the last read and does what waited for its loss; stops at the first
+  // non-finite one (the device skipped it and every later one, so the weights are from before it).
+  const readSteps = (): void => {
+    const steps = stats.read();
+    steps.forEach((st, k) => {
+      const { info } = st;
+      const later = steps.length - 1 - k;
+      const notTaken = `the step was not taken${later > 0 ? ` (nor the ${later} after it, before this check)` : ''}`;
+      const hint = `lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`;
+      const badMicro = st.micro.find((m) => !Number.isFinite(m.loss));
+      if (badMicro) throw new UserError(`${cfg.stage}: loss is ${badMicro.loss} at step ${info.step} (epoch ${info.epoch}, batch ${badMicro.info.batch + 1})${dp ? ` on rank ${dp.rank}` : ''}; ${notTaken}; ${hint}`);
+      const loss = (info.lossSum ?? st.micro.reduce((sum, m) => sum + m.info.weight * m.loss, 0)) / info.micro;
+      if (!Number.isFinite(loss)) throw new UserError(`${cfg.stage}: loss is ${loss} at step ${info.step} (epoch ${info.epoch}); ${notTaken}; ${hint}`);
+      const gradNorm = Math.sqrt(st.gradSq);
+      if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${info.step}; ${notTaken}. L${hint.slice(1)}`);
+      losses.push(loss);
+      if (info.line) {
+        const rec: MetricRecord = { step: info.step, epoch: info.epoch, loss, lr: info.lr, ...info.logs, tokens_per_s: info.line.tokensPerS, elapsed_s: info.line.elapsed, grad_norm: gradNorm };
+        if (info.line.evalLoss !== undefined) rec.eval_loss = info.line.evalLoss;
+        metrics?.write(rec);
+        report();
+      } else if (info.evalLine !== undefined) metrics?.write({ step: info.step, eval_loss: info.evalLine });
+      if (lead) cfg.onProgress?.({ stage: cfg.stage, step: info.step, totalSteps, epoch: info.epoch, loss, lr: info.lr, tokens: info.tokens, evalLoss: info.evalLoss, logs: info.logs });
+    });
+  };
   try {
     while (optStep < totalSteps) {
       const epoch = Math.floor(micro / bpe);
       const first = micro % bpe;
       const end = Math.min(bpe, (Math.floor(first / accum) + 1) * accum);
-      let lossSum = 0;
       let stepTokens = 0;
       const logSums: Record<string, number> = {};
       for (let s = first; s < end; s++) {
@@ -333,26 +390,26 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
           weight = task.lossMean === 'targets' ? batch.targets / Math.max(shard.globalTargets, 1) : batch.B / group / shard.globalExamples;
           if (weight === 0) continue; // nothing of this batch here (gradients stay as they are)
         } else batch = readBatch(task.train.samples, plan, epoch, s, task.padId, { group, padTo: cfg.padTo });
-        const r = scope(() => {
+        const logs = scope(() => {
           const { loss, logs } = task.step(batch);
-          const value = loss.item();
-          if (!Number.isFinite(value)) throw new UserError(`${cfg.stage}: loss is ${value} at step ${optStep + 1} (epoch ${epoch + 1}, batch ${s + 1})${dp ? ` on rank ${dp.rank}` : ''}; lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
+          stats.addLoss(loss, { weight, batch: s }); // stays on the device; a non-finite one skips the update there
           const f = weight / accum;
           const scaled = f !== 1 ? ops.scale(loss, f) : loss;
           scaled.backward();
-          return { value, logs };
+          return logs;
         });
-        lossSum += weight * r.value;
-        for (const [k, v] of Object.entries(r.logs ?? {})) logSums[k] = (logSums[k] ?? 0) + weight * v;
+        for (const [k, v] of Object.entries(logs ?? {})) logSums[k] = (logSums[k] ?? 0) + weight * v;
         stepTokens += batch.tokens;
       }
       let stopRequested = !!cfg.signal?.aborted;
+      let lossSum: number | undefined;
       if (dp) {
         // Σ over ranks of the weighted gradients = the global batch's gradient; the loss, the
         // tokens and a Ctrl-C on any rank are summed too, so every rank takes the same decisions.
         await dp.reduceGradients(params);
         const keys = Object.keys(logSums).sort();
-        const v = await dp.allReduce(Float64Array.from([lossSum, stepTokens, stopRequested ? 1 : 0, ...keys.map((k) => logSums[k])]));
+        const local = stats.currentLosses().reduce((sum, m) => sum + m.info.weight * m.loss, 0);
+        const v = await dp.allReduce(Float64Array.from([local, stepTokens, stopRequested ? 1 : 0, ...keys.map((k) => logSums[k])]));
         lossSum = v[0];
         stepTokens = v[1];
         stopRequested = v[2] > 0;
@@ -364,40 +421,40 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       micro = epoch * bpe + end;
       const lr = lrAt(optStep + 1);
       optimizer.lr = lr;
-      // A non-finite gradient would turn every weight it touches into NaN: stop before the step.
-      // (Checked on the sum of squares itself: clipGradNorm's device-side sqrt can saturate.)
-      const gradSq = sumOfSquares(params.flatMap((p) => (p.grad ? [p.grad] : [])));
-      const gradNorm = cfg.gradClip > 0 && Number.isFinite(gradSq) ? clipGradNorm(params, cfg.gradClip) : Math.sqrt(gradSq);
-      if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${optStep + 1}; the step was not taken. Lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`);
-      optimizer.step();
+      // Σg² (before clipping) on the device; a non-finite one (or loss) makes the guard skip the
+      // optimizer step there. Checked on Σg² itself: clipping's device-side sqrt can saturate.
+      const gradSq = cfg.gradClip > 0 ? clipGradNormSq_(params, cfg.gradClip) : gradSumSq(params);
+      const logs: Record<string, number> = {};
+      for (const [k, v] of Object.entries(logSums)) logs[k] = v / n;
+      const info: StepInfo = { step: optStep + 1, epoch: epoch + 1, lr, micro: n, tokens: stepTokens, logs, evalLoss: null, lossSum };
+      stats.endStep(gradSq, info);
+      gradSq.dispose();
+      optimizer.step(stats.guard);
       optimizer.zeroGrad();
       optStep++;
       stepsThisRun++;
-      const loss = lossSum / n;
-      losses.push(loss);
       const last = optStep === totalSteps;
-      const logs: Record<string, number> = {};
-      for (const [k, v] of Object.entries(logSums)) logs[k] = v / n;
       if (lead && cfg.evalInterval && optStep % cfg.evalInterval === 0 && !last) lastEval = runEval();
       if (lead && last) lastEval = runEval();
+      info.evalLoss = lastEval;
+      const logStep = optStep % cfg.logInterval === 0 || last || optStep === 1;
       if (!lead) {
         /* rank 0 logs */
-      } else if (optStep % cfg.logInterval === 0 || last || optStep === 1) {
+      } else if (logStep) {
         const secs = (Date.now() - windowStart) / 1000;
-        const rec: MetricRecord = { step: optStep, epoch: epoch + 1, loss, lr, ...logs, tokens_per_s: Math.round(windowTokens / Math.max(secs, 1e-9)), elapsed_s: Math.round((Date.now() - t0) / 100) / 10 };
-        if (Number.isFinite(gradNorm)) rec.grad_norm = gradNorm;
-        if (lastEval !== null && (last || (cfg.evalInterval && optStep % cfg.evalInterval === 0))) rec.eval_loss = lastEval;
-        metrics?.write(rec);
-        report();
+        info.line = { tokensPerS: Math.round(windowTokens / Math.max(secs, 1e-9)), elapsed: Math.round((Date.now() - t0) / 100) / 10 };
+        if (lastEval !== null && (last || (cfg.evalInterval && optStep % cfg.evalInterval === 0))) info.line.evalLoss = lastEval;
         windowTokens = 0;
         windowStart = Date.now();
       } else if (lastEval !== null && cfg.evalInterval && optStep % cfg.evalInterval === 0) {
-        metrics?.write({ step: optStep, eval_loss: lastEval });
+        info.evalLine = lastEval;
       }
-      if (lead) cfg.onProgress?.({ stage: cfg.stage, step: optStep, totalSteps, epoch: epoch + 1, loss, lr, tokens: stepTokens, evalLoss: lastEval, logs });
       interrupted = !last && stopRequested;
       const stopNow = interrupted || (cfg.stopAfterSteps !== undefined && stepsThisRun >= cfg.stopAfterSteps && !last);
-      if (lead && (optStep % cfg.saveInterval === 0 || last || stopNow)) await saveAll();
+      const saveStep = optStep % cfg.saveInterval === 0 || last || stopNow;
+      // the host reads here: every readEvery steps, and before a log line, a checkpoint or the end
+      if (logStep || saveStep || stats.size >= readEvery || !stats.fits(accum)) readSteps();
+      if (lead && saveStep) await saveAll();
       if (stopNow) {
         stoppedEarly = true;
         say(`stopped at step ${optStep}/${totalSteps}; checkpoint ${checkpointDir}; continue with --resume`);
@@ -408,6 +465,7 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   } finally {
     report();
     optimizer.dispose();
+    stats.dispose();
   }
   return { steps: optStep, losses, finalLoss: losses[losses.length - 1] ?? NaN, evalLoss: lastEval, seconds: (Date.now() - t0) / 1000, tokens, stoppedEarly, interrupted, checkpointDir, modelDir };
 }

@@ -371,8 +371,14 @@ suite('softmax, log-softmax, fused log-softmax + gather (cross-entropy)', () => 
 suite('adamw', () => {
   for (const n of [1, 7, 1000, 70001]) {
     for (const step of [1, 2, 50]) {
-      both(`adamw n=${n} step=${step}`, { p: rand(n), g: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) }, ['p', 'm', 'v'], (be, b) =>
-        be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step), 1e-5);
+      const bufs = { p: rand(n), g: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) };
+      both(`adamw n=${n} step=${step}`, bufs, ['p', 'm', 'v'], (be, b) => be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, null), 1e-5);
+      // a finite guard changes nothing; a non-finite one skips the step (no output: every buffer must stay as it was)
+      both(`adamw n=${n} step=${step} guard=1e30`, { ...bufs, s: Float32Array.of(1e30) }, ['p', 'm', 'v'], (be, b) =>
+        be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, b.s), 1e-5);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        both(`adamw n=${n} step=${step} guard=${bad}`, bufs, [], (be, b) => be.adamwStep(b.p, b.g, b.m, b.v, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, Float32Array.of(bad)));
+      }
     }
   }
 });

@@ -147,3 +147,41 @@ test('trainer: the lr of every update is MiniMind\'s get_lr at the update\'s las
   }
   rmSync(dir, { recursive: true });
 });
+
+test('trainer: reading the losses from the device every few steps gives the same losses, metrics and progress as every step', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-trainer-'));
+  const ds = await setup(dir);
+  const run = async (name: string, hostReadInterval: number) => {
+    const progress: [number, number][] = [];
+    const r = await train(cfg(join(dir, name), { logInterval: 4, hostReadInterval, onProgress: (p) => progress.push([p.step, p.loss]) }), task(ds));
+    const lines = readFileSync(join(dir, name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+      const { tokens_per_s: _t, elapsed_s: _e, ...rest } = JSON.parse(l);
+      return rest;
+    });
+    return { losses: r.losses, progress, lines };
+  };
+  const each = await run('a', 1);
+  const batched = await run('b', 5); // reads at steps 1, 4 (log + save), 8 (log + save), 9 (end)
+  assert.equal(each.losses.length, 9);
+  assert.deepEqual(batched, each);
+  assert.ok(each.lines.some((l) => typeof l.grad_norm === 'number' && typeof l.loss === 'number'));
+  rmSync(dir, { recursive: true });
+});
+
+test('trainer: a non-finite gradient found at a later read names its step; it and the steps after it were not applied', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-trainer-'));
+  const ds = await setup(dir);
+  const t = task(ds);
+  const [, w] = t.params[1];
+  let calls = 0;
+  const bad: TrainTask = { ...t, step: (b) => (calls++ === 2 ? { loss: ops.sum(ops.scale(ops.scale(ops.scale(w, 1e-30), 1e30), 1e30)) } : t.step(b)) };
+  // reads after step 1 (first log line) and step 4 (the checkpoint): step 3 is found bad at step 4
+  const c = (out: string, extra: Partial<TrainConfig> = {}) => cfg(out, { accumulationSteps: 1, logInterval: 100, saveInterval: 4, hostReadInterval: 10, ...extra });
+  await assert.rejects(train(c(join(dir, 'bad')), bad), (e: Error) => e instanceof UserError && /gradient norm is Infinity at step 3; the step was not taken \(nor the 1 after it, before this check\)/.test(e.message));
+  assert.ok(!existsSync(join(dir, 'bad', 'checkpoints', 'latest.json')), 'nothing saved');
+  // the weights are those after step 2: steps 3 and 4 were skipped on the device
+  const good = task(ds);
+  await train(c(join(dir, 'good'), { stopAfterSteps: 2 }), good);
+  t.params.forEach(([name, p], i) => assert.deepEqual(p.toArray(), good.params[i][1].toArray(), name));
+  rmSync(dir, { recursive: true });
+});

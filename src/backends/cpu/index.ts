@@ -309,8 +309,11 @@ function makeBackend(n: Addon): CpuBackend {
       K.logprobGatherBackward(dlogits, dout, logits, lse, targets, N, V, ignoreIndex, accumulate),
 
     // ---- optimizer ----
-    adamwStep: (param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step) =>
-      K.adamwStep(param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step),
+    // the guard lives in host memory here, so the host reads it (free) instead of the kernel
+    adamwStep: (param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step, guard: FBuf | null) => {
+      if (guard && !Number.isFinite(guard[0])) return;
+      K.adamwStep(param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step);
+    },
 
     // ---- settings ----
     setThreads(t: number): void {

@@ -197,7 +197,8 @@ FN(logSoftmaxForward) { BODY(log_softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a
 FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6))); }
 FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8))); }
-FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10))); }
+// argument 11: the guard buffer, or 0 for none
+FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10), a.num(11) != 0 ? a.ptr(11) : nullptr)); }
 
 // attentionDecode(out, q, k, v, kc Float64Array, vc Float64Array, pos Int32Array, S, H, KVH, D, scale)
 FN(attentionDecode) {

@@ -247,7 +247,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc),
 
     // ---- optimizer ----
-    adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step),
+    adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step, guard) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step, guard ? p(guard) : 0),
   };
   return backend;
 }

@@ -438,7 +438,8 @@ void logprob_gather_backward(float* dlogits, const float* dout, const float* log
   if (N > 0) LAUNCH(k_logprob_gather_backward, (unsigned)N, 256, dlogits, dout, logits, lse, targets, V, ignore_index, acc);
 }
 
-__global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt) {
+__global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt, const float* guard) {
+  if (guard && !isfinite(*guard)) return;  // a non-finite loss or gradient since the last host read: leave everything as it is
   GRID_STRIDE(i, n) {
     float g = grad[i];
     float p = param[i] * decay;
@@ -449,11 +450,11 @@ __global__ void k_adamw(float* param, const float* grad, float* m, float* v, lon
     param[i] = p - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
   }
 }
-void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step) {
+void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard) {
   if (n <= 0) return;
   double bc1 = 1.0 - pow((double)beta1, step);
   double bc2_sqrt = sqrt(1.0 - pow((double)beta2, step));
-  LAUNCH(k_adamw, blocks_for(n), 256, param, grad, m, v, n, lr, beta1, beta2, eps, (float)(1.0 - (double)lr * weight_decay), (float)(lr / bc1), (float)bc2_sqrt);
+  LAUNCH(k_adamw, blocks_for(n), 256, param, grad, m, v, n, lr, beta1, beta2, eps, (float)(1.0 - (double)lr * weight_decay), (float)(lr / bc1), (float)bc2_sqrt, guard);
 }
 
 }  // namespace mm

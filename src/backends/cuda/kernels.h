@@ -54,7 +54,8 @@ void log_softmax_forward(float* out, const float* x, long long N, int C);
 void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc);
 void logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, long long N, int V, int ignore_index);
 void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc);
-void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step);
+// guard: null, or one float on the device; NaN/Inf there skips the step (no host read decides it)
+void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard);
 
 // ---- attention (attention.cu) ----
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);

@@ -3,7 +3,9 @@
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 import type { HostFBuf as FBuf } from '../backend.js';
 
-export function adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void {
+// A non-finite guard[0] skips the step (see Backend.adamwStep).
+export function adamwStep(param: FBuf, grad: FBuf, m: FBuf, v: FBuf, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, guard: FBuf | null): void {
+  if (guard && !Number.isFinite(guard[0])) return;
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
   const stepSize = lr / bc1;
