@@ -4,33 +4,37 @@
 //                     "tools", assistant "tool_calls", "tool" result, final answer)
 //   agent-train.jsonl agent_rl prompts {"conversations", "gt"} for RL
 //   agent-eval.jsonl  held-out agent_rl prompts (no question shared with the two files above)
-// Questions multiply a two- or three-digit number by a two-digit one (or add two four-digit
-// numbers), in English and Chinese; a 1M-parameter model cannot do that arithmetic itself.
+// Questions multiply two two-digit numbers or add two three-digit numbers, in English and
+// Chinese: a 1M-parameter model cannot do that arithmetic itself, the answer needs the tool.
+// Every question is unique across the three files, so a demonstration can only be learnt by
+// copying the question's numbers into the call and the tool's result into the answer, never by
+// remembering a question (with a few hundred demonstrations repeated for epochs, a small model
+// memorises them instead: it learnt the call format but copied no number).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../dist/src/data/rng.js';
 import { calculateMath } from '../dist/src/tools/mock.js';
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'runs/agent-arith/data' }, sft: { type: 'string', default: '200' }, train: { type: 'string', default: '400' }, eval: { type: 'string', default: '60' }, seed: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'runs/agent-arith/data' }, sft: { type: 'string', default: '3000' }, train: { type: 'string', default: '400' }, eval: { type: 'string', default: '60' }, seed: { type: 'string', default: '7' } } });
 const rand = mulberry32(Number(values.seed));
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 const tools = [calculateMath.schema];
 const seen = new Set();
 function question() {
   for (;;) {
-    const kind = rand() < 0.7 ? 'mul' : 'add';
-    const a = kind === 'mul' ? int(12, 999) : int(1000, 9999);
-    const b = kind === 'mul' ? int(12, 99) : int(1000, 9999);
+    const kind = rand() < 0.6 ? 'mul' : 'add';
+    const a = kind === 'mul' ? int(12, 99) : int(100, 999);
+    const b = kind === 'mul' ? int(12, 99) : int(100, 999);
     const key = `${kind}${a},${b}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const zh = rand() < 0.5;
     const op = kind === 'mul' ? '*' : '+';
-    const value = kind === 'mul' ? a * b : a + b;
+    const value = String(kind === 'mul' ? a * b : a + b);
     const q = kind === 'mul' ? (zh ? `计算${a}乘以${b}等于多少？` : `What is ${a} times ${b}?`) : zh ? `${a}加${b}等于多少？` : `What is ${a} plus ${b}?`;
-    const answer = kind === 'mul' ? (zh ? `${a}乘以${b}等于${value}。` : `${a} times ${b} is ${value}.`) : zh ? `${a}加${b}等于${value}。` : `${a} plus ${b} is ${value}.`;
-    return { q, expression: `${a}${op}${b}`, value: String(value), answer };
+    const answer = zh ? `结果是${value}。` : `The result is ${value}.`;
+    return { q, expression: `${a}${op}${b}`, value, answer };
   }
 }
 const system = { role: 'system', content: '', tools: JSON.stringify(tools) };

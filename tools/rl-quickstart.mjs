@@ -4,11 +4,16 @@
 //   npx minimind quickstart && node tools/rl-quickstart.mjs [--loss cispo|grpo] [--steps N] [--out DIR]
 //
 // Split, so that the reported figure is honest: the quickstart holds out 25% of its facts (never
-// asked in SFT). Half of those facts (all their phrasings) join the SFT questions as RL prompts;
-// the other half is the evaluation set, never seen as a question in SFT *or* RL. The reward is the
-// quickstart's own correctness check (the answer's last number is the sum) as a TypeScript reward
-// function (--reward correct), or MiniMind's rule reward (--reward rules: length 20-800 characters,
-// think rules, repetition penalty); accuracy is measured greedily, as the quickstart measures it.
+// asked in SFT). The evaluation set is held-out facts that RL never sees either:
+//   --rl-prompts seen       (default) RL prompts = the questions SFT asked; evaluation = every
+//                           held-out question (all phrasings of every held-out fact)
+//   --rl-prompts seen+half  half of the held-out facts (all their phrasings) join the RL prompts;
+//                           evaluation = the other half
+// A sum and its commuted twin count as one fact, so they land on the same side of the split. The
+// reward is the quickstart's own correctness check (both operands and the sum, nothing else) as a
+// TypeScript reward function (--reward correct), or MiniMind's rule reward (--reward rules);
+// accuracy is measured greedily, as the quickstart measures it. Nothing here is chosen by looking
+// at the evaluation set: it is only scored.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,43 +22,78 @@ import { generateQuickstartData, isCorrect } from '../dist/src/train/quickstart-
 import { answer } from '../dist/src/train/quickstart.js';
 import { ruleReward } from '../dist/src/train/rl/reward-fns.js';
 
-const { values } = parseArgs({ options: { loss: { type: 'string', default: 'cispo' }, steps: { type: 'string', default: '120' }, out: { type: 'string' }, model: { type: 'string', default: 'runs/quickstart/sft/model' }, lr: { type: 'string', default: '1e-4' }, seed: { type: 'string', default: '42' }, 'num-generations': { type: 'string', default: '6' }, 'batch-size': { type: 'string', default: '4' }, beta: { type: 'string', default: '0.1' }, kinds: { type: 'string', default: 'sum,capital' }, reward: { type: 'string', default: 'correct' } } });
+const { values } = parseArgs({
+  options: {
+    loss: { type: 'string', default: 'cispo' }, steps: { type: 'string', default: '120' }, out: { type: 'string' }, model: { type: 'string', default: 'runs/quickstart/sft/model' },
+    lr: { type: 'string', default: '1e-4' }, seed: { type: 'string', default: '42' }, 'num-generations': { type: 'string', default: '6' }, 'batch-size': { type: 'string', default: '4' },
+    beta: { type: 'string', default: '0.1' }, temperature: { type: 'string', default: '0.8' }, 'top-p': { type: 'string', default: '0.85' }, 'top-k': { type: 'string', default: '50' }, kinds: { type: 'string', default: 'sum' }, reward: { type: 'string', default: 'correct' },
+    'rl-prompts': { type: 'string', default: 'seen' }, 'eval-interval': { type: 'string', default: '10' }, 'new-sums': { type: 'string', default: '0' },
+  },
+});
 const out = values.out ?? `runs/rl-quickstart-${values.loss}`;
 const kinds = values.kinds.split(',');
 const data = generateQuickstartData(42); // the quickstart's default seed
-// data.heldOut lists each held-out fact's 4 questions (EN x2, ZH x2) together: fact = index / 4. A sum
-// and its commuted twin (3 + 5, 5 + 3) count as one fact, so they land on the same side of the split.
+// data.heldOut lists each held-out fact's 4 questions (EN x2, ZH x2) together: fact = index / 4.
 const factOf = (q, i) => (q.kind === 'sum' ? `sum:${q.question.match(/\d/g).slice(0, 2).sort().join('+')}` : `capital:${Math.floor(i / 4)}`);
 const held = data.heldOut.map((q, i) => ({ ...q, fact: factOf(q, i) })).filter((q) => kinds.includes(q.kind));
 const facts = [...new Set(held.map((q) => q.fact))];
-const rlFacts = new Set(facts.filter((_, i) => i % 2 === 0));
+if (values['rl-prompts'] !== 'seen' && values['rl-prompts'] !== 'seen+half') throw new Error('--rl-prompts must be seen or seen+half');
+const rlFacts = new Set(values['rl-prompts'] === 'seen' ? [] : facts.filter((_, i) => i % 2 === 0));
 const evalItems = held.filter((q) => !rlFacts.has(q.fact));
 const rlHeld = held.filter((q) => rlFacts.has(q.fact));
-const rlItems = [...data.seen.filter((q) => kinds.includes(q.kind)), ...rlHeld];
+const seenItems = data.seen.filter((q) => kinds.includes(q.kind));
+// --new-sums N: N more sum questions (the quickstart's four phrasings) with an operand from 10 to 19,
+// a sum the quickstart never states: the model cannot recall it, so a right answer there is the
+// question's operands copied (and the sum, if it gets it). They add no held-out fact.
+const newSums = [];
+{
+  let r = 12345;
+  const rand = () => ((r = (r * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < Number(values['new-sums']); i++) {
+    const big = 10 + Math.floor(rand() * 10);
+    const small = 1 + Math.floor(rand() * 9);
+    const [a, b] = rand() < 0.5 ? [big, small] : [small, big];
+    const s = String(a + b);
+    const forms = [`What is ${a} plus ${b}?`, `What is ${a} + ${b}?`, `${a}加${b}等于多少？`, `请计算${a}加${b}。`];
+    const f = i % 4;
+    newSums.push({ kind: 'sum', lang: f < 2 ? 'en' : 'zh', question: forms[f], answer: '', expected: s, operands: [a, b] });
+  }
+}
+const rlItems = [...seenItems, ...rlHeld, ...newSums];
 const prompts = rlItems.map((q, i) => ({ messages: [{ role: 'user', content: q.question }], source: `item ${i}`, item: q }));
 
 const correctness = { name: 'correct', score: (samples) => samples.map((s) => (isCorrect(s.prompt.item, s.completion.trim()) ? 1 : 0)) };
+// --reward graded: half for stating the question's operands (the first two numbers, either order),
+// half for the whole answer being right (isCorrect)
+const operandsRight = (item, text) => {
+  const n = (text.match(/\d+/g) ?? []).map(Number);
+  const [a, b] = item.operands;
+  return n.length >= 2 && ((n[0] === a && n[1] === b) || (n[0] === b && n[1] === a));
+};
+const graded = { name: 'graded', score: (samples) => samples.map((s) => 0.5 * (operandsRight(s.prompt.item, s.completion) ? 1 : 0) + 0.5 * (isCorrect(s.prompt.item, s.completion.trim()) ? 1 : 0)) };
+const REWARDS = { correct: correctness, graded, rules: ruleReward };
 const accuracy = (model, tok, items) => {
   if (items.length === 0) return NaN;
   const answers = answer(model, tok, items.map((i) => i.question));
   return items.filter((it, k) => isCorrect(it, answers[k])).length / items.length;
 };
 mkdirSync(out, { recursive: true });
-console.error(`RL prompts: ${prompts.length} (${rlItems.length - rlHeld.length} seen in SFT + ${rlHeld.length} questions of half of the held-out facts); evaluation: ${evalItems.length} questions of the other ${facts.length - rlFacts.size} held-out facts`);
+console.error(`RL prompts: ${prompts.length} (${seenItems.length} seen in SFT + ${rlHeld.length} questions of half of the held-out facts + ${newSums.length} new sums); evaluation: ${evalItems.length} questions of ${facts.length - rlFacts.size} held-out facts RL never sees`);
 const summary = await grpo({
-  initFrom: values.model, prompts, out, rewards: values.reward.split(',').map((r) => (r === 'rules' ? ruleReward : correctness)), loss: values.loss,
-  numGenerations: Number(values['num-generations']), batchSize: Number(values['batch-size']), epochs: 100, maxSteps: Number(values.steps),
-  maxNewTokens: 24, temperature: 0.8, thinkingRatio: 0, learningRate: Number(values.lr), beta: Number(values.beta), seed: Number(values.seed),
-  logInterval: 5, saveInterval: 1000, evalInterval: 10,
+  initFrom: values.model, prompts, out, rewards: values.reward.split(',').map((r) => REWARDS[r] ?? (() => { throw new Error(`--reward: ${r}? (correct, graded, rules)`); })()), loss: values.loss,
+  numGenerations: Number(values['num-generations']), batchSize: Number(values['batch-size']), epochs: 1000, maxSteps: Number(values.steps),
+  maxNewTokens: 24, temperature: Number(values.temperature), topP: Number(values['top-p']), topK: Number(values['top-k']), thinkingRatio: 0, learningRate: Number(values.lr), beta: Number(values.beta), seed: Number(values.seed),
+  logInterval: 5, saveInterval: 1000, evalInterval: Number(values['eval-interval']),
   evaluate: (model, tok) => {
     model.eval();
     const r = { heldout_acc: accuracy(model, tok, evalItems) };
-    for (const k of kinds) r[`heldout_${k}_acc`] = accuracy(model, tok, evalItems.filter((q) => q.kind === k));
-    r.rl_heldout_acc = accuracy(model, tok, rlHeld);
+    if (kinds.length > 1) for (const k of kinds) r[`heldout_${k}_acc`] = accuracy(model, tok, evalItems.filter((q) => q.kind === k));
+    r.seen_acc = accuracy(model, tok, seenItems);
+    if (rlHeld.length) r.rl_heldout_acc = accuracy(model, tok, rlHeld);
     model.train();
     return r;
   },
 });
-const res = { loss: values.loss, steps: summary.steps, seconds: summary.seconds, before: summary.firstEval, after: summary.lastEval, eval_questions: evalItems.length, kinds, rl_prompts: prompts.length };
+const res = { loss: values.loss, rl_prompts_split: values['rl-prompts'], steps: summary.steps, seconds: summary.seconds, before: summary.firstEval, after: summary.lastEval, eval_questions: evalItems.length, kinds, rl_prompts: prompts.length, settings: { reward: values.reward, new_sums: values['new-sums'], lr: values.lr, G: values['num-generations'], batch: values['batch-size'], temperature: values.temperature, top_p: values['top-p'], top_k: values['top-k'], beta: values.beta } };
 writeFileSync(join(out, 'result.json'), JSON.stringify(res, null, 2) + '\n');
 console.log(JSON.stringify(res));

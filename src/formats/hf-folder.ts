@@ -282,7 +282,7 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
 }
 
 /** The weights of a folder: model.safetensors, a sharded index, or pytorch_model.bin. */
-function readFolderWeights(dir: string, problems: string[]): Map<string, HostTensor> | null {
+export function readFolderWeights(dir: string, problems: string[]): Map<string, HostTensor> | null {
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
   const bin = path.join(dir, 'pytorch_model.bin');

@@ -12,17 +12,14 @@ import { scope } from '../core/scope.js';
 import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import { mixSeed, mulberry32, permutation } from '../data/rng.js';
-import type { RlPrompt } from '../data/rl.js';
-import { Tokenizer } from '../tokenizer/tokenizer.js';
-import { loadModelFolder, saveModelFolder } from '../formats/hf-folder.js';
-import { loadFrozenModel } from './common.js';
+import { loadModelFolder } from '../formats/hf-folder.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
-import { packRows, policyLogprobs, promptCompletionRows, sampleGroups, scoreRows, type PackedRows } from './rl/rollout.js';
-import { saveDtypeOption } from './options.js';
+import { packRows, policyLogprobs, promptCompletionRows, scoreRows, type PackedRows } from './rl/rollout.js';
 import { rlLoop, type RlSummary } from './rl/loop.js';
-import { type RewardFunction, scoreCompletions } from './rl/reward-fns.js';
+import type { RewardFunction } from './rl/reward-fns.js';
 import { Critic } from './rl/critic.js';
+import { loadRlModels, mean, policyHooks, promptRenderer, rlLoopConfig, rolloutStats, sampleAndScore, withDefaults } from './rl/stage.js';
 
 export interface PpoOptions extends RlRunOptions {
   rewards: RewardFunction[];
@@ -86,110 +83,83 @@ function rowsOf(a: Float64Array, rows: number[], L: number): Float64Array {
 }
 
 export async function ppo(options: PpoOptions): Promise<RlSummary> {
-  const o = { ...PPO_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof PPO_DEFAULTS & PpoOptions;
-  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
+  const o = withDefaults(PPO_DEFAULTS, options);
   if (o.rewards.length === 0) throw new Error('ppo: give at least one reward function');
-  const tokenizer = Tokenizer.load(o.initFrom);
-  const eos = tokenizer.eosTokenId;
-  if (eos === undefined) throw new Error(`ppo: ${o.initFrom}: the tokenizer has no eos_token`);
-  const pad = tokenizer.padTokenId ?? 0;
-  const policy = loadModelFolder(o.initFrom).model.train();
-  const ref = loadFrozenModel(o.initFrom);
+  const m = loadRlModels('ppo', o);
+  const { policy } = m;
   const critic = new Critic(loadModelFolder(o.initFrom).model.train(), o.seed);
+  const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
-  const renderPrompt = (p: RlPrompt, openThinking: boolean): number[] => {
-    const ids = tokenizer.encode(tokenizer.applyChatTemplate(p.messages, { addGenerationPrompt: true, openThinking, ...(p.tools ? { tools: p.tools } : {}) }));
-    return ids.length > o.maxSeqLen ? ids.slice(ids.length - o.maxSeqLen) : ids;
-  };
+  return rlLoop(rlLoopConfig('ppo', o), {
+    ...policyHooks(o, m),
+    extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
+    info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
+    step: async (indices, seed, _step, update) => {
+      const rand = mulberry32(mixSeed(seed, 7));
+      const batch = [...indices].map((i) => o.prompts[i]);
+      const promptIds = batch.map((p) => renderPrompt(p, rand() < o.thinkingRatio));
+      const { completions, ...scored } = await sampleAndScore(m, batch, promptIds, o.rewards, { ...o, numGenerations: 1, seed });
+      const b = packRows(promptCompletionRows(promptIds, completions), m.pad);
+      const { R, L, mask } = b;
+      const old = scoreRows(policy, b, true);
+      const refLp = scoreRows(m.ref, b).logp;
+      let oldValues!: Float64Array;
+      noGrad(() => scope(() => void (oldValues = critic.valuesHost(b.ids, R, L))));
+      for (let i = 0; i < oldValues.length; i++) oldValues[i] *= mask[i];
+      // the scalar reward on each row's last response token
+      const tokenRewards = new Float64Array(R * L);
+      for (let r = 0; r < R; r++) {
+        let last = -1;
+        for (let t = 0; t < L; t++) if (mask[r * L + t]) last = t;
+        if (last >= 0) tokenRewards[r * L + last] += scored.total[r];
+      }
+      const { advantages, returns } = gae(tokenRewards, oldValues, mask, R, L, o.gamma, o.lam);
+      const adv = whitenAdvantages(advantages, mask);
 
-  return rlLoop(
-    {
-      stage: 'ppo', outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
-      lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-      evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: options.signal,
+      const mb = Math.max(1, Math.min(o.miniBatchSize, R));
+      const sums = { policy: 0, value: 0, approxKl: 0, kl: 0, clip: 0, n: 0 };
+      let stop = false;
+      for (let epoch = 0; epoch < o.ppoUpdateIters && !stop; epoch++) {
+        const order = Array.from(permutation(R, mixSeed(seed, 100 + epoch)));
+        for (let s = 0; s < R; s += mb) {
+          const rows = order.slice(s, s + mb);
+          const sub = selectRows(b, rows);
+          const r = scope(() => {
+            const { logp, auxLoss } = policyLogprobs(policy, sub);
+            const pl = hostLoss(logp, (v) => ppoPolicyLoss({ R: sub.R, T: L, logp: v, oldLogp: rowsOf(old.logp, rows, L), refLogp: rowsOf(refLp, rows, L), mask: sub.mask }, rowsOf(adv, rows, L), o.clipEpsilon, o.klCoef));
+            const { values, auxLoss: criticAux } = critic.values(tensor(sub.ids, [sub.R, L], 'int32'));
+            const vl = hostLoss(values, (v) => clippedValueLoss(v, rowsOf(oldValues, rows, L), rowsOf(returns, rows, L), sub.mask, o.clipRangeValue));
+            if (pl.result.approxKl > o.earlyStopKl) stop = true;
+            if (!stop) {
+              let total = ops.add(pl.loss, ops.scale(vl.loss, o.vfCoef));
+              if (auxLoss) total = ops.add(total, auxLoss);
+              if (criticAux) total = ops.add(total, criticAux);
+              total.backward();
+            }
+            return { policy: pl.result.loss, value: vl.result.loss, approxKl: pl.result.approxKl, kl: pl.result.stats.kl, clip: pl.result.stats.clipFraction };
+          });
+          update();
+          sums.policy += r.policy;
+          sums.value += r.value;
+          sums.approxKl += r.approxKl;
+          sums.kl += r.kl;
+          sums.clip += r.clip;
+          sums.n++;
+        }
+      }
+      const n = Math.max(sums.n, 1);
+      const logs: Record<string, number> = {
+        loss: sums.policy / n,
+        value_loss: sums.value / n,
+        approx_kl: sums.approxKl / n,
+        kl: sums.kl / n,
+        clip_frac: sums.clip / n,
+        reward: mean(scored.total),
+        ...rolloutStats(old.entropy!, mask, R),
+        early_stop: stop ? 1 : 0,
+      };
+      for (const [name, values] of Object.entries(scored.parts)) logs[`reward_${name}`] = mean(values);
+      return { logs, tokens: b.lengths.reduce((s, x) => s + x, 0) };
     },
-    {
-      params: policy.namedParameters().filter(([, t]) => t.requiresGrad),
-      extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
-      info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
-      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
-      evaluate: o.evaluate ? () => o.evaluate!(policy, tokenizer) : undefined,
-      step: async (indices, seed, _step, update) => {
-        const rand = mulberry32(mixSeed(seed, 7));
-        const batch = [...indices].map((i) => o.prompts[i]);
-        const promptIds = batch.map((p) => renderPrompt(p, rand() < o.thinkingRatio));
-        const completions = sampleGroups(policy, promptIds, { numGenerations: 1, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed, eosTokenId: eos });
-        const texts = completions.map((c) => tokenizer.decode(c.ids, { skipSpecialTokens: true }));
-        const scored = await scoreCompletions(o.rewards, completions.map((c, k) => ({ prompt: batch[c.prompt], completion: texts[k], completionIds: c.ids, finishReason: c.finishReason })));
-        const b = packRows(promptCompletionRows(promptIds, completions), pad);
-        const { R, L, mask } = b;
-        const old = scoreRows(policy, b, true);
-        const refLp = scoreRows(ref, b).logp;
-        let oldValues!: Float64Array;
-        noGrad(() => scope(() => void (oldValues = critic.valuesHost(b.ids, R, L))));
-        for (let i = 0; i < oldValues.length; i++) oldValues[i] *= mask[i];
-        // the scalar reward on each row's last response token
-        const tokenRewards = new Float64Array(R * L);
-        for (let r = 0; r < R; r++) {
-          let last = -1;
-          for (let t = 0; t < L; t++) if (mask[r * L + t]) last = t;
-          if (last >= 0) tokenRewards[r * L + last] += scored.total[r];
-        }
-        const { advantages, returns } = gae(tokenRewards, oldValues, mask, R, L, o.gamma, o.lam);
-        const adv = whitenAdvantages(advantages, mask);
-
-        const mb = Math.max(1, Math.min(o.miniBatchSize, R));
-        const sums = { policy: 0, value: 0, approxKl: 0, kl: 0, clip: 0, n: 0 };
-        let stop = false;
-        for (let epoch = 0; epoch < o.ppoUpdateIters && !stop; epoch++) {
-          const order = Array.from(permutation(R, mixSeed(seed, 100 + epoch)));
-          for (let s = 0; s < R; s += mb) {
-            const rows = order.slice(s, s + mb);
-            const sub = selectRows(b, rows);
-            const r = scope(() => {
-              const { logp, auxLoss } = policyLogprobs(policy, sub);
-              const pl = hostLoss(logp, (v) => ppoPolicyLoss({ R: sub.R, T: L, logp: v, oldLogp: rowsOf(old.logp, rows, L), refLogp: rowsOf(refLp, rows, L), mask: sub.mask }, rowsOf(adv, rows, L), o.clipEpsilon, o.klCoef));
-              const { values, auxLoss: criticAux } = critic.values(tensor(sub.ids, [sub.R, L], 'int32'));
-              const vl = hostLoss(values, (v) => clippedValueLoss(v, rowsOf(oldValues, rows, L), rowsOf(returns, rows, L), sub.mask, o.clipRangeValue));
-              if (pl.result.approxKl > o.earlyStopKl) stop = true;
-              if (!stop) {
-                let total = ops.add(pl.loss, ops.scale(vl.loss, o.vfCoef));
-                if (auxLoss) total = ops.add(total, auxLoss);
-                if (criticAux) total = ops.add(total, criticAux);
-                total.backward();
-              }
-              return { policy: pl.result.loss, value: vl.result.loss, approxKl: pl.result.approxKl, kl: pl.result.stats.kl, clip: pl.result.stats.clipFraction };
-            });
-            update();
-            sums.policy += r.policy;
-            sums.value += r.value;
-            sums.approxKl += r.approxKl;
-            sums.kl += r.kl;
-            sums.clip += r.clip;
-            sums.n++;
-          }
-        }
-        let entropy = 0;
-        let trained = 0;
-        for (let i = 0; i < mask.length; i++) {
-          entropy += old.entropy![i] * mask[i];
-          trained += mask[i];
-        }
-        const n = Math.max(sums.n, 1);
-        const logs: Record<string, number> = {
-          loss: sums.policy / n,
-          value_loss: sums.value / n,
-          approx_kl: sums.approxKl / n,
-          kl: sums.kl / n,
-          clip_frac: sums.clip / n,
-          reward: scored.total.reduce((s, x) => s + x, 0) / R,
-          len: trained / R,
-          entropy: entropy / Math.max(trained, 1),
-          early_stop: stop ? 1 : 0,
-        };
-        for (const [name, values] of Object.entries(scored.parts)) logs[`reward_${name}`] = values.reduce((s, x) => s + x, 0) / values.length;
-        return { logs, tokens: b.lengths.reduce((s, x) => s + x, 0) };
-      },
-    },
-  );
+  });
 }

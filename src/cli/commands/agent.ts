@@ -1,11 +1,9 @@
 // `minimind agent`: flags -> AgentOptions -> agent() (src/train/agent.ts).
-import { CliError, parseFlags } from '../args.js';
-import { onInterrupt } from '../stage.js';
 import { agent, AGENT_DEFAULTS } from '../../train/agent.js';
-import { readAgentRl, type RlPrompt } from '../../data/rl.js';
+import { readAgentRl } from '../../data/rl.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { agentAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { asUserError, checkModelDir, commonRlOptions, intFlag, reportInterrupt, RL_FLAGS, rlUsage, str } from './rl-flags.js';
+import { intFlag, rlUsage, runRlCommand } from './rl-flags.js';
 
 const USAGE = `Usage: minimind agent --data FILE --init-from MODEL_DIR [options]
 
@@ -23,34 +21,18 @@ Data (agent_rl jsonl: {"conversations": [{"role": "system", "content": "", "tool
 ${rlUsage(AGENT_DEFAULTS)}`;
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseFlags(argv, { ...RL_FLAGS, 'max-turns': { type: 'string' }, 'max-total-len': { type: 'string' } }, USAGE);
-  if (!parsed) return;
-  const v = parsed.values;
-  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${USAGE}`);
-  const data = str(v, 'data');
-  const initFrom = str(v, 'init-from');
-  if (!data) throw new CliError(`--data is required\n\n${USAGE}`);
-  if (!initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
-  checkModelDir(initFrom);
-  const common = commonRlOptions(v);
-  let prompts: RlPrompt[];
-  let evalPrompts: RlPrompt[] | null = null;
-  try {
-    prompts = await readAgentRl(data.split(',').map((s) => s.trim()).filter(Boolean), { skipBadLines: !!v['skip-bad-lines'] });
-    if (str(v, 'eval-data')) evalPrompts = await readAgentRl([str(v, 'eval-data')!]);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
   const registry = mockToolRegistry();
-  const maxTurns = intFlag(v, 'max-turns', 1);
-  const out = str(v, 'out') ?? 'runs/agent';
-  const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
-  const summary = await agent({
-    ...common, initFrom, prompts, registry, out, signal: interrupt.controller.signal, maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
-    evaluate: evalPrompts ? agentAccuracyEvaluator(evalPrompts, registry, { maxNewTokens: common.maxNewTokens ?? 256, maxTurns }) : undefined,
-  })
-    .catch(asUserError('agent'))
-    .finally(interrupt.dispose);
-  reportInterrupt(interrupt.controller.signal, summary, out);
-  if (!common.quiet) process.stderr.write(`agent: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
+  await runRlCommand(argv, {
+    stage: 'agent',
+    usage: USAGE,
+    flags: { 'max-turns': { type: 'string' }, 'max-total-len': { type: 'string' } },
+    read: readAgentRl,
+    run: ({ v, common, initFrom, prompts, evalPrompts, out, signal }) => {
+      const maxTurns = intFlag(v, 'max-turns', 1);
+      return agent({
+        ...common, initFrom, prompts, registry, out, signal, maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
+        evaluate: evalPrompts ? agentAccuracyEvaluator(evalPrompts, registry, { maxNewTokens: common.maxNewTokens ?? 256, maxTurns }) : undefined,
+      });
+    },
+  });
 }

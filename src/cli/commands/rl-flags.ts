@@ -1,8 +1,14 @@
-// Flags shared by `minimind grpo` and `minimind agent` (MiniMind's argparse names in
-// --kebab-case): data, model, the policy-gradient algorithm, sampling and training settings.
+// What `minimind grpo`, `ppo` and `agent` share: their flags (MiniMind's argparse names in
+// --kebab-case: data, model, the policy-gradient algorithm, sampling and training settings), the
+// reward flags, and the command around the stage (runRlCommand).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, FlagSpec, numberFlag } from '../args.js';
+import { CliError, FlagSpec, numberFlag, parseFlags } from '../args.js';
+import { onInterrupt } from '../stage.js';
+import type { ReadRlOptions, RlPrompt } from '../../data/rl.js';
+import type { RlSummary } from '../../train/rl/loop.js';
+import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
+import { rewardModelFn } from '../../train/rl/reward-model.js';
 
 export const RL_FLAGS: FlagSpec = {
   data: { type: 'string' }, 'eval-data': { type: 'string' }, 'init-from': { type: 'string' }, out: { type: 'string' },
@@ -91,4 +97,103 @@ export function reportInterrupt(signal: AbortSignal, summary: { steps: number; s
     process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${join(out, 'checkpoints')}; continue with the same command and --resume\n`);
     process.exitCode = 130;
   }
+}
+
+/** The reward flags of grpo and ppo. */
+export const REWARD_FLAGS: FlagSpec = {
+  reward: { type: 'string' }, 'reward-command': { type: 'string' }, 'reward-url': { type: 'string' }, 'reward-model': { type: 'string' },
+};
+
+export const REWARD_USAGE = `Rewards (summed; each also logged as reward_<name>):
+  --reward LIST            rules,gt [rules]: rules = MiniMind's length/think/repetition rules,
+                           gt = share of the prompt's "gt" items found in the answer
+  --reward-model DIR       also: a reward model folder (a model with a scalar head, stored as
+                           transformers' *ForSequenceClassification: score.weight (1, hidden));
+                           the conversation + answer in its chat template, scored at the last
+                           token, clipped to [-3, 3]
+  --reward-command CMD     also: a program reading one JSON sample per line on stdin
+                           ({"messages","completion","gt"}) and printing one number per line
+  --reward-url URL         also: POST {"samples": [...]} -> {"rewards": [...]}`;
+
+/** --reward / --reward-model / --reward-command / --reward-url -> the reward functions (rules when none is given). */
+export function rewardsFromFlags(v: Values): RewardFunction[] {
+  const rewards: RewardFunction[] = [];
+  const external = str(v, 'reward-command') || str(v, 'reward-url') || str(v, 'reward-model');
+  for (const name of (str(v, 'reward') ?? (external ? '' : 'rules')).split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (name === 'rules') rewards.push(ruleReward);
+    else if (name === 'gt') rewards.push(gtRewardFn);
+    else throw new CliError(`--reward: unknown reward '${name}' (rules, gt; or --reward-model / --reward-command / --reward-url)`);
+  }
+  const rm = str(v, 'reward-model');
+  if (rm) {
+    try {
+      rewards.push(rewardModelFn(rm));
+    } catch (e) {
+      throw new CliError(`--reward-model: ${(e as Error).message}`);
+    }
+  }
+  if (str(v, 'reward-command')) rewards.push(commandReward(str(v, 'reward-command')!));
+  if (str(v, 'reward-url')) rewards.push(httpReward(str(v, 'reward-url')!));
+  return rewards;
+}
+
+export interface RlCommandInput {
+  v: Values;
+  common: ReturnType<typeof commonRlOptions>;
+  initFrom: string;
+  prompts: RlPrompt[];
+  /** --eval-data, read as the training data is. */
+  evalPrompts: RlPrompt[] | null;
+  out: string;
+  signal: AbortSignal;
+}
+
+/**
+ * What grpo, ppo and agent do around their stage: flags (RL_FLAGS + the stage's own), the data
+ * and model folder checks, the prompts, Ctrl-C = checkpoint and stop, bad settings = one
+ * `minimind:` line, and the closing summary.
+ */
+export async function runRlCommand(
+  argv: string[],
+  c: {
+    stage: 'grpo' | 'ppo' | 'agent';
+    usage: string;
+    flags: FlagSpec;
+    /** readRlaif or readAgentRl. */
+    read: (files: string[], o: ReadRlOptions) => Promise<RlPrompt[]>;
+    /** Flag checks before any data is read (CliError). */
+    checkFlags?: (v: Values) => void;
+    /** Data checks (an Error becomes one `minimind:` line). */
+    checkData?: (prompts: RlPrompt[], evalPrompts: RlPrompt[] | null) => void;
+    run: (x: RlCommandInput) => Promise<RlSummary>;
+  },
+): Promise<void> {
+  const parsed = parseFlags(argv, { ...RL_FLAGS, ...c.flags }, c.usage);
+  if (!parsed) return;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${c.usage}`);
+  c.checkFlags?.(v);
+  const data = str(v, 'data');
+  const initFrom = str(v, 'init-from');
+  if (!data) throw new CliError(`--data is required\n\n${c.usage}`);
+  if (!initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${c.usage}`);
+  checkModelDir(initFrom);
+  const common = commonRlOptions(v);
+  let prompts: RlPrompt[];
+  let evalPrompts: RlPrompt[] | null = null;
+  try {
+    prompts = await c.read(data.split(',').map((s) => s.trim()).filter(Boolean), { skipBadLines: !!v['skip-bad-lines'] });
+    if (str(v, 'eval-data')) evalPrompts = await c.read([str(v, 'eval-data')!], {});
+    c.checkData?.(prompts, evalPrompts);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const out = str(v, 'out') ?? `runs/${c.stage}`;
+  const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
+  const summary = await c
+    .run({ v, common, initFrom, prompts, evalPrompts, out, signal: interrupt.controller.signal })
+    .catch(asUserError(c.stage))
+    .finally(interrupt.dispose);
+  reportInterrupt(interrupt.controller.signal, summary, out);
+  if (!common.quiet) process.stderr.write(`${c.stage}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
 }

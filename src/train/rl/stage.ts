@@ -1,0 +1,162 @@
+// What every RL stage (grpo, ppo, agent) sets up and measures the same way: its options over the
+// stage's defaults; the tokenizer, the policy and the frozen reference from the starting folder;
+// the loop settings; the policy's hooks (parameters, saving, evaluation); prompt rendering;
+// sampling + scoring one batch; and the per-step numbers read from the rollout (length, entropy).
+import { scope } from '../../core/scope.js';
+import * as ops from '../../ops/index.js';
+import type { MiniMindForCausalLM } from '../../model/model.js';
+import type { RlPrompt } from '../../data/rl.js';
+import { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
+import { loadFrozenModel } from '../common.js';
+import { saveDtypeOption } from '../options.js';
+import type { RlRunOptions } from './options.js';
+import type { RlLoopConfig, RlStage } from './loop.js';
+import { policyLogprobs, sampleGroups, scoreRows, type Completion, type PackedRows } from './rollout.js';
+import { grpoLoss, type GrpoLossOptions } from './losses.js';
+import { hostLoss } from './policy-loss.js';
+import { scoreCompletions, type RewardFunction } from './reward-fns.js';
+
+/** `options` over `defaults`, an option left undefined taking the default. */
+export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
+  return { ...defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as D & O;
+}
+
+/** The settings every stage has a default for (each stage's *_DEFAULTS). */
+export interface RlSettings {
+  batchSize: number;
+  epochs: number;
+  learningRate: number;
+  weightDecay: number;
+  gradClip: number;
+  logInterval: number;
+  saveInterval: number;
+  seed: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  thinkingRatio: number;
+  maxNewTokens: number;
+}
+
+export interface RlModels {
+  tokenizer: Tokenizer;
+  /** The end-of-turn token rollouts stop at. */
+  eos: number;
+  pad: number;
+  /** Trained, in train mode. */
+  policy: MiniMindForCausalLM;
+  /** The frozen starting model: shares nothing with the policy. */
+  ref: MiniMindForCausalLM;
+}
+
+/**
+ * Checks the options every stage shares and loads the models. Problems with the user's settings
+ * are Errors starting with `${stage}:` (the CLI prints them as one line).
+ */
+export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
+  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
+  const tokenizer = Tokenizer.load(o.initFrom);
+  const eos = tokenizer.eosTokenId;
+  if (eos === undefined) throw new Error(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
+  const policy = loadModelFolder(o.initFrom).model.train();
+  return { tokenizer, eos, pad: tokenizer.padTokenId ?? 0, policy, ref: loadFrozenModel(o.initFrom) };
+}
+
+/** The loop's settings from the stage's options (merged over its defaults). */
+export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): RlLoopConfig {
+  return {
+    stage, outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
+    lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
+    evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: o.signal,
+  };
+}
+
+/** The loop hooks about the policy: what it trains, how it saves (with the starting tokenizer), how it is evaluated. */
+export function policyHooks(o: RlRunOptions, m: RlModels): Pick<RlStage, 'params' | 'saveModel' | 'evaluate'> {
+  return {
+    params: m.policy.namedParameters().filter(([, t]) => t.requiresGrad),
+    saveModel: (dir) => saveModelFolder(dir, m.policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
+    evaluate: o.evaluate ? () => o.evaluate!(m.policy, m.tokenizer) : undefined,
+  };
+}
+
+/** A prompt's token ids: its messages (and tools) in the chat template, cut to the last maxSeqLen tokens. */
+export function promptRenderer(tokenizer: Tokenizer, maxSeqLen: number) {
+  return (p: RlPrompt, openThinking: boolean): number[] => {
+    const ids = tokenizer.encode(tokenizer.applyChatTemplate(p.messages, { addGenerationPrompt: true, openThinking, ...(p.tools ? { tools: p.tools } : {}) }));
+    return ids.length > maxSeqLen ? ids.slice(ids.length - maxSeqLen) : ids;
+  };
+}
+
+/** Samples `numGenerations` completions of each prompt and scores them with every reward function. */
+export async function sampleAndScore(
+  m: RlModels,
+  batch: RlPrompt[],
+  promptIds: number[][],
+  rewards: RewardFunction[],
+  o: { numGenerations: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number },
+): Promise<{ completions: Completion[]; total: Float64Array; parts: Record<string, number[]> }> {
+  const completions = sampleGroups(m.policy, promptIds, { ...o, eosTokenId: m.eos });
+  const texts = completions.map((c) => m.tokenizer.decode(c.ids, { skipSpecialTokens: true }));
+  const scored = await scoreCompletions(rewards, completions.map((c, k) => ({ prompt: batch[c.prompt], completion: texts[k], completionIds: c.ids, finishReason: c.finishReason })));
+  return { completions, ...scored };
+}
+
+/** Trained tokens per row and their mean entropy (nats), from the rollout's masks. */
+export function rolloutStats(entropy: ArrayLike<number>, mask: ArrayLike<number>, rows: number): { len: number; entropy: number } {
+  let sum = 0;
+  let trained = 0;
+  for (let i = 0; i < mask.length; i++) {
+    sum += entropy[i] * mask[i];
+    trained += mask[i];
+  }
+  return { len: trained / Math.max(rows, 1), entropy: sum / Math.max(trained, 1) };
+}
+
+export function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s / Math.max(a.length, 1);
+}
+
+/** Population standard deviation. */
+export function std(a: ArrayLike<number>): number {
+  const m = mean(a);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
+  return Math.sqrt(s / Math.max(a.length, 1));
+}
+
+/** The share of groups (consecutive runs of `groupSize` rewards) whose rewards are not all equal: only those carry a policy gradient. */
+export function groupsWithSignal(rewards: ArrayLike<number>, groupSize: number): number {
+  let groups = 0;
+  let varied = 0;
+  for (let g = 0; g + groupSize <= rewards.length; g += groupSize, groups++) {
+    for (let i = g + 1; i < g + groupSize; i++) {
+      if (rewards[i] !== rewards[g]) {
+        varied++;
+        break;
+      }
+    }
+  }
+  return varied / Math.max(groups, 1);
+}
+
+/**
+ * One GRPO/CISPO update on packed rollouts (grpo and agent): old log-probs from the policy and
+ * reference log-probs from the frozen model, both without gradients; the policy's log-probs with
+ * gradients; the loss (+ the MoE auxiliary loss) backpropagated. Returns the loss, its statistics
+ * and the rollout's length and entropy.
+ */
+export function groupPolicyUpdate(m: RlModels, packed: PackedRows, advantages: ArrayLike<number>, lossOptions: GrpoLossOptions): { loss: number; kl: number; clipFraction: number; len: number; entropy: number } {
+  const old = scoreRows(m.policy, packed, true);
+  const refScore = scoreRows(m.ref, packed);
+  const r = scope(() => {
+    const { logp, auxLoss } = policyLogprobs(m.policy, packed);
+    const { loss, result } = hostLoss(logp, (v) => grpoLoss({ R: packed.R, T: packed.L, logp: v, oldLogp: old.logp, refLogp: refScore.logp, mask: packed.mask }, advantages, lossOptions));
+    (auxLoss ? ops.add(loss, auxLoss) : loss).backward();
+    return { loss: result.loss, kl: result.stats.kl, clipFraction: result.stats.clipFraction };
+  });
+  return { ...r, ...rolloutStats(old.entropy!, packed.mask, packed.R) };
+}
