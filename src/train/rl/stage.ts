@@ -17,8 +17,9 @@ import { grpoLoss, type GrpoLossOptions } from './losses.js';
 import { hostLoss } from './policy-loss.js';
 import { scoreCompletions, type RewardFunction } from './reward-fns.js';
 
-/** `options` over `defaults`, an option left undefined taking the default. */
-export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
+/** `options` over the stage's `defaults` (an option left undefined takes the default); a bad saveDtype fails now, before any work. */
+export function withDefaults<D extends object, O extends RlRunOptions>(defaults: D, options: O): D & O {
+  saveDtypeOption(options.saveDtype);
   return { ...defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as D & O;
 }
 
@@ -55,7 +56,6 @@ export interface RlModels {
  * are Errors starting with `${stage}:` (the CLI prints them as one line).
  */
 export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
-  saveDtypeOption(o.saveDtype); // a bad value fails now, not at the first save
   const tokenizer = Tokenizer.load(o.initFrom);
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
