@@ -40,8 +40,9 @@ MM_AVX512BF16 static inline __m512i pairs16(const float* a, const float* b) {
   __m512i v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(b), _mm512_loadu_ps(a));  // [a0..a15 | b0..b15]
   return _mm512_permutexvar_epi16(idx, v);
 }
-// In-register transpose of a 16 x 16 matrix of 32-bit elements.
-MM_AVX512BF16 static inline void transpose16(__m512i r[16]) {
+// In-register transpose of a 16 x 16 matrix of 32-bit elements (AVX-512F only: also used by the fp32
+// GEMM's packing).
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) static inline void transpose16(__m512i r[16]) {
   __m512i t[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
