@@ -108,7 +108,7 @@ for (const format of ['bf16', 'q8'] as const) {
       const prevT = be.getThreads();
       be.setThreads(c.threads);
       try {
-        const shapes = [[1, 1, 32], [1, 7, 64], [2, 33, 96], [3, 300, 512], [4, 130, 1408], [5, 17, 160], [16, 64, 32], [1, 1000, 256], [17, 20, 64]];
+        const shapes = [[1, 1, 32], [1, 7, 64], [2, 33, 96], [3, 300, 512], [4, 130, 1408], [5, 17, 160], [16, 64, 32], [1, 1000, 256], [17, 20, 64], [32, 40, 96], [33, 20, 64]];
         if (format === 'q8') shapes.push([9, 70, 224], [40, 50, 96], [130, 37, 512]); // q8: any number of rows (prefill too)
         for (const [M, N, K] of shapes) {
           for (const Kd of format === 'bf16' ? [K, K + 7] : [K]) {

@@ -65,8 +65,8 @@ export type PackedWeight =
   | { format: 'bf16'; N: number; K: number; data: Uint16Array }
   | { format: 'q8'; N: number; K: number; data: Int8Array; scales: Float32Array };
 
-/** Matmuls with at most this many rows use a registered bf16 weight (decode steps, small batches); q8 ones, any number. */
-export const PACKED_MAX_ROWS = 16;
+/** Matmuls with at most this many rows use a registered bf16 weight (decode steps, small batches, short prefills); q8 ones, any number. */
+export const PACKED_MAX_ROWS = 32;
 
 /** The ISA levels of the native kernels, highest first. */
 export const ISA_LEVELS = ['amx', 'avx512bf16', 'avx512', 'avx2', 'generic'] as const;
