@@ -356,13 +356,14 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       const { info } = st;
       const later = steps.length - 1 - k;
       const notTaken = `the step was not taken${later > 0 ? ` (nor the ${later} after it, before this check)` : ''}`;
-      const hint = `lower --learning-rate or check the data${checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : ''}`;
+      const lastGood = checkpointDir ? ` (last good checkpoint: ${checkpointDir})` : '';
+      const hint = `lower --learning-rate or check the data${lastGood}`;
       const badMicro = st.micro.find((m) => !Number.isFinite(m.loss));
       if (badMicro) throw new UserError(`${cfg.stage}: loss is ${badMicro.loss} at step ${info.step} (epoch ${info.epoch}, batch ${badMicro.info.batch + 1})${dp ? ` on rank ${dp.rank}` : ''}; ${notTaken}; ${hint}`);
       const loss = (info.lossSum ?? st.micro.reduce((sum, m) => sum + m.info.weight * m.loss, 0)) / info.micro;
       if (!Number.isFinite(loss)) throw new UserError(`${cfg.stage}: loss is ${loss} at step ${info.step} (epoch ${info.epoch}); ${notTaken}; ${hint}`);
       const gradNorm = Math.sqrt(st.gradSq);
-      if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${info.step}; ${notTaken}. L${hint.slice(1)}`);
+      if (!Number.isFinite(gradNorm)) throw new UserError(`${cfg.stage}: the gradient norm is ${gradNorm} at step ${info.step}; ${notTaken}. Lower --learning-rate or check the data${lastGood}`);
       losses.push(loss);
       if (info.line) {
         const rec: MetricRecord = { step: info.step, epoch: info.epoch, loss, lr: info.lr, ...info.logs, tokens_per_s: info.line.tokensPerS, elapsed_s: info.line.elapsed, grad_norm: gradNorm };
