@@ -23,7 +23,6 @@ export function seededInputs(seed: number): { rand: (n: number, scale?: number) 
   };
 }
 
-/** Elementwise |got - want| <= tol * (|want| + mean|want|), with a message that says where. */
 /** Relative L2 error ||got - want|| / ||want||. */
 export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let num = 0, den = 0;
@@ -31,6 +30,7 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
+/** Elementwise |got - want| <= tol * (|want| + mean|want|), with a message that says where. */
 export function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5): void {
   assert.equal(got.length, want.length, `${what}: length`);
   let meanAbs = 0;
