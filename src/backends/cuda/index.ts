@@ -201,6 +201,10 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     // one call per layer for S decoding sequences with their own caches (serving); MINIMIND_CUDA_ATTENTION_DECODE=0 leaves it out
     ...(process.env.MINIMIND_CUDA_ATTENTION_DECODE === '0' ? {} : {
       attentionDecode(out: FBuf, q: FBuf, k: FBuf, v: FBuf, kc: FBuf[], vc: FBuf[], pos: Int32Array, S: number, H: number, KVH: number, D: number, scale: number): void {
+        for (let s = 0; s < S; s++) {
+          const cap = Math.min((kc[s] as CudaBuffer).size, (vc[s] as CudaBuffer).size) / (KVH * D); // (the addon checks whole blocks only)
+          if (!(pos[s] >= 0 && pos[s] < cap)) throw new Error(`attentionDecode: the cache of sequence ${s} holds ${Math.floor(cap)} positions, too few for position ${pos[s]}`);
+        }
         K.attentionDecode(p(out), p(q), p(k), p(v), Float64Array.from(kc.slice(0, S), p), Float64Array.from(vc.slice(0, S), p), pos.subarray(0, S), S, H, KVH, D, scale);
       },
     }),
