@@ -37,9 +37,10 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
  * activation is never written after it is made, while parameters and caches change in place.
  */
 function gemmOperand(x: Tensor, what: string): FBuf {
+  const be = x.backend;
+  if (!be.lowPrecisionCopy || be.matmulPrecision?.() !== 'bf16') return fb(x, what); // (a copy made before a switch to fp32 is not used)
   const st = x.storage;
-  if (st.lowp) return st.lowp as FBuf;
-  if (x.node && x.backend.lowPrecisionCopy) st.lowp = x.backend.lowPrecisionCopy(fb(x, what), x.size);
+  if (!st.lowp && x.node) st.lowp = be.lowPrecisionCopy(fb(x, what), x.size);
   return (st.lowp ?? fb(x, what)) as FBuf;
 }
 
