@@ -146,7 +146,8 @@ test('cuda vs js: shape (permute, slices, sumAxis), float32 and int32', { skip }
 });
 
 test('cuda vs js: rmsnorm, rope (both layouts)', { skip }, () => {
-  for (const [N, C] of [[1, 1], [3, 7], [17, 64], [300, 513], [4096, 768]]) {
+  // C <= 256 takes the warp-per-row kernels (QK-norm's head_dim rows: 96), longer rows a block each
+  for (const [N, C] of [[1, 1], [3, 7], [17, 64], [8195, 96], [33, 256], [300, 513], [4096, 768]]) {
     const w = rand(C), x = rand(N * C, 3), rstd = new Float32Array(N);
     jsBackend.rmsnormForward(new Float32Array(N * C), rstd, x, w, N, C, 1e-5);
     both(`rmsnorm forward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N), x, w }, ['out', 'rstd'], (be, b) => be.rmsnormForward(b.out, b.rstd, b.x, b.w, N, C, 1e-5), 1e-5);

@@ -294,8 +294,24 @@ __global__ void k_rmsnorm_forward(float* out, float* rstd, const float* x, const
   if (threadIdx.x == 0) rstd[r] = rs;
   for (int c = threadIdx.x; c < C; c += blockDim.x) out[r * C + c] = xr[c] * rs * w[c];
 }
+// Rows of at most kWarpRow floats (QK-norm's head_dim rows, tiny models) take one warp each, 8 rows per
+// block: a 128-thread block per 96-float row spends its time in block reductions and scheduling.
+constexpr int kWarpRow = 256;
+__global__ void k_rmsnorm_forward_warp(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
+  const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
+  if (r >= N) return;
+  const int lane = threadIdx.x & 31;
+  const float* xr = x + r * C;
+  float ss = 0.f;
+  for (int c = lane; c < C; c += 32) ss += xr[c] * xr[c];
+  const float rs = rsqrtf(warp_sum(ss) / C + eps);
+  if (lane == 0) rstd[r] = rs;
+  for (int c = lane; c < C; c += 32) out[r * C + c] = xr[c] * rs * w[c];
+}
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
-  if (N > 0) LAUNCH(k_rmsnorm_forward, (unsigned)N, 128, out, rstd, x, w, C, eps);
+  if (N <= 0) return;
+  if (C <= kWarpRow) LAUNCH(k_rmsnorm_forward_warp, (unsigned)((N + 7) / 8), 256, out, rstd, x, w, N, C, eps);
+  else LAUNCH(k_rmsnorm_forward, (unsigned)N, 128, out, rstd, x, w, C, eps);
 }
 __global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float* x, const float* w, const float* rstd, int C, bool acc) {
   long long r = blockIdx.x;
@@ -305,6 +321,18 @@ __global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float*
   for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * xr[c] * rs;
   float m = block_sum(dot) / C;
   for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - xr[c] * rs * m), acc);
+}
+__global__ void k_rmsnorm_backward_dx_warp(float* dx, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc) {
+  const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
+  if (r >= N) return;
+  const int lane = threadIdx.x & 31;
+  const float* g = dout + r * C;
+  const float* xr = x + r * C;
+  const float rs = rstd[r];
+  float dot = 0.f;
+  for (int c = lane; c < C; c += 32) dot += g[c] * w[c] * xr[c] * rs;
+  const float m = warp_sum(dot) / C;
+  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (g[c] * w[c] - xr[c] * rs * m), acc);
 }
 // dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
 __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float* x, const float* rstd, long long N, int C, long long rows_per) {
@@ -317,7 +345,8 @@ __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float*
 }
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
   if (N <= 0) return;
-  LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
+  if (C <= kWarpRow) LAUNCH(k_rmsnorm_backward_dx_warp, (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
+  else LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
   if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
   long long rows_per = 64;
