@@ -10,6 +10,7 @@ import { seededInputs, close, accModes, modeName, gradInit } from './kernel-help
 import { jsBackend } from '../../src/backends/js/index.js';
 import { loadCudaBackend, cudaLoadError } from '../../src/backends/cuda/index.js';
 import type { Backend, Buf, FBuf, UnaryOp } from '../../src/backends/backend.js';
+import { quantizeBf16 } from '../../src/nn/inference-weights.js';
 
 const cuda = loadCudaBackend();
 const skip = cuda === null ? `CUDA backend unavailable: ${cudaLoadError()}` : false;
@@ -301,6 +302,20 @@ test('cuda: a GEMM operand given as its bf16 copy (lowPrecisionCopy) gives exact
       });
       for (let i = 1; i < results.length; i++) assert.deepEqual(results[i], results[0], `M=${M} N=${N} K=${K} tA=${tA} tB=${tB}: operand pair ${i}`);
       for (const t of [a, b, al, bl]) be.free(t);
+    }
+    // the copy is a rounded to bf16, nearest even (the 4-wide kernel at n % 4 == 0, the pair/tail kernels
+    // otherwise): times the identity it gives those values back exactly
+    for (const [M, K] of [[5, 8], [3, 5], [7, 2]]) {
+      const host = rand(M * K, 3);
+      const a = be.upload(host) as FBuf, al = be.lowPrecisionCopy!(a, M * K)!;
+      const eye = new Float32Array(K * K);
+      for (let i = 0; i < K; i++) eye[i * K + i] = 1;
+      const I = be.upload(eye) as FBuf, out = be.alloc('float32', M * K) as FBuf;
+      be.matmul(out, al, I, M, K, K, false, false, false);
+      const want = host.slice();
+      quantizeBf16(want);
+      assert.deepEqual(be.download(out), want, `bf16 copy of ${M * K} floats rounds to nearest even`);
+      for (const t of [a, al, I, out]) be.free(t);
     }
   } finally {
     be.setMatmulPrecision('fp32');
