@@ -47,7 +47,7 @@ for (const precision of ['fp32', 'bf16'] as const) {
     const q = up(B * T * H * D), k = up(B * T * KVH * D), v = up(B * T * KVH * D), o = up(B * T * H * D), lse = up(B * H * T);
     const dq = up(B * T * H * D), dk = up(B * T * KVH * D), dv = up(B * T * KVH * D), d = up(B * T * H * D);
     const fwd = time(() => be.attentionForward(o, lse, q, k, v, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
-    const bwd = time(() => be.attentionBackward(dq, dk, dv, d, q, k, v, o, lse, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D)));
+    const bwd = time(() => be.attentionBackward(dq, dk, dv, d, q, k, v, o, lse, B, T, T, T, H, KVH, D, 1 / Math.sqrt(D), false, false, false));
     const flops = 2 * 2 * B * H * T * T * D / 2;  // two causal products
     console.log(JSON.stringify({ bench: 'cuda-attention', precision, shape, forward_ms: +fwd.toFixed(3), backward_ms: +bwd.toFixed(3), forward_tflops: +(flops / fwd / 1e9).toFixed(1), backward_tflops: +(2.5 * flops / bwd / 1e9).toFixed(1) }));
     for (const t of [q, k, v, o, lse, dq, dk, dv, d]) be.free(t);

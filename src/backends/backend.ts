@@ -5,7 +5,7 @@
 // (last in the argument list, in the outputs' order): true adds (+=) into it, so a tensor used
 // twice gets the sum of both gradients without extra adds; false overwrites it, so the first
 // contribution to a gradient needs no zero-filled buffer (core/autograd.ts: gradOut). Scatter-adds
-// (embeddingBackward, gatherBackward) and attentionBackward always accumulate. Float kernels accept
+// (embeddingBackward, gatherBackward) always accumulate. Float kernels accept
 // float32 buffers on every backend; the js backend also accepts float64 (gradient checks).
 //
 // Shape legend: N = rows, C = channels (row length), B = batch, T = time, H = query heads,
@@ -131,7 +131,8 @@ export interface Backend {
    * lse (B, H, Tq) = log-sum-exp of the scaled scores, saved for backward.
    */
   attentionForward(out: FBuf, lse: FBuf, q: FBuf, k: FBuf, v: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void;
-  attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void;
+  /** dq, dk, dv (+)= the gradients; overwriting dk/dv writes all Tcap positions (zeros past Tk). */
+  attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number, accDq: boolean, accDk: boolean, accDv: boolean): void;
   /** out = silu(gate) * up */
   swigluForward(out: FBuf, gate: FBuf, up: FBuf, n: number): void;
   swigluBackward(dgate: FBuf, dup: FBuf, dout: FBuf, gate: FBuf, up: FBuf, n: number, accGate: boolean, accUp: boolean): void;

@@ -82,9 +82,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, Tk: number = k.shape[
   const out = emptyLike(q);
   const lse = emptyLike(q, [B, H, Tq]);
   be.attentionForward(fb(out), fb(lse), fb(q, 'attention'), fb(k), fb(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
-  // attentionBackward accumulates only (k/v: a sum over the query heads of their group), so zeros first
   return record(out, [q, k, v], (g) => {
-    be.attentionBackward(fb(gradOf(q)), fb(gradOf(k)), fb(gradOf(v)), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale);
+    const dq = gradOut(q), dk = gradOut(k), dv = gradOut(v);
+    be.attentionBackward(fb(dq.grad), fb(dk.grad), fb(dv.grad), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale, dq.accumulate, dk.accumulate, dv.accumulate);
   });
 }
 

@@ -44,6 +44,7 @@ export function close(got: ArrayLike<number>, want: ArrayLike<number>, what: str
 
 /** Every combination of accumulate flags for a backward kernel with `outputs` gradient outputs. */
 export function accModes(outputs: number): boolean[][] {
+  if (outputs === 3) return [[true, true, true], [false, false, false], [false, true, false], [true, false, true], [true, true, false]];
   return outputs === 1 ? [[true], [false]] : [[true, true], [false, false], [true, false], [false, true]];
 }
 

@@ -295,8 +295,13 @@ function makeBackend(n: Addon): CpuBackend {
       K.ropeBackward(dx, dout, cos, sin, B, T, H, D, pos0, interleaved, accumulate),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionForward(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale),
-    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
-      K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv) => {
+      // the native kernel adds into its outputs: an overwritten output starts from zeros
+      if (!accDq) (dq as Float32Array).fill(0, 0, B * Tq * H * D);
+      if (!accDk) (dk as Float32Array).fill(0, 0, B * Tcap * KVH * D);
+      if (!accDv) (dv as Float32Array).fill(0, 0, B * Tcap * KVH * D);
+      K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale);
+    },
     attentionDecode: (out, q, k, v, kc, vc, pos, S, H, KVH, D, scale) => K.attentionDecode(out, q, k, v, kc, vc, pos, S, H, KVH, D, scale),
     swigluForward: (out, gate, up, c) => K.swigluForward(out, gate, up, c),
     swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(dgate, dup, dout, gate, up, c, accGate, accUp),

@@ -187,7 +187,7 @@ FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.
 FN(attentionForward) { BODY(attention_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12))); }
 FN(attentionBackward) {
   BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.ptr(6), a.ptr(7), a.ptr(8), a.ptr(9),
-                          a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17)));
+                          a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17), a.b(18), a.b(19), a.b(20)));
 }
 FN(swigluForward) { BODY(swiglu_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
 FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.b(6), a.b(7))); }

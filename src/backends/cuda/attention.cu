@@ -260,12 +260,19 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 #undef CASE
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv) {
+  // Overwriting: the tensor-core kernels write every element they own; the SIMT kernels add, and
+  // so do all where a KV cache's positions past Tk are not written: those outputs start from zeros.
+  const bool tc = use_tc(D);
+  const size_t nq = (size_t)B * Tq * H * D * sizeof(float), nk = (size_t)B * Tcap * KVH * D * sizeof(float);
+  if (!acc_dq && !tc) { check(cudaMemsetAsync(dq, 0, nq, stream), "attention_backward"); acc_dq = true; }
+  if (!acc_dk && (!tc || Tcap != Tk)) { check(cudaMemsetAsync(dk, 0, nk, stream), "attention_backward"); acc_dk = true; }
+  if (!acc_dv && (!tc || Tcap != Tk)) { check(cudaMemsetAsync(dv, 0, nk, stream), "attention_backward"); acc_dv = true; }
   if (B * Tq * H == 0) return;
   long long rows = (long long)B * Tq * H;
   k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, out, Tq, H, D, rows);
   check_launch("attention_delta");
-  if (use_tc(D)) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale);
+  if (tc) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale, acc_dq, acc_dk, acc_dv);
 #define CASE(DD, GG)                                                                                              \
   case DD: {                                                                                                      \
     dim3 gq((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                                       \

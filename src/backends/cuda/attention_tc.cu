@@ -95,6 +95,9 @@ __device__ inline void b_trans(uint32_t& r0, uint32_t& r1, __nv_bfloat16 (*X)[D 
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r0), "=r"(r1) : "r"(a));
 }
 
+// A gradient output: added to (accumulate) or overwritten.
+__device__ inline float acc_out(float old, float v, bool accumulate) { return accumulate ? old + v : v; }
+
 // Row max / sum over the 4 lanes that share a row.
 __device__ inline float quad_max(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
@@ -194,7 +197,7 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
 }
 
 template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale, bool accumulate) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Vs = Ks + 2;                            // [2]
@@ -262,14 +265,14 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
     float* row = dq + (((long long)b * Tq + rows[r]) * H + h) * D;
 #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) {
-      row[dt * 8 + 2 * t] += acc[dt][2 * r] * scale;
-      row[dt * 8 + 2 * t + 1] += acc[dt][2 * r + 1] * scale;
+      row[dt * 8 + 2 * t] = acc_out(row[dt * 8 + 2 * t], acc[dt][2 * r] * scale, accumulate);
+      row[dt * 8 + 2 * t + 1] = acc_out(row[dt * 8 + 2 * t + 1], acc[dt][2 * r + 1] * scale, accumulate);
     }
   }
 }
 
 template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale, bool acc_dk, bool acc_dv) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Qs = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Gs = Qs + 2;                            // [2]
@@ -351,10 +354,10 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float
     const long long off = (((long long)b * Tcap + keys[r]) * KVH + kvh) * D;
 #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) {
-      dk[off + dt * 8 + 2 * t] += dka[dt][2 * r] * scale;
-      dk[off + dt * 8 + 2 * t + 1] += dka[dt][2 * r + 1] * scale;
-      dv[off + dt * 8 + 2 * t] += dva[dt][2 * r];
-      dv[off + dt * 8 + 2 * t + 1] += dva[dt][2 * r + 1];
+      dk[off + dt * 8 + 2 * t] = acc_out(dk[off + dt * 8 + 2 * t], dka[dt][2 * r] * scale, acc_dk);
+      dk[off + dt * 8 + 2 * t + 1] = acc_out(dk[off + dt * 8 + 2 * t + 1], dka[dt][2 * r + 1] * scale, acc_dk);
+      dv[off + dt * 8 + 2 * t] = acc_out(dv[off + dt * 8 + 2 * t], dva[dt][2 * r], acc_dv);
+      dv[off + dt * 8 + 2 * t + 1] = acc_out(dv[off + dt * 8 + 2 * t + 1], dva[dt][2 * r + 1], acc_dv);
     }
   }
 }
@@ -412,7 +415,7 @@ void attention_forward_tc(float* out, float* lse, const float* q, const float* k
   device_free(vh);
 }
 
-void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
+void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv) {
   dim3 gq((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
   __nv_bfloat16* qh = bf16_rows(q, B, Tq, Tq, (long long)H * D);
   __nv_bfloat16* gh = bf16_rows(dout, B, Tq, Tq, (long long)H * D);
@@ -423,9 +426,9 @@ void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, c
     static bool once = (allow_smem(k_attention_backward_dq_tc<DD>, tiles_smem<DD>(false)),                                       \
                         allow_smem(k_attention_backward_dkdv_tc<DD>, tiles_smem<DD>(true)), true);                               \
     (void)once;                                                                                                                   \
-    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale); \
+    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
     check_launch("attention_backward_dq_tc");                                                                                     \
-    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
     check_launch("attention_backward_dkdv_tc");                                                                                   \
     break;                                                                                                                        \
   }

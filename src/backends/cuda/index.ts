@@ -239,8 +239,8 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale),
-    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
-      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv) =>
+      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv),
     swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c),
     swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp),
     softmaxForward: (out, x, N, C) => K.softmaxForward(p(out), p(x), N, C),

@@ -60,12 +60,13 @@ void adamw_step(float* param, const float* grad, float* m, float* v, long long n
 // ---- attention (attention.cu) ----
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
 // scratch: B*H*Tq floats (rowsum(dout * out))
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* scratch, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* scratch, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv);
 
 // ---- tensor-core attention (attention_tc.cu): bf16 operands, fp32 accumulation ----
 bool attention_tc_supports(int D);
 void attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
 // delta: rowsum(dout * out), (B, H, Tq), computed by attention_backward before it calls this
-void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale);
+// acc_*: add into the output (else overwrite: every element of dq, and dk/dv's first Tk positions of each batch)
+void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv);
 
 }  // namespace mm

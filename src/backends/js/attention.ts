@@ -38,7 +38,11 @@ export function attentionForward(out: FBuf, lse: FBuf, q: FBuf, k: FBuf, v: FBuf
   }
 }
 
-export function attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number): void {
+export function attentionBackward(dq: FBuf, dk: FBuf, dv: FBuf, dout: FBuf, q: FBuf, k: FBuf, v: FBuf, out: FBuf, lse: FBuf, B: number, Tq: number, Tk: number, Tcap: number, H: number, KVH: number, D: number, scale: number, accDq: boolean, accDk: boolean, accDv: boolean): void {
+  // the sums below add into their outputs: an overwritten output starts from zeros
+  if (!accDq) dq.fill(0, 0, B * Tq * H * D);
+  if (!accDk) dk.fill(0, 0, B * Tcap * KVH * D);
+  if (!accDv) dv.fill(0, 0, B * Tcap * KVH * D);
   const rep = H / KVH;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
