@@ -39,7 +39,7 @@ const cases: [string, Partial<MiniMindConfig>][] = [
 const presetOf: Record<string, string> = { 'v1-small, interleaved RoPE': 'v1-small', 'minimind-3 (QK-norm, GQA 8/4, head_dim 96)': 'minimind-3', 'tiny (head_dim 16)': 'tiny' };
 
 for (const [name, over] of cases) {
-  test(`cuda fused decode: ${name}: every step's logits equal the generic path's and the js backend's (fp32, relative error < 2e-5)`, { skip, timeout: 300_000 }, () => {
+  test(`cuda fused decode: ${name}: every step's logits equal the generic path's (relative error < 2e-6) and the js backend's (< 2e-5), fp32`, { skip, timeout: 300_000 }, () => {
     const cfg = presetConfig(presetOf[name], { vocab_size: 6400, ...over });
     const prompt = [1, 17, 300, 52, 9, 4000, 12];
     const feed = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % cfg.vocab_size);
@@ -65,7 +65,8 @@ for (const [name, over] of cases) {
     let worst = 0;
     for (let i = 0; i < feed.length; i++) worst = Math.max(worst, relErr(got[i], want[i]));
     console.log(`# ${name}: fused vs generic max relative error ${worst.toExponential(2)} over ${feed.length} steps`);
-    assert.ok(worst < 2e-5, `fused vs generic: relative error ${worst.toExponential(2)}`);
+    // measured on the H200: at most 6.8e-7 (summation order only)
+    assert.ok(worst < 2e-6, `fused vs generic: relative error ${worst.toExponential(2)}`);
     for (let i = 0; i < js.length; i++) assert.ok(relErr(got[i], js[i]) < 2e-5, `fused vs js step ${i}: ${relErr(got[i], js[i]).toExponential(2)}`);
     gpu.dispose();
   });
