@@ -170,6 +170,14 @@ export interface Backend {
    * operand used by several GEMMs is rounded once (free it with free()); null at fp32 precision.
    */
   lowPrecisionCopy?(x: FBuf, n: number): FBuf | null;
+  /**
+   * bf16 activations (PyTorch autocast's storage), on backends whose kernels read and write them:
+   * a buffer of n bf16 values, which the kernels named in ops/precision.ts take in place of a
+   * float buffer (the backend knows a buffer's precision from the handle).
+   */
+  allocLowPrecision?(n: number): FBuf;
+  /** A float32 copy of n bf16 values (a bf16-only tensor read by a kernel without a bf16 path). */
+  fromLowPrecision?(x: FBuf, n: number): FBuf;
   /** A fused batch-1 decode step over a dense model's buffers (CUDA: one graph replay per token). */
   createDecoder?(spec: FusedDecodeSpec): FusedDecoder;
   /**

@@ -5,7 +5,7 @@
 // tensor is registered with the innermost scope (see scope.ts) and freed when that scope ends,
 // unless it was kept. reshape() makes a view that shares the storage; the storage is freed when
 // its last view is disposed.
-import type { Backend, Buf } from '../backends/backend.js';
+import type { Backend, Buf, FBuf } from '../backends/backend.js';
 import { sizeOf, type DType, type HostArray } from './dtype.js';
 import { getBackend } from './device.js';
 import { track } from './scope.js';
@@ -13,14 +13,28 @@ import type { Node } from './tape.js';
 
 export class Storage {
   refs = 1;
-  /** A bf16 copy of an activation for GEMMs under bf16 precision (ops/matmul.ts), freed with the storage. */
+  /**
+   * The values rounded to bf16, for GEMMs and kernels that read bf16 (bf16 activations on a backend
+   * that stores them; ops/matmul.ts, ops/precision.ts). With `buf` it is a copy made for a GEMM;
+   * alone (buf null) the tensor is stored in bf16 only, and `fp32()` makes the float copy on demand.
+   */
   lowp: Buf | null = null;
-  constructor(readonly backend: Backend, public buf: Buf | null) {}
+  /** Stored in bf16 (made so by a kernel); a float32 copy made later does not change that. */
+  readonly bf16: boolean;
+  constructor(readonly backend: Backend, public buf: Buf | null, lowp: Buf | null = null, private readonly size = 0) {
+    this.lowp = lowp;
+    this.bf16 = buf === null && lowp !== null;
+  }
+  /** The float32 buffer, made from the bf16 values at first use when the storage is bf16 only. */
+  fp32(): Buf | null {
+    if (!this.buf && this.lowp && this.refs > 0) this.buf = this.backend.fromLowPrecision!(this.lowp as FBuf, this.size);
+    return this.buf;
+  }
   release(): void {
-    if (--this.refs === 0 && this.buf) {
-      this.backend.free(this.buf);
-      this.buf = null;
+    if (--this.refs === 0) {
+      if (this.buf) this.backend.free(this.buf);
       if (this.lowp) this.backend.free(this.lowp);
+      this.buf = null;
       this.lowp = null;
     }
   }
@@ -81,8 +95,9 @@ export class Tensor {
 
   /** The backend buffer, for ops and kernels. Throws after dispose(). */
   get buf(): Buf {
-    if (this.disposed || !this.storage.buf) throw new Error(`use of a disposed tensor of shape [${this.shape.join(', ')}]`);
-    return this.storage.buf;
+    const buf = this.disposed ? null : this.storage.fp32();
+    if (!buf) throw new Error(`use of a disposed tensor of shape [${this.shape.join(', ')}]`);
+    return buf;
   }
 
   get isDisposed(): boolean {
@@ -150,6 +165,15 @@ export function installAutogradHooks(reshape: typeof reshapeHook, backward: type
 }
 
 // ---- constructors ----
+
+/**
+ * A float tensor stored in bf16 only (backend.allocLowPrecision), for kernels that write bf16
+ * outputs; its float32 copy is made on first use of `buf` (ops/precision.ts says when ops make these).
+ */
+export function emptyLowPrecision(shape: readonly number[], backend: Backend): Tensor {
+  const size = sizeOf(shape);
+  return new Tensor(new Storage(backend, null, backend.allocLowPrecision!(size), size), shape, 'float32');
+}
 
 /** A tensor with unspecified contents: for outputs a kernel overwrites completely. */
 export function empty(shape: readonly number[], dtype: DType = 'float32', backend: Backend = getBackend()): Tensor {

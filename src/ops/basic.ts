@@ -3,11 +3,12 @@ import type { UnaryOp } from '../backends/backend.js';
 import { record, gradOut, flowGradient, addGradient } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike, fb, sameShape } from './util.js';
+import { anyBuf } from './precision.js';
 
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'add');
   const out = emptyLike(a);
-  a.backend.add(fb(out), fb(a, 'add'), fb(b, 'add'), a.size);
+  a.backend.add(fb(out), anyBuf(a, 'add'), anyBuf(b, 'add'), a.size); // (a bf16 input: a float32 sum)
   return record(out, [a, b], (g) => {
     const shared = a.requiresGrad && flowGradient(a, g, true);
     if (b.requiresGrad) flowGradient(b, g, !shared);

@@ -6,6 +6,7 @@ import { record, gradOut } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import type { FBuf } from '../backends/backend.js';
 import { emptyLike, fb, lastDim } from './util.js';
+import { anyBuf, outputLike } from './precision.js';
 
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`matmul: needs 2-D tensors, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
@@ -44,15 +45,15 @@ function gemmOperand(x: Tensor, what: string): FBuf {
   return (st.lowp ?? fb(x, what)) as FBuf;
 }
 
-/** y (..., out) = x (..., in) @ weight^T, weight (out, in). */
+/** y (..., out) = x (..., in) @ weight^T, weight (out, in); stored in bf16 under bf16 activations (ops/precision.ts). */
 export function linear(x: Tensor, weight: Tensor): Tensor {
   const inF = lastDim(x);
   const [outF, inW] = weight.shape;
   if (inF !== inW) throw new Error(`linear: input has ${inF} features but the weight [${weight.shape.join(', ')}] expects ${inW}`);
   const rows = x.size / inF;
   const be = x.backend;
-  const out = emptyLike(x, [...x.shape.slice(0, -1), outF]);
-  be.matmul(fb(out), gemmOperand(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
+  const out = outputLike(x, true, [...x.shape.slice(0, -1), outF]);
+  be.matmul(anyBuf(out), gemmOperand(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
   return record(out, [x, weight], (g) => {
     // g feeds both gradient GEMMs: round it to bf16 once (under bf16 precision)
     const gl = x.requiresGrad && weight.requiresGrad ? (be.lowPrecisionCopy?.(fb(g), g.size) ?? null) : null;

@@ -2,8 +2,10 @@
 // a backward needs (rstd, lse, attention output) are saved in the closure.
 import { record, gradOf, gradOut } from '../core/autograd.js';
 import { tensor, type Tensor } from '../core/tensor.js';
+import type { FBuf } from '../backends/backend.js';
 import { mul as mulOp, sum as sumOp, affine as affineOp } from './basic.js';
 import { emptyLike, fb, ib, lastDim, sameShape } from './util.js';
+import { anyBuf, isLowPrecision, outputLike } from './precision.js';
 
 /** ids (...) int32 -> (..., C) rows of weight (V, C). */
 export function embedding(ids: Tensor, weight: Tensor): Tensor {
@@ -21,18 +23,18 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   return record(out, [weight], (g) => weight.backend.embeddingBackward(fb(gradOf(weight)), fb(g), ib(ids), ids.size, C));
 }
 
-/** RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight. */
+/** RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight; bf16 in, bf16 out (MiniMind's type_as(x)). */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const C = lastDim(x);
   if (weight.size !== C) throw new Error(`rmsNorm: weight has ${weight.size} elements, input rows have ${C}`);
   const N = x.size / C;
-  const out = emptyLike(x);
+  const out = outputLike(x, isLowPrecision(x));
   const rstd = emptyLike(x, [N]);
-  x.backend.rmsnormForward(fb(out), fb(rstd), fb(x, 'rmsNorm'), fb(weight), N, C, eps);
+  x.backend.rmsnormForward(anyBuf(out), fb(rstd), anyBuf(x, 'rmsNorm'), fb(weight), N, C, eps);
   return record(out, [x, weight], (g) => {
     const dx = gradOut(x);
     const dw = gradOut(weight);
-    x.backend.rmsnormBackward(fb(dx.grad), fb(dw.grad), fb(g), fb(x), fb(weight), fb(rstd), N, C, dx.accumulate, dw.accumulate);
+    x.backend.rmsnormBackward(fb(dx.grad), fb(dw.grad), fb(g), anyBuf(x), fb(weight), fb(rstd), N, C, dx.accumulate, dw.accumulate);
   });
 }
 
@@ -53,13 +55,13 @@ export function ropeTables(headDim: number, maxPos: number, theta: number, freqS
   return { cos, sin };
 }
 
-/** Rotary embedding of x (B, T, H, D) at positions pos0.. ; cos/sin (maxPos, D/2) tensors. */
+/** Rotary embedding of x (B, T, H, D) at positions pos0.. ; cos/sin (maxPos, D/2) tensors. bf16 in, bf16 out. */
 export function rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, interleaved: boolean): Tensor {
   const [B, T, H, D] = x.shape;
   if (pos0 + T > cos.shape[0]) throw new Error(`rope: positions up to ${pos0 + T} exceed the table's ${cos.shape[0]} (max_position_embeddings)`);
-  const out = emptyLike(x);
+  const out = outputLike(x, isLowPrecision(x));
   const be = x.backend;
-  be.ropeForward(fb(out), fb(x, 'rope'), fb(cos), fb(sin), B, T, H, D, pos0, interleaved);
+  be.ropeForward(anyBuf(out), anyBuf(x, 'rope'), fb(cos), fb(sin), B, T, H, D, pos0, interleaved);
   return record(out, [x], (g) => {
     const dx = gradOut(x);
     be.ropeBackward(fb(dx.grad), fb(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved, dx.accumulate);
@@ -79,25 +81,31 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, Tk: number = k.shape[
   if (Tk < Tq || Tk > Tcap) throw new Error(`attention: ${Tk} keys for ${Tq} queries (capacity ${Tcap})`);
   const scale = 1 / Math.sqrt(D);
   const be = q.backend;
-  const out = emptyLike(q);
+  // bf16 q gives a bf16 output (SDPA under autocast); bf16 keys and values are read in place only
+  // without a cache (a cache is float32, and its unfilled tail is not read)
+  const out = outputLike(q, isLowPrecision(q));
   const lse = emptyLike(q, [B, H, Tq]);
-  be.attentionForward(fb(out), fb(lse), fb(q, 'attention'), fb(k), fb(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
+  const kv = (t: Tensor): FBuf => (Tk === Tcap ? anyBuf(t) : fb(t));
+  be.attentionForward(anyBuf(out), fb(lse), anyBuf(q, 'attention'), kv(k), kv(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
   return record(out, [q, k, v], (g) => {
     const dq = gradOut(q), dk = gradOut(k), dv = gradOut(v);
-    be.attentionBackward(fb(dq.grad), fb(dk.grad), fb(dv.grad), fb(g), fb(q), fb(k), fb(v), fb(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale, dq.accumulate, dk.accumulate, dv.accumulate);
+    be.attentionBackward(fb(dq.grad), fb(dk.grad), fb(dv.grad), fb(g), anyBuf(q), kv(k), kv(v), anyBuf(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale, dq.accumulate, dk.accumulate, dv.accumulate);
   });
 }
 
-/** silu(gate) * up, the SwiGLU product. */
+/** silu(gate) * up, the SwiGLU product; bf16 when gate and up are. */
 export function swiglu(gate: Tensor, up: Tensor): Tensor {
   sameShape(gate, up, 'swiglu');
-  const out = emptyLike(gate);
+  // the kernel reads both inputs in one precision: bf16 when both are stored so
+  const lowp = isLowPrecision(gate) && isLowPrecision(up);
+  const inBuf = (t: Tensor): FBuf => (lowp ? anyBuf(t) : fb(t, 'swiglu'));
+  const out = outputLike(gate, lowp);
   const be = gate.backend;
-  be.swigluForward(fb(out), fb(gate, 'swiglu'), fb(up), gate.size);
+  be.swigluForward(anyBuf(out), inBuf(gate), inBuf(up), gate.size);
   return record(out, [gate, up], (g) => {
     const dg = gradOut(gate);
     const du = gradOut(up);
-    be.swigluBackward(fb(dg.grad), fb(du.grad), fb(g), fb(gate), fb(up), gate.size, dg.accumulate, du.accumulate);
+    be.swigluBackward(fb(dg.grad), fb(du.grad), fb(g), inBuf(gate), inBuf(up), gate.size, dg.accumulate, du.accumulate);
   });
 }
 
@@ -132,10 +140,10 @@ export function logprobGather(logits: Tensor, targets: Tensor, ignoreIndex = -10
   const be = logits.backend;
   const out = emptyLike(logits, targets.shape);
   const lse = emptyLike(logits, [N]);
-  be.logprobGatherForward(fb(out), fb(lse), fb(logits, 'logprobGather'), ib(targets, 'logprobGather targets'), N, V, ignoreIndex);
+  be.logprobGatherForward(fb(out), fb(lse), anyBuf(logits, 'logprobGather'), ib(targets, 'logprobGather targets'), N, V, ignoreIndex);
   return record(out, [logits], (g) => {
     const dl = gradOut(logits);
-    be.logprobGatherBackward(fb(dl.grad), fb(g), fb(logits), fb(lse), ib(targets), N, V, ignoreIndex, dl.accumulate);
+    be.logprobGatherBackward(fb(dl.grad), fb(g), anyBuf(logits), fb(lse), ib(targets), N, V, ignoreIndex, dl.accumulate);
   });
 }
 

@@ -25,8 +25,8 @@ using namespace mm;
 
 struct Args {
   napi_env env;
-  size_t argc = 24;
-  napi_value argv[24];
+  size_t argc = 28;
+  napi_value argv[28];
   Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
   double num(size_t i) const {
     double v = 0;
@@ -150,7 +150,7 @@ FN(setMatmulPrecision) {
 // ---- kernels, in the Backend interface's argument order ----
 FN(fill) { BODY(fill(a.ptr<void>(0), a.num(1), a.b(2), a.i64(3))); }
 FN(copy) { BODY(copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2))); }
-FN(add) { BODY(add(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
+FN(add) { BODY(add(a.ptr(0), a.ptr<void>(1), a.ptr<void>(2), a.i64(3), a.b(4), a.b(5))); }
 FN(mul) { BODY(mul(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
 FN(affine) { BODY(affine(a.ptr(0), a.ptr(1), a.f(2), a.f(3), a.i64(4))); }
 FN(axpy) { BODY(axpy(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
@@ -158,7 +158,8 @@ FN(sumSquares) { BODY(sum_squares(a.ptr(0), a.ptr(1), a.i64(2), a.b(3))); }
 FN(clipScale) { BODY(clip_scale(a.ptr(0), a.ptr(1), a.f(2), a.i64(3))); }
 FN(unaryForward) { BODY(unary_forward(a.i32(0), a.ptr(1), a.ptr(2), a.i64(3))); }
 FN(unaryBackward) { BODY(unary_backward(a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.b(6))); }
-FN(matmul) { BODY(matmul(a.ptr(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8), a.b(9), a.b(10))); }
+FN(matmul) { BODY(matmul(a.ptr<void>(0), a.ptr(1), a.ptr(2), a.i32(3), a.i32(4), a.i32(5), a.b(6), a.b(7), a.b(8), a.b(9), a.b(10), a.b(11))); }
+FN(toF32) { BODY(to_f32(a.ptr(0), a.ptr<void>(1), a.i64(2))); }
 FN(toBf16) {
   BODY(void* dst = a.ptr<void>(0); long long n = a.i64(2);
        if ((size_t)n * 2 > block_size(dst)) throw std::runtime_error("toBf16: destination too small");
@@ -180,23 +181,24 @@ FN(sliceCopy) { BODY(slice_copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(
 FN(sliceScatter) { BODY(slice_scatter(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
 FN(sumAxis) { BODY(sum_axis(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
 FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4), a.b(5))); }
-FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6))); }
-FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9))); }
-FN(ropeForward) { BODY(rope_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9))); }
+FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6), a.b(7))); }
+FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<void>(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9), a.b(10))); }
+FN(ropeForward) { BODY(rope_forward(a.ptr<void>(0), a.ptr<void>(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
 FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
-FN(attentionForward) { BODY(attention_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12))); }
+FN(attentionForward) { BODY(attention_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr<void>(3), a.ptr<void>(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12), a.b(13), a.b(14), a.b(15))); }
 FN(attentionBackward) {
-  BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.ptr(5), a.ptr(6), a.ptr(7), a.ptr(8), a.ptr(9),
-                          a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17), a.b(18), a.b(19), a.b(20)));
+  BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<void>(4), a.ptr<void>(5), a.ptr<void>(6), a.ptr<void>(7), a.ptr(8), a.ptr(9),
+                          a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17), a.b(18), a.b(19), a.b(20),
+                          a.b(21), a.b(22), a.b(23), a.b(24)));
 }
-FN(swigluForward) { BODY(swiglu_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3))); }
-FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), a.i64(5), a.b(6), a.b(7))); }
+FN(swigluForward) { BODY(swiglu_forward(a.ptr<void>(0), a.ptr<void>(1), a.ptr<void>(2), a.i64(3), a.b(4))); }
+FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<void>(3), a.ptr<void>(4), a.i64(5), a.b(6), a.b(7), a.b(8))); }
 FN(softmaxForward) { BODY(softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
 FN(softmaxBackward) { BODY(softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logSoftmaxForward) { BODY(log_softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
 FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
-FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6))); }
-FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8))); }
+FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr<void>(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6), a.b(7))); }
+FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8), a.b(9))); }
 // argument 11: the guard buffer, or 0 for none
 FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10), a.num(11) != 0 ? a.ptr(11) : nullptr)); }
 
@@ -322,7 +324,7 @@ napi_value Init(napi_env env, napi_value exports) {
       P("setMatmulPrecision", js_setMatmulPrecision),
       P("fill", js_fill), P("copy", js_copy), P("add", js_add), P("mul", js_mul), P("affine", js_affine), P("axpy", js_axpy),
       P("sumSquares", js_sumSquares), P("clipScale", js_clipScale), P("unaryForward", js_unaryForward), P("unaryBackward", js_unaryBackward),
-      P("matmul", js_matmul), P("toBf16", js_toBf16), P("embeddingForward", js_embeddingForward), P("embeddingBackward", js_embeddingBackward),
+      P("matmul", js_matmul), P("toBf16", js_toBf16), P("toF32", js_toF32), P("embeddingForward", js_embeddingForward), P("embeddingBackward", js_embeddingBackward),
       P("rowScaleForward", js_rowScaleForward), P("rowScaleBackward", js_rowScaleBackward), P("topk", js_topk),
       P("gatherForward", js_gatherForward), P("gatherBackward", js_gatherBackward), P("permute", js_permute),
       P("sliceCopy", js_sliceCopy), P("sliceScatter", js_sliceScatter), P("sumAxis", js_sumAxis), P("sumAxisBackward", js_sumAxisBackward),

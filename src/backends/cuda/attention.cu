@@ -9,6 +9,8 @@
 // the head dims part, part+G, part+2G, ... so the lanes of a warp read consecutive shared-memory
 // words. Dot products are reduced over the G lanes with shuffles.
 #include "common.cuh"
+#include "runtime.h"
+#include <vector>
 #include "gemm.h"
 #include "kernels.h"
 #include <cstdlib>
@@ -96,13 +98,14 @@ __global__ void k_attention_forward(float* out, float* lse, const float* q, cons
   if (part == 0) lse[((long long)b * H + h) * Tq + t] = (m + log2f(l)) * 0.6931471805599453f;
 }
 
-// delta[b, h, t] = sum_d dout * out  (softmax backward's row term)
-__global__ void k_attention_delta(float* delta, const float* dout, const float* out, int Tq, int H, int D, long long rows) {
+// delta[b, h, t] = sum_d dout * out  (softmax backward's row term); out float32 or bf16
+template <typename T>
+__global__ void k_attention_delta(float* delta, const float* dout, const T* out, int Tq, int H, int D, long long rows) {
   long long r = blockIdx.x * (long long)(blockDim.x / 32) + threadIdx.x / 32;  // one warp per (b, t, h) row
   if (r >= rows) return;
   int lane = threadIdx.x & 31;
   float s = 0.f;
-  for (int d = lane; d < D; d += 32) s += dout[r * D + d] * out[r * D + d];
+  for (int d = lane; d < D; d += 32) s += dout[r * D + d] * ldf(out, r * D + d);
   s = warp_sum(s);
   if (lane == 0) {
     long long bt = r / H;
@@ -246,9 +249,17 @@ static bool use_tc(int D) {
   return !simt && gemm_bf16() && attention_tc_supports(D);
 }
 
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
-  if (B * Tq * H == 0) return;
-  if (use_tc(D)) return attention_forward_tc(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale);
+// The SIMT kernels read float32 only: bf16 operands (bf16 activations with a head dim the tensor
+// cores lack, or MINIMIND_CUDA_ATTENTION=simt) get float32 copies, freed in stream order.
+static const float* f32_operand(const void* x, bool is_bf16, size_t n, std::vector<float*>& owned) {
+  if (!is_bf16) return (const float*)x;
+  float* f = (float*)device_alloc(n * sizeof(float));
+  to_f32(f, x, (long long)n);
+  owned.push_back(f);
+  return f;
+}
+
+static void attention_forward_simt(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
 #define CASE(DD, GG)                                                                                    \
   case DD: {                                                                                            \
     dim3 grid((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                          \
@@ -260,7 +271,22 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 #undef CASE
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv) {
+void attention_forward(void* out, float* lse, const void* q, const void* k, const void* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool q_bf16, bool k_bf16, bool v_bf16) {
+  if (B * Tq * H == 0) return;
+  if (use_tc(D)) return attention_forward_tc(out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale, q_bf16, k_bf16, v_bf16);
+  std::vector<float*> owned;
+  const size_t nq = (size_t)B * Tq * H * D, nk = (size_t)B * Tcap * KVH * D;
+  const float* qf = f32_operand(q, q_bf16, nq, owned);
+  float* of = q_bf16 ? (float*)device_alloc(nq * sizeof(float)) : (float*)out;  // out has q's precision
+  attention_forward_simt(of, lse, qf, f32_operand(k, k_bf16, nk, owned), f32_operand(v, v_bf16, nk, owned), B, Tq, Tk, Tcap, H, KVH, D, scale);
+  if (q_bf16) {
+    to_bf16(out, of, (long long)nq);
+    owned.push_back(of);
+  }
+  for (float* f : owned) device_free(f);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const void* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool out_bf16) {
   // Overwriting: the tensor-core kernels write every element they own; the SIMT kernels add, and
   // so do all where a KV cache's positions past Tk are not written: those outputs start from zeros.
   const bool tc = use_tc(D);
@@ -270,21 +296,27 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   if (!acc_dv && (!tc || Tcap != Tk)) { check(cudaMemsetAsync(dv, 0, nk, stream), "attention_backward"); acc_dv = true; }
   if (B * Tq * H == 0) return;
   long long rows = (long long)B * Tq * H;
-  k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, out, Tq, H, D, rows);
+  if (out_bf16) k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, (const bf16*)out, Tq, H, D, rows);
+  else k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, (const float*)out, Tq, H, D, rows);
   check_launch("attention_delta");
-  if (tc) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale, acc_dq, acc_dk, acc_dv);
+  if (tc) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale, acc_dq, acc_dk, acc_dv, q_bf16, k_bf16, v_bf16);
+  std::vector<float*> owned;
+  const float* qf = f32_operand(q, q_bf16, nq / 4, owned);
+  const float* kf = f32_operand(k, k_bf16, nk / 4, owned);
+  const float* vf = f32_operand(v, v_bf16, nk / 4, owned);
 #define CASE(DD, GG)                                                                                              \
   case DD: {                                                                                                      \
     dim3 gq((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                                       \
-    k_attention_backward_dq<DD, GG><<<gq, THREADS, 0, stream>>>(dq, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dq<DD, GG><<<gq, THREADS, 0, stream>>>(dq, dout, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dq");                                                                        \
     dim3 gk((Tk + THREADS / GG - 1) / (THREADS / GG), KVH, B);                                                     \
-    k_attention_backward_dkdv<DD, GG><<<gk, THREADS, 0, stream>>>(dk, dv, dout, q, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dkdv<DD, GG><<<gk, THREADS, 0, stream>>>(dk, dv, dout, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dkdv");                                                                      \
-    return;                                                                                                       \
+    break;                                                                                                        \
   }
   switch (D) { FOR_EACH_HEAD_DIM(CASE) default: unsupported(D); }
 #undef CASE
+  for (float* f : owned) device_free(f);
 }
 
 }  // namespace mm

@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "runtime.h"
 #include <cstdint>
+#include <stdexcept>
 
 namespace mm {
 
@@ -40,19 +41,23 @@ __device__ inline void mma(float* c, const uint32_t* a, uint32_t b0, uint32_t b1
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// A-fragments of 16 rows x D of a float32 matrix (row r at src + r * stride), rows >= nrows as zeros.
-template <int D>
-__device__ inline void load_a(uint32_t (*a)[4], const float* src, long long stride, int nrows, int g, int t) {
+// Two consecutive elements as a bf16 pair: rounded from float32, or read as they are (bf16 activations).
+__device__ inline uint32_t pair(const float* p) { return pack(p[0], p[1]); }
+__device__ inline uint32_t pair(const __nv_bfloat16* p) { return ld32(p); }
+
+// A-fragments of 16 rows x D of a float32 or bf16 matrix (row r at src + r * stride), rows >= nrows as zeros.
+template <int D, typename T>
+__device__ inline void load_a(uint32_t (*a)[4], const T* src, long long stride, int nrows, int g, int t) {
 #pragma unroll
   for (int kc = 0; kc < D / 16; kc++) {
     const int c = kc * 16 + 2 * t;
-    const float* r0 = src + (long long)g * stride;
-    const float* r1 = src + (long long)(g + 8) * stride;
+    const T* r0 = src + (long long)g * stride;
+    const T* r1 = src + (long long)(g + 8) * stride;
     const bool v0 = g < nrows, v1 = g + 8 < nrows;
-    a[kc][0] = v0 ? pack(r0[c], r0[c + 1]) : 0u;
-    a[kc][1] = v1 ? pack(r1[c], r1[c + 1]) : 0u;
-    a[kc][2] = v0 ? pack(r0[c + 8], r0[c + 9]) : 0u;
-    a[kc][3] = v1 ? pack(r1[c + 8], r1[c + 9]) : 0u;
+    a[kc][0] = v0 ? pair(r0 + c) : 0u;
+    a[kc][1] = v1 ? pair(r1 + c) : 0u;
+    a[kc][2] = v0 ? pair(r0 + c + 8) : 0u;
+    a[kc][3] = v1 ? pair(r1 + c + 8) : 0u;
   }
 }
 
@@ -108,8 +113,9 @@ __device__ inline float quad_sum(float v) {
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out, float* lse, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, int Tq, int Tk, int H, int KVH, float scale) {
+// T: the element type of q and out (float32, or bf16 activations)
+template <int D, typename T>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(T* out, float* lse, const T* q, const __nv_bfloat16* k, const __nv_bfloat16* v, int Tq, int Tk, int H, int KVH, float scale) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Vs = Ks + 2;                            // [2]
@@ -186,18 +192,18 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(float* out,
     const float sum = quad_sum(l[r]);
     if (rows[r] >= Tq) continue;
     const float inv = 1.f / sum;
-    float* orow = out + (((long long)b * Tq + rows[r]) * H + h) * D;
+    T* orow = out + (((long long)b * Tq + rows[r]) * H + h) * D;
 #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) {
-      orow[dt * 8 + 2 * t] = o[dt][2 * r] * inv;
-      orow[dt * 8 + 2 * t + 1] = o[dt][2 * r + 1] * inv;
+      stf(orow, dt * 8 + 2 * t, o[dt][2 * r] * inv);
+      stf(orow, dt * 8 + 2 * t + 1, o[dt][2 * r + 1] * inv);
     }
     if (t == 0) lse[((long long)b * H + h) * Tq + rows[r]] = (m[r] + log2f(sum)) / LOG2E;
   }
 }
 
-template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const float* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale, bool accumulate) {
+template <int D, typename TQ>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const TQ* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale, bool accumulate) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Vs = Ks + 2;                            // [2]
@@ -271,8 +277,8 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* 
   }
 }
 
-template <int D>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const float* k, const float* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale, bool acc_dk, bool acc_dv) {
+template <int D, typename TK>
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dkdv_tc(float* dk, float* dv, const __nv_bfloat16* dout, const __nv_bfloat16* q, const TK* k, const TK* v, const float* lse, const float* delta, int Tq, int Tk, int Tcap, int H, int KVH, float scale, bool acc_dk, bool acc_dv) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Qs = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Gs = Qs + 2;                            // [2]
@@ -397,44 +403,67 @@ void allow_smem(K kernel, size_t bytes) {
 
 bool attention_tc_supports(int D) { return D == 16 || D == 32 || D == 48 || D == 64 || D == 96 || D == 128; }
 
-void attention_forward_tc(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale) {
+// bf16 operands are read in place (a bf16 k or v has Tcap == Tk: bf16 keys never come from a cache);
+// float32 ones are rounded into bf16 copies first
+static const __nv_bfloat16* bf16_operand(const void* x, bool is_bf16, int B, int T, int Tcap, long long inner, __nv_bfloat16** owned) {
+  if (is_bf16) {
+    if (T != Tcap) throw std::runtime_error("attention: bf16 keys/values must fill their buffer (Tk == Tcap)");
+    return (const __nv_bfloat16*)x;
+  }
+  return *owned = bf16_rows((const float*)x, B, T, Tcap, inner);
+}
+
+void attention_forward_tc(void* out, float* lse, const void* q, const void* k, const void* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool q_bf16, bool k_bf16, bool v_bf16) {
   dim3 grid((Tq + ROWS - 1) / ROWS, H, B);
-  __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
-  __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
-#define CASE(DD)                                                                                  \
-  case DD: {                                                                                      \
-    static bool once = (allow_smem(k_attention_forward_tc<DD>, tiles_smem<DD>(false)), true);     \
-    (void)once;                                                                                   \
-    k_attention_forward_tc<DD><<<grid, WARPS * 32, tiles_smem<DD>(false), stream>>>(out, lse, q, kh, vh, Tq, Tk, H, KVH, scale); \
-    break;                                                                                        \
+  __nv_bfloat16 *kown = nullptr, *vown = nullptr;
+  const __nv_bfloat16* kh = bf16_operand(k, k_bf16, B, Tk, Tcap, (long long)KVH * D, &kown);
+  const __nv_bfloat16* vh = bf16_operand(v, v_bf16, B, Tk, Tcap, (long long)KVH * D, &vown);
+#define CASE(DD)                                                                                           \
+  case DD: {                                                                                               \
+    static bool once = (allow_smem(k_attention_forward_tc<DD, float>, tiles_smem<DD>(false)),              \
+                        allow_smem(k_attention_forward_tc<DD, __nv_bfloat16>, tiles_smem<DD>(false)), true); \
+    (void)once;                                                                                            \
+    if (q_bf16)                                                                                            \
+      k_attention_forward_tc<DD><<<grid, WARPS * 32, tiles_smem<DD>(false), stream>>>((__nv_bfloat16*)out, lse, (const __nv_bfloat16*)q, kh, vh, Tq, Tk, H, KVH, scale); \
+    else                                                                                                   \
+      k_attention_forward_tc<DD><<<grid, WARPS * 32, tiles_smem<DD>(false), stream>>>((float*)out, lse, (const float*)q, kh, vh, Tq, Tk, H, KVH, scale); \
+    break;                                                                                                 \
   }
   switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
   check_launch("attention_forward_tc");
-  device_free(kh);
-  device_free(vh);
+  if (kown) device_free(kown);
+  if (vown) device_free(vown);
 }
 
-void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv) {
+void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16) {
   dim3 gq((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
-  __nv_bfloat16* qh = bf16_rows(q, B, Tq, Tq, (long long)H * D);
+  __nv_bfloat16 *qown = nullptr, *kown = nullptr, *vown = nullptr;
+  const __nv_bfloat16* qh = bf16_operand(q, q_bf16, B, Tq, Tq, (long long)H * D, &qown);
   __nv_bfloat16* gh = bf16_rows(dout, B, Tq, Tq, (long long)H * D);
-  __nv_bfloat16* kh = bf16_rows(k, B, Tk, Tcap, (long long)KVH * D);
-  __nv_bfloat16* vh = bf16_rows(v, B, Tk, Tcap, (long long)KVH * D);
+  const __nv_bfloat16* kh = bf16_operand(k, k_bf16, B, Tk, Tcap, (long long)KVH * D, &kown);
+  const __nv_bfloat16* vh = bf16_operand(v, v_bf16, B, Tk, Tcap, (long long)KVH * D, &vown);
+  // the dK/dV kernel reads k and v into registers with one element type
+  if (k_bf16 != v_bf16) throw std::runtime_error("attention: keys and values must be stored in one precision");
 #define CASE(DD)                                                                                                                  \
   case DD: {                                                                                                                      \
-    static bool once = (allow_smem(k_attention_backward_dq_tc<DD>, tiles_smem<DD>(false)),                                       \
-                        allow_smem(k_attention_backward_dkdv_tc<DD>, tiles_smem<DD>(true)), true);                               \
+    static bool once = (allow_smem(k_attention_backward_dq_tc<DD, float>, tiles_smem<DD>(false)),                                \
+                        allow_smem(k_attention_backward_dq_tc<DD, __nv_bfloat16>, tiles_smem<DD>(false)),                        \
+                        allow_smem(k_attention_backward_dkdv_tc<DD, float>, tiles_smem<DD>(true)),                               \
+                        allow_smem(k_attention_backward_dkdv_tc<DD, __nv_bfloat16>, tiles_smem<DD>(true)), true);                \
     (void)once;                                                                                                                   \
-    k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
+    if (q_bf16) k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, (const __nv_bfloat16*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
+    else k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, (const float*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
     check_launch("attention_backward_dq_tc");                                                                                     \
-    k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, k, v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
+    if (k_bf16) k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, (const __nv_bfloat16*)k, (const __nv_bfloat16*)v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
+    else k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, (const float*)k, (const float*)v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
     check_launch("attention_backward_dkdv_tc");                                                                                   \
     break;                                                                                                                        \
   }
   switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
-  for (auto* p : {qh, gh, kh, vh}) device_free(p);
+  device_free(gh);
+  for (auto* p : {qown, kown, vown}) if (p) device_free(p);
 }
 
 }  // namespace mm

@@ -20,6 +20,25 @@ inline unsigned blocks_for(long long n, int threads = 256) {
   return (unsigned)(b < 1 ? 1 : b);
 }
 
+// bf16 activations (src/ops/precision.ts): kernels that take either storage precision read and
+// write through these, templated on the element type; arithmetic stays float32.
+typedef __nv_bfloat16 bf16;
+__device__ inline float ldf(const float* p, long long i) { return p[i]; }
+__device__ inline float ldf(const bf16* p, long long i) { return __bfloat162float(p[i]); }
+__device__ inline void stf(float* p, long long i, float v) { p[i] = v; }
+__device__ inline void stf(bf16* p, long long i, float v) { p[i] = __float2bfloat16_rn(v); }
+// four bf16 (one 8-byte load) <-> four floats
+__device__ inline float4 bf4_load(const uint2* p, long long i) {
+  const uint2 u = p[i];
+  const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
+  const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
+  return make_float4(a.x, a.y, b.x, b.y);
+}
+__device__ inline void bf4_store(uint2* p, long long i, float4 v) {
+  __nv_bfloat162 a = __floats2bfloat162_rn(v.x, v.y), b = __floats2bfloat162_rn(v.z, v.w);
+  p[i] = make_uint2(*reinterpret_cast<uint32_t*>(&a), *reinterpret_cast<uint32_t*>(&b));
+}
+
 __device__ inline float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;

@@ -3,7 +3,7 @@
 // Row-major out (M, N) = op(a) @ op(b) is the column-major product out^T = op(b)^T op(a)^T.
 // fp32 precision: fp32 operands, fp32 compute (no TF32), matching the CPU backends to ~1e-6.
 // bf16 precision (PyTorch autocast's GEMMs): operands rounded to bf16 by our kernel, fp32 accumulate
-// and fp32 output, on the tensor cores.
+// and an fp32 or bf16 output (bf16 activations), on the tensor cores.
 #include "gemm.h"
 #include "kernels.h"
 #include "runtime.h"
@@ -80,16 +80,17 @@ static void* bf16_scratch(size_t bytes) {
   return scratch;
 }
 
-void matmul(float* out, const float* a, const float* b, int M, int N, int K, bool transA, bool transB, bool accumulate, bool a_bf16, bool b_bf16) {
+void matmul(void* out, const float* a, const float* b, int M, int N, int K, bool transA, bool transB, bool accumulate, bool a_bf16, bool b_bf16, bool out_bf16) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
-    if (!accumulate) check(cudaMemsetAsync(out, 0, (size_t)M * N * 4, stream), "matmul");
+    if (!accumulate) check(cudaMemsetAsync(out, 0, (size_t)M * N * (out_bf16 ? 2 : 4), stream), "matmul");
     return;
   }
   const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
   // column-major view: C^T (N, M) = op(b)^T (N, K) @ op(a)^T (K, M)
   int opb = transB ? OP_T : OP_N, ldb = transB ? K : N;
   int opa = transA ? OP_T : OP_N, lda = transA ? M : K;
+  const cudaDataType out_t = out_bf16 ? CUDA_R_16BF : CUDA_R_32F;
   int st;
   // MINIMIND_CUDA_GEMM=fast16bf lets cuBLAS round fp32 operands to bf16 itself (compared with our
   // explicit conversion in bench runs; the explicit path is the default until it loses)
@@ -104,8 +105,10 @@ void matmul(float* out, const float* a, const float* b, int M, int N, int K, boo
       to_bf16(s, a_bf16 ? b : a, (long long)nn);
       (a_bf16 ? pb : pa) = s;
     }
-    st = gemm_ex(handle, opb, opa, N, M, K, &alpha, pb, CUDA_R_16BF, ldb, pa, CUDA_R_16BF, lda, &beta, out, CUDA_R_32F, N, COMPUTE_32F, GEMM_DEFAULT);
-  } else if (use_bf16 && fast16bf) {
+    st = gemm_ex(handle, opb, opa, N, M, K, &alpha, pb, CUDA_R_16BF, ldb, pa, CUDA_R_16BF, lda, &beta, out, out_t, N, COMPUTE_32F, GEMM_DEFAULT);
+  } else if (out_bf16 && !use_bf16) {
+    throw std::runtime_error("matmul: a bf16 output needs bf16 precision");
+  } else if (use_bf16 && fast16bf && !out_bf16) {
     st = gemm_ex(handle, opb, opa, N, M, K, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, out, CUDA_R_32F, N, COMPUTE_32F_FAST_16BF, GEMM_DEFAULT);
   } else if (use_bf16) {
     size_t na = (size_t)M * K, nb = (size_t)K * N;
@@ -113,7 +116,7 @@ void matmul(float* out, const float* a, const float* b, int M, int N, int K, boo
     char* s = (char*)bf16_scratch(a_bytes + nb * 2);
     to_bf16(s, a, (long long)na);
     to_bf16(s + a_bytes, b, (long long)nb);
-    st = gemm_ex(handle, opb, opa, N, M, K, &alpha, s + a_bytes, CUDA_R_16BF, ldb, s, CUDA_R_16BF, lda, &beta, out, CUDA_R_32F, N, COMPUTE_32F, GEMM_DEFAULT);
+    st = gemm_ex(handle, opb, opa, N, M, K, &alpha, s + a_bytes, CUDA_R_16BF, ldb, s, CUDA_R_16BF, lda, &beta, out, out_t, N, COMPUTE_32F, GEMM_DEFAULT);
   } else {
     st = gemm_ex(handle, opb, opa, N, M, K, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, out, CUDA_R_32F, N, COMPUTE_32F_PEDANTIC, GEMM_DEFAULT);
   }

@@ -4,7 +4,9 @@
 // and both wait for the queue, so a kernel error surfaces at the next host read at the latest.
 // cuBLAS is loaded at run time from the CUDA installation (MINIMIND_CUBLAS overrides the path).
 // Memory: a caching allocator in the addon (freed blocks are reused by size, as PyTorch's is).
-// dtypes: float32 and int32; bf16 is a GEMM precision (setMatmulPrecision), as on the CPU backend.
+// dtypes: float32 and int32; bf16 is a GEMM precision (setMatmulPrecision), as on the CPU backend,
+// and a storage precision of activations (allocLowPrecision; src/ops/precision.ts): a CudaBuffer
+// says whether it holds bf16, and the kernels that take either precision get a flag per operand.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +62,7 @@ const UNARY: Record<UnaryOp, number> = { exp: 0, log: 1, silu: 2, sigmoid: 3, lo
 
 class CudaBuffer implements DeviceBuffer {
   readonly device = 'cuda' as const;
-  /** lowp: holds bf16 copies of `size` floats (lowPrecisionCopy), a GEMM operand only. */
+  /** lowp: holds `size` bf16 values (a lowPrecisionCopy, or a bf16 activation). */
   constructor(readonly ptr: number, readonly dtype: DType, readonly size: number, readonly lowp = false) {}
 }
 
@@ -109,6 +111,11 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
   };
   const K = n;
   const lowp = (b: Buf): boolean => (b as CudaBuffer).lowp === true;
+  // kernels whose output has their input's precision: the flag for both, and a clear error for a mix
+  const same = (a: Buf, b: Buf, op: string): boolean => {
+    if (lowp(a) !== lowp(b)) throw new Error(`${op}: operands mix bf16 and float32 storage (see src/ops/precision.ts)`);
+    return lowp(a);
+  };
   const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
   const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
   function scratchOf(size: number): CudaBuffer {
@@ -187,7 +194,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     // ---- elementwise ----
     fill: (out, value, c) => K.fill(p(out), value, (out as DeviceBuffer).dtype === 'int32', c),
     copy: (out, x, c) => K.copy(p(out), p(x), c),
-    add: (out, a, b, c) => K.add(p(out), p(a), p(b), c),
+    add: (out, a, b, c) => K.add(p(out), p(a), p(b), c, lowp(a), lowp(b)),
     mul: (out, a, b, c) => K.mul(p(out), p(a), p(b), c),
     affine: (out, x, alpha, beta, c) => K.affine(p(out), p(x), alpha, beta, c),
     axpy: (out, x, alpha, c) => K.axpy(p(out), p(x), alpha, c),
@@ -197,7 +204,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     unaryBackward: (op, dx, dout, x, out, c, acc) => K.unaryBackward(UNARY[op], p(dx), p(dout), p(x), p(out), c, acc),
 
     // ---- GEMM ----
-    matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc, lowp(a), lowp(b)),
+    matmul: (out, a, b, M, N, Kd, tA, tB, acc) => K.matmul(p(out), p(a), p(b), M, N, Kd, tA, tB, acc, lowp(a), lowp(b), lowp(out)),
     // one call per layer for S decoding sequences with their own caches (serving); MINIMIND_CUDA_ATTENTION_DECODE=0 leaves it out
     ...(process.env.MINIMIND_CUDA_ATTENTION_DECODE === '0' ? {} : {
       attentionDecode(out: FBuf, q: FBuf, k: FBuf, v: FBuf, kc: FBuf[], vc: FBuf[], pos: Int32Array, S: number, H: number, KVH: number, D: number, scale: number): void {
@@ -210,9 +217,15 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     }),
     lowPrecisionCopy(x: FBuf, size: number): FBuf | null {
       if (precision !== 'bf16') return null;
-      const copy = new CudaBuffer(n.alloc(size * 2), 'float32', size, true);
+      const copy = backend.allocLowPrecision!(size) as unknown as CudaBuffer;
       K.toBf16(copy.ptr, p(x), size);
-      return copy;
+      return copy as unknown as FBuf;
+    },
+    allocLowPrecision: (size: number): FBuf => new CudaBuffer(n.alloc(Math.max(size, 1) * 2), 'float32', size, true) as unknown as FBuf,
+    fromLowPrecision(x: FBuf, size: number): FBuf {
+      const f = backend.alloc('float32', size);
+      K.toF32(p(f), p(x), size);
+      return f as FBuf;
     },
 
     // ---- rows ----
@@ -233,22 +246,22 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     sumAxisBackward: (dx, dout, outer, dim, inner, acc) => K.sumAxisBackward(p(dx), p(dout), outer, dim, inner, acc),
 
     // ---- transformer ----
-    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps),
-    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw),
-    ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il),
+    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps, same(out, x, 'rmsnorm')),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw, lowp(x)),
+    ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il, same(out, x, 'rope')),
     ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
-      K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale),
+      K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale, same(out, q, 'attention'), lowp(k), lowp(v)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv) =>
-      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv),
-    swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c),
-    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp),
+      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv, lowp(q), lowp(k), lowp(v), lowp(out)),
+    swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c, same(out, gate, 'swiglu') && same(out, up, 'swiglu')),
+    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp, same(gate, up, 'swiglu')),
     softmaxForward: (out, x, N, C) => K.softmaxForward(p(out), p(x), N, C),
     softmaxBackward: (dx, dout, out, N, C, acc) => K.softmaxBackward(p(dx), p(dout), p(out), N, C, acc),
     logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(p(out), p(x), N, C),
     logSoftmaxBackward: (dx, dout, out, N, C, acc) => K.logSoftmaxBackward(p(dx), p(dout), p(out), N, C, acc),
-    logprobGatherForward: (out, lse, logits, t, N, V, ig) => K.logprobGatherForward(p(out), p(lse), p(logits), p(t), N, V, ig),
-    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc),
+    logprobGatherForward: (out, lse, logits, t, N, V, ig) => K.logprobGatherForward(p(out), p(lse), p(logits), p(t), N, V, ig, lowp(logits)),
+    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc, lowp(logits)),
 
     // ---- optimizer ----
     adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step, guard) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step, guard ? p(guard) : 0),
@@ -259,7 +272,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
 // Development aid: the GPU time of every backend call, from CUDA events recorded around it on the
 // stream (no host sync in between, so the step runs as it would unprofiled, plus the event records).
 // GEMMs are listed by shape. Read with profileReport(), which waits for the queue.
-const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'profileReport', 'createDecoder']);
+const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'allocLowPrecision', 'profileReport', 'createDecoder']);
 function profile(be: CudaBackend, n: Addon): void {
   let names: string[] = [];
   const target = be as unknown as Record<string, unknown>;

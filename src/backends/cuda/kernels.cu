@@ -1,5 +1,6 @@
 // The CUDA kernels of every Backend op except GEMM (gemm.cc, cuBLAS) and attention (attention.cu).
-// float32 throughout; the js backend (src/backends/js) is the definition each one is tested against.
+// float32 arithmetic; the js backend (src/backends/js) is the definition each one is tested against.
+// Kernels with a `*_bf16` flag per operand also read (and write) bf16 activations (ops/precision.ts).
 #include "common.cuh"
 #include "kernels.h"
 #include <initializer_list>
@@ -31,8 +32,16 @@ void fill(void* out, double value, bool is_int, long long n) {
 void copy(void* out, const void* x, long long n) {
   if (n > 0 && out != x) check(cudaMemcpyAsync(out, x, n * 4, cudaMemcpyDeviceToDevice, stream), "copy");
 }
-__global__ void k_add(float* out, const float* a, const float* b, long long n) { GRID_STRIDE(i, n) out[i] = a[i] + b[i]; }
-void add(float* out, const float* a, const float* b, long long n) { if (n > 0) LAUNCH(k_add, blocks_for(n), 256, out, a, b, n); }
+template <typename TA, typename TB>
+__global__ void k_add(float* out, const TA* a, const TB* b, long long n) { GRID_STRIDE(i, n) out[i] = ldf(a, i) + ldf(b, i); }
+// a residual sum: a bf16 branch output added to the float32 stream
+void add(float* out, const void* a, const void* b, long long n, bool a_bf16, bool b_bf16) {
+  if (n <= 0) return;
+  if (!a_bf16 && !b_bf16) LAUNCH((k_add<float, float>), blocks_for(n), 256, out, (const float*)a, (const float*)b, n);
+  else if (!a_bf16) LAUNCH((k_add<float, bf16>), blocks_for(n), 256, out, (const float*)a, (const bf16*)b, n);
+  else if (!b_bf16) LAUNCH((k_add<bf16, float>), blocks_for(n), 256, out, (const bf16*)a, (const float*)b, n);
+  else LAUNCH((k_add<bf16, bf16>), blocks_for(n), 256, out, (const bf16*)a, (const bf16*)b, n);
+}
 __global__ void k_mul(float* out, const float* a, const float* b, long long n) { GRID_STRIDE(i, n) out[i] = a[i] * b[i]; }
 void mul(float* out, const float* a, const float* b, long long n) { if (n > 0) LAUNCH(k_mul, blocks_for(n), 256, out, a, b, n); }
 __global__ void k_affine(float* out, const float* x, float alpha, float beta, long long n) { GRID_STRIDE(i, n) out[i] = alpha * x[i] + beta; }
@@ -106,6 +115,8 @@ __global__ void k_to_bf16_4(uint2* out, const float4* x, long long n4) {
     out[i] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
   }
 }
+__global__ void k_to_f32(float* out, const bf16* x, long long n) { GRID_STRIDE(i, n) out[i] = __bfloat162float(x[i]); }
+void to_f32(float* out, const void* x, long long n) { if (n > 0) LAUNCH(k_to_f32, blocks_for(n), 256, out, (const bf16*)x, n); }
 void to_bf16(void* out, const float* x, long long n) {
   if (n <= 0) return;
   if (n % 4 == 0 && ((uintptr_t)x & 15) == 0 && ((uintptr_t)out & 7) == 0) {
@@ -296,82 +307,97 @@ void sum_axis_backward(float* dx, const float* dout, long long outer, long long 
 
 // ---------------------------------------------------------------- transformer
 
-// one block per row
-__global__ void k_rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int C, float eps) {
+// one block per row; T: the element type of x and out (float, or bf16 for QK-norm of bf16 heads)
+template <typename T>
+__global__ void k_rmsnorm_forward(T* out, float* rstd, const T* x, const float* w, int C, float eps) {
   long long r = blockIdx.x;
-  const float* xr = x + r * C;
+  const T* xr = x + r * C;
   float ss = 0.f;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) ss += xr[c] * xr[c];
+  for (int c = threadIdx.x; c < C; c += blockDim.x) { const float v = ldf(xr, c); ss += v * v; }
   ss = block_sum(ss);
   float rs = rsqrtf(ss / C + eps);
   if (threadIdx.x == 0) rstd[r] = rs;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) out[r * C + c] = xr[c] * rs * w[c];
+  for (int c = threadIdx.x; c < C; c += blockDim.x) stf(out, r * C + c, ldf(xr, c) * rs * w[c]);
 }
 // Rows of at most kWarpRow floats (QK-norm's head_dim rows, tiny models) take one warp each, 8 rows per
 // block: a 128-thread block per 96-float row spends its time in block reductions and scheduling.
 constexpr int kWarpRow = 256;
-__global__ void k_rmsnorm_forward_warp(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
+template <typename T>
+__global__ void k_rmsnorm_forward_warp(T* out, float* rstd, const T* x, const float* w, long long N, int C, float eps) {
   const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
   if (r >= N) return;
   const int lane = threadIdx.x & 31;
-  const float* xr = x + r * C;
+  const T* xr = x + r * C;
   float ss = 0.f;
-  for (int c = lane; c < C; c += 32) ss += xr[c] * xr[c];
+  for (int c = lane; c < C; c += 32) { const float v = ldf(xr, c); ss += v * v; }
   const float rs = rsqrtf(warp_sum(ss) / C + eps);
   if (lane == 0) rstd[r] = rs;
-  for (int c = lane; c < C; c += 32) out[r * C + c] = xr[c] * rs * w[c];
+  for (int c = lane; c < C; c += 32) stf(out, r * C + c, ldf(xr, c) * rs * w[c]);
 }
-void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, long long N, int C, float eps) {
+template <typename T>
+static void rmsnorm_forward_t(T* out, float* rstd, const T* x, const float* w, long long N, int C, float eps) {
+  if (C <= kWarpRow) LAUNCH(k_rmsnorm_forward_warp<T>, (unsigned)((N + 7) / 8), 256, out, rstd, x, w, N, C, eps);
+  else LAUNCH(k_rmsnorm_forward<T>, (unsigned)N, 128, out, rstd, x, w, C, eps);
+}
+void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool bf16_io) {
   if (N <= 0) return;
-  if (C <= kWarpRow) LAUNCH(k_rmsnorm_forward_warp, (unsigned)((N + 7) / 8), 256, out, rstd, x, w, N, C, eps);
-  else LAUNCH(k_rmsnorm_forward, (unsigned)N, 128, out, rstd, x, w, C, eps);
+  if (bf16_io) rmsnorm_forward_t((bf16*)out, rstd, (const bf16*)x, w, N, C, eps);
+  else rmsnorm_forward_t((float*)out, rstd, (const float*)x, w, N, C, eps);
 }
-__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const float* x, const float* w, const float* rstd, int C, bool acc) {
+template <typename T>
+__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const T* x, const float* w, const float* rstd, int C, bool acc) {
   long long r = blockIdx.x;
   const float* g = dout + r * C;
-  const float* xr = x + r * C;
+  const T* xr = x + r * C;
   float rs = rstd[r], dot = 0.f;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * xr[c] * rs;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * ldf(xr, c) * rs;
   float m = block_sum(dot) / C;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - xr[c] * rs * m), acc);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
 }
-__global__ void k_rmsnorm_backward_dx_warp(float* dx, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc) {
+template <typename T>
+__global__ void k_rmsnorm_backward_dx_warp(float* dx, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc) {
   const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
   if (r >= N) return;
   const int lane = threadIdx.x & 31;
   const float* g = dout + r * C;
-  const float* xr = x + r * C;
+  const T* xr = x + r * C;
   const float rs = rstd[r];
   float dot = 0.f;
-  for (int c = lane; c < C; c += 32) dot += g[c] * w[c] * xr[c] * rs;
+  for (int c = lane; c < C; c += 32) dot += g[c] * w[c] * ldf(xr, c) * rs;
   const float m = warp_sum(dot) / C;
-  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (g[c] * w[c] - xr[c] * rs * m), acc);
+  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
 }
 // dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
-__global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const float* x, const float* rstd, long long N, int C, long long rows_per) {
+template <typename T>
+__global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const T* x, const float* rstd, long long N, int C, long long rows_per) {
   int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
   long long r0 = blockIdx.y * rows_per, r1 = min(N, r0 + rows_per);
   float s = 0.f;
-  for (long long r = r0; r < r1; r++) s += dout[r * C + c] * x[r * C + c] * rstd[r];
+  for (long long r = r0; r < r1; r++) s += dout[r * C + c] * ldf(x, r * C + c) * rstd[r];
   atomicAdd(&dw[c], s);
 }
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
-  if (N <= 0) return;
-  if (C <= kWarpRow) LAUNCH(k_rmsnorm_backward_dx_warp, (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
-  else LAUNCH(k_rmsnorm_backward_dx, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
+template <typename T>
+static void rmsnorm_backward_t(float* dx, float* dw, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
+  if (C <= kWarpRow) LAUNCH(k_rmsnorm_backward_dx_warp<T>, (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
+  else LAUNCH(k_rmsnorm_backward_dx<T>, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
   if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
   long long rows_per = 64;
   long long chunks = (N + rows_per - 1) / rows_per;
   if (chunks > 65535) { rows_per = (N + 65534) / 65535; chunks = (N + rows_per - 1) / rows_per; }
   dim3 grid((C + 127) / 128, (unsigned)chunks);
-  LAUNCH(k_rmsnorm_backward_dw, grid, 128, dw, dout, x, rstd, N, C, rows_per);
+  LAUNCH(k_rmsnorm_backward_dw<T>, grid, 128, dw, dout, x, rstd, N, C, rows_per);
+}
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16) {
+  if (N <= 0) return;
+  if (x_bf16) rmsnorm_backward_t(dx, dw, dout, (const bf16*)x, w, rstd, N, C, acc_dx, acc_dw);
+  else rmsnorm_backward_t(dx, dw, dout, (const float*)x, w, rstd, N, C, acc_dx, acc_dw);
 }
 
 // one thread per rotated pair
-template <bool ACC>
-__global__ void k_rope(float* out, const float* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
+template <bool ACC, typename E>
+__global__ void k_rope(E* out, const E* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
   int half = D / 2;
   GRID_STRIDE(p, pairs) {
     int i = (int)(p % half);
@@ -381,20 +407,24 @@ __global__ void k_rope(float* out, const float* x, const float* cos, const float
     long long ia = base + (interleaved ? 2 * i : i);
     long long ib = base + (interleaved ? 2 * i + 1 : i + half);
     float c = cos[(long long)(pos0 + t) * half + i], s = sign * sin[(long long)(pos0 + t) * half + i];
-    float a = x[ia], b = x[ib];
+    float a = ldf(x, ia), b = ldf(x, ib);
     float na = a * c - b * s, nb = a * s + b * c;
-    if (ACC) { out[ia] += na; out[ib] += nb; } else { out[ia] = na; out[ib] = nb; }
+    if (ACC) { na += ldf(out, ia); nb += ldf(out, ib); }
+    stf(out, ia, na);
+    stf(out, ib, nb);
   }
 }
-void rope_forward(float* out, const float* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved) {
+void rope_forward(void* out, const void* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool bf16_io) {
   long long pairs = (long long)B * T * H * (D / 2);
-  if (pairs > 0) LAUNCH(k_rope<false>, blocks_for(pairs), 256, out, x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+  if (pairs <= 0) return;
+  if (bf16_io) LAUNCH((k_rope<false, bf16>), blocks_for(pairs), 256, (bf16*)out, (const bf16*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+  else LAUNCH((k_rope<false, float>), blocks_for(pairs), 256, (float*)out, (const float*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
 }
 void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc) {
   long long pairs = (long long)B * T * H * (D / 2);
   if (pairs <= 0) return;
-  if (acc) LAUNCH(k_rope<true>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
-  else LAUNCH(k_rope<false>, blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+  if (acc) LAUNCH((k_rope<true, float>), blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+  else LAUNCH((k_rope<false, float>), blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
 }
 
 // SwiGLU moves 3 (forward) or 5 (backward) floats per element and computes little: whole float4s per
@@ -419,8 +449,30 @@ __global__ void k_swiglu_forward4(float4* out, const float4* gate, const float4*
     out[i] = make_float4(swiglu1(g.x, u.x), swiglu1(g.y, u.y), swiglu1(g.z, u.z), swiglu1(g.w, u.w));
   }
 }
-void swiglu_forward(float* out, const float* gate, const float* up, long long n) {
+// bf16 gate, up and out (8-byte groups of four)
+__global__ void k_swiglu_forward_bf4(uint2* out, const uint2* gate, const uint2* up, long long n4) {
+  GRID_STRIDE(i, n4) {
+    const float4 g = bf4_load(gate, i), u = bf4_load(up, i);
+    bf4_store(out, i, make_float4(swiglu1(g.x, u.x), swiglu1(g.y, u.y), swiglu1(g.z, u.z), swiglu1(g.w, u.w)));
+  }
+}
+__global__ void k_swiglu_forward_bf(bf16* out, const bf16* gate, const bf16* up, long long n) {
+  GRID_STRIDE(i, n) stf(out, i, swiglu1(ldf(gate, i), ldf(up, i)));
+}
+static bool vec8(long long n, std::initializer_list<const void*> ptrs) {
+  if (n % 4 != 0) return false;
+  for (const void* p : ptrs) if ((uintptr_t)p & 7) return false;
+  return true;
+}
+void swiglu_forward(void* out_, const void* gate_, const void* up_, long long n, bool bf16_io) {
   if (n <= 0) return;
+  if (bf16_io) {
+    if (vec8(n, {out_, gate_, up_})) LAUNCH(k_swiglu_forward_bf4, blocks_for(n / 4), 256, (uint2*)out_, (const uint2*)gate_, (const uint2*)up_, n / 4);
+    else LAUNCH(k_swiglu_forward_bf, blocks_for(n), 256, (bf16*)out_, (const bf16*)gate_, (const bf16*)up_, n);
+    return;
+  }
+  float* out = (float*)out_;
+  const float *gate = (const float*)gate_, *up = (const float*)up_;
   if (vec4(n, {out, gate, up})) LAUNCH(k_swiglu_forward4, blocks_for(n / 4), 256, (float4*)out, (const float4*)gate, (const float4*)up, n / 4);
   else LAUNCH(k_swiglu_forward, blocks_for(n), 256, out, gate, up, n);
 }
@@ -446,20 +498,51 @@ __global__ void k_swiglu_backward4(float4* dgate, float4* dup, const float4* dou
     dgate[i] = dg;
   }
 }
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n, bool acc_gate, bool acc_up) {
+// bf16 gate and up, float32 gradients
+__global__ void k_swiglu_backward_bf4(float4* dgate, float4* dup, const float4* dout, const uint2* gate, const uint2* up, long long n4, bool acc_gate, bool acc_up) {
+  GRID_STRIDE(i, n4) {
+    const float4 d = dout[i], g = bf4_load(gate, i), u = bf4_load(up, i);
+    float4 dg, du;
+    swiglu_grad1(d.x, g.x, u.x, dg.x, du.x);
+    swiglu_grad1(d.y, g.y, u.y, dg.y, du.y);
+    swiglu_grad1(d.z, g.z, u.z, dg.z, du.z);
+    swiglu_grad1(d.w, g.w, u.w, dg.w, du.w);
+    if (acc_up) { const float4 o = dup[i]; du = make_float4(o.x + du.x, o.y + du.y, o.z + du.z, o.w + du.w); }
+    if (acc_gate) { const float4 o = dgate[i]; dg = make_float4(o.x + dg.x, o.y + dg.y, o.z + dg.z, o.w + dg.w); }
+    dup[i] = du;
+    dgate[i] = dg;
+  }
+}
+__global__ void k_swiglu_backward_bf(float* dgate, float* dup, const float* dout, const bf16* gate, const bf16* up, long long n, bool acc_gate, bool acc_up) {
+  GRID_STRIDE(i, n) {
+    float dg, du;
+    swiglu_grad1(dout[i], ldf(gate, i), ldf(up, i), dg, du);
+    put_grad(dup[i], du, acc_up);
+    put_grad(dgate[i], dg, acc_gate);
+  }
+}
+void swiglu_backward(float* dgate, float* dup, const float* dout, const void* gate_, const void* up_, long long n, bool acc_gate, bool acc_up, bool in_bf16) {
   if (n <= 0) return;
+  if (in_bf16) {
+    if (vec4(n, {dgate, dup, dout}) && vec8(n, {gate_, up_}))
+      LAUNCH(k_swiglu_backward_bf4, blocks_for(n / 4), 256, (float4*)dgate, (float4*)dup, (const float4*)dout, (const uint2*)gate_, (const uint2*)up_, n / 4, acc_gate, acc_up);
+    else LAUNCH(k_swiglu_backward_bf, blocks_for(n), 256, dgate, dup, dout, (const bf16*)gate_, (const bf16*)up_, n, acc_gate, acc_up);
+    return;
+  }
+  const float *gate = (const float*)gate_, *up = (const float*)up_;
   if (vec4(n, {dgate, dup, dout, gate, up}))
     LAUNCH(k_swiglu_backward4, blocks_for(n / 4), 256, (float4*)dgate, (float4*)dup, (const float4*)dout, (const float4*)gate, (const float4*)up, n / 4, acc_gate, acc_up);
   else LAUNCH(k_swiglu_backward, blocks_for(n), 256, dgate, dup, dout, gate, up, n, acc_gate, acc_up);
 }
 
 // log-sum-exp of one row, by the whole block (two passes over the row; rows stay in L2)
-__device__ inline float row_lse(const float* row, int C) {
+template <typename T>
+__device__ inline float row_lse(const T* row, int C) {
   float mx = -INFINITY;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) mx = fmaxf(mx, row[c]);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) mx = fmaxf(mx, ldf(row, c));
   mx = block_max(mx);
   float s = 0.f;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) s += __expf(row[c] - mx);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) s += __expf(ldf(row, c) - mx);
   s = block_sum(s);
   return mx + logf(s);
 }
@@ -490,22 +573,27 @@ __global__ void k_log_softmax_backward(float* dx, const float* dout, const float
 }
 void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc) { if (N > 0) LAUNCH(k_log_softmax_backward, (unsigned)N, 256, dx, dout, out, C, acc); }
 
-__global__ void k_logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, int V, int ignore_index) {
+// T: the logits' element type (bf16 logits of a bf16 lm head, as autocast's cross-entropy reads them)
+template <typename T>
+__global__ void k_logprob_gather_forward(float* out, float* lse, const T* logits, const int* targets, int V, int ignore_index) {
   long long r = blockIdx.x;
-  const float* row = logits + r * V;
+  const T* row = logits + r * V;
   float l = row_lse(row, V);
   if (threadIdx.x == 0) {
     lse[r] = l;
     int t = targets[r];
     // an out-of-range target yields NaN, which the trainer's finite-loss check reports
-    out[r] = t == ignore_index ? 0.f : (t < 0 || t >= V) ? NAN : row[t] - l;
+    out[r] = t == ignore_index ? 0.f : (t < 0 || t >= V) ? NAN : ldf(row, t) - l;
   }
 }
-void logprob_gather_forward(float* out, float* lse, const float* logits, const int* targets, long long N, int V, int ignore_index) {
-  if (N > 0) LAUNCH(k_logprob_gather_forward, (unsigned)N, 256, out, lse, logits, targets, V, ignore_index);
+void logprob_gather_forward(float* out, float* lse, const void* logits, const int* targets, long long N, int V, int ignore_index, bool logits_bf16) {
+  if (N <= 0) return;
+  if (logits_bf16) LAUNCH(k_logprob_gather_forward<bf16>, (unsigned)N, 256, out, lse, (const bf16*)logits, targets, V, ignore_index);
+  else LAUNCH(k_logprob_gather_forward<float>, (unsigned)N, 256, out, lse, (const float*)logits, targets, V, ignore_index);
 }
 // an ignored (or out-of-range) target's row gets no gradient: += nothing, or = 0 when overwriting
-__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, int V, int ignore_index, bool acc) {
+template <typename T>
+__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const T* logits, const float* lse, const int* targets, int V, int ignore_index, bool acc) {
   long long r = blockIdx.x;
   int t = targets[r];
   float* drow = dlogits + r * V;
@@ -514,11 +602,13 @@ __global__ void k_logprob_gather_backward(float* dlogits, const float* dout, con
     return;
   }
   float g = dout[r], l = lse[r];
-  const float* row = logits + r * V;
-  for (int c = threadIdx.x; c < V; c += blockDim.x) put_grad(drow[c], (c == t ? g : 0.f) - g * __expf(row[c] - l), acc);
+  const T* row = logits + r * V;
+  for (int c = threadIdx.x; c < V; c += blockDim.x) put_grad(drow[c], (c == t ? g : 0.f) - g * __expf(ldf(row, c) - l), acc);
 }
-void logprob_gather_backward(float* dlogits, const float* dout, const float* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc) {
-  if (N > 0) LAUNCH(k_logprob_gather_backward, (unsigned)N, 256, dlogits, dout, logits, lse, targets, V, ignore_index, acc);
+void logprob_gather_backward(float* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16) {
+  if (N <= 0) return;
+  if (logits_bf16) LAUNCH(k_logprob_gather_backward<bf16>, (unsigned)N, 256, dlogits, dout, (const bf16*)logits, lse, targets, V, ignore_index, acc);
+  else LAUNCH(k_logprob_gather_backward<float>, (unsigned)N, 256, dlogits, dout, (const float*)logits, lse, targets, V, ignore_index, acc);
 }
 
 __global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt, const float* guard) {
