@@ -178,6 +178,14 @@ export interface Backend {
   allocLowPrecision?(n: number): FBuf;
   /** A float32 copy of n bf16 values (a bf16-only tensor read by a kernel without a bf16 path). */
   fromLowPrecision?(x: FBuf, n: number): FBuf;
+  /**
+   * Multi-tensor forms of adamwStep, sumSquares and clipScale over lists of buffers (sizes[i] floats
+   * each), with the same results: one launch for many parameters where launches are what costs
+   * (PyTorch's foreach / fused optimizers). Callers use them when present.
+   */
+  adamwStepMulti?(params: FBuf[], grads: FBuf[], m: FBuf[], v: FBuf[], sizes: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, guard: FBuf | null): void;
+  sumSquaresMulti?(out: FBuf, xs: FBuf[], sizes: number[], accumulate: boolean): void;
+  clipScaleMulti?(xs: FBuf[], sizes: number[], sumsq: FBuf, maxNorm: number): void;
   /** A fused batch-1 decode step over a dense model's buffers (CUDA: one graph replay per token). */
   createDecoder?(spec: FusedDecodeSpec): FusedDecoder;
   /**

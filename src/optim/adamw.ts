@@ -39,10 +39,19 @@ export class AdamW {
   step(guard?: Tensor): void {
     this.stepCount++;
     const g = guard ? (guard.buf as FBuf) : null;
-    this.params.forEach((p, i) => {
-      if (!p.grad) return;
-      p.backend.adamwStep(p.buf as FBuf, p.grad.buf as FBuf, this.m[i].buf as FBuf, this.v[i].buf as FBuf, p.size, this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.stepCount, g);
-    });
+    const idx = this.params.flatMap((p, i) => (p.grad ? [i] : []));
+    const be = this.params[0]?.backend;
+    if (be?.adamwStepMulti && idx.length > 1) {
+      // one launch for all parameters (the same arithmetic per element)
+      const bufs = (ts: Tensor[]): FBuf[] => idx.map((i) => ts[i].buf as FBuf);
+      be.adamwStepMulti(bufs(this.params), idx.map((i) => this.params[i].grad!.buf as FBuf), bufs(this.m), bufs(this.v), idx.map((i) => this.params[i].size),
+        this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.stepCount, g);
+      return;
+    }
+    for (const i of idx) {
+      const p = this.params[i];
+      p.backend.adamwStep(p.buf as FBuf, p.grad!.buf as FBuf, this.m[i].buf as FBuf, this.v[i].buf as FBuf, p.size, this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.stepCount, g);
+    }
   }
 
   /**

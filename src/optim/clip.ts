@@ -11,7 +11,8 @@ export function gradSumSq(params: readonly Tensor[]): Tensor {
   const be = params[0].backend;
   const sumsq = empty([1], withGrad[0]?.grad!.dtype ?? 'float32', be);
   if (withGrad.length === 0) be.fill(sumsq.buf, 0, 1);
-  withGrad.forEach((p, i) => be.sumSquares(fb(sumsq), fb(p.grad!), p.grad!.size, i > 0));
+  if (be.sumSquaresMulti && withGrad.length > 1) be.sumSquaresMulti(fb(sumsq), withGrad.map((p) => fb(p.grad!)), withGrad.map((p) => p.grad!.size), false);
+  else withGrad.forEach((p, i) => be.sumSquares(fb(sumsq), fb(p.grad!), p.grad!.size, i > 0));
   return sumsq;
 }
 
@@ -20,7 +21,9 @@ export function clipGradNormSq_(params: readonly Tensor[], maxNorm: number): Ten
   const withGrad = params.filter((p) => p.grad);
   if (withGrad.length === 0) throw new Error('clipGradNorm: no parameter has a gradient');
   const sumsq = gradSumSq(withGrad);
-  for (const p of withGrad) p.backend.clipScale(fb(p.grad!), fb(sumsq), maxNorm, p.grad!.size);
+  const be = withGrad[0].backend;
+  if (be.clipScaleMulti && withGrad.length > 1) be.clipScaleMulti(withGrad.map((p) => fb(p.grad!)), withGrad.map((p) => p.grad!.size), fb(sumsq), maxNorm);
+  else for (const p of withGrad) be.clipScale(fb(p.grad!), fb(sumsq), maxNorm, p.grad!.size);
   return sumsq;
 }
 

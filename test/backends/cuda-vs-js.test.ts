@@ -364,3 +364,42 @@ test('cuda: an op given a CPU tensor and a CUDA tensor fails with a clear messag
   assert.throws(() => cuda!.add(dev, dev, rand(4), 4), /must live on one backend/);
   cuda!.free(dev);
 });
+
+test('cuda: multi-tensor adamwStep, sumSquares and clipScale equal the per-tensor js kernels (lists longer than one launch)', { skip }, () => {
+  const be = cuda!;
+  // 40 tensors (two launches of the 36-tensor lists): sizes from 1 to 100k
+  const sizes = Array.from({ length: 40 }, (_, i) => [1, 7, 512, 1408, 100003][i % 5] + i);
+  const host = sizes.map((n) => ({ p: rand(n), g: rand(n, 0.1), m: rand(n, 0.01), v: rand(n, 0.01).map(Math.abs) }));
+  const up = (k: 'p' | 'g' | 'm' | 'v'): FBuf[] => host.map((h) => be.upload(h[k]) as FBuf);
+  const [P, G, M, V] = [up('p'), up('g'), up('m'), up('v')];
+  const want = host.map((h) => ({ p: h.p.slice(), m: h.m.slice(), v: h.v.slice() }));
+  host.forEach((h, i) => jsBackend.adamwStep(want[i].p, h.g, want[i].m, want[i].v, sizes[i], 1e-3, 0.9, 0.95, 1e-8, 0.1, 3, null));
+  be.adamwStepMulti!(P, G, M, V, sizes, 1e-3, 0.9, 0.95, 1e-8, 0.1, 3, null);
+  want.forEach((w, i) => {
+    close(be.download(P[i]), w.p, `adamwStepMulti param ${i}`, 1e-6);
+    close(be.download(M[i]), w.m, `adamwStepMulti m ${i}`, 1e-6);
+    close(be.download(V[i]), w.v, `adamwStepMulti v ${i}`, 1e-6);
+  });
+  // a non-finite guard leaves every tensor as it is
+  const guard = be.upload(Float32Array.of(NaN)) as FBuf;
+  be.adamwStepMulti!(P, G, M, V, sizes, 1e-3, 0.9, 0.95, 1e-8, 0.1, 4, guard);
+  want.forEach((w, i) => close(be.download(P[i]), w.p, `adamwStepMulti guarded param ${i}`, 1e-6));
+  // Σg² over the list, then clipping to a norm below it
+  const sumsq = be.upload(Float32Array.of(123)) as FBuf;
+  be.sumSquaresMulti!(sumsq, G, sizes, false);
+  let total = 0;
+  for (const h of host) for (const x of h.g) total += x * x;
+  const got = be.download(sumsq)[0];
+  assert.ok(Math.abs(got - total) < 1e-5 * total, `sumSquaresMulti ${got} vs ${total}`);
+  be.sumSquaresMulti!(sumsq, G, sizes, true);
+  assert.ok(Math.abs(be.download(sumsq)[0] - 2 * total) < 2e-5 * total, 'sumSquaresMulti accumulates');
+  be.sumSquaresMulti!(sumsq, G, sizes, false);
+  const maxNorm = Math.sqrt(total) / 3;
+  be.clipScaleMulti!(G, sizes, sumsq, maxNorm);
+  host.forEach((h, i) => {
+    const w = h.g.slice();
+    jsBackend.clipScale(w, Float32Array.of(got), maxNorm, sizes[i]);
+    close(be.download(G[i]), w, `clipScaleMulti ${i}`, 1e-6);
+  });
+  for (const b of [...P, ...G, ...M, ...V, guard, sumsq]) be.free(b);
+});

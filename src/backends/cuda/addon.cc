@@ -226,6 +226,36 @@ FN(attentionDecode) {
        attention_decode(out, q, k, v, kc.data(), vc.data(), pos, S, H, KVH, D, a.f(11)));
 }
 
+// Lists of device buffers for the multi-tensor kernels: Float64Array addresses, sizes in floats,
+// each checked to be a live block that holds its size.
+struct BufList {
+  std::vector<float*> ptr;
+  std::vector<long long> n;
+};
+BufList buf_list(const Args& a, size_t addrs, size_t sizes, const char* what) {
+  size_t ab, sb;
+  const double* p = (const double*)a.host(addrs, &ab);
+  const double* n = (const double*)a.host(sizes, &sb);
+  if (ab != sb) throw std::runtime_error(std::string(what) + ": one size per buffer");
+  BufList L;
+  for (size_t i = 0; i < ab / 8; i++) {
+    float* b = (float*)(uintptr_t)p[i];
+    if (block_size(b) < (size_t)n[i] * 4) throw std::runtime_error(std::string(what) + ": buffer " + std::to_string(i) + " is not a live CUDA buffer of its size");
+    L.ptr.push_back(b);
+    L.n.push_back((long long)n[i]);
+  }
+  return L;
+}
+// adamwStepMulti(params, grads, m, v, sizes, lr, beta1, beta2, eps, weightDecay, step, guard)
+FN(adamwStepMulti) {
+  BODY(BufList p = buf_list(a, 0, 4, "adamwStepMulti"), g = buf_list(a, 1, 4, "adamwStepMulti"), m = buf_list(a, 2, 4, "adamwStepMulti"), v = buf_list(a, 3, 4, "adamwStepMulti");
+       if (g.ptr.size() != p.ptr.size() || m.ptr.size() != p.ptr.size() || v.ptr.size() != p.ptr.size()) throw std::runtime_error("adamwStepMulti: lists differ in length");
+       adamw_step_multi(p.ptr.data(), g.ptr.data(), m.ptr.data(), v.ptr.data(), p.n.data(), (int)p.ptr.size(), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10), a.num(11) != 0 ? a.ptr(11) : nullptr));
+}
+// sumSquaresMulti(out, xs, sizes, accumulate); clipScaleMulti(xs, sizes, sumsq, maxNorm)
+FN(sumSquaresMulti) { BODY(BufList x = buf_list(a, 1, 2, "sumSquaresMulti"); sum_squares_multi(a.ptr(0), x.ptr.data(), x.n.data(), (int)x.ptr.size(), a.b(3))); }
+FN(clipScaleMulti) { BODY(BufList x = buf_list(a, 0, 1, "clipScaleMulti"); clip_scale_multi(x.ptr.data(), x.n.data(), (int)x.ptr.size(), a.ptr(2), a.f(3))); }
+
 // ---- profiling (MINIMIND_CUDA_PROFILE=1): CUDA events around each kernel call, read at report time ----
 std::vector<cudaEvent_t> prof_events;  // pairs: start, end
 size_t prof_used = 0;
@@ -332,7 +362,7 @@ napi_value Init(napi_env env, napi_value exports) {
       P("ropeBackward", js_ropeBackward), P("attentionForward", js_attentionForward), P("attentionBackward", js_attentionBackward),
       P("swigluForward", js_swigluForward), P("swigluBackward", js_swigluBackward), P("softmaxForward", js_softmaxForward),
       P("softmaxBackward", js_softmaxBackward), P("logSoftmaxForward", js_logSoftmaxForward), P("logSoftmaxBackward", js_logSoftmaxBackward),
-      P("logprobGatherForward", js_logprobGatherForward), P("logprobGatherBackward", js_logprobGatherBackward), P("adamwStep", js_adamwStep),
+      P("logprobGatherForward", js_logprobGatherForward), P("logprobGatherBackward", js_logprobGatherBackward), P("adamwStep", js_adamwStep), P("adamwStepMulti", js_adamwStepMulti), P("sumSquaresMulti", js_sumSquaresMulti), P("clipScaleMulti", js_clipScaleMulti),
       P("profMark", js_profMark), P("profCollect", js_profCollect),
       P("attentionDecode", js_attentionDecode), P("decoderCreate", js_decoderCreate), P("decoderStep", js_decoderStep), P("decoderFree", js_decoderFree),
 #undef P

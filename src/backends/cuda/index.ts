@@ -116,6 +116,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     if (lowp(a) !== lowp(b)) throw new Error(`${op}: operands mix bf16 and float32 storage (see src/ops/precision.ts)`);
     return lowp(a);
   };
+  const ptrs = (bs: Buf[]): Float64Array => Float64Array.from(bs, p);
   const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
   const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
   function scratchOf(size: number): CudaBuffer {
@@ -265,6 +266,10 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
 
     // ---- optimizer ----
     adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step, guard) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step, guard ? p(guard) : 0),
+    adamwStepMulti: (params, grads, m, v, sizes, lr, b1, b2, eps, wd, step, guard) =>
+      K.adamwStepMulti(ptrs(params), ptrs(grads), ptrs(m), ptrs(v), Float64Array.from(sizes), lr, b1, b2, eps, wd, step, guard ? p(guard) : 0),
+    sumSquaresMulti: (out, xs, sizes, acc) => K.sumSquaresMulti(p(out), ptrs(xs), Float64Array.from(sizes), acc),
+    clipScaleMulti: (xs, sizes, sumsq, maxNorm) => K.clipScaleMulti(ptrs(xs), Float64Array.from(sizes), p(sumsq), maxNorm),
   };
   return backend;
 }

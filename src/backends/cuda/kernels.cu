@@ -3,6 +3,7 @@
 // Kernels with a `*_bf16` flag per operand also read (and write) bf16 activations (ops/precision.ts).
 #include "common.cuh"
 #include "kernels.h"
+#include <algorithm>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -611,23 +612,96 @@ void logprob_gather_backward(float* dlogits, const float* dout, const void* logi
   else LAUNCH(k_logprob_gather_backward<float>, (unsigned)N, 256, dlogits, dout, (const float*)logits, lse, targets, V, ignore_index, acc);
 }
 
-__global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt, const float* guard) {
+__device__ inline void adamw1(float& param, float g, float& m, float& v, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt) {
+  const float p = param * decay;
+  const float mi = beta1 * m + (1.f - beta1) * g;
+  const float vi = beta2 * v + (1.f - beta2) * g * g;
+  m = mi;
+  v = vi;
+  param = p - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+}
+__global__ void k_adamw(float* param, const float* grad, float* m, float* v, long long n, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt, const float* guard) {
   if (guard && !isfinite(*guard)) return;  // a non-finite loss or gradient since the last host read: leave everything as it is
-  GRID_STRIDE(i, n) {
-    float g = grad[i];
-    float p = param[i] * decay;
-    float mi = beta1 * m[i] + (1.f - beta1) * g;
-    float vi = beta2 * v[i] + (1.f - beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = p - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
-  }
+  GRID_STRIDE(i, n) adamw1(param[i], grad[i], m[i], v[i], beta1, beta2, eps, decay, step_size, bc2_sqrt);
+}
+struct AdamwScalars {
+  float beta1, beta2, eps, decay, step_size, bc2_sqrt;
+};
+static AdamwScalars adamw_scalars(float lr, float beta1, float beta2, float eps, float weight_decay, int step) {
+  const double bc1 = 1.0 - pow((double)beta1, step);
+  const double bc2_sqrt = sqrt(1.0 - pow((double)beta2, step));
+  return {beta1, beta2, eps, (float)(1.0 - (double)lr * weight_decay), (float)(lr / bc1), (float)bc2_sqrt};
 }
 void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard) {
   if (n <= 0) return;
-  double bc1 = 1.0 - pow((double)beta1, step);
-  double bc2_sqrt = sqrt(1.0 - pow((double)beta2, step));
-  LAUNCH(k_adamw, blocks_for(n), 256, param, grad, m, v, n, lr, beta1, beta2, eps, (float)(1.0 - (double)lr * weight_decay), (float)(lr / bc1), (float)bc2_sqrt, guard);
+  const AdamwScalars c = adamw_scalars(lr, beta1, beta2, eps, weight_decay, step);
+  LAUNCH(k_adamw, blocks_for(n), 256, param, grad, m, v, n, c.beta1, c.beta2, c.eps, c.decay, c.step_size, c.bc2_sqrt, guard);
+}
+
+// ---------------------------------------------------------------- multi-tensor (PyTorch's foreach / fused AdamW)
+// One launch for a list of tensors instead of one per parameter: a step of a small model is ~70-150
+// parameters, whose per-tensor launches cost more than their arithmetic. The list travels as a kernel
+// argument (no copy to the device); blockIdx.y picks the tensor, blocks stride over its elements.
+constexpr int kListMax = 36;  // tensors per launch: 4 pointers + a size each stays well under the 4 KB of kernel arguments
+struct TensorList {
+  void* ptr[4][kListMax];
+  long long n[kListMax];
+};
+// Calls launch(list, count, blocks_x) for each chunk of kListMax tensors of the lists.
+template <typename F>
+static void for_each_chunk(void* const* const* lists, int nlists, const long long* n, int count, F&& launch) {
+  for (int base = 0; base < count; base += kListMax) {
+    TensorList L;
+    const int c = std::min(kListMax, count - base);
+    long long most = 0;
+    for (int i = 0; i < c; i++) {
+      for (int k = 0; k < nlists; k++) L.ptr[k][i] = lists[k][base + i];
+      L.n[i] = n[base + i];
+      most = std::max(most, n[base + i]);
+    }
+    const unsigned bx = (unsigned)std::min<long long>(std::max<long long>((most + 1023) / 1024, 1), 1024);
+    launch(L, c, bx);
+  }
+}
+#define LIST_STRIDE(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+__global__ void k_adamw_multi(TensorList L, AdamwScalars c, const float* guard) {
+  if (guard && !isfinite(*guard)) return;
+  const int t = blockIdx.y;
+  float* param = (float*)L.ptr[0][t];
+  const float* grad = (const float*)L.ptr[1][t];
+  float* m = (float*)L.ptr[2][t];
+  float* v = (float*)L.ptr[3][t];
+  LIST_STRIDE(i, L.n[t]) adamw1(param[i], grad[i], m[i], v[i], c.beta1, c.beta2, c.eps, c.decay, c.step_size, c.bc2_sqrt);
+}
+void adamw_step_multi(float* const* params, float* const* grads, float* const* m, float* const* v, const long long* n, int count, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard) {
+  const AdamwScalars c = adamw_scalars(lr, beta1, beta2, eps, weight_decay, step);
+  void* const* lists[4] = {(void* const*)params, (void* const*)grads, (void* const*)m, (void* const*)v};
+  for_each_chunk(lists, 4, n, count, [&](const TensorList& L, int cnt, unsigned bx) { LAUNCH(k_adamw_multi, dim3(bx, cnt), 256, L, c, guard); });
+}
+__global__ void k_sum_squares_multi(float* out, TensorList L) {
+  const int t = blockIdx.y;
+  const float* x = (const float*)L.ptr[0][t];
+  float s = 0.f;
+  LIST_STRIDE(i, L.n[t]) s += x[i] * x[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0 && s != 0.f) atomicAdd(out, s);
+}
+void sum_squares_multi(float* out, float* const* xs, const long long* n, int count, bool accumulate) {
+  if (!accumulate) check(cudaMemsetAsync(out, 0, 4, stream), "sum_squares_multi");
+  void* const* lists[1] = {(void* const*)xs};
+  for_each_chunk(lists, 1, n, count, [&](const TensorList& L, int cnt, unsigned bx) { LAUNCH(k_sum_squares_multi, dim3(std::min(bx, 256u), cnt), 512, out, L); });
+}
+__global__ void k_clip_scale_multi(TensorList L, const float* sumsq, float max_norm) {
+  const float coef = max_norm / (sqrtf(sumsq[0]) + 1e-6f);
+  if (coef >= 1.f) return;
+  const int t = blockIdx.y;
+  float* x = (float*)L.ptr[0][t];
+  LIST_STRIDE(i, L.n[t]) x[i] *= coef;
+}
+void clip_scale_multi(float* const* xs, const long long* n, int count, const float* sumsq, float max_norm) {
+  void* const* lists[1] = {(void* const*)xs};
+  for_each_chunk(lists, 1, n, count, [&](const TensorList& L, int cnt, unsigned bx) { LAUNCH(k_clip_scale_multi, dim3(bx, cnt), 256, L, sumsq, max_norm); });
 }
 
 }  // namespace mm

@@ -61,6 +61,10 @@ void logprob_gather_forward(float* out, float* lse, const void* logits, const in
 void logprob_gather_backward(float* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16);
 // guard: null, or one float on the device; NaN/Inf there skips the step (no host read decides it)
 void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard);
+// multi-tensor forms (one launch per 36 tensors): lists of `count` buffers with n[i] floats each
+void adamw_step_multi(float* const* params, float* const* grads, float* const* m, float* const* v, const long long* n, int count, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard);
+void sum_squares_multi(float* out, float* const* xs, const long long* n, int count, bool accumulate);
+void clip_scale_multi(float* const* xs, const long long* n, int count, const float* sumsq, float max_norm);
 
 // ---- attention (attention.cu) ----
 // q_bf16 etc.: that operand is bf16 (bf16 activations); out has q's precision. A bf16 k or v fills
