@@ -17,6 +17,7 @@
         "src/backends/cpu/attention_one.cc",
         "src/backends/cpu/attention_decode.cc",
         "src/backends/cpu/attention_rows.cc",
+        "src/backends/cpu/decode.cc",
         "src/backends/cpu/pool.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],

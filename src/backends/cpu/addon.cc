@@ -10,6 +10,7 @@
 #include "gemv.h"
 #include "kernels.h"
 #include "attention_decode.h"
+#include "decode.h"
 
 namespace {
 
@@ -483,6 +484,132 @@ DEF(logprobGatherBackward)
   return a.undefined();
 END
 
+// ---- fused batch-1 decode (decode.cc) ----
+// decoderCreate(dims: Int32Array [layers, hidden, heads, kvHeads, headDim, ffn, vocab, capacity,
+// interleaved], eps, bufs: array) -> handle. bufs, in order: embed, finalNorm, cos, sin, the lm head as
+// a weight; then per layer inputNorm, qNorm | null, kNorm | null, postNorm, kCache, vCache, and the
+// weights wq, wk, wv, wo, gate, up, down. A weight is 3 entries: its fp32 buffer, its packed copy
+// (Uint16Array bf16 bits | Int8Array q8 codes | null) and the q8 scales (Float32Array | null).
+// Every length is checked here, once; the JS wrapper keeps the arrays alive while the handle is.
+struct BufList {
+  const Args& a;
+  int arg;
+  uint32_t n = 0, next = 0;
+  BufList(const Args& args, int i) : a(args), arg(i) {
+    bool is_array = false;
+    napi_is_array(a.env, a.at(i), &is_array);
+    if (!is_array) a.fail(i, "must be an array of buffers");
+    napi_get_array_length(a.env, a.argv[i], &n);
+  }
+  // The next entry: a typed array of type `want` with at least `need` elements, or null where allowed.
+  void* take(napi_typedarray_type want, double need, bool nullable, const char* what) {
+    const uint32_t idx = next++;
+    if (idx >= n) a.fail(arg, "has too few entries (" + std::to_string(n) + ")");
+    napi_value e;
+    napi_get_element(a.env, a.argv[arg], idx, &e);
+    napi_valuetype vt;
+    napi_typeof(a.env, e, &vt);
+    if (vt == napi_null || vt == napi_undefined) {
+      if (!nullable) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") is missing");
+      return nullptr;
+    }
+    bool is_ta = false;
+    napi_is_typedarray(a.env, e, &is_ta);
+    napi_typedarray_type t = napi_int8_array;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is_ta) napi_get_typedarray_info(a.env, e, &t, &len, &data, nullptr, nullptr);
+    if (!is_ta || t != want) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") has the wrong type");
+    if ((double)len < need) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") has " + std::to_string(len) + " elements, needs " + std::to_string((long long)need));
+    return data;
+  }
+  const float* f32(double need, const char* what, bool nullable = false) { return (const float*)take(napi_float32_array, need, nullable, what); }
+  // fp32 buffer, packed copy (bf16 or q8) or null, q8 scales or null
+  DecodeWeight weight(i64 N, i64 K, const char* what) {
+    DecodeWeight w;
+    w.N = N, w.K = K;
+    w.f = f32((double)N * K, what);
+    const uint32_t idx = next++;
+    if (idx >= n) a.fail(arg, "has too few entries");
+    napi_value e;
+    napi_get_element(a.env, a.argv[arg], idx, &e);
+    bool is_ta = false;
+    napi_is_typedarray(a.env, e, &is_ta);
+    if (is_ta) {
+      napi_typedarray_type t;
+      size_t len;
+      void* data;
+      napi_get_typedarray_info(a.env, e, &t, &len, &data, nullptr, nullptr);
+      if ((double)len < (double)N * K) a.fail(arg, std::string(what) + ": the packed copy is too short");
+      if (t == napi_uint16_array) w.fmt = DecodeWeight::BF16, w.b = (const uint16_t*)data;
+      else if (t == napi_int8_array) w.fmt = DecodeWeight::Q8, w.q = (const int8_t*)data;
+      else a.fail(arg, std::string(what) + ": the packed copy must be a Uint16Array (bf16) or an Int8Array (q8)");
+    }
+    if (w.fmt == DecodeWeight::Q8 && K % 32 != 0) a.fail(arg, std::string(what) + ": q8 needs K to be a multiple of 32");
+    w.s = f32(w.fmt == DecodeWeight::Q8 ? (double)N * (K / 32) : 0, what, w.fmt != DecodeWeight::Q8);
+    return w;
+  }
+};
+DEF(decoderCreate)
+  const int32_t* dims = a.i32(0, 9);
+  for (int i = 0; i < 8; i++)
+    if (dims[i] <= 0) a.fail(0, "holds a size that is not positive at index " + std::to_string(i));
+  DecodeModel m;
+  const i64 L = dims[0];
+  m.hidden = dims[1], m.heads = dims[2], m.kv_heads = dims[3], m.head_dim = dims[4], m.ffn = dims[5], m.vocab = dims[6], m.capacity = dims[7];
+  m.interleaved = dims[8] != 0;
+  m.eps = (float)a.num(1);
+  if (m.heads % m.kv_heads || m.head_dim % 2) a.fail(0, "needs kvHeads to divide heads and an even headDim");
+  const i64 d = m.hidden, qd = m.heads * m.head_dim, kvd = m.kv_heads * m.head_dim, half = m.head_dim / 2;
+  BufList b(a, 2);
+  m.embed = b.f32((double)m.vocab * d, "embed");
+  m.final_norm = b.f32((double)d, "finalNorm");
+  m.cos = b.f32((double)half, "cos");
+  {  // rows of the RoPE tables: decoderStep checks positions against them
+    napi_value e;
+    napi_get_element(a.env, a.argv[2], 2, &e);
+    size_t len = 0;
+    napi_get_typedarray_info(a.env, e, nullptr, &len, nullptr, nullptr, nullptr);
+    m.rope_positions = (i64)len / half;
+  }
+  m.sin = b.f32((double)m.rope_positions * half, "sin");
+  m.lm_head = b.weight(m.vocab, d, "lmHead");
+  for (i64 l = 0; l < L; l++) {
+    DecodeLayer y;
+    y.input_norm = b.f32((double)d, "inputNorm");
+    y.q_norm = b.f32((double)m.head_dim, "qNorm", true);
+    y.k_norm = b.f32((double)m.head_dim, "kNorm", true);
+    if (!y.q_norm != !y.k_norm) a.fail(2, "qNorm and kNorm must both be given or both be null");
+    y.post_norm = b.f32((double)d, "postNorm");
+    y.k_cache = (float*)b.f32((double)m.capacity * kvd, "kCache");
+    y.v_cache = (float*)b.f32((double)m.capacity * kvd, "vCache");
+    y.wq = b.weight(qd, d, "wq");
+    y.wk = b.weight(kvd, d, "wk");
+    y.wv = b.weight(kvd, d, "wv");
+    y.wo = b.weight(d, qd, "wo");
+    y.gate = b.weight(m.ffn, d, "gate");
+    y.up = b.weight(m.ffn, d, "up");
+    y.down = b.weight(d, m.ffn, "down");
+    m.layers.push_back(y);
+  }
+  if (b.next != b.n) a.fail(2, "has " + std::to_string(b.n) + " entries, expected " + std::to_string(b.next));
+  Decoder* dec = new Decoder(std::move(m));
+  napi_value ext;
+  napi_create_external(a.env, dec, [](napi_env, void* p, void*) { delete (Decoder*)p; }, nullptr, &ext);
+  return ext;
+END
+// decoderStep(handle, token, pos, logits)
+DEF(decoderStep)
+  Decoder* dec = nullptr;
+  if (napi_get_value_external(a.env, a.at(0), (void**)&dec) != napi_ok || !dec) a.fail(0, "must be a decoder handle (decoderCreate)");
+  const DecodeModel& m = dec->model();
+  const i64 token = a.size(1), pos = a.size(2);
+  if (token >= m.vocab) a.fail(1, "token " + std::to_string(token) + " is outside the vocabulary of " + std::to_string(m.vocab));
+  if (pos >= m.capacity || pos >= m.rope_positions) a.fail(2, "position " + std::to_string(pos) + " is outside the KV cache / RoPE tables");
+  dec->step((int32_t)token, pos, a.f32(3, (double)m.vocab));
+  return a.undefined();
+END
+
 // ---- optimizer ----
 DEF(adamwStep)
   i64 n = a.size(4);
@@ -504,7 +631,7 @@ napi_value init(napi_env env, napi_value exports) {
       REG(rmsnormForward), REG(rmsnormBackward), REG(ropeForward), REG(ropeBackward),
       REG(attentionForward), REG(attentionBackward), REG(attentionDecode), REG(swigluForward), REG(swigluBackward),
       REG(softmaxForward), REG(softmaxBackward), REG(logSoftmaxForward), REG(logSoftmaxBackward),
-      REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep),
+      REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep), REG(decoderCreate), REG(decoderStep),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -256,17 +256,29 @@ bool gemv_f32(float* C, i64 ldc, const float* X, const float* W, i64 M, i64 N, i
 #endif
 }
 
+void bf16_columns(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc) {
+#ifdef MM_X86_INTRIN
+  const Isa isa = current_isa();
+  if (isa >= ISA_AVX512) return gemv_bf16_avx512(C, ldc, X, M, W, j0, j1, K, acc);
+  if (isa >= ISA_AVX2) return gemv_bf16_avx2(C, ldc, X, M, W, j0, j1, K, acc);
+#endif
+  gemv_bf16_generic(C, ldc, X, M, W, j0, j1, K, acc);
+}
+
+bool f32_columns(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc) {
+#ifdef MM_X86_INTRIN
+  if (current_isa() < ISA_AVX512) return false;
+  gemv_f32_avx512(C, ldc, X, M, W, j0, j1, K, acc);
+  return true;
+#else
+  (void)C, (void)ldc, (void)X, (void)M, (void)W, (void)j0, (void)j1, (void)K, (void)acc;
+  return false;
+#endif
+}
+
 void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads) {
   if (M <= 0 || N <= 0) return;
-  const Isa isa = current_isa();
-  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) {
-#ifdef MM_X86_INTRIN
-    if (isa >= ISA_AVX512) return gemv_bf16_avx512(C, N, X, M, W, j0, j1, K, acc);
-    if (isa >= ISA_AVX2) return gemv_bf16_avx2(C, N, X, M, W, j0, j1, K, acc);
-#endif
-    (void)isa;
-    gemv_bf16_generic(C, N, X, M, W, j0, j1, K, acc);
-  });
+  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { bf16_columns(C, N, X, M, W, j0, j1, K, acc); });
 }
 
 }  // namespace mm

@@ -12,6 +12,24 @@ void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K,
 // Xq = X with each run of 32 quantised the same way (llama.cpp's Q8_0 x Q8_0 arithmetic; gemv_q8.cc).
 void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads);
 
+// The same products one range of output columns [j0, j1) at a time, for callers that split the
+// columns of several matrices over threads themselves (decode.cc: q, k and v in one job). C rows
+// ldc apart. q8: the activations are quantised once by q8_prepare (into the calling thread's
+// scratch slot 6, valid until its next q8_prepare) and read by every range.
+struct Q8Input {
+  const int8_t* xq = nullptr;
+  const float* dx = nullptr;
+  const uint8_t* xu = nullptr;  // VNNI path: codes + 128, and the scales per pair of blocks
+  const float* xs = nullptr;
+  i64 lds = 0, M = 0, K = 0;
+  int path = 0;  // 0 portable, 1 AVX2, 2 AVX512-VNNI
+};
+Q8Input q8_prepare(const float* X, i64 M, i64 K);
+void q8_columns(float* C, i64 ldc, const Q8Input& in, const int8_t* Q, const float* S, i64 j0, i64 j1, bool acc);
+void bf16_columns(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc);
+// fp32: false (nothing done) below AVX-512, where gemv_f32 is not the path sgemm takes either.
+bool f32_columns(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc);
+
 // Column chunks of 16 rows of W over the threads, when each gets a sizeable share of the weights.
 template <class F>
 static inline void split_columns(i64 N, i64 K, int nthreads, F body) {

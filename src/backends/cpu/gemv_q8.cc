@@ -200,31 +200,48 @@ static bool has_vnni() {
 }
 #endif
 
-void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
-  if (M <= 0 || N <= 0) return;
+Q8Input q8_prepare(const float* X, i64 M, i64 K) {
+  Q8Input in;
+  in.M = M, in.K = K;
   const i64 nb = K / 32;
   // the quantised activations live in the calling thread's scratch; the workers only read them
   float* buf = scratch(6, (size_t)(M * K / 4 + M * nb + M * (nb + 1) / 2 * 16 + M * K / 4 + 64));
   int8_t* xq = (int8_t*)buf;
   float* dx = buf + M * K / 4;
   quantize_rows(X, M, K, xq, dx);
+  in.xq = xq, in.dx = dx;
 #ifdef MM_X86_INTRIN
   const Isa isa = current_isa();
   if (isa >= ISA_AVX512BF16 && has_vnni()) {
     // offset codes and the per-pair scale vectors
-    const i64 lds = (nb + 1) / 2 * 16;
+    in.lds = (nb + 1) / 2 * 16;
     float* xs = dx + M * nb;
-    uint8_t* xu = (uint8_t*)(xs + M * lds);
-    vnni_operands(xq, dx, M, K, lds, xu, xs);
-    split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_vnni(C, N, xu, xs, lds, M, Q, S, j0, j1, K, acc); });
-    return;
+    uint8_t* xu = (uint8_t*)(xs + M * in.lds);
+    vnni_operands(xq, dx, M, K, in.lds, xu, xs);
+    in.xu = xu, in.xs = xs, in.path = 2;
+    return in;
   }
   if (isa >= ISA_AVX2) {
-    split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_avx2(C, N, xq, dx, M, Q, S, j0, j1, K, acc); });
-    return;
+    in.path = 1;
+    return in;
   }
 #endif
-  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_portable(C, N, xq, dx, M, Q, S, j0, j1, K, acc); });
+  in.path = 0;
+  return in;
+}
+
+void q8_columns(float* C, i64 ldc, const Q8Input& in, const int8_t* Q, const float* S, i64 j0, i64 j1, bool acc) {
+#ifdef MM_X86_INTRIN
+  if (in.path == 2) return q8_vnni(C, ldc, in.xu, in.xs, in.lds, in.M, Q, S, j0, j1, in.K, acc);
+  if (in.path == 1) return q8_avx2(C, ldc, in.xq, in.dx, in.M, Q, S, j0, j1, in.K, acc);
+#endif
+  q8_portable(C, ldc, in.xq, in.dx, in.M, Q, S, j0, j1, in.K, acc);
+}
+
+void gemv_q8(float* C, const float* X, const int8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  const Q8Input in = q8_prepare(X, M, K);
+  split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_columns(C, N, in, Q, S, j0, j1, acc); });
 }
 
 }  // namespace mm

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { packageRoot } from '../package-root.js';
-import type { Backend, Buf as AnyBuf, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
+import type { Backend, Buf as AnyBuf, FusedDecodeSpec, FusedDecoder, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 import type { DType, HostArray } from '../../core/dtype.js';
 import { UserError } from '../../core/errors.js';
 
@@ -318,6 +318,37 @@ function makeBackend(n: Addon): CpuBackend {
     adamwStep: (param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step, guard: FBuf | null) => {
       if (guard && !Number.isFinite(guard[0])) return;
       K.adamwStep(param, grad, m, v, c, lr, beta1, beta2, eps, weightDecay, step);
+    },
+
+    // ---- fused batch-1 decode (decode.cc): one native call a token ----
+    createDecoder(spec: FusedDecodeSpec): FusedDecoder {
+      // a weight: its fp32 buffer, and the packed copy the backend's matmul would read, if any
+      const weight = (w: AnyBuf, N: number, K: number): (FBuf | Uint16Array | Int8Array | null)[] => {
+        const p = nPacked > 0 ? packed.get(w) : undefined;
+        if (p === undefined || p.N !== N || p.K !== K) return [w as FBuf, null, null];
+        return [w as FBuf, p.data, p.format === 'q8' ? p.scales : null];
+      };
+      const { hidden: d, heads: H, kvHeads: KVH, headDim: D, ffn: F, vocab: V } = spec;
+      const bufs: (FBuf | Uint16Array | Int8Array | null)[] = [spec.embed as FBuf, spec.finalNorm as FBuf, spec.cos as FBuf, spec.sin as FBuf, ...weight(spec.lmHead, V, d)];
+      for (const l of spec.layers) {
+        bufs.push(l.inputNorm as FBuf, l.qNorm as FBuf | null, l.kNorm as FBuf | null, l.postNorm as FBuf, l.kCache as FBuf, l.vCache as FBuf);
+        bufs.push(...weight(l.wq, H * D, d), ...weight(l.wk, KVH * D, d), ...weight(l.wv, KVH * D, d), ...weight(l.wo, d, H * D));
+        bufs.push(...weight(l.wGate, F, d), ...weight(l.wUp, F, d), ...weight(l.wDown, d, F));
+      }
+      const dims = Int32Array.of(spec.layers.length, d, H, KVH, D, F, V, spec.capacity, spec.interleaved ? 1 : 0);
+      // the handle holds raw pointers into `bufs`: this closure keeps them alive as long as it is used
+      let handle: unknown = n.decoderCreate(dims, spec.eps, bufs);
+      let kept: unknown[] | null = bufs;
+      return {
+        step(token: number, pos: number, logits: Float32Array): void {
+          if (handle === null || kept === null) throw new Error('the fused decoder was disposed');
+          n.decoderStep(handle, token, pos, logits);
+        },
+        dispose(): void {
+          handle = null;
+          kept = null;
+        },
+      };
     },
 
     // ---- settings ----
