@@ -1,10 +1,13 @@
 // POST /v1/completions (OpenAI's legacy text endpoint): raw prompts, no chat template. A text
 // prompt is fed as BOS + its tokens, as MiniMind evaluates pretrained models (`generate --raw`);
-// token-id prompts are fed as given. Choice p*n + j is sample j of prompt p.
+// token-id prompts are fed as given. Choice p*n + j is sample j of prompt p. `logprobs: k` (0..5)
+// gives each choice OpenAI's legacy logprobs object (logprobs.ts): in a stream, each chunk carries
+// the entries of the tokens since the previous chunk of its choice.
 import type { ServerResponse } from 'node:http';
 import { EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
 import { badParam, errors } from './errors.js';
 import { parseCompletionRequest } from './requests.js';
+import { CompletionLogprobsBuilder } from './logprobs.js';
 
 export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerResponse): void {
   const r = parseCompletionRequest(body);
@@ -20,8 +23,10 @@ export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerRe
     if (ids.length === 0) throw badParam('prompt', `prompt ${i} is empty and the tokenizer has no BOS token to start from.`);
     return ids;
   });
-  const params = prompts.map((p) => samplingFor(ctx, r, p.length, 'prompt'));
+  const withLogprobs = r.logprobs !== undefined;
+  const params = prompts.map((p) => samplingFor(ctx, { ...r, logprobs: withLogprobs, topLogprobs: r.logprobs ?? 0 }, p.length, 'prompt'));
   const total = prompts.length * r.n;
+  const lps = withLogprobs ? Array.from({ length: total }, () => new CompletionLogprobsBuilder(tok)) : null;
   const meta = { id: newId('cmpl-'), created: Math.floor(Date.now() / 1000), model: ctx.modelName };
   const texts = new Array<string>(total).fill('');
   const tokens = new Array<number>(total).fill(0);
@@ -45,7 +50,7 @@ export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerRe
       if (r.includeUsage) out!.send(chunk([], true));
       out!.done();
     } else {
-      sendJson(res, 200, { ...chunk(texts.map((text, k) => ({ text, index: k, logprobs: null, finish_reason: finish[k] }))), usage: usage() });
+      sendJson(res, 200, { ...chunk(texts.map((text, k) => ({ text, index: k, logprobs: lps ? lps[k].whole : null, finish_reason: finish[k] }))), usage: usage() });
     }
   };
   const cancels: (() => void)[] = [];
@@ -61,10 +66,12 @@ export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerRe
             const k = p * r.n + j;
             texts[k] += e.text;
             tokens[k] = e.sampledTokens;
-            if (r.stream && e.text) out!.send(chunk([{ text: e.text, index: k, logprobs: null, finish_reason: null }]));
+            lps?.[k].push(e.id, e.logprob, e.topLogprobs, e.text);
+            if (r.stream && e.text) out!.send(chunk([{ text: e.text, index: k, logprobs: lps?.[k].take() ?? null, finish_reason: null }]));
             if (!e.finishReason) return;
             finish[k] = e.finishReason;
-            if (r.stream) out!.send(chunk([{ text: '', index: k, logprobs: null, finish_reason: e.finishReason }]));
+            // tokens whose text never showed (held back by a stop string) report with the finish chunk
+            if (r.stream) out!.send(chunk([{ text: '', index: k, logprobs: lps?.[k].take() ?? null, finish_reason: e.finishReason }]));
             if (--remaining === 0) finishAll();
           },
           onError: (err) => {

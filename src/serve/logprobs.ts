@@ -40,3 +40,60 @@ function entry(tok: Tokenizer, t: TokenLogprob): TopLogprob {
 export function contentLogprob(tok: Tokenizer, id: number, logprob: number, top: readonly TokenLogprob[] = []): ContentLogprob {
   return { ...entry(tok, { id, logprob }), top_logprobs: top.map((t) => entry(tok, t)) };
 }
+
+/** The legacy /v1/completions `logprobs` object: parallel lists, one entry per generated token. */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  /** Per token: the `logprobs` most likely tokens and the sampled one (up to logprobs + 1 keys), token string -> log-probability. */
+  top_logprobs: Record<string, number>[];
+  /** Per token: where its text starts in the choice's text, in characters (Unicode code points, as Python counts). */
+  text_offset: number[];
+}
+
+/**
+ * Collects one choice's legacy logprobs as its events arrive. A token's text_offset is the length
+ * of the text shown before it: a token whose bytes end mid-character (its text shows with a later
+ * token) starts where that character starts.
+ */
+export class CompletionLogprobsBuilder {
+  private pending: CompletionLogprobs = empty();
+  private readonly all: CompletionLogprobs = empty();
+  private chars = 0;
+
+  constructor(private readonly tok: Tokenizer) {}
+
+  /** One event of the choice: its token (if any) is recorded at the current offset, then its text moves the offset on. */
+  push(id: number | null, logprob: number | undefined, top: readonly TokenLogprob[] | undefined, text: string): void {
+    if (id !== null) {
+      const token = entry(this.tok, { id, logprob: logprob! }).token;
+      const alternatives: Record<string, number> = {};
+      for (const t of top ?? []) alternatives[entry(this.tok, t).token] = t.logprob;
+      if (!(token in alternatives)) alternatives[token] = logprob!; // OpenAI: the sampled token is always listed
+      for (const list of [this.pending, this.all]) {
+        list.tokens.push(token);
+        list.token_logprobs.push(logprob!);
+        list.top_logprobs.push(alternatives);
+        list.text_offset.push(this.chars);
+      }
+    }
+    for (const _ of text) this.chars++;
+  }
+
+  /** The entries since the last take() (a stream chunk's), or null when there are none. */
+  take(): CompletionLogprobs | null {
+    if (this.pending.tokens.length === 0) return null;
+    const out = this.pending;
+    this.pending = empty();
+    return out;
+  }
+
+  /** Every entry so far (a non-stream choice's). */
+  get whole(): CompletionLogprobs {
+    return this.all;
+  }
+}
+
+function empty(): CompletionLogprobs {
+  return { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+}

@@ -1,6 +1,6 @@
 // Validation of OpenAI request bodies into typed requests. Every field we honour is checked for
 // type and range, with a 400 that names it (param) as OpenAI does; fields we cannot honour
-// (response_format json, tool_choice 'required', echo, best_of, legacy logprobs, ...) get a clear 400
+// (response_format json, tool_choice 'required', echo, best_of, suffix, ...) get a clear 400
 // instead of being silently ignored. Unknown fields are ignored, as most OpenAI-compatible
 // servers do, so clients that send extra keys (user, metadata, store) keep working.
 import type { ChatMessage } from '../tokenizer/chat.js';
@@ -40,6 +40,8 @@ export interface CompletionRequest extends RequestSampling {
   model: string;
   /** One prompt each: text, or token ids. */
   prompts: (string | number[])[];
+  /** Legacy logprobs (0..5): each token's log-probability and this many most likely alternatives; undefined = off. */
+  logprobs?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -87,9 +89,8 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
   if (b.echo === true) throw badParam('echo', 'echo is not supported by this server.', 'unsupported_parameter');
   if (b.best_of !== undefined && b.best_of !== null && b.best_of !== 1) throw badParam('best_of', 'best_of is not supported by this server.', 'unsupported_parameter');
   if (b.suffix !== undefined && b.suffix !== null) throw badParam('suffix', 'suffix is not supported by this server.', 'unsupported_parameter');
-  if (b.logprobs !== undefined && b.logprobs !== null) throw badParam('logprobs', 'logprobs are not supported on /v1/completions by this server (/v1/chat/completions has them).', 'unsupported_parameter');
-  // The legacy endpoint's max_tokens default is 16 (OpenAI).
-  return { model: str(b.model, 'model'), prompts, ...parseSampling(b, optInt(b.max_tokens, 'max_tokens', 1) ?? 16) };
+  // The legacy endpoint's max_tokens default is 16 (OpenAI); its logprobs is a count, at most 5.
+  return { model: str(b.model, 'model'), prompts, logprobs: optInt(b.logprobs, 'logprobs', 0, 5), ...parseSampling(b, optInt(b.max_tokens, 'max_tokens', 1) ?? 16) };
 }
 
 function parseSampling(b: Json, maxTokens: number | undefined): RequestSampling {

@@ -293,6 +293,78 @@ test('logprobs in a stream: the official client\'s accumulated logprobs equal th
   assert.ok(chunksWithEntries > 1, 'entries arrive as the tokens stream');
 });
 
+// The legacy endpoint's logprobs object for the tokens of one choice, built from the reference:
+// the token strings and log-probabilities of a full forward, text_offset = the characters of the
+// text before the token (a token ending mid-character starts where that character starts; special
+// tokens are not in the text).
+function legacyExpected(prompt: number[], ids: number[]) {
+  const rows = logSoftmaxRows(prompt, ids);
+  const decoder = new TextDecoder('utf-8');
+  let chars = 0;
+  const text_offset = ids.map((id) => {
+    const at = chars;
+    if (!fx.tokenizer.isSpecialId(id)) chars += [...decoder.decode(fx.tokenizer.tokenBytesOf(id)!, { stream: true })].length;
+    return at;
+  });
+  return { tokens: ids.map((id) => expectedToken(Array.from(fx.tokenizer.tokenBytesOf(id)!))), rows, text_offset };
+}
+
+test('legacy completions logprobs (0..5): tokens, token_logprobs, top_logprobs, text_offset; stream = non-stream', async () => {
+  const t = fx.tokenizer;
+  const text = '北京是中国';
+  const prompt = [t.bosTokenId!, ...t.encode(text)];
+  const [want] = reference(prompt, { temperature: 0, maxNewTokens: 12 });
+  const r = await client.completions.create({ model: 'tiny-chat', prompt: text, max_tokens: 12, temperature: 0, logprobs: 3 });
+  const lp = r.choices[0].logprobs!;
+  const exp = legacyExpected(prompt, want.ids);
+  assert.equal(r.choices[0].text, want.text);
+  assert.deepEqual(lp.tokens, exp.tokens);
+  assert.ok(lp.tokens!.some((s) => s.startsWith('bytes:')), 'the answer has a token that is part of a character (else the offsets of split characters are untested)');
+  assert.deepEqual(lp.text_offset, exp.text_offset);
+  lp.token_logprobs!.forEach((x, i) => assert.ok(Math.abs(x - exp.rows[i][want.ids[i]]) < 1e-4, `token ${i}: ${x} vs ${exp.rows[i][want.ids[i]]}`));
+  lp.top_logprobs!.forEach((alts, i) => {
+    // greedy: the sampled token is the most likely, so the 3 alternatives are exactly the top 3
+    const order = Array.from(exp.rows[i].keys()).sort((a, b) => exp.rows[i][b] - exp.rows[i][a] || a - b).slice(0, 3);
+    assert.deepEqual(Object.keys(alts).sort(), order.map((id) => expectedToken(Array.from(t.tokenBytesOf(id)!))).sort(), `token ${i}: alternatives`);
+    for (const id of order) assert.ok(Math.abs(alts[expectedToken(Array.from(t.tokenBytesOf(id)!))] - exp.rows[i][id]) < 1e-4);
+    assert.equal(alts[lp.tokens![i]], lp.token_logprobs![i]);
+  });
+  // The stream's chunks, joined per choice, give the same object.
+  const s = await client.completions.create({ model: 'tiny-chat', prompt: text, max_tokens: 12, temperature: 0, logprobs: 3, stream: true });
+  const joined = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as Record<string, number>[], text_offset: [] as number[] };
+  let chunks = 0;
+  for await (const c of s) {
+    const l = c.choices[0]?.logprobs;
+    if (!l) continue;
+    chunks++;
+    joined.tokens.push(...l.tokens!);
+    joined.token_logprobs.push(...l.token_logprobs!);
+    joined.top_logprobs.push(...l.top_logprobs!);
+    joined.text_offset.push(...l.text_offset!);
+  }
+  assert.deepEqual(joined, lp);
+  assert.ok(chunks > 1, 'entries arrive as the tokens stream');
+  // logprobs 0: only the sampled token's; sampling (n = 2, seeded): the sampled token is listed even
+  // when it is not among the top k, so a dict has k or k + 1 keys
+  const zero = (await client.completions.create({ model: 'tiny-chat', prompt: text, max_tokens: 12, temperature: 0, logprobs: 0 })).choices[0].logprobs!;
+  assert.deepEqual(zero.top_logprobs, lp.tokens!.map((tok, i) => ({ [tok]: lp.token_logprobs![i] })));
+  const sampled = await client.completions.create({ model: 'tiny-chat', prompt: text, max_tokens: 12, temperature: 1.5, seed: 3, n: 2, logprobs: 1 });
+  const refs = reference(prompt, { temperature: 1.5, maxNewTokens: 12, seed: 3, numReturnSequences: 2 });
+  sampled.choices.forEach((c, k) => {
+    const l = c.logprobs!;
+    const e = legacyExpected(prompt, refs[k].ids);
+    assert.deepEqual(l.tokens, e.tokens);
+    assert.deepEqual(l.text_offset, e.text_offset);
+    l.top_logprobs!.forEach((alts, i) => {
+      const best = Array.from(e.rows[i].keys()).reduce((a, b) => (e.rows[i][b] > e.rows[i][a] ? b : a));
+      const keys = new Set([expectedToken(Array.from(t.tokenBytesOf(best)!)), l.tokens![i]]);
+      assert.deepEqual(new Set(Object.keys(alts)), keys);
+    });
+  });
+  assert.ok(sampled.choices.some((c) => c.logprobs!.top_logprobs!.some((a) => Object.keys(a).length === 2)), 'some sampled token was not the most likely one');
+  assert.equal((await client.completions.create({ model: 'tiny-chat', prompt: text, max_tokens: 2 })).choices[0].logprobs, null);
+});
+
 test('a byte-level token that is part of a character: token "bytes:\\xNN", exact bytes', () => {
   const t = fx.tokenizer;
   const id = Array.from({ length: t.vocabSize }, (_, i) => i).find((i) => {
@@ -336,6 +408,11 @@ test('errors reach the client as OpenAI errors with the right status', async () 
   e = await apiError(chat({ messages: HELLO, logprobs: true, top_logprobs: 21 }));
   assert.equal(e.param, 'top_logprobs');
   e = await apiError(chat({ messages: HELLO, logprobs: 'yes' }));
+  assert.equal(e.param, 'logprobs');
+  e = await apiError(client.completions.create({ model: 'tiny-chat', prompt: 'Hi', logprobs: 6 }));
+  assert.ok(e instanceof OpenAI.BadRequestError);
+  assert.equal(e.param, 'logprobs');
+  e = await apiError(client.completions.create({ model: 'tiny-chat', prompt: 'Hi', logprobs: true as never }));
   assert.equal(e.param, 'logprobs');
   // A prompt longer than the context: 400 with the limits.
   e = await apiError(chat({ messages: [{ role: 'user', content: 'Paris '.repeat(600) }] }));
