@@ -2,7 +2,8 @@
 // once) against the js backend:
 // - C (+)= X W^T for 1..16 rows of X, where fp32 weights go through the GEMV kernels (4x4 register
 //   tiles from 4 rows of X on AVX-512). Row counts cover every tile remainder (M mod 4), column
-//   counts every W-row remainder (N mod 4) and the split over threads; K covers the masked tail.
+//   counts every W-row remainder (N mod 4) and the split over threads (which starts at a smaller W for
+//   more rows); K covers the masked tail.
 // - attentionDecode: S sequences' new k/v rows written into their own caches and one query each
 //   attended over its positions, against the js definition (attentionForward per sequence).
 // Skips only when the addon did not build.
@@ -25,7 +26,9 @@ test('fp32 X W^T for 1..16 rows (decode steps): every ISA path and thread count 
       be.setIsa(isa);
       for (const threads of [1, 2]) {
         be.setThreads(threads);
-        for (const [N, K] of [[64, 64], [130, 100], [37, 513], [259, 48], [6, 1024]]) {
+        // the last two are split over 2 threads: from M = 1 on (N x K >= 2 x 65536 floats), and only
+        // for M >= 5, where the 4x4 tiles make 2+ passes over W
+        for (const [N, K] of [[64, 64], [130, 100], [37, 513], [259, 48], [6, 1024], [261, 520], [301, 260]]) {
           for (let M = 1; M <= 16; M++) {
             for (const acc of [false, true]) {
               const x = rand(M * K), w = rand(N * K), c0 = rand(M * N);
