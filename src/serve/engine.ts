@@ -51,7 +51,12 @@ export interface BatchEngineOptions {
   maxBatch?: number;
   /** Sequences allowed to wait for a slot (default 64); beyond it, requests get 429. */
   maxQueue?: number;
-  /** Prompt tokens prefilled between two decode steps at most (default 256; one prompt always goes). */
+  /**
+   * Prompt tokens prefilled per step at most (default 512, vLLM's chunked-prefill default): a burst
+   * of 16 chat-sized prompts (20-40 tokens) joins in one step, so the streams start decoding
+   * together instead of the first ones waiting through the others' prefill; a longer prompt is
+   * prefilled in chunks between decode steps.
+   */
   maxPrefillTokens?: number;
 }
 
@@ -104,7 +109,7 @@ export class BatchEngine implements Engine {
   }
 
   private newBatch(): ContinuousBatch {
-    return new ContinuousBatch(this.model, { tokenizer: this.opts.tokenizer, maxBatch: this.maxBatch, maxPrefillTokens: this.opts.maxPrefillTokens ?? 256 });
+    return new ContinuousBatch(this.model, { tokenizer: this.opts.tokenizer, maxBatch: this.maxBatch, maxPrefillTokens: this.opts.maxPrefillTokens ?? 512 });
   }
 
   // Starts the step loop unless it is running; it stops by itself when the batch is idle.

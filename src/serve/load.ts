@@ -21,7 +21,7 @@ export interface ServeOptions extends ServerOptions {
   maxBatch?: number;
   /** Sequences allowed to wait for a slot before requests get 429 (default 64). */
   maxQueue?: number;
-  /** Prompt tokens prefilled per decode step at most (default 256); longer prompts are prefilled in chunks. */
+  /** Prompt tokens prefilled per decode step at most (default 512); longer prompts are prefilled in chunks. */
   maxPrefillTokens?: number;
   /** A LoRA adapter folder (PEFT layout) applied on top of the model, unmerged. */
   adapter?: string;

@@ -16,7 +16,7 @@ together in one batch per step.
   --model-name <id>      the id clients send as "model" (default: the folder's name)
   --max-batch <n>        sequences decoded together per step (default 16)
   --max-queue <n>        sequences that may wait for a slot before requests get 429 (default 64)
-  --max-prefill-tokens <n>  prompt tokens prefilled per decode step (default 256); a longer prompt is
+  --max-prefill-tokens <n>  prompt tokens prefilled per decode step (default 512); a longer prompt is
                          prefilled in chunks, so it slows the running streams a little instead of stalling them
   --adapter <dir>        apply a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging
   --weights fp32|bf16|q8 weight storage for decoding (default fp32; bf16/q8 read fewer bytes per step)
@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new CliError(`--max-batch must be a positive integer, got ${maxBatch}`);
   const maxQueue = numberFlag(values, 'max-queue', 64);
   if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new CliError(`--max-queue must be a non-negative integer, got ${maxQueue}`);
-  const maxPrefillTokens = numberFlag(values, 'max-prefill-tokens', 256);
+  const maxPrefillTokens = numberFlag(values, 'max-prefill-tokens', 512);
   if (!Number.isInteger(maxPrefillTokens) || maxPrefillTokens < 1) throw new CliError(`--max-prefill-tokens must be a positive integer, got ${maxPrefillTokens}`);
   const apiKey = values['api-key'];
   if (apiKey === '') throw new CliError('--api-key must not be empty');
