@@ -134,6 +134,17 @@ function capacityFor(size: number): number {
   return Math.ceil(size / step) * step;
 }
 
+/** q8 codes + 128 as unsigned bytes (a copy; the caller's codes are left as they are). */
+function offsetCodes(codes: Int8Array): Uint8Array {
+  const out = new Uint8Array(codes.length);
+  out.set(new Uint8Array(codes.buffer, codes.byteOffset, codes.length));
+  const n4 = codes.length >>> 2;
+  const words = new Uint32Array(out.buffer, 0, n4);
+  for (let i = 0; i < n4; i++) words[i] ^= 0x80808080;
+  for (let i = n4 * 4; i < out.length; i++) out[i] ^= 0x80;
+  return out;
+}
+
 /** Pooled bytes kept regardless of how much is live. */
 const POOL_FLOOR = 256 * 1024 * 1024;
 
@@ -143,8 +154,10 @@ function makeBackend(n: Addon): CpuBackend {
   let pooled = 0;
   let tick = 0;
   const K = n; // kernels, called directly
-  // packed inference weights by their fp32 buffer (see registerPackedWeight)
-  const packed = new WeakMap<object, PackedWeight>();
+  // packed inference weights by their fp32 buffer (see registerPackedWeight), as the kernels read
+  // them: q8 codes offset by 128 (unsigned bytes: vpdpbusd's operand order, gemv_q8.cc)
+  type NativePacked = { format: 'bf16'; N: number; K: number; data: Uint16Array } | { format: 'q8'; N: number; K: number; data: Uint8Array; scales: Float32Array };
+  const packed = new WeakMap<object, NativePacked>();
   let nPacked = 0;
   const noScales = new Float32Array(0);
 
@@ -267,7 +280,7 @@ function makeBackend(n: Addon): CpuBackend {
     registerPackedWeight(w: AnyBuf, p: PackedWeight): void {
       if (p.format === 'q8' && p.K % 32 !== 0) throw new Error(`registerPackedWeight: q8 needs K to be a multiple of 32, got ${p.K}`);
       if (!packed.has(w)) nPacked++;
-      packed.set(w, p);
+      packed.set(w, p.format === 'q8' ? { ...p, data: offsetCodes(p.data) } : p);
     },
 
     // ---- rows ----
@@ -323,13 +336,13 @@ function makeBackend(n: Addon): CpuBackend {
     // ---- fused batch-1 decode (decode.cc): one native call a token ----
     createDecoder(spec: FusedDecodeSpec): FusedDecoder {
       // a weight: its fp32 buffer, and the packed copy the backend's matmul would read, if any
-      const weight = (w: AnyBuf, N: number, K: number): (FBuf | Uint16Array | Int8Array | null)[] => {
+      const weight = (w: AnyBuf, N: number, K: number): (FBuf | Uint16Array | Uint8Array | null)[] => {
         const p = nPacked > 0 ? packed.get(w) : undefined;
         if (p === undefined || p.N !== N || p.K !== K) return [w as FBuf, null, null];
         return [w as FBuf, p.data, p.format === 'q8' ? p.scales : null];
       };
       const { hidden: d, heads: H, kvHeads: KVH, headDim: D, ffn: F, vocab: V } = spec;
-      const bufs: (FBuf | Uint16Array | Int8Array | null)[] = [spec.embed as FBuf, spec.finalNorm as FBuf, spec.cos as FBuf, spec.sin as FBuf, ...weight(spec.lmHead, V, d)];
+      const bufs: (FBuf | Uint16Array | Uint8Array | null)[] = [spec.embed as FBuf, spec.finalNorm as FBuf, spec.cos as FBuf, spec.sin as FBuf, ...weight(spec.lmHead, V, d)];
       for (const l of spec.layers) {
         bufs.push(l.inputNorm as FBuf, l.qNorm as FBuf | null, l.kNorm as FBuf | null, l.postNorm as FBuf, l.kCache as FBuf, l.vCache as FBuf);
         bufs.push(...weight(l.wq, H * D, d), ...weight(l.wk, KVH * D, d), ...weight(l.wv, KVH * D, d), ...weight(l.wo, d, H * D));
