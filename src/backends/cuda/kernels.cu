@@ -355,6 +355,19 @@ __global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const T* x, 
   float m = block_sum(dot) / C;
   for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
 }
+template <typename T>
+__global__ void k_rmsnorm_backward_dx_warp(float* dx, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc) {
+  const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
+  if (r >= N) return;
+  const int lane = threadIdx.x & 31;
+  const float* g = dout + r * C;
+  const T* xr = x + r * C;
+  const float rs = rstd[r];
+  float dot = 0.f;
+  for (int c = lane; c < C; c += 32) dot += g[c] * w[c] * ldf(xr, c) * rs;
+  const float m = warp_sum(dot) / C;
+  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
+}
 // dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
 template <typename T>
 __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const T* x, const float* rstd, long long N, int C, long long rows_per) {
@@ -365,93 +378,12 @@ __global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const T* x, 
   for (long long r = r0; r < r1; r++) s += dout[r * C + c] * ldf(x, r * C + c) * rstd[r];
   atomicAdd(&dw[c], s);
 }
-// dx and dw in one pass over dout and x (the dw pass above reads both again): a block takes a run of
-// rows, each thread keeps the dw sums of its columns in registers and adds them to dw once.
-constexpr int kFusedCols = 8;  // columns per thread: rows up to 8 * 128 floats (block) or 8 * 32 (warp)
-constexpr int kFusedRows = 64; // rows per block (block form) or per warp (warp form: 8 warps)
-template <typename T>
-__global__ void k_rmsnorm_backward_fused(float* dx, float* dw, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc) {
-  float dws[kFusedCols] = {};
-  const long long r0 = (long long)blockIdx.x * kFusedRows;
-  for (int i = 0; i < kFusedRows && r0 + i < N; i++) {
-    const long long r = r0 + i;
-    const float* g = dout + r * C;
-    const T* xr = x + r * C;
-    const float rs = rstd[r];
-    float dot = 0.f;
-#pragma unroll
-    for (int k = 0; k < kFusedCols; k++) {
-      const int c = threadIdx.x + k * blockDim.x;
-      if (c < C) dot += g[c] * w[c] * ldf(xr, c) * rs;
-    }
-    const float m = block_sum(dot) / C;
-#pragma unroll
-    for (int k = 0; k < kFusedCols; k++) {
-      const int c = threadIdx.x + k * blockDim.x;
-      if (c >= C) continue;
-      const float xv = ldf(xr, c), gv = g[c];
-      put_grad(dx[r * C + c], rs * (gv * w[c] - xv * rs * m), acc);
-      dws[k] += gv * xv * rs;
-    }
-  }
-#pragma unroll
-  for (int k = 0; k < kFusedCols; k++) {
-    const int c = threadIdx.x + k * blockDim.x;
-    if (c < C) atomicAdd(&dw[c], dws[k]);
-  }
-}
-template <typename T>
-__global__ void k_rmsnorm_backward_fused_warp(float* dx, float* dw, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc) {
-  __shared__ float part[8][kWarpRow];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  float dws[kWarpRow / 32] = {};
-  const long long r0 = (long long)blockIdx.x * 8 * kFusedRows;
-  for (int i = 0; i < kFusedRows; i++) {
-    const long long r = r0 + (long long)i * 8 + warp;
-    if (r >= N) break;  // the whole warp shares r
-    const float* g = dout + r * C;
-    const T* xr = x + r * C;
-    const float rs = rstd[r];
-    float dot = 0.f;
-#pragma unroll
-    for (int k = 0; k < kWarpRow / 32; k++) {
-      const int c = lane + 32 * k;
-      if (c < C) dot += g[c] * w[c] * ldf(xr, c) * rs;
-    }
-    const float m = warp_sum(dot) / C;
-#pragma unroll
-    for (int k = 0; k < kWarpRow / 32; k++) {
-      const int c = lane + 32 * k;
-      if (c >= C) continue;
-      const float xv = ldf(xr, c), gv = g[c];
-      put_grad(dx[r * C + c], rs * (gv * w[c] - xv * rs * m), acc);
-      dws[k] += gv * xv * rs;
-    }
-  }
-#pragma unroll
-  for (int k = 0; k < kWarpRow / 32; k++) part[warp][lane + 32 * k] = dws[k];
-  __syncthreads();
-  for (int c = threadIdx.x; c < C; c += blockDim.x) {
-    float s = 0.f;
-#pragma unroll
-    for (int q = 0; q < 8; q++) s += part[q][c];
-    atomicAdd(&dw[c], s);
-  }
-}
 template <typename T>
 static void rmsnorm_backward_t(float* dx, float* dw, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
+  if (C <= kWarpRow) LAUNCH(k_rmsnorm_backward_dx_warp<T>, (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
+  else LAUNCH(k_rmsnorm_backward_dx<T>, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
   if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
-  if (C <= kWarpRow) {
-    LAUNCH(k_rmsnorm_backward_fused_warp<T>, (unsigned)((N + 8 * kFusedRows - 1) / (8 * kFusedRows)), 256, dx, dw, dout, x, w, rstd, N, C, acc_dx);
-    return;
-  }
-  if (C <= kFusedCols * 128) {
-    LAUNCH(k_rmsnorm_backward_fused<T>, (unsigned)((N + kFusedRows - 1) / kFusedRows), 128, dx, dw, dout, x, w, rstd, N, C, acc_dx);
-    return;
-  }
-  // wider rows: dx per row, then dw over row chunks
-  LAUNCH(k_rmsnorm_backward_dx<T>, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   long long rows_per = 64;
   long long chunks = (N + rows_per - 1) / rows_per;
   if (chunks > 65535) { rows_per = (N + 65534) / 65535; chunks = (N + rows_per - 1) / rows_per; }
