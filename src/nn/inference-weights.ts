@@ -1,18 +1,19 @@
 // Weight storage for inference: `--weights fp32|bf16|q8` on generate / chat / bench generate.
 //   bf16: every weight matrix rounded to bf16 (nearest even);
-//   q8:   q8_0-style: each run of 32 consecutive inputs of a weight row gets one fp32 scale
-//         d = max|w| / 127 and int8 codes q = round(w / d), so w ~ q * d (the layout of llama.cpp's
-//         Q8_0, with an fp32 instead of an fp16 scale).
+//   q8:   llama.cpp's Q8_0: each run of 32 consecutive inputs of a weight row gets one scale
+//         d = max|w| / 127, stored as fp16, and int8 codes q = round(w / d), so w ~ q * fp16(d) —
+//         bit for bit ggml's quantize_row_q8_0_ref (and our GGUF export's q8_0).
 // The model's fp32 weights are replaced by the values the format encodes (so every kernel, on any
 // backend, computes with the same weights: embedding lookups, prefill GEMMs, the js backend), and
 // on the native CPU backend a packed copy is registered, which decode steps read through fused
-// dequantising GEMV kernels: 2 bytes (bf16) or 1.125 bytes (q8) per weight instead of 4. That is
+// dequantising GEMV kernels: 2 bytes (bf16) or 1.0625 bytes (q8) per weight instead of 4. That is
 // where batch-1 decoding spends its time. There, q8 matmuls also quantise their input rows per 32
 // (llama.cpp's Q8_0 x Q8_0 dot: int8 products, src/backends/cpu/gemv_q8.cc); the js backend
 // multiplies fp32 inputs by the rounded weights. 1-D weights (norms) and the MoE router stay fp32.
 import type { Module } from './module.js';
 import { tensor, type Tensor } from '../core/tensor.js';
 import type { CpuBackend, PackedWeight } from '../backends/cpu/index.js';
+import { halfBitsToNumber, numberToHalfBits } from '../formats/halfFloat.js';
 
 export const WEIGHT_FORMATS = ['fp32', 'bf16', 'q8'] as const;
 export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
@@ -34,7 +35,11 @@ export function quantizeBf16(w: Float32Array): Uint16Array {
   return bits;
 }
 
-/** q8_0-style quantisation of w (N rows of K, K a multiple of 32) in place: w becomes q * d. */
+/**
+ * Q8_0 quantisation of w (N rows of K, K a multiple of 32) in place: w becomes q * d. As ggml's
+ * quantize_row_q8_0_ref: d = max|w| / 127, codes round(w * (1 / d)) in fp32, half away from zero;
+ * the scale kept is d rounded to fp16 (so scales holds fp16 values, as float32).
+ */
 export function quantizeQ8(w: Float32Array, K: number): { codes: Int8Array; scales: Float32Array } {
   if (K % Q8_BLOCK !== 0) throw new Error(`quantizeQ8: rows of ${K} inputs are not a multiple of ${Q8_BLOCK}`);
   const nb = w.length / Q8_BLOCK;
@@ -45,19 +50,19 @@ export function quantizeQ8(w: Float32Array, K: number): { codes: Int8Array; scal
     for (let k = 0; k < Q8_BLOCK; k++) amax = Math.max(amax, Math.abs(w[o + k]));
     f32[0] = amax / 127;
     const d = f32[0];
-    scales[b] = d;
-    const inv = d > 0 ? 1 / d : 0;
+    const id = d > 0 ? Math.fround(1 / d) : 0;
+    const dh = halfBitsToNumber(numberToHalfBits(d));
+    scales[b] = dh;
     for (let k = 0; k < Q8_BLOCK; k++) {
-      const v = w[o + k] * inv;
+      const v = Math.fround(w[o + k] * id);
       const q = Math.max(-127, Math.min(127, Math.sign(v) * Math.round(Math.abs(v)))) || 0; // half away from zero, as roundf; no -0
       codes[o + k] = q;
-      f32[0] = q * d;
+      f32[0] = q * dh;
       w[o + k] = f32[0];
     }
   }
   return { codes, scales };
 }
-
 function isCpuWithPacking(be: unknown): be is CpuBackend {
   return typeof (be as Partial<CpuBackend>).registerPackedWeight === 'function';
 }

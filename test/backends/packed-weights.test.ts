@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { jsBackend } from '../../src/backends/js/index.js';
 import { loadCpuBackend, cpuLoadError, PACKED_MAX_ROWS, type CpuBackend, type PackedWeight } from '../../src/backends/cpu/index.js';
 import { quantizeBf16, quantizeQ8 } from '../../src/nn/inference-weights.js';
+import { quantizeQ8_0 } from '../../src/formats/gguf.js';
+import { halfBitsToNumber, numberToHalfBits } from '../../src/formats/halfFloat.js';
 
 const cpu = loadCpuBackend();
 const skip = cpu === null ? `native CPU backend not built: ${cpuLoadError()}` : false;
@@ -34,7 +36,7 @@ test('quantizeBf16 rounds to nearest even and returns the upper 16 bits', () => 
   assert.equal(bits[3], 0xc020);
 });
 
-test('quantizeQ8: one scale per 32 inputs, codes within [-127, 127], error <= scale / 2', () => {
+test('quantizeQ8: Q8_0 — one fp16 scale per 32 inputs, codes within [-127, 127], error <= scale / 2 (+ the fp16 rounding of the scale); codes and scales are our GGUF q8_0 export\'s bytes', () => {
   const K = 64, N = 3;
   const w = rand(N * K, 0.2);
   w[5] = 1.27; // block 0's max: scale 0.01, so 0.005 -> code 1 (half away from zero)
@@ -43,7 +45,7 @@ test('quantizeQ8: one scale per 32 inputs, codes within [-127, 127], error <= sc
   const orig = w.slice();
   const { codes, scales } = quantizeQ8(w, K);
   assert.equal(scales.length, (N * K) / 32);
-  assert.ok(Math.abs(scales[0] - 0.01) < 1e-9);
+  assert.equal(scales[0], halfBitsToNumber(numberToHalfBits(Math.fround(1.27 / 127))), 'the scale is d rounded to fp16');
   assert.equal(codes[5], 127);
   assert.equal(codes[6], 1);
   assert.equal(codes[7], -1);
@@ -51,7 +53,15 @@ test('quantizeQ8: one scale per 32 inputs, codes within [-127, 127], error <= sc
     const d = scales[Math.floor(i / 32)];
     assert.ok(Math.abs(codes[i]) <= 127);
     assert.equal(w[i], Math.fround(codes[i] * d), `w[${i}] is q * d`);
-    assert.ok(Math.abs(w[i] - orig[i]) <= d / 2 + 1e-7, `w[${i}] error ${Math.abs(w[i] - orig[i])} > ${d / 2}`);
+    // d differs from max|w| / 127 by at most 2^-11 relative (fp16), so each of the <= 127 steps by that much more
+    assert.ok(Math.abs(w[i] - orig[i]) <= d / 2 + 127 * d * 2 ** -11 + 1e-7, `w[${i}] error ${Math.abs(w[i] - orig[i])} > ${d / 2}`);
+  }
+  // the same blocks as ggml's quantize_row_q8_0_ref writes them (src/formats/gguf.ts): 2 bytes of fp16 scale + 32 codes
+  const ref = quantizeQ8_0(orig);
+  const view = new DataView(ref.buffer);
+  for (let b = 0; b < scales.length; b++) {
+    assert.equal(view.getUint16(b * 34, true), numberToHalfBits(scales[b]), `block ${b}: scale`);
+    for (let k = 0; k < 32; k++) assert.equal(view.getInt8(b * 34 + 2 + k), codes[b * 32 + k], `block ${b}: code ${k}`);
   }
   assert.throws(() => quantizeQ8(new Float32Array(40), 40), /multiple of 32/);
 });
@@ -172,4 +182,5 @@ test('packed weights: freeing the fp32 buffer drops the packed copy; a mis-sized
   for (let i = 0; i < N; i++) assert.ok(Math.abs(out[i] - want[i]) < 1e-5, 'after free, the stale packed copy is not used');
   be.free(w2);
   assert.throws(() => be.registerPackedWeight(new Float32Array(40), { format: 'q8', N: 1, K: 40, data: new Int8Array(40), scales: new Float32Array(2) }), /multiple of 32/);
+  assert.throws(() => be.registerPackedWeight(new Float32Array(32), { format: 'q8', N: 1, K: 32, data: new Int8Array(32), scales: Float32Array.of(0.1) }), /not an fp16 value/);
 });

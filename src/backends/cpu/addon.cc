@@ -204,8 +204,8 @@ DEF(matmul)
 END
 
 // matmulPacked(out, x, w, scales, M, N, K, format, accumulate): out (M, N) (+)= x (M, K) W^T with W
-// (N, K) packed: format 'bf16' (w Uint16Array, scales unused) or 'q8' (w Uint8Array: codes + 128, scales
-// Float32Array of N * K / 32, K a multiple of 32).
+// (N, K) packed: format 'bf16' (w Uint16Array, scales unused) or 'q8' (w Uint8Array: codes + 128,
+// scales Uint16Array: N * K / 32 fp16, K a multiple of 32).
 DEF(matmulPacked)
   i64 M = a.size(4), N = a.size(5), K = a.size(6);
   size_t len;
@@ -220,7 +220,7 @@ DEF(matmulPacked)
   } else if (fmt == "q8") {
     if (K % 32 != 0) a.fail(6, "must be a multiple of 32 for q8 weights, got " + std::to_string(K));
     const uint8_t* q = (const uint8_t*)a.raw(2, napi_uint8_array, "Uint8Array (q8 codes + 128)", (double)N * K);
-    gemv_q8(out, X, q, a.f32(3, (double)N * (K / 32)), M, N, K, acc, num_threads());
+    gemv_q8(out, X, q, (const uint16_t*)a.raw(3, napi_uint16_array, "Uint16Array (q8 fp16 scales)", (double)N * (K / 32)), M, N, K, acc, num_threads());
   } else {
     a.fail(7, "must be 'bf16' or 'q8'");
   }
@@ -489,7 +489,7 @@ END
 // interleaved], eps, bufs: array) -> handle. bufs, in order: embed, finalNorm, cos, sin, the lm head as
 // a weight; then per layer inputNorm, qNorm | null, kNorm | null, postNorm, kCache, vCache, and the
 // weights wq, wk, wv, wo, gate, up, down. A weight is 3 entries: its fp32 buffer, its packed copy
-// (Uint16Array bf16 bits | Uint8Array q8 codes + 128 | null) and the q8 scales (Float32Array | null).
+// (Uint16Array bf16 bits | Uint8Array q8 codes + 128 | null) and the q8 scales (Uint16Array fp16 | null).
 // Every length is checked here, once; the JS wrapper keeps the arrays alive while the handle is.
 struct BufList {
   const Args& a;
@@ -546,7 +546,7 @@ struct BufList {
       else a.fail(arg, std::string(what) + ": the packed copy must be a Uint16Array (bf16) or a Uint8Array (q8 codes + 128)");
     }
     if (w.fmt == DecodeWeight::Q8 && K % 32 != 0) a.fail(arg, std::string(what) + ": q8 needs K to be a multiple of 32");
-    w.s = f32(w.fmt == DecodeWeight::Q8 ? (double)N * (K / 32) : 0, what, w.fmt != DecodeWeight::Q8);
+    w.s = (const uint16_t*)take(napi_uint16_array, w.fmt == DecodeWeight::Q8 ? (double)N * (K / 32) : 0, w.fmt != DecodeWeight::Q8, what);
     return w;
   }
 };

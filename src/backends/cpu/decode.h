@@ -7,14 +7,14 @@
 
 namespace mm {
 
-// One weight matrix (N, K), row-major: fp32, or its packed copy (bf16 bits, or q8 codes offset by
-// 128 + one fp32 scale per 32 inputs) as the backend keeps it (src/backends/cpu/index.ts).
+// One weight matrix (N, K), row-major: fp32, or its packed copy (bf16 bits, or Q8_0: codes offset
+// by 128 + one fp16 scale per 32 inputs) as the backend keeps it (src/backends/cpu/index.ts).
 struct DecodeWeight {
   enum Format { F32 = 0, BF16 = 1, Q8 = 2 } fmt = F32;
   const float* f = nullptr;
   const uint16_t* b = nullptr;
   const uint8_t* q = nullptr;
-  const float* s = nullptr;
+  const uint16_t* s = nullptr;  // q8: fp16 scales
   i64 N = 0, K = 0;
 };
 

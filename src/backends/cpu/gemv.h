@@ -8,10 +8,10 @@ namespace mm {
 bool gemv_f32(float* C, i64 ldc, const float* X, const float* W, i64 M, i64 N, i64 K, bool acc, int nthreads);
 // C (M, N) (+)= X (M, K) W^T, W (N, K) in bf16.
 void gemv_bf16(float* C, const float* X, const uint16_t* W, i64 M, i64 N, i64 K, bool acc, int nthreads);
-// C (M, N) (+)= Xq (M, K) W^T, W[j][k] = (Q[j * K + k] - 128) * S[j * (K / 32) + k / 32], K % 32 == 0
+// C (M, N) (+)= Xq (M, K) W^T, W[j][k] = (Q[j * K + k] - 128) * S[j * (K / 32) + k / 32] (S: fp16), K % 32 == 0
 // (Q: the int8 codes offset by 128), and Xq = X with each run of 32 quantised the same way
 // (llama.cpp's Q8_0 x Q8_0 arithmetic; gemv_q8.cc).
-void gemv_q8(float* C, const float* X, const uint8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads);
+void gemv_q8(float* C, const float* X, const uint8_t* Q, const uint16_t* S, i64 M, i64 N, i64 K, bool acc, int nthreads);
 
 // The same products one range of output columns [j0, j1) at a time, for callers that split the
 // columns of several matrices over threads themselves (decode.cc: q, k and v in one job). C rows
@@ -26,7 +26,7 @@ struct Q8Input {
   int path = 0;  // 0 portable, 1 AVX2, 2 AVX512-VNNI
 };
 Q8Input q8_prepare(const float* X, i64 M, i64 K);
-void q8_columns(float* C, i64 ldc, const Q8Input& in, const uint8_t* Q, const float* S, i64 j0, i64 j1, bool acc);
+void q8_columns(float* C, i64 ldc, const Q8Input& in, const uint8_t* Q, const uint16_t* S, i64 j0, i64 j1, bool acc);
 void bf16_columns(float* C, i64 ldc, const float* X, i64 M, const uint16_t* W, i64 j0, i64 j1, i64 K, bool acc);
 // fp32: false (nothing done) below AVX-512, where gemv_f32 is not the path sgemm takes either.
 bool f32_columns(float* C, i64 ldc, const float* X, i64 M, const float* W, i64 j0, i64 j1, i64 K, bool acc);

@@ -1,5 +1,5 @@
 // Matmuls against q8 weights: C (M, N) (+)= X (M, K) W^T, W (N, K) stored q8_0-style (int8 codes q
-// and one fp32 scale d per 32 consecutive k of a row, weight = q * d). The codes are kept offset by
+// and one fp16 scale d per 32 consecutive k of a row, weight = q * d: llama.cpp's Q8_0). The codes are kept offset by
 // 128, as unsigned bytes u = q + 128 (the backend converts them when a weight is registered), which
 // is the operand order vpdpbusd wants. The activations are quantised the same way per row and block
 // of 32 (dx = max|x| / 127, xq = x * 127 / max|x| rounded to nearest even, the rounding of
@@ -23,6 +23,23 @@
 
 namespace mm {
 
+// An fp16 bit pattern as fp32 (exact; the portable path's scales).
+static inline float half_to_float(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  uint32_t bits;
+  if (e == 0x1f) bits = sign | 0x7f800000u | (m << 13);  // inf / NaN
+  else if (e != 0) bits = sign | ((e + 112) << 23) | (m << 13);
+  else if (m == 0) bits = sign;
+  else {  // subnormal: m * 2^-24
+    float f = (float)m * 5.9604644775390625e-8f;
+    std::memcpy(&bits, &f, 4);
+    bits |= sign;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // xq (M x K) and dx (M x K/32): the activations' blocks quantised as described above.
 MM_CLONES static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, float* dx) {
   const i64 nb = K / 32;
@@ -43,7 +60,7 @@ MM_CLONES static void quantize_rows(const float* X, i64 M, i64 K, int8_t* xq, fl
 }
 
 // ---------------------------------------------------------------- portable
-MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const uint8_t* Q, const float* S, i64 j0, i64 j1,
+MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const uint8_t* Q, const uint16_t* S, i64 j0, i64 j1,
                                   i64 K, bool acc) {
   const i64 nb = K / 32;
   for (i64 j = j0; j < j1; j++)
@@ -54,7 +71,7 @@ MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const flo
         const uint8_t* q = Q + j * K + b * 32;
         int32_t t = 0;
         for (int k = 0; k < 32; k++) t += (int32_t)x[k] * ((int32_t)q[k] - 128);
-        s += (float)t * (DX[i * nb + b] * S[j * nb + b]);
+        s += (float)t * (DX[i * nb + b] * half_to_float(S[j * nb + b]));
       }
       C[i * ldc + j] = acc ? C[i * ldc + j] + s : s;
     }
@@ -62,7 +79,14 @@ MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const flo
 
 #ifdef MM_X86_INTRIN
 // ---------------------------------------------------------------- AVX512-VNNI
-#define MM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")))
+#define MM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+
+// The fp16 scales of two consecutive blocks as fp32, in lanes 0 and 1.
+MM_VNNI static inline __m128 scale_pair(const uint16_t* d) {
+  uint32_t two;
+  std::memcpy(&two, d, 4);
+  return _mm_cvtph_ps(_mm_cvtsi32_si128((int)two));
+}
 
 // One row j of W against MI rows of X: XQ = the signed codes, NX = per pair of blocks (64 inputs) 16
 // int32 lanes summing to -128 * sum(xq) lane by lane (the start value of vpdpbusd), XS = per pair 16
@@ -70,11 +94,11 @@ MM_CLONES static void q8_portable(float* C, i64 ldc, const int8_t* XQ, const flo
 // sum the first 32 bytes of a 64-byte load). NX and XS rows lds apart. An odd last block runs 256
 // bits wide. Two pairs a step for a single row of X (two independent accumulators).
 template <int MI>
-MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32_t* NX, const float* XS, i64 lds, const uint8_t* Q, const float* S,
+MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32_t* NX, const float* XS, i64 lds, const uint8_t* Q, const uint16_t* S,
                                 i64 j, i64 K, bool acc) {
   const i64 nb = K / 32, np = nb / 2;
   const uint8_t* q = Q + j * K;
-  const float* d = S + j * nb;
+  const uint16_t* d = S + j * nb;
   const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   constexpr int U = MI == 1 ? 2 : 1;
   __m512 s[MI][U];
@@ -84,7 +108,7 @@ MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32
   for (; p + U <= np; p += U) {
     for (int u = 0; u < U; u++) {
       const __m512i w = _mm512_loadu_si512(q + (p + u) * 64);
-      const __m512 dw = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double*)(d + 2 * (p + u))))));
+      const __m512 dw = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(scale_pair(d + 2 * (p + u))));
       for (int i = 0; i < MI; i++) {
         const __m512i t = _mm512_dpbusd_epi32(_mm512_loadu_si512(NX + i * lds + (p + u) * 16), w, _mm512_loadu_si512(XQ + i * K + (p + u) * 64));
         s[i][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, _mm512_loadu_ps(XS + i * lds + (p + u) * 16)), s[i][u]);
@@ -93,7 +117,7 @@ MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32
   }
   for (; p < np; p++) {  // U = 2 and an odd number of pairs
     const __m512i w = _mm512_loadu_si512(q + p * 64);
-    const __m512 dw = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double*)(d + 2 * p)))));
+    const __m512 dw = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(scale_pair(d + 2 * p)));
     for (int i = 0; i < MI; i++) {
       const __m512i t = _mm512_dpbusd_epi32(_mm512_loadu_si512(NX + i * lds + p * 16), w, _mm512_loadu_si512(XQ + i * K + p * 64));
       s[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, _mm512_loadu_ps(XS + i * lds + p * 16)), s[i][0]);
@@ -103,7 +127,7 @@ MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32
   for (int i = 0; i < MI; i++) tail[i] = 0.f;
   if (nb & 1) {
     const __m256i w = _mm256_loadu_si256((const __m256i*)(q + np * 64));
-    const __m256 dw = _mm256_set1_ps(d[nb - 1]);
+    const __m256 dw = _mm256_set1_ps(_cvtsh_ss(d[nb - 1]));
     for (int i = 0; i < MI; i++) {
       const __m256i t = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)(NX + i * lds + np * 16)), w, _mm256_loadu_si256((const __m256i*)(XQ + i * K + np * 64)));
       const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(dw, _mm256_loadu_ps(XS + i * lds + np * 16)));
@@ -120,7 +144,7 @@ MM_VNNI static void q8_row_vnni(float* C, i64 ldc, const int8_t* XQ, const int32
   }
 }
 
-MM_VNNI static void q8_vnni(float* C, i64 ldc, const int8_t* XQ, const int32_t* NX, const float* XS, i64 lds, i64 M, const uint8_t* Q, const float* S,
+MM_VNNI static void q8_vnni(float* C, i64 ldc, const int8_t* XQ, const int32_t* NX, const float* XS, i64 lds, i64 M, const uint8_t* Q, const uint16_t* S,
                             i64 j0, i64 j1, i64 K, bool acc) {
   for (i64 jb = j0; jb < j1; jb += 16) {
     const i64 je = std::min(j1, jb + 16);
@@ -147,14 +171,14 @@ MM_VNNI static void q8_vnni(float* C, i64 ldc, const int8_t* XQ, const int32_t* 
 }
 
 // ---------------------------------------------------------------- AVX2
-#define MM_Q8AVX2 __attribute__((target("avx2,fma")))
+#define MM_Q8AVX2 __attribute__((target("avx2,fma,f16c")))
 
 template <int MI>
-MM_Q8AVX2 static void q8_row_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, const uint8_t* Q, const float* S, i64 j, i64 K, bool acc) {
+MM_Q8AVX2 static void q8_row_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, const uint8_t* Q, const uint16_t* S, i64 j, i64 K, bool acc) {
   const i64 nb = K / 32;
   const uint8_t* q = Q + j * K;
   const __m256i c128 = _mm256_set1_epi8((char)0x80);
-  const float* d = S + j * nb;
+  const uint16_t* d = S + j * nb;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 s[MI];
   for (int i = 0; i < MI; i++) s[i] = _mm256_setzero_ps();
@@ -165,7 +189,7 @@ MM_Q8AVX2 static void q8_row_avx2(float* C, i64 ldc, const int8_t* XQ, const flo
       // |x| * (w with x's sign): unsigned x signed bytes, pairs summed to int16 (|products| <= 2 * 127^2, no saturation)
       const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x));
       const __m256i t = _mm256_madd_epi16(p16, ones);
-      s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(DX[i * nb + b] * d[b]), s[i]);
+      s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(DX[i * nb + b] * _cvtsh_ss(d[b])), s[i]);
     }
   }
   for (int i = 0; i < MI; i++) {
@@ -177,7 +201,7 @@ MM_Q8AVX2 static void q8_row_avx2(float* C, i64 ldc, const int8_t* XQ, const flo
   }
 }
 
-MM_Q8AVX2 static void q8_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const uint8_t* Q, const float* S, i64 j0, i64 j1, i64 K,
+MM_Q8AVX2 static void q8_avx2(float* C, i64 ldc, const int8_t* XQ, const float* DX, i64 M, const uint8_t* Q, const uint16_t* S, i64 j0, i64 j1, i64 K,
                               bool acc) {
   const i64 nb = K / 32;
   for (i64 jb = j0; jb < j1; jb += 16) {
@@ -254,7 +278,7 @@ Q8Input q8_prepare(const float* X, i64 M, i64 K) {
   return in;
 }
 
-void q8_columns(float* C, i64 ldc, const Q8Input& in, const uint8_t* Q, const float* S, i64 j0, i64 j1, bool acc) {
+void q8_columns(float* C, i64 ldc, const Q8Input& in, const uint8_t* Q, const uint16_t* S, i64 j0, i64 j1, bool acc) {
 #ifdef MM_X86_INTRIN
   if (in.path == 2) return q8_vnni(C, ldc, in.xq, in.nx, in.xs, in.lds, in.M, Q, S, j0, j1, in.K, acc);
   if (in.path == 1) return q8_avx2(C, ldc, in.xq, in.dx, in.M, Q, S, j0, j1, in.K, acc);
@@ -262,7 +286,7 @@ void q8_columns(float* C, i64 ldc, const Q8Input& in, const uint8_t* Q, const fl
   q8_portable(C, ldc, in.xq, in.dx, in.M, Q, S, j0, j1, in.K, acc);
 }
 
-void gemv_q8(float* C, const float* X, const uint8_t* Q, const float* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
+void gemv_q8(float* C, const float* X, const uint8_t* Q, const uint16_t* S, i64 M, i64 N, i64 K, bool acc, int nthreads) {
   if (M <= 0 || N <= 0) return;
   const Q8Input in = q8_prepare(X, M, K);
   split_columns(N, K, nthreads, [&](i64 j0, i64 j1) { q8_columns(C, N, in, Q, S, j0, j1, acc); });

@@ -13,6 +13,7 @@ import { packageRoot } from '../package-root.js';
 import type { Backend, Buf as AnyBuf, FusedDecodeSpec, FusedDecoder, HostBuf as Buf, HostFBuf as FBuf, UnaryOp } from '../backend.js';
 import type { DType, HostArray } from '../../core/dtype.js';
 import { UserError } from '../../core/errors.js';
+import { f16ToF32, f32ToF16 } from '../../formats/halfFloat.js';
 
 /** The functions the addon exports (argument order = the Backend interface). */
 interface Addon {
@@ -60,7 +61,7 @@ export interface CpuBackend extends Backend {
   trimPool(): void;
 }
 
-/** A weight matrix (N, K) packed for decoding: bf16 bits, or q8_0-style int8 codes with one fp32 scale per 32 k. */
+/** A weight matrix (N, K) packed for decoding: bf16 bits, or Q8_0 int8 codes with one scale per 32 k (an fp16 value, held as float32). */
 export type PackedWeight =
   | { format: 'bf16'; N: number; K: number; data: Uint16Array }
   | { format: 'q8'; N: number; K: number; data: Int8Array; scales: Float32Array };
@@ -145,6 +146,18 @@ function offsetCodes(codes: Int8Array): Uint8Array {
   return out;
 }
 
+/** Q8_0 scales as fp16 bits, as the kernels read them; each must be an fp16 value already (quantizeQ8's are). */
+function halfScales(scales: Float32Array): Uint16Array {
+  const bits = f32ToF16(scales);
+  const back = f16ToF32(bits);
+  for (let i = 0; i < scales.length; i++) {
+    if (back[i] !== scales[i] && !(Number.isNaN(back[i]) && Number.isNaN(scales[i]))) {
+      throw new Error(`registerPackedWeight: q8 scale ${i} (${scales[i]}) is not an fp16 value (Q8_0 keeps fp16 scales; see quantizeQ8)`);
+    }
+  }
+  return bits;
+}
+
 /** Pooled bytes kept regardless of how much is live. */
 const POOL_FLOOR = 256 * 1024 * 1024;
 
@@ -156,10 +169,10 @@ function makeBackend(n: Addon): CpuBackend {
   const K = n; // kernels, called directly
   // packed inference weights by their fp32 buffer (see registerPackedWeight), as the kernels read
   // them: q8 codes offset by 128 (unsigned bytes: vpdpbusd's operand order, gemv_q8.cc)
-  type NativePacked = { format: 'bf16'; N: number; K: number; data: Uint16Array } | { format: 'q8'; N: number; K: number; data: Uint8Array; scales: Float32Array };
+  type NativePacked = { format: 'bf16'; N: number; K: number; data: Uint16Array } | { format: 'q8'; N: number; K: number; data: Uint8Array; scales: Uint16Array };
   const packed = new WeakMap<object, NativePacked>();
   let nPacked = 0;
-  const noScales = new Float32Array(0);
+  const noScales = new Uint16Array(0);
 
   function key(dtype: DType, cap: number): string {
     return dtype + ':' + cap;
@@ -279,8 +292,9 @@ function makeBackend(n: Addon): CpuBackend {
     },
     registerPackedWeight(w: AnyBuf, p: PackedWeight): void {
       if (p.format === 'q8' && p.K % 32 !== 0) throw new Error(`registerPackedWeight: q8 needs K to be a multiple of 32, got ${p.K}`);
+      if (p.format === 'q8' && p.scales.length < (p.N * p.K) / 32) throw new Error(`registerPackedWeight: q8 needs ${(p.N * p.K) / 32} scales, got ${p.scales.length}`);
       if (!packed.has(w)) nPacked++;
-      packed.set(w, p.format === 'q8' ? { ...p, data: offsetCodes(p.data) } : p);
+      packed.set(w, p.format === 'q8' ? { ...p, data: offsetCodes(p.data), scales: halfScales(p.scales) } : p);
     },
 
     // ---- rows ----
