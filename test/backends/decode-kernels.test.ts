@@ -53,7 +53,7 @@ test('attentionDecode: every sequence writes its own cache row and attends its o
   try {
     for (const threads of [1, 2]) {
       be.setThreads(threads);
-      for (const [H, KVH, D] of [[8, 2, 64], [4, 4, 32], [6, 1, 16], [8, 4, 48]]) {
+      for (const [H, KVH, D] of [[8, 2, 64], [4, 4, 32], [6, 1, 16], [8, 4, 48], [8, 4, 96]]) {
         for (const S of [1, 3, 16]) {
           const inner = KVH * D;
           const caps = Array.from({ length: S }, (_, s) => 8 + ((s * 37) % 300));

@@ -111,7 +111,7 @@ bool attention_one_query(float* out, float* lse, const float* q, const float* k,
                          float scale) {
 #ifdef MM_X86_INTRIN
   const i64 NV = D / 16;
-  if (current_isa() < ISA_AVX512 || D % 16 != 0 || !(NV == 1 || NV == 2 || NV == 4 || NV == 8) || Tk < 1) return false;
+  if (current_isa() < ISA_AVX512 || D % 16 != 0 || !(NV == 1 || NV == 2 || NV == 4 || NV == 6 || NV == 8) || Tk < 1) return false;
   const i64 group = H / KVH, ldq = H * D, ldk = KVH * D;
   // KV groups over the threads from a few thousand keys x heads up: a decode step's cache rows come
   // from memory, so two threads fetch twice as fast (v1-small, 2 threads: 42 -> 14 us a layer)
@@ -129,6 +129,7 @@ bool attention_one_query(float* out, float* lse, const float* q, const float* k,
       case 1: group_chunks<1>(o, l, qp, kp, vp, ldk, Tk, scale, group, S); break;
       case 2: group_chunks<2>(o, l, qp, kp, vp, ldk, Tk, scale, group, S); break;
       case 4: group_chunks<4>(o, l, qp, kp, vp, ldk, Tk, scale, group, S); break;
+      case 6: group_chunks<6>(o, l, qp, kp, vp, ldk, Tk, scale, group, S); break;  // head_dim 96 (minimind-3, minimind2)
       default: group_chunks<8>(o, l, qp, kp, vp, ldk, Tk, scale, group, S); break;
     }
   });
