@@ -13,7 +13,7 @@
 // as PyTorch frees a graph: other losses' nodes stay on the tape for their own backward(); a
 // second backward() through a freed graph, or through tensors a scope has already disposed, is
 // an error that says so instead of silently computing no gradients.
-import { Tensor, installAutogradHooks, empty, zeros, full } from './tensor.js';
+import { Storage, Tensor, installAutogradHooks, empty, emptyLowPrecision, zeros, full } from './tensor.js';
 import { tape, takeTape, type Node } from './tape.js';
 
 export type { Node };
@@ -56,13 +56,15 @@ export interface GradOut {
 
 // A new gradient slot for t, unfilled: the buffer zeroGrad() kept, else a new one. Leaves
 // (parameters) keep their gradient across scopes; intermediate gradients belong to the current scope.
-function newSlot(t: Tensor): Tensor {
+// With `lowp`, a tensor stored in bf16 gets a bf16 gradient (autocast's: the gradient of a bf16
+// activation is bf16), for a kernel that writes bf16.
+function newSlot(t: Tensor, lowp = false): Tensor {
   const kept = t.keptGrad();
   if (kept) {
     t.grad = kept;
     return kept;
   }
-  const g = empty(t.shape, t.dtype, t.backend);
+  const g = lowp && t.storage.bf16 ? emptyLowPrecision(t.shape, t.backend) : empty(t.shape, t.dtype, t.backend);
   if (!t.node) g.keep();
   t.grad = g;
   return g;
@@ -72,11 +74,18 @@ function newSlot(t: Tensor): Tensor {
  * t's gradient for a kernel that can overwrite or accumulate: the first contribution gets an
  * unfilled buffer to overwrite, later ones the sum to add into. For a t that needs no gradient
  * (an input of a multi-output kernel), unfilled scratch to overwrite.
+ *
+ * lowp: the kernel writes bf16 (ops/precision.ts), so a first contribution to a bf16-stored t may
+ * get a bf16 gradient. A bf16 gradient is only ever overwritten: a later contribution first makes
+ * it float32 (exactly), so every sum is taken in float32.
  */
-export function gradOut(t: Tensor): GradOut {
+export function gradOut(t: Tensor, lowp = false): GradOut {
   if (!t.requiresGrad) return { grad: empty(t.shape, t.dtype, t.backend), accumulate: false };
-  if (t.grad) return { grad: t.grad, accumulate: true };
-  return { grad: newSlot(t), accumulate: false };
+  if (t.grad) {
+    t.grad.storage.toFloat32();
+    return { grad: t.grad, accumulate: true };
+  }
+  return { grad: newSlot(t, lowp), accumulate: false };
 }
 
 /**
@@ -85,16 +94,29 @@ export function gradOut(t: Tensor): GradOut {
  */
 export function gradOf(t: Tensor): Tensor {
   if (!t.requiresGrad) return zeros(t.shape, t.dtype, t.backend);
-  if (t.grad) return t.grad;
+  if (t.grad) {
+    t.grad.storage.toFloat32();
+    return t.grad;
+  }
   const g = newSlot(t);
   g.backend.fill(g.buf, 0, g.size);
   return g;
 }
 
-/** t's gradient (+)= alpha * g (g has t's size): a copy or a scaled copy as the first write. */
+/**
+ * t's gradient (+)= alpha * g (g has t's size): a copy or a scaled copy as the first write; for a
+ * bf16-stored t, its first gradient is g rounded to bf16 (a residual sum's branch, as autocast).
+ */
 export function addGradient(t: Tensor, g: Tensor, alpha = 1): void {
-  const { grad, accumulate } = gradOut(t);
   const be = t.backend;
+  if (alpha === 1 && t.requiresGrad && !t.grad && t.storage.bf16 && !g.storage.bf16 && be.lowPrecisionCopy) {
+    const lowp = be.lowPrecisionCopy(g.buf as Float32Array, g.size);
+    if (lowp) {
+      t.grad = new Tensor(new Storage(be, null, lowp, g.size), t.shape, t.dtype);
+      return;
+    }
+  }
+  const { grad, accumulate } = gradOut(t);
   if (accumulate) be.axpy(grad.buf as Float32Array, g.buf as Float32Array, alpha, g.size);
   else if (alpha === 1) be.copy(grad.buf, g.buf, g.size);
   else be.affine(grad.buf as Float32Array, g.buf as Float32Array, alpha, 0, g.size);

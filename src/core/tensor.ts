@@ -20,7 +20,7 @@ export class Storage {
    */
   lowp: Buf | null = null;
   /** Stored in bf16 (made so by a kernel); a float32 copy made later does not change that. */
-  readonly bf16: boolean;
+  bf16: boolean;
   constructor(readonly backend: Backend, public buf: Buf | null, lowp: Buf | null = null, private readonly size = 0) {
     this.lowp = lowp;
     this.bf16 = buf === null && lowp !== null;
@@ -29,6 +29,17 @@ export class Storage {
   fp32(): Buf | null {
     if (!this.buf && this.lowp && this.refs > 0) this.buf = this.backend.fromLowPrecision!(this.lowp as FBuf, this.size);
     return this.buf;
+  }
+  /**
+   * Makes a bf16 storage a float32 one (its values, exactly): for a bf16 gradient that a kernel
+   * without a bf16 path is about to add into. Shared by every view.
+   */
+  toFloat32(): void {
+    if (!this.bf16) return;
+    this.fp32();
+    if (this.lowp) this.backend.free(this.lowp);
+    this.lowp = null;
+    this.bf16 = false;
   }
   release(): void {
     if (--this.refs === 0) {

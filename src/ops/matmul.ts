@@ -6,7 +6,7 @@ import { record, gradOut } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import type { FBuf } from '../backends/backend.js';
 import { emptyLike, fb, lastDim } from './util.js';
-import { anyBuf, outputLike } from './precision.js';
+import { anyBuf, isLowPrecision, outputLike } from './precision.js';
 
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`matmul: needs 2-D tensors, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
@@ -55,12 +55,14 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
   const out = outputLike(x, true, [...x.shape.slice(0, -1), outF]);
   be.matmul(anyBuf(out), gemmOperand(x, 'linear'), fb(weight, 'linear'), rows, outF, inF, false, true, false);
   return record(out, [x, weight], (g) => {
-    // g feeds both gradient GEMMs: round it to bf16 once (under bf16 precision)
-    const gl = x.requiresGrad && weight.requiresGrad ? (be.lowPrecisionCopy?.(fb(g), g.size) ?? null) : null;
-    const gOp = gl ?? fb(g);
+    // g feeds both gradient GEMMs: as stored when bf16 (the output was), else rounded to bf16 once
+    // (under bf16 precision)
+    const gl = !isLowPrecision(g) && x.requiresGrad && weight.requiresGrad ? (be.lowPrecisionCopy?.(fb(g), g.size) ?? null) : null;
+    const gOp = gl ?? anyBuf(g);
     if (x.requiresGrad) {
-      const { grad, accumulate } = gradOut(x);
-      be.matmul(fb(grad), gOp, fb(weight), rows, inF, outF, false, false, accumulate);
+      // a bf16 x (attention output, SwiGLU product) gets its gradient in bf16, as the GEMM writes it
+      const { grad, accumulate } = gradOut(x, true);
+      be.matmul(anyBuf(grad), gOp, fb(weight), rows, inF, outF, false, false, accumulate);
     }
     if (weight.requiresGrad) {
       const { grad, accumulate } = gradOut(weight);

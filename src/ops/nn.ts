@@ -32,9 +32,9 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const rstd = emptyLike(x, [N]);
   x.backend.rmsnormForward(anyBuf(out), fb(rstd), anyBuf(x, 'rmsNorm'), fb(weight), N, C, eps);
   return record(out, [x, weight], (g) => {
-    const dx = gradOut(x);
+    const dx = gradOut(x, true);
     const dw = gradOut(weight);
-    x.backend.rmsnormBackward(fb(dx.grad), fb(dw.grad), fb(g), anyBuf(x), fb(weight), fb(rstd), N, C, dx.accumulate, dw.accumulate);
+    x.backend.rmsnormBackward(anyBuf(dx.grad), fb(dw.grad), anyBuf(g), anyBuf(x), fb(weight), fb(rstd), N, C, dx.accumulate, dw.accumulate);
   });
 }
 
@@ -63,8 +63,8 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, interlea
   const be = x.backend;
   be.ropeForward(anyBuf(out), anyBuf(x, 'rope'), fb(cos), fb(sin), B, T, H, D, pos0, interleaved);
   return record(out, [x], (g) => {
-    const dx = gradOut(x);
-    be.ropeBackward(fb(dx.grad), fb(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved, dx.accumulate);
+    const dx = gradOut(x, true);
+    be.ropeBackward(anyBuf(dx.grad), anyBuf(g), fb(cos), fb(sin), B, T, H, D, pos0, interleaved, dx.accumulate);
   });
 }
 
@@ -89,7 +89,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, Tk: number = k.shape[
   be.attentionForward(anyBuf(out), fb(lse), anyBuf(q, 'attention'), kv(k), kv(v), B, Tq, Tk, Tcap, H, KVH, D, scale);
   return record(out, [q, k, v], (g) => {
     const dq = gradOut(q), dk = gradOut(k), dv = gradOut(v);
-    be.attentionBackward(fb(dq.grad), fb(dk.grad), fb(dv.grad), fb(g), anyBuf(q), kv(k), kv(v), anyBuf(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale, dq.accumulate, dk.accumulate, dv.accumulate);
+    be.attentionBackward(fb(dq.grad), fb(dk.grad), fb(dv.grad), anyBuf(g), anyBuf(q), kv(k), kv(v), anyBuf(out), fb(lse), B, Tq, Tk, Tcap, H, KVH, D, scale, dq.accumulate, dk.accumulate, dv.accumulate);
   });
 }
 
@@ -103,9 +103,11 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   const be = gate.backend;
   be.swigluForward(anyBuf(out), inBuf(gate), inBuf(up), gate.size);
   return record(out, [gate, up], (g) => {
-    const dg = gradOut(gate);
-    const du = gradOut(up);
-    be.swigluBackward(fb(dg.grad), fb(du.grad), fb(g), inBuf(gate), inBuf(up), gate.size, dg.accumulate, du.accumulate);
+    // bf16 gradients for bf16 inputs when both are first contributions (one precision for both)
+    const lowpGrads = lowp && !gate.grad && !up.grad;
+    const dg = gradOut(gate, lowpGrads);
+    const du = gradOut(up, lowpGrads);
+    be.swigluBackward(anyBuf(dg.grad), anyBuf(du.grad), anyBuf(g), inBuf(gate), inBuf(up), gate.size, dg.accumulate, du.accumulate);
   });
 }
 
@@ -142,8 +144,8 @@ export function logprobGather(logits: Tensor, targets: Tensor, ignoreIndex = -10
   const lse = emptyLike(logits, [N]);
   be.logprobGatherForward(fb(out), fb(lse), anyBuf(logits, 'logprobGather'), ib(targets, 'logprobGather targets'), N, V, ignoreIndex);
   return record(out, [logits], (g) => {
-    const dl = gradOut(logits);
-    be.logprobGatherBackward(fb(dl.grad), fb(g), anyBuf(logits), fb(lse), ib(targets), N, V, ignoreIndex, dl.accumulate);
+    const dl = gradOut(logits, true);
+    be.logprobGatherBackward(anyBuf(dl.grad), fb(g), anyBuf(logits), fb(lse), ib(targets), N, V, ignoreIndex, dl.accumulate);
   });
 }
 

@@ -5,8 +5,13 @@
 // are never rounded a second time. Residual sums (add) and losses read bf16 and stay float32.
 // Any other op reading such a tensor gets its float32 copy, made on demand (Tensor.buf).
 //
+// Gradients follow (autocast's backward): the gradient of a bf16 tensor is written in bf16 by the
+// kernels below, and read in bf16 by the next ones (GEMM operands need no rounding pass); a second
+// contribution to a gradient first makes it float32 (core/autograd.ts gradOut), so sums are float32.
+//
 // The kernels that take either precision: matmul (operands, output), add (inputs), rmsnorm (x,
-// out), rope (x, out), swiglu (gate, up, out), attention (q, k, v, out), logprobGather (logits).
+// out; backward dout, dx), rope (x, out; backward dout, dx), swiglu (gate, up, out; backward dout,
+// dgate, dup), attention (q, k, v, out; backward dout), logprobGather (logits; backward dlogits).
 // MINIMIND_BF16_ACTIVATIONS=0 keeps float32 activations (bf16 GEMM operands only).
 import type { Backend, FBuf } from '../backends/backend.js';
 import { emptyLowPrecision, type Tensor } from '../core/tensor.js';

@@ -1,9 +1,9 @@
 // bf16 activations on the CUDA backend (src/ops/precision.ts). Each op that reads or writes bf16
 // storage is checked against the same op on float32 storage holding the same bf16-rounded values,
-// on the same GPU: the arithmetic is the same, so the bf16 outputs must equal the float32 results
-// rounded to bf16 (nearest even), and gradients must be equal, except where a kernel sums in an
-// order that varies (atomics) or reads a rounded output (attention's delta), where the bound is
-// stated. Whole tiny models (dense, QK-norm, MoE) train through it within bf16 tolerance of the
+// on the same GPU: the arithmetic is the same, so the bf16 outputs, and the bf16 gradients of bf16
+// inputs, must equal the float32 results rounded to bf16 (nearest even), except where a kernel sums
+// in an order that varies (atomics, GEMM algorithms) or reads a rounded value (attention's delta; a
+// bf16 gradient fed to the next backward), where the bound is stated. Whole tiny models (dense, QK-norm, MoE) train through it within bf16 tolerance of the
 // js backend's fp32. Needs a GPU (`npm run test:cuda`); skipped elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,8 +81,10 @@ test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 resul
       const dwLo = host(w.grad!);
       w.grad = null;
       probe(outHi, r).backward();
-      // the output's gradient is r on both paths, x holds the same values: dx is equal; dw sums rows with atomics
-      equal(host(x.lo.grad!), host(x.hi.grad!), `rmsnorm ${N}x${C} dx`);
+      // the output's gradient is r on both paths, x holds the same values: dx (bf16 for a bf16 x) is the
+      // float32 one rounded; dw sums rows with atomics
+      assert.ok(isLowPrecision(x.lo.grad!) && !isLowPrecision(x.hi.grad!), 'a bf16 input gets a bf16 gradient');
+      equal(host(x.lo.grad!), rounded(host(x.hi.grad!)), `rmsnorm ${N}x${C} dx`);
       assert.ok(relErr(dwLo, host(w.grad!)) < 1e-6, `rmsnorm ${N}x${C} dw: relative error ${relErr(dwLo, host(w.grad!)).toExponential(2)}`);
     }
     // RoPE, both layouts
@@ -96,7 +98,7 @@ test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 resul
       const r = rand(x.lo.size);
       probe(outLo, r).backward();
       probe(outHi, r).backward();
-      equal(host(x.lo.grad!), host(x.hi.grad!), `rope interleaved=${interleaved} dx`);
+      equal(host(x.lo.grad!), rounded(host(x.hi.grad!)), `rope interleaved=${interleaved} dx`);
     }
     // SwiGLU: the 4-wide kernels (n % 4 == 0) and the scalar ones
     for (const n of [4096 * 3, 1001]) {
@@ -107,9 +109,29 @@ test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 resul
       const r = rand(n);
       probe(outLo, r).backward();
       probe(outHi, r).backward();
-      equal(host(g.lo.grad!), host(g.hi.grad!), `swiglu n=${n} dgate`);
-      equal(host(u.lo.grad!), host(u.hi.grad!), `swiglu n=${n} dup`);
+      equal(host(g.lo.grad!), rounded(host(g.hi.grad!)), `swiglu n=${n} dgate`);
+      equal(host(u.lo.grad!), rounded(host(u.hi.grad!)), `swiglu n=${n} dup`);
     }
+    // a bf16 gradient read by the next backward: QK-norm then RoPE (rope's bf16 dx is the norm's
+    // dout), and SwiGLU under a linear (the linear's bf16 dx is SwiGLU's dout): one more rounding
+    const [B, T, H, D] = [2, 40, 4, 96];
+    const x = pair(rand(B * T * H * D, 2), [B, T, H, D]);
+    const w = tensor(rand(D), [D], 'float32', cuda!);
+    const cos = tensor(rand(64 * D / 2), [64, D / 2], 'float32', cuda!), sin = tensor(rand(64 * D / 2), [64, D / 2], 'float32', cuda!);
+    const r = rand(x.lo.size);
+    probe(ops.rope(ops.rmsNorm(x.lo, w, 1e-5), cos, sin, 0, false), r).backward();
+    probe(ops.rope(ops.rmsNorm(x.hi, w, 1e-5), cos, sin, 0, false), r).backward();
+    const eNorm = relErr(host(x.lo.grad!), host(x.hi.grad!));
+    const n = 4096;
+    const g = pair(rand(n * 8, 4), [n, 8]), u = pair(rand(n * 8, 2), [n, 8]);
+    const wd = tensor(rand(16 * 8, 0.3), [16, 8], 'float32', cuda!);
+    const r2 = rand(n * 16);
+    probe(ops.linear(ops.swiglu(g.lo, u.lo), wd), r2).backward();
+    probe(ops.linear(ops.swiglu(g.hi, u.hi), wd), r2).backward();
+    const eSwiglu = relErr(host(g.lo.grad!), host(g.hi.grad!));
+    console.log(`# bf16 gradient chains: QK-norm+RoPE dx ${eNorm.toExponential(2)}, linear+SwiGLU dgate ${eSwiglu.toExponential(2)}`);
+    assert.ok(eNorm < 1e-2 && eNorm > 0, `QK-norm+RoPE dx: relative difference ${eNorm.toExponential(2)} (bf16 rounding expected)`);
+    assert.ok(eSwiglu < 1e-2 && eSwiglu > 0, `linear+SwiGLU dgate: relative difference ${eSwiglu.toExponential(2)} (bf16 rounding expected)`);
   });
 });
 
@@ -138,7 +160,10 @@ test('cuda bf16 storage: linear writes bf16, add and the loss read it, other ops
     const dwLo = host(w.grad!);
     w.grad = null;
     probe(ops.linear(x.hi, w), r).backward();
-    equal(host(x.lo.grad!), host(x.hi.grad!), 'linear dx');
+    // dx of a bf16 x is written in bf16 by the GEMM (within one rounding of the float32 GEMM's)
+    assert.ok(isLowPrecision(x.lo.grad!));
+    const dxLo = host(x.lo.grad!), dxHi = host(x.hi.grad!);
+    for (let i = 0; i < dxHi.length; i++) assert.ok(Math.abs(dxLo[i] - dxHi[i]) <= 2 ** -8 * Math.abs(dxHi[i]) + 1e-30, `linear dx ${i}: ${dxLo[i]} vs ${dxHi[i]}`);
     equal(dwLo, host(w.grad!), 'linear dW');
     // log-probabilities (the loss) of bf16 logits
     const V = 6400, rows = 40;
@@ -151,7 +176,7 @@ test('cuda bf16 storage: linear writes bf16, add and the loss read it, other ops
     const rr = rand(rows);
     probe(lpLo, rr).backward();
     probe(lpHi, rr).backward();
-    equal(host(logits.lo.grad!), host(logits.hi.grad!), 'logprobGather dlogits');
+    equal(host(logits.lo.grad!), rounded(host(logits.hi.grad!)), 'logprobGather dlogits (bf16 for bf16 logits)');
   });
 });
 
@@ -203,12 +228,15 @@ for (const preset of ['tiny', 'tiny-3', 'tiny-moe']) {
     const want = run(jsBackend, 'fp32'), got = run(cuda!, 'bf16');
     assert.ok(got.lowp, 'the logits are stored in bf16 (the path under test ran)');
     assert.ok(Math.abs(got.loss - want.loss) < 1e-2 * want.loss, `loss ${got.loss} vs js fp32 ${want.loss}`);
-    let worst = 0;
-    for (const [name, g] of want.grads) {
-      const e = relErr(got.grads.get(name)!, g);
-      worst = Math.max(worst, e);
-      assert.ok(e < 5e-2, `grad ${name}: relative error ${e.toExponential(2)}`);
-    }
-    console.log(`# ${preset}: loss ${got.loss.toFixed(5)} vs ${want.loss.toFixed(5)}, worst gradient relative error ${worst.toExponential(2)}`);
+    // Every activation gradient is rounded to bf16 (autocast's backward), so each parameter's gradient
+    // differs from fp32 by a few bf16 roundings of the terms it sums; one that is a small difference of
+    // large sums shows it most (the MoE's post-attention norm weight: 7.1e-2 on the H200, the rest
+    // below 1e-2). Per tensor < 1e-1, and all gradients as one vector < 2e-2.
+    const errs = [...want.grads].map(([name, g]) => ({ name, e: relErr(got.grads.get(name)!, g) })).sort((a, b) => b.e - a.e);
+    const all = (m: Map<string, Float32Array>): Float32Array => Float32Array.from([...want.grads.keys()].flatMap((n) => Array.from(m.get(n)!)));
+    const global = relErr(all(got.grads), all(want.grads));
+    console.log(`# ${preset}: loss ${got.loss.toFixed(5)} vs ${want.loss.toFixed(5)}, all gradients ${global.toExponential(2)}, worst ${errs.slice(0, 3).map((x) => `${x.name} ${x.e.toExponential(2)}`).join(', ')}`);
+    for (const { name, e } of errs) assert.ok(e < 1e-1, `grad ${name}: relative error ${e.toExponential(2)}`);
+    assert.ok(global < 2e-2, `all gradients: relative error ${global.toExponential(2)}`);
   });
 }

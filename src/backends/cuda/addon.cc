@@ -182,23 +182,23 @@ FN(sliceScatter) { BODY(slice_scatter(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), 
 FN(sumAxis) { BODY(sum_axis(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
 FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4), a.b(5))); }
 FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6), a.b(7))); }
-FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<void>(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9), a.b(10))); }
+FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr<void>(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9), a.b(10), a.b(11), a.b(12))); }
 FN(ropeForward) { BODY(rope_forward(a.ptr<void>(0), a.ptr<void>(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
-FN(ropeBackward) { BODY(rope_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
+FN(ropeBackward) { BODY(rope_backward(a.ptr<void>(0), a.ptr<void>(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10), a.b(11), a.b(12))); }
 FN(attentionForward) { BODY(attention_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr<void>(3), a.ptr<void>(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.f(12), a.b(13), a.b(14), a.b(15))); }
 FN(attentionBackward) {
-  BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr<void>(4), a.ptr<void>(5), a.ptr<void>(6), a.ptr<void>(7), a.ptr(8), a.ptr(9),
+  BODY(attention_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<void>(3), a.ptr<void>(4), a.ptr<void>(5), a.ptr<void>(6), a.ptr<void>(7), a.ptr(8), a.ptr(9),
                           a.i32(10), a.i32(11), a.i32(12), a.i32(13), a.i32(14), a.i32(15), a.i32(16), a.f(17), a.b(18), a.b(19), a.b(20),
-                          a.b(21), a.b(22), a.b(23), a.b(24)));
+                          a.b(21), a.b(22), a.b(23), a.b(24), a.b(25)));
 }
 FN(swigluForward) { BODY(swiglu_forward(a.ptr<void>(0), a.ptr<void>(1), a.ptr<void>(2), a.i64(3), a.b(4))); }
-FN(swigluBackward) { BODY(swiglu_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr<void>(3), a.ptr<void>(4), a.i64(5), a.b(6), a.b(7), a.b(8))); }
+FN(swigluBackward) { BODY(swiglu_backward(a.ptr<void>(0), a.ptr<void>(1), a.ptr<void>(2), a.ptr<void>(3), a.ptr<void>(4), a.i64(5), a.b(6), a.b(7), a.b(8), a.b(9), a.b(10))); }
 FN(softmaxForward) { BODY(softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
 FN(softmaxBackward) { BODY(softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logSoftmaxForward) { BODY(log_softmax_forward(a.ptr(0), a.ptr(1), a.i64(2), a.i32(3))); }
 FN(logSoftmaxBackward) { BODY(log_softmax_backward(a.ptr(0), a.ptr(1), a.ptr(2), a.i64(3), a.i32(4), a.b(5))); }
 FN(logprobGatherForward) { BODY(logprob_gather_forward(a.ptr(0), a.ptr(1), a.ptr<void>(2), a.ptr<int>(3), a.i64(4), a.i32(5), a.i32(6), a.b(7))); }
-FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8), a.b(9))); }
+FN(logprobGatherBackward) { BODY(logprob_gather_backward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.ptr<int>(4), a.i64(5), a.i32(6), a.i32(7), a.b(8), a.b(9), a.b(10))); }
 // argument 11: the guard buffer, or 0 for none
 FN(adamwStep) { BODY(adamw_step(a.ptr(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i64(4), a.f(5), a.f(6), a.f(7), a.f(8), a.f(9), a.i32(10), a.num(11) != 0 ? a.ptr(11) : nullptr)); }
 

@@ -98,14 +98,14 @@ __global__ void k_attention_forward(float* out, float* lse, const float* q, cons
   if (part == 0) lse[((long long)b * H + h) * Tq + t] = (m + log2f(l)) * 0.6931471805599453f;
 }
 
-// delta[b, h, t] = sum_d dout * out  (softmax backward's row term); out float32 or bf16
-template <typename T>
-__global__ void k_attention_delta(float* delta, const float* dout, const T* out, int Tq, int H, int D, long long rows) {
+// delta[b, h, t] = sum_d dout * out  (softmax backward's row term); each float32 or bf16
+template <typename TG, typename T>
+__global__ void k_attention_delta(float* delta, const TG* dout, const T* out, int Tq, int H, int D, long long rows) {
   long long r = blockIdx.x * (long long)(blockDim.x / 32) + threadIdx.x / 32;  // one warp per (b, t, h) row
   if (r >= rows) return;
   int lane = threadIdx.x & 31;
   float s = 0.f;
-  for (int d = lane; d < D; d += 32) s += dout[r * D + d] * ldf(out, r * D + d);
+  for (int d = lane; d < D; d += 32) s += ldf(dout, r * D + d) * ldf(out, r * D + d);
   s = warp_sum(s);
   if (lane == 0) {
     long long bt = r / H;
@@ -286,7 +286,7 @@ void attention_forward(void* out, float* lse, const void* q, const void* k, cons
   for (float* f : owned) device_free(f);
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const void* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool out_bf16) {
+void attention_backward(float* dq, float* dk, float* dv, const void* dout, const void* q, const void* k, const void* v, const void* out, const float* lse, float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool out_bf16, bool dout_bf16) {
   // Overwriting: the tensor-core kernels write every element they own; the SIMT kernels add, and
   // so do all where a KV cache's positions past Tk are not written: those outputs start from zeros.
   const bool tc = use_tc(D);
@@ -296,21 +296,25 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   if (!acc_dv && (!tc || Tcap != Tk)) { check(cudaMemsetAsync(dv, 0, nk, stream), "attention_backward"); acc_dv = true; }
   if (B * Tq * H == 0) return;
   long long rows = (long long)B * Tq * H;
-  if (out_bf16) k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, (const bf16*)out, Tq, H, D, rows);
-  else k_attention_delta<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(delta, dout, (const float*)out, Tq, H, D, rows);
+  const unsigned dg = (unsigned)((rows + 7) / 8);
+  if (dout_bf16 && out_bf16) k_attention_delta<<<dg, 256, 0, stream>>>(delta, (const bf16*)dout, (const bf16*)out, Tq, H, D, rows);
+  else if (dout_bf16) k_attention_delta<<<dg, 256, 0, stream>>>(delta, (const bf16*)dout, (const float*)out, Tq, H, D, rows);
+  else if (out_bf16) k_attention_delta<<<dg, 256, 0, stream>>>(delta, (const float*)dout, (const bf16*)out, Tq, H, D, rows);
+  else k_attention_delta<<<dg, 256, 0, stream>>>(delta, (const float*)dout, (const float*)out, Tq, H, D, rows);
   check_launch("attention_delta");
-  if (tc) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale, acc_dq, acc_dk, acc_dv, q_bf16, k_bf16, v_bf16);
+  if (tc) return attention_backward_tc(dq, dk, dv, dout, q, k, v, lse, delta, B, Tq, Tk, Tcap, H, KVH, D, scale, acc_dq, acc_dk, acc_dv, q_bf16, k_bf16, v_bf16, dout_bf16);
   std::vector<float*> owned;
+  const float* gf = f32_operand(dout, dout_bf16, nq / 4, owned);
   const float* qf = f32_operand(q, q_bf16, nq / 4, owned);
   const float* kf = f32_operand(k, k_bf16, nk / 4, owned);
   const float* vf = f32_operand(v, v_bf16, nk / 4, owned);
 #define CASE(DD, GG)                                                                                              \
   case DD: {                                                                                                      \
     dim3 gq((Tq + THREADS / GG - 1) / (THREADS / GG), H, B);                                                       \
-    k_attention_backward_dq<DD, GG><<<gq, THREADS, 0, stream>>>(dq, dout, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dq<DD, GG><<<gq, THREADS, 0, stream>>>(dq, gf, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dq");                                                                        \
     dim3 gk((Tk + THREADS / GG - 1) / (THREADS / GG), KVH, B);                                                     \
-    k_attention_backward_dkdv<DD, GG><<<gk, THREADS, 0, stream>>>(dk, dv, dout, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
+    k_attention_backward_dkdv<DD, GG><<<gk, THREADS, 0, stream>>>(dk, dv, gf, qf, kf, vf, lse, delta, Tq, Tk, Tcap, H, KVH, scale); \
     check_launch("attention_backward_dkdv");                                                                      \
     break;                                                                                                        \
   }

@@ -202,8 +202,9 @@ __global__ void __launch_bounds__(WARPS * 32) k_attention_forward_tc(T* out, flo
   }
 }
 
+// TQ: the element type of q and dout (float32, or bf16 activations and their gradient)
 template <int D, typename TQ>
-__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const float* dout, const TQ* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale, bool accumulate) {
+__global__ void __launch_bounds__(WARPS * 32) k_attention_backward_dq_tc(float* dq, const TQ* dout, const TQ* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* lse, const float* delta, int Tq, int Tk, int H, int KVH, float scale, bool accumulate) {
   extern __shared__ __align__(16) unsigned char smem[];
   Tile<D>* Ks = reinterpret_cast<Tile<D>*>(smem);  // [2]
   Tile<D>* Vs = Ks + 2;                            // [2]
@@ -436,11 +437,19 @@ void attention_forward_tc(void* out, float* lse, const void* q, const void* k, c
   if (vown) device_free(vown);
 }
 
-void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16) {
-  dim3 gq((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
+void attention_backward_tc(float* dq, float* dk, float* dv, const void* dout, const void* q, const void* k, const void* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool dout_bf16) {
+  dim3 grid_q((Tq + ROWS - 1) / ROWS, H, B), gk((Tk + ROWS - 1) / ROWS, KVH, B);
   __nv_bfloat16 *qown = nullptr, *kown = nullptr, *vown = nullptr;
   const __nv_bfloat16* qh = bf16_operand(q, q_bf16, B, Tq, Tq, (long long)H * D, &qown);
-  __nv_bfloat16* gh = bf16_rows(dout, B, Tq, Tq, (long long)H * D);
+  __nv_bfloat16* gown = nullptr;
+  const __nv_bfloat16* gh = bf16_operand(dout, dout_bf16, B, Tq, Tq, (long long)H * D, &gown);
+  // the dQ kernel reads dout with q's element type: the bf16 one with a bf16 q, else a float32 one
+  float* gf32 = nullptr;
+  if (!q_bf16 && dout_bf16) {
+    gf32 = (float*)device_alloc((size_t)B * Tq * H * D * sizeof(float));
+    to_f32(gf32, dout, (long long)B * Tq * H * D);
+  }
+  const float* gq = gf32 ? gf32 : (const float*)dout;
   const __nv_bfloat16* kh = bf16_operand(k, k_bf16, B, Tk, Tcap, (long long)KVH * D, &kown);
   const __nv_bfloat16* vh = bf16_operand(v, v_bf16, B, Tk, Tcap, (long long)KVH * D, &vown);
   // the dK/dV kernel reads k and v into registers with one element type
@@ -452,8 +461,8 @@ void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, c
                         allow_smem(k_attention_backward_dkdv_tc<DD, float>, tiles_smem<DD>(true)),                               \
                         allow_smem(k_attention_backward_dkdv_tc<DD, __nv_bfloat16>, tiles_smem<DD>(true)), true);                \
     (void)once;                                                                                                                   \
-    if (q_bf16) k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, (const __nv_bfloat16*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
-    else k_attention_backward_dq_tc<DD><<<gq, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, dout, (const float*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
+    if (q_bf16) k_attention_backward_dq_tc<DD><<<grid_q, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, gh, (const __nv_bfloat16*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
+    else k_attention_backward_dq_tc<DD><<<grid_q, WARPS * 32, tiles_smem<DD>(false), stream>>>(dq, gq, (const float*)q, kh, vh, lse, delta, Tq, Tk, H, KVH, scale, acc_dq); \
     check_launch("attention_backward_dq_tc");                                                                                     \
     if (k_bf16) k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, (const __nv_bfloat16*)k, (const __nv_bfloat16*)v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
     else k_attention_backward_dkdv_tc<DD><<<gk, WARPS * 32, tiles_smem<DD>(true), stream>>>(dk, dv, gh, qh, (const float*)k, (const float*)v, lse, delta, Tq, Tk, Tcap, H, KVH, scale, acc_dk, acc_dv); \
@@ -462,8 +471,8 @@ void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, c
   }
   switch (D) { FOR_EACH_TC_HEAD_DIM(CASE) default: break; }
 #undef CASE
-  device_free(gh);
-  for (auto* p : {qown, kown, vown}) if (p) device_free(p);
+  for (auto* p : {qown, kown, vown, gown}) if (p) device_free(p);
+  if (gf32) device_free(gf32);
 }
 
 }  // namespace mm

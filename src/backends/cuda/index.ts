@@ -117,6 +117,11 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     return lowp(a);
   };
   const ptrs = (bs: Buf[]): Float64Array => Float64Array.from(bs, p);
+  // a bf16 gradient output is only ever overwritten (core/autograd.ts makes it float32 before a sum)
+  const written = (g: Buf, accumulate: boolean, op: string): boolean => {
+    if (lowp(g) && accumulate) throw new Error(`${op}: cannot add into a bf16 gradient`);
+    return lowp(g);
+  };
   const rowsOf = (b: Buf, C: number): number => Math.floor((b as DeviceBuffer).size / Math.max(C, 1));
   const scratch = new Map<number, CudaBuffer>();  // attention backward's delta, by size
   function scratchOf(size: number): CudaBuffer {
@@ -248,21 +253,22 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
 
     // ---- transformer ----
     rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps, same(out, x, 'rmsnorm')),
-    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw, lowp(x)),
+    rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw, lowp(x), lowp(dout), written(dx, accDx, 'rmsnorm')),
     ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il, same(out, x, 'rope')),
-    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc),
+    ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc, lowp(dout), written(dx, acc, 'rope')),
     attentionForward: (out, lse, q, k, v, B, Tq, Tk, Tcap, H, KVH, D, scale) =>
       K.attentionForward(p(out), p(lse), p(q), p(k), p(v), B, Tq, Tk, Tcap, H, KVH, D, scale, same(out, q, 'attention'), lowp(k), lowp(v)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv) =>
-      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv, lowp(q), lowp(k), lowp(v), lowp(out)),
+      K.attentionBackward(p(dq), p(dk), p(dv), p(dout), p(q), p(k), p(v), p(out), p(lse), scratchOf(B * H * Tq).ptr, B, Tq, Tk, Tcap, H, KVH, D, scale, accDq, accDk, accDv, lowp(q), lowp(k), lowp(v), lowp(out), lowp(dout)),
     swigluForward: (out, gate, up, c) => K.swigluForward(p(out), p(gate), p(up), c, same(out, gate, 'swiglu') && same(out, up, 'swiglu')),
-    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) => K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp, same(gate, up, 'swiglu')),
+    swigluBackward: (dgate, dup, dout, gate, up, c, accGate, accUp) =>
+      K.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), c, accGate, accUp, same(gate, up, 'swiglu'), lowp(dout), written(dgate, accGate, 'swiglu') && written(dup, accUp, 'swiglu') && same(dgate, dup, 'swiglu')),
     softmaxForward: (out, x, N, C) => K.softmaxForward(p(out), p(x), N, C),
     softmaxBackward: (dx, dout, out, N, C, acc) => K.softmaxBackward(p(dx), p(dout), p(out), N, C, acc),
     logSoftmaxForward: (out, x, N, C) => K.logSoftmaxForward(p(out), p(x), N, C),
     logSoftmaxBackward: (dx, dout, out, N, C, acc) => K.logSoftmaxBackward(p(dx), p(dout), p(out), N, C, acc),
     logprobGatherForward: (out, lse, logits, t, N, V, ig) => K.logprobGatherForward(p(out), p(lse), p(logits), p(t), N, V, ig, lowp(logits)),
-    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc, lowp(logits)),
+    logprobGatherBackward: (dl, dout, logits, lse, t, N, V, ig, acc) => K.logprobGatherBackward(p(dl), p(dout), p(logits), p(lse), p(t), N, V, ig, acc, lowp(logits), written(dl, acc, 'logprobGather')),
 
     // ---- optimizer ----
     adamwStep: (param, grad, m, v, c, lr, b1, b2, eps, wd, step, guard) => K.adamwStep(p(param), p(grad), p(m), p(v), c, lr, b1, b2, eps, wd, step, guard ? p(guard) : 0),

@@ -20,6 +20,8 @@ namespace mm {
 // A backward kernel's store into a gradient: += when accumulating, = when overwriting (the first
 // write of a gradient, which then needs no zero fill; the load of d is skipped).
 __device__ inline void put_grad(float& d, float v, bool acc) { d = acc ? d + v : v; }
+// a bf16 gradient (of a bf16 activation) is only overwritten: sums are taken in float32 (ops/precision.ts)
+__device__ inline void put_grad(bf16& d, float v, bool) { d = __float2bfloat16_rn(v); }
 
 // ---------------------------------------------------------------- elementwise
 
@@ -345,60 +347,71 @@ void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long
   if (bf16_io) rmsnorm_forward_t((bf16*)out, rstd, (const bf16*)x, w, N, C, eps);
   else rmsnorm_forward_t((float*)out, rstd, (const float*)x, w, N, C, eps);
 }
-template <typename T>
-__global__ void k_rmsnorm_backward_dx(float* dx, const float* dout, const T* x, const float* w, const float* rstd, int C, bool acc) {
+// TX: x's element type, TG: dout's, TD: dx's (bf16 for the gradient of bf16 heads under QK-norm)
+template <typename TX, typename TG, typename TD>
+__global__ void k_rmsnorm_backward_dx(TD* dx, const TG* dout, const TX* x, const float* w, const float* rstd, int C, bool acc) {
   long long r = blockIdx.x;
-  const float* g = dout + r * C;
-  const T* xr = x + r * C;
+  const TG* g = dout + r * C;
+  const TX* xr = x + r * C;
   float rs = rstd[r], dot = 0.f;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += g[c] * w[c] * ldf(xr, c) * rs;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += ldf(g, c) * w[c] * ldf(xr, c) * rs;
   float m = block_sum(dot) / C;
-  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
+  for (int c = threadIdx.x; c < C; c += blockDim.x) put_grad(dx[r * C + c], rs * (ldf(g, c) * w[c] - ldf(xr, c) * rs * m), acc);
 }
-template <typename T>
-__global__ void k_rmsnorm_backward_dx_warp(float* dx, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc) {
+template <typename TX, typename TG, typename TD>
+__global__ void k_rmsnorm_backward_dx_warp(TD* dx, const TG* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc) {
   const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
   if (r >= N) return;
   const int lane = threadIdx.x & 31;
-  const float* g = dout + r * C;
-  const T* xr = x + r * C;
+  const TG* g = dout + r * C;
+  const TX* xr = x + r * C;
   const float rs = rstd[r];
   float dot = 0.f;
-  for (int c = lane; c < C; c += 32) dot += g[c] * w[c] * ldf(xr, c) * rs;
+  for (int c = lane; c < C; c += 32) dot += ldf(g, c) * w[c] * ldf(xr, c) * rs;
   const float m = warp_sum(dot) / C;
-  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (g[c] * w[c] - ldf(xr, c) * rs * m), acc);
+  for (int c = lane; c < C; c += 32) put_grad(dx[r * C + c], rs * (ldf(g, c) * w[c] - ldf(xr, c) * rs * m), acc);
 }
 // dw[c] += sum over a chunk of rows of dout * x * rstd; blockIdx.y picks the chunk
-template <typename T>
-__global__ void k_rmsnorm_backward_dw(float* dw, const float* dout, const T* x, const float* rstd, long long N, int C, long long rows_per) {
+template <typename TX, typename TG>
+__global__ void k_rmsnorm_backward_dw(float* dw, const TG* dout, const TX* x, const float* rstd, long long N, int C, long long rows_per) {
   int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
   long long r0 = blockIdx.y * rows_per, r1 = min(N, r0 + rows_per);
   float s = 0.f;
-  for (long long r = r0; r < r1; r++) s += dout[r * C + c] * ldf(x, r * C + c) * rstd[r];
+  for (long long r = r0; r < r1; r++) s += ldf(dout, r * C + c) * ldf(x, r * C + c) * rstd[r];
   atomicAdd(&dw[c], s);
 }
-template <typename T>
-static void rmsnorm_backward_t(float* dx, float* dw, const float* dout, const T* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
-  if (C <= kWarpRow) LAUNCH(k_rmsnorm_backward_dx_warp<T>, (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
-  else LAUNCH(k_rmsnorm_backward_dx<T>, (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
+template <typename TX, typename TG, typename TD>
+static void rmsnorm_backward_t(TD* dx, float* dw, const TG* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
+  if (C <= kWarpRow) LAUNCH((k_rmsnorm_backward_dx_warp<TX, TG, TD>), (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
+  else LAUNCH((k_rmsnorm_backward_dx<TX, TG, TD>), (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
   if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
   long long rows_per = 64;
   long long chunks = (N + rows_per - 1) / rows_per;
   if (chunks > 65535) { rows_per = (N + 65534) / 65535; chunks = (N + rows_per - 1) / rows_per; }
   dim3 grid((C + 127) / 128, (unsigned)chunks);
-  LAUNCH(k_rmsnorm_backward_dw<T>, grid, 128, dw, dout, x, rstd, N, C, rows_per);
+  LAUNCH((k_rmsnorm_backward_dw<TX, TG>), grid, 128, dw, dout, x, rstd, N, C, rows_per);
 }
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16) {
+template <typename TX, typename TG>
+static void rmsnorm_backward_g(void* dx, float* dw, const TG* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool dx_bf16) {
+  if (dx_bf16) rmsnorm_backward_t((bf16*)dx, dw, dout, x, w, rstd, N, C, acc_dx, acc_dw);
+  else rmsnorm_backward_t((float*)dx, dw, dout, x, w, rstd, N, C, acc_dx, acc_dw);
+}
+template <typename TX>
+static void rmsnorm_backward_x(void* dx, float* dw, const void* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool dout_bf16, bool dx_bf16) {
+  if (dout_bf16) rmsnorm_backward_g(dx, dw, (const bf16*)dout, x, w, rstd, N, C, acc_dx, acc_dw, dx_bf16);
+  else rmsnorm_backward_g(dx, dw, (const float*)dout, x, w, rstd, N, C, acc_dx, acc_dw, dx_bf16);
+}
+void rmsnorm_backward(void* dx, float* dw, const void* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16, bool dout_bf16, bool dx_bf16) {
   if (N <= 0) return;
-  if (x_bf16) rmsnorm_backward_t(dx, dw, dout, (const bf16*)x, w, rstd, N, C, acc_dx, acc_dw);
-  else rmsnorm_backward_t(dx, dw, dout, (const float*)x, w, rstd, N, C, acc_dx, acc_dw);
+  if (x_bf16) rmsnorm_backward_x(dx, dw, dout, (const bf16*)x, w, rstd, N, C, acc_dx, acc_dw, dout_bf16, dx_bf16);
+  else rmsnorm_backward_x(dx, dw, dout, (const float*)x, w, rstd, N, C, acc_dx, acc_dw, dout_bf16, dx_bf16);
 }
 
 // one thread per rotated pair
-template <bool ACC, typename E>
-__global__ void k_rope(E* out, const E* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
+template <bool ACC, typename EI, typename EO>
+__global__ void k_rope(EO* out, const EI* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
   int half = D / 2;
   GRID_STRIDE(p, pairs) {
     int i = (int)(p % half);
@@ -418,14 +431,26 @@ __global__ void k_rope(E* out, const E* x, const float* cos, const float* sin, i
 void rope_forward(void* out, const void* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool bf16_io) {
   long long pairs = (long long)B * T * H * (D / 2);
   if (pairs <= 0) return;
-  if (bf16_io) LAUNCH((k_rope<false, bf16>), blocks_for(pairs), 256, (bf16*)out, (const bf16*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
-  else LAUNCH((k_rope<false, float>), blocks_for(pairs), 256, (float*)out, (const float*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+  if (bf16_io) LAUNCH((k_rope<false, bf16, bf16>), blocks_for(pairs), 256, (bf16*)out, (const bf16*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+  else LAUNCH((k_rope<false, float, float>), blocks_for(pairs), 256, (float*)out, (const float*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
 }
-void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc) {
+// the backward is the rotation by -angle; dout and dx in either precision (a bf16 dx is overwritten)
+void rope_backward(void* dx, const void* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc, bool dout_bf16, bool dx_bf16) {
   long long pairs = (long long)B * T * H * (D / 2);
   if (pairs <= 0) return;
-  if (acc) LAUNCH((k_rope<true, float>), blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
-  else LAUNCH((k_rope<false, float>), blocks_for(pairs), 256, dx, dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs);
+  const unsigned g = blocks_for(pairs);
+#define ROPE_BWD(ACC, EI, EO) LAUNCH((k_rope<ACC, EI, EO>), g, 256, (EO*)dx, (const EI*)dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs)
+  if (dx_bf16) {
+    if (dout_bf16) ROPE_BWD(false, bf16, bf16);
+    else ROPE_BWD(false, float, bf16);
+  } else if (dout_bf16) {
+    if (acc) ROPE_BWD(true, bf16, float);
+    else ROPE_BWD(false, bf16, float);
+  } else {
+    if (acc) ROPE_BWD(true, float, float);
+    else ROPE_BWD(false, float, float);
+  }
+#undef ROPE_BWD
 }
 
 // SwiGLU moves 3 (forward) or 5 (backward) floats per element and computes little: whole float4s per
@@ -477,10 +502,12 @@ void swiglu_forward(void* out_, const void* gate_, const void* up_, long long n,
   if (vec4(n, {out, gate, up})) LAUNCH(k_swiglu_forward4, blocks_for(n / 4), 256, (float4*)out, (const float4*)gate, (const float4*)up, n / 4);
   else LAUNCH(k_swiglu_forward, blocks_for(n), 256, out, gate, up, n);
 }
-__global__ void k_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long n, bool acc_gate, bool acc_up) {
+// any mix of precisions, one element per thread: TI gate/up, TG dout, TD the gradients
+template <typename TI, typename TG, typename TD>
+__global__ void k_swiglu_backward(TD* dgate, TD* dup, const TG* dout, const TI* gate, const TI* up, long long n, bool acc_gate, bool acc_up) {
   GRID_STRIDE(i, n) {
     float dg, du;
-    swiglu_grad1(dout[i], gate[i], up[i], dg, du);
+    swiglu_grad1(ldf(dout, i), ldf(gate, i), ldf(up, i), dg, du);
     put_grad(dup[i], du, acc_up);
     put_grad(dgate[i], dg, acc_gate);
   }
@@ -499,41 +526,41 @@ __global__ void k_swiglu_backward4(float4* dgate, float4* dup, const float4* dou
     dgate[i] = dg;
   }
 }
-// bf16 gate and up, float32 gradients
-__global__ void k_swiglu_backward_bf4(float4* dgate, float4* dup, const float4* dout, const uint2* gate, const uint2* up, long long n4, bool acc_gate, bool acc_up) {
+// all bf16 (autocast's backward): 8-byte groups of four
+__global__ void k_swiglu_backward_bf4(uint2* dgate, uint2* dup, const uint2* dout, const uint2* gate, const uint2* up, long long n4) {
   GRID_STRIDE(i, n4) {
-    const float4 d = dout[i], g = bf4_load(gate, i), u = bf4_load(up, i);
+    const float4 d = bf4_load(dout, i), g = bf4_load(gate, i), u = bf4_load(up, i);
     float4 dg, du;
     swiglu_grad1(d.x, g.x, u.x, dg.x, du.x);
     swiglu_grad1(d.y, g.y, u.y, dg.y, du.y);
     swiglu_grad1(d.z, g.z, u.z, dg.z, du.z);
     swiglu_grad1(d.w, g.w, u.w, dg.w, du.w);
-    if (acc_up) { const float4 o = dup[i]; du = make_float4(o.x + du.x, o.y + du.y, o.z + du.z, o.w + du.w); }
-    if (acc_gate) { const float4 o = dgate[i]; dg = make_float4(o.x + dg.x, o.y + dg.y, o.z + dg.z, o.w + dg.w); }
-    dup[i] = du;
-    dgate[i] = dg;
+    bf4_store(dup, i, du);
+    bf4_store(dgate, i, dg);
   }
 }
-__global__ void k_swiglu_backward_bf(float* dgate, float* dup, const float* dout, const bf16* gate, const bf16* up, long long n, bool acc_gate, bool acc_up) {
-  GRID_STRIDE(i, n) {
-    float dg, du;
-    swiglu_grad1(dout[i], ldf(gate, i), ldf(up, i), dg, du);
-    put_grad(dup[i], du, acc_up);
-    put_grad(dgate[i], dg, acc_gate);
-  }
+template <typename TI, typename TG>
+static void swiglu_backward_g(void* dgate, void* dup, const TG* dout, const TI* gate, const TI* up, long long n, bool acc_gate, bool acc_up, bool grads_bf16) {
+  if (grads_bf16) LAUNCH((k_swiglu_backward<TI, TG, bf16>), blocks_for(n), 256, (bf16*)dgate, (bf16*)dup, dout, gate, up, n, acc_gate, acc_up);
+  else LAUNCH((k_swiglu_backward<TI, TG, float>), blocks_for(n), 256, (float*)dgate, (float*)dup, dout, gate, up, n, acc_gate, acc_up);
 }
-void swiglu_backward(float* dgate, float* dup, const float* dout, const void* gate_, const void* up_, long long n, bool acc_gate, bool acc_up, bool in_bf16) {
+void swiglu_backward(void* dgate, void* dup, const void* dout, const void* gate, const void* up, long long n, bool acc_gate, bool acc_up, bool in_bf16, bool dout_bf16, bool grads_bf16) {
   if (n <= 0) return;
-  if (in_bf16) {
-    if (vec4(n, {dgate, dup, dout}) && vec8(n, {gate_, up_}))
-      LAUNCH(k_swiglu_backward_bf4, blocks_for(n / 4), 256, (float4*)dgate, (float4*)dup, (const float4*)dout, (const uint2*)gate_, (const uint2*)up_, n / 4, acc_gate, acc_up);
-    else LAUNCH(k_swiglu_backward_bf, blocks_for(n), 256, dgate, dup, dout, (const bf16*)gate_, (const bf16*)up_, n, acc_gate, acc_up);
+  if (in_bf16 && dout_bf16 && grads_bf16 && vec8(n, {dgate, dup, dout, gate, up})) {
+    LAUNCH(k_swiglu_backward_bf4, blocks_for(n / 4), 256, (uint2*)dgate, (uint2*)dup, (const uint2*)dout, (const uint2*)gate, (const uint2*)up, n / 4);
     return;
   }
-  const float *gate = (const float*)gate_, *up = (const float*)up_;
-  if (vec4(n, {dgate, dup, dout, gate, up}))
+  if (!in_bf16 && !dout_bf16 && !grads_bf16 && vec4(n, {dgate, dup, dout, gate, up})) {
     LAUNCH(k_swiglu_backward4, blocks_for(n / 4), 256, (float4*)dgate, (float4*)dup, (const float4*)dout, (const float4*)gate, (const float4*)up, n / 4, acc_gate, acc_up);
-  else LAUNCH(k_swiglu_backward, blocks_for(n), 256, dgate, dup, dout, gate, up, n, acc_gate, acc_up);
+    return;
+  }
+  if (in_bf16) {
+    if (dout_bf16) swiglu_backward_g(dgate, dup, (const bf16*)dout, (const bf16*)gate, (const bf16*)up, n, acc_gate, acc_up, grads_bf16);
+    else swiglu_backward_g(dgate, dup, (const float*)dout, (const bf16*)gate, (const bf16*)up, n, acc_gate, acc_up, grads_bf16);
+  } else {
+    if (dout_bf16) swiglu_backward_g(dgate, dup, (const bf16*)dout, (const float*)gate, (const float*)up, n, acc_gate, acc_up, grads_bf16);
+    else swiglu_backward_g(dgate, dup, (const float*)dout, (const float*)gate, (const float*)up, n, acc_gate, acc_up, grads_bf16);
+  }
 }
 
 // log-sum-exp of one row, by the whole block (two passes over the row; rows stay in L2)
@@ -593,23 +620,25 @@ void logprob_gather_forward(float* out, float* lse, const void* logits, const in
   else LAUNCH(k_logprob_gather_forward<float>, (unsigned)N, 256, out, lse, (const float*)logits, targets, V, ignore_index);
 }
 // an ignored (or out-of-range) target's row gets no gradient: += nothing, or = 0 when overwriting
-template <typename T>
-__global__ void k_logprob_gather_backward(float* dlogits, const float* dout, const T* logits, const float* lse, const int* targets, int V, int ignore_index, bool acc) {
+template <typename T, typename TD>
+__global__ void k_logprob_gather_backward(TD* dlogits, const float* dout, const T* logits, const float* lse, const int* targets, int V, int ignore_index, bool acc) {
   long long r = blockIdx.x;
   int t = targets[r];
-  float* drow = dlogits + r * V;
+  TD* drow = dlogits + r * V;
   if (t == ignore_index || t < 0 || t >= V) {
-    if (!acc) for (int c = threadIdx.x; c < V; c += blockDim.x) drow[c] = 0.f;
+    if (!acc) for (int c = threadIdx.x; c < V; c += blockDim.x) put_grad(drow[c], 0.f, false);
     return;
   }
   float g = dout[r], l = lse[r];
   const T* row = logits + r * V;
   for (int c = threadIdx.x; c < V; c += blockDim.x) put_grad(drow[c], (c == t ? g : 0.f) - g * __expf(ldf(row, c) - l), acc);
 }
-void logprob_gather_backward(float* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16) {
+void logprob_gather_backward(void* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16, bool dlogits_bf16) {
   if (N <= 0) return;
-  if (logits_bf16) LAUNCH(k_logprob_gather_backward<bf16>, (unsigned)N, 256, dlogits, dout, (const bf16*)logits, lse, targets, V, ignore_index, acc);
-  else LAUNCH(k_logprob_gather_backward<float>, (unsigned)N, 256, dlogits, dout, (const float*)logits, lse, targets, V, ignore_index, acc);
+  if (logits_bf16 && dlogits_bf16) LAUNCH((k_logprob_gather_backward<bf16, bf16>), (unsigned)N, 256, (bf16*)dlogits, dout, (const bf16*)logits, lse, targets, V, ignore_index, acc);
+  else if (logits_bf16) LAUNCH((k_logprob_gather_backward<bf16, float>), (unsigned)N, 256, (float*)dlogits, dout, (const bf16*)logits, lse, targets, V, ignore_index, acc);
+  else if (dlogits_bf16) LAUNCH((k_logprob_gather_backward<float, bf16>), (unsigned)N, 256, (bf16*)dlogits, dout, (const float*)logits, lse, targets, V, ignore_index, acc);
+  else LAUNCH((k_logprob_gather_backward<float, float>), (unsigned)N, 256, (float*)dlogits, dout, (const float*)logits, lse, targets, V, ignore_index, acc);
 }
 
 __device__ inline void adamw1(float& param, float g, float& m, float& v, float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt) {

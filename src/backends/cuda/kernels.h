@@ -47,18 +47,19 @@ void sum_axis_backward(float* dx, const float* dout, long long outer, long long 
 // ---- transformer ----
 // bf16_io: x and out are bf16 (a bf16 input gives a bf16 output, as MiniMind's type_as(x))
 void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool bf16_io);
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16);
+// dout and dx in either precision too (a bf16 dx is overwritten, never added into)
+void rmsnorm_backward(void* dx, float* dw, const void* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16, bool dout_bf16, bool dx_bf16);
 void rope_forward(void* out, const void* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool bf16_io);
-void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc);
+void rope_backward(void* dx, const void* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc, bool dout_bf16, bool dx_bf16);
 void swiglu_forward(void* out, const void* gate, const void* up, long long n, bool bf16_io);
-// in_bf16: gate and up are bf16 (the gradients are float32)
-void swiglu_backward(float* dgate, float* dup, const float* dout, const void* gate, const void* up, long long n, bool acc_gate, bool acc_up, bool in_bf16);
+// in_bf16: gate and up are bf16; dout_bf16, grads_bf16: dout, and dgate and dup, are (bf16 gradients are overwritten)
+void swiglu_backward(void* dgate, void* dup, const void* dout, const void* gate, const void* up, long long n, bool acc_gate, bool acc_up, bool in_bf16, bool dout_bf16, bool grads_bf16);
 void softmax_forward(float* out, const float* x, long long N, int C);
 void softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc);
 void log_softmax_forward(float* out, const float* x, long long N, int C);
 void log_softmax_backward(float* dx, const float* dout, const float* out, long long N, int C, bool acc);
 void logprob_gather_forward(float* out, float* lse, const void* logits, const int* targets, long long N, int V, int ignore_index, bool logits_bf16);
-void logprob_gather_backward(float* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16);
+void logprob_gather_backward(void* dlogits, const float* dout, const void* logits, const float* lse, const int* targets, long long N, int V, int ignore_index, bool acc, bool logits_bf16, bool dlogits_bf16);
 // guard: null, or one float on the device; NaN/Inf there skips the step (no host read decides it)
 void adamw_step(float* param, const float* grad, float* m, float* v, long long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, const float* guard);
 // multi-tensor forms (one launch per 36 tensors): lists of `count` buffers with n[i] floats each
@@ -71,13 +72,13 @@ void clip_scale_multi(float* const* xs, const long long* n, int count, const flo
 // its buffer (Tk == Tcap). Gradients are float32.
 void attention_forward(void* out, float* lse, const void* q, const void* k, const void* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool q_bf16, bool k_bf16, bool v_bf16);
 // scratch: B*H*Tq floats (rowsum(dout * out))
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const void* out, const float* lse, float* scratch, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool out_bf16);
+void attention_backward(float* dq, float* dk, float* dv, const void* dout, const void* q, const void* k, const void* v, const void* out, const float* lse, float* scratch, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool out_bf16, bool dout_bf16);
 
 // ---- tensor-core attention (attention_tc.cu): bf16 operands, fp32 accumulation ----
 bool attention_tc_supports(int D);
 void attention_forward_tc(void* out, float* lse, const void* q, const void* k, const void* v, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool q_bf16, bool k_bf16, bool v_bf16);
 // delta: rowsum(dout * out), (B, H, Tq), computed by attention_backward before it calls this
 // acc_*: add into the output (else overwrite: every element of dq, and dk/dv's first Tk positions of each batch)
-void attention_backward_tc(float* dq, float* dk, float* dv, const float* dout, const void* q, const void* k, const void* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16);
+void attention_backward_tc(float* dq, float* dk, float* dv, const void* dout, const void* q, const void* k, const void* v, const float* lse, const float* delta, int B, int Tq, int Tk, int Tcap, int H, int KVH, int D, float scale, bool acc_dq, bool acc_dk, bool acc_dv, bool q_bf16, bool k_bf16, bool v_bf16, bool dout_bf16);
 
 }  // namespace mm
