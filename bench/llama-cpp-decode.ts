@@ -3,7 +3,8 @@
 // (or --preset) is exported to GGUF (f32 | bf16 | q8_0) for llama.cpp and converted in place with
 // --weights fp32 | bf16 | q8 for us. Both decode --tokens tokens after a --prompt-len-token prompt, same
 // thread count; rounds alternate the two, the best round of each is kept. llama.cpp keeps its defaults
-// otherwise (f16 KV cache). Prints one JSON line per weight type.
+// otherwise (f16 KV cache). Ours decodes as generate() does (the fused step; MINIMIND_FUSED_DECODE=0
+// for the generic path). Prints one JSON line per weight type.
 //   node dist/bench/llama-cpp-decode.js [--preset v1-small] [--types q8,bf16,fp32] [--tokens 128] [--rounds 3] [--threads 2]
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,21 +44,27 @@ const config = presetConfig(preset);
 const rng = new Rng(7);
 const prompt = Array.from({ length: promptLen }, () => 3 + rng.int(config.vocab_size - 3));
 
-/** Decode tokens/s of our greedy loop (prefill, then single-token steps with the KV cache). */
-function oursOnce(model: MiniMindForCausalLM): { tps: number; ids: number[] } {
+/**
+ * Decode tokens/s of our greedy loop (prefill, then single-token steps with the KV cache), the way
+ * generate() decodes: through the fused decode step where it applies (MINIMIND_FUSED_DECODE=0: the
+ * generic layer-by-layer path).
+ */
+function oursOnce(model: MiniMindForCausalLM): { tps: number; ids: number[]; fused: boolean } {
   return noGrad(() => {
     const cache = model.newCache(1, promptLen + nTok);
     const ids: number[] = [];
     let next = scope(() => argmax(model.forward(tensor(Int32Array.from(prompt), [1, promptLen], 'int32'), { cache, lastOnly: true }).logits.toArray() as Float32Array));
     ids.push(next);
+    const dec = model.fusedDecoder(cache);
     const t0 = performance.now();
     for (let i = 1; i < nTok; i++) {
-      next = scope(() => argmax(model.forward(tensor(Int32Array.of(next), [1, 1], 'int32'), { cache, lastOnly: true }).logits.toArray() as Float32Array));
+      next = dec ? argmax(dec.step(next)) : scope(() => argmax(model.forward(tensor(Int32Array.of(next), [1, 1], 'int32'), { cache, lastOnly: true }).logits.toArray() as Float32Array));
       ids.push(next);
     }
     const dt = (performance.now() - t0) / 1000;
+    dec?.dispose();
     cache.dispose();
-    return { tps: (nTok - 1) / dt, ids };
+    return { tps: (nTok - 1) / dt, ids, fused: dec !== null };
   });
 }
 
@@ -87,16 +94,18 @@ try {
     await llamaOnce();
     const best = { ours: 0, llama: 0 };
     let same = 0;
+    let fused = false;
     const load0 = loadavg()[0];
     for (let r = 0; r < rounds; r++) {
       const a = oursOnce(model);
+      fused = a.fused;
       const b = await llamaOnce();
       best.ours = Math.max(best.ours, a.tps);
       best.llama = Math.max(best.llama, b.tps);
       same = a.ids.findIndex((v, i) => v !== b.ids[i]);
     }
     console.log(JSON.stringify({
-      bench: 'llama-cpp-decode', preset, weights: w, gguf_type: GGUF_TYPE[w], threads, isa: cpu.isa(), tokens: nTok, rounds,
+      bench: 'llama-cpp-decode', preset, weights: w, gguf_type: GGUF_TYPE[w], threads, isa: cpu.isa(), ours_decode: fused ? 'fused step' : 'generic', tokens: nTok, rounds,
       ours_tokens_per_second: Math.round(best.ours * 10) / 10, llama_cpp_tokens_per_second: Math.round(best.llama * 10) / 10,
       ratio: Math.round((best.ours / best.llama) * 100) / 100, same_greedy_prefix: same === -1 ? nTok : same,
       loadavg_1m_start: load0, loadavg_1m_end: loadavg()[0], date: new Date().toISOString(),
