@@ -23,12 +23,16 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   return record(out, [weight], (g) => weight.backend.embeddingBackward(fb(gradOf(weight)), fb(g), ib(ids), ids.size, C));
 }
 
-/** RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight; bf16 in, bf16 out (MiniMind's type_as(x)). */
+/**
+ * RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * weight. Under bf16 activations the
+ * output is bf16 even for a float32 x: its readers are GEMMs (q/k/v, gate/up, the lm head), which
+ * autocast feeds the same rounded values, so the float32 output and its rounding pass are skipped.
+ */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const C = lastDim(x);
   if (weight.size !== C) throw new Error(`rmsNorm: weight has ${weight.size} elements, input rows have ${C}`);
   const N = x.size / C;
-  const out = outputLike(x, isLowPrecision(x));
+  const out = outputLike(x, true);
   const rstd = emptyLike(x, [N]);
   x.backend.rmsnormForward(anyBuf(out), fb(rstd), anyBuf(x, 'rmsNorm'), fb(weight), N, C, eps);
   return record(out, [x, weight], (g) => {

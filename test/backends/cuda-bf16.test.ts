@@ -66,7 +66,7 @@ function equal(got: Float32Array, want: Float32Array, what: string): void {
   }
 }
 
-test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 results rounded, and equal gradients', { skip }, () => {
+test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 results rounded, and so do the bf16 gradients', { skip }, () => {
   bf16(() => {
     // RMSNorm of bf16 rows (QK-norm of bf16 heads): warp rows (96) and block rows (768)
     for (const [N, C] of [[300, 96], [37, 768]]) {
@@ -75,7 +75,7 @@ test('cuda bf16 storage: RMSNorm, RoPE and SwiGLU on bf16 give the float32 resul
       w.requiresGrad = true;
       const r = rand(N * C);
       const outLo = ops.rmsNorm(x.lo, w, 1e-5), outHi = ops.rmsNorm(x.hi, w, 1e-5);
-      assert.ok(isLowPrecision(outLo) && !isLowPrecision(outHi), 'bf16 in, bf16 out; float32 in, float32 out');
+      assert.ok(isLowPrecision(outLo) && isLowPrecision(outHi), 'bf16 out from a bf16 or a float32 x (GEMMs read it)');
       equal(host(outLo), rounded(host(outHi)), `rmsnorm ${N}x${C} out`);
       probe(outLo, r).backward();
       const dwLo = host(w.grad!);
@@ -228,15 +228,17 @@ for (const preset of ['tiny', 'tiny-3', 'tiny-moe']) {
     const want = run(jsBackend, 'fp32'), got = run(cuda!, 'bf16');
     assert.ok(got.lowp, 'the logits are stored in bf16 (the path under test ran)');
     assert.ok(Math.abs(got.loss - want.loss) < 1e-2 * want.loss, `loss ${got.loss} vs js fp32 ${want.loss}`);
-    // Every activation gradient is rounded to bf16 (autocast's backward), so each parameter's gradient
-    // differs from fp32 by a few bf16 roundings of the terms it sums; one that is a small difference of
-    // large sums shows it most (the MoE's post-attention norm weight: 7.1e-2 on the H200, the rest
-    // below 1e-2). Per tensor < 1e-1, and all gradients as one vector < 2e-2.
+    // Every activation gradient is rounded to bf16 (autocast's backward): each parameter's gradient is
+    // within 1e-2 of fp32's (dense: measured up to 9.6e-3 on the H200). In an MoE block which experts a
+    // token reaches is a discrete choice on bf16 router scores: a token near a tie moves to another
+    // expert, and whole rows of expert gradients with it (up to 1.8e-1 measured), so there the bound is
+    // on all gradients as one vector (1.2e-2 measured), with the loss.
     const errs = [...want.grads].map(([name, g]) => ({ name, e: relErr(got.grads.get(name)!, g) })).sort((a, b) => b.e - a.e);
     const all = (m: Map<string, Float32Array>): Float32Array => Float32Array.from([...want.grads.keys()].flatMap((n) => Array.from(m.get(n)!)));
     const global = relErr(all(got.grads), all(want.grads));
     console.log(`# ${preset}: loss ${got.loss.toFixed(5)} vs ${want.loss.toFixed(5)}, all gradients ${global.toExponential(2)}, worst ${errs.slice(0, 3).map((x) => `${x.name} ${x.e.toExponential(2)}`).join(', ')}`);
-    for (const { name, e } of errs) assert.ok(e < 1e-1, `grad ${name}: relative error ${e.toExponential(2)}`);
-    assert.ok(global < 2e-2, `all gradients: relative error ${global.toExponential(2)}`);
+    const routed = cfg.use_moe === true;
+    if (!routed) for (const { name, e } of errs) assert.ok(e < 1.5e-2, `grad ${name}: relative error ${e.toExponential(2)}`);
+    assert.ok(global < (routed ? 2e-2 : 1e-2), `all gradients: relative error ${global.toExponential(2)}`);
   });
 }

@@ -159,7 +159,7 @@ test('cuda vs js: rmsnorm, rope (both layouts)', { skip }, () => {
       both(`rmsnorm backward N=${N} C=${C} ${modeName(acc)}`, gradInit(rmsnormBufs, ['dx', 'dw'], acc), ['dx', 'dw'], (be, b) => be.rmsnormBackward(b.dx, b.dw, b.d, b.x, b.w, b.rstd, N, C, acc[0], acc[1]), 1e-4);
     }
   }
-  for (const [B, T, H, D] of [[1, 1, 1, 2], [2, 5, 3, 8], [2, 33, 4, 64], [1, 7, 2, 6]]) {
+  for (const [B, T, H, D] of [[1, 1, 1, 2], [2, 5, 3, 8], [2, 33, 4, 64], [1, 7, 2, 6], [3, 40, 8, 96]]) {
     for (const interleaved of [false, true]) for (const pos0 of [0, 3]) {
       const maxPos = pos0 + T + 2, cos = rand(maxPos * (D / 2)), sin = rand(maxPos * (D / 2)), n = B * T * H * D;
       const what = `rope B=${B} T=${T} H=${H} D=${D} interleaved=${interleaved} pos0=${pos0}`;

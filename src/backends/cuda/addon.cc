@@ -181,7 +181,7 @@ FN(sliceCopy) { BODY(slice_copy(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(
 FN(sliceScatter) { BODY(slice_scatter(a.ptr<void>(0), a.ptr<void>(1), a.i64(2), a.i64(3), a.i64(4), a.i64(5), a.i64(6), a.b(7))); }
 FN(sumAxis) { BODY(sum_axis(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4))); }
 FN(sumAxisBackward) { BODY(sum_axis_backward(a.ptr(0), a.ptr(1), a.i64(2), a.i64(3), a.i64(4), a.b(5))); }
-FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6), a.b(7))); }
+FN(rmsnormForward) { BODY(rmsnorm_forward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr(3), a.i64(4), a.i32(5), a.f(6), a.b(7), a.b(8))); }
 FN(rmsnormBackward) { BODY(rmsnorm_backward(a.ptr<void>(0), a.ptr(1), a.ptr<void>(2), a.ptr<void>(3), a.ptr(4), a.ptr(5), a.i64(6), a.i32(7), a.b(8), a.b(9), a.b(10), a.b(11), a.b(12))); }
 FN(ropeForward) { BODY(rope_forward(a.ptr<void>(0), a.ptr<void>(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10))); }
 FN(ropeBackward) { BODY(rope_backward(a.ptr<void>(0), a.ptr<void>(1), a.ptr(2), a.ptr(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.b(9), a.b(10), a.b(11), a.b(12))); }

@@ -252,7 +252,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     sumAxisBackward: (dx, dout, outer, dim, inner, acc) => K.sumAxisBackward(p(dx), p(dout), outer, dim, inner, acc),
 
     // ---- transformer ----
-    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps, same(out, x, 'rmsnorm')),
+    rmsnormForward: (out, rstd, x, w, N, C, eps) => K.rmsnormForward(p(out), p(rstd), p(x), p(w), N, C, eps, lowp(x), lowp(out)),
     rmsnormBackward: (dx, dw, dout, x, w, rstd, N, C, accDx, accDw) => K.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), N, C, accDx, accDw, lowp(x), lowp(dout), written(dx, accDx, 'rmsnorm')),
     ropeForward: (out, x, cos, sin, B, T, H, D, pos0, il) => K.ropeForward(p(out), p(x), p(cos), p(sin), B, T, H, D, pos0, il, same(out, x, 'rope')),
     ropeBackward: (dx, dout, cos, sin, B, T, H, D, pos0, il, acc) => K.ropeBackward(p(dx), p(dout), p(cos), p(sin), B, T, H, D, pos0, il, acc, lowp(dout), written(dx, acc, 'rope')),

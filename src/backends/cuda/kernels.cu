@@ -310,11 +310,12 @@ void sum_axis_backward(float* dx, const float* dout, long long outer, long long 
 
 // ---------------------------------------------------------------- transformer
 
-// one block per row; T: the element type of x and out (float, or bf16 for QK-norm of bf16 heads)
-template <typename T>
-__global__ void k_rmsnorm_forward(T* out, float* rstd, const T* x, const float* w, int C, float eps) {
+// one block per row; TX, TO: the element types of x and out (a bf16 out feeds GEMMs as autocast's
+// cast would; bf16 x: QK-norm of bf16 heads)
+template <typename TX, typename TO>
+__global__ void k_rmsnorm_forward(TO* out, float* rstd, const TX* x, const float* w, int C, float eps) {
   long long r = blockIdx.x;
-  const T* xr = x + r * C;
+  const TX* xr = x + r * C;
   float ss = 0.f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) { const float v = ldf(xr, c); ss += v * v; }
   ss = block_sum(ss);
@@ -325,26 +326,28 @@ __global__ void k_rmsnorm_forward(T* out, float* rstd, const T* x, const float* 
 // Rows of at most kWarpRow floats (QK-norm's head_dim rows, tiny models) take one warp each, 8 rows per
 // block: a 128-thread block per 96-float row spends its time in block reductions and scheduling.
 constexpr int kWarpRow = 256;
-template <typename T>
-__global__ void k_rmsnorm_forward_warp(T* out, float* rstd, const T* x, const float* w, long long N, int C, float eps) {
+template <typename TX, typename TO>
+__global__ void k_rmsnorm_forward_warp(TO* out, float* rstd, const TX* x, const float* w, long long N, int C, float eps) {
   const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
   if (r >= N) return;
   const int lane = threadIdx.x & 31;
-  const T* xr = x + r * C;
+  const TX* xr = x + r * C;
   float ss = 0.f;
   for (int c = lane; c < C; c += 32) { const float v = ldf(xr, c); ss += v * v; }
   const float rs = rsqrtf(warp_sum(ss) / C + eps);
   if (lane == 0) rstd[r] = rs;
   for (int c = lane; c < C; c += 32) stf(out, r * C + c, ldf(xr, c) * rs * w[c]);
 }
-template <typename T>
-static void rmsnorm_forward_t(T* out, float* rstd, const T* x, const float* w, long long N, int C, float eps) {
-  if (C <= kWarpRow) LAUNCH(k_rmsnorm_forward_warp<T>, (unsigned)((N + 7) / 8), 256, out, rstd, x, w, N, C, eps);
-  else LAUNCH(k_rmsnorm_forward<T>, (unsigned)N, 128, out, rstd, x, w, C, eps);
+template <typename TX, typename TO>
+static void rmsnorm_forward_t(TO* out, float* rstd, const TX* x, const float* w, long long N, int C, float eps) {
+  if (C <= kWarpRow) LAUNCH((k_rmsnorm_forward_warp<TX, TO>), (unsigned)((N + 7) / 8), 256, out, rstd, x, w, N, C, eps);
+  else LAUNCH((k_rmsnorm_forward<TX, TO>), (unsigned)N, 128, out, rstd, x, w, C, eps);
 }
-void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool bf16_io) {
+void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool x_bf16, bool out_bf16) {
   if (N <= 0) return;
-  if (bf16_io) rmsnorm_forward_t((bf16*)out, rstd, (const bf16*)x, w, N, C, eps);
+  if (x_bf16 && out_bf16) rmsnorm_forward_t((bf16*)out, rstd, (const bf16*)x, w, N, C, eps);
+  else if (x_bf16) rmsnorm_forward_t((float*)out, rstd, (const bf16*)x, w, N, C, eps);
+  else if (out_bf16) rmsnorm_forward_t((bf16*)out, rstd, (const float*)x, w, N, C, eps);
   else rmsnorm_forward_t((float*)out, rstd, (const float*)x, w, N, C, eps);
 }
 // TX: x's element type, TG: dout's, TD: dx's (bf16 for the gradient of bf16 heads under QK-norm)
@@ -409,37 +412,45 @@ void rmsnorm_backward(void* dx, float* dw, const void* dout, const void* x, cons
   else rmsnorm_backward_x(dx, dw, dout, (const float*)x, w, rstd, N, C, acc_dx, acc_dw, dout_bf16, dx_bf16);
 }
 
-// one thread per rotated pair
+// a thread per rotated pair: threadIdx.x the pair i of a row, threadIdx.y the row (b, t, h) within
+// the block; the row's position comes from one 32-bit division per thread (not 64-bit ones per pair)
 template <bool ACC, typename EI, typename EO>
-__global__ void k_rope(EO* out, const EI* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, long long pairs) {
-  int half = D / 2;
-  GRID_STRIDE(p, pairs) {
-    int i = (int)(p % half);
-    long long row = p / half;  // (b, t, h)
-    int t = (int)((row / H) % T);
-    long long base = row * D;
-    long long ia = base + (interleaved ? 2 * i : i);
-    long long ib = base + (interleaved ? 2 * i + 1 : i + half);
-    float c = cos[(long long)(pos0 + t) * half + i], s = sign * sin[(long long)(pos0 + t) * half + i];
-    float a = ldf(x, ia), b = ldf(x, ib);
-    float na = a * c - b * s, nb = a * s + b * c;
-    if (ACC) { na += ldf(out, ia); nb += ldf(out, ib); }
-    stf(out, ia, na);
-    stf(out, ib, nb);
-  }
+__global__ void k_rope(EO* out, const EI* x, const float* cos, const float* sin, int T, int H, int D, int pos0, bool interleaved, float sign, int rows) {
+  const int half = D / 2, i = threadIdx.x;
+  const int row = blockIdx.x * blockDim.y + threadIdx.y;
+  if (row >= rows) return;
+  const int t = (row / H) % T;
+  const long long base = (long long)row * D;
+  const long long ia = base + (interleaved ? 2 * i : i);
+  const long long ib = base + (interleaved ? 2 * i + 1 : i + half);
+  const int f = (pos0 + t) * half + i;
+  const float c = cos[f], s = sign * sin[f];
+  const float a = ldf(x, ia), b = ldf(x, ib);
+  float na = a * c - b * s, nb = a * s + b * c;
+  if (ACC) { na += ldf(out, ia); nb += ldf(out, ib); }
+  stf(out, ia, na);
+  stf(out, ib, nb);
+}
+// launch shape of k_rope: (half, rows per block) threads, about 256
+struct RopeGrid {
+  dim3 grid, block;
+  int rows;
+};
+static RopeGrid rope_grid(int B, int T, int H, int D) {
+  const int half = D / 2, rows = B * T * H, per = half >= 256 ? 1 : 256 / half;
+  return {dim3((unsigned)((rows + per - 1) / per)), dim3(half, per), rows};
 }
 void rope_forward(void* out, const void* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool bf16_io) {
-  long long pairs = (long long)B * T * H * (D / 2);
-  if (pairs <= 0) return;
-  if (bf16_io) LAUNCH((k_rope<false, bf16, bf16>), blocks_for(pairs), 256, (bf16*)out, (const bf16*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
-  else LAUNCH((k_rope<false, float, float>), blocks_for(pairs), 256, (float*)out, (const float*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, pairs);
+  if ((long long)B * T * H * (D / 2) <= 0) return;
+  const RopeGrid g = rope_grid(B, T, H, D);
+  if (bf16_io) LAUNCH((k_rope<false, bf16, bf16>), g.grid, g.block, (bf16*)out, (const bf16*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, g.rows);
+  else LAUNCH((k_rope<false, float, float>), g.grid, g.block, (float*)out, (const float*)x, cos, sin, T, H, D, pos0, interleaved, 1.f, g.rows);
 }
 // the backward is the rotation by -angle; dout and dx in either precision (a bf16 dx is overwritten)
 void rope_backward(void* dx, const void* dout, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool acc, bool dout_bf16, bool dx_bf16) {
-  long long pairs = (long long)B * T * H * (D / 2);
-  if (pairs <= 0) return;
-  const unsigned g = blocks_for(pairs);
-#define ROPE_BWD(ACC, EI, EO) LAUNCH((k_rope<ACC, EI, EO>), g, 256, (EO*)dx, (const EI*)dout, cos, sin, T, H, D, pos0, interleaved, -1.f, pairs)
+  if ((long long)B * T * H * (D / 2) <= 0) return;
+  const RopeGrid g = rope_grid(B, T, H, D);
+#define ROPE_BWD(ACC, EI, EO) LAUNCH((k_rope<ACC, EI, EO>), g.grid, g.block, (EO*)dx, (const EI*)dout, cos, sin, T, H, D, pos0, interleaved, -1.f, g.rows)
   if (dx_bf16) {
     if (dout_bf16) ROPE_BWD(false, bf16, bf16);
     else ROPE_BWD(false, float, bf16);

@@ -45,8 +45,8 @@ void sum_axis(float* out, const float* x, long long outer, long long dim, long l
 void sum_axis_backward(float* dx, const float* dout, long long outer, long long dim, long long inner, bool acc);
 
 // ---- transformer ----
-// bf16_io: x and out are bf16 (a bf16 input gives a bf16 output, as MiniMind's type_as(x))
-void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool bf16_io);
+// x_bf16, out_bf16: x, out are bf16 (bf16 activations: the output feeds GEMMs)
+void rmsnorm_forward(void* out, float* rstd, const void* x, const float* w, long long N, int C, float eps, bool x_bf16, bool out_bf16);
 // dout and dx in either precision too (a bf16 dx is overwritten, never added into)
 void rmsnorm_backward(void* dx, float* dw, const void* dout, const void* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw, bool x_bf16, bool dout_bf16, bool dx_bf16);
 void rope_forward(void* out, const void* x, const float* cos, const float* sin, int B, int T, int H, int D, int pos0, bool interleaved, bool bf16_io);
