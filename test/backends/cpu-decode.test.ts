@@ -91,6 +91,24 @@ for (const [name, preset, over] of cases) {
   }
 }
 
+test('cpu fused decode: under bf16 GEMM precision (generate --dtype bf16) the logits still equal the generic path\'s bit for bit', { skip, timeout: 300_000 }, () => {
+  const be = cpu!;
+  const cfg = presetConfig('tiny-3', { vocab_size: 640 });
+  const model = withBackend(be, () => new MiniMindForCausalLM(cfg, { seed: 9 }));
+  const prompt = [1, 17, 300, 52, 9];
+  const feed = Array.from({ length: 12 }, (_, i) => (i * 37 + 3) % cfg.vocab_size);
+  const before = be.matmulPrecision();
+  try {
+    be.setMatmulPrecision('bf16');
+    const want = withBackend(be, () => genericSteps(model, prompt, feed, 32));
+    const got = withBackend(be, () => fusedSteps(model, prompt, feed, 32));
+    assertBitwiseEqual(got, want, `bf16 precision (${be.matmulPrecision()} in effect)`);
+  } finally {
+    be.setMatmulPrecision(before);
+    model.dispose();
+  }
+});
+
 test('cpu fused decode: greedy ids through generate() equal the generic path\'s (MINIMIND_FUSED_DECODE=0), q8 and bf16 weights', { skip, timeout: 300_000 }, () => {
   for (const weights of ['q8', 'bf16'] as WeightFormat[]) {
     const model = withBackend(cpu!, () => new MiniMindForCausalLM(presetConfig('v1-small'), { seed: 11 }));
