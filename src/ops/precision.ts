@@ -42,3 +42,18 @@ export function anyBuf(t: Tensor, op = 'op'): FBuf {
   }
   return fb(t, op);
 }
+
+/**
+ * Runs read(buf) with t's float32 buffer. A bf16 t without one gets a copy that is freed right
+ * after, not kept with t: for ops that read an input once and never again (concat's forward), so a
+ * transient copy does not stay alive until the end of the step.
+ */
+export function readFloat32<R>(t: Tensor, read: (buf: FBuf) => R): R {
+  if (!isLowPrecision(t) || t.storage.buf || !t.backend.fromLowPrecision) return read(fb(t));
+  const copy = t.backend.fromLowPrecision(t.storage.lowp as FBuf, t.size);
+  try {
+    return read(copy);
+  } finally {
+    t.backend.free(copy);
+  }
+}

@@ -3,6 +3,7 @@
 import { record, gradOf, gradOut } from '../core/autograd.js';
 import type { Tensor } from '../core/tensor.js';
 import { emptyLike } from './util.js';
+import { readFloat32 } from './precision.js';
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const rank = x.shape.length;
@@ -66,7 +67,8 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   let start = 0;
   const starts = xs.map((x) => {
     const s = start;
-    first.backend.sliceScatter(out.buf, x.buf, outer, dim, inner, s, x.shape[a], false);
+    // (a bf16 input, an MoE expert's output, is read through a copy freed at once: concat's backward does not read inputs)
+    readFloat32(x, (buf) => first.backend.sliceScatter(out.buf, buf, outer, dim, inner, s, x.shape[a], false));
     start += x.shape[a];
     return s;
   });
