@@ -8,13 +8,14 @@
 #      the model practises copying the question's numbers into the call and the tool's result into
 #      the answer; copying is what a 1M-parameter model lacks, and it takes this much practice),
 #      then 2,000 in the full format (system message with the tools)
-#   4. minimind agent on the RL prompts, the held-out prompts evaluated every 25 steps
+#   4. minimind agent on the RL prompts (8 prompts x 8 rollouts a step, T 0.6), the held-out prompts
+#      evaluated every 20 steps
 #      (greedy tool loop; correct = the ground truth in the final answer)
 # docs/performance.md (issue 14) has what each step gave on the 2-core machine; after each
 # evaluation, `node tools/agent-arith-check.mjs $R/eval-*.jsonl` says where the wrong ones fail.
 #   bash tools/rl-agent-arith.sh [agent-steps] [learning-rate] [run-folder]
 set -euo pipefail
-AGENT_STEPS=${1:-200}
+AGENT_STEPS=${1:-100}
 LR=${2:-5e-5}
 R=${3:-runs/agent-arith}
 BASE=${BASE:-runs/quickstart/sft/model}
@@ -33,6 +34,6 @@ $M sft --data $R/data/sft-full.jsonl --init-from $R/sft-short/model --out $R/sft
   --epochs 1 --log-interval 10 --save-interval 100000 --overwrite
 $M eval toolcall --model $R/sft/model --data $R/data/agent-eval.jsonl --max-turns 3 --max-new-tokens 64 --out $R/eval-sft.jsonl
 $M agent --data $R/data/agent-train.jsonl --eval-data $R/data/agent-eval.jsonl --init-from $R/sft/model --out $R/agent \
-  --num-generations 8 --batch-size 2 --max-gen-len 64 --thinking-ratio 0 --temperature 0.8 --learning-rate "$LR" \
-  --max-steps "$AGENT_STEPS" --epochs 10 --eval-interval 25 --log-interval 5 --save-interval 100000
+  --num-generations 8 --batch-size 8 --max-gen-len 64 --thinking-ratio 0 --temperature 0.6 --learning-rate "$LR" \
+  --max-steps "$AGENT_STEPS" --epochs 10 --eval-interval 20 --log-interval 5 --save-interval 100000
 $M eval toolcall --model $R/agent/model --data $R/data/agent-eval.jsonl --max-turns 3 --max-new-tokens 64 --out $R/eval-agent.jsonl
