@@ -400,6 +400,13 @@ DEF(attentionForward)
                     (float)a.num(12));
   return a.undefined();
 END
+// e as a typed array: its type, length and data; false when e is not one (the outputs then unset).
+static bool typed_info(napi_env env, napi_value e, napi_typedarray_type* t, size_t* len, void** data) {
+  bool is_ta = false;
+  napi_is_typedarray(env, e, &is_ta);
+  if (is_ta) napi_get_typedarray_info(env, e, t, len, data, nullptr, nullptr);
+  return is_ta;
+}
 // kc / vc: JS arrays of S Float32Arrays (each sequence's cache of one layer, capacity x KVH x D).
 static void cache_list(Args& a, int i, i64 S, i64 inner, const int32_t* pos, std::vector<float*>& out) {
   bool is_array = false;
@@ -411,13 +418,10 @@ static void cache_list(Args& a, int i, i64 S, i64 inner, const int32_t* pos, std
   for (uint32_t s = 0; s < n; s++) {
     napi_value e;
     napi_get_element(a.env, a.argv[i], s, &e);
-    bool is_ta = false;
-    napi_is_typedarray(a.env, e, &is_ta);
-    napi_typedarray_type t = napi_int8_array;
-    size_t len = 0;
-    void* data = nullptr;
-    if (is_ta) napi_get_typedarray_info(a.env, e, &t, &len, &data, nullptr, nullptr);
-    if (!is_ta || t != napi_float32_array) a.fail(i, "element " + std::to_string(s) + " must be a Float32Array");
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (!typed_info(a.env, e, &t, &len, &data) || t != napi_float32_array) a.fail(i, "element " + std::to_string(s) + " must be a Float32Array");
     if (pos[s] < 0 || (double)len < (double)(pos[s] + 1) * inner) a.fail(i, "element " + std::to_string(s) + " has " + std::to_string(len) + " elements, too few for position " + std::to_string(pos[s]));
     out[s] = (float*)data;
   }
@@ -513,13 +517,10 @@ struct BufList {
       if (!nullable) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") is missing");
       return nullptr;
     }
-    bool is_ta = false;
-    napi_is_typedarray(a.env, e, &is_ta);
-    napi_typedarray_type t = napi_int8_array;
-    size_t len = 0;
-    void* data = nullptr;
-    if (is_ta) napi_get_typedarray_info(a.env, e, &t, &len, &data, nullptr, nullptr);
-    if (!is_ta || t != want) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") has the wrong type");
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (!typed_info(a.env, e, &t, &len, &data) || t != want) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") has the wrong type");
     if ((double)len < need) a.fail(arg, "entry " + std::to_string(idx) + " (" + what + ") has " + std::to_string(len) + " elements, needs " + std::to_string((long long)need));
     return data;
   }
