@@ -68,3 +68,23 @@ test('ppo: actor and critic trained, metrics logged, exact resume', { skip }, as
   const ckpt = readSafetensors(join(dir, 'full', 'checkpoints', 'step-00000003', 'state.safetensors')).tensors;
   assert.ok(ckpt.has('critic.value_head') && ckpt.has('optimizer.m.critic.value_head') && ckpt.has('model.embed_tokens.weight'));
 });
+
+test('ppo: once the KL early stop fires, updates still run with the loss x 0 (MiniMind: AdamW and the schedule still step)', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-ppo-stop-'));
+  const tok = Tokenizer.load(TOK);
+  saveModelFolder(join(dir, 'init'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
+  // a negative threshold fires at the first minibatch: every update of the run has a zero loss
+  await ppo({ initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, miniBatchSize: 2, epochs: 2, learningRate: 1e-3, earlyStopKl: -1, thinkingRatio: 0, quiet: true, seed: 4, out: join(dir, 'run') });
+  const recs = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(recs.map((r) => r.early_stop), [1, 1]);
+  assert.deepEqual(recs.map((r) => r.grad_norm), [0, 0], 'zero gradients');
+  // 2 steps x 2 minibatches of epoch 0 (epoch 1 never runs): the 4 AdamW steps are in the checkpoint
+  const state = JSON.parse(readFileSync(join(dir, 'run', 'checkpoints', 'step-00000002', 'trainer_state.json'), 'utf8'));
+  assert.deepEqual(state.adamSteps, [4, 4]);
+  // weight decay alone moved the weights: each is w·(1 − lr·0.01) per update
+  const init = new Map(loadModelFolder(join(dir, 'init')).namedParameters());
+  const [name, w] = loadModelFolder(join(dir, 'run', 'model')).namedParameters()[0];
+  const w0 = init.get(name)!.toArray();
+  const ratio = w.toArray()[0] / w0[0];
+  assert.ok(ratio < 1 && ratio > 1 - 4 * 1e-3 * 0.01 - 1e-7, `${name}[0] scaled by ${ratio}`);
+});

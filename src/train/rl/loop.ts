@@ -1,7 +1,8 @@
 // The loop every RL stage shares (grpo, agent; MiniMind's *_train_epoch): per step a batch of
 // prompts in a seeded per-epoch order, the stage's rollout + loss + backward, then gradient
-// clipping, the cosine lr (MiniMind: CosineAnnealingLR down to lr/10), AdamW. One update per
-// rollout, as MiniMind does. Around it: metrics.jsonl + report.html + progress line every
+// clipping, AdamW and the cosine lr (MiniMind: CosineAnnealingLR down to lr/10, stepped after
+// every optimizer update over T_max = steps × updates per step). One update per rollout (grpo,
+// agent) or several (ppo's minibatches), as MiniMind does. Around it: metrics.jsonl + report.html + progress line every
 // log_interval steps (reward, KL, clip fraction, length, entropy ...), an optional evaluation
 // hook, atomic checkpoints every save_interval steps and at the end, exact --resume (a step's
 // prompts and sampling seed depend only on (seed, step)), and an aborted cfg.signal (Ctrl-C in the CLI) = checkpoint and stop.
@@ -64,16 +65,30 @@ export interface RlStage {
   /** More parameters with their own AdamW and schedule (PPO's critic). */
   extraGroups?: ParamGroup[];
   /**
-   * Rollout, loss and backward for the prompts `indices`; `seed` is this step's sampling seed.
-   * update() clips the gradients, steps every optimizer and zeroes the gradients, returning the
-   * policy's gradient norm; a stage that never calls it (one update per rollout) gets one call
-   * after step() returns. PPO calls it once per minibatch.
+   * Optimizer updates a step makes (PPO: ppo_update_iters × minibatches; default 1). The cosine
+   * schedule spans steps × this many updates and advances once per update actually made, as
+   * MiniMind's CosineAnnealingLR(T_max = iters × epochs × updates) does.
    */
-  step(indices: Uint32Array, seed: number, stepIndex: number, update: () => number): Promise<RlStepOutcome> | RlStepOutcome;
+  updatesPerStep?: number;
+  /**
+   * Rollout, loss and backward for the prompts `indices`; `seed` is this step's sampling seed.
+   * update() sets the scheduled lr, clips the gradients, steps every optimizer and zeroes the
+   * gradients; a stage that never calls it (one update per rollout) gets one call after step()
+   * returns. PPO calls it once per minibatch.
+   */
+  step(indices: Uint32Array, seed: number, stepIndex: number, update: () => RlUpdate): Promise<RlStepOutcome> | RlStepOutcome;
   /** Held-out measurements (e.g. accuracy), logged as eval_* records. */
   evaluate?(): Promise<Record<string, number>> | Record<string, number>;
   saveModel(dir: string): void | Promise<void>;
   info?: Record<string, unknown>;
+}
+
+/** What one optimizer update did. */
+export interface RlUpdate {
+  /** The policy's learning rate in this update (each group's is scaled by its peak lr). */
+  lr: number;
+  /** Each group's gradient norm before clipping (policy first; NaN without clipping). */
+  gradNorms: number[];
 }
 
 export interface RlSummary {
@@ -114,6 +129,7 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
     lr: g.lr ?? cfg.lr,
     optimizer: new AdamW(g.params.map(([, t]) => t), { lr: g.lr ?? cfg.lr, weightDecay: cfg.weightDecay }),
   }));
+  const updatesPerStep = stage.updatesPerStep ?? 1;
   const named = groups.flatMap((g) => g.params.map(([name, t]) => [g.prefix + name, t] as [string, Tensor]));
   const ckptRoot = join(cfg.outDir, 'checkpoints');
   const modelDir = join(cfg.outDir, 'model');
@@ -204,19 +220,22 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
     while (step < totalSteps) {
       const epoch = Math.floor(step / perEpoch);
       const indices = plan.batchIndices(epoch, step % perEpoch);
-      const lr = cosineLr(step, { lr: cfg.lr, totalSteps, warmupSteps: 0, minRatio: 0.1 });
-      for (const g of groups) g.optimizer.lr = (lr / cfg.lr) * g.lr;
       let updates = 0;
+      let lr = NaN;
       let gradNorm = NaN;
-      const update = (): number => {
+      const update = (): RlUpdate => {
         updates++;
-        groups.forEach((g, i) => {
+        // the schedule's position = updates made so far (the AdamW step count, so --resume keeps it)
+        lr = cosineLr(groups[0].optimizer.stepCount, { lr: cfg.lr, totalSteps: totalSteps * updatesPerStep, warmupSteps: 0, minRatio: 0.1 });
+        const gradNorms = groups.map((g) => {
+          g.optimizer.lr = (lr / cfg.lr) * g.lr;
           const norm = cfg.gradClip > 0 ? scope(() => clipGradNorm(g.params.map(([, t]) => t), cfg.gradClip)) : NaN;
-          if (i === 0) gradNorm = norm;
           g.optimizer.step();
           g.optimizer.zeroGrad();
+          return norm;
         });
-        return gradNorm;
+        gradNorm = gradNorms[0];
+        return { lr, gradNorms };
       };
       const outcome = await stage.step(indices, (cfg.seed * 1_000_003 + step) >>> 0, step, update);
       if (updates === 0) update();
