@@ -13,7 +13,7 @@
 
 // Engine
 export * from './core/index.js';
-export { UserError } from './core/errors.js';
+export { UserError, quoteUserText } from './core/errors.js';
 export * as ops from './ops/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CliError } from './args.js';
-import { UserError } from '../core/errors.js';
+import { quoteUserText, UserError } from '../core/errors.js';
 import { DeviceError } from '../core/device.js';
 
 interface Command {
@@ -69,8 +69,10 @@ const argv = process.argv.slice(2);
 main(argv).catch((err: unknown) => {
   if (err instanceof UserError || err instanceof DeviceError) {
     // One line: the problem and its fix. A usage text some commands append goes (--help shows it).
+    // Control characters are escaped whatever the message echoes (a data file's bytes must never
+    // drive the user's terminal); the data readers escape what they quote already.
     const [problem, usage] = err.message.split('\n\n');
-    console.error(`minimind: ${problem.replace(/\s*\n\s*/g, '; ')}${usage !== undefined && commands[argv[0]] ? ` (see 'minimind ${argv[0]} --help')` : ''}`);
+    console.error(`minimind: ${quoteUserText(problem.replace(/\s*\n\s*/g, '; '), Infinity)}${usage !== undefined && commands[argv[0]] ? ` (see 'minimind ${argv[0]} --help')` : ''}`);
     process.exit(2);
   }
   throw err;

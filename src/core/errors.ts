@@ -16,3 +16,22 @@ export function asUserError<T>(fn: () => T, prefix = ''): T {
     throw new UserError(prefix + (e as Error).message.replace(/:?\n\s*/g, '; '));
   }
 }
+
+// C0 controls (ESC starts the sequences that move the cursor, retitle or clear a terminal), DEL,
+// C1 controls (U+009B is a one-character CSI), and the bidirectional overrides and isolates that
+// make a line read in another order than it is stored.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * User data (a line of a data file, a field name, a role) made safe to echo in an error message:
+ * every control character becomes a visible escape (`\n`, `\t`, `\x1b`, `\u202e`), and text
+ * longer than `maxChars` is cut with '…'. No quotes are added; the message places its own.
+ */
+export function quoteUserText(text: string, maxChars = 120): string {
+  const cut = text.length > maxChars ? text.slice(0, maxChars) + '…' : text;
+  return cut.replace(CONTROL, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}

@@ -3,6 +3,7 @@
 // Also parses v1's `history` cell, a Python list literal such as [['q1', 'a1'], ['q2', 'a2']].
 import { createReadStream } from 'node:fs';
 import { assertReadableFile, JsonlOptions } from './jsonl.js';
+import { quoteUserText } from '../core/errors.js';
 
 export interface CsvRecord {
   /** Column name → cell text, from the header row. */
@@ -119,7 +120,7 @@ export function parsePythonLiteral(text: string): unknown {
     }
     if (c === "'" || c === '"') return str();
     const m = /^(True|False|None|-?\d+(\.\d+)?([eE][-+]?\d+)?)/.exec(text.slice(i, i + 40));
-    if (!m) fail(`unexpected '${c ?? 'end of text'}'`);
+    if (!m) fail(`unexpected '${c === undefined ? 'end of text' : quoteUserText(c)}'`);
     i += m![0].length;
     return m![0] === 'True' ? true : m![0] === 'False' ? false : m![0] === 'None' ? null : Number(m![0]);
   };

@@ -13,6 +13,7 @@ import { chatMarkers, countTargets, encodeChat, encodePretrain, EncodedSample, S
 import { cacheKey, fileIdentity, SampleSource, TokenStore, TokenStoreWriter } from './token-cache.js';
 import { TokenizerLike } from './tokenizer-like.js';
 import { mixSeed, mulberry32 } from './rng.js';
+import { quoteUserText } from '../core/errors.js';
 
 export type DatasetKind = 'pretrain' | 'sft' | 'dpo';
 
@@ -166,7 +167,7 @@ export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
 }
 
 function field(v: Record<string, unknown>, name: string, where: string): unknown {
-  if (!(name in v)) throw new Error(`${where}: missing field '${name}' (fields: ${Object.keys(v).join(', ') || 'none'})`);
+  if (!(name in v)) throw new Error(`${where}: missing field '${name}' (fields: ${quoteUserText(Object.keys(v).join(', ')) || 'none'})`);
   return v[name];
 }
 

@@ -10,6 +10,7 @@
 // The mask is in label coordinates: mask[j] = 1 means ids[j] is predicted from position j-1
 // (the model shifts internally, like HF: logits[:, :-1] vs labels[:, 1:]).
 import { ChatMessage, TokenizerLike, specialTokenString } from './tokenizer-like.js';
+import { quoteUserText } from '../core/errors.js';
 
 export interface EncodedSample {
   ids: Int32Array;
@@ -120,9 +121,9 @@ export function toMessages(conv: unknown, where: string): ChatMessage[] {
     // m2-legacy data may omit roles: they alternate user/assistant.
     if (msg.role === undefined) msg.role = k % 2 === 0 ? 'user' : 'assistant';
     if (typeof msg.role !== 'string') throw new Error(`${where}: message ${k} has a non-string role`);
-    if (!KNOWN_ROLES.has(msg.role)) throw new Error(`${where}: message ${k} has role '${msg.role}'; use one of ${[...KNOWN_ROLES].join(', ')}`);
+    if (!KNOWN_ROLES.has(msg.role)) throw new Error(`${where}: message ${k} has role '${quoteUserText(msg.role)}'; use one of ${[...KNOWN_ROLES].join(', ')}`);
     if (msg.content === undefined && msg.tool_calls === undefined && msg.reasoning_content === undefined) {
-      throw new Error(`${where}: message ${k} (${msg.role}) has no 'content' (keys: ${Object.keys(m as object).join(', ') || 'none'})`);
+      throw new Error(`${where}: message ${k} (${quoteUserText(msg.role)}) has no 'content' (keys: ${quoteUserText(Object.keys(m as object).join(', ')) || 'none'})`);
     }
     if (msg.content === undefined || msg.content === null) msg.content = '';
     if (typeof msg.content !== 'string') msg.content = String(msg.content);

@@ -3,7 +3,7 @@
 // with skipBadLines it is skipped and counted instead. Blank lines are ignored.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { UserError } from '../core/errors.js';
+import { quoteUserText, UserError } from '../core/errors.js';
 
 export interface JsonlOptions {
   skipBadLines?: boolean;
@@ -38,7 +38,7 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
       value = JSON.parse(text);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) reason = 'expected a JSON object';
     } catch (e) {
-      reason = `invalid JSON (${(e as Error).message})`;
+      reason = `invalid JSON (${quoteUserText((e as Error).message)})`; // V8 quotes the line
     }
     if (reason !== null) {
       if (options.skipBadLines) {

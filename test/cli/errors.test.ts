@@ -3,7 +3,7 @@
 // working folder created, changed or removed (a snapshot of every file's bytes is compared).
 // The fixtures (a tokenizer, tiny model folders, data files, an earlier run) are built here with
 // the library, so the table needs neither ../shared nor the network.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -214,6 +214,28 @@ test('every command answers bad input with one `minimind:` line, exit code 2, an
     if (changed.length) problems.push(`${label}: changed files: ${changed.join(', ')}`);
   }
   assert.equal(problems.length, 0, `${problems.length} of ${CASES.length} cases failed:\n${problems.join('\n')}`);
+});
+
+// --- issue 21 (data safety): outputs never overlap inputs, data echoes are escaped ----------------
+describe('issue 21: no command writes into its inputs or echoes raw control bytes', () => {
+  // a data file whose second line carries terminal escapes (retitle the window, clear the screen)
+  writeFileSync(at('escapes.jsonl'), '{"text": "fine"}\n{"text": \x1b]0;pwned\x07\x1b[2J}\n');
+  const cases: [string[], RegExp][] = [
+    [base('pretrain', ['--data', 'escapes.jsonl']), /escapes\.jsonl:2: invalid JSON \(Unexpected token '\\x1b', "\{"text": \\x1b\]0;pwned\\x07/],
+  ];
+  for (const [argv, want] of cases) {
+    test(`minimind ${argv.join(' ')}`, () => {
+      const before = snapshot(W);
+      const r = spawnSync(process.execPath, [cli, ...argv], { cwd: W, encoding: 'utf8', env: { ...process.env, MINIMIND_BACKEND: 'js' } });
+      assert.equal(r.status, 2, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^minimind: /);
+      assert.match(lines[0], want);
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(r.stderr), `raw control characters in: ${JSON.stringify(r.stderr)}`);
+      assert.deepEqual(snapshot(W), before, 'no file created, changed or removed');
+    });
+  }
 });
 
 test('cleanup', () => rmSync(W, { recursive: true, force: true }));
