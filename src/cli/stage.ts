@@ -41,6 +41,7 @@ export const STAGE_FLAGS: FlagSpec = {
   device: TEXT,
   dtype: TEXT,
   'save-dtype': TEXT,
+  'gradient-checkpointing': FLAG,
   quiet: FLAG,
 };
 
@@ -77,6 +78,7 @@ Training (MiniMind's defaults for this stage in brackets):
   --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
   --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
   --save-dtype fp32|bf16|fp16   precision of the saved model weights [fp32] (checkpoints stay fp32)
+  --gradient-checkpointing recompute each layer and the LM head in backward: far less memory, ~1/3 more compute
   --quiet                  no progress bar
 Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
 }

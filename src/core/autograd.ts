@@ -128,9 +128,8 @@ const freed = new WeakSet<Tensor>();
 const FREED = 'backward(): this graph was already used by an earlier backward() and freed (as in PyTorch without retain_graph); compute the loss again, or add the losses and call backward() once';
 const DISPOSED = 'backward(): the graph of this loss holds tensors a scope has already disposed; call backward() inside the scope that computed the loss (return numbers, not the loss, from an inner scope)';
 
-/** The nodes `root` depends on; throws when part of that graph is gone. */
-function reachable(root: Tensor): Set<Node> {
-  const seen = new Set<Node>();
+/** Adds the nodes `root` depends on to `seen`; throws when part of that graph is gone. */
+function reachable(root: Tensor, seen: Set<Node>): void {
   const stack: Node[] = [root.node!];
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -142,7 +141,6 @@ function reachable(root: Tensor): Set<Node> {
       else if (freed.has(t)) throw new Error(FREED);
     }
   }
-  return seen;
 }
 
 function backward(root: Tensor): void {
@@ -157,10 +155,16 @@ function backward(root: Tensor): void {
     one.dispose();
     return;
   }
-  const mine = reachable(root);
-  if (!root.grad) {
-    root.grad = full(root.shape, 1, root.dtype, root.backend);
-  }
+  if (!root.grad) root.grad = full(root.shape, 1, root.dtype, root.backend);
+  run([root]);
+}
+
+// Runs the nodes the roots depend on (each root's gradient already in root.grad), in reverse
+// creation order, and frees them. The roots keep their gradients; every other one is freed once
+// pushed to its inputs.
+function run(roots: readonly Tensor[]): void {
+  const mine = new Set<Node>();
+  for (const r of roots) reachable(r, mine);
   const all = takeTape();
   const nodes = all.filter((n) => mine.has(n));
   // the nodes of other losses go back on the tape, in order, for their own backward()
@@ -176,11 +180,35 @@ function backward(root: Tensor): void {
     node.backward(g);
     // The gradient of an intermediate is dead once pushed to its inputs: free it now, not at
     // the end of the step, which keeps peak memory near one layer's worth of gradients.
-    if (node.out !== root) {
+    if (!roots.includes(node.out)) {
       g.dispose();
       node.out.grad = null;
     }
     node.out.node = null;
+  }
+}
+
+/**
+ * Backpropagates given gradients from several outputs at once (torch.autograd.backward(tensors,
+ * grad_tensors)): for a recomputed block inside an outer backward (nn/checkpoint.ts). grads[i] has
+ * outputs[i]'s shape; outputs without a node or with a null gradient are skipped. The caller keeps
+ * ownership of the gradients: on return outputs[i].grad is null again.
+ */
+export function backwardFrom(outputs: readonly Tensor[], grads: readonly (Tensor | null)[]): void {
+  const roots: Tensor[] = [];
+  outputs.forEach((t, i) => {
+    const g = grads[i];
+    if (!g || !t.node) return;
+    if (t.isDisposed) throw new Error(DISPOSED);
+    if (g.size !== t.size) throw new Error(`backwardFrom: a gradient of ${g.size} values for an output of shape [${t.shape.join(', ')}]`);
+    t.grad = g;
+    roots.push(t);
+  });
+  if (roots.length === 0) return;
+  try {
+    run(roots);
+  } finally {
+    for (const t of roots) t.grad = null;
   }
 }
 

@@ -15,6 +15,8 @@ import { FeedForward, ModuleList, type InitSpec } from './layers.js';
 import { MoEFeedForward } from './moe.js';
 import { modelRopeTables } from './rope-tables.js';
 import { fusedDecoder, type BatchOneDecoder } from './fused-decode.js';
+import { checkpoint } from '../nn/checkpoint.js';
+import { linearCrossEntropy } from '../nn/linear-cross-entropy.js';
 
 export { KVCache } from './kv-cache.js';
 
@@ -88,6 +90,13 @@ export class MiniMindForCausalLM extends Module {
   readonly lm_head: Linear | null = null;
   /** RoPE tables (max_position_embeddings, head_dim / 2), shared by every layer (batch-decode.ts reads them). */
   readonly rope: RopeTensors;
+  /**
+   * Trade compute for memory in training (HF's gradient_checkpointing_enable()): each layer keeps only
+   * its input and runs again in backward (nn/checkpoint.ts), and loss() takes the LM head and
+   * cross-entropy in row chunks without the full logits (nn/linear-cross-entropy.ts). Gradients are
+   * the plain run's.
+   */
+  gradientCheckpointing = false;
 
   /**
    * opts.seed: initialisation seed (default 42). opts.init = false skips the random draws (weights
@@ -161,9 +170,18 @@ export class MiniMindForCausalLM extends Module {
     };
     let x = this.model.embed_tokens.forward(ids); // (B, T, d)
     let auxLoss: Tensor | null = null;
+    const recompute = this.gradientCheckpointing && !inference && !cache;
     this.model.layers.items.forEach((layer, l) => {
       const run = () => layer.forward(x, this.rope, pos0, cache ? { cache, layer: l } : undefined);
-      const r = inference ? scope(run) : run();
+      let r: { x: Tensor; aux: Tensor | null };
+      if (inference) r = scope(run);
+      else if (recompute) {
+        const [y, aux] = checkpoint((h) => {
+          const o = layer.forward(h, this.rope, pos0);
+          return [o.x, o.aux];
+        }, x);
+        r = { x: y!, aux };
+      } else r = run();
       advance(r.x);
       if (r.aux) auxLoss = auxLoss ? ops.add(auxLoss, r.aux) : r.aux;
     });
@@ -206,8 +224,17 @@ export class MiniMindForCausalLM extends Module {
         if (mask) mask[b * T + t] = opts.lossMask![b * T + t + 1];
       }
     }
-    const { logits, auxLoss } = this.forward(inputIds);
-    const logitsLoss = ops.crossEntropy(logits, tensor(shifted, [B, T], 'int32', logits.backend), { ignoreIndex: -100, mask, targetsHost: shifted });
+    let logitsLoss: Tensor;
+    let auxLoss: Tensor | null;
+    if (this.gradientCheckpointing && isGradEnabled()) {
+      const r = this.hiddenStates(inputIds);
+      auxLoss = r.auxLoss;
+      logitsLoss = linearCrossEntropy(r.hidden, this.outputWeight, shifted, { ignoreIndex: -100, mask });
+    } else {
+      const r = this.forward(inputIds);
+      auxLoss = r.auxLoss;
+      logitsLoss = ops.crossEntropy(r.logits, tensor(shifted, [B, T], 'int32', r.logits.backend), { ignoreIndex: -100, mask, targetsHost: shifted });
+    }
     const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
     return { loss, logitsLoss, auxLoss };
   }

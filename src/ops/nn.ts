@@ -165,16 +165,23 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreInde
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lp = logprobGather(logits, targets, ignoreIndex);
   // the count of targets is host arithmetic: from the caller's host copy when given (no device read)
-  const tHost = opts.targetsHost ?? targets.toArray();
+  return meanTargetLoss(lp, opts.targetsHost ?? (targets.toArray() as Int32Array), ignoreIndex, opts.mask);
+}
+
+/**
+ * Cross-entropy's reduction of per-token log-probabilities lp (0 where ignored):
+ * -sum(lp * mask) / sum(mask over the targets), the mask being 1 where absent.
+ */
+export function meanTargetLoss(lp: Tensor, targetsHost: Int32Array, ignoreIndex: number, mask?: Float32Array): Tensor {
   let denom = 0;
   let weighted = lp;
-  if (opts.mask) {
-    if (opts.mask.length !== targets.size) throw new Error(`crossEntropy: mask has ${opts.mask.length} entries for ${targets.size} targets`);
-    for (let i = 0; i < tHost.length; i++) if (tHost[i] !== ignoreIndex) denom += opts.mask[i];
-    const m = tensor(lp.dtype === 'float64' ? Float64Array.from(opts.mask) : opts.mask, lp.shape, lp.dtype, lp.backend);
+  if (mask) {
+    if (mask.length !== lp.size) throw new Error(`crossEntropy: mask has ${mask.length} entries for ${lp.size} targets`);
+    for (let i = 0; i < targetsHost.length; i++) if (targetsHost[i] !== ignoreIndex) denom += mask[i];
+    const m = tensor(lp.dtype === 'float64' ? Float64Array.from(mask) : mask, lp.shape, lp.dtype, lp.backend);
     weighted = mulOp(lp, m);
   } else {
-    for (let i = 0; i < tHost.length; i++) if (tHost[i] !== ignoreIndex) denom++;
+    for (let i = 0; i < targetsHost.length; i++) if (targetsHost[i] !== ignoreIndex) denom++;
   }
   return affineOp(sumOp(weighted), -1 / Math.max(denom, 1), 0);
 }

@@ -48,6 +48,12 @@ export function prepareDevice(o: Pick<StageOptions, 'device' | 'dtype'>): void {
   if (got !== dtype) throw new UserError(`--dtype ${dtype}: bf16 GEMMs are not available on the ${backend.name} backend of this machine (a CPU needs AMX or AVX512-BF16); use --dtype fp32`);
 }
 
+/** The model a stage trains, with the stage's memory options applied (--gradient-checkpointing). */
+export function trainingModel(model: MiniMindForCausalLM, o: Pick<StageOptions, 'gradientCheckpointing'>): MiniMindForCausalLM {
+  model.gradientCheckpointing = !!o.gradientCheckpointing;
+  return model;
+}
+
 /** Loads a model folder with every problem in one line. */
 export function loadModel(dir: string, flag = '--init-from'): MiniMindForCausalLM {
   return asUserError(() => loadModelFolder(dir).model, `${flag}: `);

@@ -13,7 +13,7 @@ import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { saveModelFolder } from '../formats/hf-folder.js';
-import { checkVocabulary, loadFrozenModel, loadModel, openStageData, prepareDevice, runInFolder, stageTokenizer } from './common.js';
+import { checkVocabulary, loadFrozenModel, loadModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { dpoLoss, sequenceLogprobs } from './losses.js';
 import { numberOption, resolveTraining, type StageDefaults, type StageOptions } from './options.js';
 import type { TrainSummary } from './trainer.js';
@@ -48,7 +48,7 @@ export async function dpo(o: DpoOptions): Promise<TrainSummary> {
   if (reduce !== 'sum' && reduce !== 'mean') throw new UserError(`--logp-reduce must be 'sum' or 'mean', got '${reduce}'`);
   prepareDevice(o);
   const tok = stageTokenizer({ initFrom: o.initFrom });
-  const policy = loadModel(o.initFrom);
+  const policy = trainingModel(loadModel(o.initFrom), o);
   checkVocabulary(policy, tok, `--init-from ${o.initFrom}`);
   const reference = loadFrozenModel(o.initFrom);
   const summary = await runInFolder(r, async () => {

@@ -6,7 +6,7 @@
 //   await lora({ data: 'lora_identity.jsonl', initFrom: 'runs/sft/model', out: 'runs/lora' })
 import { UserError, asUserError } from '../core/errors.js';
 import { tensor } from '../core/tensor.js';
-import { loadModel, openStageData, prepareDevice, runInFolder, stageTokenizer, checkVocabulary } from './common.js';
+import { loadModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer, checkVocabulary } from './common.js';
 import { applyLora, DEFAULT_LORA, LoraConfig, loraParameters, saveLora } from './lora-adapter.js';
 import { intOption, numberOption, resolveTraining, type StageDefaults, type StageOptions } from './options.js';
 import type { TrainSummary } from './trainer.js';
@@ -32,7 +32,7 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
   const loraCfg: LoraConfig = { rank, alpha: numberOption(o, 'loraAlpha', rank, 0, Infinity, 'min'), targets: o.loraTargets ?? 'square' };
   prepareDevice(o);
   const tok = stageTokenizer({ initFrom: o.initFrom });
-  const model = loadModel(o.initFrom);
+  const model = trainingModel(loadModel(o.initFrom), o);
   checkVocabulary(model, tok, `--init-from ${o.initFrom}`);
   const layers = asUserError(() => applyLora(model, loraCfg, r.seed), '--lora-targets: ');
   const params = loraParameters(layers);

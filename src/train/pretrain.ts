@@ -3,7 +3,7 @@
 // every real token is a target.
 //
 //   await pretrain({ data: 'pretrain_t2t_mini.jsonl', tokenizer: 'model/', out: 'runs/pretrain' })
-import { buildModel, openStageData, prepareDevice, runInFolder, stageTokenizer } from './common.js';
+import { buildModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { lmTask } from './lm-task.js';
 import { resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
 import type { TrainSummary } from './trainer.js';
@@ -18,7 +18,7 @@ export async function pretrain(o: PretrainOptions): Promise<TrainSummary> {
   const r = resolveTraining('pretrain', o, PRETRAIN_DEFAULTS);
   prepareDevice(o);
   const tok = stageTokenizer(o);
-  const model = buildModel(o, tok, 'minimind-3', r.seed);
+  const model = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'pretrain', tok, model.config.max_position_embeddings);
     o.log?.(`model: ${(model.numParameters() / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers${model.config.use_moe ? ', MoE' : ''})`);

@@ -4,7 +4,7 @@
 // last answer only, as v1 did (sftMask 'last' | 'all' overrides).
 //
 //   await sft({ data: 'sft_t2t_mini.jsonl', initFrom: 'runs/pretrain/model', out: 'runs/sft' })
-import { buildModel, openStageData, prepareDevice, runInFolder, stageTokenizer } from './common.js';
+import { buildModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { lmTask } from './lm-task.js';
 import { resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
 import type { TrainSummary } from './trainer.js';
@@ -19,7 +19,7 @@ export async function sft(o: SftOptions): Promise<TrainSummary> {
   const r = resolveTraining('sft', o, SFT_DEFAULTS);
   prepareDevice(o);
   const tok = stageTokenizer(o, undefined, 'give --init-from MODEL_DIR (or --tokenizer DIR to start from random weights)');
-  const model = buildModel(o, tok, 'minimind-3', r.seed);
+  const model = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, model.config.max_position_embeddings);
     return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.saveDtype);

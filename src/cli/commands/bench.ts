@@ -35,6 +35,7 @@ const USAGE = `usage: minimind bench train|forward|generate --preset <name> [opt
   --dtype fp32|bf16 (default fp32)
   --threads N       kernel threads (default: MINIMIND_THREADS or all cores)
   --weights fp32|bf16|q8   generate: weight storage for decoding (default fp32)
+  --gradient-checkpointing train: recompute each layer and the LM head in backward (less memory)
   --json            print only the JSON line (default prints it too)`;
 
 export interface BenchOptions {
@@ -50,6 +51,8 @@ export interface BenchOptions {
   seed?: number;
   /** generate: weight storage (nn/inference-weights.ts) */
   weights?: WeightFormat;
+  /** train: MiniMindForCausalLM.gradientCheckpointing */
+  gradientCheckpointing?: boolean;
 }
 
 export type BenchResult = Record<string, unknown> & { tokens_per_second: number; peak_rss_mb: number };
@@ -95,6 +98,7 @@ export function runBench(o: BenchOptions): BenchResult {
   setBackend(backend);
   const config = presetConfig(o.preset);
   const model = new MiniMindForCausalLM(config, { seed: 42 });
+  model.gradientCheckpointing = !!o.gradientCheckpointing;
   const params = model.parameters();
   const nParams = params.reduce((s, p) => s + p.size, 0);
   const rng = new Rng(o.seed ?? 1234);
@@ -104,6 +108,7 @@ export function runBench(o: BenchOptions): BenchResult {
   const res: Record<string, unknown> = {
     mode: o.mode, weights: o.mode === 'generate' ? (o.weights ?? 'fp32') : undefined, preset: o.preset, dtype: o.dtype, backend: backend.name, isa: cpu?.isa() ?? null, threads: cpu?.getThreads() ?? 1,
     batch: o.mode === 'generate' ? 1 : o.batch, seq: o.seq, params: nParams, timed_steps: o.steps, warmup_steps: o.warmup,
+    gradient_checkpointing: model.gradientCheckpointing,
   };
   const load0 = os.loadavg()[0];
 
@@ -196,7 +201,7 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, {
     preset: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     device: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
-    weights: { type: 'string' },
+    weights: { type: 'string' }, 'gradient-checkpointing': { type: 'boolean' },
   }, USAGE);
   if (!parsed) return;
   const { values, positionals } = parsed;
@@ -222,7 +227,7 @@ export async function run(argv: string[]): Promise<void> {
     mode, preset, batch: int('batch', 8, 1), seq: int('seq', mode === 'generate' ? 256 : 512, mode === 'generate' ? 2 : 1), steps: int('steps', 3, 1),
     warmup: int('warmup', 1, 0), device: device as BenchOptions['device'], dtype: dtype as BenchOptions['dtype'],
     threads: values.threads === undefined ? undefined : int('threads', 1, 1), seed: values.seed === undefined ? undefined : int('seed', 1234, 0),
-    weights: weights as WeightFormat,
+    weights: weights as WeightFormat, gradientCheckpointing: !!values['gradient-checkpointing'],
   });
   console.log(JSON.stringify(res));
 }
