@@ -64,7 +64,7 @@ export const NUMERIC_FLAGS = new Set(
 export function stageUsage(d: StageDefaults): string {
   return `Data and output:
   --data FILE[,FILE]       training data (.jsonl; v1 .csv / token .bin where the stage allows)
-  --eval-data FILE         held-out data: its loss is logged every --eval-interval steps
+  --eval-data FILE         held-out data: its loss is logged every --eval-interval steps and at the end
   --out DIR                run folder [runs/<stage>]: model/, checkpoints/, metrics.jsonl, report.html, cache/
   --resume                 continue the run in --out from its newest complete checkpoint, exactly
   --overwrite              replace the run already in --out (without it, an existing run is never touched)
@@ -74,7 +74,8 @@ Training (MiniMind's defaults for this stage in brackets):
   --accumulation-steps N [${d.accumulationSteps}]  --max-seq-len N [${d.maxSeqLen}]  --grad-clip X [1.0]
   --warmup-steps N [0]  --weight-decay X [0.01]  --seed N [42]  --max-steps N (cap optimizer steps)
   --stop-after N           stop (with a checkpoint) after N optimizer steps of this invocation; --resume continues
-  --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N  --eval-batches N [20]
+  --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]
+  --eval-interval N [0: only at the end]  --eval-batches N [20]   (held-out loss, with --eval-data)
   --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
   --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
   --save-dtype fp32|bf16|fp16   precision of the saved model weights [fp32] (checkpoints stay fp32)
@@ -121,7 +122,7 @@ export async function runStageCommand<O extends StageOptions & { quiet?: boolean
   const onProgress = (r: StepReport) => {
     if (quiet) return;
     if (progress && progress.label !== r.stage) progress.finish(); // the quickstart runs two stages
-    if (!progress || progress.label !== r.stage) progress = new Progress(r.stage, r.totalSteps, { startAt: r.step - 1, logEvery: options.logInterval ?? 100 });
+    if (!progress || progress.label !== r.stage) progress = new Progress(r.stage, r.totalSteps, { logEvery: options.logInterval ?? 100 });
     progress.update(r.step, r.tokens, { loss: r.loss, lr: r.lr, extra: r.evalLoss !== null ? { eval: r.evalLoss } : undefined });
   };
   const interrupt = onInterrupt(options.out, say);

@@ -24,6 +24,6 @@ export async function pretrain(o: PretrainOptions): Promise<TrainSummary> {
     o.log?.(`model: ${(model.numParameters() / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers${model.config.use_moe ? ', MoE' : ''})`);
     return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.saveDtype);
   });
-  o.log?.(`pretrain: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}${summary.evalLoss !== null ? `, held-out ${summary.evalLoss.toFixed(4)}` : ''}; model in ${summary.modelDir}`);
+  o.log?.(`pretrain: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}${summary.evalLoss !== null ? `, held-out loss ${summary.evalLoss.toFixed(4)}` : ''}; model in ${summary.modelDir}`);
   return summary;
 }

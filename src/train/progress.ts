@@ -1,6 +1,10 @@
 // Progress display for long loops. On a terminal: one line redrawn in place with percent, a bar,
 // elapsed<ETA, tokens/s, loss and lr. Elsewhere (logs, CI, pipes): one plain line every
 // `logEvery` steps, so log files stay readable.
+//
+// Rates (steps/s for the ETA, tokens/s) count from the first update on: the work that update
+// reports ran before the bar could time it (a trainer's bar is made by the report of its first
+// step), so counting it over the ~0 s since the bar was made gave rates like "10200000.00M tok/s".
 
 export interface ProgressStats {
   loss?: number;
@@ -23,22 +27,27 @@ function formatRate(x: number): string {
 }
 
 export class Progress {
-  private readonly start = Date.now();
+  private readonly start: number;
+  private readonly now: () => number;
+  /** Time and steps done at the first update: where the rates start. */
+  private first: { at: number; done: number } | null = null;
   private tokens = 0;
   private lastDraw = 0;
   private readonly tty: boolean;
 
   /**
-   * @param total    steps in the whole run
-   * @param startAt  steps already done (a resumed run), so ETA and % count from there
+   * @param total    steps in the whole run (a resumed run: its first update is past 0)
+   * @param now      the clock in ms (tests)
    */
   constructor(
     readonly label: string,
     readonly total: number,
-    readonly options: { stream?: NodeJS.WriteStream; logEvery?: number; startAt?: number; tty?: boolean } = {},
+    readonly options: { stream?: NodeJS.WriteStream; logEvery?: number; tty?: boolean; now?: () => number } = {},
   ) {
     const stream = options.stream ?? process.stderr;
     this.tty = options.tty ?? !!stream.isTTY;
+    this.now = options.now ?? Date.now;
+    this.start = this.now();
   }
 
   private get stream(): NodeJS.WriteStream {
@@ -47,16 +56,18 @@ export class Progress {
 
   /** The status line for `done` steps (exported for tests and for log files). */
   line(done: number, stats: ProgressStats = {}): string {
-    const startAt = this.options.startAt ?? 0;
-    const elapsed = (Date.now() - this.start) / 1000;
-    const rate = (done - startAt) / Math.max(elapsed, 1e-9);
+    const now = this.now();
+    const elapsed = (now - this.start) / 1000;
+    // rates over the time since the first update (none before a second update, or within 1 ms of it)
+    const timed = this.first ? (now - this.first.at) / 1000 : 0;
+    const rate = timed >= 1e-3 ? (done - this.first!.done) / timed : NaN;
     const eta = rate > 0 ? (this.total - done) / rate : NaN;
     const pct = this.total > 0 ? (100 * done) / this.total : 100;
     const width = 20;
     const fill = Math.round((width * Math.min(pct, 100)) / 100);
     const bar = this.tty ? ` |${'█'.repeat(fill)}${' '.repeat(width - fill)}|` : '';
     const parts = [`${this.label} ${pct.toFixed(0).padStart(3)}%${bar} ${done}/${this.total}`, `[${formatDuration(elapsed)}<${formatDuration(eta)}`];
-    parts[1] += this.tokens > 0 ? `, ${formatRate(this.tokens / Math.max(elapsed, 1e-9))} tok/s]` : ']';
+    parts[1] += this.tokens > 0 && timed >= 1e-3 ? `, ${formatRate(this.tokens / timed)} tok/s]` : ']';
     if (stats.loss !== undefined) parts.push(`loss ${stats.loss.toFixed(4)}`);
     if (stats.lr !== undefined) parts.push(`lr ${stats.lr.toExponential(2)}`);
     for (const [k, v] of Object.entries(stats.extra ?? {})) parts.push(`${k} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : v}`);
@@ -65,9 +76,10 @@ export class Progress {
 
   /** Reports `done` steps and `newTokens` tokens processed since the last call. */
   update(done: number, newTokens: number, stats: ProgressStats = {}): void {
-    this.tokens += newTokens;
+    if (this.first === null) this.first = { at: this.now(), done }; // its tokens ran before the clock
+    else this.tokens += newTokens;
     if (this.tty) {
-      const now = Date.now();
+      const now = this.now();
       if (now - this.lastDraw < 100 && done < this.total) return;
       this.lastDraw = now;
       const cols = this.stream.columns ?? 120;

@@ -32,9 +32,10 @@ export function lineChart(title: string, series: Series[], opts: { width?: numbe
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...all.map((p) => fy(p[1]))), Math.max(...all.map((p) => fy(p[1])))];
   if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  if (y1 === y0) [y0, y1] = [y0 - (Math.abs(y0) * 0.1 || 0.5), y1 + (Math.abs(y1) * 0.1 || 0.5)];
   const pad = (y1 - y0) * 0.05;
-  y0 -= pad;
+  // the margin never takes the axis below 0 for values that cannot be negative there (a loss of 10 -> 0.01 once gave -0.49)
+  y0 = !opts.logY && y0 >= 0 ? Math.max(0, y0 - pad) : y0 - pad;
   y1 += pad;
   const sx = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
   const sy = (y: number) => H - m.b - ((fy(y) - y0) / (y1 - y0)) * (H - m.t - m.b);

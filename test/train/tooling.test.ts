@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isValidCheckpoint, latestCheckpointDir, saveCheckpointDir, writeFileAtomic } from '../../src/train/atomic.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { MetricsWriter } from '../../src/train/metrics.js';
-import { renderReport, writeReport } from '../../src/train/report.js';
+import { lineChart, renderReport, writeReport } from '../../src/train/report.js';
 import { Progress } from '../../src/train/progress.js';
 
 function tmp(): string {
@@ -98,9 +98,38 @@ test('report.html: self-contained, with a loss path per series and the settings 
   rmSync(dir, { recursive: true });
 });
 
+test('report.html: a chart\'s y axis fits its data (no -0.49 under a loss falling 10 -> 0.01; a constant lr of 1e-3 is not drawn on -0.5 .. 0.5)', () => {
+  const yTicks = (svg: string) => [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => Number(m[1]));
+  const loss = yTicks(lineChart('Loss', [{ name: 'loss', color: '#000', points: Array.from({ length: 50 }, (_, i) => [i + 1, 10 / (i + 1) ** 1.77] as [number, number]) }]));
+  assert.equal(loss.length, 5);
+  assert.equal(Math.min(...loss), 0);
+  assert.ok(Math.max(...loss) >= 10 && Math.max(...loss) < 11, `top tick ${Math.max(...loss)}`);
+  const lr = yTicks(lineChart('lr', [{ name: 'lr', color: '#000', points: [[1, 1e-3], [2, 1e-3]] }]));
+  assert.ok(Math.min(...lr) > 0 && Math.max(...lr) < 2e-3, `lr ticks ${lr.join(', ')}`);
+  // values below 0 keep a margin below their minimum
+  const neg = yTicks(lineChart('margin', [{ name: 'm', color: '#000', points: [[1, -1], [2, 1]] }]));
+  assert.ok(Math.min(...neg) < -1);
+});
+
 test('progress line: percent, counts, loss and lr', () => {
-  const p = new Progress('sft', 200, { tty: false });
+  let now = 0;
+  const p = new Progress('sft', 200, { tty: false, now: () => now });
   p.update(0, 1000);
+  now = 2000;
+  p.update(50, 1000);
   const line = p.line(50, { loss: 2.5, lr: 1e-4 });
-  assert.match(line, /^sft  25% 50\/200 \[\d\d:\d\d<[\d:-]+, [\d.]+[kM]? tok\/s\] loss 2\.5000 lr 1\.00e-4$/);
+  assert.equal(line, 'sft  25% 50/200 [00:02<00:06, 500 tok/s] loss 2.5000 lr 1.00e-4');
+});
+
+test('progress rates count from the first update: the report that makes the bar has no timed work (was "10200000.00M tok/s")', () => {
+  let now = 5000;
+  const p = new Progress('pretrain', 1000, { tty: false, now: () => now });
+  // the trainer's bar is made by the report of step 501 (a resumed run), at the same millisecond
+  p.update(501, 10200);
+  assert.equal(p.line(501), 'pretrain  50% 501/1000 [00:00<--:--]');
+  now += 1500;
+  p.update(502, 10200);
+  p.update(503, 10200);
+  // 2 steps and 20,400 tokens in 1.5 s: 13.6k tok/s, 497 steps left at 1.33 steps/s
+  assert.equal(p.line(503), 'pretrain  50% 503/1000 [00:02<06:13, 13.6k tok/s]');
 });

@@ -216,7 +216,7 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
   let windowStart = Date.now();
   try {
     if (cfg.evalInterval > 0 && step === 0) await runEval(0);
-    if (!cfg.quiet) progress = new Progress(cfg.stage, totalSteps, { startAt: step, logEvery: cfg.logInterval });
+    if (!cfg.quiet) progress = new Progress(cfg.stage, totalSteps, { logEvery: cfg.logInterval });
     while (step < totalSteps) {
       const epoch = Math.floor(step / perEpoch);
       const indices = plan.batchIndices(epoch, step % perEpoch);
