@@ -45,7 +45,9 @@ export async function* readCsv(path: string, options: JsonlOptions = {}): AsyncG
     header.forEach((h, i) => (value[h] = cells[i]));
     yield { value, line: rowLine };
   };
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  for await (const chunk of input) {
+    options.onBytes?.(input.bytesRead);
     let s = chunk as string;
     if (first) {
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);

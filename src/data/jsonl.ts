@@ -9,6 +9,8 @@ export interface JsonlOptions {
   skipBadLines?: boolean;
   /** Called once per skipped line (file, line, reason) — used to count and report them. */
   onBadLine?: (file: string, line: number, reason: string) => void;
+  /** Called as the file is read, with the bytes read so far (for progress bars). */
+  onBytes?: (bytes: number) => void;
 }
 
 export interface JsonlRecord {
@@ -26,7 +28,9 @@ export function assertReadableFile(path: string): void {
 /** Yields each non-blank line of `path` parsed as a JSON object. */
 export async function* readJsonl(path: string, options: JsonlOptions = {}): AsyncGenerator<JsonlRecord> {
   assertReadableFile(path);
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  if (options.onBytes) input.on('data', () => options.onBytes!(input.bytesRead));
+  const rl = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   for await (const raw of rl) {
     line++;

@@ -1,0 +1,165 @@
+// `minimind data stats`: one streaming pass that describes a corpus — rows, bytes, characters,
+// tokens (with a tokenizer: what training sees, the chat template included), length histograms,
+// the share of rows longer than max_seq_len, the script mix, the exact-duplicate rate, and the
+// fields and record formats found. Memory: 16 bytes a distinct row for the duplicate count.
+import { Rejects } from './rejects.js';
+import { ByteProgress, readInputs } from './records.js';
+import { chatOf, kindOf, RecordKind, textOf } from './schema.js';
+import { dominantScript, emptyCounts, Script, scriptCounts } from './scripts.js';
+import { exactHash } from './normalize.js';
+import { HashSet64 } from './hashset.js';
+import type { CorpusTokenizer } from './tokenizer.js';
+
+/** Upper bucket edges (exclusive) of the length histograms; the last bucket is open. */
+export const LENGTH_EDGES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+  min: number;
+  max: number;
+  mean: number;
+  /** 50th, 90th and 99th percentiles, estimated from the buckets (upper edge of the bucket). */
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface CorpusStats {
+  files: string[];
+  rows: number;
+  bytes: number;
+  chars: Histogram & { total: number };
+  tokens: (Histogram & { total: number; overMaxSeqLen: number; maxSeqLen: number }) | null;
+  scripts: Record<Script | 'none', number>;
+  letters: Record<Script, number>;
+  duplicates: { rows: number; rate: number };
+  fields: Record<string, number>;
+  formats: Partial<Record<RecordKind, number>>;
+  rejects: Rejects;
+  seconds: number;
+}
+
+class LengthHistogram {
+  counts = new Array(LENGTH_EDGES.length + 1).fill(0);
+  n = 0;
+  sum = 0;
+  min = Infinity;
+  max = 0;
+  add(x: number): void {
+    let b = 0;
+    while (b < LENGTH_EDGES.length && x >= LENGTH_EDGES[b]) b++;
+    this.counts[b]++;
+    this.n++;
+    this.sum += x;
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+  }
+  quantile(q: number): number {
+    let acc = 0;
+    for (let b = 0; b < this.counts.length; b++) {
+      acc += this.counts[b];
+      if (acc >= q * this.n) return b < LENGTH_EDGES.length ? LENGTH_EDGES[b] : this.max;
+    }
+    return this.max;
+  }
+  done(): Histogram & { total: number } {
+    return { edges: LENGTH_EDGES, counts: this.counts, min: this.n ? this.min : 0, max: this.max, mean: this.n ? this.sum / this.n : 0, p50: this.quantile(0.5), p90: this.quantile(0.9), p99: this.quantile(0.99), total: this.sum };
+  }
+}
+
+export interface StatsOptions {
+  inputs: string[];
+  tokenizer?: CorpusTokenizer;
+  maxSeqLen?: number;
+  /** Read only this field's text (default: the record's own text or messages). */
+  field?: string;
+  onProgress?: ByteProgress;
+}
+
+/** Tokens a record becomes in training: bos + text + eos, or the rendered chat template. */
+function tokenCount(t: CorpusTokenizer, v: Record<string, unknown>, kind: RecordKind, text: string): number {
+  if (kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(text).length + 2;
+  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
+}
+
+export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
+  const t0 = Date.now();
+  const rejects = new Rejects();
+  const chars = new LengthHistogram();
+  const tokens = o.tokenizer ? new LengthHistogram() : null;
+  const maxSeqLen = o.maxSeqLen ?? 512;
+  let over = 0;
+  const scripts: Record<string, number> = { ...emptyCounts(), none: 0 };
+  const letters = emptyCounts();
+  const seen = new HashSet64();
+  const fields: Record<string, number> = {};
+  const formats: Partial<Record<RecordKind, number>> = {};
+  let rows = 0;
+  let bytes = 0;
+  let dups = 0;
+  {
+    for await (const r of readInputs(o.inputs, rejects, o.onProgress)) {
+      const kind = kindOf(r.value);
+      let text: string;
+      try {
+        text = textOf(r.value, o.field);
+      } catch (e) {
+        rejects.add((e as Error).message, r.where);
+        continue;
+      }
+      rows++;
+      formats[kind] = (formats[kind] ?? 0) + 1;
+      for (const k of Object.keys(r.value)) fields[k] = (fields[k] ?? 0) + 1;
+      bytes += Buffer.byteLength(text);
+      chars.add(text.length);
+      const c = scriptCounts(text);
+      for (const s of Object.keys(c) as Script[]) letters[s] += c[s];
+      scripts[dominantScript(c)]++;
+      const [hi, lo] = exactHash(text);
+      if (!seen.add(hi, lo)) dups++;
+      if (tokens) {
+        try {
+          const n = tokenCount(o.tokenizer!, r.value, kind, text);
+          tokens.add(n);
+          if (n > maxSeqLen) over++;
+        } catch (e) {
+          rejects.add((e as Error).message, r.where);
+        }
+      }
+    }
+  }
+  return {
+    files: o.inputs,
+    rows,
+    bytes,
+    chars: chars.done(),
+    tokens: tokens ? { ...tokens.done(), overMaxSeqLen: over, maxSeqLen } : null,
+    scripts: scripts as Record<Script | 'none', number>,
+    letters,
+    duplicates: { rows: dups, rate: rows ? dups / rows : 0 },
+    fields,
+    formats,
+    rejects,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The summary a person reads in the terminal. */
+export function formatStats(s: CorpusStats): string {
+  const lines = [`${s.files.join(', ')}: ${s.rows.toLocaleString('en-US')} rows, ${(s.bytes / 1e6).toFixed(2)} MB of text, ${s.chars.total.toLocaleString('en-US')} characters`];
+  lines.push(`formats: ${Object.entries(s.formats).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  lines.push(`fields:  ${Object.entries(s.fields).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const hist = (name: string, h: Histogram) => `${name}: mean ${h.mean.toFixed(1)}, min ${h.min}, p50 <${h.p50}, p90 <${h.p90}, p99 <${h.p99}, max ${h.max}`;
+  lines.push(hist('characters per row', s.chars));
+  if (s.tokens) {
+    lines.push(hist('tokens per row', s.tokens) + ` (total ${s.tokens.total.toLocaleString('en-US')})`);
+    lines.push(`rows over --max-seq-len ${s.tokens.maxSeqLen}: ${s.tokens.overMaxSeqLen} (${pct(s.rows ? s.tokens.overMaxSeqLen / s.rows : 0)}; they are truncated in training)`);
+  }
+  lines.push(`scripts (rows by most letters): ${Object.entries(s.scripts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${pct(n / Math.max(s.rows, 1))}`).join(', ')}`);
+  lines.push(`exact duplicates (normalised): ${s.duplicates.rows} rows (${pct(s.duplicates.rate)})`);
+  if (s.rejects.total > 0) lines.push(`unreadable rows: ${s.rejects.total}`, ...s.rejects.lines());
+  return lines.join('\n');
+}

@@ -1,0 +1,71 @@
+// The corpus readers: parquet written by pyarrow reads as pyarrow reads it back (fixtures from
+// tools/corpus/parquet_fixture.py), a JSON array is streamed element by element with bad elements
+// counted by file:line, and txt / csv / jsonl give records with their places.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readInputs, readRecords } from '../../src/corpus/records.js';
+import { Rejects } from '../../src/corpus/rejects.js';
+
+const FIX = 'test/fixtures/corpus';
+const dir = mkdtempSync(join(tmpdir(), 'mm-corpus-'));
+
+async function all(path: string, rejects = new Rejects()) {
+  const out = [];
+  for await (const r of readInputs([path], rejects)) out.push(r);
+  return out;
+}
+
+for (const name of ['text', 'chat']) {
+  test(`parquet written by pyarrow (${name}.parquet) reads as pyarrow reads it`, async () => {
+    const expected = readFileSync(join(FIX, `${name}.parquet.expected.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const got = await all(join(FIX, `${name}.parquet`));
+    assert.equal(got.length, expected.length);
+    assert.deepEqual(got.map((r) => r.value), expected);
+    const k = got.length - 1; // text.parquet: the last row is in the third row group
+    assert.equal(got[k].where, `${FIX}/${name}.parquet:row ${k + 1}`);
+  });
+}
+
+test('a JSON array is read element by element; a bad element is counted with its line, the rest read', async () => {
+  const f = join(dir, 'a.json');
+  // elements split across lines, strings holding brackets and escaped quotes, one broken element, one non-object
+  writeFileSync(f, '[\n  {"instruction": "a [b] {c}", "output": "say \\"hi\\""},\n  {"instruction": "x",\n   "output": "y"},\n  {"instruction": oops},\n  [1, 2],\n  {"text": "last"}\n]\n');
+  const rejects = new Rejects();
+  const got = await all(f, rejects);
+  assert.deepEqual(got.map((r) => r.value), [{ instruction: 'a [b] {c}', output: 'say "hi"' }, { instruction: 'x', output: 'y' }, { text: 'last' }]);
+  assert.deepEqual(got.map((r) => r.where), [`${f}:2`, `${f}:3`, `${f}:7`]);
+  assert.equal(rejects.total, 2);
+  assert.deepEqual([...rejects.reasons.values()].map((r) => r.where[0]).sort(), [`${f}:5`, `${f}:6`]);
+});
+
+test('a JSON array cut short is one error naming the file', async () => {
+  const f = join(dir, 'cut.json');
+  writeFileSync(f, '[{"text": "a"}, {"text": "b"');
+  await assert.rejects(all(f), /cut\.json:1: the JSON array is not closed/);
+});
+
+test('a .json file of lines is read as jsonl; txt gives one record per non-blank line; csv by header', async () => {
+  const j = join(dir, 'lines.json');
+  writeFileSync(j, '{"text": "a"}\n{"text": "b"}\n');
+  assert.deepEqual((await all(j)).map((r) => r.value.text), ['a', 'b']);
+  const t = join(dir, 'doc.txt');
+  writeFileSync(t, '\uFEFFfirst line\n\n  \nsecond line\r\n');
+  const got = await all(t);
+  assert.deepEqual(got.map((r) => [r.value.text, r.where]), [['first line', `${t}:1`], ['second line', `${t}:4`]]);
+  const c = join(dir, 'v1.csv');
+  writeFileSync(c, 'history,q,a\n[],"hi, there",hello\n"[[\'a\', \'b\']]",q2,"multi\nline"\n');
+  const rows = [];
+  for await (const r of readRecords(c)) rows.push(r);
+  assert.deepEqual(rows.map((r) => r.value.q), ['hi, there', 'q2']);
+  assert.equal(rows[1].value.a, 'multi\nline');
+});
+
+test('a missing input or an unknown extension is refused before reading', async () => {
+  await assert.rejects(all(join(dir, 'nope.jsonl')), /not found/);
+  const x = join(dir, 'data.xml');
+  writeFileSync(x, '<a/>');
+  await assert.rejects(all(x), /unsupported file type '\.xml'/);
+});
