@@ -243,8 +243,10 @@ const OPTIONAL_TOKENIZER_FILES = ['special_tokens_map.json', 'chat_template.jinj
 /**
  * Writes a model folder. A new folder appears atomically (written beside it, then renamed); an
  * existing folder has each file replaced atomically (weights first, config.json last).
+ * `generation`: generation_config.json fields kept from a source folder (sampling settings); the
+ * token ids always come from the model's config.
  */
-export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: { tokenizerDir?: string; dtype?: 'F32' | 'BF16' | 'F16' } = {}): void {
+export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: { tokenizerDir?: string; dtype?: 'F32' | 'BF16' | 'F16'; generation?: Record<string, unknown> } = {}): void {
   const dtype = opts.dtype ?? 'F32';
   const c = model.config;
   const files: [string, Uint8Array][] = [];
@@ -257,7 +259,7 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
     }
   }
   const weights = serializeSafetensors(modelTensors(model, dtype), { format: 'pt' });
-  const gen: Record<string, unknown> = { _from_model_config: true, bos_token_id: c.bos_token_id, eos_token_id: c.eos_token_id };
+  const gen: Record<string, unknown> = { _from_model_config: true, ...opts.generation, bos_token_id: c.bos_token_id, eos_token_id: c.eos_token_id };
   if (c.pad_token_id !== undefined) gen.pad_token_id = c.pad_token_id;
   // Python reads 1 as an int; transformers wants floats for these RoPE fields.
   const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2).replace(/("(?:attention_factor|factor|beta_fast|beta_slow)": )(-?\d+)(?=[,\n])/g, '$1$2.0') + '\n');

@@ -168,7 +168,8 @@ const CASES: [string[], RegExp][] = [
   [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'model'], /--out model already exists.*--overwrite/],
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'model'], /--out model is the same folder as --model model/],
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'run'], /--out run already exists/],
-  [['export', '--model', 'model', '--out', 'merged'], /nothing to export: give --merge-lora/],
+  [['export', '--model', 'model', '--out', 'merged', '--save-dtype', 'int8'], /--save-dtype must be fp32, bf16 or fp16, got 'int8'/],
+  [['export', '--model', 'model', '--out', 'model/bf16'], /--out model\/bf16 and --model model overlap/],
   // serving, evaluation, RL, GGUF, data parallelism (other engineers' commands, same contract)
   [['serve', '--model', 'nowhere'], /model folder not found: nowhere/],
   [['serve', '--model', 'pre.jsonl'], /pre\.jsonl is a file, not a model folder/],

@@ -145,4 +145,35 @@ test('export --merge-lora writes a model folder whose logits equal base + adapte
   assert.ok(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).hidden_size === 32);
 });
 
+test('export without --merge-lora re-saves a model folder in another dtype: bf16 weights, same logits within bf16 rounding, sampling settings kept', { skip }, async () => {
+  const { run } = await import('../../src/cli/commands/export.js');
+  const src = join(dir, 'sft', 'model');
+  writeFileSync(join(src, 'generation_config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(src, 'generation_config.json'), 'utf8')), do_sample: false, max_new_tokens: 40 }));
+  const out = join(dir, 'sft-bf16');
+  const log = console.log;
+  const said: string[] = [];
+  console.log = (m: string) => said.push(m);
+  try {
+    await run(['--model', src, '--out', out, '--save-dtype', 'bf16']);
+  } finally {
+    console.log = log;
+  }
+  assert.match(said.join('\n'), /re-saved .* \(bf16 weights\)/);
+  const st = readFileSync(join(out, 'model.safetensors'));
+  const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString('utf8'));
+  const dtypes = new Set(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, t]) => (t as { dtype: string }).dtype));
+  assert.deepEqual([...dtypes], ['BF16']);
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  assert.deepEqual(readFileSync(join(out, 'tokenizer.json')), readFileSync(join(src, 'tokenizer.json')));
+  const gc = JSON.parse(readFileSync(join(out, 'generation_config.json'), 'utf8'));
+  assert.equal(gc.do_sample, false);
+  assert.equal(gc.max_new_tokens, 40);
+  const ids = tensor(Int32Array.from([1, 100, 200, 300, 2]), [1, 5], 'int32');
+  const a = noGrad(() => loadModelFolder(src).forward(ids).logits.toArray());
+  const b = noGrad(() => loadModelFolder(out).forward(ids).logits.toArray());
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert.ok(worst > 0 && worst < 0.05, `max |logit diff| ${worst}`); // bf16 keeps 8 bits of mantissa: not equal, close
+});
+
 test('cleanup', () => rmSync(dir, { recursive: true, force: true }));

@@ -1,20 +1,27 @@
-// `minimind export --model DIR --merge-lora ADAPTER --out DIR`: folds LoRA adapters into the base
-// weights (W' = W + (alpha/rank)·B·A, as MiniMind's merge_lora) and writes a plain model folder
-// that needs no adapter at inference time.
-import { existsSync } from 'node:fs';
+// `minimind export --model DIR [--merge-lora ADAPTER] --out DIR [--save-dtype T]`: writes a plain
+// model folder: with --merge-lora the LoRA adapters folded into the base weights (W' = W +
+// (alpha/rank)·B·A, as MiniMind's merge_lora), so it needs no adapter at inference time; without,
+// the model re-saved (in another dtype). Tokenizer files and generation_config.json's sampling
+// settings come along.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CliError, parseFlags, requireFlag } from '../args.js';
 import { refuseExisting, refuseSamePath } from '../outputs.js';
 import { saveDtypeFlag } from './save-dtype.js';
 import { loadLora, mergeLora } from '../../train/lora-adapter.js';
 import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
 
-const USAGE = `Usage: minimind export --model DIR --merge-lora ADAPTER_DIR --out DIR [--overwrite]
+const USAGE = `Usage: minimind export --model DIR [--merge-lora ADAPTER_DIR] --out DIR [--save-dtype T] [--overwrite]
        minimind export gguf --help      (a GGUF file for llama.cpp / ollama)
        minimind export pth --help       (a .pth state dict for MiniMind's own scripts)
 
-  --model DIR          the base model folder the adapters were trained on
+Writes a model folder (config.json, model.safetensors, tokenizer, generation_config.json):
+  with --merge-lora, the model with the adapter folded into its weights (no adapter needed to run it);
+  without, the model re-saved, e.g. in bf16:  minimind export --model M --out M-bf16 --save-dtype bf16
+
+  --model DIR          the model folder (with --merge-lora: the base model the adapter was trained on)
   --merge-lora DIR     a LoRA adapter folder (runs/lora/adapter)
-  --out DIR            where to write the merged model folder (an existing one is replaced only with --overwrite)
+  --out DIR            where to write the model folder (an existing one is replaced only with --overwrite)
   --save-dtype T       weights in fp32 (default), bf16 or fp16`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -26,18 +33,21 @@ export async function run(argv: string[]): Promise<void> {
   const v = parsed.values;
   const modelDir = requireFlag(v, 'model', USAGE);
   const out = requireFlag(v, 'out', USAGE);
-  if (typeof v['merge-lora'] !== 'string') throw new CliError(`nothing to export: give --merge-lora ADAPTER_DIR\n\n${USAGE}`);
+  const adapter = v['merge-lora'] as string | undefined;
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
-  refuseSamePath(['--out', out], ['--model', modelDir], ['--merge-lora', v['merge-lora']]);
+  refuseSamePath(['--out', out], ['--model', modelDir], ...(adapter === undefined ? [] : [['--merge-lora', adapter] as [string, string]]));
   refuseExisting('--out', out, v.overwrite === true);
   const dtype = saveDtypeFlag(v['save-dtype']);
   let model;
   try {
     model = loadModelFolder(modelDir).model;
-    const { layers, config } = loadLora(model, v['merge-lora']);
-    mergeLora(layers);
-    saveModelFolder(out, model, { tokenizerDir: modelDir, dtype });
-    console.log(`merged ${layers.length} LoRA adapters (rank ${config.rank}) into ${out}`);
+    const gcPath = join(modelDir, 'generation_config.json');
+    const generation = existsSync(gcPath) ? JSON.parse(readFileSync(gcPath, 'utf8')) : undefined;
+    const merged = adapter === undefined ? null : loadLora(model, adapter);
+    if (merged) mergeLora(merged.layers);
+    saveModelFolder(out, model, { tokenizerDir: modelDir, dtype, generation });
+    const weights = `${{ F32: 'fp32', BF16: 'bf16', F16: 'fp16' }[dtype]} weights`;
+    console.log(merged ? `merged ${merged.layers.length} LoRA adapters (rank ${merged.config.rank}) into ${out} (${weights})` : `re-saved ${modelDir} as ${out} (${weights})`);
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError((e as Error).message);
