@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { ChatOutputParser, type OutputPart, type ToolCall } from './chat-output.js';
 import { contentLogprob, type ContentLogprob } from './logprobs.js';
-import { EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
+import { checkPromptBytes, encodePrompt, EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
 import type { ChoiceEvent } from './engine.js';
 import { ApiError, errors } from './errors.js';
 import { parseChatRequest, type ChatRequest } from './requests.js';
@@ -19,8 +19,10 @@ type FinishReason = 'stop' | 'length' | 'tool_calls';
 export function handleChat(ctx: ServeContext, body: unknown, res: ServerResponse): void {
   const r = parseChatRequest(body);
   if (r.model !== ctx.modelName) throw errors.unknownModel(r.model, ctx.modelName);
+  // The template puts every message's content in the prompt: measure them before rendering.
+  checkPromptBytes(ctx, r.messages.reduce((n, m) => n + Buffer.byteLength(m.content), 0), 'messages');
   const text = renderPrompt(ctx.tokenizer, r);
-  const prompt = ctx.tokenizer.encode(text);
+  const prompt = encodePrompt(ctx, text, 'messages');
   const params = samplingFor(ctx, r, prompt.length, 'messages');
   // The template left a <think> block open (thinking on): the output starts as reasoning.
   const thinking = text.lastIndexOf('<think>') > text.lastIndexOf('</think>');

@@ -4,7 +4,7 @@
 // gives each choice OpenAI's legacy logprobs object (logprobs.ts): in a stream, each chunk carries
 // the entries of the tokens since the previous chunk of its choice.
 import type { ServerResponse } from 'node:http';
-import { EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
+import { encodePrompt, EventStream, newId, onDisconnect, samplingFor, sendJson, type ServeContext } from './context.js';
 import { badParam, errors } from './errors.js';
 import { parseCompletionRequest } from './requests.js';
 import { CompletionLogprobsBuilder } from './logprobs.js';
@@ -12,6 +12,9 @@ import { CompletionLogprobsBuilder } from './logprobs.js';
 export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerResponse): void {
   const r = parseCompletionRequest(body);
   if (r.model !== ctx.modelName) throw errors.unknownModel(r.model, ctx.modelName);
+  // More sequences than the server ever holds would get 429 "retry" on an idle server: say it now.
+  const { maxBatch, maxQueue } = ctx.engine.stats();
+  if (r.prompts.length * r.n > maxBatch + maxQueue) throw errors.neverFits(r.prompts.length * r.n, maxBatch + maxQueue);
   const tok = ctx.tokenizer;
   const prompts = r.prompts.map((p, i) => {
     if (typeof p !== 'string') {
@@ -19,7 +22,7 @@ export function handleCompletion(ctx: ServeContext, body: unknown, res: ServerRe
       if (bad !== undefined) throw badParam('prompt', `prompt ${i} has token id ${bad}, outside the vocabulary [0, ${tok.vocabSize}).`);
       return p;
     }
-    const ids = [...(tok.bosTokenId !== undefined ? [tok.bosTokenId] : []), ...tok.encode(p)];
+    const ids = encodePrompt(ctx, p, 'prompt', tok.bosTokenId !== undefined ? [tok.bosTokenId] : []);
     if (ids.length === 0) throw badParam('prompt', `prompt ${i} is empty and the tokenizer has no BOS token to start from.`);
     return ids;
   });

@@ -30,6 +30,29 @@ export interface ServeContext {
   created: number;
 }
 
+/**
+ * Refuses (400) a prompt of `bytes` UTF-8 bytes that cannot fit whatever it tokenizes to: it has
+ * at least bytes / maxTokenBytes tokens. Costs nothing, so a 4 MiB prompt never reaches the
+ * tokenizer.
+ */
+export function checkPromptBytes(ctx: ServeContext, bytes: number, param: string): void {
+  const atLeast = Math.ceil(bytes / ctx.tokenizer.maxTokenBytes);
+  if (atLeast >= ctx.contextLength) throw errors.promptTooLong(ctx.contextLength, `are ${bytes} bytes long: at least ${atLeast} tokens`, param);
+}
+
+/**
+ * The ids of a text prompt after `prefix` (BOS), or a 400 as soon as it cannot fit: first by its
+ * byte length, then while tokenizing (which stops one word past the context), so the work spent
+ * on a prompt, and the time the event loop is held, is bounded by the context length.
+ */
+export function encodePrompt(ctx: ServeContext, text: string, param: string, prefix: number[] = []): number[] {
+  checkPromptBytes(ctx, Buffer.byteLength(text), param);
+  const room = ctx.contextLength - 1 - prefix.length; // at least one token must be left to generate
+  const ids = ctx.tokenizer.encode(text, room);
+  if (ids.length > room) throw errors.promptTooLong(ctx.contextLength, `are more than ${room + prefix.length} tokens long`, param);
+  return [...prefix, ...ids];
+}
+
 /** The engine's sampling parameters for a request whose prompt has promptTokens tokens (or a 400). */
 export function samplingFor(ctx: ServeContext, r: RequestSampling & { logprobs?: boolean; topLogprobs?: number }, promptTokens: number, param: string): SamplingParams {
   const room = ctx.contextLength - promptTokens;
@@ -67,7 +90,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** Server-Sent Events as OpenAI streams them: `data: {json}\n\n` per chunk, `data: [DONE]` last. */
 export class EventStream {
   constructor(private readonly res: ServerResponse) {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    // No Connection header: Node keeps the connection alive unless the client sent `Connection: close`.
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
   }
 
   get open(): boolean {

@@ -27,7 +27,10 @@ export interface Submission {
 }
 
 export interface Engine {
-  /** Queues a request; throws an ApiError 429 when the queue is full. Returns a cancel function. */
+  /**
+   * Queues a request; throws an ApiError 429 when the queue is full (so at most maxBatch + maxQueue
+   * sequences are held at a time). Returns a cancel function.
+   */
   submit(s: Submission): () => void;
   /** Sequences decoding and waiting, for /health. */
   stats(): EngineStats;
@@ -82,8 +85,8 @@ export class BatchEngine implements Engine {
   submit(s: Submission): () => void {
     if (this.closed) throw errors.internal('the server is shutting down');
     if (s.n > this.maxBatch) throw badParam('n', `n = ${s.n} choices exceed this server's batch of ${this.maxBatch} sequences (--max-batch).`);
-    // Waiting = queued work beyond the free slots.
-    const waiting = this.batch.pendingCount + Math.max(0, this.batch.runningCount + s.n - this.maxBatch);
+    // Waiting = the sequences, these included, beyond the batch's slots.
+    const waiting = this.batch.runningCount + this.batch.pendingCount + s.n - this.maxBatch;
     if (waiting > this.maxQueue) throw errors.queueFull(this.maxQueue);
     const seqs = this.batch.add(s.prompt, s.params, (seq, e) => s.onEvent(seqs.indexOf(seq), { ...e, sampledTokens: seq.sampledTokens }), { n: s.n });
     for (const q of seqs) this.owners.set(q, s);

@@ -41,5 +41,14 @@ export const errors = {
       param,
       'context_length_exceeded',
     ),
+  forbiddenHost: (host: string) =>
+    new ApiError(403, `Host '${host}' is not this server's name. Use localhost or its address, or start the server with --allowed-host NAME (this check stops DNS-rebinding web pages).`, 'invalid_request_error', null, 'forbidden_host'),
+  forbiddenOrigin: (origin: string) =>
+    new ApiError(403, `Requests from web pages of ${origin} are not allowed; start the server with --cors ${origin} to allow them.`, 'invalid_request_error', null, 'forbidden_origin'),
+  badUri: () => new ApiError(400, 'The request path is not valid percent-encoded UTF-8.', 'invalid_request_error', null, 'invalid_uri'),
+  neverFits: (sequences: number, capacity: number) =>
+    new ApiError(400, `This request needs ${sequences} sequences (prompts x n) but this server holds at most ${capacity} at a time (--max-batch + --max-queue); split it into smaller requests.`, 'invalid_request_error', 'prompt', 'too_many_sequences'),
+  promptTooLong: (limit: number, length: string, param: string) =>
+    new ApiError(400, `This model's maximum context length is ${limit} tokens. However, your ${param} ${length}. Please reduce the length of the ${param}.`, 'invalid_request_error', param, 'context_length_exceeded'),
   internal: (why: string) => new ApiError(500, `The server had an error while processing your request: ${why}`, 'server_error', null, 'internal_error'),
 };

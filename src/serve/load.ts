@@ -41,8 +41,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new UserError(`port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use; pick another with --port`);
     if (err.code === 'EACCES') throw new UserError(`no permission to listen on port ${opts.port}; use a port above 1023`);
-    if (err.code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${opts.host}: no such address on this machine`);
-    throw e;
+    const where = opts.host ?? '127.0.0.1';
+    if (err.code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on --host ${where}: no such address on this machine`);
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL' || err.code === 'EAI_NONAME') {
+      throw new UserError(`cannot listen on --host ${where}: not an address of this machine; use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its addresses`);
+    }
+    throw new UserError(`cannot listen on ${where} port ${opts.port}: ${err.message}`);
   }
 }
 

@@ -4,22 +4,21 @@
 //   GET  /v1/models[/{id}]     the served model
 //   POST /v1/chat/completions  chat.ts
 //   POST /v1/completions       completions.ts
-// Every failure is an OpenAI error object with its status (errors.ts); a handler that throws
-// answers that request and nothing else, so a bad request never takes the server down.
+// Every request first passes access.ts (Host, Origin/CORS, API key). Every failure is an OpenAI
+// error object with its status (errors.ts); a handler that throws answers that request and nothing
+// else, so a bad request never takes the server down.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { timingSafeEqual } from 'node:crypto';
 import { handleChat } from './chat.js';
 import { handleCompletion } from './completions.js';
 import { sendJson, type ServeContext } from './context.js';
 import { ApiError, errors } from './errors.js';
+import { Access, type AccessOptions } from './access.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends AccessOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Require `Authorization: Bearer <apiKey>` on /v1 routes. */
-  apiKey?: string;
   /** Request bodies above this many bytes get 413 (default 4 MiB). */
   maxBodyBytes?: number;
 }
@@ -36,18 +35,20 @@ const PAGE = new URL('../../../src/serve/web/chat.html', import.meta.url);
 export function startServer(ctx: ServeContext, opts: ServerOptions = {}): Promise<RunningServer> {
   const page = readFileSync(PAGE);
   const limit = opts.maxBodyBytes ?? 4 * 1024 * 1024;
+  const host = opts.host ?? '127.0.0.1';
+  let access: Access | undefined; // made once the port is known (--port 0)
   const server = createServer((req, res) => {
-    route(ctx, opts, page, limit, req, res).catch((e: unknown) => fail(res, e));
+    route(ctx, access!, page, limit, req, res).catch((e: unknown) => fail(res, e));
   });
   // Streams can run for minutes: no request timeout (Node 18+ defaults to 5 minutes).
   server.requestTimeout = 0;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8998, opts.host ?? '127.0.0.1', () => {
+    server.listen(opts.port ?? 8998, host, () => {
       server.off('error', reject);
       const a = server.address();
-      const port = typeof a === 'object' && a ? a.port : opts.port;
-      const host = opts.host ?? '127.0.0.1';
+      const port = typeof a === 'object' && a ? a.port : (opts.port ?? 8998);
+      access = new Access(opts, { host, port });
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
         server,
@@ -62,23 +63,19 @@ export function startServer(ctx: ServeContext, opts: ServerOptions = {}): Promis
   });
 }
 
-async function route(ctx: ServeContext, opts: ServerOptions, page: Buffer, limit: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(ctx: ServeContext, access: Access, page: Buffer, limit: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
-  // Browsers on other origins (a notebook, another web UI) may call the API; the key still guards it.
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  if (method === 'OPTIONS') {
-    res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '86400' });
-    res.end();
-    return;
-  }
+  if (access.admit(req, res)) return; // a preflight, answered
   if (path === '/' || path === '/index.html') {
     allow(method, path, 'GET');
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': page.length,
-      // Everything the page uses is inline and same-origin; nothing may load from elsewhere.
-      'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+      // Everything the page uses is inline and same-origin; nothing may load from elsewhere, and no
+      // other site may frame it (clickjacking).
+      'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+      'X-Frame-Options': 'DENY',
     });
     res.end(page);
     return;
@@ -89,13 +86,13 @@ async function route(ctx: ServeContext, opts: ServerOptions, page: Buffer, limit
     return;
   }
   if (!path.startsWith('/v1/')) throw errors.notFound(method, path);
-  checkKey(opts.apiKey, req);
+  access.checkKey(req);
   if (path === '/v1/models') {
     allow(method, path, 'GET');
     sendJson(res, 200, { object: 'list', data: [modelCard(ctx)] });
   } else if (path.startsWith('/v1/models/')) {
     allow(method, path, 'GET');
-    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    const id = decodePath(path.slice('/v1/models/'.length));
     if (id !== ctx.modelName) throw errors.unknownModel(id, ctx.modelName);
     sendJson(res, 200, modelCard(ctx));
   } else if (path === '/v1/chat/completions') {
@@ -115,14 +112,12 @@ function allow(method: string, path: string, allowed: string): void {
   if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw errors.methodNotAllowed(method, path, allowed);
 }
 
-function checkKey(key: string | undefined, req: IncomingMessage): void {
-  if (key === undefined) return;
-  const auth = req.headers.authorization;
-  if (!auth) throw errors.missingKey();
-  const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-  const given = Buffer.from(m ? m[1] : '');
-  const want = Buffer.from(key);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) throw errors.wrongKey();
+function decodePath(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw errors.badUri(); // a malformed %-escape is the client's mistake, not ours
+  }
 }
 
 // Reads the whole body (at most `limit` bytes) and parses it as JSON. A larger body is read to its

@@ -61,8 +61,8 @@ export class Gpt2PreTokenizer {
     this.cls = bmpClass ??= buildBmpClass();
   }
 
-  /** Calls fn for each word of text, in order. */
-  forEachWord(text: string, fn: (word: string) => void): void {
+  /** Calls fn for each word of text, in order, until fn returns false. */
+  forEachWord(text: string, fn: (word: string) => unknown): void {
     if (this.opts.addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
     if (!this.opts.useRegex) {
       if (text.length > 0) fn(text);
@@ -97,13 +97,13 @@ export class Gpt2PreTokenizer {
         // 's 't 'm 'd 're 've 'll
         const c1 = text.charCodeAt(i + 1);
         if (c1 === 115 || c1 === 116 || c1 === 109 || c1 === 100) {
-          fn(text.slice(i, (i += 2)));
+          if (fn(text.slice(i, (i += 2))) === false) return;
           continue;
         }
         if (i + 2 < n) {
           const c2 = text.charCodeAt(i + 2);
           if ((c2 === 101 && (c1 === 114 || c1 === 118)) || (c1 === 108 && c2 === 108)) {
-            fn(text.slice(i, (i += 3)));
+            if (fn(text.slice(i, (i += 3))) === false) return;
             continue;
           }
         }
@@ -123,7 +123,7 @@ export class Gpt2PreTokenizer {
       } else {
         while (i < n && classAt(i) === k) i += w;
       }
-      fn(text.slice(start, i));
+      if (fn(text.slice(start, i)) === false) return;
     }
   }
 

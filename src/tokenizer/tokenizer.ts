@@ -51,6 +51,7 @@ export class Tokenizer {
   private readonly added: AddedVocabulary;
   private readonly pre: Gpt2PreTokenizer;
   private readonly idBytes: (Uint8Array | undefined)[] = [];
+  private longest: number | undefined;
 
   /** Builds a tokenizer from parsed tokenizer.json / tokenizer_config.json; `source` names them in errors. */
   constructor(json: TokenizerJson, config: TokenizerConfig = {}, source = 'tokenizer.json') {
@@ -126,16 +127,34 @@ export class Tokenizer {
     writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
 
-  /** Ids of text. Added/special tokens in the text become their single id; no BOS/EOS is added. */
-  encode(text: string): number[] {
+  /**
+   * Ids of text. Added/special tokens in the text become their single id; no BOS/EOS is added.
+   * With maxTokens, encoding stops at the first word that takes the count past it (a server
+   * refusing an over-long prompt need not tokenize all of it): more than maxTokens ids then means
+   * "longer than maxTokens", and the ids are a prefix of the full encoding.
+   */
+  encode(text: string, maxTokens = Infinity): number[] {
     const out: number[] = [];
     const bpe = this.bpe;
-    const onWord = (w: string) => bpe.encodeWord(w, out);
+    const onWord = (w: string) => {
+      bpe.encodeWord(w, out);
+      return out.length <= maxTokens;
+    };
     for (const seg of this.added.split(text)) {
       if (seg.text === undefined) out.push(seg.id);
       else this.pre.forEachWord(seg.text, onWord);
+      if (out.length > maxTokens) break;
     }
     return out;
+  }
+
+  /** The most UTF-8 bytes one token stands for: a text of b bytes has at least b / this many tokens. */
+  get maxTokenBytes(): number {
+    if (this.longest === undefined) {
+      this.longest = 1;
+      for (let id = 0; id < this.vocabSize; id++) this.longest = Math.max(this.longest, this.bytesOf(id, false)?.length ?? 0);
+    }
+    return this.longest;
   }
 
   encodeBatch(texts: string[]): number[][] {

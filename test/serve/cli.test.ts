@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeServedModel, type ServedFixture } from './fixture.js';
 
 const CLI = 'dist/src/cli/main.js';
@@ -32,6 +34,13 @@ test('serve: bad input is one clear line, exit 2', async () => {
   fails(['--model', fx.folder, '--weights', 'int4'], /--weights must be fp32, bf16 or q8/);
   fails(['--model', fx.folder, '--adapter', '/nonexistent/adapter'], /adapter folder not found/);
   fails(['--model', fx.folder, '--max-batch', '0'], /--max-batch must be a positive integer/);
+  fails(['--model', fx.folder, '--host', '999.1.1.1'], /cannot listen on --host 999\.1\.1\.1: not an address of this machine/);
+  fails(['--model', fx.folder, '--cors', 'localhost:3000'], /--cors takes an origin such as http:\/\/localhost:3000/);
+  fails(['--model', fx.folder, '--allowed-host', 'http://chat.example.com/'], /--allowed-host takes a host name/);
+  fails(['--model', fx.folder, '--api-key-file', join(fx.dir, 'no-such-key')], /--api-key-file: cannot read .*no-such-key \(ENOENT\)/);
+  writeFileSync(join(fx.dir, 'empty-key'), '\n');
+  fails(['--model', fx.folder, '--api-key-file', join(fx.dir, 'empty-key')], /the first line is empty/);
+  fails(['--model', fx.folder, '--api-key-file', join(fx.dir, 'empty-key'), '--api-key', 'k'], /--api-key-file or --api-key, not both/);
   const busy = createServer();
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
   const port = (busy.address() as { port: number }).port;
@@ -42,18 +51,45 @@ test('serve: bad input is one clear line, exit 2', async () => {
   }
 });
 
-test('serve: prints its URL, answers /health and the page, stops on SIGINT', async () => {
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', fx.folder, '--port', '0', '--weights', 'bf16'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /^minimind serve: (http:\/\/127\.0\.0\.1:\d+) /m.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+function start(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', fx.folder, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const url = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^minimind serve: (http:\/\/127\.0\.0\.1:\d+) /m.exec(out);
+      if (m) resolve(m[1]);
     });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+test('serve: the API key from --api-key-file (first line) or MINIMIND_API_KEY, off the command line', async () => {
+  const keyFile = join(fx.dir, 'key');
+  writeFileSync(keyFile, 'sk-from-file\nignored second line\n');
+  for (const [args, env, key] of [
+    [['--api-key-file', keyFile], process.env, 'sk-from-file'],
+    [[], { ...process.env, MINIMIND_API_KEY: 'sk-from-env' }, 'sk-from-env'],
+  ] as const) {
+    const { child, url } = start([...args], env);
+    try {
+      const base = await url;
+      const models = (auth?: string) => fetch(`${base}/v1/models`, { headers: auth ? { Authorization: `Bearer ${auth}` } : {} });
+      assert.equal((await models()).status, 401);
+      assert.equal((await models('sk-wrong')).status, 401);
+      assert.equal((await models(key)).status, 200);
+      assert.ok(!child.spawnargs.some((a) => a.includes(key)), 'the key is not in the process arguments');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+});
+
+test('serve: prints its URL, answers /health and the page, stops on SIGINT', async () => {
+  const { child, url: started } = start(['--weights', 'bf16']);
+  try {
+    const url = await started;
     const health = (await (await fetch(`${url}/health`)).json()) as { status: string; model: string };
     assert.deepEqual([health.status, health.model], ['ok', 'tiny-chat']);
     const page = await fetch(`${url}/`);

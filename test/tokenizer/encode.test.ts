@@ -72,3 +72,21 @@ test('encodeBatch equals encode per text; vocab lookups and config ids', { skip:
   assert.equal(v1.bosTokenId, 1);
   assert.equal(v1.padTokenId, undefined);
 });
+
+test('encode(text, maxTokens) stops one word past maxTokens with a prefix of the full ids; maxTokenBytes bounds every token', { skip: noShared }, () => {
+  for (const v of VERSIONS) {
+    const tok = Tokenizer.load(`${TOKENIZERS}/${v}`);
+    const text = sharedText('zh-classics/hongloumeng.txt', 20_000) + ' <|im_start|>user\nThe capital of France is Paris.<|im_end|>';
+    const full = tok.encode(text);
+    for (const limit of [0, 1, 100, full.length - 1, full.length, full.length + 10]) {
+      const ids = tok.encode(text, limit);
+      assert.deepEqual(ids, full.slice(0, ids.length), `${v}: a prefix at ${limit}`);
+      if (limit >= full.length) assert.equal(ids.length, full.length);
+      else assert.ok(ids.length > limit && ids.length <= limit + 64, `${v}: ${ids.length} ids at limit ${limit}`);
+    }
+    let longest = 0;
+    for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, tok.tokenBytesOf(id)?.length ?? 0);
+    assert.equal(tok.maxTokenBytes, longest);
+    assert.ok(Buffer.byteLength(text) / tok.maxTokenBytes <= full.length);
+  }
+});
