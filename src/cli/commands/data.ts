@@ -17,6 +17,8 @@ Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than 
            exact-duplicate rate, fields and record formats found
   convert  FILE... --to pretrain|sft|dpo|rlaif --output OUT.jsonl [--text-field NAME]
            ShareGPT, Alpaca, OpenAI messages, LLaMA-Factory, MiniMind v1 csv, parquet -> MiniMind jsonl
+  clean    FILE... --output OUT.jsonl [--gopher] [--c4] [--min-chars N] [--max-chars N] [--rejected FILE]
+           Unicode / control / HTML repairs, length bounds, Gopher and C4 quality filters (datatrove's defaults)
 
 Common options: --output FILE (never one of the inputs), --overwrite (replace an existing output),
 --no-progress. Rows that cannot be read or do not fit are skipped and counted by reason, with their
@@ -96,6 +98,23 @@ schema for the stage:
   rlaif {"conversations": [...prompt, {"role": "assistant", "content": "无"}]}
 Rows that do not fit are skipped and counted by reason.`;
 
+const CLEAN_USAGE = `Usage: minimind data clean FILE... --output OUT.jsonl [options]
+
+Repairs every text (CRLF -> LF, control and zero-width characters removed, HTML tags and entities
+stripped, Unicode NFC), drops rows outside the length bounds, then applies the quality filters you
+name, in FineWeb's order, with datatrove's default thresholds:
+  --gopher            Gopher repetition (duplicate lines / paragraphs / n-grams) and Gopher quality
+                      (word count 50-100k, mean word length 3-10, symbol ratios, bullets, ellipses,
+                      80% words with a letter, 2+ English stop words) — English web text
+  --gopher-repetition / --gopher-quality   one of the two
+  --c4                C4 line rules (terminal punctuation, 3+ words, no javascript / cookie lines) and
+                      document rules (no lorem ipsum or '{', 5+ sentences); keeps only the good lines
+  --min-chars N [1]   --max-chars N [none]
+  --form NFC|NFKC|none [NFC]   --no-html (keep tags)   --field NAME (only this field)
+  --rejected FILE     also write every dropped row with its reason
+  --threads N         worker threads [cores - 1]
+Prints kept / dropped counts, one line per reason with its first places.`;
+
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
     usage: STATS_USAGE,
@@ -138,4 +157,40 @@ const COMMANDS: Record<string, DataCommand> = {
       printRejects('skipped', s.rejects);
     },
   },
+  clean: {
+    usage: CLEAN_USAGE,
+    flags: {
+      output: { type: 'string' }, gopher: { type: 'boolean' }, 'gopher-repetition': { type: 'boolean' }, 'gopher-quality': { type: 'boolean' }, c4: { type: 'boolean' },
+      'min-chars': { type: 'string' }, 'max-chars': { type: 'string' }, form: { type: 'string' }, 'no-html': { type: 'boolean' }, field: { type: 'string' }, rejected: { type: 'string' }, threads: { type: 'string' },
+    },
+    async run(inputs, v) {
+      const { clean } = await import('../../corpus/clean.js');
+      const output = outputFlag(v, inputs, CLEAN_USAGE);
+      const rejected = typeof v.rejected === 'string' ? outputFlag(v, [...inputs, output], CLEAN_USAGE, 'rejected') : undefined;
+      const form = (v.form as string | undefined) ?? 'NFC';
+      if (!['NFC', 'NFKC', 'none'].includes(form)) throw new CliError(`--form must be NFC, NFKC or none, got '${form}'`);
+      const filters: ('gopher-repetition' | 'gopher-quality' | 'c4')[] = [];
+      if (v.gopher === true || v['gopher-repetition'] === true) filters.push('gopher-repetition');
+      if (v.gopher === true || v['gopher-quality'] === true) filters.push('gopher-quality');
+      if (v.c4 === true) filters.push('c4');
+      const bar = byteProgress('clean', v);
+      const s = await clean({
+        inputs, output, rejected, filters, field: v.field as string | undefined,
+        normalize: { form: form as 'NFC', html: v['no-html'] !== true },
+        minChars: positiveInt(v, 'min-chars', 1), maxChars: positiveInt(v, 'max-chars', Infinity),
+        threads: positiveInt(v, 'threads', 0) || undefined, onProgress: bar.onProgress,
+      });
+      bar.finish();
+      console.log(`kept ${s.kept.toLocaleString('en-US')} of ${s.rows.toLocaleString('en-US')} rows -> ${output} (${(s.inputBytes / 1e6 / Math.max(s.seconds, 1e-3)).toFixed(2)} MB/s)`);
+      printRejects('dropped', s.dropped);
+      printRejects('unreadable', s.unreadable);
+    },
+  },
 };
+
+/** A non-negative integer flag. */
+function positiveInt(v: Values, name: string, fallback: number): number {
+  const n = numberFlag(v, name, fallback);
+  if (n !== Infinity && (!Number.isInteger(n) || n < 0)) throw new CliError(`--${name} must be a whole number >= 0, got '${String(v[name])}'`);
+  return n;
+}

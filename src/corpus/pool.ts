@@ -1,0 +1,79 @@
+// Runs a pure per-batch function on worker threads, results in input order. A worker module
+// exports makeHandler(init) -> (batch) => results, and calls serveWorker(makeHandler) at its end so
+// the same file works both in the main thread (threads <= 1: no workers, no copies) and in a
+// worker. At most 2 batches per worker are in flight, so memory stays bounded on any input size.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+
+export type Handler<I, O> = (batch: I[]) => O[];
+
+/** Worker threads to use: --threads N, else the cores less one for the reader (at least 1). */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+/** Call at the end of a worker module: in a worker thread, answers batches with the handler. */
+export function serveWorker<I, O>(makeHandler: (init: unknown) => Handler<I, O>): void {
+  if (isMainThread || !parentPort || !(workerData as { corpusWorker?: boolean })?.corpusWorker) return;
+  const handle = makeHandler((workerData as { init: unknown }).init);
+  const port = parentPort;
+  port.on('message', (m: { id: number; batch: I[] }) => {
+    try {
+      port.postMessage({ id: m.id, out: handle(m.batch) });
+    } catch (e) {
+      port.postMessage({ id: m.id, error: (e as Error).message });
+    }
+  });
+}
+
+/** Maps each batch of `source` through the worker module's handler; yields result batches in order. */
+export async function* mapBatches<I, O>(source: AsyncIterable<I[]>, module: URL, init: unknown, threads: number): AsyncGenerator<O[]> {
+  if (threads <= 1) {
+    const mod = (await import(module.href)) as { makeHandler: (init: unknown) => Handler<I, O> };
+    const handle = mod.makeHandler(init);
+    for await (const batch of source) yield handle(batch);
+    return;
+  }
+  const workers = Array.from({ length: threads }, () => new Worker(module, { workerData: { corpusWorker: true, init } }));
+  const pending = new Map<number, { resolve: (o: O[]) => void; reject: (e: Error) => void }>();
+  for (const w of workers) {
+    w.on('message', (m: { id: number; out?: O[]; error?: string }) => {
+      const p = pending.get(m.id)!;
+      pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m.out!);
+    });
+    w.on('error', (e) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    });
+  }
+  const queue: Promise<O[]>[] = [];
+  let id = 0;
+  try {
+    for await (const batch of source) {
+      const k = id++;
+      queue.push(new Promise<O[]>((resolve, reject) => {
+        pending.set(k, { resolve, reject });
+        workers[k % threads].postMessage({ id: k, batch });
+      }));
+      if (queue.length >= 2 * threads) yield await queue.shift()!;
+    }
+    while (queue.length > 0) yield await queue.shift()!;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** Groups an async stream into arrays of `size`. */
+export async function* batched<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const x of source) {
+    batch.push(x);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
