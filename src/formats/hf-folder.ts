@@ -15,7 +15,7 @@
 // layout (experts.gate_up_proj / experts.down_proj), sharded safetensors and pytorch_model.bin.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configFromDict, effectiveRopeScaling, ropeScalingFromDict, validateConfig, type MiniMindConfig } from '../model/config.js';
+import { configFromDict, countParameters, describeSize, effectiveRopeScaling, ropeScalingFromDict, validateConfig, type MiniMindConfig } from '../model/config.js';
 import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
@@ -365,6 +365,16 @@ export function loadModelFolder(dir: string): { model: MiniMindForCausalLM; conf
   const config = json ? configFromHfJson(json, cfgPath, problems, tensors ? new Set(tensors.keys()) : undefined) : null;
   if (!config || !tensors || problems.length > 0) fail();
   const legacy = LEGACY_ARCHITECTURES.includes(architectureOf(json!) ?? '');
+  // Before allocating the model: a config.json that asks for far more parameters than the
+  // weights hold cannot load, and could ask for more memory than the machine has (a near miss
+  // goes on to the per-tensor list of mismatches below).
+  let stored = 0;
+  for (const t of tensors!.values()) stored += t.data.length;
+  const wanted = countParameters(config!).total;
+  if (wanted > 2 * stored) {
+    problems.push(`config.json describes ${wanted} parameters (${describeSize(config!)}) but the weights hold ${stored}; config.json does not belong to these weights`);
+    fail();
+  }
   const model = new MiniMindForCausalLM(config!, { init: false });
   try {
     // v1 / m2-legacy exports: v1 weight names and interleaved RoPE, converted as `minimind import` does

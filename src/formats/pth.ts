@@ -7,10 +7,20 @@
 // each storage is a persistent id ('storage', torch.<Type>Storage, key, location, numel) naming
 // `data/<key>`. The pickle is read by a safe VM that only knows the handful of globals a checkpoint
 // uses: anything else (an arbitrary class or function) is refused, never run.
+//
+// Nothing is allocated on the file's word alone: a storage's declared size must match its entry,
+// storages that must be inflated have to fit in memory, and a view's shape and strides must stay
+// inside its storage. A view with more elements than its storage (stride 0, as `expand()` saves
+// it) is copied out, so those copies share one small budget (EXPANDED_VIEW_BYTES): a 665-byte file
+// cannot describe a 4.7 GB tensor.
 
 import { readWholeFile, typedView, numel, DTYPE_BYTES, type HostTensor, type StDType, type HostData } from './safetensors.js';
 import { ZipReader } from './zip.js';
 import { unpickle, type PyGlobal } from './pickle.js';
+import { checkFitsInMemory } from '../core/memory.js';
+
+/** All views of one checkpoint together may hold this many bytes more than their storages. */
+const EXPANDED_VIEW_BYTES = 64 << 20;
 
 /** torch.<Name>Storage -> dtype. */
 const STORAGE_DTYPES: Record<string, StDType> = {
@@ -35,15 +45,26 @@ export function readPthObject(file: string): unknown {
   }
 
   const storages = new Map<string, Storage>();
+  let inflatedBytes = 0;
   const loadStorage = (pid: unknown): Storage => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`${file}: unsupported persistent id ${JSON.stringify(pid)}`);
-    const [, type, key] = pid as [string, StorageRef, string];
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`${file}: unsupported persistent id ${describe(pid)}`);
+    const [, type, key, , count] = pid as [string, StorageRef, string, string, unknown];
     if (typeof type !== 'object' || type === null || !('storageDtype' in type)) throw new Error(`${file}: persistent id without a storage type`);
     const k = String(key);
     let st = storages.get(k);
     if (!st) {
       const entry = `${prefix}data/${k}`;
-      if (!zip.has(entry)) throw new Error(`${file}: storage "${k}" missing (no entry ${entry}); truncated file?`);
+      const ent = zip.entries.get(entry);
+      if (!ent) throw new Error(`${file}: storage "${k}" missing (no entry ${entry}); truncated file?`);
+      const esize = DTYPE_BYTES[type.storageDtype];
+      if (typeof count !== 'number' || ent.size !== count * esize) {
+        throw new Error(`${file}: storage "${k}" declares ${describe(count)} elements of ${type.storageDtype} but its entry holds ${ent.size} bytes; the file is damaged`);
+      }
+      if (ent.method !== 0) {
+        // A stored entry is a view on the file; an inflated one is new memory.
+        inflatedBytes += ent.size;
+        checkFitsInMemory(inflatedBytes, `${file}: the compressed storages`, 'the file is damaged or hostile, or needs a machine with more memory');
+      }
       st = { dtype: type.storageDtype, bytes: zip.read(entry), key: k };
       if (st.bytes.byteLength % DTYPE_BYTES[st.dtype] !== 0) {
         throw new Error(`${file}: storage "${k}" has ${st.bytes.byteLength} bytes, not a multiple of ${st.dtype}'s ${DTYPE_BYTES[st.dtype]}`);
@@ -53,10 +74,18 @@ export function readPthObject(file: string): unknown {
     return st;
   };
 
+  const budget = { expandedBytes: 0 };
   const rebuildTensor = (args: unknown[]): HostTensor => {
-    const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
+    const [storage, offset, size, stride] = args as [Storage, unknown, unknown, unknown];
     if (!storage || !(storage.bytes instanceof Uint8Array)) throw new Error(`${file}: _rebuild_tensor_v2 without a storage`);
-    return viewToContiguous(storage, Number(offset), (size as unknown[]).map(Number), (stride as unknown[]).map(Number), file);
+    const ints = (v: unknown, what: string): number[] => {
+      if (!Array.isArray(v) || v.length > 64 || !v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) {
+        throw new Error(`${file}: storage "${storage.key}": bad tensor ${what} ${describe(v)} (expected up to 64 non-negative integers)`);
+      }
+      return v as number[];
+    };
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new Error(`${file}: storage "${storage.key}": bad storage offset ${describe(offset)}`);
+    return viewToContiguous(storage, offset as number, ints(size, 'size'), ints(stride, 'stride'), file, budget);
   };
 
   const g = (name: string, call: (args: unknown[]) => unknown): PyGlobal => ({ name, call });
@@ -84,22 +113,42 @@ export function readPthObject(file: string): unknown {
   return unpickle(zip.read(pkl), { globals, persistentLoad: loadStorage, file: `${file}: data.pkl` });
 }
 
-/** Gather a strided view of a storage into a fresh contiguous tensor (a view, no copy, when already contiguous and aligned). */
-function viewToContiguous(st: Storage, offset: number, size: number[], stride: number[], file: string): HostTensor {
+/** A pickled value in an error message, cut short. */
+function describe(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
+}
+
+/**
+ * Gather a strided view of a storage into a fresh contiguous tensor (a view, no copy, when already
+ * contiguous and aligned). `budget.expandedBytes` counts the bytes views hold beyond their storage.
+ */
+function viewToContiguous(st: Storage, offset: number, size: number[], stride: number[], file: string, budget: { expandedBytes: number }): HostTensor {
   const dtype = st.dtype;
   const esize = DTYPE_BYTES[dtype];
   const storageNumel = st.bytes.byteLength / esize;
   const n = numel(size);
+  const view = `view (offset ${offset}, size [${size}], stride [${stride}])`;
   if (size.length !== stride.length) throw new Error(`${file}: storage "${st.key}": size [${size}] and stride [${stride}] differ in rank`);
+  if (!Number.isSafeInteger(n)) throw new Error(`${file}: storage "${st.key}": ${view} has ${n} elements; the file is damaged or hostile`);
   if (n > 0) {
     // Highest element index the view touches must lie inside the storage.
     let maxIdx = offset;
-    for (let d = 0; d < size.length; d++) {
-      if (stride[d] < 0) throw new Error(`${file}: storage "${st.key}": negative stride ${stride[d]}`);
-      maxIdx += (size[d] - 1) * stride[d];
+    for (let d = 0; d < size.length; d++) maxIdx += (size[d] - 1) * stride[d];
+    if (maxIdx >= storageNumel) {
+      throw new Error(`${file}: storage "${st.key}": ${view} reaches element ${maxIdx} but the storage has ${storageNumel}`);
     }
-    if (offset < 0 || maxIdx >= storageNumel) {
-      throw new Error(`${file}: storage "${st.key}": view (offset ${offset}, size [${size}], stride [${stride}]) reaches element ${maxIdx} but the storage has ${storageNumel}`);
+  }
+  if (n > storageNumel) {
+    // Overlapping strides (stride 0): more elements than the storage holds, all of them new memory.
+    budget.expandedBytes += (n - storageNumel) * esize;
+    if (budget.expandedBytes > EXPANDED_VIEW_BYTES) {
+      throw new Error(`${file}: storage "${st.key}": ${view} expands ${storageNumel} stored elements to ${n}, and the views of this file would need ${budget.expandedBytes} bytes more than it stores (at most ${EXPANDED_VIEW_BYTES}); the file is damaged or hostile (save tensor.contiguous() instead)`);
     }
   }
   // Contiguous row-major strides?

@@ -2,8 +2,14 @@
 // Reads the central directory (ZIP64 included, for checkpoints over 4 GiB) and returns entry
 // bytes: a view on the archive buffer for stored entries, inflated via node:zlib for deflate.
 // Every entry's CRC-32 is checked on read, so a damaged checkpoint is an error, not wrong weights.
+// Sizes are checked before anything is allocated: a stored entry must be as long as it declares,
+// a deflated one cannot declare more than deflate can produce from its compressed bytes (1032:1)
+// and is inflated with its declared size as the limit, so a zip bomb stops there.
 
 import * as zlib from 'node:zlib';
+
+/** Deflate's largest expansion: a 258-byte match coded in 2 bits gives at most ~1032 bytes per input byte. */
+const DEFLATE_MAX_RATIO = 1032;
 
 export interface ZipEntry {
   name: string;
@@ -120,13 +126,20 @@ export class ZipReader {
     if (end > this.buf.byteLength) this.fail(`zip: entry "${name}" runs past the end of the file (truncated?)`);
     const raw = this.buf.subarray(start, end);
     let data: Uint8Array;
-    if (ent.method === 0) data = raw;
-    else if (ent.method === 8) {
+    if (ent.method === 0) {
+      if (ent.size !== ent.compressedSize) this.fail(`zip: stored entry "${name}" declares ${ent.size} bytes but holds ${ent.compressedSize}; the file is damaged`);
+      data = raw;
+    } else if (ent.method === 8) {
+      if (ent.size > ent.compressedSize * DEFLATE_MAX_RATIO + 64) {
+        this.fail(`zip: entry "${name}" declares ${ent.size} bytes from ${ent.compressedSize} compressed, more than deflate can produce (${DEFLATE_MAX_RATIO}:1); the file is damaged or hostile`);
+      }
       let out: Buffer;
       try {
-        out = zlib.inflateRawSync(raw);
+        // The declared size is the limit: an entry that inflates past it stops there, not gigabytes later.
+        out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(ent.size, 1) });
       } catch (e) {
-        this.fail(`zip: entry "${name}" does not inflate (${(e as Error).message}); the file is damaged`);
+        const tooLong = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        this.fail(tooLong ? `zip: entry "${name}" inflates past its declared ${ent.size} bytes; the file is damaged or hostile` : `zip: entry "${name}" does not inflate (${(e as Error).message}); the file is damaged`);
       }
       if (out.length !== ent.size) this.fail(`zip: entry "${name}" inflated to ${out.length} bytes, expected ${ent.size}`);
       data = new Uint8Array(out.buffer, out.byteOffset, out.length);

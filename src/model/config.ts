@@ -83,12 +83,26 @@ export function effectiveRopeScaling(c: MiniMindConfig): RopeScaling | null {
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** The largest vocabulary a config or a trained tokenizer may have (Qwen's is 151,936; ids are int32). */
+export const MAX_VOCAB_SIZE = 1 << 22;
+
+/**
+ * Upper bounds on the sizes of a config, far above any MiniMind (or Llama-3-405B: 126 layers,
+ * width 16384): they refuse a damaged or hostile config.json (`num_hidden_layers: 1e9`) at once,
+ * before the memory estimate (modelMemoryBytes) even matters.
+ */
+export const CONFIG_LIMITS: Record<string, number> = {
+  hidden_size: 1 << 16, num_hidden_layers: 1024, num_attention_heads: 1024, num_key_value_heads: 1024, head_dim: 4096,
+  intermediate_size: 1 << 20, vocab_size: MAX_VOCAB_SIZE, max_position_embeddings: 1 << 24, n_routed_experts: 1024,
+};
+
 /** Throws one Error listing every problem with c (missing fields, wrong types, inconsistent sizes). */
 export function validateConfig(c: MiniMindConfig, where = 'config'): void {
   const p: string[] = [];
   const x = c as unknown as Record<string, unknown>;
   for (const k of ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'intermediate_size', 'vocab_size', 'max_position_embeddings']) {
     if (!isPosInt(x[k])) p.push(`${k} must be a positive integer, got ${JSON.stringify(x[k])}`);
+    else if (x[k] as number > CONFIG_LIMITS[k]) p.push(`${k} ${x[k]} is over the limit of ${CONFIG_LIMITS[k]}`);
   }
   for (const k of ['rms_norm_eps', 'rope_theta']) {
     if (!isNum(x[k]) || (x[k] as number) <= 0) p.push(`${k} must be a positive number, got ${JSON.stringify(x[k])}`);
@@ -107,6 +121,7 @@ export function validateConfig(c: MiniMindConfig, where = 'config'): void {
   if (c.use_moe) {
     if (c.moe_style !== 'deepseek' && c.moe_style !== 'qwen3') p.push(`moe_style must be 'deepseek' or 'qwen3', got ${JSON.stringify(c.moe_style)}`);
     if (!isPosInt(c.n_routed_experts)) p.push(`n_routed_experts must be a positive integer, got ${JSON.stringify(c.n_routed_experts)}`);
+    else if (c.n_routed_experts > CONFIG_LIMITS.n_routed_experts) p.push(`n_routed_experts ${c.n_routed_experts} is over the limit of ${CONFIG_LIMITS.n_routed_experts}`);
     if (!isPosInt(c.num_experts_per_tok)) p.push(`num_experts_per_tok must be a positive integer, got ${JSON.stringify(c.num_experts_per_tok)}`);
     else if (isPosInt(c.n_routed_experts) && c.num_experts_per_tok > c.n_routed_experts) p.push(`num_experts_per_tok (${c.num_experts_per_tok}) exceeds n_routed_experts (${c.n_routed_experts})`);
     if (!Number.isInteger(c.n_shared_experts) || c.n_shared_experts < 0) p.push(`n_shared_experts must be an integer >= 0, got ${JSON.stringify(c.n_shared_experts)}`);
@@ -181,6 +196,23 @@ export function countParameters(c: MiniMindConfig): { total: number; active: num
   const embed = c.vocab_size * d * (c.tie_word_embeddings ? 1 : 2);
   const base = embed + d + c.num_hidden_layers * (attn + norms);
   return { total: base + c.num_hidden_layers * mlp, active: base + c.num_hidden_layers * mlpActive };
+}
+
+/**
+ * Bytes a model of this config holds on the host before any input: its fp32 parameters and the
+ * RoPE tables (cos and sin, max_position_embeddings x head_dim / 2 each). Training adds gradients
+ * and AdamW's two moments (4x the parameters); activations come on top and depend on the batch.
+ */
+export function modelMemoryBytes(c: MiniMindConfig, training = false): number {
+  const params = countParameters(c).total;
+  return params * 4 * (training ? 4 : 1) + 2 * c.max_position_embeddings * (c.head_dim / 2) * 4;
+}
+
+/** "hidden_size 32, 100000 layers, vocab 6400: 1.2G parameters" — what modelMemoryBytes is about. */
+export function describeSize(c: MiniMindConfig): string {
+  const n = countParameters(c).total;
+  const count = n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${n}`;
+  return `hidden_size ${c.hidden_size}, ${c.num_hidden_layers} layers, vocab_size ${c.vocab_size}, ${c.max_position_embeddings} positions: ${count} parameters`;
 }
 
 const KNOWN_KEYS: (keyof MiniMindConfig)[] = [

@@ -9,7 +9,8 @@ import { tensor, type Tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import { Embedding, Linear, Module, RMSNorm } from '../nn/index.js';
 import { Attention, type RopeTensors } from './attention.js';
-import { validateConfig, type MiniMindConfig } from './config.js';
+import { describeSize, modelMemoryBytes, validateConfig, type MiniMindConfig } from './config.js';
+import { checkFitsInMemory } from '../core/memory.js';
 import { KVCache } from './kv-cache.js';
 import { FeedForward, ModuleList, type InitSpec } from './layers.js';
 import { MoEFeedForward } from './moe.js';
@@ -106,6 +107,9 @@ export class MiniMindForCausalLM extends Module {
   constructor(config: MiniMindConfig, opts: { seed?: number; init?: boolean } = {}) {
     super();
     validateConfig(config);
+    // Refuse before allocating: a config too large for this machine would otherwise grow the
+    // process until the operating system kills it.
+    checkFitsInMemory(modelMemoryBytes(config), `a model of ${describeSize(config)} (fp32 weights and RoPE tables)`, 'choose a smaller configuration');
     this.config = { ...config };
     // MiniMind v1 _init_weights: N(0, 0.02); up_proj (w3) and o_proj (wo) N(0, 0.02 / sqrt(2 L)).
     const rng = opts.init === false ? new ZeroRng(0) : new Rng(opts.seed ?? 42);

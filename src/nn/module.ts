@@ -75,7 +75,11 @@ export class Module {
     return this.train(false);
   }
 
-  /** Replaces parameter values by name; errors list every missing, unexpected or mis-shaped name. */
+  /**
+   * Replaces parameter values by name; errors list the missing, unexpected or mis-shaped names
+   * (the first 12, then a count) and any NaN or infinite value: a model with them would only
+   * ever produce NaN logits (an empty answer, a NaN loss at step 1).
+   */
   loadStateDict(values: Map<string, { shape: readonly number[]; data: Float32Array }>, opts: { strict?: boolean } = {}): void {
     const strict = opts.strict ?? true;
     const problems: string[] = [];
@@ -92,12 +96,20 @@ export class Module {
         problems.push(`shape mismatch: ${name} is [${t.shape.join(', ')}] in the model, [${v.shape.join(', ')}] in the file`);
         continue;
       }
+      const bad = firstNonFinite(v.data);
+      if (bad >= 0) {
+        problems.push(`${name} holds ${v.data[bad]} (at index ${bad}): the weights are damaged (a diverged run saves NaN); use an earlier checkpoint`);
+        continue;
+      }
       const up = tensor(v.data, t.shape, t.dtype, t.backend);
       t.backend.copy(t.buf, up.buf, t.size);
       up.dispose();
     }
     if (strict) for (const k of values.keys()) if (!used.has(k)) problems.push(`unexpected: ${k}`);
-    if (problems.length > 0) throw new Error(`state dict does not match the model:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0) {
+      const shown = problems.length > 12 ? [...problems.slice(0, 12), `... and ${problems.length - 12} more`] : problems;
+      throw new Error(`state dict does not match the model:\n  ${shown.join('\n  ')}`);
+    }
   }
 
   /** Frees every parameter and its gradient. */
@@ -107,4 +119,10 @@ export class Module {
       t.dispose();
     }
   }
+}
+
+/** Index of the first NaN or infinite value, -1 when all are finite. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
 }

@@ -1,0 +1,78 @@
+// Hostile inputs are refused before they allocate: a 1 KB .pth whose stride-0 view describes a
+// 2.4 GB tensor, a 1 MB zip bomb (1 GiB of zeros) declaring a small size or an impossible one, a
+// config with a billion layers, a model larger than the machine. Each runs in a child process
+// whose peak resident memory (VmHWM) is read back: the old loaders reached gigabytes on these.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { deflateBombPth, stridedViewPth } from './hostile-files.js';
+import { configFromDict } from '../../src/model/config.js';
+
+const W = mkdtempSync(join(tmpdir(), 'mm-bounded-'));
+const PEAK_MB = 300; // node itself starts near 50 MB
+
+/** Runs `body` (ESM, with readPth / MiniMindForCausalLM in scope) in a child; its error message, peak RSS and time. */
+function child(body: string, env: Record<string, string> = {}): { message: string; peakMb: number; seconds: number } {
+  const pth = resolve('dist/src/formats/pth.js');
+  const model = resolve('dist/src/model/model.js');
+  const presets = resolve('dist/src/model/presets.js');
+  const src = `
+    import { readFileSync } from 'node:fs';
+    import { readPth } from ${JSON.stringify(pth)};
+    import { MiniMindForCausalLM } from ${JSON.stringify(model)};
+    import { presetConfig } from ${JSON.stringify(presets)};
+    let message = 'no error';
+    try { ${body} } catch (e) { message = e.message; }
+    const peak = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+    console.log(JSON.stringify({ message, peak }));`;
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { message: out.message, peakMb: out.peak, seconds: (Date.now() - t0) / 1000 };
+}
+
+function refused(what: string, r: ReturnType<typeof child>, want: RegExp): void {
+  assert.match(r.message, want, what);
+  assert.ok(r.peakMb < PEAK_MB, `${what}: peak RSS ${r.peakMb.toFixed(0)} MB (limit ${PEAK_MB} MB)`);
+  assert.ok(r.seconds < 20, `${what}: took ${r.seconds} s`);
+}
+
+test('a .pth with a stride-0 view of shape [30000, 20000] over one stored float is refused without allocating it', () => {
+  const file = join(W, 'stride0.pth');
+  writeFileSync(file, stridedViewPth('model.embed_tokens.weight', 1, [30000, 20000], [0, 0]));
+  assert.ok(file.length < 2000);
+  const r = child(`readPth(${JSON.stringify(file)})`);
+  refused('stride 0', r, /storage "0": view \(offset 0, size \[30000,20000\], stride \[0,0\]\) expands 1 stored elements to 600000000.*damaged or hostile/);
+  // a view reaching outside its storage, and a size that is not a list of integers
+  writeFileSync(file, stridedViewPth('w', 10, [4, 4], [4, 1]));
+  refused('out of bounds', child(`readPth(${JSON.stringify(file)})`), /reaches element 15 but the storage has 10/);
+  writeFileSync(file, stridedViewPth('w', 4, [-4], [1]));
+  refused('negative size', child(`readPth(${JSON.stringify(file)})`), /bad tensor size \[-4\]/);
+});
+
+test('zip bombs: 1 GiB of zeros in a 1 MB .pth stops at the declared size, an impossible declaration is refused unread', () => {
+  const small = join(W, 'bomb-small.pth');
+  writeFileSync(small, deflateBombPth(1 << 30, 1000));
+  refused('declares 1000 bytes', child(`readPth(${JSON.stringify(small)})`), /entry "archive\/data\/0" inflates past its declared 1000 bytes/);
+  const huge = join(W, 'bomb-huge.pth');
+  writeFileSync(huge, deflateBombPth(1 << 30, 2_200_000_000));
+  refused('declares 2.2 GB', child(`readPth(${JSON.stringify(huge)})`), /declares 2200000000 bytes from \d+ compressed, more than deflate can produce/);
+  // declared honestly: refused when it does not fit in the memory this process may use
+  const honest = join(W, 'bomb-honest.pth');
+  writeFileSync(honest, deflateBombPth(1 << 30, 1 << 30));
+  refused('honest 1 GiB, 256 MB allowed', child(`readPth(${JSON.stringify(honest)})`, { MINIMIND_MEMORY_LIMIT: String(256e6) }), /the compressed storages needs about 1\.07 GB but this machine has 256 MB available/);
+});
+
+test('configs: sizes over the limits are refused by validation, a model larger than the machine by its memory estimate', () => {
+  assert.throws(() => configFromDict({ hidden_size: 64, num_hidden_layers: 1e9 }, 'config.json'), /config\.json: invalid model configuration:\n {2}num_hidden_layers 1000000000 is over the limit of 1024/);
+  assert.throws(() => configFromDict({ hidden_size: 64, vocab_size: 1e30 }, 'config.json'), /vocab_size 1e\+30 is over the limit/);
+  // 100 layers of width 4096 (~20G parameters): within the limits, far beyond this machine
+  const r = child(`new MiniMindForCausalLM(presetConfig('tiny-3', { hidden_size: 4096, num_hidden_layers: 100 }))`, { MINIMIND_MEMORY_LIMIT: String(8e9) });
+  refused('model too large', r, /a model of hidden_size 4096, 100 layers, .*: [\d.]+G parameters \(fp32 weights and RoPE tables\) needs about [\d.]+ GB but this machine has 8\.00 GB available .*choose a smaller configuration/);
+});
+
+test('cleanup', () => rmSync(W, { recursive: true, force: true }));
