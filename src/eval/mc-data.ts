@@ -55,8 +55,10 @@ export interface LoadMcOptions {
   split: string;
   /** Forces the layout instead of detecting it from the header. */
   format?: McFormat;
-  /** Only these subjects (names as in the file names). */
+  /** Only these subjects: subject names (computer_network) or file-name stems (computer_network_val, .csv allowed). */
   subjects?: string[];
+  /** At most this many questions of each subject, the first ones in its file (lm-eval's --limit). */
+  limit?: number;
 }
 
 /** Loads and checks every question of one split. */
@@ -65,9 +67,11 @@ export async function loadMcSplit(opts: LoadMcOptions): Promise<McSplit> {
   let chosen = files;
   if (opts.subjects && opts.subjects.length > 0) {
     const known = new Set(files.map((f) => f.subject));
-    const unknown = opts.subjects.filter((s) => !known.has(s));
+    const stems = new Map(files.map((f) => [basename(f.file, '.csv'), f.subject]));
+    const subject = (name: string) => (known.has(name) ? name : stems.get(name.replace(/\.csv$/, '')));
+    const unknown = opts.subjects.filter((s) => subject(s) === undefined);
     if (unknown.length > 0) throw new UserError(`unknown subject${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ${opts.data} (split ${opts.split}); known: ${[...known].slice(0, 8).join(', ')}${known.size > 8 ? ', ...' : ''}`);
-    const want = new Set(opts.subjects);
+    const want = new Set(opts.subjects.map(subject));
     chosen = files.filter((f) => want.has(f.subject));
   }
   const questions: McQuestion[] = [];
@@ -76,7 +80,7 @@ export async function loadMcSplit(opts: LoadMcOptions): Promise<McSplit> {
     const r = await readSubjectFile(file, subject, opts.format);
     if (format !== undefined && r.format !== format) throw new UserError(`${file}: a ${r.format} file among ${format} files; pass --format to choose one layout`);
     format = r.format;
-    questions.push(...r.questions);
+    questions.push(...r.questions.slice(0, opts.limit));
   }
   return { format: format ?? 'ceval', split: opts.split, subjects: chosen.map((f) => f.subject), questions, info: readSubjectInfo(opts.data, files[0].file) };
 }

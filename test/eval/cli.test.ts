@@ -78,6 +78,21 @@ test('eval ppl --json prints tokens, bytes, loss, perplexity and bits per byte',
   assert.equal(j.stride, 16);
 });
 
+test('eval ceval --limit N: the first N questions of each subject; --subjects takes subject names and file-name stems; eval ppl --limit N: the first N documents', () => {
+  const r = mm('ceval', '--model', modelDir, '--data', data, '--limit', '2', '--subjects', 'logic_val,law', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.total, 3); // logic: 2 of 3, law: its 1
+  assert.deepEqual(Object.fromEntries(Object.entries(j.subjects).map(([k, v]) => [k, (v as { total: number }).total])), { law: 1, logic: 2 });
+  const jsonl = join(root, 'docs.jsonl');
+  writeFileSync(jsonl, ['The capital of France is Paris.', '下列关于税法的表述中', 'Two plus two is four.'].map((text) => JSON.stringify({ text })).join('\n') + '\n');
+  const one = JSON.parse(mm('ppl', '--model', modelDir, '--data', jsonl, '--limit', '1', '--json').stdout);
+  const all = JSON.parse(mm('ppl', '--model', modelDir, '--data', jsonl, '--json').stdout);
+  assert.equal(one.documents, 1);
+  assert.equal(all.documents, 3);
+  assert.equal(one.bytes, Buffer.byteLength('The capital of France is Paris.'));
+});
+
 test('eval ceval --adapter scores as the model with the adapter merged', () => {
   // An adapter with random B (a fresh one has B = 0 and would change nothing).
   const adapterDir = join(root, 'adapter');
@@ -126,6 +141,9 @@ test('bad input: one minimind: line and exit 2, never a stack trace; --out never
     [['ceval', '--model', modelDir, '--data', join(root, 'missing')], /^minimind: benchmark data not found/],
     [['ppl', '--model', modelDir, '--data', join(root, 'missing.txt')], /^minimind: data file not found/],
     [['ppl', '--model', modelDir, '--data', join(root, 'corpus.txt'), '--stride', '0'], /^minimind: --stride must be a positive integer/],
+    [['ppl', '--model', modelDir, '--data', join(root, 'corpus.txt'), '--limit', '0'], /^minimind: --limit must be a positive integer, got '0'$/],
+    [['ceval', '--model', modelDir, '--data', data, '--limit', 'all'], /^minimind: --limit must be a positive integer|^minimind: --limit must be a number/],
+    [['ceval', '--model', modelDir, '--data', data, '--subjects', 'logic_test'], /^minimind: unknown subject logic_test in .* \(split val\); known: law, logic$/],
     [['frobnicate'], /^minimind: unknown eval subcommand 'frobnicate'/],
   ];
   for (const [args, re] of cases) {

@@ -36,6 +36,11 @@ test('C-Eval layout: {subject}_{split}.csv, quoted fields with newlines, commas 
   assert.equal(dev.questions[0].answer, 'C');
   const only = await loadMcSplit({ data: root, split: 'val', subjects: ['logic'] });
   assert.deepEqual(only.subjects, ['logic']);
+  // the help says file-name stems: logic_val (and logic_val.csv) name the same subject
+  for (const name of ['logic_val', 'logic_val.csv']) assert.deepEqual((await loadMcSplit({ data: root, split: 'val', subjects: [name] })).subjects, ['logic']);
+  // --limit: the first questions of each subject
+  const first = await loadMcSplit({ data: root, split: 'val', limit: 1 });
+  assert.deepEqual(first.questions.map((q) => [q.subject, q.index]), [['law', 0], ['logic', 0]]);
 });
 
 test('CMMLU layout: {split}/{subject}.csv with an unnamed index column, detected from the header', async () => {

@@ -100,6 +100,9 @@ test('eval toolcall and agent: commands run on a tiny model and report in one li
   const s = JSON.parse(r.stdout.trim());
   assert.equal(s.prompts, 4);
   assert.equal(typeof s.accuracy, 'number');
+  const limited = cli(['eval', 'toolcall', '--model', join(dir, 'm'), '--data', data, '--max-new-tokens', '4', '--limit', '2', '--json']);
+  assert.equal(limited.status, 0, limited.stderr);
+  assert.equal(JSON.parse(limited.stdout.trim()).prompts, 2);
   const a = cli(['agent', '--data', data, '--init-from', join(dir, 'm'), '--out', join(dir, 'run'), '--max-gen-len', '4', '--batch-size', '2', '--max-steps', '1', '--quiet']);
   assert.equal(a.status, 0, a.stderr);
   const bad = cli(['agent', '--data', join(dir, 'm', 'config.json'), '--init-from', join(dir, 'm')]);

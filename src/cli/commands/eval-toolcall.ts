@@ -6,7 +6,7 @@ import { readAgentRl, type RlPrompt } from '../../data/rl.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { evaluateToolCalls, minimindToolcallPrompts } from '../../train/rl/toolcall-eval.js';
 
-export const TOOLCALL_USAGE = `  minimind eval toolcall --model <folder> [--data agent_rl.jsonl] [--max-turns N] [--max-new-tokens N]
+export const TOOLCALL_USAGE = `  minimind eval toolcall --model <folder> [--data agent_rl.jsonl] [--limit N] [--max-turns N] [--max-new-tokens N]
                          [--temperature T] [--seed N] [--out transcripts.jsonl] [--json]
 
 toolcall  tool use with MiniMind's mock tools: each prompt runs the tool loop (generate, run the
@@ -14,11 +14,12 @@ toolcall  tool use with MiniMind's mock tools: each prompt runs the tool loop (g
           --data        agent_rl jsonl ({"conversations" with the tools on the system message, "gt"}):
                         accuracy = final answers holding every gt item; without --data MiniMind's
                         eight eval_toolcall.py prompts run and their transcripts are printed
+          --limit       only the first N prompts
           --max-turns   tool rounds at most (default 8)   --max-new-tokens  per turn (default 512)
           --temperature 0 = greedy (default)              --out  one JSON transcript per line`;
 
 export async function runToolcall(argv: string[]): Promise<void> {
-  const p = parseFlags(argv, { model: { type: 'string' }, data: { type: 'string' }, 'max-turns': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, `Usage:\n${TOOLCALL_USAGE}`);
+  const p = parseFlags(argv, { model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'max-turns': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, `Usage:\n${TOOLCALL_USAGE}`);
   if (!p) return;
   const v = p.values;
   const dir = requireFlag(v, 'model', TOOLCALL_USAGE);
@@ -35,6 +36,7 @@ export async function runToolcall(argv: string[]): Promise<void> {
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+  if (v.limit !== undefined) prompts = prompts.slice(0, int('limit', 1));
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
   const model = loadModelFolder(dir).model.eval();

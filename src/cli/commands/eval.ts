@@ -12,10 +12,10 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 
 const USAGE = `Usage:
   minimind eval ceval --model <folder> [--adapter <dir>] --data <dir|file.csv> [--split val|test|dev] [--shots k]
-                      [--method letter|loglik] [--subjects a,b] [--format ceval|cmmlu] [--batch-size N]
+                      [--method letter|loglik] [--subjects a,b] [--limit N] [--format ceval|cmmlu] [--batch-size N]
                       [--max-seq-len N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--out results.jsonl [--overwrite]] [--json]
   minimind eval ppl   --model <folder> [--adapter <dir>] --data <file.txt|file.jsonl> [--max-seq-len N] [--stride S]
-                      [--batch-size N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--json]
+                      [--limit N] [--batch-size N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--json]
 
 --adapter applies a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging it.
 --dtype fp32|bf16: GEMM precision (bf16 operands, fp32 accumulation) [bf16 on a GPU, else fp32;
@@ -30,7 +30,9 @@ ceval   multiple-choice accuracy on C-Eval ({subject}_{split}.csv) or CMMLU ({sp
                         loglik: lm-evaluation-harness's ceval/cmmlu tasks — summed log-likelihood
                         of " A" ... " D" after lm-eval's prompt (acc and acc_norm)
           --shots k     the first k dev questions of the subject before each question (default 0)
-          --subjects    only these subjects (file-name stems, comma-separated)
+          --subjects    only these subjects, comma-separated: subject names (computer_network) or
+                        file-name stems (computer_network_val)
+          --limit       only the first N questions of each subject (a quick check)
           --batch-size  questions per forward pass (default 16)
           --max-seq-len prompts are cut from the left to N tokens (default: the model's context;
                         MiniMind v1 used 512)
@@ -42,6 +44,7 @@ ppl     perplexity of a .txt file (one document) or a .jsonl file ({"text": ...}
         document starts with BOS; longer than the window: a sliding window.
           --max-seq-len window in tokens (default: the model's context)
           --stride      window step (default half the window); each token is scored once
+          --limit       only the first N documents
           --batch-size  windows per forward pass (default 8)
           --json        print {documents, tokens, bytes, nats, loss, perplexity, bits_per_byte, ...}`;
 
@@ -112,6 +115,7 @@ async function ceval(argv: string[]): Promise<void> {
     shots: { type: 'string' },
     method: { type: 'string' },
     subjects: { type: 'string' },
+    limit: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
     overwrite: { type: 'boolean' },
@@ -134,11 +138,13 @@ async function ceval(argv: string[]): Promise<void> {
     refuseSamePath(['--out', out], ['--data', data], ['--model', v.model as string]);
   }
   const subjects = typeof v.subjects === 'string' ? v.subjects.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
+  const limit = positiveInt(v, 'limit', undefined);
 
   const { loadMcSplit, findSplitFiles } = await import('../../eval/mc-data.js');
   const { evaluateMultipleChoice } = await import('../../eval/multiple-choice.js');
   const { mcSummary, formatMcSummary, mcResultRecord } = await import('../../eval/mc-report.js');
-  const load = (split: string) => loadMcSplit({ data, split, format: format as 'ceval' | 'cmmlu' | undefined, subjects });
+  // --limit cuts the questions asked, never the dev examples of --shots
+  const load = (split: string, limit?: number) => loadMcSplit({ data, split, format: format as 'ceval' | 'cmmlu' | undefined, subjects, limit });
   let split = v.split as string | undefined;
   if (split === undefined) {
     try {
@@ -148,7 +154,7 @@ async function ceval(argv: string[]): Promise<void> {
       split = 'test';
     }
   }
-  const questions = await load(split);
+  const questions = await load(split, limit);
   if (questions.questions.length === 0) throw new CliError(`no questions in ${data} (split ${split})`);
   if (shots > 0 && split === 'dev') throw new CliError('--shots takes its examples from the dev split; evaluate val or test with it');
   const dev = shots > 0 ? await load('dev') : undefined;
@@ -169,7 +175,7 @@ async function ceval(argv: string[]): Promise<void> {
 }
 
 async function ppl(argv: string[]): Promise<void> {
-  const p = parseFlags(argv, { ...COMMON, stride: { type: 'string' } }, USAGE);
+  const p = parseFlags(argv, { ...COMMON, stride: { type: 'string' }, limit: { type: 'string' } }, USAGE);
   if (!p) return;
   const v = p.values;
   requireFlag(v, 'model', USAGE);
@@ -177,9 +183,10 @@ async function ppl(argv: string[]): Promise<void> {
   const maxSeqLen = positiveInt(v, 'max-seq-len', undefined);
   const stride = positiveInt(v, 'stride', undefined);
   const batchSize = positiveInt(v, 'batch-size', 8);
+  const limit = positiveInt(v, 'limit', undefined);
   const { readDocuments } = await import('../../eval/documents.js');
   const { evaluatePerplexity } = await import('../../eval/perplexity.js');
-  const docs = await readDocuments(data);
+  const docs = (await readDocuments(data)).slice(0, limit);
   const { model, tokenizer } = await loadModel(v);
   let progress: Progress | undefined;
   const r = evaluatePerplexity(model, tokenizer, docs, {
