@@ -140,6 +140,6 @@ function renderPrompt(tokenizer: Tokenizer, r: ChatRequest): string {
   try {
     return tokenizer.applyChatTemplate(r.messages, { addGenerationPrompt: true, ...(r.tools ? { tools: r.tools } : {}), ...(r.thinking ? { openThinking: true, enableThinking: true } : {}) });
   } catch (e) {
-    throw new ApiError(400, `The chat template could not render these messages: ${(e as Error).message}`, 'invalid_request_error', 'messages', 'invalid_messages');
+    throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'invalid_messages');
   }
 }

@@ -14,6 +14,8 @@ export interface GenerationDefaults {
   topP?: number;
   topK?: number;
   repetitionPenalty?: number;
+  /** generation_config max_new_tokens: a request's max_tokens when it gives none (as vLLM does). */
+  maxTokens?: number;
 }
 
 export interface ServeContext {
@@ -21,7 +23,7 @@ export interface ServeContext {
   tokenizer: Tokenizer;
   /** The id clients must send as `model`. */
   modelName: string;
-  /** max_position_embeddings: prompt + completion tokens at most. */
+  /** Prompt + completion tokens at most: hf-folder's contextLength (the length trained at, when recorded). */
   contextLength: number;
   /** Token ids that end a completion (eos of config, tokenizer and generation_config). */
   stopTokenIds: number[];
@@ -60,7 +62,7 @@ export function samplingFor(ctx: ServeContext, r: RequestSampling & { logprobs?:
     throw errors.contextLength(ctx.contextLength, promptTokens, r.maxTokens ?? 1, param);
   }
   return {
-    maxNewTokens: r.maxTokens ?? room,
+    maxNewTokens: r.maxTokens ?? Math.min(room, ctx.defaults.maxTokens ?? room),
     // OpenAI's defaults (1, 1, off) where the model folder's generation_config.json says nothing.
     temperature: r.temperature ?? ctx.defaults.temperature ?? 1,
     topP: r.topP ?? ctx.defaults.topP ?? 1,

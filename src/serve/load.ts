@@ -1,8 +1,9 @@
 // Loads a model folder for serving: weights, tokenizer, generation_config.json sampling defaults
 // and stop tokens, and the batch engine around them. `serve()` is what `minimind serve` calls.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadModelFolder } from '../formats/hf-folder.js';
+import { contextLength } from '../model/generate.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../core/errors.js';
@@ -15,7 +16,7 @@ import { startServer, type RunningServer, type ServerOptions } from './server.js
 export interface ServeOptions extends ServerOptions {
   /** The model folder (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). */
   model: string;
-  /** The id clients send as `model` (default: the folder's name). */
+  /** The id clients send as `model` (default: servedName(model), the folder's or its run's name). */
   modelName?: string;
   /** Sequences decoded together per step (default 16). */
   maxBatch?: number;
@@ -33,7 +34,7 @@ export interface ServeOptions extends ServerOptions {
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { model, tokenizer, generationConfig } = loadServedModel(opts.model, opts);
   const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, maxPrefillTokens: opts.maxPrefillTokens });
-  const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? basename(resolve(opts.model)));
+  const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? servedName(opts.model));
   try {
     return await startServer(ctx, opts);
   } catch (e) {
@@ -69,6 +70,17 @@ export function loadServedModel(dir: string, opts: { adapter?: string; weights?:
   }
 }
 
+/**
+ * The id a model folder is served as: the folder's name, or for the `model` folder of a training
+ * run (runs/sft/model, beside its metrics.jsonl or checkpoints/) the run's name, "sft".
+ */
+export function servedName(dir: string): string {
+  const abs = resolve(dir);
+  const run = dirname(abs);
+  if (basename(abs) === 'model' && ['metrics.jsonl', 'checkpoints'].some((f) => existsSync(join(run, f)))) return basename(run);
+  return basename(abs);
+}
+
 /** The handlers' shared state for a loaded model. */
 export function serveContext(model: MiniMindForCausalLM, tokenizer: Tokenizer, generationConfig: Record<string, unknown>, engine: ServeContext['engine'], modelName: string): ServeContext {
   const num = (k: string) => (typeof generationConfig[k] === 'number' ? (generationConfig[k] as number) : undefined);
@@ -77,6 +89,7 @@ export function serveContext(model: MiniMindForCausalLM, tokenizer: Tokenizer, g
     topP: num('top_p'),
     topK: num('top_k'),
     repetitionPenalty: num('repetition_penalty'),
+    maxTokens: num('max_new_tokens'),
   };
   const stops = new Set<number>([model.config.eos_token_id]);
   if (tokenizer.eosTokenId !== undefined) stops.add(tokenizer.eosTokenId);
@@ -86,7 +99,7 @@ export function serveContext(model: MiniMindForCausalLM, tokenizer: Tokenizer, g
     engine,
     tokenizer,
     modelName,
-    contextLength: model.config.max_position_embeddings,
+    contextLength: contextLength(model.config, generationConfig),
     stopTokenIds: [...stops],
     defaults,
     created: Math.floor(Date.now() / 1000),

@@ -2,6 +2,7 @@
 // apply_chat_template(tokenize=False) does, using @huggingface/jinja (trim_blocks and lstrip_blocks on,
 // like transformers). Parsed templates are cached because a dataset renders thousands of samples.
 import { Template } from '@huggingface/jinja';
+import { UserError } from '../core/errors.js';
 
 /** One chat turn; MiniMind-3 also uses reasoning_content, tool_calls and tool messages. */
 export interface ChatMessage {
@@ -31,7 +32,11 @@ export function renderChatTemplate(
 ): string {
   let t = cache.get(template);
   if (t === undefined) {
-    t = new Template(template);
+    try {
+      t = new Template(template);
+    } catch (e) {
+      throw new UserError(`the chat template (tokenizer_config.json chat_template) does not parse: ${(e as Error).message}`);
+    }
     cache.set(template, t);
   }
   // Keys are only set when given: templates test `open_thinking is defined`.
@@ -39,5 +44,11 @@ export function renderChatTemplate(
   if (opts.tools !== undefined) ctx.tools = opts.tools;
   if (opts.openThinking !== undefined) ctx.open_thinking = opts.openThinking;
   if (opts.enableThinking !== undefined) ctx.enable_thinking = opts.enableThinking;
-  return t.render(ctx);
+  try {
+    return t.render(ctx);
+  } catch (e) {
+    // raise_exception('...') in a template (transformers' way to refuse, e.g., a system message)
+    // ends here with the template's own message: it is about the caller's messages, not a bug.
+    throw new UserError(`the chat template refused these messages: ${(e as Error).message}`);
+  }
 }

@@ -62,7 +62,7 @@ export async function distill(o: DistillOptions): Promise<TrainSummary> {
       params: student.namedParameters(),
       step: (b) => distillStep(student, teacher, b, temperature, alpha),
       evalStep: (b) => distillStep(student, teacher, b, temperature, alpha).loss.item(),
-      saveModel: (dir) => saveModelFolder(dir, student, { tokenizerDir: tok.dir, dtype: r.saveDtype }),
+      saveModel: (dir) => saveModelFolder(dir, student, { tokenizerDir: tok.dir, dtype: r.saveDtype, generation: { max_length: r.maxSeqLen } }),
       info: { teacher: o.teacher, alpha, temperature },
     };
   });

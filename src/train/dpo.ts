@@ -60,7 +60,7 @@ export async function dpo(o: DpoOptions): Promise<TrainSummary> {
       params: policy.namedParameters(),
       step: (b) => dpoStep(policy, reference, b, beta, reduce),
       evalStep: (b) => dpoStep(policy, reference, b, beta, reduce).loss.item(),
-      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: tok.dir, dtype: r.saveDtype }),
+      saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: tok.dir, dtype: r.saveDtype, generation: { max_length: r.maxSeqLen } }),
       info: { init_from: o.initFrom, beta, logp_reduce: reduce },
     };
   });

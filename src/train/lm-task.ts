@@ -6,7 +6,8 @@ import type { OpenedDataset } from '../data/datasets.js';
 import type { TrainTask } from './trainer.js';
 import { saveModelFolder } from '../formats/hf-folder.js';
 
-export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string, saveDtype: 'F32' | 'BF16' | 'F16' = 'F32'): TrainTask {
+/** maxSeqLen: the row length trained at, recorded as the saved model's generation_config max_length (its context). */
+export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalData: OpenedDataset | null, padId: number, tokenizerDir: string, maxSeqLen: number, saveDtype: 'F32' | 'BF16' | 'F16' = 'F32'): TrainTask {
   return {
     train,
     eval: evalData,
@@ -18,7 +19,7 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
       return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
     },
     evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), b.labels).logitsLoss.item(),
-    saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype }),
+    saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype, generation: { max_length: maxSeqLen } }),
     info: { model: model.config, parameters: model.numParameters() },
     lossMean: 'targets', // model.loss: cross-entropy averaged over the batch's target tokens
   };

@@ -22,7 +22,7 @@ export async function pretrain(o: PretrainOptions): Promise<TrainSummary> {
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'pretrain', tok, model.config.max_position_embeddings);
     o.log?.(`model: ${(model.numParameters() / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers${model.config.use_moe ? ', MoE' : ''})`);
-    return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.saveDtype);
+    return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.maxSeqLen, r.saveDtype);
   });
   o.log?.(`pretrain: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}${summary.evalLoss !== null ? `, held-out loss ${summary.evalLoss.toFixed(4)}` : ''}; model in ${summary.modelDir}`);
   return summary;

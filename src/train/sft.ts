@@ -22,7 +22,7 @@ export async function sft(o: SftOptions): Promise<TrainSummary> {
   const model = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, model.config.max_position_embeddings);
-    return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.saveDtype);
+    return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.maxSeqLen, r.saveDtype);
   });
   o.log?.(`sft: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}${summary.evalLoss !== null ? `, held-out loss ${summary.evalLoss.toFixed(4)}` : ''}; model in ${summary.modelDir}`);
   return summary;

@@ -41,6 +41,11 @@ tok.save(at('tok'));
 trainTokenizer({ texts: qs.pretrainTexts.slice(0, 40), vocabSize: 310, preset: 'minimind3' }).save(at('tok-other'));
 const cfg = presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 });
 saveModelFolder(at('model'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+// a model whose chat template refuses a system message with raise_exception (as Gemma's and Mistral's do)
+saveModelFolder(at('raising'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+const raisingCfg = JSON.parse(readFileSync(at('raising', 'tokenizer_config.json'), 'utf8'));
+raisingCfg.chat_template = "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}";
+writeFileSync(at('raising', 'tokenizer_config.json'), JSON.stringify(raisingCfg));
 // a model whose embedding has fewer rows than its tokenizer has tokens
 saveModelFolder(at('small-vocab'), new MiniMindForCausalLM({ ...cfg, vocab_size: 100 }, { seed: 1 }), { tokenizerDir: at('tok') });
 // a model folder whose weights were cut short (a copy that did not finish)
@@ -151,6 +156,8 @@ const CASES: [string[], RegExp][] = [
   [['generate', '--model', 'model', '--prompt', 'hi', '--max-new-tokens', 'many'], /--max-new-tokens must be a number, got 'many'/],
   [['generate', '--model', 'truncated', '--prompt', 'hi'], /truncated/],
   [['chat', '--model', 'nowhere'], /not found: nowhere/],
+  [['chat', '--model', 'raising', '--system', 'Be brief.'], /the chat template refused these messages: System role not supported/],
+  [['generate', '--model', 'raising', '--system', 'Be brief.', '--prompt', 'hi'], /the chat template refused these messages: System role not supported/],
   [['serve'], /--model is required/],
   [['serve', '--model', 'nowhere'], /model folder not found: nowhere/],
   [['serve', '--model', 'afile'], /afile is a file, not a model folder/],

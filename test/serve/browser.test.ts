@@ -5,7 +5,8 @@
 // Without a chromium binary the tests are skipped with a message (CI installs it: .ci/run).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { serve } from '../../src/serve/load.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { serveContext } from '../../src/serve/load.js';
@@ -129,4 +130,34 @@ test('model output with HTML and script is shown as text; reasoning is folded; t
   assert.ok((await page.textContent('.msg.assistant:last-of-type > .text'))!.length < 'word '.repeat(200).length);
   assert.equal(await page.isHidden('#stop'), true);
   await page.close();
+});
+
+test('default settings fit the model: its run name and trained context, its own sampling, no refused request', { skip }, async () => {
+  // A run's model folder trained at 64 tokens, evaluated greedy with 10 new tokens (generation_config).
+  const runModel = join(fx.dir, 'quick-run', 'model');
+  cpSync(fx.folder, runModel, { recursive: true });
+  writeFileSync(join(fx.dir, 'quick-run', 'metrics.jsonl'), '{"step": 1, "loss": 3}\n');
+  const gcPath = join(runModel, 'generation_config.json');
+  writeFileSync(gcPath, JSON.stringify({ ...JSON.parse(readFileSync(gcPath, 'utf8')), max_length: 64, do_sample: false, max_new_tokens: 10 }));
+  const srv = await serve({ model: runModel, port: 0 });
+  const page = await openPage(srv.url);
+  try {
+    // An earlier session kept "Max tokens 512": more than this model's whole context.
+    await page.evaluate(() => localStorage.setItem('minimind.max-tokens', '512'));
+    await page.reload();
+    const statuses: number[] = [];
+    page.on('response', (r) => statuses.push(r.status()));
+    await page.waitForFunction(() => document.getElementById('title')!.textContent!.includes('quick-run'));
+    assert.equal(await page.inputValue('#max-tokens'), '', 'the kept value that cannot fit is dropped');
+    assert.match((await page.getAttribute('#max-tokens', 'placeholder'))!, /context 64/);
+    await send(page, 'What is the capital of France?');
+    assert.ok(statuses.length > 0 && statuses.every((s) => s === 200), `responses: ${statuses.join(', ')}`);
+    const t = fx.tokenizer;
+    const prompt = t.encode(t.applyChatTemplate([{ role: 'user', content: 'What is the capital of France?' }], { addGenerationPrompt: true }));
+    const [want] = generateBatch(fx.model, [prompt], { maxNewTokens: 10, temperature: 0, stopTokenIds: [2], tokenizer: t });
+    assert.equal(await page.textContent('.msg.assistant .text'), want.text!.replace(/^\n+/, ''), 'greedy, 10 tokens: the model\'s generation_config');
+  } finally {
+    await page.close();
+    await srv.close();
+  }
 });

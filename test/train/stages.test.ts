@@ -55,7 +55,10 @@ test('pretrain: loss falls; resume after --stop-after gives the same losses as o
   assert.deepEqual(rest.losses, full.losses);
   assert.ok(existsSync(join(dir, 'pt', 'model', 'model.safetensors')));
   assert.ok(existsSync(join(dir, 'pt', 'model', 'tokenizer.json')));
+  assert.equal(trainedLength(join(dir, 'pt', 'model')), 48, 'the model folder records the length it was trained at (its context)');
 });
+
+const trainedLength = (model: string) => JSON.parse(readFileSync(join(model, 'generation_config.json'), 'utf8')).max_length;
 
 test('sft, lora, dpo, distill: the loss falls in each stage', { skip }, async () => {
   const base = join(dir, 'pt', 'model');
@@ -71,6 +74,7 @@ test('sft, lora, dpo, distill: the loss falls in each stage', { skip }, async ()
   assert.ok(falls(d.losses), `dpo ${d.losses[0]} -> ${d.finalLoss}`);
   const k = await distill({ data: sft, teacher: sftModel, tokenizer: TOK, ...arch, ...tiny, hiddenSize: 16, epochs: 2, learningRate: 3e-3, out: join(dir, 'distill') });
   assert.ok(falls(k.losses), `distill ${k.losses[0]} -> ${k.finalLoss}`);
+  for (const stage of ['sft', 'dpo', 'distill']) assert.equal(trainedLength(join(dir, stage, 'model')), 48, stage);
 });
 
 test('MoE pretraining adds the router aux loss and logs it', { skip }, async () => {

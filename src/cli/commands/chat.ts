@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseFlags, requireFlag } from '../args.js';
 import { generate } from '../../model/generate.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
-import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
+import { SAMPLING_FLAGS, loadForGeneration, modelContext, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
 import { CliError } from '../args.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { parseToolCalls } from '../../tools/parse.js';
@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<void> {
   const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined, weightsFlag(values));
   const opts = samplingOptions(values, loaded);
   const { tokenizer, model } = loaded;
-  const maxPos = model.config.max_position_embeddings;
+  const maxPos = modelContext(loaded);
   const system: ChatMessage[] = typeof values.system === 'string' ? [{ role: 'system', content: values.system }] : [];
   const think = values.think === true;
   const registry = mockToolRegistry();
@@ -100,6 +100,7 @@ export async function run(argv: string[]): Promise<void> {
     for (let round = 0; ; round++) {
       const [r] = generate(model, ids, {
         ...opts,
+        maxNewTokens: Math.min(opts.maxNewTokens, maxPos - ids.length),
         // Each answer gets its own stream: seed + turn keeps a seeded session reproducible.
         seed: opts.seed === undefined ? undefined : opts.seed + turn,
         onToken: (e) => e.text && process.stdout.write(e.text),

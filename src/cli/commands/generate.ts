@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useDevice } from '../../core/device.js';
 import { CliError, parseFlags, numberFlag, requireFlag, type FlagSpec } from '../args.js';
-import { generate, type CausalLM, type GenerateOptions } from '../../model/generate.js';
+import { contextLength, generate, type CausalLM, type GenerateOptions } from '../../model/generate.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
 import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../../nn/inference-weights.js';
@@ -173,14 +173,20 @@ export async function run(argv: string[]): Promise<void> {
     messages.push({ role: 'user', content: prompt });
     ids = chatPromptIds(tokenizer, messages, values.think === true);
   }
-  checkContext(ids.length, loaded.model.config.max_position_embeddings);
+  const context = modelContext(loaded);
+  checkContext(ids.length, context);
   const stream = !values.json;
-  const [r] = generate(loaded.model, ids, { ...opts, onToken: stream ? (e) => e.text && process.stdout.write(e.text) : undefined });
+  const [r] = generate(loaded.model, ids, { ...opts, maxNewTokens: Math.min(opts.maxNewTokens, context - ids.length), onToken: stream ? (e) => e.text && process.stdout.write(e.text) : undefined });
   if (stream) process.stdout.write('\n');
   else console.log(JSON.stringify({ ids: r.ids, text: r.text, finish_reason: r.finishReason }));
 }
 
+/** Prompt + answer tokens the model takes (hf-folder's contextLength: the length it was trained at, when recorded). */
+export function modelContext(loaded: LoadedModel): number {
+  return contextLength(loaded.model.config, loaded.generationConfig);
+}
+
 /** A one-line error when the prompt alone fills the model's context. */
-export function checkContext(promptLength: number, maxPositions: number): void {
-  if (promptLength > maxPositions) throw new CliError(`the prompt is ${promptLength} tokens, longer than the model's context (max_position_embeddings ${maxPositions})`);
+export function checkContext(promptLength: number, context: number): void {
+  if (promptLength >= context) throw new CliError(`the prompt is ${promptLength} tokens; the model's context is ${context} tokens, with no room left to answer`);
 }

@@ -19,7 +19,8 @@ together in one batch per step.
                          addresses, e.g. a reverse proxy's (repeatable); other Host headers get 403
   --cors <origin>        let web pages of this origin (http://host:port) call the API from a browser
                          (repeatable; '*' for any); by default no other site's page may
-  --model-name <id>      the id clients send as "model" (default: the folder's name)
+  --model-name <id>      the id clients send as "model" (default: the folder's name; for a training
+                         run's model/ folder, the run's name, e.g. sft for runs/sft/model)
   --max-batch <n>        sequences decoded together per step (default 16)
   --max-queue <n>        sequences that may wait for a slot before requests get 429 (default 64)
   --max-prefill-tokens <n>  prompt tokens prefilled per decode step (default 512); a longer prompt is
