@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CliError } from './args.js';
-import { quoteUserText, UserError } from '../core/errors.js';
+import { isOutOfMemory, quoteUserText, UserError } from '../core/errors.js';
 import { DeviceError } from '../core/device.js';
 
 interface Command {
@@ -64,11 +64,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 // A problem with the user's input (UserError from the library, CliError from flag parsing, a
-// device this machine lacks) is one `minimind:` line and exit code 2; anything else is a bug and
-// keeps its stack trace.
+// device this machine lacks, a batch too large for the GPU) is one `minimind:` line and exit code
+// 2; anything else is a bug and keeps its stack trace.
 const argv = process.argv.slice(2);
 main(argv).catch((err: unknown) => {
-  if (err instanceof UserError || err instanceof DeviceError) {
+  if (err instanceof UserError || err instanceof DeviceError || isOutOfMemory(err)) {
     // One line: the problem and its fix. A usage text some commands append goes (--help shows it).
     // Control characters are escaped whatever the message echoes (a data file's bytes must never
     // drive the user's terminal); the data readers escape what they quote already.

@@ -42,6 +42,7 @@ export const STAGE_FLAGS: FlagSpec = {
   dtype: TEXT,
   'save-dtype': TEXT,
   'gradient-checkpointing': FLAG,
+  'max-gpu-memory': TEXT,
   quiet: FLAG,
 };
 
@@ -70,7 +71,7 @@ export function stageUsage(d: StageDefaults): string {
   --overwrite              replace the run already in --out (without it, an existing run is never touched)
   --skip-bad-lines         skip (and count) malformed lines instead of stopping at the first
 Training (MiniMind's defaults for this stage in brackets):
-  --epochs N [${d.epochs}]  --batch-size N [${d.batchSize}]  --learning-rate X [${d.learningRate}]
+  --epochs N [${d.epochs}]  --batch-size N|auto [${d.batchSize}]  --learning-rate X [${d.learningRate}]
   --accumulation-steps N [${d.accumulationSteps}]  --max-seq-len N [${d.maxSeqLen}]  --grad-clip X [1.0]
   --warmup-steps N [0]  --weight-decay X [0.01]  --seed N [42]  --max-steps N (cap optimizer steps)
   --stop-after N           stop (with a checkpoint) after N optimizer steps of this invocation; --resume continues
@@ -80,6 +81,8 @@ Training (MiniMind's defaults for this stage in brackets):
   --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
   --save-dtype fp32|bf16|fp16   precision of the saved model weights [fp32] (checkpoints stay fp32)
   --gradient-checkpointing recompute each layer and the LM head in backward: far less memory, ~1/3 more compute
+  --max-gpu-memory SIZE    cap the GPU memory training holds (8G, 512M): a smaller card, simulated
+  --batch-size auto        GPU: the largest micro-batch that fits; accumulation keeps batch x accumulation steps
   --quiet                  no progress bar
 Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
 }
@@ -97,7 +100,7 @@ export function parseStageFlags<O>(stage: string, argv: string[], extra: FlagSpe
   const o: Record<string, unknown> = {};
   for (const [flag, v] of Object.entries(parsed.values)) {
     if (v === undefined || flag === 'quiet') continue;
-    o[camel(flag)] = NUMERIC_FLAGS.has(flag) ? numberFlag(parsed.values, flag, NaN) : v;
+    o[camel(flag)] = NUMERIC_FLAGS.has(flag) && !(flag === 'batch-size' && v === 'auto') ? numberFlag(parsed.values, flag, NaN) : v;
   }
   if (o.data === undefined) throw new CliError(`--data is required\n\n${usage}`);
   o.out ??= join('runs', stage);

@@ -35,3 +35,11 @@ export function quoteUserText(text: string, maxChars = 120): string {
     return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
   });
 }
+
+/**
+ * Whether e is a device running out of memory (the CUDA allocator's error, code
+ * MINIMIND_OUT_OF_MEMORY): the batch or a --max-gpu-memory cap is too large for the card, not a bug.
+ */
+export function isOutOfMemory(e: unknown): e is Error {
+  return e instanceof Error && (e as { code?: unknown }).code === 'MINIMIND_OUT_OF_MEMORY';
+}

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, asUserError } from '../core/errors.js';
 import { getBackend, useDevice } from '../core/device.js';
+import type { CudaBackend } from '../backends/cuda/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { TokenizerLike, toDataTokenizer } from '../data/tokenizer-like.js';
 import { checkMaxLength, DatasetKind, openDataset, OpenedDataset } from '../data/datasets.js';
@@ -17,7 +18,8 @@ import { loadModelFolder } from '../formats/hf-folder.js';
 import { train, TrainSummary, TrainTask } from './trainer.js';
 import { claimRunFolder } from './run-folder.js';
 import { latestCheckpointDir } from './atomic.js';
-import type { ModelOptions, ResolvedStage, StageOptions } from './options.js';
+import { autoBatch } from './auto-batch.js';
+import { memorySizeOption, type ModelOptions, type ResolvedStage, type StageOptions } from './options.js';
 import { distEnv, ProcessGroup } from '../dist/group.js';
 import { dataParallel, type DataParallel } from '../dist/data-parallel.js';
 
@@ -41,11 +43,16 @@ export function loadTokenizer(dir: string, flag = '--tokenizer'): LoadedTokenize
  * bf16 = GEMM operands in bf16 with fp32 accumulation, weights and AdamW state in fp32 (PyTorch's
  * bf16 autocast); the default is bf16 on a GPU and fp32 on the CPU.
  */
-export function prepareDevice(o: Pick<StageOptions, 'device' | 'dtype'>): void {
+export function prepareDevice(o: Pick<StageOptions, 'device' | 'dtype' | 'maxGpuMemory'>): void {
+  const limit = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : null;
   const backend = o.device !== undefined ? asUserError(() => useDevice(o.device!)) : getBackend();
   const dtype = o.dtype ?? (backend.device === 'cuda' ? 'bf16' : 'fp32');
   const got = backend.setMatmulPrecision?.(dtype) ?? 'fp32';
   if (got !== dtype) throw new UserError(`--dtype ${dtype}: bf16 GEMMs are not available on the ${backend.name} backend of this machine (a CPU needs AMX or AVX512-BF16); use --dtype fp32`);
+  if (limit !== null) {
+    if (backend.device !== 'cuda') throw new UserError(`--max-gpu-memory caps the GPU's memory; it needs --device cuda (training runs on the ${backend.name} backend)`);
+    (backend as CudaBackend).setMemoryLimit(limit);
+  }
 }
 
 /** The model a stage trains, with the stage's memory options applied (--gradient-checkpointing). */
@@ -147,6 +154,20 @@ export async function openStageData(r: ResolvedStage, o: StageOptions, kind: Dat
   }
 }
 
+/** --batch-size auto: the micro-batch and accumulation that keep the global batch and fit the GPU. */
+function chooseBatch(r: ResolvedStage, task: TrainTask): { batchSize: number; accumulationSteps: number } {
+  const be = getBackend();
+  const { batchSize, accumulationSteps } = r.cfg;
+  const global = batchSize * accumulationSteps;
+  if (be.device !== 'cuda') {
+    r.cfg.log?.(`--batch-size auto: nothing to fit on the ${be.name} backend; batch ${batchSize} x ${accumulationSteps} accumulation steps`);
+    return { batchSize, accumulationSteps };
+  }
+  const fit = autoBatch(be as CudaBackend, task, global, r.cfg.padTo ?? r.maxSeqLen, r.maxGpuMemory);
+  r.cfg.log?.(`--batch-size auto: micro-batch ${fit.batchSize} x ${fit.accumulationSteps} accumulation steps (global batch ${global}, rows of ${r.cfg.padTo ?? r.maxSeqLen} tokens)`);
+  return fit;
+}
+
 /**
  * Runs a stage in its run folder: claims it (refusing to replace an earlier run without
  * `overwrite`, and to share it with a live run), lets `prepare` open the data and build the
@@ -158,6 +179,7 @@ export async function openStageData(r: ResolvedStage, o: StageOptions, kind: Dat
  */
 export async function runInFolder(r: ResolvedStage, prepare: () => Promise<TrainTask>): Promise<TrainSummary> {
   const env = distEnv();
+  if (env && r.autoBatch) throw new UserError('--batch-size auto probes one GPU; under minimind launch give --batch-size N (the global batch)');
   const group = env ? await ProcessGroup.join(env) : null;
   if (group && group.rank !== 0) {
     try {
@@ -187,6 +209,7 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
   let failed = true;
   try {
     const task = await prepare();
+    const cfg = r.autoBatch ? { ...r.cfg, ...chooseBatch(r, task) } : r.cfg;
     folder.clearEarlier();
     let dist: DataParallel | undefined;
     if (group) {
@@ -194,7 +217,7 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
       dist = await dataParallel(group, getBackend());
     }
     try {
-      const summary = await train({ ...r.cfg, dist }, task);
+      const summary = await train({ ...cfg, dist }, task);
       failed = false;
       return summary;
     } finally {

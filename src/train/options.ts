@@ -46,7 +46,8 @@ export interface StageOptions {
   /** Held-out data; its loss is logged every evalInterval steps and at the end. */
   evalData?: string | string[];
   epochs?: number;
-  batchSize?: number;
+  /** Examples per micro-batch; 'auto' (GPU): the largest that fits, accumulation keeping batch x accumulation steps. */
+  batchSize?: number | 'auto';
   learningRate?: number;
   accumulationSteps?: number;
   maxSeqLen?: number;
@@ -81,6 +82,8 @@ export interface StageOptions {
   dtype?: 'fp32' | 'bf16';
   /** Recompute each layer (and the LM head in chunks) in backward instead of keeping activations: less memory, ~1/3 more compute. */
   gradientCheckpointing?: boolean;
+  /** Cap on the GPU memory training may hold: bytes, or a size with a unit ('8G', '512M'); past it a step fails as on a full card. */
+  maxGpuMemory?: number | string;
   /** Precision of the weights written to model/ (or adapter/): 'fp32' (default), 'bf16' or 'fp16'. Checkpoints stay fp32. */
   saveDtype?: 'fp32' | 'bf16' | 'fp16';
   /** Called after every optimizer step. */
@@ -133,6 +136,16 @@ export function numberOption(o: object, name: string, fallback: number, min = -I
   return v as number;
 }
 
+const UNITS: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A memory size: a number of bytes, or a string with a unit (8G, 8GB, 8GiB, 512M; powers of 1024). */
+export function memorySizeOption(v: number | string, name: string): number {
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([kmgt])(?:i?b)?\s*$/i.exec(v) : null;
+  const bytes = typeof v === 'number' ? v : m ? Number(m[1]) * UNITS[m[2].toLowerCase()] : NaN;
+  check(Number.isFinite(bytes) && bytes >= 2 ** 20, name, 'a size with a unit of at least 1M, like 8G or 512M', v);
+  return Math.floor(bytes);
+}
+
 export function fileList(v: string | string[] | undefined): string[] {
   if (v === undefined) return [];
   const list = Array.isArray(v) ? v : [v];
@@ -147,6 +160,10 @@ export interface ResolvedStage {
   seed: number;
   /** The saved weights' dtype, in safetensors spelling. */
   saveDtype: 'F32' | 'BF16' | 'F16';
+  /** --batch-size auto: cfg.batchSize x cfg.accumulationSteps is the global batch to split (train/auto-batch.ts). */
+  autoBatch: boolean;
+  /** --max-gpu-memory in bytes, 0 when not given. */
+  maxGpuMemory: number;
 }
 
 const SAVE_DTYPES = { fp32: 'F32', bf16: 'BF16', fp16: 'F16' } as const;
@@ -171,7 +188,7 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     stage,
     outDir: resolve(o.out),
     epochs: intOption(o, 'epochs', d.epochs, 1),
-    batchSize: intOption(o, 'batchSize', d.batchSize, 1),
+    batchSize: o.batchSize === 'auto' ? d.batchSize : intOption(o, 'batchSize', d.batchSize, 1),
     accumulationSteps: intOption(o, 'accumulationSteps', d.accumulationSteps, 1),
     // Above 1 AdamW's first step already moves every weight by more than 1: nothing trains.
     lr: numberOption(o, 'learningRate', d.learningRate, 0, 1, 'min'),
@@ -194,5 +211,6 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     log: o.log,
     signal: o.signal,
   };
-  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype) };
+  const maxGpuMemory = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : 0;
+  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
 }

@@ -71,6 +71,10 @@ template <typename F>
 napi_value guard(napi_env env, F&& f) {
   try {
     return f();
+  } catch (const OutOfMemory& e) {
+    // a code the JS side tells apart from a bug (core/errors.ts: isOutOfMemory)
+    napi_throw_error(env, "MINIMIND_OUT_OF_MEMORY", e.what());
+    return nullptr;
   } catch (const std::exception& e) {
     napi_throw_error(env, nullptr, e.what());
     return nullptr;
@@ -142,6 +146,7 @@ FN(memoryStats) {
   });
 }
 FN(resetPeak) { BODY(reset_peak()); }
+FN(setMemoryLimit) { BODY(set_memory_limit((size_t)a.num(0))); }
 FN(releaseCached) { BODY(release_cached()); }
 FN(setMatmulPrecision) {
   BODY(size_t n = 0; char buf[8] = {0}; napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &n); gemm_set_bf16(std::strcmp(buf, "bf16") == 0));
@@ -350,7 +355,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define P(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
       P("init", js_init), P("alloc", js_alloc), P("free", js_free_), P("upload", js_upload), P("download", js_download),
-      P("synchronize", js_synchronize), P("memoryStats", js_memoryStats), P("resetPeak", js_resetPeak), P("releaseCached", js_releaseCached),
+      P("synchronize", js_synchronize), P("memoryStats", js_memoryStats), P("resetPeak", js_resetPeak), P("setMemoryLimit", js_setMemoryLimit), P("releaseCached", js_releaseCached),
       P("setMatmulPrecision", js_setMatmulPrecision),
       P("fill", js_fill), P("copy", js_copy), P("add", js_add), P("mul", js_mul), P("affine", js_affine), P("axpy", js_axpy),
       P("sumSquares", js_sumSquares), P("clipScale", js_clipScale), P("unaryForward", js_unaryForward), P("unaryBackward", js_unaryBackward),

@@ -23,6 +23,7 @@ interface Addon {
   synchronize(): void;
   memoryStats(): { live: number; cached: number; peak: number };
   resetPeak(): void;
+  setMemoryLimit(bytes: number): void;
   releaseCached(): void;
   setMatmulPrecision(p: string): void;
   [kernel: string]: (...args: any[]) => any;
@@ -34,6 +35,12 @@ export interface CudaBackend extends Backend {
   /** Device bytes held by live tensors, cached for reuse, and the peak of live since resetPeak. */
   memoryStats(): { live: number; cached: number; peak: number };
   resetPeak(): void;
+  /**
+   * Caps the device memory the allocator holds (live and cached blocks; 0 = the whole card): an
+   * allocation past it fails as on a full card, with an error isOutOfMemory() recognises
+   * (--max-gpu-memory: a smaller card, simulated).
+   */
+  setMemoryLimit(bytes: number): void;
   /** Gives cached blocks back to the driver. */
   releaseCached(): void;
   setMatmulPrecision(p: MatmulPrecision): MatmulPrecision;
@@ -163,6 +170,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
     liveBytes: () => n.memoryStats().live,
     memoryStats: () => n.memoryStats(),
     resetPeak: () => n.resetPeak(),
+    setMemoryLimit: (bytes: number) => n.setMemoryLimit(bytes),
     releaseCached: () => n.releaseCached(),
     synchronize: () => n.synchronize(),
     setMatmulPrecision(q: MatmulPrecision): MatmulPrecision {
@@ -283,7 +291,7 @@ function makeBackend(n: Addon, info: { name: string; totalMemory: number }): Cud
 // Development aid: the GPU time of every backend call, from CUDA events recorded around it on the
 // stream (no host sync in between, so the step runs as it would unprofiled, plus the event records).
 // GEMMs are listed by shape. Read with profileReport(), which waits for the queue.
-const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'allocLowPrecision', 'profileReport', 'createDecoder']);
+const NOT_KERNELS = new Set(['alloc', 'free', 'upload', 'download', 'liveBytes', 'memoryStats', 'resetPeak', 'setMemoryLimit', 'releaseCached', 'synchronize', 'setMatmulPrecision', 'matmulPrecision', 'allocLowPrecision', 'profileReport', 'createDecoder']);
 function profile(be: CudaBackend, n: Addon): void {
   let names: string[] = [];
   const target = be as unknown as Record<string, unknown>;

@@ -21,7 +21,11 @@ void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
 static std::multimap<size_t, void*> cached;  // free blocks by size
 static std::unordered_map<void*, size_t> sizes;  // live blocks
-static size_t live_bytes = 0, cached_bytes = 0, peak_bytes = 0;
+static size_t live_bytes = 0, cached_bytes = 0, peak_bytes = 0, limit_bytes = 0;
+
+static std::string mib(size_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
+
+void set_memory_limit(size_t bytes) { limit_bytes = bytes; }
 
 // 512-byte steps under 1 MiB, 2 MiB steps above: little slack, few distinct sizes.
 static size_t round_size(size_t bytes) {
@@ -46,6 +50,10 @@ void* device_alloc(size_t bytes) {
     cached.erase(it);
     cached_bytes -= size;
   } else {
+    // under a cap, cached blocks of other sizes go back to the driver before the cap is passed
+    if (limit_bytes && live_bytes + cached_bytes + size > limit_bytes) release_cached();
+    if (limit_bytes && live_bytes + size > limit_bytes)
+      throw OutOfMemory("GPU out of memory: " + mib(size) + " more with " + mib(live_bytes) + " in use passes the --max-gpu-memory cap of " + mib(limit_bytes) + "; use --batch-size auto, a smaller --batch-size or --max-seq-len, or --gradient-checkpointing");
     cudaError_t e = cudaMalloc(&p, size);
     if (e != cudaSuccess) {
       // out of memory: give the cached blocks back and try once more
@@ -54,7 +62,7 @@ void* device_alloc(size_t bytes) {
       e = cudaMalloc(&p, size);
       if (e != cudaSuccess) {
         cudaGetLastError();
-        throw std::runtime_error("CUDA out of memory allocating " + std::to_string(size >> 20) + " MiB (" + std::to_string(live_bytes >> 20) + " MiB in use); use a smaller --batch-size or --max-seq-len");
+        throw OutOfMemory("GPU out of memory: the card has no room for " + mib(size) + " more with " + mib(live_bytes) + " in use; use --batch-size auto, a smaller --batch-size or --max-seq-len, or --gradient-checkpointing");
       }
     }
   }

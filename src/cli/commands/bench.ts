@@ -23,6 +23,7 @@ import { generate } from '../../model/generate.js';
 import { fusedDecodeApplies } from '../../model/fused-decode.js';
 import { presetConfig, presetNames } from '../../model/presets.js';
 import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../../nn/inference-weights.js';
+import { memorySizeOption } from '../../train/options.js';
 
 const USAGE = `usage: minimind bench train|forward|generate --preset <name> [options]
 
@@ -36,6 +37,7 @@ const USAGE = `usage: minimind bench train|forward|generate --preset <name> [opt
   --threads N       kernel threads (default: MINIMIND_THREADS or all cores)
   --weights fp32|bf16|q8   generate: weight storage for decoding (default fp32)
   --gradient-checkpointing train: recompute each layer and the LM head in backward (less memory)
+  --max-gpu-memory SIZE    cuda: cap the allocator (8G, 512M), as on a smaller card
   --json            print only the JSON line (default prints it too)`;
 
 export interface BenchOptions {
@@ -53,6 +55,8 @@ export interface BenchOptions {
   weights?: WeightFormat;
   /** train: MiniMindForCausalLM.gradientCheckpointing */
   gradientCheckpointing?: boolean;
+  /** cuda: allocator cap in bytes (0 or absent: the whole card) */
+  maxGpuMemory?: number;
 }
 
 export type BenchResult = Record<string, unknown> & { tokens_per_second: number; peak_rss_mb: number };
@@ -95,6 +99,10 @@ export function runBench(o: BenchOptions): BenchResult {
     backend.setMatmulPrecision?.('fp32');
   }
   const gpu = backend.name === 'cuda' ? (backend as CudaBackend) : null;
+  if (o.maxGpuMemory) {
+    if (!gpu) throw new CliError('bench: --max-gpu-memory needs --device cuda');
+    gpu.setMemoryLimit(o.maxGpuMemory);
+  }
   setBackend(backend);
   const config = presetConfig(o.preset);
   const model = new MiniMindForCausalLM(config, { seed: 42 });
@@ -201,7 +209,7 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, {
     preset: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     device: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
-    weights: { type: 'string' }, 'gradient-checkpointing': { type: 'boolean' },
+    weights: { type: 'string' }, 'gradient-checkpointing': { type: 'boolean' }, 'max-gpu-memory': { type: 'string' },
   }, USAGE);
   if (!parsed) return;
   const { values, positionals } = parsed;
@@ -228,6 +236,7 @@ export async function run(argv: string[]): Promise<void> {
     warmup: int('warmup', 1, 0), device: device as BenchOptions['device'], dtype: dtype as BenchOptions['dtype'],
     threads: values.threads === undefined ? undefined : int('threads', 1, 1), seed: values.seed === undefined ? undefined : int('seed', 1234, 0),
     weights: weights as WeightFormat, gradientCheckpointing: !!values['gradient-checkpointing'],
+    maxGpuMemory: values['max-gpu-memory'] === undefined ? 0 : memorySizeOption(values['max-gpu-memory'] as string, 'maxGpuMemory'),
   });
   console.log(JSON.stringify(res));
 }
