@@ -96,7 +96,7 @@ test('cuda --batch-size auto: under a cap the global batch does not fit, a small
       writeFileSync(f, Array.from({ length: 32 }, (_, i) => JSON.stringify({ text: 'abcdefgh'.repeat(8 + (i % 5)) })).join('\n'));
       const ds = await openDataset({ kind: 'pretrain', files: [f], tokenizer: new FakeTokenizer(), tokenizerKey: 'fake', maxLength: 128, cacheDir: join(dir, 'cache') });
       const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 512, hidden_size: 128, num_hidden_layers: 4 }), { seed: 3 });
-      const task = lmTask(model, ds, null, 0, dir);
+      const task = lmTask(model, ds, null, 0, dir, 128);
       // the peak of one step of 16 and of 2 rows: a cap between them
       const peakOf = (rows: number) => {
         const r = autoBatch(gpu, task, rows, 128, 0);
