@@ -19,6 +19,8 @@ Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than 
            ShareGPT, Alpaca, OpenAI messages, LLaMA-Factory, MiniMind v1 csv, parquet -> MiniMind jsonl
   clean    FILE... --output OUT.jsonl [--gopher] [--c4] [--min-chars N] [--max-chars N] [--rejected FILE]
            Unicode / control / HTML repairs, length bounds, Gopher and C4 quality filters (datatrove's defaults)
+  dedup    FILE... --output OUT.jsonl [--exact-only | --near-only] [--ngram 5] [--bands 14] [--rows 8] [--unit word|char]
+           exact (normalised hash) and near (MinHash + LSH, datatrove's defaults) duplicates; first of each cluster kept
 
 Common options: --output FILE (never one of the inputs), --overwrite (replace an existing output),
 --no-progress. Rows that cannot be read or do not fit are skipped and counted by reason, with their
@@ -115,6 +117,21 @@ name, in FineWeb's order, with datatrove's default thresholds:
   --threads N         worker threads [cores - 1]
 Prints kept / dropped counts, one line per reason with its first places.`;
 
+const DEDUP_USAGE = `Usage: minimind data dedup FILE... --output OUT.jsonl [options]
+
+Removes exact duplicates (the same text after NFKC, lower case and whitespace folding) and near
+duplicates: MinHash over shingles of the simplified text (lower case, digits as 0, no punctuation
+or accents), LSH over bands of the signature; rows that share a band are one cluster (joined
+transitively), and the first row of each cluster is kept. Defaults are datatrove's:
+  --ngram 5       words (or characters) per shingle
+  --bands 14      LSH bands      --rows 8   hashes per band (similarity ~0.72 is the 50% point;
+                                            a pair at 0.8 is found with probability 0.92)
+  --seed 1        --unit word|char [word]   char: characters without spaces, for Chinese or
+                                            other unspaced text
+  --exact-only / --near-only   --field NAME (only this field's text)
+  --removed FILE  also write each removed row with the place of the row it duplicates
+  --threads N     worker threads for the signatures [cores - 1]`;
+
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
     usage: STATS_USAGE,
@@ -183,6 +200,32 @@ const COMMANDS: Record<string, DataCommand> = {
       bar.finish();
       console.log(`kept ${s.kept.toLocaleString('en-US')} of ${s.rows.toLocaleString('en-US')} rows -> ${output} (${(s.inputBytes / 1e6 / Math.max(s.seconds, 1e-3)).toFixed(2)} MB/s)`);
       printRejects('dropped', s.dropped);
+      printRejects('unreadable', s.unreadable);
+    },
+  },
+  dedup: {
+    usage: DEDUP_USAGE,
+    flags: {
+      output: { type: 'string' }, 'exact-only': { type: 'boolean' }, 'near-only': { type: 'boolean' }, ngram: { type: 'string' }, bands: { type: 'string' }, rows: { type: 'string' },
+      seed: { type: 'string' }, unit: { type: 'string' }, field: { type: 'string' }, removed: { type: 'string' }, threads: { type: 'string' },
+    },
+    async run(inputs, v) {
+      const { dedup } = await import('../../corpus/dedup.js');
+      const output = outputFlag(v, inputs, DEDUP_USAGE);
+      const removed = typeof v.removed === 'string' ? outputFlag(v, [...inputs, output], DEDUP_USAGE, 'removed') : undefined;
+      if (v['exact-only'] === true && v['near-only'] === true) throw new CliError('--exact-only and --near-only exclude each other; give at most one');
+      const unit = (v.unit as string | undefined) ?? 'word';
+      if (unit !== 'word' && unit !== 'char') throw new CliError(`--unit must be word or char, got '${unit}'`);
+      const atLeast1 = (name: string, d: number) => {
+        const n = positiveInt(v, name, d);
+        if (n < 1) throw new CliError(`--${name} must be at least 1`);
+        return n;
+      };
+      const near = v['exact-only'] === true ? false : { ngram: atLeast1('ngram', 5), bands: atLeast1('bands', 14), rows: atLeast1('rows', 8), seed: positiveInt(v, 'seed', 1), unit: unit as 'word' };
+      const bar = byteProgress('dedup', v);
+      const s = await dedup({ inputs, output, removed, exact: v['near-only'] !== true, near, field: v.field as string | undefined, threads: positiveInt(v, 'threads', 0) || undefined, onProgress: bar.onProgress });
+      bar.finish();
+      console.log(`kept ${s.kept.toLocaleString('en-US')} of ${s.rows.toLocaleString('en-US')} rows -> ${output}: removed ${s.exactDuplicates} exact and ${s.nearDuplicates} near duplicates in ${s.clusters} clusters (${(s.inputBytes / 1e6 / Math.max(s.seconds, 1e-3)).toFixed(2)} MB/s)`);
       printRejects('unreadable', s.unreadable);
     },
   },

@@ -1,0 +1,142 @@
+// `minimind data dedup`: drops exact duplicates (same text after NFKC, lower case and whitespace
+// folding) and near duplicates (MinHash + LSH with datatrove's defaults: rows sharing any band's
+// signature are one cluster, clusters joined transitively), keeping the first row of each cluster,
+// so the result does not depend on thread count. Two streaming passes: the first computes the keys
+// (on worker threads) and the clusters (a union-find over row numbers), the second writes the rows
+// to keep. Memory: about 20 bytes a row plus 32 bytes a row per band, whatever the text sizes.
+import { Rejects } from './rejects.js';
+import { ByteProgress, readInputs } from './records.js';
+import { HashMap64 } from './hashset.js';
+import { MINHASH_DEFAULTS, MinhashConfig } from './minhash.js';
+import { batched, defaultThreads, mapBatches } from './pool.js';
+import type { DedupInit, RowKeys } from './dedup-worker.js';
+import { withWriters } from './writer.js';
+
+export interface DedupOptions {
+  inputs: string[];
+  output: string;
+  exact?: boolean;
+  /** MinHash settings, or false for exact deduplication only. */
+  near?: Partial<MinhashConfig> | false;
+  field?: string;
+  /** Also write every removed row with the place of the row it duplicates. */
+  removed?: string;
+  threads?: number;
+  onProgress?: ByteProgress;
+}
+
+export interface DedupSummary {
+  rows: number;
+  kept: number;
+  exactDuplicates: number;
+  nearDuplicates: number;
+  /** Clusters of two or more rows. */
+  clusters: number;
+  unreadable: Rejects;
+  seconds: number;
+  inputBytes: number;
+}
+
+/** Union-find over row numbers; the root of a cluster is always its smallest row. */
+class Clusters {
+  parent = new Int32Array(1 << 16);
+  size = 0;
+  add(): number {
+    if (this.size === this.parent.length) {
+      const p = new Int32Array(this.parent.length * 2);
+      p.set(this.parent);
+      this.parent = p;
+    }
+    this.parent[this.size] = this.size;
+    return this.size++;
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra < rb) this.parent[rb] = ra;
+    else if (rb < ra) this.parent[ra] = rb;
+  }
+}
+
+export async function dedup(o: DedupOptions): Promise<DedupSummary> {
+  const t0 = Date.now();
+  const near = o.near === false ? null : { ...MINHASH_DEFAULTS, ...o.near };
+  const init: DedupInit = { exact: o.exact !== false, near, field: o.field };
+  const unreadable = new Rejects();
+  const clusters = new Clusters();
+  let isExact = new Uint8Array(1024); // 1 where a row is an exact copy of an earlier one
+  const exactIndex = new HashMap64();
+  const bandIndex = near ? Array.from({ length: near.bands }, () => new HashMap64()) : [];
+  let inputBytes = 0;
+
+  // pass 1: keys and clusters
+  const values = async function* () {
+    for await (const r of readInputs(o.inputs, unreadable, (d, t) => o.onProgress?.(d / 2, t))) yield r.value;
+  };
+  const noText = new Set<number>();
+  for await (const keys of mapBatches<Record<string, unknown>, RowKeys>(batched(values(), 256), new URL('./dedup-worker.js', import.meta.url), init, o.threads ?? defaultThreads())) {
+    for (const k of keys) {
+      const i = clusters.add();
+      if (isExact.length <= i) {
+        const grown = new Uint8Array(isExact.length * 2);
+        grown.set(isExact);
+        isExact = grown;
+      }
+      if (k.error !== undefined) {
+        noText.add(i);
+        continue;
+      }
+      if (k.exact) {
+        const first = exactIndex.getOrSet(k.exact[0], k.exact[1], i);
+        if (first !== i) {
+          clusters.union(first, i);
+          isExact[i] = 1;
+        }
+      }
+      if (k.bands) {
+        for (let b = 0; b < bandIndex.length; b++) {
+          const first = bandIndex[b].getOrSet(k.bands[2 * b], k.bands[2 * b + 1], i);
+          if (first !== i) clusters.union(first, i);
+        }
+      }
+    }
+  }
+  const rows = clusters.size;
+
+  // pass 2: write the first row of each cluster (unreadable rows were already left out)
+  let exactDuplicates = 0;
+  let nearDuplicates = 0;
+  const roots = new Set<number>();
+  const where: string[] = [];
+  const paths = o.removed ? [o.output, o.removed] : [o.output];
+  const kept = await withWriters(paths, async ([out, rem]) => {
+    let i = 0;
+    for await (const r of readInputs(o.inputs, new Rejects(), (d, t) => {
+      inputBytes = d;
+      o.onProgress?.(t / 2 + d / 2, t);
+    })) {
+      const root = clusters.find(i);
+      if (noText.has(i)) unreadable.add('no text to compare', r.where);
+      else if (root === i) {
+        out.write(r.value);
+        if (o.removed) where[i] = r.where;
+      } else {
+        roots.add(root);
+        if (isExact[i]) exactDuplicates++;
+        else nearDuplicates++;
+        rem?.write({ duplicate_of: where[root] ?? `row ${root + 1}`, kind: isExact[i] ? 'exact' : 'near', where: r.where, row: r.value });
+      }
+      i++;
+    }
+    return out.rows;
+  });
+  return { rows, kept, exactDuplicates, nearDuplicates, clusters: roots.size, unreadable, seconds: (Date.now() - t0) / 1000, inputBytes };
+}

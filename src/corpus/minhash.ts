@@ -1,0 +1,185 @@
+// MinHash signatures and LSH band keys as datatrove computes them (pipeline/dedup/minhash.py,
+// MinhashConfig defaults: 5-word shingles, 14 bands of 8 hashes, seed 1, 64-bit xxhash):
+//   shingle  = xxh64(" ".join(5 consecutive words of simplify_text(text)))
+//   hash_i   = ((shingle * a_i + b_i) mod 2^64) mod (2^61 - 1)      (numpy uint64 arithmetic)
+//   sig_i    = min over shingles of hash_i;  band j = sig[8j .. 8j+8)
+// a and b come from numpy's RandomState(seed).randint: MT19937 and numpy's masked rejection
+// sampling, reproduced below, so any band / row count gives datatrove's parameters. All 64-bit
+// values are (hi, lo) uint32 pairs: no BigInt in the per-shingle loop.
+import xxhash from 'xxhash-wasm';
+import { simplifyText } from './simplify.js';
+import { splitWords } from './filters/words.js';
+
+export interface MinhashConfig {
+  /** Words per shingle (datatrove n_grams). */
+  ngram: number;
+  /** LSH bands (datatrove num_buckets). */
+  bands: number;
+  /** Hashes per band (datatrove hashes_per_bucket). */
+  rows: number;
+  seed: number;
+  /** 'word' (datatrove: Treebank words of the simplified text) or 'char' (characters without spaces, for Chinese and other unspaced text). */
+  unit: 'word' | 'char';
+}
+
+export const MINHASH_DEFAULTS: MinhashConfig = { ngram: 5, bands: 14, rows: 8, seed: 1, unit: 'word' };
+
+/** numpy's legacy MT19937 (RandomState with an integer seed). */
+class MT19937 {
+  private mt = new Uint32Array(624);
+  private pos = 624;
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    for (let i = 0; i < 624; i++) {
+      this.mt[i] = s;
+      const x = s ^ (s >>> 30);
+      s = (Math.imul(1812433253, x) + i + 1) >>> 0;
+    }
+  }
+  next32(): number {
+    const mt = this.mt;
+    if (this.pos >= 624) {
+      for (let i = 0; i < 624; i++) {
+        const y = (mt[i] & 0x80000000) | (mt[(i + 1) % 624] & 0x7fffffff);
+        mt[i] = mt[(i + 397) % 624] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      this.pos = 0;
+    }
+    let y = mt[this.pos++];
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+  next64(): bigint {
+    const hi = BigInt(this.next32());
+    return (hi << 32n) | BigInt(this.next32());
+  }
+  /** randint(low, high, dtype=uint64) for a range wider than 32 bits: masked rejection. */
+  randintU64(low: bigint, high: bigint, n: number): bigint[] {
+    const rng = high - 1n - low;
+    let mask = rng;
+    for (const s of [1n, 2n, 4n, 8n, 16n, 32n]) mask |= mask >> s;
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) {
+      let v: bigint;
+      do v = this.next64() & mask;
+      while (v > rng);
+      out.push(low + v);
+    }
+    return out;
+  }
+}
+
+const P = (1n << 61n) - 1n;
+
+export interface MinhashParams {
+  aHi: Uint32Array;
+  aLo: Uint32Array;
+  bHi: Uint32Array;
+  bLo: Uint32Array;
+}
+
+/** datatrove's permutation parameters for `n` hashes and `seed`. */
+export function minhashParams(n: number, seed: number): MinhashParams {
+  const gen = new MT19937(seed);
+  const a = gen.randintU64(1n, P, n);
+  const b = gen.randintU64(0n, P, n);
+  const split = (xs: bigint[], hi: boolean) => Uint32Array.from(xs, (x) => Number(hi ? x >> 32n : x & 0xffffffffn));
+  return { aHi: split(a, true), aLo: split(a, false), bHi: split(b, true), bLo: split(b, false) };
+}
+
+/** The words (or characters) datatrove shingles. */
+export function shingleUnits(text: string, unit: 'word' | 'char'): string[] {
+  const s = simplifyText(text);
+  return unit === 'word' ? splitWords(s) : Array.from(s.replace(/\s+/gu, ''));
+}
+
+let hasher: Awaited<ReturnType<typeof xxhash>> | null = null;
+/** Loads the xxhash WebAssembly module (once). */
+export async function initMinhash(): Promise<void> {
+  hasher ??= await xxhash();
+}
+
+const u64 = new BigUint64Array(1);
+const u32 = new Uint32Array(u64.buffer); // little-endian: [lo, hi]
+
+/** xxh64 of each n-gram (joined by ' ' for words, '' for characters) as (hi, lo) pairs; null when the text has fewer units than n. */
+export function shingles(units: string[], n: number, joiner: string): Uint32Array | null {
+  const count = units.length - n + 1;
+  if (count <= 0) return null;
+  const out = new Uint32Array(2 * count);
+  for (let i = 0; i < count; i++) {
+    u64[0] = hasher!.h64(units.slice(i, i + n).join(joiner));
+    out[2 * i] = u32[1];
+    out[2 * i + 1] = u32[0];
+  }
+  return out;
+}
+
+/**
+ * The signature: for each permutation, min over shingles of ((s*a + b) mod 2^64) mod (2^61-1).
+ * Returns 2*H uint32 (hi, lo) values.
+ */
+export function signature(sh: Uint32Array, p: MinhashParams): Uint32Array {
+  const H = p.aHi.length;
+  const sig = new Uint32Array(2 * H).fill(0xffffffff);
+  for (let k = 0; k < sh.length; k += 2) {
+    const sHi = sh[k];
+    const sLo = sh[k + 1];
+    const s0 = sLo & 0xffff;
+    const s1 = sLo >>> 16;
+    for (let h = 0; h < H; h++) {
+      const aLo = p.aLo[h];
+      // (sLo * aLo) as a full 64-bit product, from 16-bit pieces
+      const a0 = aLo & 0xffff;
+      const a1 = aLo >>> 16;
+      const p00 = s0 * a0;
+      const p01 = s0 * a1;
+      const p10 = s1 * a0;
+      const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+      let lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+      let hi = (s1 * a1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+      // + the cross terms (mod 2^64 they only reach the high word)
+      hi = (hi + Math.imul(sHi, aLo) + Math.imul(sLo, p.aHi[h])) >>> 0;
+      // + b (mod 2^64)
+      const l2 = lo + p.bLo[h];
+      lo = l2 >>> 0;
+      hi = (hi + p.bHi[h] + (l2 > 0xffffffff ? 1 : 0)) >>> 0;
+      // mod (2^61 - 1): x = (x >> 61) + (x & P), then one conditional subtraction
+      let rHi = hi & 0x1fffffff;
+      let rLo = lo + (hi >>> 29);
+      if (rLo > 0xffffffff) {
+        rLo -= 0x100000000;
+        rHi++;
+      }
+      if (rHi > 0x1fffffff || (rHi === 0x1fffffff && rLo === 0xffffffff)) {
+        rHi -= 0x20000000; // x - P = x - 2^61 + 1
+        rLo += 1;
+        if (rLo > 0xffffffff) {
+          rLo -= 0x100000000;
+          rHi++;
+        }
+      }
+      const j = 2 * h;
+      if (rHi < sig[j] || (rHi === sig[j] && rLo < sig[j + 1])) {
+        sig[j] = rHi;
+        sig[j + 1] = rLo;
+      }
+    }
+  }
+  return sig;
+}
+
+/** One 64-bit key per band (xxh64 of the band's values), as 2*bands uint32. */
+export function bandKeys(sig: Uint32Array, bands: number, rows: number): Uint32Array {
+  const out = new Uint32Array(2 * bands);
+  for (let b = 0; b < bands; b++) {
+    const bytes = new Uint8Array(sig.buffer, sig.byteOffset + b * rows * 8, rows * 8);
+    u64[0] = hasher!.h64Raw(bytes, BigInt(b));
+    out[2 * b] = u32[1];
+    out[2 * b + 1] = u32[0];
+  }
+  return out;
+}
