@@ -49,8 +49,9 @@ export class Access {
     if (!this.hostAllowed(host)) throw errors.forbiddenHost(host);
     const origin = req.headers.origin;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-    // No Origin: not a browser; or the page we served ourselves. (An OPTIONS then gets 405.)
-    if (origin === undefined || origin === `http://${host}`) return false;
+    // No Origin: not a browser (an OPTIONS then gets 405). Our own page: its origin is the Host it
+    // was loaded from, or an --allowed-host name (a proxy may serve it over https, or rewrite Host).
+    if (origin === undefined || this.sameSite(origin, host)) return false;
     if (!this.cors.has(origin) && !this.cors.has('*')) throw errors.forbiddenOrigin(origin);
     res.setHeader('Access-Control-Allow-Origin', this.cors.has('*') ? '*' : origin);
     res.setHeader('Vary', 'Origin');
@@ -67,6 +68,15 @@ export class Access {
     if (!auth) throw errors.missingKey();
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (!timingSafeEqual(digest(m ? m[1] : ''), this.keyDigest)) throw errors.wrongKey();
+  }
+
+  private sameSite(origin: string, host: string): boolean {
+    if (origin === `http://${host}` || origin === `https://${host}`) return true;
+    try {
+      return this.names.has(new URL(origin).hostname.toLowerCase());
+    } catch {
+      return false; // "null" (a sandboxed frame, a file:// page) and other non-URLs
+    }
   }
 
   // Host: name[:port] or [v6][:port]. Loopback and this machine's addresses must come with our port

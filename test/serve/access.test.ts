@@ -109,6 +109,14 @@ test('--cors ORIGIN: only that origin gets CORS headers and an answered prefligh
       assert.equal(r.status, 200, host);
     }
     assert.equal((await http(s.url, { path: '/health', headers: { Host: 'other.example.com' } })).status, 403);
+    // The page served through that name (over https, or with Host rewritten by the proxy) calls the API as its own site.
+    for (const [host, from] of [['chat.example.com', 'https://chat.example.com'], [new URL(s.url).host, 'https://chat.example.com']]) {
+      r = await http(s.url, { path: '/v1/models', headers: { Host: host, Origin: from, Authorization: 'Bearer sk-cors' } });
+      assert.equal(r.status, 200, `${host} from ${from}`);
+      assert.equal(r.headers['access-control-allow-origin'], undefined);
+    }
+    r = await http(s.url, { path: '/v1/models', headers: { Origin: 'https://chat.example.com.evil.example', Authorization: 'Bearer sk-cors' } });
+    assert.equal(r.status, 403);
     // The key is still required, and a key of another length is refused the same way.
     for (const key of ['sk-cors2', 'sk-corz', '']) {
       r = await http(s.url, { path: '/v1/models', headers: { Authorization: `Bearer ${key}` } });
