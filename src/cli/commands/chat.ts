@@ -22,10 +22,11 @@ message per line (the session ends at EOF).
   --adapter <dir>             apply a LoRA adapter (PEFT layout) without merging
   --system <text>             system message at the start of every conversation
   --think                     minimind-3 template: open a <think> block (open_thinking)
-  --max-new-tokens <n>        new tokens per answer at most (default 512)
+  --max-new-tokens <n>        new tokens per answer at most (default: generation_config.json, else 512)
   --temperature <t>           0 = greedy (default: generation_config.json, else 0.85)
-  --top-p <p>, --top-k <k>    nucleus / top-k sampling (defaults 0.85 / 50)
-  --repetition-penalty <r>    > 1 discourages repeats (default 1; MiniMind suggests 1.2 for loops)
+  --top-p <p>, --top-k <k>    nucleus / top-k sampling (default: generation_config.json, else 0.85 / 50)
+  --repetition-penalty <r>    > 1 discourages repeats (default: generation_config.json, else 1; MiniMind
+                              suggests 1.2 for loops)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
   --device cpu|cuda|auto      where the model runs (default cpu)

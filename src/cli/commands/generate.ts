@@ -19,11 +19,12 @@ const USAGE = `Usage: minimind generate --model <folder> --prompt <text> [option
   --system <text>             a system message before the prompt (chat template only)
   --raw                       no chat template: BOS + the prompt, for pretrained (not SFT) models
   --think                     minimind-3 template: open a <think> block (open_thinking)
-  --max-new-tokens <n>        new tokens at most (default 512; the context length also limits)
+  --max-new-tokens <n>        new tokens at most (default: generation_config.json, else 512; the context
+                              length also limits)
   --temperature <t>           0 = greedy (default: generation_config.json, else 0.85)
   --top-p <p>                 nucleus sampling (default: generation_config.json, else 0.85)
   --top-k <k>                 0 = off (default: generation_config.json, else 50)
-  --repetition-penalty <r>    > 1 discourages repeats, sign-aware (default 1)
+  --repetition-penalty <r>    > 1 discourages repeats, sign-aware (default: generation_config.json, else 1)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
   --device cpu|cuda|auto      where the model runs (default cpu; auto = a GPU when one is usable)
