@@ -1,7 +1,7 @@
 // Who may talk to the server. A model served on localhost without a key must not be drivable by
 // the web pages the user happens to visit, so every request passes three checks before routing:
-//   - Host: the name the client used must be this machine (loopback, the bound address, one of its
-//     interface addresses) or a name given with --allowed-host. A DNS-rebinding page reaches us
+//   - Host: the name the client used must be this machine (loopback, the bound address; bound to
+//     every interface, its host name or an interface address) or a name given with --allowed-host. A DNS-rebinding page reaches us
 //     under its own name (Host: evil.example:8998) and gets 403.
 //   - Origin: a browser request from another origin gets 403 unless --cors lists that origin; only
 //     then does the response carry CORS headers (none by default), and only then is a preflight
@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { errors } from './errors.js';
 
 export interface AccessOptions {
@@ -89,8 +89,10 @@ export class Access {
     const port = m[3] === undefined ? 80 : Number(m[3]);
     if (port !== this.bound.port) return false;
     if (LOOPBACK.includes(name) || name === this.bound.host.toLowerCase()) return true;
-    // Bound to every interface: any address of this machine, as an IP literal.
-    return WILDCARD.includes(this.bound.host) && isIP(name) !== 0 && machineAddresses().has(name);
+    // Bound to every interface: this machine's name, or any of its addresses as an IP literal (a
+    // rebinding page reaches us under its own name, never under these).
+    if (!WILDCARD.includes(this.bound.host)) return false;
+    return name === hostname().toLowerCase() || (isIP(name) !== 0 && machineAddresses().has(name));
   }
 }
 

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -83,6 +84,16 @@ test('Host must be this machine (with our port) or an --allowed-host name: DNS r
     assert.equal(r.status, 403, host);
     assert.equal(errorCode(r), 'forbidden_host');
     assert.match(JSON.parse(r.body).error.message, /--allowed-host/);
+  }
+  // Bound to every interface: the machine's name and its addresses, with our port; still no other name.
+  const all = await serve({ model: fx.folder, port: 0, host: '0.0.0.0' });
+  try {
+    const p = new URL(all.url).port;
+    const lan = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    for (const host of [`${hostname()}:${p}`, `127.0.0.1:${p}`, ...(lan ? [`${lan}:${p}`] : [])]) assert.equal((await http(`http://127.0.0.1:${p}`, { path: '/health', headers: { Host: host } })).status, 200, host);
+    for (const host of [`evil.example:${p}`, `10.255.255.254:${p}`]) assert.equal((await http(`http://127.0.0.1:${p}`, { path: '/health', headers: { Host: host } })).status, 403, host);
+  } finally {
+    await all.close();
   }
   // The page and /health are guarded as well: a rebinding page could read either.
   assert.equal((await http(srv.url, { path: '/', headers: { Host: `evil.example:${port}` } })).status, 403);
