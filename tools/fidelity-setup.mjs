@@ -1,9 +1,11 @@
 // The inputs of the side-by-side run with MiniMind's trainer (tools/minimind_fidelity.py,
-// test/train/fidelity.test.ts): the initial model (our seeded minimind-3 init at a tiny size) as a
-// model folder and as the fp32 .pth MiniMind loads, and the first rows of each data file.
+// test/train/fidelity.test.ts): the initial model and distillation's teacher (our seeded
+// minimind-3 init at tiny sizes) as model folders and as the fp32 .pth files MiniMind loads, and
+// the first rows of each data file.
 //
 //   npx tsc -p . && node tools/fidelity-setup.mjs /tmp/fid   (a new folder)
-// writes /tmp/fid/init/ (model folder), /tmp/fid/init.pth, /tmp/fid/{pretrain,sft,dpo}.jsonl.
+// writes /tmp/fid/init/ and teacher/ (model folders), /tmp/fid/init.pth and teacher.pth,
+// /tmp/fid/{pretrain,sft,dpo,distill}.jsonl.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +17,12 @@ if (!out || existsSync(out)) {
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
-const { modelDir } = writeFidelityInputs(out);
+const { modelDir, teacherDir } = writeFidelityInputs(out);
 try {
-  execFileSync(process.execPath, ['dist/src/cli/main.js', 'export', 'pth', '--model', modelDir, '--out', join(out, 'init.pth'), '--save-dtype', 'fp32'], { stdio: 'inherit' });
+  for (const [dir, pth] of [[modelDir, 'init.pth'], [teacherDir, 'teacher.pth']]) {
+    execFileSync(process.execPath, ['dist/src/cli/main.js', 'export', 'pth', '--model', dir, '--out', join(out, pth), '--save-dtype', 'fp32'], { stdio: 'inherit' });
+  }
 } catch (e) {
   process.exit(e.status ?? 1);
 }
-console.log(`wrote ${out}/init, init.pth, pretrain.jsonl, sft.jsonl, dpo.jsonl`);
+console.log(`wrote ${out}/init, teacher, init.pth, teacher.pth, pretrain.jsonl, sft.jsonl, dpo.jsonl, distill.jsonl`);

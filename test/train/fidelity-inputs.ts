@@ -13,6 +13,8 @@ const DATA = '../shared/data/minimind-format';
 
 /** MiniMindConfig(hidden_size, num_hidden_layers) at HEAD = our minimind-3 preset at that size. */
 export const FIDELITY_MODEL = { hidden_size: 64, num_hidden_layers: 2, seed: 42 };
+/** Distillation's frozen teacher: one layer deeper, other weights. */
+export const FIDELITY_TEACHER = { hidden_size: 64, num_hidden_layers: 3, seed: 7 };
 
 export interface FidelityStage {
   source: string;
@@ -23,6 +25,9 @@ export interface FidelityStage {
   accumulation_steps: number;
   max_seq_len: number;
   beta?: number;
+  /** Distillation: weight of the CE term and softmax temperature. */
+  alpha?: number;
+  temperature?: number;
   /** Only rows whose prompt (all messages but the answer) has at most this many characters. */
   max_prompt_chars?: number;
 }
@@ -33,18 +38,21 @@ export interface FidelityStage {
 // whose prompt leaves room for answer tokens: a pair with none left within max_seq_len is dropped
 // by our data loader but kept by MiniMind's (it adds a constant ln 2 to the batch mean), which would
 // make the batches differ.
-export const FIDELITY_STAGES: Record<'pretrain' | 'sft' | 'dpo', FidelityStage> = {
+export const FIDELITY_STAGES: Record<'pretrain' | 'sft' | 'dpo' | 'distill', FidelityStage> = {
   pretrain: { source: 'pretrain_wiki_demo.jsonl', rows: 6, epochs: 2, batch_size: 2, learning_rate: 5e-4, accumulation_steps: 2, max_seq_len: 64 },
   sft: { source: 'sft_alpaca_en_demo.jsonl', rows: 6, epochs: 2, batch_size: 2, learning_rate: 1e-4, accumulation_steps: 1, max_seq_len: 96 },
   dpo: { source: 'dpo_en_demo.jsonl', rows: 4, epochs: 2, batch_size: 2, learning_rate: 1e-4, accumulation_steps: 1, max_seq_len: 128, beta: 0.15, max_prompt_chars: 200 },
+  distill: { source: 'sft_alpaca_en_demo.jsonl', rows: 6, epochs: 2, batch_size: 2, learning_rate: 5e-4, accumulation_steps: 1, max_seq_len: 96, alpha: 0.5, temperature: 1.5 },
 };
 
-/** Writes out/init (the initial model folder) and out/<stage>.jsonl (the rows each stage reads). */
-export function writeFidelityInputs(out: string): { modelDir: string; data: Record<string, string> } {
+/** Writes out/init (the initial model folder), out/teacher (distillation's) and out/<stage>.jsonl (the rows each stage reads). */
+export function writeFidelityInputs(out: string): { modelDir: string; teacherDir: string; data: Record<string, string> } {
   mkdirSync(out, { recursive: true });
-  const modelDir = join(out, 'init');
-  const model = new MiniMindForCausalLM(presetConfig('minimind-3', { hidden_size: FIDELITY_MODEL.hidden_size, num_hidden_layers: FIDELITY_MODEL.num_hidden_layers }), { seed: FIDELITY_MODEL.seed });
-  saveModelFolder(modelDir, model, { tokenizerDir: FIDELITY_TOKENIZER });
+  const [modelDir, teacherDir] = [join(out, 'init'), join(out, 'teacher')];
+  for (const [dir, m] of [[modelDir, FIDELITY_MODEL], [teacherDir, FIDELITY_TEACHER]] as const) {
+    const model = new MiniMindForCausalLM(presetConfig('minimind-3', { hidden_size: m.hidden_size, num_hidden_layers: m.num_hidden_layers }), { seed: m.seed });
+    saveModelFolder(dir, model, { tokenizerDir: FIDELITY_TOKENIZER });
+  }
   const data: Record<string, string> = {};
   for (const [stage, s] of Object.entries(FIDELITY_STAGES)) {
     const promptChars = (l: string) => (JSON.parse(l).chosen as { content: string }[]).slice(0, -1).reduce((n, m) => n + m.content.length, 0);
@@ -54,5 +62,5 @@ export function writeFidelityInputs(out: string): { modelDir: string; data: Reco
     data[stage] = join(out, `${stage}.jsonl`);
     writeFileSync(data[stage], lines.slice(0, s.rows).join('\n') + '\n');
   }
-  return { modelDir, data };
+  return { modelDir, teacherDir, data };
 }
