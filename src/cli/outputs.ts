@@ -1,28 +1,10 @@
-// Guards for commands that write files the user names: an output that is one of the inputs is
-// refused (writing it would destroy the input before it is read), an existing output is only
-// replaced with --overwrite, and a file is written under a temporary name and renamed into
-// place, so a failure half-way leaves no truncated output behind.
-import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+// Guards for commands that write files the user names (an output that overlaps an input is refused
+// first, by refuseOverlap in src/core/paths.ts): an existing output is only replaced with
+// --overwrite, and a file is written under a temporary name and renamed into place, so a failure
+// half-way leaves no truncated output behind.
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from './args.js';
-
-/** The canonical path of `p`, following symlinks as far as the path exists. */
-function canonical(p: string): string {
-  const abs = resolve(p);
-  if (existsSync(abs)) return realpathSync(abs);
-  const parent = dirname(abs);
-  return parent === abs ? abs : join(canonical(parent), basename(abs));
-}
-
-/** Refuses an output path that names the same file or folder as an input. */
-export function refuseSamePath(output: [flag: string, path: string], ...inputs: [flag: string, path: string][]): void {
-  const out = canonical(output[1]);
-  for (const [flag, path] of inputs) {
-    const inp = canonical(path);
-    if (out === inp) throw new CliError(`${output[0]} ${output[1]} is the same ${statOrNull(inp)?.isDirectory() ? 'folder' : 'file'} as ${flag} ${path}; writing it would destroy the input. Choose another ${output[0]}`);
-    if (out.startsWith(inp + '/') || inp.startsWith(out + '/')) throw new CliError(`${output[0]} ${output[1]} and ${flag} ${path} overlap (one is inside the other); choose another ${output[0]}`);
-  }
-}
 
 function statOrNull(p: string) {
   try {

@@ -36,6 +36,37 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   fsyncPath(dirname(path));
 }
 
+/**
+ * Writes a folder (a run's model/ or adapter/) so that readers see the old one or the new one,
+ * never half, and never neither while the old one can still be lost: `write(tmp)` fills
+ * <dir>.tmp-<pid>, which is fsynced and renamed in; the old folder is moved to <dir>.old-<pid>
+ * first and deleted only once the new one is in place. Both training loops save through it.
+ */
+export async function writeFolderAtomic(dir: string, write: (tmp: string) => void | Promise<void>): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await write(tmp);
+    fsyncTree(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(old, { recursive: true, force: true });
+  const hadOld = existsSync(dir);
+  if (hadOld) renameSync(dir, old);
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (hadOld) renameSync(old, dir);
+    throw e;
+  }
+  fsyncPath(dirname(dir));
+  rmSync(old, { recursive: true, force: true });
+}
+
 /** fsyncs every file under dir (after a writer that used ordinary writes). */
 export function fsyncTree(dir: string): void {
   for (const name of readdirSync(dir)) {

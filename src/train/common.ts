@@ -201,6 +201,7 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
       resume: r.cfg.resume,
       overwrite: r.cfg.overwrite,
       hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
+      log: r.cfg.log,
     });
   } catch (e) {
     await group?.close();
@@ -210,14 +211,14 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
   try {
     const task = await prepare();
     const cfg = r.autoBatch ? { ...r.cfg, ...chooseBatch(r, task) } : r.cfg;
-    folder.clearEarlier();
+    folder.setEarlierAside();
     let dist: DataParallel | undefined;
     if (group) {
       await group.barrier();
       dist = await dataParallel(group, getBackend());
     }
     try {
-      const summary = await train({ ...cfg, dist }, task);
+      const summary = await train({ ...cfg, dist, onCheckpoint: () => folder.committed() }, task);
       failed = false;
       return summary;
     } finally {

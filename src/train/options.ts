@@ -5,6 +5,7 @@
 // name in kebab-case) and what would be valid.
 import { resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { refuseOverlap } from '../core/paths.js';
 import type { DeviceName } from '../core/device.js';
 import type { SftMaskMode } from '../data/encode.js';
 import type { TrainConfig } from './trainer.js';
@@ -174,12 +175,30 @@ export function saveDtypeOption(v: string | undefined): ResolvedStage['saveDtype
   return SAVE_DTYPES[(v ?? 'fp32') as keyof typeof SAVE_DTYPES];
 }
 
-/** Validates the shared options of a stage and fills in MiniMind's defaults for it. */
+/** Options that name a folder a stage reads (a model, a tokenizer, a teacher): never inside or around `out`. */
+const INPUT_OPTIONS = ['initFrom', 'tokenizer', 'teacher'] as const;
+
+/** Every path a stage reads, with its flag: the data and held-out files and the input folders. */
+export function stageInputs(o: object, dataFiles: string[], evalFiles: string[]): [string, string | undefined][] {
+  const named = INPUT_OPTIONS.map((k) => [flagName(k), (o as Record<string, unknown>)[k]] as [string, unknown]);
+  return [
+    ...dataFiles.map((f) => ['--data', f] as [string, string]),
+    ...evalFiles.map((f) => ['--eval-data', f] as [string, string]),
+    ...named.map(([flag, v]) => [flag, typeof v === 'string' ? v : undefined] as [string, string | undefined]),
+  ];
+}
+
+/**
+ * Validates the shared options of a stage and fills in MiniMind's defaults for it. An `out` that
+ * is, contains or lies inside any input (data, held-out data, initFrom, tokenizer, teacher) is refused.
+ */
 export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults): ResolvedStage {
   const dataFiles = fileList(o.data);
   if (dataFiles.length === 0) throw new UserError('--data is required (one or more training files)');
   if (typeof o.out !== 'string' || o.out === '') throw new UserError('--out is required (the run folder)');
   if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  const evalFiles = fileList(o.evalData);
+  refuseOverlap(['--out', o.out], stageInputs(o, dataFiles, evalFiles));
   if (o.sftMask !== undefined && o.sftMask !== 'all' && o.sftMask !== 'last') throw new UserError(`--sft-mask must be 'all' or 'last', got '${o.sftMask}'`);
   if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'bf16') throw new UserError(`--dtype must be fp32 or bf16, got '${o.dtype}'`);
   const seed = intOption(o, 'seed', 42);
@@ -212,5 +231,5 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     signal: o.signal,
   };
   const maxGpuMemory = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : 0;
-  return { cfg, dataFiles, evalFiles: fileList(o.evalData), maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
+  return { cfg, dataFiles, evalFiles, maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
 }

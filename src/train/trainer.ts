@@ -27,7 +27,7 @@
 //     end. A bad step found at a read stops the run then, naming that step; the weights are those
 //     from before it (every later step was skipped too), and nothing was saved after it.
 //     Progress callbacks for the steps since the last read run at the read.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { empty, type Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
@@ -39,7 +39,7 @@ import { readShard } from '../data/shard.js';
 import type { DataParallel } from '../dist/data-parallel.js';
 import { OpenedDataset } from '../data/datasets.js';
 import { readSafetensors, writeSafetensors, HostTensor } from '../formats/safetensors.js';
-import { latestCheckpointDir, saveCheckpointDir, fsyncTree } from './atomic.js';
+import { latestCheckpointDir, saveCheckpointDir, writeFolderAtomic } from './atomic.js';
 import { MetricsWriter, MetricRecord } from './metrics.js';
 import { writeReport } from './report.js';
 import { UserError } from '../core/errors.js';
@@ -81,6 +81,8 @@ export interface TrainConfig {
   overwrite?: boolean;
   /** Called after every optimizer step. */
   onProgress?: (report: StepReport) => void;
+  /** Called after each checkpoint and model folder are written (the run folder then lets an overwritten earlier run go). */
+  onCheckpoint?: (checkpointDir: string) => void;
   /** One-line messages (resuming, stopping). */
   log?: (message: string) => void;
   /** Aborting stops after the current step, with a checkpoint. */
@@ -147,24 +149,6 @@ interface TrainerState {
   losses: number[];
   /** AdamW's step count (bias correction). */
   adamStep: number;
-}
-
-/** Writes a model folder under a temporary name, then swaps it in. */
-async function writeModelDir(dir: string, save: (d: string) => void | Promise<void>): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  await save(tmp);
-  fsyncTree(tmp);
-  const old = `${dir}.old-${process.pid}`;
-  rmSync(old, { recursive: true, force: true });
-  try {
-    renameSync(dir, old);
-  } catch {
-    /* first save: nothing to move away */
-  }
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 /** Σx² over tensors, on their backend, with one host read (Infinity or NaN when any value is). */
@@ -303,7 +287,8 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
       },
       cfg.keepCheckpoints ?? 2,
     );
-    await writeModelDir(modelDir, (d) => task.saveModel(d));
+    await writeFolderAtomic(modelDir, (d) => task.saveModel(d));
+    cfg.onCheckpoint?.(checkpointDir!);
   };
 
   const evalPlan = task.eval ? new BatchPlan(task.eval.size, { batchSize: cfg.batchSize, seed: cfg.seed, shuffle: false }) : null;

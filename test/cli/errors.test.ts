@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainTokenizer } from '../../src/tokenizer/index.js';
@@ -228,7 +228,47 @@ test('every command answers bad input with one `minimind:` line, exit code 2, an
 describe('issue 21: no command writes into its inputs or echoes raw control bytes', () => {
   // a data file whose second line carries terminal escapes (retitle the window, clear the screen)
   writeFileSync(at('escapes.jsonl'), '{"text": "fine"}\n{"text": \x1b]0;pwned\x07\x1b[2J}\n');
+  // an earlier run whose model is the input (the issue's case), data kept inside a folder, a symlink to the model
+  saveModelFolder(at('r21', 'model'), new MiniMindForCausalLM(cfg, { seed: 2 }), { tokenizerDir: at('tok') });
+  writeFileSync(at('r21', 'metrics.jsonl'), '{"step": 1, "loss": 3}\n');
+  mkdirSync(at('dd'));
+  copyFileSync(at('sft.jsonl'), at('dd', 'sft.jsonl'));
+  copyFileSync(at('pre.jsonl'), at('dd', 'pre.jsonl'));
+  symlinkSync(at('model'), at('model-link'));
+  // a model folder with one NaN weight: a new run from it fails at its first step
+  const nanModel = new MiniMindForCausalLM(cfg, { seed: 1 });
+  const [, q] = nanModel.namedParameters().find(([n]) => n.endsWith('q_proj.weight'))!;
+  const values = Float32Array.from(q.toArray() as ArrayLike<number>);
+  values[0] = NaN;
+  const up = q.backend.upload(values);
+  q.backend.copy(q.buf, up, q.size);
+  q.backend.free(up);
+  saveModelFolder(at('nan-model'), nanModel, { tokenizerDir: at('tok') });
+  const contains = (out: string, flag: string, input: string) => new RegExp(`--out ${out} contains ${flag} ${input}: an output must not overlap an input.*choose another --out`);
+  const inside = (out: string, flag: string, input: string) => new RegExp(`--out ${out} lies inside ${flag} ${input}: an output must not overlap an input.*choose another --out`);
   const cases: [string[], RegExp][] = [
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21', '--overwrite'], contains('r21', '--init-from', 'r21/model')],
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21', '--resume'], contains('r21', '--init-from', 'r21/model')],
+    // --overwrite of an earlier run by one that fails at step 1: the earlier run stays, byte for byte
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'nan-model', '--max-seq-len', '64', '--out', 'r21', '--overwrite', '--quiet'], /NaN|not finite/],
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'model', '--overwrite'], /--out model is the same folder as --init-from model/],
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'model-link'], /--out model-link is the same folder as --init-from model/],
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'model-link', '--out', 'model/sft'], inside('model/sft', '--init-from', 'model-link')],
+    [['sft', '--data', 'dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--data', 'dd/sft.jsonl')],
+    [['sft', '--data', 'sft.jsonl', '--eval-data', 'dd/sft.jsonl', '--init-from', 'model', '--out', './dd/'], contains('\\./dd/', '--eval-data', 'dd/sft.jsonl')],
+    [base('pretrain', ['--out', 'tok']), /--out tok is the same folder as --tokenizer tok/],
+    [base('pretrain', ['--out', 'tok/run']), inside('tok/run', '--tokenizer', 'tok')],
+    [base('pretrain', ['--out', 'pre.jsonl']), /--out pre\.jsonl is the same file as --data pre\.jsonl/],
+    [['lora', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'model/lora'], inside('model/lora', '--init-from', 'model')],
+    [['dpo', '--data', 'dpo.jsonl', '--init-from', 'model', '--out', 'model'], /--out model is the same folder as --init-from model/],
+    [['distill', '--data', 'sft.jsonl', '--teacher', 'model', '--out', 'model/student'], inside('model/student', '--teacher', 'model')],
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'model/grpo'], inside('model/grpo', '--init-from', 'model')],
+    [['ppo', '--data', 'dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--data', 'dd/sft.jsonl')],
+    [['agent', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21'], contains('r21', '--init-from', 'r21/model')],
+    [['tokenizer', 'train', '--data', 'dd/pre.jsonl', '--vocab-size', '300', '--out', 'dd', '--overwrite'], contains('dd', '--data', 'dd/pre.jsonl')],
+    [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'good.pth', '--overwrite'], /--out good\.pth is the same file as --pth good\.pth/],
+    [['export', 'gguf', '--model', 'model', '--out', 'model/m.gguf'], inside('model/m.gguf', '--model', 'model')],
+    [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft.jsonl', '--overwrite'], /--out sft\.jsonl is the same file as --data sft\.jsonl/],
     [base('pretrain', ['--data', 'escapes.jsonl']), /escapes\.jsonl:2: invalid JSON \(Unexpected token '\\x1b', "\{"text": \\x1b\]0;pwned\\x07/],
   ];
   for (const [argv, want] of cases) {

@@ -4,7 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
-import { refuseExisting, refuseSamePath } from '../outputs.js';
+import { refuseExisting } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { Progress } from '../../train/progress.js';
 import type { ByteProgress } from '../../corpus/records.js';
 import type { Rejects } from '../../corpus/rejects.js';
@@ -69,7 +70,7 @@ export function byteProgress(label: string, v: Values): { onProgress?: ByteProgr
 /** The output path, after refusing one that is an input or that exists without --overwrite. */
 export function outputFlag(v: Values, inputs: string[], usage: string, flag = 'output'): string {
   const out = requireFlag(v, flag, usage);
-  refuseSamePath([`--${flag}`, out], ...inputs.map((i): [string, string] => ['input', i]));
+  refuseOverlap([`--${flag}`, out], inputs.map((i): [string, string] => ['input', i]));
   refuseExisting(`--${flag}`, out, v.overwrite === true);
   mkdirSync(dirname(resolve(out)), { recursive: true });
   return out;
@@ -141,7 +142,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const { openTokenizer } = await import('../../corpus/tokenizer.js');
       const html = typeof v.html === 'string' ? v.html : undefined;
       if (html !== undefined) {
-        refuseSamePath(['--html', html], ...inputs.map((i): [string, string] => ['input', i]));
+        refuseOverlap(['--html', html], inputs.map((i): [string, string] => ['input', i]));
         refuseExisting('--html', html, v.overwrite === true);
         mkdirSync(dirname(resolve(html)), { recursive: true });
       }

@@ -2,12 +2,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
+import { refuseExisting, writeVia } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { readAgentRl, type RlPrompt } from '../../data/rl.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { evaluateToolCalls, minimindToolcallPrompts } from '../../train/rl/toolcall-eval.js';
 
 export const TOOLCALL_USAGE = `  minimind eval toolcall --model <folder> [--data agent_rl.jsonl] [--limit N] [--max-turns N] [--max-new-tokens N]
-                         [--temperature T] [--seed N] [--out transcripts.jsonl] [--json]
+                         [--temperature T] [--seed N] [--out transcripts.jsonl [--overwrite]] [--json]
 
 toolcall  tool use with MiniMind's mock tools: each prompt runs the tool loop (generate, run the
           <tool_call>s, feed the results back) until the model answers without a call
@@ -16,10 +18,11 @@ toolcall  tool use with MiniMind's mock tools: each prompt runs the tool loop (g
                         eight eval_toolcall.py prompts run and their transcripts are printed
           --limit       only the first N prompts
           --max-turns   tool rounds at most (default 8)   --max-new-tokens  per turn (default 512)
-          --temperature 0 = greedy (default)              --out  one JSON transcript per line`;
+          --temperature 0 = greedy (default)              --out  one JSON transcript per line
+                                                          (an existing file is only replaced with --overwrite)`;
 
 export async function runToolcall(argv: string[]): Promise<void> {
-  const p = parseFlags(argv, { model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'max-turns': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, `Usage:\n${TOOLCALL_USAGE}`);
+  const p = parseFlags(argv, { model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'max-turns': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, overwrite: { type: 'boolean' }, json: { type: 'boolean' } }, `Usage:\n${TOOLCALL_USAGE}`);
   if (!p) return;
   const v = p.values;
   const dir = requireFlag(v, 'model', TOOLCALL_USAGE);
@@ -29,6 +32,10 @@ export async function runToolcall(argv: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 1) throw new CliError(`--${k} must be a positive integer, got ${n}`);
     return n;
   };
+  if (typeof v.out === 'string') {
+    refuseOverlap(['--out', v.out], [['--data', typeof v.data === 'string' ? v.data : undefined], ['--model', dir]]);
+    refuseExisting('--out', v.out, v.overwrite === true);
+  }
   const registry = mockToolRegistry();
   let prompts: RlPrompt[];
   try {
@@ -42,7 +49,7 @@ export async function runToolcall(argv: string[]): Promise<void> {
   const model = loadModelFolder(dir).model.eval();
   const tok = Tokenizer.load(dir);
   const s = await evaluateToolCalls(model, tok, registry, prompts, { maxTurns: int('max-turns', 8), maxNewTokens: int('max-new-tokens', 512), temperature: numberFlag(v, 'temperature', 0), seed: numberFlag(v, 'seed', 0) });
-  if (typeof v.out === 'string') writeFileSync(v.out, s.results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  if (typeof v.out === 'string') writeVia(v.out, (tmp) => writeFileSync(tmp, s.results.map((r) => JSON.stringify(r)).join('\n') + '\n'));
   const summary = { prompts: s.prompts, accuracy: s.accuracy, tool_use: s.toolUse, valid_call_rate: s.validCallRate, unfinished: s.unfinished };
   if (v.json) {
     console.log(JSON.stringify(summary));

@@ -5,7 +5,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
 import type { DeviceName } from '../../core/device.js';
-import { refuseExisting, refuseSamePath, writeVia } from '../outputs.js';
+import { refuseExisting, writeVia } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { Progress } from '../../train/progress.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -135,7 +136,7 @@ async function ceval(argv: string[]): Promise<void> {
   const out = v.out as string | undefined;
   if (out !== undefined) {
     refuseExisting('--out', out, v.overwrite === true);
-    refuseSamePath(['--out', out], ['--data', data], ['--model', v.model as string]);
+    refuseOverlap(['--out', out], [['--data', data], ['--model', v.model as string]]);
   }
   const subjects = typeof v.subjects === 'string' ? v.subjects.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
   const limit = positiveInt(v, 'limit', undefined);

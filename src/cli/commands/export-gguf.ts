@@ -2,7 +2,8 @@
 // llama.cpp / ollama (src/formats/gguf-export.ts), plus FILE.gguf.Modelfile for `ollama create`.
 import { existsSync } from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
-import { refuseExisting, refuseSamePath } from '../outputs.js';
+import { refuseExisting } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { GGUF_OUT_TYPES, type GgufOutType } from '../../formats/gguf-export.js';
 
 const USAGE = `Usage: minimind export gguf --model DIR --out FILE.gguf [--type f32|f16|bf16|q8_0] [--no-modelfile]
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!GGUF_OUT_TYPES.includes(type as GgufOutType)) throw new CliError(`--type must be one of ${GGUF_OUT_TYPES.join(', ')}, got '${type}'`);
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
   if (!existsSync(`${modelDir}/tokenizer.json`)) throw new CliError(`${modelDir} has no tokenizer.json (a GGUF file carries its tokenizer; copy the tokenizer files into the folder)`);
-  refuseSamePath(['--out', out], ['--model', modelDir]);
+  refuseOverlap(['--out', out], [['--model', modelDir]]);
   refuseExisting('--out', out, v.overwrite === true);
   if (v['no-modelfile'] !== true) refuseExisting('--out', `${out}.Modelfile`, v.overwrite === true);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');

@@ -2,7 +2,8 @@
 // a state dict that MiniMind's own Python scripts load (src/formats/export-pth.ts).
 import { existsSync } from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
-import { refuseExisting, refuseSamePath } from '../outputs.js';
+import { refuseExisting } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
 
 const USAGE = `Usage: minimind export pth --model DIR --out FILE.pth [--style head|v1] [--save-dtype fp16|bf16|fp32] [--overwrite]
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   if (style !== 'head' && style !== 'v1') throw new CliError(`--style must be head or v1, got '${style}'`);
   const dtype = saveDtypeFlag(v['save-dtype'], 'F16');
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
-  refuseSamePath(['--out', out], ['--model', modelDir]);
+  refuseOverlap(['--out', out], [['--model', modelDir]]);
   refuseExisting('--out', out, v.overwrite === true);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { exportPth } = await import('../../formats/export-pth.js');

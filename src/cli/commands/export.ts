@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, parseFlags, requireFlag } from '../args.js';
-import { refuseExisting, refuseSamePath } from '../outputs.js';
+import { refuseExisting } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
 import { loadLora, mergeLora } from '../../train/lora-adapter.js';
 import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<void> {
   const out = requireFlag(v, 'out', USAGE);
   const adapter = v['merge-lora'] as string | undefined;
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
-  refuseSamePath(['--out', out], ['--model', modelDir], ...(adapter === undefined ? [] : [['--merge-lora', adapter] as [string, string]]));
+  refuseOverlap(['--out', out], [['--model', modelDir], ['--merge-lora', adapter]]);
   refuseExisting('--out', out, v.overwrite === true);
   const dtype = saveDtypeFlag(v['save-dtype']);
   let model;

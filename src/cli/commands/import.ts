@@ -3,7 +3,8 @@
 // v1 / m2-legacy key names are renamed and their q/k rows permuted from interleaved to rotate-half RoPE.
 import * as fs from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
-import { refuseExisting, refuseSamePath } from '../outputs.js';
+import { refuseExisting } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { configFromDict, type MiniMindConfig } from '../../model/config.js';
 import { presetConfig, presetNames } from '../../model/presets.js';
 import { configFromHfJson, hfArchitecture, saveModelFolder } from '../../formats/hf-folder.js';
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<void> {
   const pth = requireFlag(v, 'pth', USAGE);
   const out = requireFlag(v, 'out', USAGE);
   if (!fs.existsSync(pth)) throw new CliError(`--pth ${pth}: no such file`);
-  refuseSamePath(['--out', out], ['--pth', pth], ...(typeof v.tokenizer === 'string' ? [['--tokenizer', v.tokenizer] as [string, string]] : []));
+  refuseOverlap(['--out', out], [['--pth', pth], ['--tokenizer', typeof v.tokenizer === 'string' ? v.tokenizer : undefined]]);
   refuseExisting('--out', out, v.overwrite === true);
   if ((v.preset === undefined) === (v.config === undefined)) throw new CliError(`give exactly one of --preset or --config\n\n${USAGE}`);
   if (v.dtype !== undefined && v['save-dtype'] !== undefined) throw new CliError('give --save-dtype or --dtype, not both');

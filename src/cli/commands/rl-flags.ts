@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, FlagSpec, numberFlag, parseFlags } from '../args.js';
 import { onInterrupt } from '../stage.js';
+import { refuseOverlap } from '../../core/paths.js';
 import type { ReadRlOptions, RlPrompt } from '../../data/rl.js';
 import type { RlSummary } from '../../train/rl/loop.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
@@ -17,7 +18,7 @@ export const RL_FLAGS: FlagSpec = {
   'thinking-ratio': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'learning-rate': { type: 'string' },
   'max-steps': { type: 'string' }, 'grad-clip': { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' },
   'log-interval': { type: 'string' }, 'save-interval': { type: 'string' }, 'eval-interval': { type: 'string' },
-  resume: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, quiet: { type: 'boolean' },
+  resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, quiet: { type: 'boolean' },
   'save-dtype': { type: 'string' },
 };
 
@@ -36,6 +37,7 @@ Training:
   --max-steps N  --grad-clip X [${d.gradClip}]  --weight-decay X [${d.weightDecay}]  --seed N [${d.seed}]
   --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]  --eval-interval N [10]
   --resume                 continue the run in --out from its latest checkpoint
+  --overwrite              replace the run already in --out (kept until the new run's first checkpoint)
   --stop-after N           stop (with a checkpoint) after N steps of this invocation
   --skip-bad-lines         skip malformed data lines instead of stopping
   --save-dtype fp32|bf16|fp16  precision of the saved model weights [fp32]
@@ -70,7 +72,7 @@ export function commonRlOptions(v: Values) {
     thinkingRatio: numFlag(v, 'thinking-ratio'), epochs: intFlag(v, 'epochs', 1), batchSize: intFlag(v, 'batch-size', 1), learningRate: numFlag(v, 'learning-rate'),
     maxSteps: intFlag(v, 'max-steps', 1), gradClip: numFlag(v, 'grad-clip'), weightDecay: numFlag(v, 'weight-decay'), seed: intFlag(v, 'seed'),
     logInterval: intFlag(v, 'log-interval', 1), saveInterval: intFlag(v, 'save-interval', 1), evalInterval: intFlag(v, 'eval-interval', 1),
-    resume: !!v.resume, stopAfterSteps: intFlag(v, 'stop-after', 1), quiet: !!v.quiet,
+    resume: !!v.resume, overwrite: !!v.overwrite, stopAfterSteps: intFlag(v, 'stop-after', 1), quiet: !!v.quiet,
     saveDtype: str(v, 'save-dtype') as 'fp32' | 'bf16' | 'fp16' | undefined, // checked by the stage (saveDtypeOption)
   };
 }
@@ -178,17 +180,19 @@ export async function runRlCommand(
   if (!data) throw new CliError(`--data is required\n\n${c.usage}`);
   if (!initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${c.usage}`);
   checkModelDir(initFrom);
+  const out = str(v, 'out') ?? `runs/${c.stage}`;
+  const files = (flag: string) => (str(v, flag) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  refuseOverlap(['--out', out], [...files('data').map((f) => ['--data', f] as [string, string]), ...files('eval-data').map((f) => ['--eval-data', f] as [string, string]), ['--init-from', initFrom], ['--reward-model', str(v, 'reward-model')]]);
   const common = commonRlOptions(v);
   let prompts: RlPrompt[];
   let evalPrompts: RlPrompt[] | null = null;
   try {
-    prompts = await c.read(data.split(',').map((s) => s.trim()).filter(Boolean), { skipBadLines: !!v['skip-bad-lines'] });
+    prompts = await c.read(files('data'), { skipBadLines: !!v['skip-bad-lines'] });
     if (str(v, 'eval-data')) evalPrompts = await c.read([str(v, 'eval-data')!], {});
     c.checkData?.(prompts, evalPrompts);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  const out = str(v, 'out') ?? `runs/${c.stage}`;
   const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
   const summary = await c
     .run({ v, common, initFrom, prompts, evalPrompts, out, signal: interrupt.controller.signal })

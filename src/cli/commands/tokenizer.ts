@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
 import { PRESETS, Tokenizer, trainTokenizer, type PresetName } from '../../tokenizer/index.js';
 import { readLines } from '../../tokenizer/corpus.js';
-import { refuseExisting, refuseSamePath, writeVia } from '../outputs.js';
+import { refuseExisting, writeVia } from '../outputs.js';
+import { refuseOverlap } from '../../core/paths.js';
 
 const USAGE = `Usage:
   minimind tokenizer train  --data <file> [--data <file> ...] --vocab-size N --out <dir>
@@ -53,6 +54,7 @@ function train(argv: string[]): void {
   const vocabSize = numberFlag(v, 'vocab-size', NaN);
   if (!Number.isInteger(vocabSize)) throw new CliError(`--vocab-size N is required (an integer, e.g. 6400)`);
   const out = requireFlag(v, 'out', USAGE);
+  refuseOverlap(['--out', out], files.map((f) => ['--data', f]));
   if (existsSync(out) && !statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file; give a folder for tokenizer.json and tokenizer_config.json`);
   if (existsSync(join(out, 'tokenizer.json')) && v.overwrite !== true) throw new CliError(`--out ${out} already holds a tokenizer (tokenizer.json); choose another --out, or add --overwrite to replace it`);
   const preset = (v.preset as string | undefined) ?? 'chatml';
@@ -88,7 +90,7 @@ function loadTokenizer(values: Record<string, unknown>): Tokenizer {
  */
 function mapJsonl(input: string, output: string, overwrite: boolean, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
   if (!existsSync(input)) throw new CliError(`--input: file not found: ${input}`);
-  refuseSamePath(['--output', output], ['--input', input]);
+  refuseOverlap(['--output', output], [['--input', input]]);
   refuseExisting('--output', output, overwrite);
   return writeVia(output, (tmp) => mapJsonlTo(input, tmp, fn));
 }

@@ -6,14 +6,15 @@
 // log_interval steps (reward, KL, clip fraction, length, entropy ...), an optional evaluation
 // hook, atomic checkpoints every save_interval steps and at the end, exact --resume (a step's
 // prompts and sampling seed depend only on (seed, step)), and an aborted cfg.signal (Ctrl-C in the CLI) = checkpoint and stop.
-import { mkdirSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import { AdamW, clipGradNorm, cosineLr } from '../../optim/index.js';
 import { BatchPlan } from '../../data/batches.js';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../formats/safetensors.js';
-import { fsyncTree, latestCheckpointDir, saveCheckpointDir } from '../atomic.js';
+import { latestCheckpointDir, saveCheckpointDir, writeFolderAtomic } from '../atomic.js';
+import { claimRunFolder, type RunFolder } from '../run-folder.js';
 import { MetricsWriter, type MetricRecord } from '../metrics.js';
 import { writeReport } from '../report.js';
 import { Progress } from '../progress.js';
@@ -37,6 +38,8 @@ export interface RlLoopConfig {
   evalInterval: number;
   seed: number;
   resume: boolean;
+  /** Replace an earlier run in outDir (kept aside until this run's first checkpoint). */
+  overwrite?: boolean;
   /** Stop (with a checkpoint) after this many steps of this invocation. */
   stopAfterSteps?: number;
   quiet: boolean;
@@ -114,8 +117,26 @@ interface RlState {
 }
 
 export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSummary> {
+  // the run folder as the supervised stages claim it (run-folder.ts): an earlier run is continued
+  // with resume, replaced with overwrite (kept aside until this run's first checkpoint), else refused
+  const folder = claimRunFolder(cfg.outDir, {
+    resume: cfg.resume,
+    overwrite: cfg.overwrite,
+    hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
+    log: (m) => cfg.quiet || process.stderr.write(m + '\n'),
+  });
+  let failed = true;
+  try {
+    const summary = await loop(cfg, stage, folder);
+    failed = false;
+    return summary;
+  } finally {
+    folder.release(failed);
+  }
+}
+
+async function loop(cfg: RlLoopConfig, stage: RlStage, folder: RunFolder): Promise<RlSummary> {
   const t0 = Date.now();
-  mkdirSync(cfg.outDir, { recursive: true });
   let progress: Progress | null = null;
   const say = (m: string) => {
     if (!cfg.quiet) progress ? progress.log(m) : process.stderr.write(m + '\n');
@@ -163,6 +184,7 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
     say(`resuming ${cfg.stage} from ${dir}: step ${step}/${totalSteps}`);
   }
 
+  folder.setEarlierAside();
   const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), cfg.resume ? step : undefined);
   const info = { stage: cfg.stage, prompts: cfg.prompts, batch_size: cfg.batchSize, epochs: cfg.epochs, learning_rate: cfg.lr, steps: totalSteps, ...stage.info };
   const report = () => writeReport(cfg.outDir, `MiniMind ${cfg.stage}`, metrics.records, info);
@@ -184,14 +206,8 @@ export async function rlLoop(cfg: RlLoopConfig, stage: RlStage): Promise<RlSumma
       writeSafetensors(join(dir, 'state.safetensors'), tensors, { format: 'pt', stage: cfg.stage });
       writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
     });
-    // the model folder is swapped in whole, so a crash never leaves half of one
-    const tmp = `${modelDir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    await stage.saveModel(tmp);
-    fsyncTree(tmp);
-    rmSync(modelDir, { recursive: true, force: true });
-    renameSync(tmp, modelDir);
+    await writeFolderAtomic(modelDir, (dir) => stage.saveModel(dir));
+    folder.committed();
   };
 
   let firstEval: Record<string, number> | null = null;

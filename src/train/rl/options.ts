@@ -29,6 +29,8 @@ export interface RlRunOptions {
   evaluate?: (policy: MiniMindForCausalLM, tokenizer: Tokenizer) => Promise<Record<string, number>> | Record<string, number>;
   seed?: number;
   resume?: boolean;
+  /** Replace an earlier run in `out` (kept aside until this run's first checkpoint). */
+  overwrite?: boolean;
   stopAfterSteps?: number;
   quiet?: boolean;
   /** Aborting stops after the current step with a checkpoint. */

@@ -3,6 +3,8 @@
 // the loop settings; the policy's hooks (parameters, saving, evaluation); prompt rendering;
 // sampling + scoring one batch; and the per-step numbers read from the rollout (length, entropy).
 import { scope } from '../../core/scope.js';
+import { refuseOverlap } from '../../core/paths.js';
+import { UserError } from '../../core/errors.js';
 import * as ops from '../../ops/index.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { RlPrompt } from '../../data/rl.js';
@@ -56,6 +58,8 @@ export interface RlModels {
  * are Errors starting with `${stage}:` (the CLI prints them as one line).
  */
 export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
+  refuseOverlap(['--out', o.out], [['--init-from', o.initFrom]]);
+  if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   const tokenizer = Tokenizer.load(o.initFrom);
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
@@ -68,7 +72,7 @@ export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): RlLoo
   return {
     stage, outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
     lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-    evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: o.signal,
+    evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, overwrite: !!o.overwrite, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: o.signal,
   };
 }
 

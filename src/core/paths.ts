@@ -1,0 +1,41 @@
+// Outputs never overlap inputs. A command that writes into a folder (or file) it also reads can
+// destroy what it reads before it has read it: `sft --init-from R/model --out R --overwrite` once
+// removed the model it was training. Every command that writes checks its output against each of
+// its inputs here, comparing real paths (symlinks resolved, `./a` = `a`), before it touches anything.
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from './errors.js';
+
+/** The canonical path of `p`, following symlinks as far as the path exists. */
+export function canonicalPath(p: string): string {
+  const abs = resolve(p);
+  if (existsSync(abs)) return realpathSync(abs);
+  const parent = dirname(abs);
+  return parent === abs ? abs : join(canonicalPath(parent), basename(abs));
+}
+
+const inside = (child: string, parent: string) => child.startsWith(parent.endsWith('/') ? parent : parent + '/');
+
+/**
+ * Throws a UserError when the output `[flag, path]` is, contains or lies inside any input
+ * `[flag, path]` (inputs without a path are skipped). The message names both and the fix.
+ */
+export function refuseOverlap(output: [flag: string, path: string], inputs: [flag: string, path: string | undefined][]): void {
+  const [oflag, opath] = output;
+  const out = canonicalPath(opath);
+  for (const [flag, path] of inputs) {
+    if (path === undefined || path === '') continue;
+    const inp = canonicalPath(path);
+    if (out === inp) {
+      let kind = 'path';
+      try {
+        kind = statSync(inp).isDirectory() ? 'folder' : 'file';
+      } catch {
+        /* neither exists yet: still the same path */
+      }
+      throw new UserError(`${oflag} ${opath} is the same ${kind} as ${flag} ${path}; writing it would destroy the input. Choose another ${oflag}`);
+    }
+    const how = inside(inp, out) ? 'contains' : inside(out, inp) ? 'lies inside' : null;
+    if (how) throw new UserError(`${oflag} ${opath} ${how} ${flag} ${path}: an output must not overlap an input (writing it could destroy the input); choose another ${oflag}`);
+  }
+}
