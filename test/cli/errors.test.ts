@@ -176,7 +176,7 @@ const CASES: [string[], RegExp][] = [
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'model'], /--out model is the same folder as --model model/],
   [['export', '--model', 'model', '--merge-lora', 'emptydir', '--out', 'run'], /--out run already exists/],
   [['export', '--model', 'model', '--out', 'merged', '--save-dtype', 'int8'], /--save-dtype must be fp32, bf16 or fp16, got 'int8'/],
-  [['export', '--model', 'model', '--out', 'model/bf16'], /--out model\/bf16 and --model model overlap/],
+  [['export', '--model', 'model', '--out', 'model/bf16'], /--out model\/bf16 lies inside --model model: an output must not overlap an input/],
   // serving, evaluation, RL, GGUF, data parallelism (other engineers' commands, same contract)
   [['serve', '--model', 'nowhere'], /model folder not found: nowhere/],
   [['serve', '--model', 'pre.jsonl'], /pre\.jsonl is a file, not a model folder/],
