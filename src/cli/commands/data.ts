@@ -22,6 +22,8 @@ Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than 
            Unicode / control / HTML repairs, length bounds, Gopher and C4 quality filters (datatrove's defaults)
   dedup    FILE... --output OUT.jsonl [--exact-only | --near-only] [--ngram 5] [--bands 14] [--rows 8] [--unit word|char]
            exact (normalised hash) and near (MinHash + LSH, datatrove's defaults) duplicates; first of each cluster kept
+  mix      --source A.jsonl:0.7 --source B.jsonl:0.3 --output OUT.jsonl [--rows N | --tokens N --tokenizer DIR] [--seed 42]
+  split    FILE... --train TRAIN.jsonl --val VAL.jsonl [--val-fraction 0.01 | --val-rows N] [--seed 42]
 
 Common options: --output FILE (never one of the inputs), --overwrite (replace an existing output),
 --no-progress. Rows that cannot be read or do not fit are skipped and counted by reason, with their
@@ -41,7 +43,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!cmd) throw new CliError(`unknown data command '${sub}' (${Object.keys(COMMANDS).join(', ')})\n\n${USAGE}`);
   const p = parseFlags(rest, { ...cmd.flags, 'no-progress': { type: 'boolean' }, overwrite: { type: 'boolean' } }, cmd.usage);
   if (!p) return;
-  if (p.positionals.length === 0) throw new CliError(`give at least one input file\n\n${cmd.usage}`);
+  if (p.positionals.length === 0 && sub !== 'mix') throw new CliError(`give at least one input file\n\n${cmd.usage}`);
   await cmd.run(p.positionals, p.values);
 }
 
@@ -132,6 +134,19 @@ transitively), and the first row of each cluster is kept. Defaults are datatrove
   --exact-only / --near-only   --field NAME (only this field's text)
   --removed FILE  also write each removed row with the place of the row it duplicates
   --threads N     worker threads for the signatures [cores - 1]`;
+
+const MIX_USAGE = `Usage: minimind data mix --source FILE[:WEIGHT] ... --output OUT.jsonl [options]
+
+Mixes sources into one shuffled file. Each source gets its weight's share (default 1) of:
+  --rows N                   the output rows (default: as many as possible without repeating a row)
+  --tokens N --tokenizer DIR a token budget (rows counted as training sees them)
+A source asked for more than it has is repeated (whole passes, then a random part). The shuffle
+spills to temporary files beside the output, so memory stays bounded. --seed 42 fixes the order.`;
+
+const SPLIT_USAGE = `Usage: minimind data split FILE... --train TRAIN.jsonl --val VAL.jsonl [--val-fraction 0.01 | --val-rows N] [--seed 42]
+
+Sends each row to the validation file with probability --val-fraction [0.01], or picks exactly
+--val-rows N rows (a seeded sample); the rest go to the train file, in their order.`;
 
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
@@ -227,6 +242,40 @@ const COMMANDS: Record<string, DataCommand> = {
       const s = await dedup({ inputs, output, removed, exact: v['near-only'] !== true, near, field: v.field as string | undefined, threads: positiveInt(v, 'threads', 0) || undefined, onProgress: bar.onProgress });
       bar.finish();
       console.log(`kept ${s.kept.toLocaleString('en-US')} of ${s.rows.toLocaleString('en-US')} rows -> ${output}: removed ${s.exactDuplicates} exact and ${s.nearDuplicates} near duplicates in ${s.clusters} clusters (${(s.inputBytes / 1e6 / Math.max(s.seconds, 1e-3)).toFixed(2)} MB/s)`);
+      printRejects('unreadable', s.unreadable);
+    },
+  },
+  mix: {
+    usage: MIX_USAGE,
+    flags: { source: { type: 'string', multiple: true }, output: { type: 'string' }, rows: { type: 'string' }, tokens: { type: 'string' }, tokenizer: { type: 'string' }, seed: { type: 'string' } },
+    async run(positionals, v) {
+      const { mix, parseSource } = await import('../../corpus/mix.js');
+      const { openTokenizer } = await import('../../corpus/tokenizer.js');
+      const sources = [...((v.source as string[] | undefined) ?? []), ...positionals].map(parseSource);
+      if (sources.length === 0) throw new CliError(`give at least one --source FILE[:WEIGHT]\n\n${MIX_USAGE}`);
+      const output = outputFlag(v, sources.map((s) => s.path), MIX_USAGE);
+      if (v.rows !== undefined && v.tokens !== undefined) throw new CliError('--rows and --tokens exclude each other; give one');
+      const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
+      const s = await mix({ sources, output, rows: v.rows !== undefined ? positiveInt(v, 'rows', 0) : undefined, tokens: v.tokens !== undefined ? positiveInt(v, 'tokens', 0) : undefined, tokenizer, seed: positiveInt(v, 'seed', 42) });
+      console.log(`mixed ${s.rows.toLocaleString('en-US')} rows -> ${output}`);
+      for (const x of s.sources) console.log(`  ${x.path}: ${x.taken} of ${x.available} rows${x.tokens !== undefined ? `, ${x.tokens} tokens` : ''}${x.repeated > 1 ? ` (repeated up to ${x.repeated}x)` : ''}`);
+      printRejects('unreadable', s.unreadable);
+    },
+  },
+  split: {
+    usage: SPLIT_USAGE,
+    flags: { train: { type: 'string' }, val: { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-rows': { type: 'string' }, seed: { type: 'string' } },
+    async run(inputs, v) {
+      const { split } = await import('../../corpus/split.js');
+      const train = outputFlag(v, inputs, SPLIT_USAGE, 'train');
+      const val = outputFlag(v, [...inputs, train], SPLIT_USAGE, 'val');
+      if (v['val-fraction'] !== undefined && v['val-rows'] !== undefined) throw new CliError('--val-fraction and --val-rows exclude each other; give one');
+      const valFraction = numberFlag(v, 'val-fraction', 0.01);
+      if (!(valFraction >= 0 && valFraction <= 1)) throw new CliError(`--val-fraction must be between 0 and 1, got ${valFraction}`);
+      const bar = byteProgress('split', v);
+      const s = await split({ inputs, train, val, valFraction, valRows: v['val-rows'] !== undefined ? positiveInt(v, 'val-rows', 0) : undefined, seed: positiveInt(v, 'seed', 42), onProgress: bar.onProgress });
+      bar.finish();
+      console.log(`train ${s.train.toLocaleString('en-US')} rows -> ${train}, validation ${s.val.toLocaleString('en-US')} rows -> ${val}`);
       printRejects('unreadable', s.unreadable);
     },
   },

@@ -1,0 +1,129 @@
+// `minimind data mix`: several sources in one shuffled file, each with a share of the rows (its
+// weight) or of a token budget. A source asked for more rows than it has is repeated (whole
+// passes, then a random part), and says so. Three streaming passes: count (and with a token
+// budget, tokenize) each source; choose each row's number of copies from a seeded permutation;
+// write the copies through the external shuffle.
+import { Rejects } from './rejects.js';
+import { readInputs } from './records.js';
+import { kindOf, chatOf, textOf } from './schema.js';
+import { ExternalShuffle } from './shuffle.js';
+import { withWriters } from './writer.js';
+import { permutation, mixSeed } from '../data/rng.js';
+import { UserError } from '../core/errors.js';
+import { statSync } from 'node:fs';
+import type { CorpusTokenizer } from './tokenizer.js';
+
+export interface MixSource {
+  path: string;
+  weight: number;
+}
+
+export interface MixOptions {
+  sources: MixSource[];
+  output: string;
+  /** Rows in the output (default: as many as the sources give without repeating any). */
+  rows?: number;
+  /** A token budget instead of rows (needs tokenizer). */
+  tokens?: number;
+  tokenizer?: CorpusTokenizer;
+  seed?: number;
+}
+
+export interface MixSummary {
+  rows: number;
+  sources: { path: string; available: number; taken: number; tokens?: number; repeated: number }[];
+  unreadable: Rejects;
+}
+
+/** Parses `path[:weight]` (the weight after the last colon, when it is a number). */
+export function parseSource(spec: string): MixSource {
+  const m = /^(.*):([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)$/i.exec(spec);
+  const source = m ? { path: m[1], weight: Number(m[2]) } : { path: spec, weight: 1 };
+  if (!(source.weight > 0)) throw new UserError(`--source ${spec}: the weight must be a number > 0`);
+  return source;
+}
+
+function tokensOf(t: CorpusTokenizer, v: Record<string, unknown>): number {
+  const kind = kindOf(v);
+  if (kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(textOf(v)).length + 2;
+  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
+}
+
+/** Copies of each row: the first `n` rows of a seeded permutation, whole passes first when n > count. */
+function copies(count: number, n: number, seed: number): Uint16Array {
+  const out = new Uint16Array(count);
+  const full = Math.floor(n / count);
+  if (full > 0) out.fill(full);
+  const perm = permutation(count, seed);
+  for (let k = 0; k < n - full * count; k++) out[perm[k]]++;
+  return out;
+}
+
+export async function mix(o: MixOptions): Promise<MixSummary> {
+  if (o.sources.length === 0) throw new UserError('give at least one --source');
+  if (o.tokens !== undefined && !o.tokenizer) throw new UserError('--tokens needs --tokenizer (to count tokens)');
+  const seed = o.seed ?? 42;
+  const unreadable = new Rejects();
+  const totalWeight = o.sources.reduce((a, s) => a + s.weight, 0);
+  // pass 1: rows (and tokens) per source
+  const counts: number[] = [];
+  const rowTokens: Int32Array[] = [];
+  for (const s of o.sources) {
+    let n = 0;
+    const toks: number[] = [];
+    for await (const r of readInputs([s.path], unreadable)) {
+      n++;
+      if (o.tokenizer) toks.push(tokensOf(o.tokenizer, r.value));
+    }
+    if (n === 0) throw new UserError(`--source ${s.path}: no readable rows`);
+    counts.push(n);
+    rowTokens.push(Int32Array.from(toks));
+  }
+  // rows wanted from each source
+  const want: Uint16Array[] = o.sources.map((s, k) => {
+    const sseed = mixSeed(seed, k + 1);
+    if (o.tokens !== undefined) {
+      // take rows in permutation order (repeating passes) until the source's share of the budget is reached
+      const budget = (o.tokens * s.weight) / totalWeight;
+      const perm = permutation(counts[k], sseed);
+      const out = new Uint16Array(counts[k]);
+      let got = 0;
+      for (let i = 0; got < budget; i = (i + 1) % counts[k]) {
+        out[perm[i]]++;
+        got += rowTokens[k][perm[i]];
+      }
+      return out;
+    }
+    const total = o.rows ?? Math.floor(Math.min(...o.sources.map((x, j) => (counts[j] * totalWeight) / x.weight)));
+    return copies(counts[k], Math.round((total * s.weight) / totalWeight), sseed);
+  });
+  // passes 2-3: copies into the external shuffle, then out
+  const bytes = o.sources.reduce((a, s, k) => a + (statSync(s.path).size * want[k].reduce((x, y) => x + y, 0)) / counts[k], 0);
+  const sources: MixSummary['sources'] = [];
+  const rows = await withWriters([o.output], async ([out]) => {
+    const shuffle = new ExternalShuffle(bytes, seed, o.output);
+    try {
+      for (let k = 0; k < o.sources.length; k++) {
+        let i = 0;
+        let taken = 0;
+        let tokens = 0;
+        for await (const r of readInputs([o.sources[k].path], new Rejects())) {
+          const c = want[k][i];
+          if (c > 0) {
+            const line = JSON.stringify(r.value);
+            for (let m = 0; m < c; m++) shuffle.add(line);
+            taken += c;
+            if (o.tokenizer) tokens += c * rowTokens[k][i];
+          }
+          i++;
+        }
+        sources.push({ path: o.sources[k].path, available: counts[k], taken, ...(o.tokenizer ? { tokens } : {}), repeated: Math.max(...want[k]) });
+      }
+      shuffle.drainTo(out);
+    } finally {
+      shuffle.dispose();
+    }
+    return out.rows;
+  });
+  return { rows, sources, unreadable };
+}
