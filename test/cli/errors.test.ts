@@ -46,6 +46,8 @@ saveModelFolder(at('raising'), new MiniMindForCausalLM(cfg, { seed: 1 }), { toke
 const raisingCfg = JSON.parse(readFileSync(at('raising', 'tokenizer_config.json'), 'utf8'));
 raisingCfg.chat_template = "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}";
 writeFileSync(at('raising', 'tokenizer_config.json'), JSON.stringify(raisingCfg));
+// a model trained on 4-token rows: its generation_config records max_length 4, its context
+saveModelFolder(at('short-context'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok'), generation: { max_length: 4 } });
 // a model whose embedding has fewer rows than its tokenizer has tokens
 saveModelFolder(at('small-vocab'), new MiniMindForCausalLM({ ...cfg, vocab_size: 100 }, { seed: 1 }), { tokenizerDir: at('tok') });
 // a model folder whose weights were cut short (a copy that did not finish)
@@ -156,6 +158,7 @@ const CASES: [string[], RegExp][] = [
   [['generate', '--model', 'model', '--prompt', 'hi', '--max-new-tokens', 'many'], /--max-new-tokens must be a number, got 'many'/],
   [['generate', '--model', 'truncated', '--prompt', 'hi'], /truncated/],
   [['chat', '--model', 'nowhere'], /not found: nowhere/],
+  [['generate', '--model', 'short-context', '--prompt', 'What is the capital of France?'], /the prompt is \d+ tokens; the model's context is 4 tokens, with no room left to answer/],
   [['chat', '--model', 'raising', '--system', 'Be brief.'], /the chat template refused these messages: System role not supported/],
   [['generate', '--model', 'raising', '--system', 'Be brief.', '--prompt', 'hi'], /the chat template refused these messages: System role not supported/],
   [['serve'], /--model is required/],
