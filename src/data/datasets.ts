@@ -7,10 +7,11 @@
 // and every option that changes the tokens; a second run with the same inputs reuses it.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
 import { assertReadableFile, readJsonl } from './jsonl.js';
 import { parsePythonLiteral, readCsv } from './csv.js';
 import { chatMarkers, countTargets, encodeChat, encodePretrain, EncodedSample, SftMaskMode, toMessages, v1SftMessages } from './encode.js';
-import { cacheKey, fileIdentity, SampleSource, TokenStore, TokenStoreWriter } from './token-cache.js';
+import { cacheKey, fileIdentity, SampleSource, TokenStore, TokenStoreMeta, TokenStoreWriter } from './token-cache.js';
 import { TokenizerLike } from './tokenizer-like.js';
 import { mixSeed, mulberry32 } from './rng.js';
 import { quoteUserText } from '../core/errors.js';
@@ -82,9 +83,30 @@ export class BinDataset implements SampleSource {
   }
 }
 
+/**
+ * A folder written by `minimind data tokenize` (a token store): used as it is, after checking that
+ * it was tokenized for this stage's kind, with this tokenizer (its fingerprint) and within max length.
+ */
+function openTokenized(o: DatasetOptions): OpenedDataset {
+  const dir = o.files[0];
+  const store = new TokenStore(dir);
+  const src = (store.meta.source ?? {}) as { kind?: string; tokenizer?: string };
+  const fail = (what: string) => {
+    store.close();
+    throw new UserError(`${dir}: ${what}`);
+  };
+  if (src.kind !== o.kind) fail(`tokenized for ${src.kind ?? 'an unknown kind'}, not ${o.kind}; run 'minimind data tokenize --kind ${o.kind}' on the jsonl`);
+  if (src.tokenizer !== o.tokenizerKey) fail(`tokenized with another tokenizer (fingerprint ${src.tokenizer ?? 'none'}, this run's is ${o.tokenizerKey}); re-run 'minimind data tokenize' with this run's tokenizer`);
+  if (store.meta.maxLength > o.maxLength) fail(`tokenized with max length ${store.meta.maxLength}, longer than this run's ${o.maxLength}; pass --max-seq-len ${store.meta.maxLength} or re-tokenize`);
+  const group = o.kind === 'dpo' ? 2 : 1;
+  o.log?.(`using pre-tokenized ${dir} (${store.meta.count / group} examples, ${store.meta.totalTokens} tokens)`);
+  return { samples: store, group, size: store.length / group, cacheDir: dir, fromCache: true, badLines: store.meta.badLines };
+}
+
 /** Opens (tokenizing on first use) the dataset described by `o`. */
 export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
   if (o.files.length === 0) throw new Error('no data files given');
+  if (o.files.length === 1 && TokenStore.exists(o.files[0])) return openTokenized(o);
   for (const f of o.files) assertReadableFile(f);
   const exts = o.files.map((f) => extname(f).toLowerCase());
   if (exts.includes('.bin')) {
@@ -115,6 +137,20 @@ export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
     o.log?.(`using tokenized cache ${dir} (${store.meta.count / group} examples, ${store.meta.totalTokens} tokens)`);
     return { samples: store, group, size: store.length / group, cacheDir: dir, fromCache: true, badLines: store.meta.badLines };
   }
+  const { meta, badLines } = await buildTokenStore(o, dir);
+  return { samples: new TokenStore(dir), group, size: meta.count / group, cacheDir: dir, fromCache: false, badLines };
+}
+
+/**
+ * Tokenizes o.files into a token store folder at `dir` (written under a temporary name, renamed
+ * when complete). Its meta.json records the kind, the files, the mask mode and the tokenizer's
+ * fingerprint (o.tokenizerKey), so a pre-tokenized folder can be checked against a run's tokenizer.
+ */
+export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{ meta: TokenStoreMeta; badLines: number }> {
+  const exts = o.files.map((f) => extname(f).toLowerCase());
+  const sftMask: SftMaskMode = o.sftMask ?? (exts.every((e) => e === '.csv') ? 'last' : 'all');
+  const seed = o.seed ?? 42;
+  const group = o.kind === 'dpo' ? 2 : 1;
   const dtype = (o.vocabSize ?? 65536) <= 65536 ? 'uint16' : 'int32';
   const writer = new TokenStoreWriter(dir, dtype, o.kind !== 'pretrain');
   let badLines = 0;
@@ -161,9 +197,9 @@ export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
   }
   if (badLines) o.log?.(`skipped ${badLines} malformed line(s)`);
   if (empty) o.log?.(`dropped ${empty} record(s) with no target tokens within max length ${o.maxLength}`);
-  const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask }, badLines });
+  const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask, tokenizer: o.tokenizerKey }, badLines });
   o.log?.(`tokenized ${meta.count / group} examples (${meta.totalTokens} tokens) into ${dir}`);
-  return { samples: new TokenStore(dir), group, size: meta.count / group, cacheDir: dir, fromCache: false, badLines };
+  return { meta, badLines };
 }
 
 function field(v: Record<string, unknown>, name: string, where: string): unknown {

@@ -24,6 +24,8 @@ Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than 
            exact (normalised hash) and near (MinHash + LSH, datatrove's defaults) duplicates; first of each cluster kept
   mix      --source A.jsonl:0.7 --source B.jsonl:0.3 --output OUT.jsonl [--rows N | --tokens N --tokenizer DIR] [--seed 42]
   split    FILE... --train TRAIN.jsonl --val VAL.jsonl [--val-fraction 0.01 | --val-rows N] [--seed 42]
+  tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR
+           pre-tokenized folder that pretrain / sft / dpo read as --data DIR (checked against their tokenizer)
 
 Common options: --output FILE (never one of the inputs), --overwrite (replace an existing output),
 --no-progress. Rows that cannot be read or do not fit are skipped and counted by reason, with their
@@ -147,6 +149,13 @@ const SPLIT_USAGE = `Usage: minimind data split FILE... --train TRAIN.jsonl --va
 
 Sends each row to the validation file with probability --val-fraction [0.01], or picks exactly
 --val-rows N rows (a seeded sample); the rest go to the train file, in their order.`;
+
+const TOKENIZE_USAGE = `Usage: minimind data tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR [--overwrite]
+
+Tokenizes MiniMind jsonl (or v1 csv) once, exactly as the stage would (bos/eos, chat template,
+loss masks, truncation at --max-seq-len), into a folder of binary shards (ids.bin, mask.bin,
+offsets.bin, meta.json with the tokenizer's fingerprint). Train on it with --data DIR: the stage
+reads it in place and refuses it when its tokenizer, kind or a shorter --max-seq-len differ.`;
 
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
@@ -277,6 +286,26 @@ const COMMANDS: Record<string, DataCommand> = {
       bar.finish();
       console.log(`train ${s.train.toLocaleString('en-US')} rows -> ${train}, validation ${s.val.toLocaleString('en-US')} rows -> ${val}`);
       printRejects('unreadable', s.unreadable);
+    },
+  },
+  tokenize: {
+    usage: TOKENIZE_USAGE,
+    flags: { tokenizer: { type: 'string' }, kind: { type: 'string' }, 'max-seq-len': { type: 'string' }, output: { type: 'string' } },
+    async run(inputs, v) {
+      const { tokenize } = await import('../../corpus/tokenize.js');
+      const { openTokenizer } = await import('../../corpus/tokenizer.js');
+      const kind = requireFlag(v, 'kind', TOKENIZE_USAGE);
+      if (!['pretrain', 'sft', 'dpo'].includes(kind)) throw new CliError(`--kind must be pretrain, sft or dpo, got '${kind}'`);
+      const tokenizer = openTokenizer(requireFlag(v, 'tokenizer', TOKENIZE_USAGE));
+      requireFlag(v, 'max-seq-len', TOKENIZE_USAGE);
+      const maxSeqLen = positiveInt(v, 'max-seq-len', NaN);
+      const output = outputFlag(v, [...inputs, tokenizer.dir], TOKENIZE_USAGE);
+      const tty = v['no-progress'] !== true && process.stderr.isTTY;
+      const s = await tokenize({ inputs, output, kind: kind as 'sft', tokenizer, maxSeqLen, onProgress: tty ? (n) => process.stderr.write(`\rtokenize: ${n.toLocaleString('en-US')} records`) : undefined, log: (m) => console.error(m) });
+      if (tty) process.stderr.write('\n');
+      const group = kind === 'dpo' ? 2 : 1;
+      console.log(`tokenized ${(s.meta.count / group).toLocaleString('en-US')} examples, ${s.meta.totalTokens.toLocaleString('en-US')} tokens (${s.meta.dtype}) in ${s.seconds.toFixed(1)} s -> ${output} (tokenizer fingerprint ${tokenizer.fingerprint})`);
+      if (s.badLines) console.log(`skipped ${s.badLines} unreadable rows (see the lines above)`);
     },
   },
 };

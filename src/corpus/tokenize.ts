@@ -1,0 +1,40 @@
+// `minimind data tokenize`: a corpus -> a pre-tokenized folder that pretrain / sft / dpo read
+// directly (--data FOLDER), so a large corpus is tokenized once, ahead of training and on another
+// machine if need be. The folder is the stages' own token store (data/token-cache.ts: ids.bin,
+// mask.bin, offsets.bin, meta.json), written by the same code that fills their cache
+// (data/datasets.ts buildTokenStore), so the ids are exactly what the stage would have made; its
+// meta.json carries the tokenizer's fingerprint, and a stage refuses a folder made with another
+// tokenizer, for another stage, or with a longer max length.
+import { buildTokenStore, DatasetKind } from '../data/datasets.js';
+import type { TokenStoreMeta } from '../data/token-cache.js';
+import { UserError } from '../core/errors.js';
+import { checkInputs } from './records.js';
+import type { CorpusTokenizer } from './tokenizer.js';
+import { extname } from 'node:path';
+
+export interface TokenizeOptions {
+  inputs: string[];
+  output: string;
+  kind: DatasetKind;
+  tokenizer: CorpusTokenizer;
+  maxSeqLen: number;
+  onProgress?: (records: number) => void;
+  log?: (msg: string) => void;
+}
+
+export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; seconds: number }> {
+  checkInputs(o.inputs);
+  for (const f of o.inputs) {
+    const e = extname(f).toLowerCase();
+    if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
+  }
+  if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
+  const t0 = Date.now();
+  const r = await buildTokenStore(
+    { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, onProgress: o.onProgress, log: o.log },
+    o.output,
+  ).catch((e: Error) => {
+    throw e instanceof UserError ? e : new UserError(e.message);
+  });
+  return { ...r, seconds: (Date.now() - t0) / 1000 };
+}

@@ -1,0 +1,51 @@
+// `data tokenize`: the pre-tokenized folder gives exactly the samples the stage would tokenize
+// itself from the jsonl, and a stage refuses it with another tokenizer, kind or a shorter max length.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tokenize } from '../../src/corpus/tokenize.js';
+import { openTokenizer } from '../../src/corpus/tokenizer.js';
+import { openDataset, type DatasetOptions } from '../../src/data/datasets.js';
+import { trainTokenizer } from '../../src/tokenizer/index.js';
+import { generateQuickstartData } from '../../src/train/quickstart-data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mm-tokenize-'));
+const qs = generateQuickstartData(3);
+const tokA = join(dir, 'tokA');
+const tokB = join(dir, 'tokB');
+trainTokenizer({ texts: qs.pretrainTexts, vocabSize: 320, preset: 'minimind3' }).save(tokA);
+trainTokenizer({ texts: qs.pretrainTexts.slice(0, 50), vocabSize: 300, preset: 'minimind3' }).save(tokB);
+const sft = join(dir, 'sft.jsonl');
+writeFileSync(sft, qs.sftConversations.slice(0, 40).map((conversations) => JSON.stringify({ conversations })).join('\n') + '\n' + '{broken\n');
+const pre = join(dir, 'pre.jsonl');
+writeFileSync(pre, qs.pretrainTexts.slice(0, 40).map((text) => JSON.stringify({ text })).join('\n') + '\n');
+
+for (const [kind, file] of [['sft', sft], ['pretrain', pre]] as const) {
+  test(`tokenize --kind ${kind}: the folder gives the samples the stage makes from the jsonl`, async () => {
+    const t = openTokenizer(tokA);
+    const out = join(dir, `${kind}-tok`);
+    const s = await tokenize({ inputs: [file], output: out, kind, tokenizer: t, maxSeqLen: 96 });
+    assert.equal(s.badLines, kind === 'sft' ? 1 : 0);
+    const common = { kind, tokenizer: t.tok, tokenizerKey: t.fingerprint, maxLength: 96, cacheDir: join(dir, 'cache'), skipBadLines: true } as const;
+    const fromJsonl = await openDataset({ ...common, files: [file] });
+    const fromFolder = await openDataset({ ...common, files: [out] });
+    assert.equal(fromFolder.size, fromJsonl.size);
+    for (let i = 0; i < fromJsonl.samples.length; i++) assert.deepEqual(fromFolder.samples.get(i), fromJsonl.samples.get(i));
+    // a longer run max length reads it too (samples are already within 96)
+    assert.equal((await openDataset({ ...common, files: [out], maxLength: 128 })).size, fromJsonl.size);
+  });
+}
+
+test('a stage refuses a folder tokenized with another tokenizer, for another kind, or longer than its max length', async () => {
+  const a = openTokenizer(tokA);
+  const b = openTokenizer(tokB);
+  assert.notEqual(a.fingerprint, b.fingerprint);
+  const out = join(dir, 'sft-tok-refuse');
+  await tokenize({ inputs: [sft], output: out, kind: 'sft', tokenizer: a, maxSeqLen: 96 });
+  const base: DatasetOptions = { kind: 'sft', files: [out], tokenizer: b.tok, tokenizerKey: b.fingerprint, maxLength: 96, cacheDir: join(dir, 'cache') };
+  await assert.rejects(openDataset(base), /tokenized with another tokenizer \(fingerprint [0-9a-f]+, this run's is [0-9a-f]+\)/);
+  await assert.rejects(openDataset({ ...base, tokenizer: a.tok, tokenizerKey: a.fingerprint, kind: 'pretrain' }), /tokenized for sft, not pretrain/);
+  await assert.rejects(openDataset({ ...base, tokenizer: a.tok, tokenizerKey: a.fingerprint, maxLength: 64 }), /tokenized with max length 96, longer than this run's 64/);
+});
