@@ -130,6 +130,16 @@ export class ProcessGroup {
     await this.allReduce(new Float64Array(1));
   }
 
+  /**
+   * Leaves without a goodbye, at once (this rank failed): its exit is a failure the other ranks
+   * learn from the rendezvous and the launcher, so nothing waits here for their goodbyes.
+   */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.worker.terminate();
+  }
+
   /** Says goodbye to the other ranks (so this rank's exit is not taken for a failure). */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -181,18 +181,24 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
   const env = distEnv();
   if (env && r.autoBatch) throw new UserError('--batch-size auto probes one GPU; under minimind launch give --batch-size N (the global batch)');
   const group = env ? await ProcessGroup.join(env) : null;
+  // A rank that fails leaves the group at once (abort): a goodbye would wait for ranks that are
+  // still at a barrier, and the launcher stops them as soon as this one exits.
   if (group && group.rank !== 0) {
+    let ok = false;
     try {
       await group.barrier(); // rank 0 has claimed the folder and opened the data
       const task = await prepare();
       const dist = await dataParallel(group, getBackend());
       try {
-        return await train({ ...r.cfg, dist }, task);
+        const summary = await train({ ...r.cfg, dist }, task);
+        ok = true;
+        return summary;
       } finally {
         await dist.close();
       }
     } finally {
-      await group.close();
+      if (ok) await group.close();
+      else group.abort();
     }
   }
   let folder;
@@ -204,7 +210,7 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
       log: r.cfg.log,
     });
   } catch (e) {
-    await group?.close();
+    group?.abort();
     throw e;
   }
   let failed = true;
@@ -226,6 +232,7 @@ export async function runInFolder(r: ResolvedStage, prepare: () => Promise<Train
     }
   } finally {
     folder.release(failed);
-    await group?.close();
+    if (failed) group?.abort();
+    else await group?.close();
   }
 }

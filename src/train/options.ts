@@ -3,6 +3,7 @@
 // ModelOptions & { its extras }`; `resolveTraining` turns them into the trainer's TrainConfig
 // or throws a UserError naming the option (by its command-line spelling, which is the same
 // name in kebab-case) and what would be valid.
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { refuseOverlap } from '../core/paths.js';
@@ -186,6 +187,24 @@ export function stageInputs(o: object, dataFiles: string[], evalFiles: string[])
     ...evalFiles.map((f) => ['--eval-data', f] as [string, string]),
     ...named.map(([flag, v]) => [flag, typeof v === 'string' ? v : undefined] as [string, string | undefined]),
   ];
+}
+
+/**
+ * Checks, without reading them, that every input of a stage is there and none overlaps `out`:
+ * what `minimind launch` verifies before it starts any rank (a rank that finds a missing file
+ * only after the others joined costs the whole job's start-up).
+ */
+export function checkStageInputs(o: StageOptions): void {
+  const dataFiles = fileList(o.data);
+  const evalFiles = fileList(o.evalData);
+  for (const f of [...dataFiles, ...evalFiles]) {
+    if (!existsSync(f)) throw new UserError(`data file not found: ${f}`);
+    if (!statSync(f).isFile()) throw new UserError(`data path is not a file: ${f}`);
+  }
+  for (const [flag, dir] of stageInputs(o, [], [])) {
+    if (dir !== undefined && !existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}`);
+  }
+  refuseOverlap(['--out', o.out], stageInputs(o, dataFiles, evalFiles));
 }
 
 /**

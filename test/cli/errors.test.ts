@@ -272,6 +272,9 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'good.pth', '--overwrite'], /--out good\.pth is the same file as --pth good\.pth/],
     [['export', 'gguf', '--model', 'model', '--out', 'model/m.gguf'], inside('model/m.gguf', '--model', 'model')],
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft.jsonl', '--overwrite'], /--out sft\.jsonl is the same file as --data sft\.jsonl/],
+    // launch checks the stage's inputs before it starts any rank
+    [['launch', '--nproc-per-node', '2', ...base('pretrain', ['--data', 'missing.jsonl'])], /^minimind: data file not found: missing\.jsonl$/],
+    [['launch', '--nproc-per-node', '2', ...sftArgs(['--out', 'model/sft'])], inside('model/sft', '--init-from', 'model')],
     [base('pretrain', ['--data', 'escapes.jsonl']), /escapes\.jsonl:2: invalid JSON \(Unexpected token '\\x1b', "\{"text": \\x1b\]0;pwned\\x07/],
   ];
   for (const [argv, want] of cases) {

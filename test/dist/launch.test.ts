@@ -176,6 +176,38 @@ test('bad launches: one minimind: line, exit 2', { skip }, async () => {
   rmSync(dir, { recursive: true });
 });
 
+test('a missing input fails before any rank starts; a rank that fails after the rendezvous stops the job within 5 s (issue 21)', { skip }, async () => {
+  const { dir, stage } = setup();
+  // checked by the launcher itself: one line, no rank started, nothing written
+  for (const [extra, want] of [
+    [['--data', join(dir, 'missing.jsonl')], /^minimind: data file not found: .*missing\.jsonl$/],
+    [['--eval-data', join(dir, 'nowhere.jsonl')], /^minimind: data file not found: .*nowhere\.jsonl$/],
+    [['--init-from', join(dir, 'no-model')], /^minimind: --init-from: folder not found: .*no-model$/],
+    [['--out', TOK], /^minimind: --out .* is the same folder as --tokenizer/],
+  ] as [string[], RegExp][]) {
+    const t0 = Date.now();
+    const r = run(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), ...stage(join(dir, 'pre')), ...extra]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), want);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+    assert.ok(!existsSync(join(dir, 'pre')), 'no run folder');
+  }
+  // found only by rank 0, after every rank joined (a bad line in the data): the job ends in seconds, not after the 60 s goodbye wait
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"text": "fine"}\n{"text": oops}\n');
+  let errorAt = 0;
+  const r = await launchAndKill(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), ...stage(join(dir, 'bad')), '--data', bad], null, {
+    onLine: (l) => void (errorAt ||= /invalid JSON/.test(l) ? Date.now() : 0),
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /minimind: .*bad\.jsonl:2: invalid JSON/);
+  assert.match(r.stderr, /minimind: launch: rank 0 exited with code 2; the other ranks were stopped/);
+  assert.ok(errorAt > 0 && r.exitedAt - errorAt < 5000, `the job stopped ${r.exitedAt - errorAt} ms after the rank's error`);
+  assert.ok(!existsSync(join(dir, 'bad')), 'the failed run left no folder');
+  rmSync(dir, { recursive: true });
+});
+
 test('Ctrl-C (SIGINT to every process, as a terminal sends it) stops all ranks at the same step with one checkpoint; launch --resume finishes', { skip }, async () => {
   const { dir, stage } = setup(40);
   const out = join(dir, 'run');

@@ -14,9 +14,14 @@ Distillation:
   --temperature X [1.5]
 ${stageUsage(DISTILL_DEFAULTS)}`;
 
-export async function run(argv: string[]): Promise<void> {
+/** The flags as DistillOptions (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]): DistillOptions | null {
   const o = parseStageFlags<DistillOptions>('distill', argv, { ...MODEL_FLAGS, teacher: { type: 'string' }, alpha: { type: 'string' }, temperature: { type: 'string' } }, USAGE);
-  if (!o) return;
-  if (!o.teacher) throw new CliError(`--teacher MODEL_DIR is required\n\n${USAGE}`);
-  await runStageCommand('distill', o, distill);
+  if (o && !o.teacher) throw new CliError(`--teacher MODEL_DIR is required\n\n${USAGE}`);
+  return o;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const o = options(argv);
+  if (o) await runStageCommand('distill', o, distill);
 }

@@ -12,9 +12,14 @@ DPO:
   --logp-reduce sum|mean   sequence score: sum of answer log-probs (minimind-3) or mean (minimind2) [sum]
 ${stageUsage(DPO_DEFAULTS)}`;
 
-export async function run(argv: string[]): Promise<void> {
+/** The flags as DpoOptions (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]): DpoOptions | null {
   const o = parseStageFlags<DpoOptions>('dpo', argv, { 'init-from': { type: 'string' }, beta: { type: 'string' }, 'logp-reduce': { type: 'string' } }, USAGE);
-  if (!o) return;
-  if (!o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
-  await runStageCommand('dpo', o, dpo);
+  if (o && !o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
+  return o;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const o = options(argv);
+  if (o) await runStageCommand('dpo', o, dpo);
 }

@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CliError } from '../args.js';
-import { launch } from '../../dist/launch.js';
+import { launch, validateLaunch, type LaunchOptions } from '../../dist/launch.js';
+import { checkStageInputs, type StageOptions } from '../../train/options.js';
 
 const STAGES = ['pretrain', 'sft', 'lora', 'dpo', 'distill'];
 const NOT_YET = ['grpo', 'ppo', 'agent'];
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!STAGES.includes(stage)) throw new CliError(`launch: '${stage}' is not a training stage (one of ${STAGES.join(', ')})\n\n${USAGE}`);
   if (o.nprocPerNode === undefined) throw new CliError(`--nproc-per-node is required\n\n${USAGE}`);
   const main = join(dirname(dirname(fileURLToPath(import.meta.url))), 'main.js');
-  const job = launch({
+  const options: LaunchOptions = {
     nprocPerNode: o.nprocPerNode as number,
     nnodes: o.nnodes as number | undefined,
     nodeRank: o.nodeRank as number | undefined,
@@ -57,7 +58,15 @@ export async function run(argv: string[]): Promise<void> {
     masterPort: o.masterPort as number | undefined,
     args: [main, ...argv.slice(i)],
     log: (m) => process.stderr.write(m + '\n'),
-  });
+  };
+  validateLaunch(options);
+  // The stage's flags and inputs are checked here, before any rank starts: a missing file is one
+  // line at once instead of every rank finding it after the rendezvous.
+  const command = (await import(`./${stage}.js`)) as { options(argv: string[]): StageOptions | null };
+  const stageOptions = command.options(argv.slice(i + 1));
+  if (!stageOptions) return; // --help
+  checkStageInputs(stageOptions);
+  const job = launch(options);
   // Ctrl-C reaches every rank from the terminal (each stops after its step); the launcher waits.
   const ignore = () => {};
   const term = () => job.kill('SIGTERM');

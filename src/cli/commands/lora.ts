@@ -13,11 +13,17 @@ LoRA:
                            'all', or names like q_proj,v_proj [square]
 ${stageUsage(LORA_DEFAULTS)}`;
 
-export async function run(argv: string[]): Promise<void> {
+/** The flags as LoraOptions (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]): LoraOptions | null {
   const o = parseStageFlags<LoraOptions & { loraTargets?: string }>('lora', argv, { 'init-from': { type: 'string' }, 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-targets': { type: 'string' } }, USAGE);
-  if (!o) return;
+  if (!o) return null;
   if (!o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
   const t = o.loraTargets;
   const loraTargets = t === undefined || t === 'square' || t === 'all' ? t : t.split(',').map((s) => s.trim()).filter(Boolean);
-  await runStageCommand('lora', { ...o, loraTargets }, lora);
+  return { ...o, loraTargets };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const o = options(argv);
+  if (o) await runStageCommand('lora', o, lora);
 }

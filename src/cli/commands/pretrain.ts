@@ -12,7 +12,12 @@ Model:
   --hidden-size N  --num-hidden-layers N  --use-moe
 ${stageUsage(PRETRAIN_DEFAULTS)}`;
 
+/** The flags as PretrainOptions (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]): PretrainOptions | null {
+  return parseStageFlags<PretrainOptions>('pretrain', argv, MODEL_FLAGS, USAGE);
+}
+
 export async function run(argv: string[]): Promise<void> {
-  const o = parseStageFlags<PretrainOptions>('pretrain', argv, MODEL_FLAGS, USAGE);
+  const o = options(argv);
   if (o) await runStageCommand('pretrain', o, pretrain);
 }

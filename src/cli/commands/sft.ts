@@ -11,7 +11,12 @@ Model:
   --sft-mask all|last      supervise every assistant turn (jsonl default) or only the last (v1 csv default)
 ${stageUsage(SFT_DEFAULTS)}`;
 
+/** The flags as SftOptions (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]): SftOptions | null {
+  return parseStageFlags<SftOptions>('sft', argv, MODEL_FLAGS, USAGE);
+}
+
 export async function run(argv: string[]): Promise<void> {
-  const o = parseStageFlags<SftOptions>('sft', argv, MODEL_FLAGS, USAGE);
+  const o = options(argv);
   if (o) await runStageCommand('sft', o, sft);
 }
