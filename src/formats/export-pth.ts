@@ -35,7 +35,7 @@ export function pthStateDict(model: MiniMindForCausalLM, style: PthStyle, dtype:
       if (!k1) throw why(`no v1 name for ${name}`);
       key = k1;
     }
-    const h = fromFloat32(v, [...t.shape], dtype);
+    const h = fromFloat32(v, [...t.shape], dtype, name);
     if (name === 'model.embed_tokens.weight') embed = h;
     out.push([key, h]);
   }

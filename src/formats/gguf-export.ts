@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { MiniMindConfig } from '../model/config.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { checkFitsF16 } from './halfFloat.js';
 import { bool, encodeTensor, f32, QK8_0, str, u32, writeGguf, type GgmlType, type GgufTensor, type GgufValue } from './gguf.js';
 import { hfArchitecture, modelTensors } from './hf-folder.js';
 import { rotateHalfToInterleaved } from './import-pth.js';
@@ -89,6 +90,7 @@ export function ggufTensors(model: MiniMindForCausalLM, out: GgufOutType): GgufT
   const tensors: GgufTensor[] = [];
   const add = (hfName: string, name: string, shape: number[], values: Float32Array) => {
     const type = ggufStorageType(hfName, shape, out);
+    if (type === 'F16') checkFitsF16(values, hfName);
     tensors.push({ name, shape, type, data: encodeTensor(values, type) });
   };
   for (const [k, t] of hf) {

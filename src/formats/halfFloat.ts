@@ -1,5 +1,6 @@
 // Float16 / bfloat16 <-> float32 conversion on raw 16-bit patterns (Node 20 has no Float16Array).
 // Rounding is round-to-nearest-even, bit-for-bit like torch's `.half()` / `.bfloat16()`.
+import { UserError } from '../core/errors.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -67,6 +68,22 @@ export function f32BitsToF16(u: number): number {
 export function f32BitsToBf16(u: number): number {
   if ((u & 0x7fffffff) > 0x7f800000) return 0x7fc0; // NaN
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Values at or above this magnitude round to infinity in fp16 (65504 is the largest fp16, 65520 the halfway point to 2^16). */
+export const F16_OVERFLOW = 65520;
+
+/**
+ * Throws a UserError naming `name` and its largest magnitude when a finite value of `src` would
+ * become infinity in fp16: a saved model must hold the weights it was given, not Inf.
+ */
+export function checkFitsF16(src: Float32Array, name: string): void {
+  let max = 0;
+  for (let i = 0; i < src.length; i++) {
+    const a = Math.abs(src[i]);
+    if (a > max && a !== Infinity) max = a;
+  }
+  if (max >= F16_OVERFLOW) throw new UserError(`tensor ${name} holds ${max} (in magnitude), beyond fp16's largest value 65504; save as bf16 or fp32 instead`);
 }
 
 export function f32ToF16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {

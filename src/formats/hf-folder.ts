@@ -19,6 +19,7 @@ import { configFromDict, countParameters, describeSize, effectiveRopeScaling, ro
 import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
+import { writeError } from '../core/write-file.js';
 import { convertPthStateDict } from './import-pth.js';
 import { configFieldsFromQwen2Moe, fromQwen2MoeTensors, isQwen2MoeLike, qwen2MoeConfigFields, toQwen2MoeTensors } from './qwen2-moe.js';
 
@@ -233,7 +234,7 @@ export function modelTensors(model: MiniMindForCausalLM, dtype: 'F32' | 'BF16' |
   }
   if (isQwen2MoeLike(model.config)) f32 = toQwen2MoeTensors(f32, model.config);
   const out = new Map<string, HostTensor>();
-  for (const [name, t] of f32) out.set(name, fromFloat32(t.data, t.shape, dtype));
+  for (const [name, t] of f32) out.set(name, fromFloat32(t.data, t.shape, dtype, name));
   return out;
 }
 
@@ -275,11 +276,11 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   fs.mkdirSync(tmp);
   try {
-    for (const [f, data] of all) fs.writeFileSync(path.join(tmp, f), data);
+    for (const [f, data] of all) writeFileAtomic(path.join(tmp, f), data);
     fs.renameSync(tmp, dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw writeError(e, dir);
   }
 }
 
@@ -381,9 +382,9 @@ export function loadModelFolder(dir: string): { model: MiniMindForCausalLM; conf
     model.loadStateDict(legacy ? convertPthStateDict(tensors!, config!, dir).stateDict : toModelStateDict(tensors!, config!));
   } catch (e) {
     model.dispose();
-    problems.push(`weights do not match config.json (${hfConfigJson(config!).architectures}):`);
     const lines = (e as Error).message.split('\n');
-    problems.push(...(lines.length > 1 ? lines.slice(1) : lines).map((l) => '  ' + l.trim()));
+    if (lines.length > 1) problems.push(`weights do not match config.json (${hfConfigJson(config!).architectures}):`, ...lines.slice(1).map((l) => '  ' + l.trim()));
+    else problems.push(lines[0]);
     fail();
   }
   return { model, config: config! };

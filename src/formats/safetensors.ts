@@ -7,11 +7,11 @@
 // Reading returns typed-array views on the file buffer (zero copy) when a tensor's byte offset is
 // aligned to its element size, a copy otherwise. Writing pads the header to 8 bytes and orders
 // tensors by element size (largest first, then name, as Python safetensors does), so every tensor
-// in our own files is aligned. Writes are atomic: temp file in the same folder + fsync + rename.
+// in our own files is aligned. Writes are atomic (src/core/write-file.ts).
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './halfFloat.js';
+import { writeFileAtomic } from '../core/write-file.js';
+import { bf16ToF32, checkFitsF16, f16ToF32, f32ToBf16, f32ToF16 } from './halfFloat.js';
 
 export type StDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8' | 'BOOL';
 
@@ -171,12 +171,17 @@ export function toInt32(t: HostTensor): Int32Array {
   }
 }
 
-/** float32 values -> HostTensor of F32 (same array, no copy), F16 or BF16 (round to nearest even, like torch). */
-export function fromFloat32(data: Float32Array, shape: number[], dtype: 'F32' | 'F16' | 'BF16' = 'F32'): HostTensor {
+/**
+ * float32 values -> HostTensor of F32 (same array, no copy), F16 or BF16 (round to nearest even,
+ * like torch). F16 refuses values beyond its range (a UserError naming `name`) instead of writing Inf.
+ */
+export function fromFloat32(data: Float32Array, shape: number[], dtype: 'F32' | 'F16' | 'BF16' = 'F32', name = 'tensor'): HostTensor {
   if (numel(shape) !== data.length) throw new Error(`fromFloat32: shape [${shape.join(', ')}] has ${numel(shape)} elements but data has ${data.length}`);
   switch (dtype) {
     case 'F32': return { dtype, shape: shape.slice(), data };
-    case 'F16': return { dtype, shape: shape.slice(), data: f32ToF16(data) };
+    case 'F16':
+      checkFitsF16(data, name);
+      return { dtype, shape: shape.slice(), data: f32ToF16(data) };
     case 'BF16': return { dtype, shape: shape.slice(), data: f32ToBf16(data) };
   }
 }
@@ -230,30 +235,8 @@ export function serializeSafetensors(tensors: Map<string, HostTensor> | Record<s
   return out;
 }
 
-/** Write `data` to `file` atomically: temp file in the same folder, fsync, rename, fsync the folder. */
-export function writeFileAtomic(file: string, data: Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
-  let fd = -1;
-  try {
-    fd = fs.openSync(tmp, 'w');
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(fd, data, off, Math.min(data.length - off, 1 << 30));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = -1;
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    if (fd >= 0) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  try {
-    // Make the rename itself durable; not possible on every platform/filesystem, hence best effort.
-    const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* best effort */ }
-}
+/** The crash-safe writer (temp file + fsync + rename), re-exported for the writers of this folder. */
+export { writeFileAtomic };
 
 export function writeSafetensors(file: string, tensors: Map<string, HostTensor> | Record<string, HostTensor>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));

@@ -77,8 +77,8 @@ export class Module {
 
   /**
    * Replaces parameter values by name; errors list the missing, unexpected or mis-shaped names
-   * (the first 12, then a count) and any NaN or infinite value: a model with them would only
-   * ever produce NaN logits (an empty answer, a NaN loss at step 1).
+   * (the first 12, then a count). A NaN or infinite value is refused too: a model holding one
+   * only ever produces NaN logits (an empty answer, a NaN loss at step 1).
    */
   loadStateDict(values: Map<string, { shape: readonly number[]; data: Float32Array }>, opts: { strict?: boolean } = {}): void {
     const strict = opts.strict ?? true;
@@ -97,10 +97,7 @@ export class Module {
         continue;
       }
       const bad = firstNonFinite(v.data);
-      if (bad >= 0) {
-        problems.push(`${name} holds ${v.data[bad]} (at index ${bad}): the weights are damaged (a diverged run saves NaN); use an earlier checkpoint`);
-        continue;
-      }
+      if (bad >= 0) throw new Error(`the weights hold ${v.data[bad]}: ${name}[${bad}] (a diverged run saves NaN or Inf); use an earlier checkpoint`);
       const up = tensor(v.data, t.shape, t.dtype, t.backend);
       t.backend.copy(t.buf, up.buf, t.size);
       up.dispose();

@@ -1,7 +1,8 @@
 // The Tokenizer: a Hugging Face tokenizer.json (byte-level BPE, as MiniMind ships) plus its
 // tokenizer_config.json, with encode / decode / streaming decode / chat template, read and written
 // in HF's own file format so files and ids are interchangeable with `tokenizers` and transformers.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../core/write-file.js';
 import { dirname, join } from 'node:path';
 import { AddedVocabulary, type AddedToken } from './added.js';
 import { BpeModel } from './bpe.js';
@@ -122,9 +123,15 @@ export class Tokenizer {
 
   /** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), in HF's layout. */
   save(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    writeAtomic(join(dir, 'tokenizer.json'), stringifyTokenizerJson(this.json));
-    writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
+    const created = !existsSync(dir);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(join(dir, 'tokenizer.json'), stringifyTokenizerJson(this.json));
+      writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
+    } catch (e) {
+      if (created) rmSync(dir, { recursive: true, force: true }); // a failed save leaves nothing behind
+      throw e;
+    }
   }
 
   /**
@@ -264,13 +271,6 @@ export function stringifyTokenizerJson(json: TokenizerJson): string {
   const entries = Object.entries(json.model.vocab).sort((a, b) => a[1] - b[1]);
   const vocab = entries.length === 0 ? '{}' : `{\n${entries.map(([k, v]) => `      ${JSON.stringify(k)}: ${v}`).join(',\n')}\n    }`;
   return text.replace(JSON.stringify(mark), () => vocab);
-}
-
-/** temp file + rename, so a crash never leaves a half-written tokenizer file. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 function tokenContent(v: unknown): string {

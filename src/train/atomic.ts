@@ -3,37 +3,26 @@
 // renamed to checkpoints/step-<N>, and only then does checkpoints/latest.json (itself written
 // atomically) point at it. Ctrl-C or a crash at any moment leaves the previous checkpoint and
 // the pointer intact.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fsyncPath, writeError, writeFileAtomic } from '../core/write-file.js';
 
-function fsyncPath(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* some filesystems refuse fsync on directories; the rename is still atomic */
-  }
-}
+export { writeFileAtomic };
 
-/** Writes `data` to `path` so that readers see either the old or the new content, never half. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+/**
+ * Runs `fill(tmp)` on a fresh folder `tmp` and fsyncs what it wrote; on any failure the folder
+ * goes (no `*.tmp-PID` left behind) and a full disk is one line (writeError).
+ */
+export async function fillTempDir(tmp: string, fill: (dir: string) => Promise<void> | void): Promise<void> {
+  rmSync(tmp, { recursive: true, force: true });
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(tmp, { recursive: true });
+    await fill(tmp);
+    fsyncTree(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw writeError(e, tmp);
   }
-  renameSync(tmp, path);
-  fsyncPath(dirname(path));
 }
 
 /**
@@ -44,15 +33,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
  */
 export async function writeFolderAtomic(dir: string, write: (tmp: string) => void | Promise<void>): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    await write(tmp);
-    fsyncTree(tmp);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  await fillTempDir(tmp, write);
   const old = `${dir}.old-${process.pid}`;
   rmSync(old, { recursive: true, force: true });
   const hadOld = existsSync(dir);
@@ -91,10 +72,7 @@ export async function saveCheckpointDir(root: string, step: number, write: (dir:
   const name = `step-${String(step).padStart(8, '0')}`;
   const final = join(root, name);
   const tmp = join(root, `${name}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  await write(tmp);
-  fsyncTree(tmp);
+  await fillTempDir(tmp, write);
   // A checkpoint of the same step (a resumed run saving again) is moved aside, not deleted, until
   // the new one is in place.
   const aside = `${final}.old-${process.pid}`;

@@ -94,8 +94,8 @@ export function saveLora(dir: string, layers: LoraLayer[], cfg: LoraConfig, opts
   const dtype = opts.dtype ?? 'F32';
   const tensors: Record<string, HostTensor> = {};
   for (const l of layers) {
-    tensors[peftKey(l.name, 'A')] = fromFloat32(host(l.A), [...l.A.shape], dtype);
-    tensors[peftKey(l.name, 'B')] = fromFloat32(host(l.B), [...l.B.shape], dtype);
+    tensors[peftKey(l.name, 'A')] = fromFloat32(host(l.A), [...l.A.shape], dtype, peftKey(l.name, 'A'));
+    tensors[peftKey(l.name, 'B')] = fromFloat32(host(l.B), [...l.B.shape], dtype, peftKey(l.name, 'B'));
   }
   writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
   const targetModules = [...new Set(layers.map((l) => l.name.split('.').pop()!))].sort();
