@@ -3,7 +3,7 @@
 // ModelOptions & { its extras }`; `resolveTraining` turns them into the trainer's TrainConfig
 // or throws a UserError naming the option (by its command-line spelling, which is the same
 // name in kebab-case) and what would be valid.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { refuseOverlap } from '../core/paths.js';
@@ -197,10 +197,8 @@ export function stageInputs(o: object, dataFiles: string[], evalFiles: string[])
 export function checkStageInputs(o: StageOptions): void {
   const dataFiles = fileList(o.data);
   const evalFiles = fileList(o.evalData);
-  for (const f of [...dataFiles, ...evalFiles]) {
-    if (!existsSync(f)) throw new UserError(`data file not found: ${f}`);
-    if (!statSync(f).isFile()) throw new UserError(`data path is not a file: ${f}`);
-  }
+  // (a folder is a token store from `minimind data tokenize`; the dataset checks what it holds)
+  for (const f of [...dataFiles, ...evalFiles]) if (!existsSync(f)) throw new UserError(`data file not found: ${f}`);
   for (const [flag, dir] of stageInputs(o, [], [])) {
     if (dir !== undefined && !existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}`);
   }
