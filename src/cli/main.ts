@@ -16,6 +16,7 @@ interface Command {
 const commands: Record<string, Command> = {
   quickstart: { summary: 'train a tokenizer and a small chat model on built-in data, end to end', load: () => import('./commands/quickstart.js') },
   data: { summary: 'inspect, convert, clean, deduplicate, mix, split and tokenize corpora (data stats | convert | ...)', load: () => import('./commands/data.js') },
+  pipeline: { summary: 'run a whole pipeline file (data, tokenizer, pretrain, sft, ..., eval, export), resumable', load: () => import('./commands/pipeline.js') },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: () => import('./commands/tokenizer.js') },
   pretrain: { summary: 'pretrain a model on jsonl text', load: () => import('./commands/pretrain.js') },
   sft: { summary: 'supervised fine-tuning on conversations', load: () => import('./commands/sft.js') },

@@ -17,7 +17,7 @@ export interface ConvertOptions {
   inputs: string[];
   output: string;
   to: TargetSchema;
-  /** pretrain: the field that holds the text (default: text, else content/document/body). */
+  /** pretrain: the field(s) that hold the text, comma-separated (default: text, else content/document/body); lists of strings are joined by lines. */
   textField?: string;
   onProgress?: ByteProgress;
 }
@@ -43,10 +43,16 @@ export function convertRecord(v: Record<string, unknown>, to: TargetSchema, text
   const kind = kindOf(v);
   switch (to) {
     case 'pretrain': {
-      const field = textField ?? (kind === 'text' ? 'text' : ['content', 'document', 'body', 'article'].find((k) => typeof v[k] === 'string'));
-      if (field === undefined) throw new Error(kind === 'unknown' ? 'no text field' : `a ${kind} row has no plain text (convert it --to sft)`);
-      const text = v[field];
-      if (typeof text !== 'string') throw new Error(`'${field}' is not a string`);
+      const fields = textField?.split(',') ?? [kind === 'text' ? 'text' : ['content', 'document', 'body', 'article'].find((k) => typeof v[k] === 'string')];
+      if (fields[0] === undefined) throw new Error(kind === 'unknown' ? 'no text field' : `a ${kind} row has no plain text (convert it --to sft)`);
+      // several fields (title,author,paragraphs) or a list of lines become lines of one text
+      const parts = fields.map((f) => {
+        const x = v[f!];
+        if (typeof x === 'string') return x;
+        if (Array.isArray(x) && x.every((y) => typeof y === 'string')) return x.join('\n');
+        throw new Error(x === undefined ? `no field '${f}'` : `'${f}' is not a string or a list of strings`);
+      });
+      const text = parts.filter((t) => t !== '').join('\n');
       if (text.trim() === '') throw new Error('empty text');
       return { text };
     }

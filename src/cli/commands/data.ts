@@ -99,7 +99,8 @@ const CONVERT_USAGE = `Usage: minimind data convert FILE... --to pretrain|sft|dp
 Reads MiniMind jsonl, ShareGPT ({conversations|messages: [{from, value}]}, system, tools),
 OpenAI ({messages: [{role, content}]}), Alpaca / LLaMA-Factory ({instruction, input, output,
 system, history}; DPO: {conversations|instruction, chosen, rejected}), MiniMind v1 csv (history,q,a)
-and text ({text} or --text-field), from jsonl, json, csv, parquet or txt, and writes MiniMind's
+and text ({text}, or --text-field a,b,c: those fields as lines of one text, a list of strings as
+lines), from jsonl, json, csv, parquet or txt, and writes MiniMind's
 schema for the stage:
   pretrain {"text"}   sft {"conversations"}   dpo {"chosen", "rejected"}
   rlaif {"conversations": [...prompt, {"role": "assistant", "content": "无"}]}

@@ -1,0 +1,33 @@
+// `minimind pipeline FILE`: runs a pipeline file (src/pipeline): every stage from the previous
+// ones' outputs, skipping finished stages, one report at the end.
+import { CliError, parseFlags } from '../args.js';
+
+const USAGE = `Usage: minimind pipeline FILE.yaml|FILE.json [--dry-run] [--out DIR]
+
+Runs the stages of FILE in order, each a minimind command (data clean, tokenizer train, pretrain,
+sft, lora, dpo, grpo, eval ppl, export gguf, ...) whose inputs are earlier stages' outputs
+("\${stage}" in its args). Every stage writes under the pipeline's "out" folder [runs/<name>];
+a finished stage leaves a marker there and is not run again, so after a kill or a failure the same
+command goes on where it stopped (a training stage from its last checkpoint). A stage whose
+command changed runs again, with every stage after it.
+Writes <out>/report.html and report.json: each stage's status, time and printed summary, the loss
+curves of the training stages and the tables of the evaluations.
+  --dry-run   print each stage's command and run nothing
+  --out DIR   put the pipeline's outputs here instead of the file's "out"
+Shipped pipelines: pipelines/minimind.yaml (MiniMind's recipe on its published datasets) and
+pipelines/poetry-demo.yaml (chinese-poetry from npm + ../shared/data, clean to chat model).`;
+
+export async function run(argv: string[]): Promise<void> {
+  const p = parseFlags(argv, { 'dry-run': { type: 'boolean' }, out: { type: 'string' } }, USAGE);
+  if (!p) return;
+  if (p.positionals.length !== 1) throw new CliError(`give one pipeline file\n\n${USAGE}`);
+  const { loadPipeline } = await import('../../pipeline/spec.js');
+  const { runPipeline } = await import('../../pipeline/run.js');
+  const spec = await loadPipeline(p.positionals[0]);
+  if (typeof p.values.out === 'string') spec.out = p.values.out;
+  const t0 = Date.now();
+  const records = await runPipeline(spec, { dryRun: p.values['dry-run'] === true });
+  if (p.values['dry-run'] === true) return;
+  const ran = records.filter((r) => r.status === 'ran').length;
+  console.log(`pipeline ${spec.name}: ${records.length} stages (${ran} run now, ${records.length - ran} done earlier) in ${((Date.now() - t0) / 1000).toFixed(1)} s; report: ${spec.out}/report.html`);
+}
