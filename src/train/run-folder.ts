@@ -178,12 +178,14 @@ export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?
       // it started would be a change to a folder it was told to leave as it was. An earlier run
       // that was set aside goes back; one that never was stays untouched.
       if (failed && !opts.resume && !checkpointed) {
+        // (a checkpoint written before its model folder failed can still be resumed: it stays)
+        const ownCheckpoint = !aside && earlier.length === 0 && opts.hasCheckpoint(dir);
         if (aside) restoreEarlier(dir);
-        else if (earlier.length === 0 && !opts.hasCheckpoint(dir)) {
+        else if (earlier.length === 0 && !ownCheckpoint) {
           if (created) rmSync(dir, { recursive: true, force: true });
           else for (const n of RUN_OUTPUTS) rmSync(join(dir, n), { recursive: true, force: true });
         }
-        if (!hadCache) rmSync(join(dir, 'cache'), { recursive: true, force: true });
+        if (!hadCache && !ownCheckpoint) rmSync(join(dir, 'cache'), { recursive: true, force: true });
       }
       aside = false;
       rmSync(lock, { force: true });

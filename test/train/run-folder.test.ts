@@ -62,8 +62,17 @@ test('overwrite: a new run that fails before its first checkpoint puts the earli
   writeFileSync(join(dir, 'metrics.jsonl'), '{"step": 1, "loss": NaN}\n');
   writeFileSync(join(dir, 'report.html'), 'new');
   mkdirSync(join(dir, 'checkpoints', 'step-00000001.tmp-1'), { recursive: true });
+  mkdirSync(join(dir, 'cache', 'sft-1'), { recursive: true }); // the failed run's token cache goes too
+  writeFileSync(join(dir, 'cache', 'sft-1', 'ids.bin'), 'ids');
   f.release(true);
   assert.deepEqual(tree(dir), before);
+  // a cache that was there before the run stays (with what the failed run added to it)
+  mkdirSync(join(dir, 'cache', 'pretrain-0'), { recursive: true });
+  const g = claimRunFolder(dir, { overwrite: true, hasCheckpoint: noCheckpoint });
+  g.setEarlierAside();
+  mkdirSync(join(dir, 'cache', 'sft-1'));
+  g.release(true);
+  assert.deepEqual(readdirSync(join(dir, 'cache')).sort(), ['pretrain-0', 'sft-1']);
   rmSync(dir, { recursive: true });
 });
 
