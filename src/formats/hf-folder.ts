@@ -238,6 +238,24 @@ export function modelTensors(model: MiniMindForCausalLM, dtype: 'F32' | 'BF16' |
   return out;
 }
 
+/**
+ * A model folder's generation_config.json ({} when it has none): sampling defaults, max_new_tokens,
+ * and the max_length training stages record (model/generate.ts contextLength). A file that is not
+ * a JSON object is the folder's problem, said with its path.
+ */
+export function readGenerationConfig(dir: string): Record<string, unknown> {
+  const p = path.join(dir, 'generation_config.json');
+  if (!fs.existsSync(p)) return {};
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new Error(`${p}: ${(e as Error).message}`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`${p}: not a JSON object`);
+  return j as Record<string, unknown>;
+}
+
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 const OPTIONAL_TOKENIZER_FILES = ['special_tokens_map.json', 'chat_template.jinja'];
 

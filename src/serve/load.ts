@@ -1,8 +1,8 @@
 // Loads a model folder for serving: weights, tokenizer, generation_config.json sampling defaults
 // and stop tokens, and the batch engine around them. `serve()` is what `minimind serve` calls.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadModelFolder } from '../formats/hf-folder.js';
+import { loadModelFolder, readGenerationConfig } from '../formats/hf-folder.js';
 import { contextLength } from '../model/generate.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -57,10 +57,8 @@ export function loadServedModel(dir: string, opts: { adapter?: string; weights?:
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
   if (opts.adapter !== undefined && !existsSync(opts.adapter)) throw new UserError(`adapter folder not found: ${opts.adapter}`);
   if (opts.weights !== undefined && !WEIGHT_FORMATS.includes(opts.weights)) throw new UserError(`weights must be one of ${WEIGHT_FORMATS.join(', ')}, got '${opts.weights}'`);
-  let generationConfig: Record<string, unknown> = {};
-  const gcPath = join(dir, 'generation_config.json');
   try {
-    if (existsSync(gcPath)) generationConfig = JSON.parse(readFileSync(gcPath, 'utf8'));
+    const generationConfig = readGenerationConfig(dir);
     const { model } = loadModelFolder(dir);
     if (opts.adapter !== undefined) loadLora(model, opts.adapter);
     if (opts.weights !== undefined) useInferenceWeights(model, opts.weights);

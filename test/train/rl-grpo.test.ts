@@ -25,7 +25,7 @@ function tinyModelDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mm-grpo-'));
   const tok = Tokenizer.load(TOK);
   const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 });
-  saveModelFolder(join(dir, 'init'), model, { tokenizerDir: TOK });
+  saveModelFolder(join(dir, 'init'), model, { tokenizerDir: TOK, generation: { max_length: 96, do_sample: false } });
   return dir;
 }
 
@@ -43,6 +43,8 @@ test('one GRPO/CISPO update moves log-probs along the advantages', { skip }, asy
     const tok = Tokenizer.load(join(dir, 'init'));
     await grpo({ ...common, out });
     const after = loadModelFolder(join(out, 'model'));
+    const gc = JSON.parse(readFileSync(join(out, 'model', 'generation_config.json'), 'utf8'));
+    assert.deepEqual([gc.max_length, gc.do_sample], [96, false], 'the init model\'s generation_config (trained context, sampling) stays with the policy');
     const rec = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(rec[0].reward !== undefined && rec[0].kl !== undefined && rec[0].entropy > 0 && rec[0].len > 0, JSON.stringify(rec[0]));
     // the step's prompts: batch 0 of epoch 0 (seeded); rebuild them exactly as the stage does

@@ -3,14 +3,13 @@
 // (alpha/rank)·B·A, as MiniMind's merge_lora), so it needs no adapter at inference time; without,
 // the model re-saved (in another dtype). Tokenizer files and generation_config.json's sampling
 // settings come along.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { CliError, parseFlags, requireFlag } from '../args.js';
 import { refuseExisting } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
 import { loadLora, mergeLora } from '../../train/lora-adapter.js';
-import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
+import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
 
 const USAGE = `Usage: minimind export --model DIR [--merge-lora ADAPTER_DIR] --out DIR [--save-dtype T] [--overwrite]
        minimind export gguf --help      (a GGUF file for llama.cpp / ollama)
@@ -42,8 +41,7 @@ export async function run(argv: string[]): Promise<void> {
   let model;
   try {
     model = loadModelFolder(modelDir).model;
-    const gcPath = join(modelDir, 'generation_config.json');
-    const generation = existsSync(gcPath) ? JSON.parse(readFileSync(gcPath, 'utf8')) : undefined;
+    const generation = readGenerationConfig(modelDir);
     const merged = adapter === undefined ? null : loadLora(model, adapter);
     if (merged) mergeLora(merged.layers);
     saveModelFolder(out, model, { tokenizerDir: modelDir, dtype, generation });

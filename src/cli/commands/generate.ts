@@ -2,7 +2,7 @@
 // (or print {"ids", "text", "finish_reason"} with --json). By default the prompt is wrapped in the
 // tokenizer's chat template as one user turn; --raw feeds BOS + the prompt, as MiniMind's
 // pretrain evaluation does. The model-loading and sampling-flag helpers here are shared with chat.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { useDevice } from '../../core/device.js';
 import { CliError, parseFlags, numberFlag, requireFlag, type FlagSpec } from '../args.js';
@@ -75,9 +75,10 @@ export async function loadForGeneration(dir: string, adapter?: string, device?: 
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (generation needs the tokenizer next to the weights)`);
   // Loaded lazily so that `--help` stays instant.
-  const { loadModelFolder } = await import('../../formats/hf-folder.js');
+  const { loadModelFolder, readGenerationConfig } = await import('../../formats/hf-folder.js');
   let model: LoadedModel['model'];
   let tokenizer: Tokenizer;
+  let generationConfig: Record<string, unknown>;
   try {
     const base = loadModelFolder(dir).model;
     if (adapter !== undefined) {
@@ -88,18 +89,10 @@ export async function loadForGeneration(dir: string, adapter?: string, device?: 
     useInferenceWeights(base, weights);
     model = base as unknown as LoadedModel['model'];
     tokenizer = Tokenizer.load(dir);
+    generationConfig = readGenerationConfig(dir);
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError((e as Error).message);
-  }
-  let generationConfig: Record<string, unknown> = {};
-  const gcPath = join(dir, 'generation_config.json');
-  if (existsSync(gcPath)) {
-    try {
-      generationConfig = JSON.parse(readFileSync(gcPath, 'utf8'));
-    } catch (e) {
-      throw new CliError(`${gcPath}: ${(e as Error).message}`);
-    }
   }
   return { model, tokenizer, generationConfig };
 }

@@ -9,7 +9,7 @@ import * as ops from '../../ops/index.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { loadModelFolder, saveModelFolder } from '../../formats/hf-folder.js';
+import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
 import { loadFrozenModel } from '../common.js';
 import { saveDtypeOption } from '../options.js';
 import type { RlRunOptions } from './options.js';
@@ -80,7 +80,8 @@ export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): RlLoo
 export function policyHooks(o: RlRunOptions, m: RlModels): Pick<RlStage, 'params' | 'saveModel' | 'evaluate'> {
   return {
     params: m.policy.namedParameters().filter(([, t]) => t.requiresGrad),
-    saveModel: (dir) => saveModelFolder(dir, m.policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype) }),
+    // The init model's generation_config (sampling, the context it was trained at) stays with the policy.
+    saveModel: (dir) => saveModelFolder(dir, m.policy, { tokenizerDir: o.initFrom, dtype: saveDtypeOption(o.saveDtype), generation: readGenerationConfig(o.initFrom) }),
     evaluate: o.evaluate ? () => o.evaluate!(m.policy, m.tokenizer) : undefined,
   };
 }
