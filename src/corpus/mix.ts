@@ -37,7 +37,7 @@ export interface MixSummary {
 
 /** Parses `path[:weight]` (the weight after the last colon, when it is a number). */
 export function parseSource(spec: string): MixSource {
-  const m = /^(.*):([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)$/i.exec(spec);
+  const m = /^(.*):(-?[0-9]*\.?[0-9]+(?:e[-+]?\d+)?)$/i.exec(spec);
   const source = m ? { path: m[1], weight: Number(m[2]) } : { path: spec, weight: 1 };
   if (!(source.weight > 0)) throw new UserError(`--source ${spec}: the weight must be a number > 0`);
   return source;

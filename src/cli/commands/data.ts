@@ -72,9 +72,9 @@ export function byteProgress(label: string, v: Values): { onProgress?: ByteProgr
 }
 
 /** The output path, after refusing one that is an input or that exists without --overwrite. */
-export function outputFlag(v: Values, inputs: string[], usage: string, flag = 'output'): string {
+export function outputFlag(v: Values, inputs: (string | [flag: string, path: string])[], usage: string, flag = 'output'): string {
   const out = requireFlag(v, flag, usage);
-  refuseOverlap([`--${flag}`, out], inputs.map((i): [string, string] => ['input', i]));
+  refuseOverlap([`--${flag}`, out], inputs.map((i): [string, string] => (typeof i === 'string' ? ['input', i] : i)));
   refuseExisting(`--${flag}`, out, v.overwrite === true);
   mkdirSync(dirname(resolve(out)), { recursive: true });
   return out;
@@ -209,7 +209,7 @@ const COMMANDS: Record<string, DataCommand> = {
     async run(inputs, v) {
       const { clean } = await import('../../corpus/clean.js');
       const output = outputFlag(v, inputs, CLEAN_USAGE);
-      const rejected = typeof v.rejected === 'string' ? outputFlag(v, [...inputs, output], CLEAN_USAGE, 'rejected') : undefined;
+      const rejected = typeof v.rejected === 'string' ? outputFlag(v, [...inputs, ['--output', output] as [string, string]], CLEAN_USAGE, 'rejected') : undefined;
       const form = (v.form as string | undefined) ?? 'NFC';
       if (!['NFC', 'NFKC', 'none'].includes(form)) throw new CliError(`--form must be NFC, NFKC or none, got '${form}'`);
       const filters: ('gopher-repetition' | 'gopher-quality' | 'c4')[] = [];
@@ -238,7 +238,7 @@ const COMMANDS: Record<string, DataCommand> = {
     async run(inputs, v) {
       const { dedup } = await import('../../corpus/dedup.js');
       const output = outputFlag(v, inputs, DEDUP_USAGE);
-      const removed = typeof v.removed === 'string' ? outputFlag(v, [...inputs, output], DEDUP_USAGE, 'removed') : undefined;
+      const removed = typeof v.removed === 'string' ? outputFlag(v, [...inputs, ['--output', output] as [string, string]], DEDUP_USAGE, 'removed') : undefined;
       if (v['exact-only'] === true && v['near-only'] === true) throw new CliError('--exact-only and --near-only exclude each other; give at most one');
       const unit = (v.unit as string | undefined) ?? 'word';
       if (unit !== 'word' && unit !== 'char') throw new CliError(`--unit must be word or char, got '${unit}'`);
@@ -278,7 +278,7 @@ const COMMANDS: Record<string, DataCommand> = {
     async run(inputs, v) {
       const { split } = await import('../../corpus/split.js');
       const train = outputFlag(v, inputs, SPLIT_USAGE, 'train');
-      const val = outputFlag(v, [...inputs, train], SPLIT_USAGE, 'val');
+      const val = outputFlag(v, [...inputs, ['--train', train] as [string, string]], SPLIT_USAGE, 'val');
       if (v['val-fraction'] !== undefined && v['val-rows'] !== undefined) throw new CliError('--val-fraction and --val-rows exclude each other; give one');
       const valFraction = numberFlag(v, 'val-fraction', 0.01);
       if (!(valFraction >= 0 && valFraction <= 1)) throw new CliError(`--val-fraction must be between 0 and 1, got ${valFraction}`);
@@ -300,7 +300,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const tokenizer = openTokenizer(requireFlag(v, 'tokenizer', TOKENIZE_USAGE));
       requireFlag(v, 'max-seq-len', TOKENIZE_USAGE);
       const maxSeqLen = positiveInt(v, 'max-seq-len', NaN);
-      const output = outputFlag(v, [...inputs, tokenizer.dir], TOKENIZE_USAGE);
+      const output = outputFlag(v, [...inputs, ['--tokenizer', tokenizer.dir] as [string, string]], TOKENIZE_USAGE);
       const tty = v['no-progress'] !== true && process.stderr.isTTY;
       const s = await tokenize({ inputs, output, kind: kind as 'sft', tokenizer, maxSeqLen, onProgress: tty ? (n) => process.stderr.write(`\rtokenize: ${n.toLocaleString('en-US')} records`) : undefined, log: (m) => console.error(m) });
       if (tty) process.stderr.write('\n');

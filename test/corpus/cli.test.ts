@@ -1,0 +1,55 @@
+// `minimind data ...` driven through bad input: each case is one `minimind:` line on stderr,
+// exit code 2, no stack trace, and the inputs untouched; good runs print their summaries and
+// count unreadable rows by reason with file:line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const cli = resolve('dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'mm-data-cli-'));
+const at = (p: string) => join(dir, p);
+writeFileSync(at('in.jsonl'), '{"text": "The first document is here and it is fine."}\n{"text": broken}\n{"text": "The first document is here and it is fine."}\n');
+writeFileSync(at('other.jsonl'), '{"text": "x"}\n');
+const before = readFileSync(at('in.jsonl'), 'utf8');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'data', ...args, '--no-progress'], { encoding: 'utf8', cwd: dir });
+
+test('bad input to data commands: one minimind: line, exit 2, inputs untouched', () => {
+  const cases: [string[], RegExp][] = [
+    [['clean', 'missing.jsonl', '--output', 'o.jsonl'], /data file not found: missing\.jsonl/],
+    [['clean', 'in.jsonl', '--output', 'in.jsonl'], /--output in\.jsonl is the same (file|path) as input in\.jsonl/],
+    [['dedup', 'in.jsonl', '--output', 'other.jsonl'], /--output other\.jsonl already exists; choose another --output, or add --overwrite/],
+    [['convert', 'in.jsonl', '--to', 'chat', '--output', 'o.jsonl'], /--to must be one of pretrain, sft, dpo, rlaif, got 'chat'/],
+    [['dedup', 'in.jsonl', '--output', 'o.jsonl', '--bands', '0'], /--bands must be at least 1/],
+    [['clean', 'in.jsonl', '--output', 'o.jsonl', '--form', 'NFD'], /--form must be NFC, NFKC or none/],
+    [['stats', 'data.xml'], /unsupported file type '\.xml'/],
+    [['split', 'in.jsonl', '--train', 't.jsonl', '--val', 't.jsonl'], /--val t\.jsonl is the same (file|path) as --train t\.jsonl/],
+    [['tokenize', 'in.jsonl', '--kind', 'pretrain', '--tokenizer', 'nope', '--max-seq-len', '64', '--output', 'tok'], /--tokenizer nope: no tokenizer\.json there/],
+    [['mix', '--source', 'in.jsonl:-1', '--output', 'm.jsonl'], /weight must be a number > 0/],
+    [['wat'], /unknown data command 'wat'/],
+  ];
+  writeFileSync(at('data.xml'), '<a/>');
+  for (const [args, re] of cases) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0], /^minimind: /);
+    assert.match(lines[0], re, args.join(' '));
+    assert.equal(readFileSync(at('in.jsonl'), 'utf8'), before);
+    assert.ok(!existsSync(at('o.jsonl')));
+  }
+});
+
+test('a good run prints its summary with unreadable rows counted by reason and place', () => {
+  const r = run('dedup', 'in.jsonl', '--output', 'd.jsonl', '--threads', '1');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kept 1 of 2 rows -> d\.jsonl: removed 1 exact and 0 near duplicates in 1 clusters/);
+  assert.match(r.stdout, /unreadable: 1 rows\n\s+1 {2}invalid JSON .*\(first at in\.jsonl:2\)/);
+  const s = run('stats', 'in.jsonl', '--html', 'stats.html');
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /exact duplicates \(normalised\): 1 rows \(50\.0%\)/);
+  assert.match(readFileSync(at('stats.html'), 'utf8'), /<svg/);
+});
