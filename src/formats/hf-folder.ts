@@ -240,7 +240,7 @@ export function modelTensors(model: MiniMindForCausalLM, dtype: 'F32' | 'BF16' |
 
 /**
  * A model folder's generation_config.json ({} when it has none): sampling defaults, max_new_tokens,
- * and the max_length training stages record (model/generate.ts contextLength). A file that is not
+ * and the max_length training stages record (inference-folder.ts contextLength). A file that is not
  * a JSON object is the folder's problem, said with its path.
  */
 export function readGenerationConfig(dir: string): Record<string, unknown> {

@@ -138,18 +138,6 @@ interface Settings {
   skipSpecialTokens: boolean;
 }
 
-/**
- * Prompt + completion tokens a model folder is meant to take: max_position_embeddings, or less when
- * its generation_config.json has max_length (transformers: prompt + new tokens at most). Training
- * stages record there the --max-seq-len they trained at, so a model trained on 128-token rows is not
- * offered the 512 positions its RoPE table happens to have.
- */
-export function contextLength(config: { max_position_embeddings: number }, generationConfig: Record<string, unknown>): number {
-  const m = generationConfig.max_length;
-  const trained = typeof m === 'number' && Number.isInteger(m) && m >= 2 ? m : Infinity;
-  return Math.min(trained, config.max_position_embeddings);
-}
-
 function resolveOptions(model: CausalLM, opts: GenerateOptions): Settings {
   const cfg = model.config as Record<string, unknown>;
   const maxNewTokens = opts.maxNewTokens;

@@ -4,29 +4,22 @@
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { SamplingParams } from '../model/batch-generate.js';
+import type { GenerationDefaults } from '../formats/inference-folder.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Engine } from './engine.js';
 import { errors, type ApiError } from './errors.js';
 import type { RequestSampling } from './requests.js';
-
-export interface GenerationDefaults {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  repetitionPenalty?: number;
-  /** generation_config max_new_tokens: a request's max_tokens when it gives none (as vLLM does). */
-  maxTokens?: number;
-}
 
 export interface ServeContext {
   engine: Engine;
   tokenizer: Tokenizer;
   /** The id clients must send as `model`. */
   modelName: string;
-  /** Prompt + completion tokens at most: hf-folder's contextLength (the length trained at, when recorded). */
+  /** Prompt + completion tokens at most: inference-folder's contextLength (the length trained at, when recorded). */
   contextLength: number;
   /** Token ids that end a completion (eos of config, tokenizer and generation_config). */
   stopTokenIds: number[];
+  /** generation_config.json's sampling settings (transformers' defaults where it says nothing): what a request leaves out. */
   defaults: GenerationDefaults;
   /** Unix seconds the model was loaded (GET /v1/models `created`). */
   created: number;
@@ -62,12 +55,12 @@ export function samplingFor(ctx: ServeContext, r: RequestSampling & { logprobs?:
     throw errors.contextLength(ctx.contextLength, promptTokens, r.maxTokens ?? 1, param);
   }
   return {
-    maxNewTokens: r.maxTokens ?? Math.min(room, ctx.defaults.maxTokens ?? room),
-    // OpenAI's defaults (1, 1, off) where the model folder's generation_config.json says nothing.
-    temperature: r.temperature ?? ctx.defaults.temperature ?? 1,
-    topP: r.topP ?? ctx.defaults.topP ?? 1,
-    topK: r.topK ?? ctx.defaults.topK ?? 0,
-    repetitionPenalty: r.repetitionPenalty ?? ctx.defaults.repetitionPenalty ?? 1,
+    // A request without max_tokens gets generation_config's max_new_tokens (as vLLM does), else the room left.
+    maxNewTokens: r.maxTokens ?? Math.min(room, ctx.defaults.maxNewTokens ?? room),
+    temperature: r.temperature ?? ctx.defaults.temperature,
+    topP: r.topP ?? ctx.defaults.topP,
+    topK: r.topK ?? ctx.defaults.topK,
+    repetitionPenalty: r.repetitionPenalty ?? ctx.defaults.repetitionPenalty,
     frequencyPenalty: r.frequencyPenalty,
     presencePenalty: r.presencePenalty,
     stopTokenIds: ctx.stopTokenIds,

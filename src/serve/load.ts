@@ -1,15 +1,14 @@
-// Loads a model folder for serving: weights, tokenizer, generation_config.json sampling defaults
-// and stop tokens, and the batch engine around them. `serve()` is what `minimind serve` calls.
-import { existsSync, statSync } from 'node:fs';
+// Serves a model folder: the folder opened for inference (formats/inference-folder.ts: weights,
+// tokenizer, generation_config.json defaults and stop tokens) and the batch engine around it.
+// `serve()` is what `minimind serve` calls.
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadModelFolder, readGenerationConfig } from '../formats/hf-folder.js';
-import { contextLength } from '../model/generate.js';
+import { contextLength, generationDefaults, loadInferenceFolder, stopTokenIds } from '../formats/inference-folder.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../core/errors.js';
-import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../nn/inference-weights.js';
-import { loadLora } from '../train/lora-adapter.js';
-import type { ServeContext, GenerationDefaults } from './context.js';
+import type { WeightFormat } from '../nn/inference-weights.js';
+import type { ServeContext } from './context.js';
 import { BatchEngine } from './engine.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
@@ -32,7 +31,7 @@ export interface ServeOptions extends ServerOptions {
 
 /** Loads the folder and starts serving it. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
-  const { model, tokenizer, generationConfig } = loadServedModel(opts.model, opts);
+  const { model, tokenizer, generationConfig } = loadInferenceFolder(opts.model, opts);
   const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, maxPrefillTokens: opts.maxPrefillTokens });
   const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? servedName(opts.model));
   try {
@@ -51,23 +50,6 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   }
 }
 
-export function loadServedModel(dir: string, opts: { adapter?: string; weights?: WeightFormat } = {}): { model: MiniMindForCausalLM; tokenizer: Tokenizer; generationConfig: Record<string, unknown> } {
-  if (!existsSync(dir)) throw new UserError(`model folder not found: ${dir}`);
-  if (!statSync(dir).isDirectory()) throw new UserError(`${dir} is a file, not a model folder (config.json, model.safetensors, tokenizer.json)`);
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${dir} has no tokenizer.json (serving needs the tokenizer next to the weights)`);
-  if (opts.adapter !== undefined && !existsSync(opts.adapter)) throw new UserError(`adapter folder not found: ${opts.adapter}`);
-  if (opts.weights !== undefined && !WEIGHT_FORMATS.includes(opts.weights)) throw new UserError(`weights must be one of ${WEIGHT_FORMATS.join(', ')}, got '${opts.weights}'`);
-  try {
-    const generationConfig = readGenerationConfig(dir);
-    const { model } = loadModelFolder(dir);
-    if (opts.adapter !== undefined) loadLora(model, opts.adapter);
-    if (opts.weights !== undefined) useInferenceWeights(model, opts.weights);
-    return { model, tokenizer: Tokenizer.load(dir), generationConfig };
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-}
-
 /**
  * The id a model folder is served as: the folder's name, or for the `model` folder of a training
  * run (runs/sft/model, beside its metrics.jsonl or checkpoints/) the run's name, "sft".
@@ -81,25 +63,13 @@ export function servedName(dir: string): string {
 
 /** The handlers' shared state for a loaded model. */
 export function serveContext(model: MiniMindForCausalLM, tokenizer: Tokenizer, generationConfig: Record<string, unknown>, engine: ServeContext['engine'], modelName: string): ServeContext {
-  const num = (k: string) => (typeof generationConfig[k] === 'number' ? (generationConfig[k] as number) : undefined);
-  const defaults: GenerationDefaults = {
-    temperature: generationConfig.do_sample === false ? 0 : num('temperature'),
-    topP: num('top_p'),
-    topK: num('top_k'),
-    repetitionPenalty: num('repetition_penalty'),
-    maxTokens: num('max_new_tokens'),
-  };
-  const stops = new Set<number>([model.config.eos_token_id]);
-  if (tokenizer.eosTokenId !== undefined) stops.add(tokenizer.eosTokenId);
-  const gcEos = generationConfig.eos_token_id;
-  for (const id of Array.isArray(gcEos) ? gcEos : [gcEos]) if (typeof id === 'number') stops.add(id);
   return {
     engine,
     tokenizer,
     modelName,
     contextLength: contextLength(model.config, generationConfig),
-    stopTokenIds: [...stops],
-    defaults,
+    stopTokenIds: stopTokenIds(model.config, tokenizer, generationConfig),
+    defaults: generationDefaults(generationConfig),
     created: Math.floor(Date.now() / 1000),
   };
 }

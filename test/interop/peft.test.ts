@@ -103,6 +103,6 @@ test('generate --adapter applies a PEFT adapter without merging: same ids as the
   assert.notDeepEqual(withAdapter, gen('--model', dir));
   const bad = cli('generate', '--model', dir, '--adapter', join(adir, 'nope'), '--prompt', 'x');
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^minimind: --adapter .*nope: no such folder\n$/);
+  assert.match(bad.stderr, /^minimind: adapter folder not found: .*nope\n$/);
   rmSync(adir, { recursive: true, force: true });
 });

@@ -39,9 +39,11 @@ function chatPrompt(messages: ChatMessage[], thinking = false): number[] {
   return t.encode(t.applyChatTemplate(messages, { addGenerationPrompt: true, ...(thinking ? { openThinking: true, enableThinking: true } : {}) }));
 }
 
-// What the library generates for one prompt with the server's settings (eos 2 stops, OpenAI's defaults).
+// What the library generates for one prompt with the server's settings: eos 2 stops; the fixture
+// has no generation_config.json, so a request's missing settings take transformers' defaults
+// (temperature 1, top_p 1, top_k 50).
 function reference(prompt: number[], opts: Partial<GenerateBatchOptions> & { maxNewTokens: number }) {
-  return generateBatch(fx.model, [prompt], { temperature: 1, topP: 1, topK: 0, stopTokenIds: [2], tokenizer: fx.tokenizer, ...opts });
+  return generateBatch(fx.model, [prompt], { temperature: 1, topP: 1, topK: 50, stopTokenIds: [2], tokenizer: fx.tokenizer, ...opts });
 }
 
 const HELLO: ChatMessage[] = [{ role: 'user', content: 'What is the capital of France?' }];

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseFlags, requireFlag } from '../args.js';
 import { generate } from '../../model/generate.js';
 import type { ChatMessage } from '../../tokenizer/chat.js';
-import { SAMPLING_FLAGS, loadForGeneration, modelContext, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
+import { SAMPLING_FLAGS, loadForGeneration, samplingOptions, chatPromptIds, weightsFlag } from './generate.js';
 import { CliError } from '../args.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { parseToolCalls } from '../../tools/parse.js';
@@ -23,8 +23,8 @@ message per line (the session ends at EOF).
   --system <text>             system message at the start of every conversation
   --think                     minimind-3 template: open a <think> block (open_thinking)
   --max-new-tokens <n>        new tokens per answer at most (default: generation_config.json, else 512)
-  --temperature <t>           0 = greedy (default: generation_config.json, else 0.85)
-  --top-p <p>, --top-k <k>    nucleus / top-k sampling (default: generation_config.json, else 0.85 / 50)
+  --temperature <t>           0 = greedy (default: generation_config.json, else 1; do_sample false: 0)
+  --top-p <p>, --top-k <k>    nucleus / top-k sampling (default: generation_config.json, else 1 / 50)
   --repetition-penalty <r>    > 1 discourages repeats (default: generation_config.json, else 1; MiniMind
                               suggests 1.2 for loops)
   --stop <text>               stop string (repeatable); eos always stops
@@ -39,10 +39,10 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(argv, { ...SAMPLING_FLAGS, tools: { type: 'string' } }, USAGE);
   if (!parsed) return;
   const { values } = parsed;
-  const loaded = await loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined, weightsFlag(values));
+  const loaded = loadForGeneration(requireFlag(values, 'model', USAGE), values.adapter as string | undefined, values.device as string | undefined, weightsFlag(values));
   const opts = samplingOptions(values, loaded);
   const { tokenizer, model } = loaded;
-  const maxPos = modelContext(loaded);
+  const maxPos = loaded.contextLength;
   const system: ChatMessage[] = typeof values.system === 'string' ? [{ role: 'system', content: values.system }] : [];
   const think = values.think === true;
   const registry = mockToolRegistry();
