@@ -6,8 +6,9 @@
 import { mixSeed, permutation } from './rng.js';
 import { SampleSource } from './token-cache.js';
 import { EncodedSample } from './encode.js';
+import { IGNORE_INDEX } from '../model/labels.js';
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX };
 
 export interface Batch {
   /** (B, T) row-major. */

@@ -15,6 +15,7 @@ import { KVCache } from './kv-cache.js';
 import { FeedForward, ModuleList, type InitSpec } from './layers.js';
 import { MoEFeedForward } from './moe.js';
 import { modelRopeTables } from './rope-tables.js';
+import { IGNORE_INDEX, shiftLabels, shiftMask } from './labels.js';
 import { fusedDecoder, type BatchOneDecoder } from './fused-decode.js';
 import { checkpoint } from '../nn/checkpoint.js';
 import { linearCrossEntropy } from '../nn/linear-cross-entropy.js';
@@ -206,7 +207,7 @@ export class MiniMindForCausalLM extends Module {
   }
 
   /**
-   * Causal-LM loss with the Hugging Face shift (logits at t predict labels at t+1); labels (B, T)
+   * Causal-LM loss with the Hugging Face shift (labels.ts: logits at t predict labels at t+1); labels (B, T)
    * int32 with -100 ignored, as a tensor or as the host array (B * T) it was made from (on a GPU
    * the host array saves a download in the middle of the step). loss = logitsLoss + auxLoss (when
    * there is one). lossMask (optional, aligned with labels) weights each target as MiniMind's
@@ -218,26 +219,18 @@ export class MiniMindForCausalLM extends Module {
       const got = labels instanceof Int32Array ? `${labels.length} labels` : `labels [${labels.shape.join(', ')}]`;
       throw new Error(`MiniMindForCausalLM.loss: ${got} must match input_ids [${inputIds.shape.join(', ')}]`);
     }
-    // Shift the (small, host-side) labels instead of slicing the (B, T, V) logits.
-    const lab = labels instanceof Int32Array ? labels : labels.toArray();
-    const shifted = new Int32Array(B * T).fill(-100);
-    const mask = opts.lossMask ? new Float32Array(B * T) : undefined;
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t + 1 < T; t++) {
-        shifted[b * T + t] = lab[b * T + t + 1];
-        if (mask) mask[b * T + t] = opts.lossMask![b * T + t + 1];
-      }
-    }
+    const shifted = shiftLabels(labels instanceof Int32Array ? labels : labels.toArray(), B, T);
+    const mask = opts.lossMask ? shiftMask(opts.lossMask, B, T) : undefined;
     let logitsLoss: Tensor;
     let auxLoss: Tensor | null;
     if (this.gradientCheckpointing && isGradEnabled()) {
       const r = this.hiddenStates(inputIds);
       auxLoss = r.auxLoss;
-      logitsLoss = linearCrossEntropy(r.hidden, this.outputWeight, shifted, { ignoreIndex: -100, mask });
+      logitsLoss = linearCrossEntropy(r.hidden, this.outputWeight, shifted, { ignoreIndex: IGNORE_INDEX, mask });
     } else {
       const r = this.forward(inputIds);
       auxLoss = r.auxLoss;
-      logitsLoss = ops.crossEntropy(r.logits, tensor(shifted, [B, T], 'int32', r.logits.backend), { ignoreIndex: -100, mask, targetsHost: shifted });
+      logitsLoss = ops.crossEntropy(r.logits, tensor(shifted, [B, T], 'int32', r.logits.backend), { ignoreIndex: IGNORE_INDEX, mask, targetsHost: shifted });
     }
     const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
     return { loss, logitsLoss, auxLoss };

@@ -4,14 +4,7 @@
 import { tensor, Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
 import * as ops from '../ops/index.js';
-import { IGNORE_INDEX } from '../data/batches.js';
-
-/** targets[b, t] = labels[b, t + 1]; the last position of each row has no target. */
-export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Array {
-  const out = new Int32Array(B * T).fill(IGNORE_INDEX);
-  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = labels[b * T + t + 1];
-  return out;
-}
+import { IGNORE_INDEX, shiftLabels } from '../model/labels.js';
 
 /** Mean next-token cross-entropy over the target positions. logits (B, T, V) -> scalar. */
 export function causalLmLoss(logits: Tensor, labels: Int32Array, B: number, T: number): Tensor {
