@@ -12,14 +12,14 @@
 // KVH = key/value heads, D = head dim, V = vocab, M/K/N in matmul as in BLAS.
 //
 // Buffers are opaque to everything outside the backends: on the CPU backends a buffer is the host
-// typed array itself; the CUDA backend hands out DeviceBuffer handles. Only `upload`/`download`
+// typed array itself; the CUDA and WebGPU backends hand out DeviceBuffer handles. Only `upload`/`download`
 // cross between host and device.
 import type { DType, FloatArray, HostArray } from '../core/dtype.js';
 
 /** A buffer in device memory: the backend that allocated it alone can use it. */
 export interface DeviceBuffer {
-  readonly device: 'cuda';
-  /** Device address (an opaque number outside the backend). */
+  readonly device: 'cuda' | 'webgpu';
+  /** Device address, or the WebGPU worker's buffer id (an opaque number outside the backend). */
   readonly ptr: number;
   readonly dtype: DType;
   /** Element count. */
@@ -41,8 +41,8 @@ export type UnaryOp = 'exp' | 'log' | 'silu' | 'sigmoid' | 'logsigmoid';
 
 export interface Backend {
   readonly name: string;
-  /** Where buffers live: 'cpu' backends hand out host typed arrays, 'cuda' device handles. */
-  readonly device: 'cpu' | 'cuda';
+  /** Where buffers live: 'cpu' backends hand out host typed arrays, 'cuda' and 'webgpu' device handles. */
+  readonly device: 'cpu' | 'cuda' | 'webgpu';
 
   // ---- memory ----
   /**

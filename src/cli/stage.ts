@@ -78,7 +78,7 @@ Training (MiniMind's defaults for this stage in brackets):
   --log-interval N [${d.logInterval}]  --save-interval N [${d.saveInterval}]
   --eval-interval N [0: only at the end]  --eval-batches N [20]   (held-out loss, with --eval-data)
   --pad-to-max-length      pad every batch to --max-seq-len as MiniMind does (default: to the longest row)
-  --device cpu|cuda|auto   where to train [cpu]     --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
+  --device cpu|cuda|webgpu|auto where to train [cpu]   --dtype fp32|bf16   training precision [bf16 on a GPU, else fp32]
   --save-dtype fp32|bf16|fp16   precision of the saved model weights [fp32] (checkpoints stay fp32)
   --gradient-checkpointing recompute each layer and the LM head in backward: far less memory, ~1/3 more compute
   --max-gpu-memory SIZE    cap the GPU memory training holds (8G, 512M): a smaller card, simulated

@@ -5,6 +5,8 @@ import type { Backend } from '../backends/backend.js';
 import { jsBackend } from '../backends/js/index.js';
 import { loadCpuBackend, cpuLoadError } from '../backends/cpu/index.js';
 import { loadCudaBackend, cudaLoadError } from '../backends/cuda/index.js';
+import { loadWebgpuBackend, webgpuLoadError } from '../backends/webgpu/index.js';
+import { probeAdapter } from '../backends/webgpu/adapter.js';
 
 let current: Backend | null = null;
 
@@ -36,25 +38,51 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   }
 }
 
-export type DeviceName = 'cpu' | 'cuda' | 'auto';
+export type DeviceName = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 
 /** Thrown when a device is asked for that this machine or build cannot give (a user error). */
 export class DeviceError extends Error {}
 
 /**
  * The backend for a `--device` value: 'cpu' = the native CPU backend (js where it did not build),
- * 'cuda' = the CUDA backend or a DeviceError saying why not, 'auto' = CUDA where a usable GPU is
- * present, else CPU. Makes it the default for new tensors and returns it.
+ * 'cuda' = the CUDA backend or a DeviceError saying why not, 'webgpu' = the WebGPU backend (any
+ * Metal, Vulkan or D3D12 GPU through Dawn) or a DeviceError, 'auto' = CUDA where a usable GPU is
+ * present, else WebGPU on a hardware adapter (a software one, such as lavapipe or SwiftShader, is
+ * slower than the CPU backend), else CPU; auto says on stderr which GPU it took. Makes it the default
+ * for new tensors and returns it.
  */
 export function useDevice(device: DeviceName | string): Backend {
   let backend: Backend;
   if (device === 'cpu') backend = defaultBackend();
-  else if (device === 'cuda' || device === 'auto') {
+  else if (device === 'cuda') {
     const cuda = loadCudaBackend();
-    if (cuda) backend = cuda;
-    else if (device === 'auto') backend = defaultBackend();
-    else throw new DeviceError(`--device cuda: ${cudaLoadError() ?? 'no usable GPU'}; use --device cpu`);
-  } else throw new DeviceError(`--device must be cpu, cuda or auto, got '${device}'`);
+    if (!cuda) throw new DeviceError(`--device cuda: ${cudaLoadError() ?? 'no usable GPU'}; use --device cpu`);
+    backend = cuda;
+  } else if (device === 'webgpu') {
+    const webgpu = loadWebgpuBackend();
+    if (!webgpu) throw new DeviceError(`--device webgpu: ${webgpuLoadError() ?? 'no WebGPU adapter'}; use --device cpu`);
+    backend = webgpu;
+  } else if (device === 'auto') backend = autoBackend();
+  else throw new DeviceError(`--device must be cpu, cuda, webgpu or auto, got '${device}'`);
   current = backend;
   return backend;
+}
+
+function autoBackend(): Backend {
+  const cuda = loadCudaBackend();
+  if (cuda) {
+    process.stderr.write(`minimind: --device auto: cuda (${cuda.deviceName})\n`);
+    return cuda;
+  }
+  // the adapter is probed in a child process first: a software one (lavapipe, SwiftShader) is slower
+  // than the CPU backend, and the CPU is the quiet default
+  const probe = probeAdapter();
+  if ('description' in probe && !probe.software) {
+    const webgpu = loadWebgpuBackend();
+    if (webgpu) {
+      process.stderr.write(`minimind: --device auto: webgpu (${webgpu.adapter.description})\n`);
+      return webgpu;
+    }
+  }
+  return defaultBackend();
 }

@@ -1,6 +1,8 @@
 // Shared by the backend-vs-js kernel tests: seeded random inputs and an elementwise comparison
 // that names the first bad element.
 import assert from 'node:assert/strict';
+import { jsBackend } from '../../src/backends/js/index.js';
+import type { Backend, Buf } from '../../src/backends/backend.js';
 
 /** Seeded uniform inputs: rand(n, scale) in [-scale, scale), randInt(n, hi) in [0, hi). */
 export function seededInputs(seed: number): { rand: (n: number, scale?: number) => Float32Array; randInt: (n: number, hi: number) => Int32Array } {
@@ -64,4 +66,28 @@ export function gradInit<T extends Record<string, Float32Array | Int32Array>>(bu
     if (!acc[i]) r[k] = new Float32Array(bufs[k].length).fill(NaN);
   });
   return r as T;
+}
+
+/**
+ * A `both(what, bufs, outs, fn, tol)` for `backend`: runs fn on the js backend (host copies) and on
+ * `backend` (uploaded copies), compares the buffers named in `outs` and checks that the others
+ * (the inputs) were left untouched.
+ */
+export function versusJs(backend: Backend): (what: string, bufs: Record<string, Float32Array | Int32Array>, outs: string[], fn: (b: Backend, x: Record<string, any>) => void, tol?: number) => void {
+  return (what, bufs, outs, fn, tol) => {
+    const host: Record<string, any> = {};
+    const dev: Record<string, Buf> = {};
+    for (const [k, v] of Object.entries(bufs)) {
+      host[k] = v.slice();
+      dev[k] = backend.upload(v);
+    }
+    fn(jsBackend, host);
+    fn(backend, dev);
+    try {
+      for (const k of outs) close(backend.download(dev[k]), host[k], `${what} [${k}]`, tol);
+      for (const k of Object.keys(bufs)) if (!outs.includes(k)) close(backend.download(dev[k]), bufs[k], `${what} [input ${k} modified]`, 0);
+    } finally {
+      for (const b of Object.values(dev)) backend.free(b);
+    }
+  };
 }

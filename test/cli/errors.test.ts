@@ -108,7 +108,7 @@ const CASES: [string[], RegExp][] = [
   [base('pretrain', ['--warmup-steps', '-3']), /--warmup-steps must be an integer ≥ 0/],
   [base('pretrain', ['--max-seq-len', '100000']), /--max-seq-len.*max_position_embeddings/],
   [base('pretrain', ['--sft-mask', 'some']), /--sft-mask must be 'all' or 'last'/],
-  [base('pretrain', ['--device', 'tpu']), /--device must be cpu, cuda or auto, got 'tpu'/],
+  [base('pretrain', ['--device', 'tpu']), /--device must be cpu, cuda, webgpu or auto, got 'tpu'/],
   [base('pretrain', ['--dtype', 'fp8']), /--dtype must be fp32 or bf16, got 'fp8'/],
   [base('pretrain', ['--hidden-size', '30']), /head_dim must be even/],
   [['pretrain', '--data', 'pre.jsonl', '--tokenizer', 'tok', '--preset', 'nope', '--out', 'new-run'], /nope/],
@@ -168,7 +168,7 @@ const CASES: [string[], RegExp][] = [
   [['serve', '--model', 'model', '--port', '99999'], /--port must be an integer in \[0, 65535\], got 99999/],
   [['serve', '--model', 'model', '--max-prefill-tokens', '0'], /--max-prefill-tokens must be a positive integer, got 0/],
   [['serve', '--model', 'model', '--weights', 'int4'], /--weights must be fp32, bf16 or q8, got 'int4'/],
-  [['serve', '--model', 'model', '--device', 'tpu'], /--device must be cpu, cuda or auto/],
+  [['serve', '--model', 'model', '--device', 'tpu'], /--device must be cpu, cuda, webgpu or auto/],
   [['serve', '--model', 'model', '--adapter', 'nowhere'], /adapter folder not found: nowhere/],
   // import / export
   [['import', '--pth', 'missing.pth', '--preset', 'tiny', '--out', 'imported'], /--pth missing\.pth: no such file/],

@@ -134,7 +134,7 @@ test('bad input: one minimind: line and exit 2, never a stack trace; --out never
     [['ceval', '--model', modelDir, '--data', data, '--method', 'guess'], /^minimind: --method must be letter or loglik, got 'guess'$/],
     [['ceval', '--model', modelDir, '--data', data, '--out', existing], /^minimind: --out .* already exists/],
     [['ceval', '--model', join(root, 'nope'), '--data', data], /^minimind: model folder not found/],
-    [['ceval', '--model', modelDir, '--data', data, '--device', 'tpu'], /^minimind: --device must be cpu, cuda or auto, got 'tpu'$/],
+    [['ceval', '--model', modelDir, '--data', data, '--device', 'tpu'], /^minimind: --device must be cpu, cuda, webgpu or auto, got 'tpu'$/],
     [['ceval', '--model', modelDir, '--data', data, '--dtype', 'fp16'], /^minimind: --dtype must be fp32 or bf16, got 'fp16'$/],
     [['ceval', '--model', modelDir, '--data', data, '--out', join(data, 'val', 'logic_val.csv'), '--overwrite'], /^minimind: --out .* is the same file as --data|overlap/],
     [['ceval', '--model', modelDir, '--data', data, '--shots', '9'], /^minimind: --shots 9: the dev split|^minimind: no dev CSV files/],

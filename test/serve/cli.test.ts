@@ -30,7 +30,7 @@ test('serve: bad input is one clear line, exit 2', async () => {
   fails(['--model', '/nonexistent/folder'], /model folder not found: \/nonexistent\/folder/);
   fails(['--model', fx.folder, '--port', 'eighty'], /--port must be a number/);
   fails(['--model', fx.folder, '--port', '70000'], /--port must be an integer in \[0, 65535\]/);
-  fails(['--model', fx.folder, '--device', 'tpu'], /--device must be cpu, cuda or auto/);
+  fails(['--model', fx.folder, '--device', 'tpu'], /--device must be cpu, cuda, webgpu or auto/);
   fails(['--model', fx.folder, '--weights', 'int4'], /--weights must be fp32, bf16 or q8/);
   fails(['--model', fx.folder, '--adapter', '/nonexistent/adapter'], /adapter folder not found/);
   fails(['--model', fx.folder, '--max-batch', '0'], /--max-batch must be a positive integer/);

@@ -11,6 +11,7 @@ import { parseFlags, numberFlag, CliError } from '../args.js';
 import { loadCpuBackend, cpuLoadError, type CpuBackend } from '../../backends/cpu/index.js';
 import { jsBackend } from '../../backends/js/index.js';
 import { loadCudaBackend, cudaLoadError, type CudaBackend } from '../../backends/cuda/index.js';
+import { loadWebgpuBackend, webgpuLoadError, type WebgpuBackend } from '../../backends/webgpu/index.js';
 import type { Backend } from '../../backends/backend.js';
 import { setBackend } from '../../core/device.js';
 import { tensor } from '../../core/tensor.js';
@@ -32,7 +33,7 @@ const USAGE = `usage: minimind bench train|forward|generate --preset <name> [opt
   --seq T           tokens per sequence (generate: new tokens after a 16-token prompt; default 512)
   --steps N         timed steps (generate: timed generations; default 3)
   --warmup N        untimed warm-up steps (default 1)
-  --device cpu|js|cuda   cpu = native backend (default; falls back to js with a warning)
+  --device cpu|js|cuda|webgpu   cpu = native backend (default; falls back to js with a warning)
   --dtype fp32|bf16 (default fp32)
   --threads N       kernel threads (default: MINIMIND_THREADS or all cores)
   --weights fp32|bf16|q8   generate: weight storage for decoding (default fp32)
@@ -47,7 +48,7 @@ export interface BenchOptions {
   seq: number;
   steps: number;
   warmup: number;
-  device: 'cpu' | 'js' | 'cuda';
+  device: 'cpu' | 'js' | 'cuda' | 'webgpu';
   dtype: 'fp32' | 'bf16';
   threads?: number;
   seed?: number;
@@ -71,6 +72,11 @@ function pickBackend(device: BenchOptions['device'], threads?: number): { backen
     const cuda = loadCudaBackend();
     if (!cuda) throw new CliError(`bench: --device cuda: ${cudaLoadError()}; use --device cpu`);
     return { backend: cuda };
+  }
+  if (device === 'webgpu') {
+    const webgpu = loadWebgpuBackend();
+    if (!webgpu) throw new CliError(`bench: --device webgpu: ${webgpuLoadError()}; use --device cpu`);
+    return { backend: webgpu };
   }
   if (device === 'js') return { backend: jsBackend };
   const cpu = loadCpuBackend();
@@ -193,6 +199,7 @@ export function runBench(o: BenchOptions): BenchResult {
   }
   res.peak_rss_mb = peakRssMb();
   if (gpu) Object.assign(res, { gpu: gpu.deviceName, peak_gpu_memory_mb: gpu.memoryStats().peak / 2 ** 20 });
+  if (backend.name === 'webgpu') res.gpu = (backend as WebgpuBackend).adapter.description;
   if (gpu && process.env.MINIMIND_CUDA_PROFILE === '1') {
     const rows = gpu.profileReport();
     const total = rows.reduce((s, r) => s + r.ms, 0);
@@ -220,7 +227,7 @@ export async function run(argv: string[]): Promise<void> {
     try { presetConfig(preset); } catch (e) { throw new CliError(`bench: ${(e as Error).message}`); }
   }
   const device = (values.device ?? 'cpu') as string;
-  if (!['cpu', 'js', 'cuda'].includes(device)) throw new CliError(`bench: --device must be cpu, js or cuda, got '${device}'`);
+  if (!['cpu', 'js', 'cuda', 'webgpu'].includes(device)) throw new CliError(`bench: --device must be cpu, js, cuda or webgpu, got '${device}'`);
   const dtype = (values.dtype ?? 'fp32') as string;
   if (dtype !== 'fp32' && dtype !== 'bf16') throw new CliError(`bench: --dtype must be fp32 or bf16, got '${dtype}'`);
   const weights = (values.weights ?? 'fp32') as string;

@@ -29,7 +29,7 @@ message per line (the session ends at EOF).
                               suggests 1.2 for loops)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
-  --device cpu|cuda|auto      where the model runs (default cpu)
+  --device cpu|cuda|webgpu|auto  where the model runs (default cpu)
   --weights fp32|bf16|q8      weight storage for decoding (default fp32)
   --tools <names|all>         offer MiniMind's mock tools (calculate_math, unit_converter, get_current_weather,
                               get_current_time, get_exchange_rate, translate_text, random_number, text_length);

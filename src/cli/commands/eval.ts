@@ -14,9 +14,9 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 const USAGE = `Usage:
   minimind eval ceval --model <folder> [--adapter <dir>] --data <dir|file.csv> [--split val|test|dev] [--shots k]
                       [--method letter|loglik] [--subjects a,b] [--limit N] [--format ceval|cmmlu] [--batch-size N]
-                      [--max-seq-len N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--out results.jsonl [--overwrite]] [--json]
+                      [--max-seq-len N] [--device cpu|cuda|webgpu|auto] [--dtype fp32|bf16] [--out results.jsonl [--overwrite]] [--json]
   minimind eval ppl   --model <folder> [--adapter <dir>] --data <file.txt|file.jsonl> [--max-seq-len N] [--stride S]
-                      [--limit N] [--batch-size N] [--device cpu|cuda|auto] [--dtype fp32|bf16] [--json]
+                      [--limit N] [--batch-size N] [--device cpu|cuda|webgpu|auto] [--dtype fp32|bf16] [--json]
 
 --adapter applies a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging it.
 --dtype fp32|bf16: GEMM precision (bf16 operands, fp32 accumulation) [bf16 on a GPU, else fp32;
@@ -88,7 +88,7 @@ async function loadModel(values: Record<string, unknown>): Promise<{ model: Mini
   const dtype = values.dtype as 'fp32' | 'bf16' | undefined;
   if (dtype !== undefined && dtype !== 'fp32' && dtype !== 'bf16') throw new CliError(`--dtype must be fp32 or bf16, got '${dtype}'`);
   const { prepareDevice } = await import('../../train/common.js');
-  // useDevice (inside) refuses a device name other than cpu, cuda or auto.
+  // useDevice (inside) refuses a device name other than cpu, cuda, webgpu or auto.
   prepareDevice({ device: (typeof values.device === 'string' ? values.device : 'auto') as DeviceName, dtype });
   if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (evaluation needs the tokenizer next to the weights)`);

@@ -26,7 +26,7 @@ const USAGE = `Usage: minimind generate --model <folder> --prompt <text> [option
   --repetition-penalty <r>    > 1 discourages repeats, sign-aware (default: generation_config.json, else 1)
   --stop <text>               stop string (repeatable); eos always stops
   --seed <n>                  sampling seed (default: random)
-  --device cpu|cuda|auto      where the model runs (default cpu; auto = a GPU when one is usable)
+  --device cpu|cuda|webgpu|auto  where the model runs (default cpu; auto = a GPU when one is usable)
   --weights fp32|bf16|q8      weight storage for decoding (default fp32; bf16 / q8_0-style int8 are
                               2x / 3.5x less to read per token, with rounded weights)
   --json                      print {"ids": [...], "text": ..., "finish_reason": ...} instead of streaming`;

@@ -27,7 +27,7 @@ together in one batch per step.
                          prefilled in chunks, so it slows the running streams a little instead of stalling them
   --adapter <dir>        apply a LoRA adapter (PEFT layout, e.g. runs/lora/adapter) without merging
   --weights fp32|bf16|q8 weight storage for decoding (default fp32; bf16/q8 read fewer bytes per step)
-  --device cpu|cuda|auto where the model runs (default cpu)`;
+  --device cpu|cuda|webgpu|auto where the model runs (default cpu)`;
 
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseFlags(
