@@ -31,7 +31,7 @@ function batchOf(B: number, T: number, V: number, seed: number): { x: Int32Array
 }
 
 for (const preset of ['tiny', 'tiny-3', 'tiny-moe']) {
-  test(`webgpu vs js: ${preset} logits, loss and every gradient (fp32, relative error < 1e-5)`, { skip }, () => {
+  test(`webgpu vs js: ${preset} logits, loss and every gradient (fp32, relative error < 3e-6)`, { skip }, () => {
     const webgpu = requireWebgpu();
     const cfg = presetConfig(preset, { vocab_size: 300 });
     const B = 2, T = 24;
@@ -51,13 +51,13 @@ for (const preset of ['tiny', 'tiny-3', 'tiny-moe']) {
         return { ...r, grads };
       });
     const want = run(jsBackend), got = run(webgpu);
-    assert.ok(relErr(got.logits, want.logits) < 1e-5, `logits: relative error ${relErr(got.logits, want.logits).toExponential(2)}`);
-    assert.ok(Math.abs(got.loss - want.loss) < 1e-5 * Math.abs(want.loss), `loss ${got.loss} vs js ${want.loss}`);
+    assert.ok(relErr(got.logits, want.logits) < 3e-6, `logits: relative error ${relErr(got.logits, want.logits).toExponential(2)}`);
+    assert.ok(Math.abs(got.loss - want.loss) < 3e-6 * Math.abs(want.loss), `loss ${got.loss} vs js ${want.loss}`);
     let worst = 0;
     for (const [name, g] of want.grads) {
       const e = relErr(got.grads.get(name)!, g);
       worst = Math.max(worst, e);
-      assert.ok(e < 1e-5, `grad ${name}: relative error ${e.toExponential(2)}`);
+      assert.ok(e < 3e-6, `grad ${name}: relative error ${e.toExponential(2)}`);
     }
     console.log(`# ${preset}: logits ${relErr(got.logits, want.logits).toExponential(2)}, worst gradient ${worst.toExponential(2)} (relative L2 vs js)`);
   });
@@ -96,8 +96,8 @@ test('webgpu: 50 steps of tiny-model training follow the CPU loss curve, then gr
   const d = gpu.losses.map((v, i) => Math.abs(v - ref.losses[i]));
   const max = Math.max(...d), mean = d.reduce((a, b) => a + b, 0) / d.length;
   console.log(`# webgpu: loss ${gpu.losses[0].toFixed(4)} -> ${gpu.losses[steps - 1].toFixed(4)} (cpu ${ref.losses[0].toFixed(4)} -> ${ref.losses[steps - 1].toFixed(4)}), |diff| max ${max.toExponential(2)} mean ${mean.toExponential(2)}`);
-  // fp32 on both sides: the curves differ by summation order only
-  assert.ok(max < 2e-3, `every loss within 2e-3 of the cpu's (|diff| max ${max.toExponential(2)}, mean ${mean.toExponential(2)})`);
+  // fp32 on both sides: the curves differ by summation order only (lavapipe: max 1.3e-6)
+  assert.ok(max < 3e-5, `every loss within 3e-5 of the cpu's (|diff| max ${max.toExponential(2)}, mean ${mean.toExponential(2)})`);
   assert.ok(ref.losses[steps - 1] < ref.losses[0] - 1, 'the CPU run learns (the curve is worth comparing)');
 
   // greedy generation from the same (CPU-trained) weights on both backends
