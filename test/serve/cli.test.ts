@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeServedModel, type ServedFixture } from './fixture.js';
+import { MiniMindForCausalLM } from '../../src/model/model.js';
+import { saveModelFolder } from '../../src/formats/hf-folder.js';
 
 const CLI = 'dist/src/cli/main.js';
 let fx: ServedFixture;
@@ -34,6 +36,10 @@ test('serve: bad input is one clear line, exit 2', async () => {
   fails(['--model', fx.folder, '--weights', 'int4'], /--weights must be fp32, bf16 or q8/);
   fails(['--model', fx.folder, '--adapter', '/nonexistent/adapter'], /adapter folder not found/);
   fails(['--model', fx.folder, '--max-batch', '0'], /--max-batch must be a positive integer/);
+  // A tokenizer with more ids than the model has embedding rows would make the server answer garbage or 500.
+  const small = join(fx.dir, 'small-vocab');
+  saveModelFolder(small, new MiniMindForCausalLM({ ...fx.model.config, vocab_size: 300 }, { seed: 1 }), { tokenizerDir: fx.folder });
+  fails(['--model', small], /has 420 tokens but the model only 300/);
   fails(['--model', fx.folder, '--host', '999.1.1.1'], /cannot listen on --host 999\.1\.1\.1: not an address of this machine/);
   fails(['--model', fx.folder, '--cors', 'localhost:3000'], /--cors takes an origin such as http:\/\/localhost:3000/);
   fails(['--model', fx.folder, '--allowed-host', 'http://chat.example.com/'], /--allowed-host takes a host name/);
