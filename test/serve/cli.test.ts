@@ -42,6 +42,7 @@ test('serve: bad input is one clear line, exit 2', async () => {
   fails(['--model', small], /has 420 tokens but the model only 300/);
   fails(['--model', fx.folder, '--host', '999.1.1.1'], /cannot listen on --host 999\.1\.1\.1: not an address of this machine/);
   fails(['--model', fx.folder, '--cors', 'localhost:3000'], /--cors takes an origin such as http:\/\/localhost:3000/);
+  fails(['--model', fx.folder, '--cors', 'http://localhost:3000/chat'], /no path/);
   fails(['--model', fx.folder, '--allowed-host', 'http://chat.example.com/'], /--allowed-host takes a host name/);
   fails(['--model', fx.folder, '--api-key-file', join(fx.dir, 'no-such-key')], /--api-key-file: cannot read .*no-such-key \(ENOENT\)/);
   writeFileSync(join(fx.dir, 'empty-key'), '\n');

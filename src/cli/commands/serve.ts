@@ -53,7 +53,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(maxPrefillTokens) || maxPrefillTokens < 1) throw new CliError(`--max-prefill-tokens must be a positive integer, got ${maxPrefillTokens}`);
   const apiKey = apiKeyOf(values);
   const cors = (values.cors ?? []) as string[];
-  for (const o of cors) if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new CliError(`--cors takes an origin such as http://localhost:3000 (scheme, host and port, no path) or '*', got '${o}'`);
+  // An origin is scheme://host[:port] as browsers send it (http, https, chrome-extension, vscode-webview, ...).
+  for (const o of cors) if (o !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)) throw new CliError(`--cors takes an origin such as http://localhost:3000 (scheme, host and port, no path) or '*', got '${o}'`);
   const allowedHosts = (values['allowed-host'] ?? []) as string[];
   for (const h of allowedHosts) if (!/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:.]+\]?$/.test(h)) throw new CliError(`--allowed-host takes a host name such as chat.example.com (no scheme, port or path), got '${h}'`);
   const weights = values.weights ?? 'fp32';
