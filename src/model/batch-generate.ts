@@ -1,10 +1,14 @@
-// Continuous batching on top of batch-decode.ts: sequences with their own prompts and sampling
-// settings join and leave between steps, and every step is one ragged forward that prefills the
-// prompts joining now and feeds one token to each running sequence. With a prefill budget
+// The generation engine, the one every caller uses (generate.ts's batch of one, chat, serve, RL
+// rollouts, eval): continuous batching on top of the model's ragged forward (batch-decode.ts).
+// Sequences with their own prompts and sampling settings join and leave between steps, and every
+// step is one ragged forward that prefills the prompts joining now and feeds one token to each
+// running sequence. A step with a single running sequence and nothing to prefill takes the
+// model's fused batch-1 decode step where it has one (fused-decode.ts). With a prefill budget
 // (maxPrefillTokens), a prompt longer than the budget is prefilled in chunks over several steps
-// (chunked prefill), so a long prompt costs the running streams a few slower steps, never one long stall. generateBatch() is the whole loop for a fixed set of prompts (RL
-// rollouts, batch inference); the server drives a ContinuousBatch itself, one step per event-loop
-// turn, adding requests as they arrive and cancelling them when a client goes away.
+// (chunked prefill), so a long prompt costs the running streams a few slower steps, never one
+// long stall. generateBatch() is the whole loop for a fixed set of prompts (RL rollouts, batch
+// inference); the server drives a ContinuousBatch itself, one step per event-loop turn, adding
+// requests as they arrive and cancelling them when a client goes away.
 //
 //   const out = generateBatch(model, [promptA, promptB], { maxNewTokens: 64, temperature: 1, numReturnSequences: 4, seed: 1 });
 //   out[0].prompt === 0, out[0].sample === 0 ... out[7].prompt === 1, out[7].sample === 3
@@ -13,13 +17,45 @@
 // A sequence's tokens do not depend on what it was batched with: sampling draws from the
 // sequence's own generator (rowRng), and the batched step computes each row as a batch of one
 // would, up to float rounding in the matrix products (tests compare with generate() at T = 0).
-import { forwardRagged, type Segment } from './batch-decode.js';
-import type { KVCache } from './kv-cache.js';
-import type { MiniMindForCausalLM } from './model.js';
-import type { FinishReason, StreamingTokenizer } from './generate.js';
 import { logitsProcessors, makeSampler, rowRng, StopStringMatcher, type LogitsProcessor, type Sampler } from './sampling.js';
 
-export type { FinishReason, StreamingTokenizer };
+/**
+ * What the engine needs from a model: MiniMindForCausalLM (batch-decode.ts, fused-decode.ts), or
+ * the tests' fakes. Caches are per sequence (batch 1), so sequences come and go freely.
+ */
+export interface CausalLM<C extends SequenceCache = SequenceCache> {
+  readonly config: { readonly vocab_size: number; readonly max_position_embeddings: number; readonly eos_token_id?: number };
+  /** A KV cache for one sequence with room for maxLen positions. */
+  newCache(batch: 1, maxLen?: number): C;
+  /**
+   * Appends each segment's tokens to its own cache (from position cache.length on) and returns the
+   * logits after each segment's last token: S rows of V floats.
+   */
+  forwardRagged(segments: readonly { ids: readonly number[]; cache: C }[]): Float32Array;
+  /** The fast path of a lone sequence's decode steps, or null where the model has none. */
+  fusedDecoder?(cache: C): BatchOneDecoder | null;
+}
+
+/** A sequence's KV cache as the engine handles it. */
+export interface SequenceCache {
+  readonly length: number;
+  /** A copy (n samples of one prompt share its prefill). */
+  fork(): this;
+  dispose(): void;
+}
+
+/** step(token) feeds token at position cache.length, appends it, and returns the next logits (a reused buffer). */
+export interface BatchOneDecoder {
+  step(token: number): Float32Array;
+  dispose(): void;
+}
+
+/** What generation needs from a tokenizer: a streaming decoder that never splits a UTF-8 character. */
+export interface StreamingTokenizer {
+  decodeStream(options?: { skipSpecialTokens?: boolean }): { push(id: number): string; flush(): string };
+}
+
+export type FinishReason = 'stop' | 'length';
 
 /** How one sequence is sampled and when it ends. */
 export interface SamplingParams {
@@ -91,12 +127,13 @@ export class Sequence {
   /** Tokens the model produced: ids plus the stop token that ended it, if one did (what usage counts). */
   sampledTokens = 0;
   cancelled = false;
-  /** @internal */ cache: KVCache | null = null;
+  /** @internal */ cache: SequenceCache | null = null;
+  /** @internal The fused decoder over this sequence's cache: undefined until asked for, null where there is none. */
+  fused: BatchOneDecoder | null | undefined = undefined;
   /** @internal */ next = -1;
   private readonly history: number[];
   private readonly processors: LogitsProcessor[];
   private readonly sampler: Sampler;
-  private readonly counts = new Map<number, number>();
   private readonly decoder?: { push(id: number): string; flush(): string };
   private readonly stops?: StopStringMatcher;
 
@@ -108,7 +145,7 @@ export class Sequence {
     readonly onEvent: (e: SequenceEvent) => void,
   ) {
     this.history = [...prompt];
-    this.processors = logitsProcessors({ temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty });
+    this.processors = logitsProcessors(s);
     this.sampler = makeSampler(s.temperature, rowRng(s.seed, rngStream));
     this.decoder = tokenizer?.decodeStream({ skipSpecialTokens: s.skipSpecialTokens });
     this.stops = s.stopStrings.length > 0 ? new StopStringMatcher(s.stopStrings) : undefined;
@@ -126,12 +163,8 @@ export class Sequence {
   /** Chooses the next token from this sequence's logits row (edited in place) and reports it. */
   /** @internal */ choose(row: Float32Array): void {
     const lse = this.s.logprobs ? logSumExp(row) : NaN;
-    const penalised = this.s.frequencyPenalty !== 0 || this.s.presencePenalty !== 0;
-    const raw = this.s.logprobs && (penalised || this.processors.length > 0) ? Float32Array.from(row) : row; // the processors edit row
-    if (penalised) {
-      for (const [id, n] of this.counts) row[id] -= n * this.s.frequencyPenalty + this.s.presencePenalty;
-    }
-    for (const p of this.processors) p(row, this.history);
+    const raw = this.s.logprobs && this.processors.length > 0 ? Float32Array.from(row) : row; // the processors edit row
+    for (const p of this.processors) p(row, this.history, this.prompt.length);
     const id = this.sampler(row);
     const lp = this.s.logprobs ? raw[id] - lse : undefined;
     const top = this.s.logprobs && this.s.topLogprobs > 0 ? topTokens(raw, this.s.topLogprobs, lse) : undefined;
@@ -140,7 +173,6 @@ export class Sequence {
     this.ids.push(id);
     if (lp !== undefined) this.logprobs.push(lp);
     this.history.push(id);
-    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     this.next = id;
     let text = '';
     let stopped = false;
@@ -176,7 +208,7 @@ export class Sequence {
 interface PrefillGroup {
   prompt: readonly number[];
   seqs: Sequence[];
-  cache: KVCache;
+  cache: SequenceCache;
   done: number;
 }
 
@@ -195,7 +227,7 @@ export class ContinuousBatch {
   private readonly eos: number[];
 
   constructor(
-    readonly model: MiniMindForCausalLM,
+    readonly model: CausalLM,
     readonly opts: {
       tokenizer?: StreamingTokenizer;
       /** Sequences decoded per step at most (default 64). */
@@ -279,13 +311,13 @@ export class ContinuousBatch {
   step(): boolean {
     const chunks = this.schedule();
     const live = this.running.filter((s) => !s.done);
-    const segments: Segment[] = [...chunks.map((c) => ({ ids: c.group.prompt.slice(c.from, c.to), cache: c.group.cache })), ...live.map((s) => ({ ids: [s.next], cache: s.cache! }))];
+    const segments = [...chunks.map((c) => ({ ids: c.group.prompt.slice(c.from, c.to), cache: c.group.cache })), ...live.map((s) => ({ ids: [s.next], cache: s.cache! }))];
     this.lastStepSize = live.length + chunks.filter((c) => c.to === c.group.prompt.length).reduce((n, c) => n + c.group.seqs.length, 0);
     this.lastStepTokens = segments.reduce((n, g) => n + g.ids.length, 0);
     if (segments.length > 0) {
       let logits: Float32Array;
       try {
-        logits = forwardRagged(this.model, segments);
+        logits = chunks.length === 0 && live.length === 1 ? this.decodeAlone(live[0]) : this.model.forwardRagged(segments);
       } catch (e) {
         for (const g of this.prefilling) g.cache.dispose();
         this.prefilling.length = 0;
@@ -311,6 +343,13 @@ export class ContinuousBatch {
     }
     this.sweep();
     return !this.idle;
+  }
+
+  // A lone running sequence's next token: through the model's fused decode step where it has one
+  // (made once per sequence, on its first lone step), else the ragged forward of one token.
+  private decodeAlone(s: Sequence): Float32Array {
+    if (s.fused === undefined) s.fused = this.model.fusedDecoder?.(s.cache!) ?? null;
+    return s.fused ? s.fused.step(s.next) : this.model.forwardRagged([{ ids: [s.next], cache: s.cache! }]);
   }
 
   /** Cancels everything and frees every cache. */
@@ -362,6 +401,8 @@ export class ContinuousBatch {
 
   private release(i: number): void {
     const [s] = this.running.splice(i, 1);
+    s.fused?.dispose();
+    s.fused = null;
     s.cache?.dispose();
     s.cache = null;
   }
@@ -387,7 +428,7 @@ export interface BatchResult extends SequenceResult {
  * ragged batches. Results are prompt-major: result i*n + j is sample j of prompt i. With a seed,
  * result k samples from rowRng(seed, k), whatever the batch limit.
  */
-export function generateBatch(model: MiniMindForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateBatchOptions): BatchResult[] {
+export function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateBatchOptions): BatchResult[] {
   const n = opts.numReturnSequences ?? 1;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
   const batch = new ContinuousBatch(model, { tokenizer: opts.tokenizer, maxBatch: Math.max(opts.maxBatch ?? 64, n) });

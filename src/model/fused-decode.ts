@@ -11,12 +11,8 @@ import { Linear } from '../nn/index.js';
 import type { KVCache } from './kv-cache.js';
 import type { FeedForward } from './layers.js';
 import type { MiniMindForCausalLM } from './model.js';
+import type { BatchOneDecoder } from './batch-generate.js';
 
-export interface BatchOneDecoder {
-  /** Feeds `token` at position cache.length, appends it to the cache; returns the next-token logits (reused buffer). */
-  step(token: number): Float32Array;
-  dispose(): void;
-}
 
 /** Whether batch-1 decode steps of this model take the fused path (MINIMIND_FUSED_DECODE=0 turns it off). */
 export function fusedDecodeApplies(model: MiniMindForCausalLM): boolean {

@@ -16,7 +16,9 @@ import { FeedForward, ModuleList, type InitSpec } from './layers.js';
 import { MoEFeedForward } from './moe.js';
 import { modelRopeTables } from './rope-tables.js';
 import { IGNORE_INDEX, shiftLabels, shiftMask } from './labels.js';
-import { fusedDecoder, type BatchOneDecoder } from './fused-decode.js';
+import { fusedDecoder } from './fused-decode.js';
+import { forwardRagged, type Segment } from './batch-decode.js';
+import type { BatchOneDecoder } from './batch-generate.js';
 import { checkpoint } from '../nn/checkpoint.js';
 import { linearCrossEntropy } from '../nn/linear-cross-entropy.js';
 
@@ -236,7 +238,16 @@ export class MiniMindForCausalLM extends Module {
     return { loss, logitsLoss, auxLoss };
   }
 
-  /** Batch-1 decoding through the backend's fused step (CUDA graphs), or null where it does not apply (fused-decode.ts). */
+  /**
+   * One inference forward over sequences at different positions, each with its own batch-1 cache:
+   * segment s appends its tokens to its cache; returns the logits after each segment's last token,
+   * S rows of V floats (batch-decode.ts). The generation engine's step.
+   */
+  forwardRagged(segments: readonly Segment[]): Float32Array {
+    return forwardRagged(this, segments);
+  }
+
+  /** Batch-1 decoding through the backend's fused step (one native call or CUDA graph per token), or null where it does not apply (fused-decode.ts). */
   fusedDecoder(cache: KVCache): BatchOneDecoder | null {
     return fusedDecoder(this, cache);
   }

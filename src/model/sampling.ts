@@ -1,14 +1,33 @@
 // The small pieces of token selection, transformers.js style: logits processors and warpers that
 // edit one row of logits in place, a greedy and a multinomial sampler, and stopping criteria
-// (stop tokens, stop strings that may straddle tokens). generate.ts strings them together.
+// (stop tokens, stop strings that may straddle tokens). The engine (batch-generate.ts) strings
+// them together for every caller: generate, chat, serve, RL rollouts and eval.
 //
 // Everything here works on one host row `logits: (V,)` Float32Array, because after the model's
 // forward we read exactly one row per sequence per step; masking a token means setting it to
 // -Infinity, as HF does.
 import { Rng } from '../core/random.js';
 
-/** Edits one row of logits in place. `ids` = every token of the sequence so far (prompt + generated). */
-export type LogitsProcessor = (logits: Float32Array, ids: readonly number[]) => void;
+/**
+ * Edits one row of logits in place. `ids` = every token of the sequence so far (prompt +
+ * generated), of which the first `promptLength` (default 0) are the prompt.
+ */
+export type LogitsProcessor = (logits: Float32Array, ids: readonly number[], promptLength?: number) => void;
+
+/**
+ * OpenAI's frequency and presence penalties over the tokens generated so far (not the prompt):
+ * logit[t] -= count(t) * frequency + (count(t) > 0) * presence.
+ */
+export function frequencyPresencePenalty(frequency: number, presence: number): LogitsProcessor {
+  for (const [name, v] of [['frequency', frequency], ['presence', presence]] as const) {
+    if (!Number.isFinite(v)) throw new Error(`${name} penalty must be a finite number, got ${v}`);
+  }
+  return (logits, ids, promptLength = 0) => {
+    const counts = new Map<number, number>();
+    for (let i = promptLength; i < ids.length; i++) counts.set(ids[i], (counts.get(ids[i]) ?? 0) + 1);
+    for (const [id, n] of counts) if (id >= 0 && id < logits.length) logits[id] -= n * frequency + presence;
+  };
+}
 
 /**
  * Repetition penalty over the distinct tokens already in the sequence, sign-aware as in HF's
@@ -69,9 +88,24 @@ export function topPWarper(p: number): LogitsProcessor {
   };
 }
 
-/** The processors for these settings in HF's order: repetition penalty, temperature, top-k, top-p. */
-export function logitsProcessors(opts: { temperature: number; topK?: number; topP?: number; repetitionPenalty?: number }): LogitsProcessor[] {
+/** How a row of logits is edited before a token is chosen (1 / 0 / undefined = off). */
+export interface ProcessorSettings {
+  /** 0 = greedy: the warpers (temperature, top-k, top-p) are left out, as they never change the argmax. */
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+}
+
+/**
+ * The processors for these settings, penalties first (OpenAI's, then HF's repetition penalty, as
+ * vLLM applies them), then HF's warpers in order: temperature, top-k, top-p.
+ */
+export function logitsProcessors(opts: ProcessorSettings): LogitsProcessor[] {
   const list: LogitsProcessor[] = [];
+  if (opts.frequencyPenalty || opts.presencePenalty) list.push(frequencyPresencePenalty(opts.frequencyPenalty ?? 0, opts.presencePenalty ?? 0));
   if (opts.repetitionPenalty !== undefined && opts.repetitionPenalty !== 1) list.push(repetitionPenalty(opts.repetitionPenalty));
   if (opts.temperature > 0) {
     // Greedy ignores the warpers: they never change the argmax.

@@ -12,9 +12,18 @@ export class FakeCache {
   get length(): number {
     return this.rows[0].length;
   }
+  fork(): this {
+    const c = new FakeCache(this.rows.length, this.maxLen);
+    c.rows = this.rows.map((r) => [...r]);
+    return c as this;
+  }
+  dispose(): void {}
 }
 
-/** Calls seen by a fake, to check the decode loop shape (prefill once, then (B, 1) steps). */
+/**
+ * Calls seen by a fake, to check the decode loop shape (prefill once, then one token per step):
+ * [B, T] per forward(), or the segment lengths of each forwardRagged() step.
+ */
 export interface CallLog {
   shapes: number[][];
   maxPosition: number;
@@ -52,6 +61,19 @@ abstract class FakeLM {
       }
     }
     return { logits: tensor(out, [B, keep, V]), auxLoss: null };
+  }
+
+  // The engine's step: each segment appends to its own cache; the logits after its last token.
+  forwardRagged(segments: readonly { ids: readonly number[]; cache: FakeCache }[]): Float32Array {
+    const V = this.config.vocab_size;
+    const out = new Float32Array(segments.length * V);
+    this.log.shapes.push(segments.map((g) => g.ids.length));
+    segments.forEach((g, s) => {
+      const { logits } = this.forward(tensor(Int32Array.from(g.ids), [1, g.ids.length], 'int32'), { cache: g.cache, lastOnly: true });
+      this.log.shapes.pop(); // logged as this step's segment
+      out.set(logits.toArray() as Float32Array, s * V);
+    });
+    return out;
   }
 }
 

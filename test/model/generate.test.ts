@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { Rng } from '../../src/core/random.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { tensor } from '../../src/core/tensor.js';
-import { repetitionPenalty, temperatureWarper, topKWarper, topPWarper, argmax, sampleLogits, makeSampler, rowRng, StopStringMatcher, logitsProcessors } from '../../src/model/sampling.js';
+import { repetitionPenalty, temperatureWarper, topKWarper, topPWarper, argmax, sampleLogits, makeSampler, rowRng, StopStringMatcher, logitsProcessors, frequencyPresencePenalty } from '../../src/model/sampling.js';
 import { generate, generateStream, type TokenEvent } from '../../src/model/generate.js';
-import { HashLM, ScriptLM, FixedLM, CharTokenizer, fakeConfig } from './generate-fakes.js';
+import { HashLM, ScriptLM, FixedLM, CharTokenizer, fakeConfig, type FakeCache } from './generate-fakes.js';
 
 const MM2 = '../shared/data/minimind-tokenizer/minimind2';
 const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
@@ -24,6 +24,25 @@ test('repetition penalty is sign-aware: negative logits are multiplied, others d
   repetitionPenalty(0.5)(below1, [0, 1]); // < 1 rewards instead
   assert.deepEqual([...below1], [4, -1]);
   assert.throws(() => repetitionPenalty(0), /> 0/);
+});
+
+test("OpenAI's frequency and presence penalties count only the generated tokens", () => {
+  const row = Float32Array.of(1, 1, 1, 1);
+  frequencyPresencePenalty(0.5, 0.25)(row, [1, 1, 2, 2, 2, 3], 3); // prompt [1, 1, 2]; generated [2, 2, 3]
+  assert.deepEqual([...row], [1, 1, 1 - (2 * 0.5 + 0.25), 1 - (1 * 0.5 + 0.25)]);
+  const twice = Float32Array.of(0, 0);
+  frequencyPresencePenalty(1, 0)(twice, [1, 1], 0);
+  assert.deepEqual([...twice], [0, -2]);
+});
+
+test('the penalties run before the warpers, in every caller (generate takes them too)', () => {
+  const cfg = fakeConfig();
+  const row = new Float32Array(cfg.vocab_size).fill(-1);
+  row[10] = 5;
+  row[11] = 4.9;
+  const model = new FixedLM(cfg, row);
+  assert.deepEqual(generate(model, [3], { maxNewTokens: 4, temperature: 0, presencePenalty: 0.2 })[0].ids, [10, 11, 10, 10]); // 5 - 0.2 < 4.9; then 4.8 > 4.7
+  assert.deepEqual(generate(model, [10], { maxNewTokens: 2, temperature: 0, frequencyPenalty: 1 })[0].ids, [10, 11], 'the prompt is not counted');
 });
 
 test('temperature divides the logits', () => {
@@ -120,10 +139,25 @@ test('greedy with the KV cache equals an argmax loop that recomputes the whole s
   assert.equal(r.finishReason, 'length');
 });
 
-test('decode loop shape: one (B, T0) prefill, then (B, 1) steps with last-only logits', () => {
+test('decode loop shape: one step prefills every prompt, then one token per row per step', () => {
   const model = new HashLM(fakeConfig());
-  generate(model, [tok.encode('abc'), tok.encode('xyz')], { maxNewTokens: 5, temperature: 0 });
-  assert.deepEqual(model.log.shapes, [[2, 3], [2, 1], [2, 1], [2, 1], [2, 1]]);
+  generate(model, [tok.encode('abc'), tok.encode('wxyz')], { maxNewTokens: 5, temperature: 0 });
+  assert.deepEqual(model.log.shapes, [[3, 4], [1, 1], [1, 1], [1, 1], [1, 1]]);
+});
+
+test("a lone sequence decodes through the model's fused batch-1 step, several through the ragged forward", () => {
+  const model = new HashLM(fakeConfig());
+  let fusedSteps = 0;
+  // The same model with a fused step that counts its calls (and computes what the ragged forward would).
+  const fusedModel = Object.assign(Object.create(model) as HashLM, {
+    fusedDecoder: (cache: FakeCache) => ({ step: (t: number) => (fusedSteps++, model.forwardRagged([{ ids: [t], cache }])), dispose() {} }),
+  });
+  const want = generate(model, tok.encode('abc'), { maxNewTokens: 6, temperature: 0 })[0].ids;
+  assert.deepEqual(generate(fusedModel, tok.encode('abc'), { maxNewTokens: 6, temperature: 0 })[0].ids, want);
+  assert.equal(fusedSteps, 5, 'every decode step after the prefill');
+  fusedSteps = 0;
+  generate(fusedModel, [tok.encode('abc'), tok.encode('xy')], { maxNewTokens: 6, temperature: 0 });
+  assert.equal(fusedSteps, 0);
 });
 
 test('max new tokens is honoured exactly when nothing stops', () => {
