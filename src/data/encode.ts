@@ -126,7 +126,12 @@ export function toMessages(conv: unknown, where: string): ChatMessage[] {
       throw new Error(`${where}: message ${k} (${quoteUserText(msg.role)}) has no 'content' (keys: ${quoteUserText(Object.keys(m as object).join(', ')) || 'none'})`);
     }
     if (msg.content === undefined || msg.content === null) msg.content = '';
-    if (typeof msg.content !== 'string') msg.content = String(msg.content);
+    // A number or an object is not a message: rendering it as "123" or "[object Object]" would
+    // train on text nobody wrote.
+    if (typeof msg.content !== 'string') throw new Error(`${where}: message ${k} (${quoteUserText(msg.role)}) has ${Array.isArray(msg.content) ? 'a list' : `a ${typeof msg.content}`} as 'content' (${quoteUserText(JSON.stringify(msg.content), 40)}); it must be a string`);
+    if (msg.reasoning_content !== undefined && msg.reasoning_content !== null && typeof msg.reasoning_content !== 'string') {
+      throw new Error(`${where}: message ${k} (${quoteUserText(msg.role)}) has a non-string 'reasoning_content'; it must be a string`);
+    }
     if (typeof msg.tool_calls === 'string' && msg.tool_calls !== '') {
       try {
         msg.tool_calls = JSON.parse(msg.tool_calls);

@@ -20,6 +20,8 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
 import { writeError } from '../core/write-file.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { FINGERPRINT_KEY, tokenizerFingerprint } from './tokenizer-check.js';
 import { convertPthStateDict } from './import-pth.js';
 import { configFieldsFromQwen2Moe, fromQwen2MoeTensors, isQwen2MoeLike, qwen2MoeConfigFields, toQwen2MoeTensors } from './qwen2-moe.js';
 
@@ -282,7 +284,11 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
   if (c.pad_token_id !== undefined) gen.pad_token_id = c.pad_token_id;
   // Python reads 1 as an int; transformers wants floats for these RoPE fields.
   const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2).replace(/("(?:attention_factor|factor|beta_fast|beta_slow)": )(-?\d+)(?=[,\n])/g, '$1$2.0') + '\n');
-  const all: [string, Uint8Array][] = [['model.safetensors', weights], ...files, ['generation_config.json', json(gen)], ['config.json', json(hfConfigJson(c, dtype))]];
+  // The tokenizer's fingerprint goes into config.json, so that loaders can tell it from another
+  // tokenizer of the same size (tokenizer-check.ts); transformers keeps unknown config keys.
+  const fingerprint = opts.tokenizerDir ? fingerprintOf(opts.tokenizerDir) : undefined;
+  const config = { ...hfConfigJson(c, dtype), ...(fingerprint ? { [FINGERPRINT_KEY]: fingerprint } : {}) };
+  const all: [string, Uint8Array][] = [['model.safetensors', weights], ...files, ['generation_config.json', json(gen)], ['config.json', json(config)]];
 
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new Error(`saveModelFolder: ${dir} exists and is not a folder`);
@@ -299,6 +305,15 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw writeError(e, dir);
+  }
+}
+
+/** The fingerprint of the tokenizer in dir; none when it does not parse (the loaders report that). */
+function fingerprintOf(dir: string): string | undefined {
+  try {
+    return tokenizerFingerprint(Tokenizer.load(dir));
+  } catch {
+    return undefined;
   }
 }
 

@@ -14,6 +14,7 @@ import { useInferenceWeights, WEIGHT_FORMATS, type WeightFormat } from '../nn/in
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadLora } from '../train/lora-adapter.js';
 import { loadModelFolder, readGenerationConfig } from './hf-folder.js';
+import { checkTokenizerForModel } from './tokenizer-check.js';
 
 /** Sampling settings a model folder asks for (generation_config.json), every field resolved. */
 export interface GenerationDefaults {
@@ -60,9 +61,7 @@ export function loadInferenceFolder(dir: string, opts: { adapter?: string; weigh
   } catch (e) {
     throw e instanceof UserError ? e : new UserError((e as Error).message);
   }
-  if (tokenizer.vocabSize > model.config.vocab_size) {
-    throw new UserError(`the tokenizer in ${dir} has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocab_size}; put the model's own tokenizer beside it`);
-  }
+  checkTokenizerForModel(tokenizer, dir, model.config.vocab_size, dir);
   return {
     model,
     tokenizer,

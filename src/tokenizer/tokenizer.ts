@@ -3,6 +3,8 @@
 // in HF's own file format so files and ids are interchangeable with `tokenizers` and transformers.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../core/write-file.js';
+import { quoteUserText } from '../core/errors.js';
+import { MAX_VOCAB_SIZE } from '../model/config.js';
 import { dirname, join } from 'node:path';
 import { AddedVocabulary, type AddedToken } from './added.js';
 import { BpeModel } from './bpe.js';
@@ -61,7 +63,7 @@ export class Tokenizer {
     this.config = config;
     const vocab = new Map<string, number>();
     for (const [tok, id] of Object.entries(json.model.vocab)) {
-      if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocab entry '${tok}' has invalid id ${String(id)}`);
+      if (!Number.isInteger(id) || id < 0 || id >= MAX_VOCAB_SIZE) throw new Error(`${source}: vocab entry '${quoteUserText(tok, 40)}' has invalid id ${String(id)} (ids are integers in [0, ${MAX_VOCAB_SIZE}))`);
       vocab.set(tok, id);
     }
     const merges = json.model.merges.map((m, i): [string, string] => {
@@ -87,6 +89,10 @@ export class Tokenizer {
       if (typeof t.content !== 'string' || !Number.isInteger(t.id)) throw new Error(`${source}: added_tokens[${i}] needs a string 'content' and an integer 'id'`);
       let id = vocab.get(t.content) ?? addedIds.get(t.content);
       if (id === undefined) id = maxAdded >= vocab.size || vocab.size === 0 ? maxAdded + 1 : vocab.size;
+      // HF renumbers silently; a written id past every id the file can have (vocabulary plus added
+      // tokens) is no renumbering of a well-formed file but a damaged or hand-edited one.
+      const idCount = vocab.size + (json.added_tokens ?? []).length;
+      if (t.id! < 0 || t.id! >= idCount) throw new Error(`${source}: added_tokens[${i}] '${quoteUserText(t.content, 40)}' has id ${t.id}, outside the ${idCount} ids of this tokenizer (vocabulary and added tokens); the file is damaged`);
       addedIds.set(t.content, id);
       maxAdded = Math.max(maxAdded, id);
       addedTokens.push({

@@ -6,6 +6,7 @@ import { trainBpe, WordCounter } from './bpe-trainer.js';
 import { buildTokenizerConfig, PRESETS, type PresetName } from './presets.js';
 import { ProgressBar } from './progress.js';
 import { Tokenizer, type TokenizerJson } from './tokenizer.js';
+import { MAX_VOCAB_SIZE } from '../model/config.js';
 
 export interface TrainTokenizerOptions {
   /** Corpus files: *.jsonl (`text` or `conversations`) or plain text (one sequence per line). */
@@ -69,6 +70,7 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < minVocab) {
     throw new Error(`vocab size ${opts.vocabSize} is smaller than the 256-byte alphabet plus ${distinct.size} special tokens (${minVocab})`);
   }
+  if (opts.vocabSize > MAX_VOCAB_SIZE) throw new Error(`vocab size ${opts.vocabSize} is over the limit of ${MAX_VOCAB_SIZE} (MiniMind uses 6400)`);
   const files = opts.files ?? [];
   if (files.length === 0 && opts.texts === undefined) throw new Error('no training data: give files or texts');
 
@@ -92,6 +94,10 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
     onMerge: (n) => bar.update(n),
   });
   bar.finish(vocab.length);
+  if (merges.length === 0 && opts.vocabSize > minVocab) {
+    // Whitespace-only lines, or words of one character: nothing to learn, only the byte alphabet.
+    throw new Error(`no two adjacent characters to merge in the text${files.length ? ` of ${files.join(', ')}` : ''} (it holds only whitespace or single characters); train on real text`);
+  }
 
   const addedTokens = added.map((content, id) => ({ id, content, special: id < specials.length }));
   const vocabObj: Record<string, number> = {};

@@ -15,6 +15,7 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { presetConfig } from '../model/presets.js';
 import type { MiniMindConfig } from '../model/config.js';
 import { loadModelFolder } from '../formats/hf-folder.js';
+import { checkTokenizerForModel } from '../formats/tokenizer-check.js';
 import { train, TrainSummary, TrainTask } from './trainer.js';
 import { claimRunFolder } from './run-folder.js';
 import { latestCheckpointDir } from './atomic.js';
@@ -102,7 +103,7 @@ export function buildModel(o: ModelOptions, tok: LoadedTokenizer, defaultPreset:
     const conflicting = (['preset', 'hiddenSize', 'numHiddenLayers', 'useMoe'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
     if (conflicting.length) throw new UserError(`--init-from ${o.initFrom} fixes the architecture; drop ${conflicting.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
     const model = loadModel(o.initFrom);
-    checkVocabulary(model, tok, `--init-from ${o.initFrom}`);
+    checkVocabulary(model, tok, o.initFrom);
     return model;
   }
   const overrides: Partial<MiniMindConfig> = {
@@ -121,11 +122,9 @@ export function buildModel(o: ModelOptions, tok: LoadedTokenizer, defaultPreset:
   return asUserError(() => new MiniMindForCausalLM(presetConfig(o.preset ?? defaultPreset, overrides), { seed }));
 }
 
-/** Every id the tokenizer can produce must have an embedding row. */
-export function checkVocabulary(model: MiniMindForCausalLM, tok: LoadedTokenizer, what: string): void {
-  if (tok.tokenizer.vocabSize > model.config.vocab_size) {
-    throw new UserError(`the tokenizer in ${tok.dir} has ${tok.tokenizer.vocabSize} tokens but the model of ${what} only ${model.config.vocab_size}; use the model's own tokenizer`);
-  }
+/** The tokenizer must be the model's (checkTokenizerForModel): every id it produces has an embedding row meaning that token. */
+export function checkVocabulary(model: MiniMindForCausalLM, tok: LoadedTokenizer, modelDir: string): void {
+  checkTokenizerForModel(tok.tokenizer, tok.dir, model.config.vocab_size, modelDir);
 }
 
 /** Opens the training (and held-out) data of a stage, tokenizing into <out>/cache on first use. */

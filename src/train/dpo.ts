@@ -49,7 +49,7 @@ export async function dpo(o: DpoOptions): Promise<TrainSummary> {
   prepareDevice(o);
   const tok = stageTokenizer({ initFrom: o.initFrom });
   const policy = trainingModel(loadModel(o.initFrom), o);
-  checkVocabulary(policy, tok, `--init-from ${o.initFrom}`);
+  checkVocabulary(policy, tok, o.initFrom);
   const reference = loadFrozenModel(o.initFrom);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'dpo', tok, policy.config.max_position_embeddings);

@@ -33,7 +33,7 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
   prepareDevice(o);
   const tok = stageTokenizer({ initFrom: o.initFrom });
   const model = trainingModel(loadModel(o.initFrom), o);
-  checkVocabulary(model, tok, `--init-from ${o.initFrom}`);
+  checkVocabulary(model, tok, o.initFrom);
   const layers = asUserError(() => applyLora(model, loraCfg, r.seed), '--lora-targets: ');
   const params = loraParameters(layers);
   const n = params.reduce((s, [, x]) => s + x.size, 0);

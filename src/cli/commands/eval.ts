@@ -94,6 +94,7 @@ async function loadModel(values: Record<string, unknown>): Promise<{ model: Mini
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (evaluation needs the tokenizer next to the weights)`);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
+  const { checkTokenizerForModel } = await import('../../formats/tokenizer-check.js');
   const adapter = values.adapter as string | undefined;
   if (adapter !== undefined && !existsSync(adapter)) throw new CliError(`--adapter ${adapter}: no such folder`);
   try {
@@ -103,7 +104,9 @@ async function loadModel(values: Record<string, unknown>): Promise<{ model: Mini
       loadLora(model, adapter);
     }
     model.eval();
-    return { model, tokenizer: Tokenizer.load(dir) };
+    const tokenizer = Tokenizer.load(dir);
+    checkTokenizerForModel(tokenizer, dir, model.config.vocab_size, dir);
+    return { model, tokenizer };
   } catch (e) {
     throw new CliError((e as Error).message);
   }

@@ -157,6 +157,9 @@ function decode(argv: string[]): void {
   const skipSpecialTokens = v['skip-special-tokens'] === true;
   const checkIds = (ids: unknown, where: string): number[] => {
     if (!Array.isArray(ids) || !ids.every((x) => Number.isInteger(x) && x >= 0)) throw new CliError(`${where}: ids must be a JSON array of non-negative integers`);
+    // The library drops unknown ids (as HF does); here an id outside the vocabulary is a mistake to report.
+    const bad = (ids as number[]).find((x) => x >= tok.vocabSize);
+    if (bad !== undefined) throw new CliError(`${where}: id ${bad} is outside the vocabulary of ${v.tokenizer} (ids 0 to ${tok.vocabSize - 1})`);
     return ids as number[];
   };
   if (typeof v.ids === 'string') {

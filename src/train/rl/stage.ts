@@ -10,6 +10,7 @@ import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
+import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
 import { loadFrozenModel } from '../common.js';
 import { saveDtypeOption } from '../options.js';
 import type { RlRunOptions } from './options.js';
@@ -64,6 +65,7 @@ export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
   const policy = loadModelFolder(o.initFrom).model.train();
+  checkTokenizerForModel(tokenizer, o.initFrom, policy.config.vocab_size, o.initFrom);
   return { tokenizer, eos, pad: tokenizer.padTokenId ?? 0, policy, ref: loadFrozenModel(o.initFrom) };
 }
 
