@@ -20,6 +20,7 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
 import { writeError } from '../core/write-file.js';
+import { checkFitsF16 } from './halfFloat.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { FINGERPRINT_KEY, tokenizerFingerprint } from './tokenizer-check.js';
 import { convertPthStateDict } from './import-pth.js';
@@ -256,6 +257,19 @@ export function readGenerationConfig(dir: string): Record<string, unknown> {
   }
   if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`${p}: not a JSON object`);
   return j as Record<string, unknown>;
+}
+
+/**
+ * Throws (UserError) when the model's weights cannot be saved as `dtype`: fp16 holds nothing beyond
+ * 65504. Training stages call it before the run, so a model that will not fit is refused before any
+ * work, not at the final save.
+ */
+export function checkSavable(model: MiniMindForCausalLM, dtype: 'F32' | 'BF16' | 'F16'): void {
+  if (dtype !== 'F16') return;
+  for (const [name, t] of model.namedParameters()) {
+    const a = t.toArray();
+    checkFitsF16(a instanceof Float32Array ? a : Float32Array.from(a), name);
+  }
 }
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];

@@ -75,16 +75,21 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
   if (files.length === 0 && opts.texts === undefined) throw new Error('no training data: give files or texts');
 
   const counter = new WordCounter();
+  let anyText = false; // a corpus of blank lines counts words ('Ċ', 'ĠĠ') but holds no text
+  const add = (seq: string) => {
+    if (!anyText && /\S/.test(seq)) anyText = true;
+    counter.add(seq);
+  };
   const progress = opts.progress ?? false;
   if (files.length > 0) {
     const size = totalBytes(files);
     const bar = new ProgressBar('reading corpus', size, progress, 'MB');
     let read = 0;
-    for (const seq of readCorpus(files, (n) => bar.update((read += n)))) counter.add(seq);
+    for (const seq of readCorpus(files, (n) => bar.update((read += n)))) add(seq);
     bar.finish(read);
   }
-  if (opts.texts !== undefined) for (const t of opts.texts) counter.add(t);
-  if (counter.counts.size === 0) throw new Error(`no text to train on${files.length ? ` in ${files.join(', ')}` : ''} (empty corpus)`);
+  if (opts.texts !== undefined) for (const t of opts.texts) add(t);
+  if (!anyText) throw new Error(`no text to train on${files.length ? ` in ${files.join(', ')}` : ''} (empty corpus${counter.counts.size > 0 ? ': only whitespace' : ''})`);
 
   const bar = new ProgressBar('computing merges', opts.vocabSize, progress);
   const { vocab, merges } = trainBpe(counter.counts, {
@@ -95,8 +100,8 @@ export function trainTokenizer(opts: TrainTokenizerOptions): Tokenizer {
   });
   bar.finish(vocab.length);
   if (merges.length === 0 && opts.vocabSize > minVocab) {
-    // Whitespace-only lines, or words of one character: nothing to learn, only the byte alphabet.
-    throw new Error(`no two adjacent characters to merge in the text${files.length ? ` of ${files.join(', ')}` : ''} (it holds only whitespace or single characters); train on real text`);
+    // Words of one character each: nothing to learn beyond the byte alphabet.
+    throw new Error(`no two adjacent characters to merge in the text${files.length ? ` of ${files.join(', ')}` : ''} (its words are single characters); train on real text`);
   }
 
   const addedTokens = added.map((content, id) => ({ id, content, special: id < specials.length }));

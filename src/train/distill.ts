@@ -12,7 +12,7 @@ import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { saveModelFolder } from '../formats/hf-folder.js';
+import { checkSavable, saveModelFolder } from '../formats/hf-folder.js';
 import { buildModel, loadFrozenModel, openStageData, prepareDevice, runInFolder, trainingModel, sameTokenizer, stageTokenizer } from './common.js';
 import { distillLoss } from './losses.js';
 import { numberOption, resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
@@ -51,6 +51,7 @@ export async function distill(o: DistillOptions): Promise<TrainSummary> {
   const tok = stageTokenizer(o, o.teacher);
   if (tok.dir !== o.teacher && !sameTokenizer(tok.dir, o.teacher)) throw new UserError(`the student's tokenizer (${tok.dir}) is not the teacher's (${o.teacher}); the KL term compares the two models id by id, so both need the same tokenizer`);
   const student = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
+  checkSavable(student, r.saveDtype);
   if (teacher.config.vocab_size < student.config.vocab_size) throw new UserError(`the teacher's vocabulary (${teacher.config.vocab_size}) is smaller than the student's (${student.config.vocab_size}); distil into a student with the teacher's tokenizer`);
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, Math.min(student.config.max_position_embeddings, teacher.config.max_position_embeddings));

@@ -12,7 +12,7 @@ import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import type { Batch } from '../data/batches.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
-import { saveModelFolder } from '../formats/hf-folder.js';
+import { checkSavable, saveModelFolder } from '../formats/hf-folder.js';
 import { checkVocabulary, loadFrozenModel, loadModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { dpoLoss, sequenceLogprobs } from './losses.js';
 import { numberOption, resolveTraining, type StageDefaults, type StageOptions } from './options.js';
@@ -49,6 +49,7 @@ export async function dpo(o: DpoOptions): Promise<TrainSummary> {
   prepareDevice(o);
   const tok = stageTokenizer({ initFrom: o.initFrom });
   const policy = trainingModel(loadModel(o.initFrom), o);
+  checkSavable(policy, r.saveDtype);
   checkVocabulary(policy, tok, o.initFrom);
   const reference = loadFrozenModel(o.initFrom);
   const summary = await runInFolder(r, async () => {

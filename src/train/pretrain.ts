@@ -3,6 +3,7 @@
 // every real token is a target.
 //
 //   await pretrain({ data: 'pretrain_t2t_mini.jsonl', tokenizer: 'model/', out: 'runs/pretrain' })
+import { checkSavable } from '../formats/hf-folder.js';
 import { buildModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { lmTask } from './lm-task.js';
 import { resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
@@ -19,6 +20,7 @@ export async function pretrain(o: PretrainOptions): Promise<TrainSummary> {
   prepareDevice(o);
   const tok = stageTokenizer(o);
   const model = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
+  checkSavable(model, r.saveDtype); // before any work: a model --save-dtype cannot hold is refused now, not at the end
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'pretrain', tok, model.config.max_position_embeddings);
     o.log?.(`model: ${(model.numParameters() / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers${model.config.use_moe ? ', MoE' : ''})`);

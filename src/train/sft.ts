@@ -4,6 +4,7 @@
 // last answer only, as v1 did (sftMask 'last' | 'all' overrides).
 //
 //   await sft({ data: 'sft_t2t_mini.jsonl', initFrom: 'runs/pretrain/model', out: 'runs/sft' })
+import { checkSavable } from '../formats/hf-folder.js';
 import { buildModel, openStageData, prepareDevice, runInFolder, trainingModel, stageTokenizer } from './common.js';
 import { lmTask } from './lm-task.js';
 import { resolveTraining, type ModelOptions, type StageDefaults, type StageOptions } from './options.js';
@@ -20,6 +21,7 @@ export async function sft(o: SftOptions): Promise<TrainSummary> {
   prepareDevice(o);
   const tok = stageTokenizer(o, undefined, 'give --init-from MODEL_DIR (or --tokenizer DIR to start from random weights)');
   const model = trainingModel(buildModel(o, tok, 'minimind-3', r.seed), o);
+  checkSavable(model, r.saveDtype); // before any work: a model --save-dtype cannot hold is refused now, not at the end
   const summary = await runInFolder(r, async () => {
     const data = await openStageData(r, o, 'sft', tok, model.config.max_position_embeddings);
     return lmTask(model, data.train, data.eval, tok.data.padTokenId, tok.dir, r.maxSeqLen, r.saveDtype);

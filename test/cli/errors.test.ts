@@ -16,6 +16,8 @@ import { presetConfig } from '../../src/model/presets.js';
 import { saveModelFolder } from '../../src/formats/hf-folder.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
 import { readSafetensors } from '../../src/formats/safetensors.js';
+import { exportPth } from '../../src/formats/export-pth.js';
+import { deflateBombPth, stridedViewPth } from '../formats/hostile-files.js';
 
 const cli = resolve('dist/src/cli/main.js');
 const W = mkdtempSync(join(tmpdir(), 'mm-errors-'));
@@ -132,7 +134,7 @@ const CASES: [string[], RegExp][] = [
   [sftArgs(['--tokenizer', 'tok-other']), /--tokenizer tok-other is not the tokenizer of --init-from model.*drop --tokenizer/],
   [sftArgs(['--hidden-size', '64']), /--init-from model fixes the architecture; drop --hidden-size/],
   [sftArgs(['--preset', 'tiny']), /drop --preset/],
-  [sftArgs(['--init-from', 'small-vocab']), /has \d+ tokens but the model of --init-from small-vocab only 100/],
+  [sftArgs(['--init-from', 'small-vocab']), /has \d+ tokens but the model in small-vocab only 100 embedding rows/],
   [sftArgs(['--init-from', 'truncated']), /--init-from: cannot load model folder .*truncated/],
   [sftArgs(['--data', 'sharegpt.jsonl']), /sharegpt\.jsonl:1: message 0 uses ShareGPT keys/],
   [sftArgs(['--data', 'badrole.jsonl']), /badrole\.jsonl:1: message 0 has role 'human'; use one of system, user, assistant, tool/],
@@ -287,6 +289,94 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
       assert.match(lines[0], /^minimind: /);
       assert.match(lines[0], want);
       assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(r.stderr), `raw control characters in: ${JSON.stringify(r.stderr)}`);
+      assert.deepEqual(snapshot(W), before, 'no file created, changed or removed');
+    });
+  }
+});
+
+// --- issue 21 (input): bounded memory on hostile files, promises kept, one line for every failure --
+describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and bad data are one line', () => {
+  // a 1 KB .pth whose stride-0 view describes a 2.4 GB tensor; a 256 KB zip bomb (256 MiB of zeros declaring 1000 bytes)
+  writeFileSync(at('stride0.pth'), stridedViewPth('model.embed_tokens.weight', 1, [30000, 20000], [0, 0]));
+  writeFileSync(at('bomb.pth'), deflateBombPth(1 << 28, 1000));
+  // a config.json asking for a billion layers
+  saveModelFolder(at('layers1e9'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+  const c1e9 = JSON.parse(readFileSync(at('layers1e9', 'config.json'), 'utf8'));
+  writeFileSync(at('layers1e9', 'config.json'), JSON.stringify({ ...c1e9, num_hidden_layers: 1e9 }));
+  // one weight beyond fp16's range (as a model folder and as an fp32 .pth), one NaN weight
+  const setWeight = (m: MiniMindForCausalLM, suffix: string, v: number) => {
+    const [, t] = m.namedParameters().find(([n]) => n.endsWith(suffix))!;
+    const values = Float32Array.from(t.toArray() as ArrayLike<number>);
+    values[0] = v;
+    const up = t.backend.upload(values);
+    t.backend.copy(t.buf, up, t.size);
+    t.backend.free(up);
+    return m;
+  };
+  const bigWeight = setWeight(new MiniMindForCausalLM(cfg, { seed: 1 }), 'layers.0.mlp.down_proj.weight', 70000);
+  saveModelFolder(at('big-weight'), bigWeight, { tokenizerDir: at('tok') });
+  exportPth(bigWeight, at('big-weight.pth'), { dtype: 'F32' });
+  saveModelFolder(at('nan-weights'), setWeight(new MiniMindForCausalLM(cfg, { seed: 1 }), 'layers.0.self_attn.q_proj.weight', NaN), { tokenizerDir: at('tok') });
+  // tokenizers that do not belong to the model beside them: another of the same size, a larger one
+  const same = trainTokenizer({ texts: qs.pretrainTexts.slice(20, 60), vocabSize: 300, preset: 'minimind3' });
+  assert.equal(same.vocabSize, 300);
+  same.save(at('tok-same-size'));
+  for (const [dir, from] of [['swapped', 'tok-same-size'], ['bigvocab', 'tok-other']]) {
+    saveModelFolder(at(dir), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(at(from, f), at(dir, f));
+  }
+  // an added token with an id no tokenizer of this size has; a chat template that refuses every conversation
+  mkdirSync(at('tok-badadded'));
+  const tj = JSON.parse(readFileSync(at('tok', 'tokenizer.json'), 'utf8'));
+  tj.added_tokens[tj.added_tokens.length - 1].id = 999999;
+  writeFileSync(at('tok-badadded', 'tokenizer.json'), JSON.stringify(tj));
+  copyFileSync(at('tok', 'tokenizer_config.json'), at('tok-badadded', 'tokenizer_config.json'));
+  saveModelFolder(at('raises'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+  const tc = JSON.parse(readFileSync(at('raises', 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(at('raises', 'tokenizer_config.json'), JSON.stringify({ ...tc, chat_template: "{{ raise_exception('System role not supported') }}" }));
+  writeFileSync(at('content123.jsonl'), jsonl([{ conversations: [{ role: 'user', content: 123 }, { role: 'assistant', content: 'x' }] }]));
+  writeFileSync(at('blank.txt'), '\n  \n\t\n');
+  writeFileSync(at('letters.txt'), 'a\nb\nc\n');
+
+  const fp16 = /tensor model\.layers\.0\.mlp\.down_proj\.weight holds 70000 \(in magnitude\), beyond fp16's largest value 65504; save as bf16 or fp32/;
+  const swapped = (flagDir: string) => new RegExp(`the tokenizer in ${flagDir} \\(sha256:[0-9a-f]{16}\\) is not the one the model in ${flagDir} was trained with \\(sha256:[0-9a-f]{16}, config\\.json\\): its ids would mean other tokens`);
+  // [argv, the message, stdin]
+  const cases: [string[], RegExp, string?][] = [
+    [['import', '--pth', 'stride0.pth', '--preset', 'tiny', '--out', 'imported'], /stride0\.pth: storage "0": view \(offset 0, size \[30000,20000\], stride \[0,0\]\) expands 1 stored elements to 600000000.*damaged or hostile/],
+    [['import', '--pth', 'bomb.pth', '--preset', 'tiny', '--out', 'imported'], /bomb\.pth: zip: entry "archive\/data\/0" inflates past its declared 1000 bytes/],
+    [['generate', '--model', 'layers1e9', '--prompt', 'hi'], /layers1e9.*num_hidden_layers 1000000000 is over the limit of 1024/],
+    [base('pretrain', ['--num-hidden-layers', '100000']), /num_hidden_layers 100000 is over the limit of 1024/],
+    [base('pretrain', ['--hidden-size', '16384', '--num-hidden-layers', '200']), /a model of hidden_size 16384, 200 layers, .*parameters \(fp32 weights and RoPE tables\) needs about [\d.]+ TB but this machine has [\d.]+ [kMGT]B available/],
+    [['export', 'pth', '--model', 'big-weight', '--out', 'bw.pth'], fp16],
+    [['export', 'gguf', '--model', 'big-weight', '--type', 'f16', '--out', 'bw.gguf'], fp16],
+    [['import', '--pth', 'big-weight.pth', '--config', 'big-weight/config.json', '--save-dtype', 'fp16', '--out', 'imported'], fp16],
+    [sftArgs(['--init-from', 'big-weight', '--save-dtype', 'fp16']), fp16],
+    [['dpo', '--data', 'dpo.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
+    [['generate', '--model', 'nan-weights', '--prompt', 'hi'], /the weights hold NaN: model\.layers\.0\.self_attn\.q_proj\.weight\[0\]/],
+    [['generate', '--model', 'swapped', '--prompt', 'hi'], swapped('swapped')],
+    [['chat', '--model', 'swapped'], swapped('swapped'), 'hi\n'],
+    [['serve', '--model', 'swapped'], swapped('swapped')],
+    [sftArgs(['--init-from', 'swapped']), swapped('swapped')],
+    [['generate', '--model', 'bigvocab', '--prompt', 'hi'], /the tokenizer in bigvocab has 310 tokens but the model in bigvocab only 300 embedding rows/],
+    [['tokenizer', 'decode', '--tokenizer', 'tok', '--ids', '[6400, 99999]'], /--ids: id 6400 is outside the vocabulary of tok \(ids 0 to 299\)/],
+    [['tokenizer', 'decode', '--tokenizer', 'tok', '--ids', '[1e30]'], /--ids: id 1e\+30 is outside the vocabulary/],
+    [sftArgs(['--data', 'content123.jsonl']), /content123\.jsonl:1: message 0 \(user\) has a number as 'content' \(123\); it must be a string/],
+    [['tokenizer', 'encode', '--tokenizer', 'tok-badadded', '--text', 'hi'], /tokenizer\.json: added_tokens\[\d+\] '[^']+' has id 999999, outside the \d+ ids of this tokenizer/],
+    [['tokenizer', 'train', '--data', 'blank.txt', '--vocab-size', '300', '--out', 'tok2'], /no text to train on in blank\.txt \(empty corpus: only whitespace\)/],
+    [['tokenizer', 'train', '--data', 'letters.txt', '--vocab-size', '300', '--out', 'tok2'], /no two adjacent characters to merge in the text of letters\.txt \(its words are single characters\)/],
+    [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', '1e30', '--out', 'tok2'], /vocab size 1e\+30 is over the limit of 4194304/],
+    [['generate', '--model', 'raises', '--prompt', 'hi'], /the chat template refused these messages: System role not supported/],
+    [['chat', '--model', 'raises'], /the chat template refused these messages: System role not supported/, 'hi\n'],
+  ];
+  for (const [argv, want, input] of cases) {
+    test(`minimind ${argv.join(' ')}`, () => {
+      const before = snapshot(W);
+      const r = spawnSync(process.execPath, [cli, ...argv], { cwd: W, encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, MINIMIND_BACKEND: 'js' } });
+      assert.equal(r.status, 2, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^minimind: /);
+      assert.match(lines[0], want);
       assert.deepEqual(snapshot(W), before, 'no file created, changed or removed');
     });
   }
