@@ -45,7 +45,7 @@ test('loadInferenceFolder: defaults, stop tokens and the trained context; a larg
     const small = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 64 }), { seed: 1 });
     const dir = join(fx.dir, 'small');
     saveModelFolder(dir, small, { tokenizerDir: fx.folder });
-    assert.throws(() => loadInferenceFolder(dir), (e: Error) => e instanceof UserError && /tokenizer .* has \d+ tokens but the model only 64/.test(e.message));
+    assert.throws(() => loadInferenceFolder(dir), (e: Error) => e instanceof UserError && /tokenizer .* has \d+ tokens but the model in .* only 64 embedding rows/.test(e.message));
     assert.throws(() => loadInferenceFolder(join(fx.dir, 'nowhere')), (e: Error) => e instanceof UserError && /model folder not found/.test(e.message));
   } finally {
     fx.cleanup();
