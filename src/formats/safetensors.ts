@@ -11,6 +11,7 @@
 
 import * as fs from 'node:fs';
 import { writeFileAtomic } from '../core/write-file.js';
+import { checkFitsInMemory } from '../core/memory.js';
 import { bf16ToF32, checkFitsF16, f16ToF32, f32ToBf16, f32ToF16 } from './halfFloat.js';
 
 export type StDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8' | 'BOOL';
@@ -66,6 +67,7 @@ export function readWholeFile(file: string): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
+    checkFitsInMemory(size, `reading ${file} (${size} bytes)`, 'use a machine with more memory');
     const buf = Buffer.allocUnsafeSlow(size); // own ArrayBuffer, byteOffset 0: keeps views aligned
     let off = 0;
     while (off < size) {

@@ -43,6 +43,7 @@ import { latestCheckpointDir, saveCheckpointDir, writeFolderAtomic } from './ato
 import { MetricsWriter, MetricRecord } from './metrics.js';
 import { writeReport } from './report.js';
 import { UserError } from '../core/errors.js';
+import { checkFitsInMemory } from '../core/memory.js';
 import { fb } from '../ops/util.js';
 import type { StepReport } from './options.js';
 import { DeviceStepStats } from './step-stats.js';
@@ -192,6 +193,12 @@ export async function train(cfg: TrainConfig, task: TrainTask): Promise<TrainSum
   };
   if (totalSteps <= 0) throw new UserError('nothing to train: 0 optimizer steps (check --epochs and --max-steps)');
   const params = task.params.map(([, t]) => t);
+  if (params.length > 0 && params[0].backend.device !== 'cuda') {
+    // Host training adds a gradient and AdamW's two moments (fp32) per trained weight: refuse
+    // now a model this machine cannot train, rather than be killed mid-run.
+    const n = params.reduce((s, t) => s + t.size, 0);
+    checkFitsInMemory(12 * n, `training ${n} parameters (their gradients and AdamW moments)`, 'train a smaller model, or on a GPU (--device cuda)');
+  }
   const optimizer = new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay ?? 0.01 });
   const ckptRoot = join(cfg.outDir, 'checkpoints');
   const modelDir = join(cfg.outDir, task.modelDirName ?? 'model');

@@ -5,11 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateBombPth, stridedViewPth } from './hostile-files.js';
 import { configFromDict } from '../../src/model/config.js';
+import * as tokenizerLib from '../../src/tokenizer/index.js';
 
 const W = mkdtempSync(join(tmpdir(), 'mm-bounded-'));
 const PEAK_MB = 300; // node itself starts near 50 MB
@@ -73,6 +74,18 @@ test('configs: sizes over the limits are refused by validation, a model larger t
   // 100 layers of width 4096 (~20G parameters): within the limits, far beyond this machine
   const r = child(`new MiniMindForCausalLM(presetConfig('tiny-3', { hidden_size: 4096, num_hidden_layers: 100 }))`, { MINIMIND_MEMORY_LIMIT: String(8e9) });
   refused('model too large', r, /a model of hidden_size 4096, 100 layers, .*: [\d.]+G parameters \(fp32 weights and RoPE tables\) needs about [\d.]+ GB but this machine has 8\.00 GB available .*choose a smaller configuration/);
+});
+
+test('training on the host: gradients and AdamW moments that would not fit are refused before the first step, the run folder removed', () => {
+  const { trainTokenizer } = tokenizerLib;
+  writeFileSync(join(W, 'pre.jsonl'), Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `sample text number ${i} for the tokenizer` })).join('\n') + '\n');
+  trainTokenizer({ files: [join(W, 'pre.jsonl')], vocabSize: 300, preset: 'minimind3' }).save(join(W, 'tok'));
+  // 13.5M parameters: 54 MB of weights fit under 150 MB, the 162 MB of training state do not
+  const r = spawnSync(process.execPath, [resolve('dist/src/cli/main.js'), 'pretrain', '--data', 'pre.jsonl', '--tokenizer', 'tok', '--preset', 'tiny-3',
+    '--hidden-size', '512', '--num-hidden-layers', '4', '--max-seq-len', '32', '--out', 'run'], { cwd: W, encoding: 'utf8', env: { ...process.env, MINIMIND_BACKEND: 'js', MINIMIND_MEMORY_LIMIT: String(150e6) } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim().split('\n').pop()!, /^minimind: training 13528576 parameters \(their gradients and AdamW moments\) needs about 162 MB but this machine has [\d.]+ MB available/);
+  assert.equal(existsSync(join(W, 'run')), false);
 });
 
 test('cleanup', () => rmSync(W, { recursive: true, force: true }));
