@@ -3,10 +3,8 @@
 // forces the js backend. Tests pick one explicitly with setBackend.
 import type { Backend } from '../backends/backend.js';
 import { jsBackend } from '../backends/js/index.js';
-import { loadCpuBackend, cpuLoadError } from '../backends/cpu/index.js';
-import { loadCudaBackend, cudaLoadError } from '../backends/cuda/index.js';
-import { loadWebgpuBackend, webgpuLoadError } from '../backends/webgpu/index.js';
-import { probeAdapter } from '../backends/webgpu/adapter.js';
+import { loadCpuBackend, cpuLoadError, loadCudaBackend, cudaLoadError, loadWebgpuBackend, webgpuLoadError, probeAdapter } from '../backends/loaders.js';
+import { process } from '../io/process.js';
 
 let current: Backend | null = null;
 

@@ -2,8 +2,8 @@
 // mistaken input (a config with a billion layers, a checkpoint that declares terabytes) would
 // otherwise grow the process until the operating system kills it; here it is one line that
 // names the estimate, what the machine has, and the input that asked for it.
-import * as os from 'node:os';
 import { UserError } from './errors.js';
+import { freemem, process, totalmem } from '../io/process.js';
 
 /** Bytes as "1.23 GB" (decimal units, as `df` and most file managers print them). */
 export function formatBytes(n: number): string {
@@ -21,7 +21,7 @@ export function formatBytes(n: number): string {
  * MINIMIND_MEMORY_LIMIT (bytes) lowers it, for tests and for sharing a machine.
  */
 export function availableMemory(): number {
-  const free = Math.min(os.totalmem(), os.freemem() + process.memoryUsage().rss);
+  const free = Math.min(totalmem(), freemem() + process.memoryUsage().rss);
   const limit = Number(process.env.MINIMIND_MEMORY_LIMIT);
   return Number.isFinite(limit) && limit > 0 ? Math.min(free, limit) : free;
 }
@@ -33,6 +33,6 @@ export function availableMemory(): number {
 export function checkFitsInMemory(bytes: number, what: string, fix: string): void {
   const avail = availableMemory();
   if (!(bytes <= avail)) {
-    throw new UserError(`${what} needs about ${Number.isFinite(bytes) ? formatBytes(bytes) : 'unbounded memory'} but this machine has ${formatBytes(avail)} available (${formatBytes(os.totalmem())} in all); ${fix}`);
+    throw new UserError(`${what} needs about ${Number.isFinite(bytes) ? formatBytes(bytes) : 'unbounded memory'} but this machine has ${formatBytes(avail)} available (${formatBytes(totalmem())} in all); ${fix}`);
   }
 }

@@ -2,8 +2,8 @@
 // destroy what it reads before it has read it: `sft --init-from R/model --out R --overwrite` once
 // removed the model it was training. Every command that writes checks its output against each of
 // its inputs here, comparing real paths (symlinks resolved, `./a` = `a`), before it touches anything.
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from '../io/fs.js';
+import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
 
 /** The canonical path of `p`, following symlinks as far as the path exists. */

@@ -1,9 +1,10 @@
 // The one crash-safe file writer: a temporary file beside the target, fsynced, renamed over it,
 // then the folder fsynced. Readers see the old content or the new, never half; a failure (a full
 // disk included) removes the temporary file and, for the causes a user can fix, becomes one line.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from '../io/fs.js';
+import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
+import { process } from '../io/process.js';
 
 /**
  * A failed write as one line naming `path` when the user can fix its cause (a full disk: ENOSPC,

@@ -1,7 +1,7 @@
 // Streaming CSV reader for MiniMind v1's csv files (pretrain_data.csv: `text`; sft_data*.csv:
 // `history,q,a`), written by pandas: RFC 4180 quoting, fields may hold newlines and "" escapes.
 // Also parses v1's `history` cell, a Python list literal such as [['q1', 'a1'], ['q2', 'a2']].
-import { createReadStream } from 'node:fs';
+import { createReadStream } from '../io/fs.js';
 import { assertReadableFile, JsonlOptions } from './jsonl.js';
 import { quoteUserText } from '../core/errors.js';
 

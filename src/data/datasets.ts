@@ -5,8 +5,8 @@
 //   dpo:      .jsonl {"chosen": [...], "rejected": [...]} — stored as samples 2i (chosen), 2i+1 (rejected)
 // The cache key covers the input files (path, size, mtime), the tokenizer's hash, maxLength
 // and every option that changes the tokens; a second run with the same inputs reuses it.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { closeSync, openSync, readSync, statSync } from '../io/fs.js';
+import { extname, join, resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import { assertReadableFile, readJsonl } from './jsonl.js';
 import { parsePythonLiteral, readCsv } from './csv.js';

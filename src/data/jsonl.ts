@@ -1,8 +1,8 @@
 // Streaming jsonl reader: one JSON object per line, read with a bounded buffer so corpora larger
 // than memory work. A malformed line is an error naming the file and the 1-based line number;
 // with skipBadLines it is skipped and counted instead. Blank lines are ignored.
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { createReadStream, existsSync, statSync } from '../io/fs.js';
+import { createInterface } from '../io/readline.js';
 import { quoteUserText, UserError } from '../core/errors.js';
 
 export interface JsonlOptions {

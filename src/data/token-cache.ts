@@ -7,10 +7,11 @@
 // The folder is built under a temporary name and renamed into place, so an interrupted build
 // never leaves a half cache that a later run would trust. Files over `inMemoryLimit` bytes are
 // read sample by sample with positional reads instead of loaded whole.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from '../io/fs.js';
+import { createHash } from '../io/hash.js';
+import { join } from '../io/path.js';
 import { EncodedSample } from './encode.js';
+import { process } from '../io/process.js';
 
 export interface TokenStoreMeta {
   version: 1;

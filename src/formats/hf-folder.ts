@@ -13,8 +13,8 @@
 // Weights keep HF names and the rotate-half RoPE layout; tied embeddings store only
 // model.embed_tokens.weight (transformers re-ties lm_head). Loading also accepts the fused expert
 // layout (experts.gate_up_proj / experts.down_proj), sharded safetensors and pytorch_model.bin.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import * as fs from '../io/fs.js';
+import * as path from '../io/path.js';
 import { configFromDict, countParameters, describeSize, effectiveRopeScaling, ropeScalingFromDict, validateConfig, type MiniMindConfig } from '../model/config.js';
 import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
@@ -25,6 +25,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { FINGERPRINT_KEY, tokenizerFingerprint } from './tokenizer-check.js';
 import { convertPthStateDict } from './import-pth.js';
 import { configFieldsFromQwen2Moe, fromQwen2MoeTensors, isQwen2MoeLike, qwen2MoeConfigFields, toQwen2MoeTensors } from './qwen2-moe.js';
+import { process } from '../io/process.js';
 
 export type HfArchitecture = 'LlamaForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM' | 'Qwen2MoeForCausalLM' | 'MiniMindForCausalLM';
 export const SUPPORTED_ARCHITECTURES: HfArchitecture[] = ['LlamaForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'Qwen2MoeForCausalLM', 'MiniMindForCausalLM'];

@@ -5,8 +5,8 @@
 //
 //   const f = loadInferenceFolder('runs/sft/model');
 //   generate(f.model, ids, { ...f.defaults, stopTokenIds: f.stopTokenIds, maxNewTokens: f.contextLength - ids.length });
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from '../io/fs.js';
+import { join } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import type { MiniMindConfig } from '../model/config.js';
 import type { MiniMindForCausalLM } from '../model/model.js';

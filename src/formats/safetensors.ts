@@ -9,7 +9,7 @@
 // tensors by element size (largest first, then name, as Python safetensors does), so every tensor
 // in our own files is aligned. Writes are atomic (src/core/write-file.ts).
 
-import * as fs from 'node:fs';
+import * as fs from '../io/fs.js';
 import { writeFileAtomic } from '../core/write-file.js';
 import { checkFitsInMemory } from '../core/memory.js';
 import { bf16ToF32, checkFitsF16, f16ToF32, f32ToBf16, f32ToF16 } from './halfFloat.js';

@@ -1,12 +1,12 @@
 // Minimal zip reader for PyTorch checkpoints (torch.save writes a zip of uncompressed entries).
 // Reads the central directory (ZIP64 included, for checkpoints over 4 GiB) and returns entry
-// bytes: a view on the archive buffer for stored entries, inflated via node:zlib for deflate.
+// bytes: a view on the archive buffer for stored entries, inflated (io/zlib) for deflate.
 // Every entry's CRC-32 is checked on read, so a damaged checkpoint is an error, not wrong weights.
 // Sizes are checked before anything is allocated: a stored entry must be as long as it declares,
 // a deflated one cannot declare more than deflate can produce from its compressed bytes (1032:1)
 // and is inflated with its declared size as the limit, so a zip bomb stops there.
 
-import * as zlib from 'node:zlib';
+import { inflateRawSync, nativeCrc32 } from '../io/zlib.js';
 
 /** Deflate's largest expansion: a 258-byte match coded in 2 bits gives at most ~1032 bytes per input byte. */
 const DEFLATE_MAX_RATIO = 1032;
@@ -23,8 +23,7 @@ export interface ZipEntry {
 /** CRC-32 (zip's polynomial): node:zlib's where it has one (Node >= 20.15), else a table. */
 let table: Uint32Array | null = null;
 export function crc32(data: Uint8Array): number {
-  const native = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (native) return native(data) >>> 0;
+  if (nativeCrc32) return nativeCrc32(data) >>> 0;
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -133,10 +132,10 @@ export class ZipReader {
       if (ent.size > ent.compressedSize * DEFLATE_MAX_RATIO + 64) {
         this.fail(`zip: entry "${name}" declares ${ent.size} bytes from ${ent.compressedSize} compressed, more than deflate can produce (${DEFLATE_MAX_RATIO}:1); the file is damaged or hostile`);
       }
-      let out: Buffer;
+      let out: Uint8Array;
       try {
         // The declared size is the limit: an entry that inflates past it stops there, not gigabytes later.
-        out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(ent.size, 1) });
+        out = inflateRawSync(raw, { maxOutputLength: Math.max(ent.size, 1) });
       } catch (e) {
         const tooLong = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
         this.fail(tooLong ? `zip: entry "${name}" inflates past its declared ${ent.size} bytes; the file is damaged or hostile` : `zip: entry "${name}" does not inflate (${(e as Error).message}); the file is damaged`);

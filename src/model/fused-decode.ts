@@ -12,6 +12,7 @@ import type { KVCache } from './kv-cache.js';
 import type { FeedForward } from './layers.js';
 import type { MiniMindForCausalLM } from './model.js';
 import type { BatchOneDecoder } from './batch-generate.js';
+import { process } from '../io/process.js';
 
 
 /** Whether batch-1 decode steps of this model take the fused path (MINIMIND_FUSED_DECODE=0 turns it off). */

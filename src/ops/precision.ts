@@ -16,6 +16,7 @@
 import type { Backend, FBuf } from '../backends/backend.js';
 import { emptyLowPrecision, type Tensor } from '../core/tensor.js';
 import { emptyLike, fb } from './util.js';
+import { process } from '../io/process.js';
 
 const disabled = process.env.MINIMIND_BF16_ACTIVATIONS === '0';
 

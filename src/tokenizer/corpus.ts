@@ -4,8 +4,8 @@
 //             train_tokenizer.py reads it) the `content` of each `conversations` turn joined by '\n'.
 //   other   : plain text, one sequence per line, line endings kept (what HF `tokenizer.train(files)`
 //             feeds its trainer, so the same file gives the same words).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { closeSync, openSync, readSync, statSync } from '../io/fs.js';
+import { extname } from '../io/path.js';
 
 const CHUNK = 4 << 20;
 

@@ -1,3 +1,4 @@
+import { process } from '../io/process.js';
 // A one-line progress bar on stderr for long tokenizer runs ("reading corpus [###...] 42% 12.0/28.6 MB
 // 3.1s ETA 4s"), redrawn at most 5 times a second; silent when disabled.
 

@@ -1,11 +1,11 @@
 // The Tokenizer: a Hugging Face tokenizer.json (byte-level BPE, as MiniMind ships) plus its
 // tokenizer_config.json, with encode / decode / streaming decode / chat template, read and written
 // in HF's own file format so files and ids are interchangeable with `tokenizers` and transformers.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from '../io/fs.js';
 import { writeFileAtomic } from '../core/write-file.js';
 import { quoteUserText } from '../core/errors.js';
 import { MAX_VOCAB_SIZE } from '../model/config.js';
-import { dirname, join } from 'node:path';
+import { dirname, join } from '../io/path.js';
 import { AddedVocabulary, type AddedToken } from './added.js';
 import { BpeModel } from './bpe.js';
 import { tokenBytes } from './bytelevel.js';

@@ -3,9 +3,10 @@
 // renamed to checkpoints/step-<N>, and only then does checkpoints/latest.json (itself written
 // atomically) point at it. Ctrl-C or a crash at any moment leaves the previous checkpoint and
 // the pointer intact.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from '../io/fs.js';
+import { dirname, join } from '../io/path.js';
 import { fsyncPath, writeError, writeFileAtomic } from '../core/write-file.js';
+import { process } from '../io/process.js';
 
 export { writeFileAtomic };
 

@@ -2,8 +2,8 @@
 // keep a model and its tokenizer together), choosing the device, opening the tokenized datasets,
 // and running the trainer inside a claimed run folder. Each stage file (pretrain.ts, sft.ts, ...)
 // reads top to bottom using these pieces; none of them knows about the command line.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from '../io/fs.js';
+import { join } from '../io/path.js';
 import { UserError, asUserError } from '../core/errors.js';
 import { getBackend, useDevice } from '../core/device.js';
 import type { CudaBackend } from '../backends/cuda/index.js';

@@ -8,8 +8,8 @@
 // + adapter_model.safetensors with `base_model.model.<module>.lora_A.weight` / `.lora_B.weight`.
 // Reading also accepts our earlier `<module>.lora.A.weight` keys (MiniMind's own names). An adapter
 // is applied without merging (generate / chat --adapter) or merged: W' = W + (alpha / rank)·B·A.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from '../io/fs.js';
+import { join } from '../io/path.js';
 import { Rng } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';

@@ -1,7 +1,7 @@
 // metrics.jsonl: one JSON object per logged step ({step, epoch, loss, lr, ...}) appended as
 // training goes, so a run can be plotted while it runs and after it crashes. On resume, records
 // past the resumed step are dropped so the file reads like one uninterrupted run.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from '../io/fs.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface MetricRecord {

@@ -3,8 +3,8 @@
 // ModelOptions & { its extras }`; `resolveTraining` turns them into the trainer's TrainConfig
 // or throws a UserError naming the option (by its command-line spelling, which is the same
 // name in kebab-case) and what would be valid.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync } from '../io/fs.js';
+import { resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import { refuseOverlap } from '../core/paths.js';
 import type { DeviceName } from '../core/device.js';

@@ -1,3 +1,4 @@
+import { process } from '../io/process.js';
 // Progress display for long loops. On a terminal: one line redrawn in place with percent, a bar,
 // elapsed<ETA, tokens/s, loss and lr. Elsewhere (logs, CI, pipes): one plain line every
 // `logEvery` steps, so log files stay readable.

@@ -7,8 +7,8 @@
 //      report how often it answers correctly, then print sample conversations
 // Everything lands in one run folder (default runs/quickstart): data/, tokenizer/, pretrain/,
 // sft/ (sft/model is the chat model), results.json.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from '../io/fs.js';
+import { join, resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import { trainTokenizer } from '../tokenizer/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';

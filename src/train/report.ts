@@ -1,7 +1,7 @@
 // report.html: a self-contained page (inline SVG, no scripts or external assets) with the loss
 // and learning-rate curves of a run and its settings. Re-written atomically at every log and
 // save, so a person can open it at any time during training.
-import { join } from 'node:path';
+import { join } from '../io/path.js';
 import { writeFileAtomic } from './atomic.js';
 import { MetricRecord } from './metrics.js';
 

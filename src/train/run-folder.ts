@@ -12,9 +12,9 @@
 //     next claim of the folder finds them and puts them back);
 //   - a run that fails before its first checkpoint leaves nothing behind (a folder it created is
 //     removed), so no half-made output is mistaken for a result by a later run.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from '../io/fs.js';
+import { hostname, process } from '../io/process.js';
+import { join } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 

@@ -27,8 +27,8 @@
 //     end. A bad step found at a read stops the run then, naming that step; the weights are those
 //     from before it (every later step was skipped too), and nothing was saved after it.
 //     Progress callbacks for the steps since the last read run at the read.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from '../io/fs.js';
+import { join } from '../io/path.js';
 import { empty, type Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';

@@ -1,0 +1,56 @@
+// Builds the browser side with esbuild (run by `npm run prepare`, after tsc):
+//   dist/web/minimind.js   the library as one ES module for pages (src/web/lib.ts)
+// One rule makes the library run in a page: a module X.ts with a sibling X.browser.ts is replaced by
+// it (src/io: files on an in-memory volume, POSIX paths, no process; src/backends/loaders: no
+// native addons), and Node's Buffer comes from the `buffer` package. The build fails when any
+// node: module is still in the import graph, so a Node-only import never reaches a page unseen.
+import * as esbuild from 'esbuild';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'web');
+
+const browserSiblings = {
+  name: 'browser-siblings',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const ts = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+      const sibling = ts.replace(/\.ts$/, '.browser.ts');
+      if (ts.startsWith(join(root, 'src')) && !ts.endsWith('.browser.ts') && existsSync(sibling)) return { path: sibling };
+      return undefined;
+    });
+    build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  metafile: true,
+  legalComments: 'none',
+  inject: [join(root, 'src', 'io', 'buffer.browser.ts')],
+  plugins: [browserSiblings],
+  logLevel: 'warning',
+};
+
+function refuseNode(result, what) {
+  const leaks = Object.entries(result.metafile.inputs).flatMap(([file, info]) => info.imports.filter((i) => i.path.startsWith('node:')).map((i) => `${file} imports ${i.path}`));
+  if (leaks.length) throw new Error(`${what}: Node-only modules in the page's import graph (give them a .browser.ts sibling or move the access into src/io):\n  ${leaks.join('\n  ')}`);
+}
+
+mkdirSync(join(out, 'app'), { recursive: true });
+const lib = await esbuild.build({ ...common, entryPoints: { minimind: join(root, 'src', 'web', 'lib.ts') }, outdir: out });
+refuseNode(lib, 'dist/web/minimind.js');
+
+const size = (f) => statSync(f).size;
+const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+const bundle = join(out, 'minimind.js');
+console.log(`web: dist/web/minimind.js ${kb(size(bundle))} (${kb(gz(bundle))} gzip)`);
