@@ -95,15 +95,17 @@ test('cuda --batch-size auto: under a cap the global batch does not fit, a small
       const f = join(dir, 'p.jsonl');
       writeFileSync(f, Array.from({ length: 32 }, (_, i) => JSON.stringify({ text: 'abcdefgh'.repeat(8 + (i % 5)) })).join('\n'));
       const ds = await openDataset({ kind: 'pretrain', files: [f], tokenizer: new FakeTokenizer(), tokenizerKey: 'fake', maxLength: 128, cacheDir: join(dir, 'cache') });
-      const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 512, hidden_size: 128, num_hidden_layers: 4 }), { seed: 3 });
-      const task = lmTask(model, ds, null, 0, dir, 128);
+      // rows of 1024 tokens (the probe pads to the run's length), so activations outweigh the fixed costs
+      const L = 1024;
+      const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 512, hidden_size: 256, num_hidden_layers: 4, max_position_embeddings: 2048 }), { seed: 3 });
+      const task = lmTask(model, ds, null, 0, dir, L);
       // the peak of one step of 16 and of 2 rows: a cap between them
       const peakOf = (rows: number) => {
-        const r = autoBatch(gpu, task, rows, 128, 0);
+        const r = autoBatch(gpu, task, rows, L, 0);
         assert.equal(r.batchSize, rows, 'fits the whole card');
         gpu.synchronize();
         gpu.resetPeak();
-        autoBatch(gpu, task, rows, 128, 0);
+        autoBatch(gpu, task, rows, L, 0);
         return gpu.memoryStats().peak;
       };
       const p16 = peakOf(16);
@@ -111,7 +113,8 @@ test('cuda --batch-size auto: under a cap the global batch does not fit, a small
       assert.ok(p2 < p16 * 0.6, `2 rows ${p2} vs 16 rows ${p16}`);
       gpu.releaseCached();
       const cap = Math.ceil((p2 + p16) / 2 / PROBE_HEADROOM);
-      const fit = autoBatch(gpu, task, 16, 128, cap);
+      const fit = autoBatch(gpu, task, 16, L, cap);
+      console.log(`peak MiB of a probe: 16 rows ${(p16 / MiB).toFixed(0)}, 2 rows ${(p2 / MiB).toFixed(0)}; cap ${(cap / MiB).toFixed(0)} -> micro-batch ${fit.batchSize}`);
       assert.ok(fit.batchSize >= 2 && fit.batchSize < 16, `micro-batch ${fit.batchSize} under a cap of ${cap / MiB} MiB`);
       assert.equal(fit.batchSize * fit.accumulationSteps, 16);
       model.dispose();
