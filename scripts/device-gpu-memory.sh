@@ -11,7 +11,7 @@ anchor=../shared/anchors/torch_minimind.py
 b() { node dist/src/cli/main.js bench train --device cuda --dtype bf16 --json "$@" 2>&1 | grep '^{' | tail -1; }
 t() { python3 bench/torch_gpu_peak.py $anchor --mode train --device cuda --dtype bf16 --max-len 4096 "$@" 2>&1 | grep "^{"; }
 M3="--d-model 768 --n-layers 8 --n-heads 8 --n-kv-heads 4"
-echo "== tests"; node scripts/run-tests.mjs cuda > $out/tests.log 2>&1; grep -E '^(not ok|# (pass|fail|skipped))|memory a step adds|peak MiB of a probe' $out/tests.log; grep -A12 '^not ok' $out/tests.log | head -60
+echo "== tests"; node scripts/run-tests.mjs cuda > $out/tests.log 2>&1; grep -E '^\s*not ok|^# (pass|fail|skipped)|memory a step adds|peak MiB of a probe' $out/tests.log; grep -A12 'not ok' $out/tests.log | head -60
 echo "== anchor"; node dist/bench/gpu-anchor.js ${NO_COMPILE:+--no-compile} --steps 8 --warmup 3 --only "${ONLY:-minimind-3}" --script $anchor 2>&1 | tee $out/anchor.log | grep -v '^{'
 echo "== minimind-3 64x512 --gradient-checkpointing"; b --preset minimind-3 --batch 64 --seq 512 --steps 8 --warmup 3 --gradient-checkpointing | tee -a $out/bench.log
 echo "== minimind-3 16x2048 plain / checkpointed under 8G / eager"
