@@ -91,10 +91,10 @@ test('cuda gradient checkpointing (bf16): the plain run\'s loss and gradients wi
 test('cuda --batch-size auto: under a cap the global batch does not fit, a smaller micro-batch that does, accumulation keeping the global batch', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mm-cuda-auto-'));
   try {
-    await onCuda(async (gpu) => {
-      const f = join(dir, 'p.jsonl');
-      writeFileSync(f, Array.from({ length: 32 }, (_, i) => JSON.stringify({ text: 'abcdefgh'.repeat(8 + (i % 5)) })).join('\n'));
-      const ds = await openDataset({ kind: 'pretrain', files: [f], tokenizer: new FakeTokenizer(), tokenizerKey: 'fake', maxLength: 128, cacheDir: join(dir, 'cache') });
+    const f = join(dir, 'p.jsonl');
+    writeFileSync(f, Array.from({ length: 32 }, (_, i) => JSON.stringify({ text: 'abcdefgh'.repeat(8 + (i % 5)) })).join('\n'));
+    const ds = await openDataset({ kind: 'pretrain', files: [f], tokenizer: new FakeTokenizer(), tokenizerKey: 'fake', maxLength: 128, cacheDir: join(dir, 'cache') });
+    onCuda((gpu) => { // (synchronous: onCuda restores the CPU backend when fn returns)
       // rows of 1024 tokens (the probe pads to the run's length), so activations outweigh the fixed costs
       const L = 1024;
       const model = new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: 512, hidden_size: 256, num_hidden_layers: 4, max_position_embeddings: 2048 }), { seed: 3 });

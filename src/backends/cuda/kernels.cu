@@ -4,6 +4,7 @@
 #include "common.cuh"
 #include "kernels.h"
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -386,8 +387,86 @@ __global__ void k_rmsnorm_backward_dw(float* dw, const TG* dout, const TX* x, co
   for (long long r = r0; r < r1; r++) s += ldf(dout, r * C + c) * ldf(x, r * C + c) * rstd[r];
   atomicAdd(&dw[c], s);
 }
+// Both gradients in one pass over dout and x, for rows of at most 32 * IT floats: a warp per row, its
+// lanes holding the row's values in registers (columns lane, lane + 32, ...: compile-time indices, so
+// no local memory), and each lane summing its columns' share of dw over the rows of a grid-stride
+// loop; a block then adds its 8 warps' sums in shared memory and into dw with one atomicAdd per
+// column. (The split kernels above read dout and x twice, and end in an atomicAdd per column per 64
+// rows: QK-norm's 96 columns of 262k rows get 4096 each.)
+template <int IT, typename TX, typename TG, typename TD>
+__global__ void __launch_bounds__(256) k_rmsnorm_backward_fused(TD* dx, float* dw, const TG* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc) {
+  __shared__ float part[8][IT * 32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  float wv[IT], dwp[IT];
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int c = lane + 32 * i;
+    wv[i] = c < C ? w[c] : 0.f;
+    dwp[i] = 0.f;
+  }
+  for (long long r = (long long)blockIdx.x * 8 + warp; r < N; r += (long long)gridDim.x * 8) {
+    const TG* g = dout + r * C;
+    const TX* xr = x + r * C;
+    const float rs = rstd[r];
+    float gv[IT], xv[IT], dot = 0.f;
+#pragma unroll
+    for (int i = 0; i < IT; i++) {
+      const int c = lane + 32 * i;
+      gv[i] = c < C ? ldf(g, c) : 0.f;
+      xv[i] = c < C ? ldf(xr, c) * rs : 0.f;  // the normalised x, before the weight
+    }
+#pragma unroll
+    for (int i = 0; i < IT; i++) {
+      dot += gv[i] * wv[i] * xv[i];
+      dwp[i] += gv[i] * xv[i];
+    }
+    const float m = warp_sum(dot) / C;
+#pragma unroll
+    for (int i = 0; i < IT; i++) {
+      const int c = lane + 32 * i;
+      if (c < C) put_grad(dx[r * C + c], rs * (gv[i] * wv[i] - xv[i] * m), acc);
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < IT; i++) part[warp][lane + 32 * i] = dwp[i];
+  __syncthreads();
+  for (int c = threadIdx.x; c < C; c += 256) {
+    float s = 0.f;
+#pragma unroll
+    for (int k = 0; k < 8; k++) s += part[k][c];
+    atomicAdd(&dw[c], s);
+  }
+}
+// Blocks for the fused kernel: enough to fill the GPU (more registers per lane, fewer blocks per SM),
+// no more than its rows need.
+static unsigned fused_blocks(long long N, int it) {
+  static int sms = 0;
+  if (!sms) {
+    int dev = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+  }
+  const long long want = (long long)sms * (it <= 8 ? 8 : 2);
+  return (unsigned)std::max(1LL, std::min((N + 7) / 8, want));
+}
+// MINIMIND_CUDA_RMSNORM_BACKWARD=split: the two-kernel backward, for comparisons
+static const bool kSplitRmsnormBackward = [] { const char* e = std::getenv("MINIMIND_CUDA_RMSNORM_BACKWARD"); return e && std::string(e) == "split"; }();
+
 template <typename TX, typename TG, typename TD>
 static void rmsnorm_backward_t(TD* dx, float* dw, const TG* dout, const TX* x, const float* w, const float* rstd, long long N, int C, bool acc_dx, bool acc_dw) {
+  if (C <= kWarpRow && !kSplitRmsnormBackward) {
+    // the block sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
+    if (!acc_dw) check(cudaMemsetAsync(dw, 0, (size_t)C * sizeof(float), stream), "rmsnorm_backward: cudaMemsetAsync");
+    const int it = (C + 31) / 32;
+#define FUSED(IT) LAUNCH((k_rmsnorm_backward_fused<IT, TX, TG, TD>), fused_blocks(N, IT), 256, dx, dw, dout, x, w, rstd, N, C, acc_dx)
+    if (it <= 4) FUSED(4);
+    else if (it <= 8) FUSED(8);
+    else if (it <= 16) FUSED(16);
+    else if (it <= 24) FUSED(24);
+    else FUSED(32);
+#undef FUSED
+    return;
+  }
   if (C <= kWarpRow) LAUNCH((k_rmsnorm_backward_dx_warp<TX, TG, TD>), (unsigned)((N + 7) / 8), 256, dx, dout, x, w, rstd, N, C, acc_dx);
   else LAUNCH((k_rmsnorm_backward_dx<TX, TG, TD>), (unsigned)N, 128, dx, dout, x, w, rstd, C, acc_dx);
   // the row chunks' partial sums meet in atomicAdds: overwriting dw starts from zeros (C floats)
