@@ -8,7 +8,7 @@
 // Buffers are WebgpuBuffer handles (an id the worker maps to a pooled GPUBuffer); dtypes float32
 // and int32. A GPU error (WGSL validation, out of memory) is reported by the next read.
 import { Worker } from 'node:worker_threads';
-import type { Backend, Buf, DeviceBuffer } from '../backend.js';
+import type { Backend, Buf, DeviceBuffer, FusedDecodeSpec, FusedDecoder } from '../backend.js';
 import { allocHost, type DType, type HostArray } from '../../core/dtype.js';
 import type { AdapterSummary } from './runtime.js';
 import type { Call, Sync } from './worker.js';
@@ -73,6 +73,7 @@ function start(): WebgpuBackend {
   let pending: Call[] = [];
   let scheduled = false;
   let nextId = 1;
+  let nextDecoder = 1;
   let live = 0;
   const post = (sync?: Sync): void => {
     if (dead) throw new Error(`the WebGPU worker stopped: ${dead}`);
@@ -117,7 +118,7 @@ function start(): WebgpuBackend {
     return b;
   };
 
-  const backend: Record<string, unknown> = {
+  const backend: Record<string, unknown> & { free(b: Buf): void } = {
     name: 'webgpu',
     device: 'webgpu',
     adapter,
@@ -145,6 +146,28 @@ function start(): WebgpuBackend {
     memoryStats: () => JSON.parse(text(request('stats'))),
     releaseCached: () => { request('release'); },
     synchronize: () => { request('idle'); },
+    // the fused decode step (kernels/decode.ts): one message and one read of the logits per token
+    createDecoder(spec: FusedDecodeSpec): FusedDecoder {
+      const handle = nextDecoder++;
+      const logits = alloc('float32', spec.vocab);
+      const ids = (o: object): object => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v instanceof WebgpuBuffer ? v.ptr : v]));
+      enqueue(['decoderCreate', handle, { ...ids(spec), layers: spec.layers.map(ids) }, logits.ptr]);
+      let live = true;
+      return {
+        step(token: number, pos: number, out: Float32Array): void {
+          if (!live) throw new Error('the fused decoder was disposed');
+          enqueue(['decoderStep', handle, token, pos]);
+          const s = request('read', spec.vocab * 4, logits.ptr);
+          out.set(new Float32Array(s, 16, spec.vocab));
+        },
+        dispose(): void {
+          if (!live) return;
+          live = false;
+          enqueue(['decoderFree', handle]);
+          backend.free(logits);
+        },
+      };
+    },
   };
   for (const name of KERNELS) backend[name] = (...args: unknown[]) => enqueue([name, ...args.map((a) => (Array.isArray(a) ? a.map(arg) : arg(a)))]);
   return backend as unknown as WebgpuBackend;

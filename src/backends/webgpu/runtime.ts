@@ -113,6 +113,11 @@ export class Runtime {
     return b;
   }
 
+  /** An id for a buffer the worker itself owns (a decoder's intermediates); the backend's ids are positive. */
+  privateId(): number {
+    return this.nextScratch--;
+  }
+
   /** A buffer for one kernel's intermediate (freed by endScratch at the end of that kernel). */
   scratch(elems: number): number {
     const id = this.nextScratch--;

@@ -4,12 +4,14 @@
 // and blocks in Atomics.wait until this thread has written the result there.
 //
 // Messages: { calls: Call[], sync?: Sync }. A call is [name, ...args] with buffers as ids:
-// ['alloc', id, dtype, size], ['free', id], ['write', id, data], or a kernel name. A sync is
+// ['alloc', id, dtype, size], ['free', id], ['write', id, data], ['decoderCreate', handle, spec,
+// logits id] / ['decoderStep', handle, token, pos] / ['decoderFree', handle], or a kernel name. A sync is
 // answered in its shared buffer: int32 [0] state (1 done, 2 error), [1] payload bytes; payload at 16.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Runtime, type AdapterSummary } from './runtime.js';
 import { kernels } from './kernels/index.js';
 import { describeAdapter } from './adapter.js';
+import { Decoder, type DecoderSpec } from './kernels/decode.js';
 
 export type Call = [string, ...unknown[]];
 export type Sync = { sab: SharedArrayBuffer } & ({ kind: 'read'; id: number; bytes: number } | { kind: 'idle' } | { kind: 'stats' } | { kind: 'release' });
@@ -18,6 +20,7 @@ let rt: Runtime | null = null;
 /** Dawn's instance and adapter must outlive the device: freeing them under it crashes the process. */
 const keep: unknown[] = [];
 let chain: Promise<void> = Promise.resolve();
+const decoders = new Map<number, Decoder>();
 
 function answer(sab: SharedArrayBuffer, state: 1 | 2, payload: Uint8Array): void {
   const head = new Int32Array(sab, 0, 4);
@@ -75,6 +78,9 @@ function run(calls: Call[]): void {
       if (name === 'alloc') r.alloc(args[0] as number, args[1] as 'float32' | 'int32', args[2] as number);
       else if (name === 'free') r.free(args[0] as number);
       else if (name === 'write') r.write(args[0] as number, args[1] as ArrayBufferView);
+      else if (name === 'decoderCreate') decoders.set(args[0] as number, new Decoder(r, args[1] as DecoderSpec, args[2] as number));
+      else if (name === 'decoderStep') decoders.get(args[0] as number)!.step(args[1] as number, args[2] as number);
+      else if (name === 'decoderFree') { decoders.get(args[0] as number)?.dispose(); decoders.delete(args[0] as number); }
       else {
         const k = kernels[name];
         if (!k) throw new Error(`the WebGPU backend has no kernel '${name}'`);

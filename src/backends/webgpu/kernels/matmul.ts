@@ -57,33 +57,52 @@ var<workgroup> Bs: array<f32, ${BK * STRIDE}>;
 }`;
 }
 
-// out (N) (+)= op(b) applied to one row a (K): a workgroup per 64 outputs, 4 threads per output
-// splitting K (decode's matrix-vector products, where a 128-row tile would be mostly idle).
-function gemvSource(transB: boolean): string {
-  const dot = transB
-    ? 'for (var k = part; k < p.K; k += 4u) { s += a[k] * b[n * p.K + k]; }'
-    : 'for (var k = part; k < p.K; k += 4u) { s += a[k] * b[k * p.N + n]; }';
-  return `var<workgroup> sums: array<f32, 256>;
+// out (N) (+)= op(b) applied to one row a (K), for decode's matrix-vector products, where a
+// 128-row tile would be mostly idle. b (N, K) (a linear layer's weight): 8 outputs per workgroup,
+// 32 threads per output reading its row in order and adding up in workgroup memory. b (K, N): a
+// thread per output, consecutive threads on consecutive columns.
+export const GEMV_ROWS = 8;
+export function gemvRowsSource(outputs: string[], finish: string): string {
+  return `var<workgroup> part: array<f32, ${256 * outputs.length}>;
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let part = li / 64u;
-  let n = wid.x * 64u + li % 64u;
-  var s = 0.0;
-  if (n < p.N) { ${dot} }
-  sums[li] = s;
+  let n = wid.x * ${GEMV_ROWS}u + li / 32u;
+  let lane = li % 32u;
+  ${outputs.map((_, i) => `var s${i} = 0.0;`).join(' ')}
+  if (n < p.N) {
+    for (var k = lane; k < p.K; k += 32u) {
+      let x = a[k];
+      ${outputs.map((w, i) => `s${i} += x * ${w}[n * p.K + k];`).join(' ')}
+    }
+  }
+  ${outputs.map((_, i) => `part[${i * 256}u + li] = s${i};`).join(' ')}
   workgroupBarrier();
-  if (li < 64u && n < p.N) {
-    let t = sums[li] + sums[li + 64u] + sums[li + 128u] + sums[li + 192u];
-    if (p.acc != 0u) { out[n] += t; } else { out[n] = t; }
+  for (var o = 16u; o > 0u; o >>= 1u) {
+    if (lane < o) { ${outputs.map((_, i) => `part[${i * 256}u + li] += part[${i * 256}u + li + o];`).join(' ')} }
+    workgroupBarrier();
+  }
+  if (lane == 0u && n < p.N) {
+    ${outputs.map((_, i) => `let t${i} = part[${i * 256}u + li];`).join(' ')}
+    ${finish}
   }
 }`;
 }
 
+const gemvColumns = `@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  if (n >= p.N) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < p.K; k++) { s += a[k] * b[k * p.N + n]; }
+  if (p.acc != 0u) { out[n] += s; } else { out[n] = s; }
+}`;
+
 export function matmul(rt: Runtime, out: number, a: number, b: number, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
   const params = [M, N, K, accumulate ? 1 : 0];
-  if (M === 1 && N >= 64) {
-    // one row: (transA does not matter: a is K contiguous floats either way)
-    const k = kernel(`gemv_${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => gemvSource(transB));
-    rt.dispatch(k, [out, a, b], params, [Math.ceil(N / 64)]);
+  if (M === 1) {
+    // one row (transA does not matter: a is K contiguous floats either way)
+    const k = transB
+      ? kernel('gemvRows', 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => gemvRowsSource(['b'], 'if (p.acc != 0u) { out[n] += t0; } else { out[n] = t0; }'))
+      : kernel('gemvColumns', 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => gemvColumns);
+    rt.dispatch(k, [out, a, b], params, [Math.ceil(N / (transB ? GEMV_ROWS : 256))]);
     return;
   }
   const k = kernel(`matmul_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => source(transA, transB));
