@@ -18,8 +18,14 @@ export function describeAdapter(info: GPUAdapterInfo): AdapterInfo {
   return { description, software };
 }
 
-/** The adapter Dawn would give, or null with the reason; takes a fraction of a second. */
+let probed: AdapterInfo | { error: string } | undefined;
+
+/** The adapter Dawn would give, or the reason there is none; the first call takes a fraction of a second. */
 export function probeAdapter(): AdapterInfo | { error: string } {
+  return (probed ??= probe());
+}
+
+function probe(): AdapterInfo | { error: string } {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { encoding: 'utf8', timeout: 30_000 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as AdapterInfo | { error: string };

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Backend, Buf, DeviceBuffer, FusedDecodeSpec, FusedDecoder } from '../backend.js';
 import { allocHost, type DType, type HostArray } from '../../core/dtype.js';
 import type { AdapterSummary } from './runtime.js';
+import { probeAdapter } from './adapter.js';
 import type { Call, Sync } from './worker.js';
 
 export type { AdapterSummary };
@@ -62,6 +63,9 @@ export function webgpuLoadError(): string | null {
 }
 
 function start(): WebgpuBackend {
+  // asked in a child process first: where there is no adapter, Dawn's own warnings stay out of our output
+  const probe = probeAdapter();
+  if ('error' in probe) throw new Error(probe.error);
   const sab = new SharedArrayBuffer(16 + 64 * 1024);
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { sab } });
   worker.unref();
