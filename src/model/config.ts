@@ -228,7 +228,7 @@ const KNOWN_KEYS: (keyof MiniMindConfig)[] = [
  * Qwen3-MoE synonyms num_experts / moe_intermediate_size are accepted. Validates the result.
  */
 export function configFromDict(d: Record<string, unknown>, where = 'config'): MiniMindConfig {
-  if (typeof d.hidden_size !== 'number') throw new Error(`${where}: hidden_size is missing`);
+  if (typeof d.hidden_size !== 'number') throw new Error(`${where}: hidden_size ${d.hidden_size === undefined ? 'is missing' : `must be a number, got ${JSON.stringify(d.hidden_size)}`}`);
   const partial: Record<string, unknown> = {};
   for (const k of KNOWN_KEYS) if (d[k] !== null && d[k] !== undefined) partial[k] = d[k];
   if (partial.n_routed_experts === undefined && typeof d.num_experts === 'number') partial.n_routed_experts = d.num_experts;

@@ -124,6 +124,9 @@ export class Tokenizer {
     const json = readJson(jsonPath) as TokenizerJson;
     const cfgPath = join(dirname(jsonPath), 'tokenizer_config.json');
     const config = existsSync(cfgPath) ? (readJson(cfgPath) as TokenizerConfig) : {};
+    for (const [p, v] of [[jsonPath, json], [cfgPath, config]] as const) {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${p}: expected a JSON object`);
+    }
     return new Tokenizer(json, config, jsonPath);
   }
 
