@@ -5,6 +5,7 @@
 // the probe on a real card) is test/backends/cuda-memory.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,20 @@ test('--max-gpu-memory: sizes with units; refused without a unit, below 1M, and 
   for (const bad of ['8', 'lots', '100K', '-1G']) assert.throws(() => memorySizeOption(bad, 'maxGpuMemory'), (e: Error) => e instanceof UserError && e.message.startsWith('--max-gpu-memory must be a size with a unit'), bad);
   await assert.rejects(pretrain({ ...args, out: join(dir, 'cap'), device: 'cpu', maxGpuMemory: '1G' }), (e: Error) => e instanceof UserError && /--max-gpu-memory caps the GPU's memory; it needs --device cuda/.test(e.message));
   assert.ok(!existsSync(join(dir, 'cap')), 'nothing written');
+});
+
+test('the command line: --batch-size auto and --gradient-checkpointing train; --max-gpu-memory off the GPU is one line, exit 2', { skip }, () => {
+  const cli = (extra: string[], out: string) => spawnSync(process.execPath, ['dist/src/cli/main.js', 'pretrain', '--data', pre, '--tokenizer', TOK, '--out', join(dir, out), '--preset', 'tiny-3', '--hidden-size', '32', '--num-hidden-layers', '1', '--max-seq-len', '48', '--accumulation-steps', '1', '--max-steps', '1', '--device', 'cpu', ...extra], { encoding: 'utf8' });
+  const ok = cli(['--batch-size', 'auto', '--gradient-checkpointing'], 'cli-auto');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /--batch-size auto: nothing to fit on the \w+ backend; batch 32 x 1 accumulation steps/);
+  const capped = cli(['--max-gpu-memory', '8G'], 'cli-cap');
+  assert.equal(capped.status, 2);
+  assert.match(capped.stderr.trim(), /^minimind: --max-gpu-memory caps the GPU's memory; it needs --device cuda \(training runs on the \w+ backend\)$/);
+  const bad = cli(['--max-gpu-memory', '8'], 'cli-bad');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr.trim(), /^minimind: --max-gpu-memory must be a size with a unit of at least 1M, like 8G or 512M, got '8'$/);
+  assert.ok(!existsSync(join(dir, 'cli-cap')) && !existsSync(join(dir, 'cli-bad')), 'nothing written');
 });
 
 test('the micro-batch search: divisors largest first; the first that does not run out of memory; other errors pass', () => {
