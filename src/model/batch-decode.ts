@@ -9,7 +9,8 @@
 // segments at the end of the list (the running sequences of a continuous batch) go through one
 // backend.attentionDecode call per layer, which writes every new k/v row into its own cache and
 // attends all of them; the other segments (prompts) run per sequence with the kernel a single
-// sequence uses (so do all segments on a backend without attentionDecode).
+// sequence uses (so do all segments on a backend without attentionDecode). The layers are the
+// model's own decoder blocks (DecoderLayer.forward); only their AttentionContext is ragged.
 //
 //   const caches = prompts.map(() => model.newCache(1));
 //   let logits = forwardRagged(model, prompts.map((ids, i) => ({ ids, cache: caches[i] })));  // B x V
@@ -24,9 +25,8 @@ import { noGrad } from '../core/autograd.js';
 import * as ops from '../ops/index.js';
 import type { KVCache } from './kv-cache.js';
 import type { FBuf } from '../backends/backend.js';
-import type { DecoderLayer, MiniMindForCausalLM } from './model.js';
-import type { RopeTensors } from './attention.js';
-import { MoEFeedForward } from './moe.js';
+import type { MiniMindForCausalLM } from './model.js';
+import type { AttentionContext, RopeTensors } from './attention.js';
 
 /**
  * Runs a prompt (or the next chunk of one) through the model into `cache` (batch 1), appending
@@ -95,8 +95,9 @@ export function forwardRagged(model: MiniMindForCausalLM, segments: readonly Seg
       const pos = tensor(positions, [N], 'int32');
       const rope = { cos: ops.indexSelect(model.rope.cos, pos), sin: ops.indexSelect(model.rope.sin, pos) };
       let x = model.model.embed_tokens.forward(tensor(tokens, [N, 1], 'int32')); // (N, 1, d)
+      const ctx = raggedContext(model, rope, segments, offsets, N);
       model.model.layers.items.forEach((layer, l) => {
-        x = scope(() => layerStep(model, layer, l, x, rope, segments, offsets));
+        x = scope(() => layer.forward(x, ctx, l).x);
       });
       if (N > S) {
         // only each segment's last token needs logits: (S, 1, d)
@@ -112,52 +113,47 @@ export function forwardRagged(model: MiniMindForCausalLM, segments: readonly Seg
   return host!;
 }
 
-// One decoder layer (DecoderLayer.forward, spelled out so that attention can go segment by
-// segment): h = x + o_proj(attn(rope(q), cache)); out = h + mlp(post_attention_layernorm(h)).
-function layerStep(model: MiniMindForCausalLM, layer: DecoderLayer, l: number, x: Tensor, rope: RopeTensors, segments: readonly Segment[], offsets: number[]): Tensor {
-  const c = model.config;
-  const N = x.shape[0];
-  const [H, KVH, hd] = [c.num_attention_heads, c.num_key_value_heads, c.head_dim];
-  const attn = layer.self_attn;
-  const n = layer.input_layernorm.forward(x);
-  let q = attn.q_proj.forward(n).reshape([N, 1, H, hd]);
-  let k = attn.k_proj.forward(n).reshape([N, 1, KVH, hd]);
-  const v = attn.v_proj.forward(n).reshape([N, 1, KVH, hd]);
-  if (attn.q_norm && attn.k_norm) {
-    q = attn.q_norm.forward(q); // over head_dim: no position involved, so batched
-    k = attn.k_norm.forward(k);
-  }
-  // (N, 1, H, hd) seen as (1, N, H, hd): "position" i uses table row i, token i's own position.
-  const interleaved = c.rope_interleaved ?? false;
-  q = ops.rope(q.reshape([1, N, H, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, H, hd]);
-  k = ops.rope(k.reshape([1, N, KVH, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, KVH, hd]);
-  // Rows [from, from + n) of the batch (a slice copy unless it is the whole batch).
+// The ragged AttentionContext: the N tokens of the step, (N, 1, ...) as a batch of N one-token
+// rows, each at its own position and attending over its own sequence's cache. RoPE rotates the
+// batch seen as one sequence of N positions whose table rows are the tokens' own (rope: the rows
+// gathered once per step). Attention goes segment by segment for prompts (the kernel a single
+// sequence uses) and, for the one-token segments at the end of the list, through one
+// backend.attentionDecode call that writes every new k/v row into its own cache.
+function raggedContext(model: MiniMindForCausalLM, rope: RopeTensors, segments: readonly Segment[], offsets: number[], N: number): AttentionContext {
+  const interleaved = model.config.rope_interleaved ?? false;
+  // Rows [from, from + n) of a (N, 1, h, hd) batch (a slice copy unless it is the whole batch).
   const rows = (t: Tensor, from: number, n: number) => (n === N ? t : ops.slice(t, 0, from, n));
-  // The trailing one-token segments [d0, S): one attentionDecode call for all of them.
-  const be = x.backend;
-  let d0 = segments.length;
-  if (be.attentionDecode) while (d0 > 0 && segments[d0 - 1].ids.length === 1) d0--;
-  const outs: Tensor[] = [];
-  for (let s = 0; s < d0; s++) {
-    const g = segments[s];
-    const T = g.ids.length;
-    g.cache.write(l, rows(k, offsets[s], T).reshape([1, T, KVH, hd]), rows(v, offsets[s], T).reshape([1, T, KVH, hd]));
-    outs.push(ops.attention(rows(q, offsets[s], T).reshape([1, T, H, hd]), g.cache.k[l], g.cache.v[l], g.cache.length + T).reshape([T, 1, H, hd]));
-  }
-  if (d0 < segments.length) {
-    const dec = segments.slice(d0);
-    const [from, n] = [d0 === 0 ? 0 : offsets[d0], dec.length];
-    const out = empty([n, 1, H, hd], 'float32', be);
-    const pos = Int32Array.from(dec, (g) => g.cache.length);
-    be.attentionDecode!(out.buf as FBuf, rows(q, from, n).buf as FBuf, rows(k, from, n).buf as FBuf, rows(v, from, n).buf as FBuf,
-      dec.map((g) => g.cache.k[l].buf as FBuf), dec.map((g) => g.cache.v[l].buf as FBuf), pos, n, H, KVH, hd, 1 / Math.sqrt(hd));
-    outs.push(out);
-  }
-  const att = outs.length === 1 ? outs[0] : ops.concat(outs, 0);
-  const h = ops.add(x, attn.o_proj.forward(att.reshape([N, 1, H * hd])));
-  const m = layer.post_attention_layernorm.forward(h);
-  const y = layer.mlp instanceof MoEFeedForward ? layer.mlp.forward(m).y : layer.mlp.forward(m);
-  return ops.add(h, y);
+  return {
+    rope: (x) => {
+      const [, , h, hd] = x.shape;
+      return ops.rope(x.reshape([1, N, h, hd]), rope.cos, rope.sin, 0, interleaved).reshape([N, 1, h, hd]);
+    },
+    attend: (q, k, v, l) => {
+      const [, , H, hd] = q.shape;
+      const KVH = k.shape[2];
+      const be = q.backend;
+      // The trailing one-token segments [d0, S): one attentionDecode call for all of them.
+      let d0 = segments.length;
+      if (be.attentionDecode) while (d0 > 0 && segments[d0 - 1].ids.length === 1) d0--;
+      const outs: Tensor[] = [];
+      for (let s = 0; s < d0; s++) {
+        const g = segments[s];
+        const T = g.ids.length;
+        g.cache.write(l, rows(k, offsets[s], T).reshape([1, T, KVH, hd]), rows(v, offsets[s], T).reshape([1, T, KVH, hd]));
+        outs.push(ops.attention(rows(q, offsets[s], T).reshape([1, T, H, hd]), g.cache.k[l], g.cache.v[l], g.cache.length + T).reshape([T, 1, H, hd]));
+      }
+      if (d0 < segments.length) {
+        const dec = segments.slice(d0);
+        const [from, n] = [d0 === 0 ? 0 : offsets[d0], dec.length];
+        const out = empty([n, 1, H, hd], 'float32', be);
+        const pos = Int32Array.from(dec, (g) => g.cache.length);
+        be.attentionDecode!(out.buf as FBuf, rows(q, from, n).buf as FBuf, rows(k, from, n).buf as FBuf, rows(v, from, n).buf as FBuf,
+          dec.map((g) => g.cache.k[l].buf as FBuf), dec.map((g) => g.cache.v[l].buf as FBuf), pos, n, H, KVH, hd, 1 / Math.sqrt(hd));
+        outs.push(out);
+      }
+      return outs.length === 1 ? outs[0] : ops.concat(outs, 0);
+    },
+  };
 }
 
 function checkCache(model: MiniMindForCausalLM, cache: KVCache): void {

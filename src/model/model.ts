@@ -8,7 +8,7 @@ import { Rng } from '../core/random.js';
 import { tensor, type Tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import { Embedding, Linear, Module, RMSNorm } from '../nn/index.js';
-import { Attention, type RopeTensors } from './attention.js';
+import { Attention, rectangleContext, type AttentionContext, type RopeTensors } from './attention.js';
 import { describeSize, modelMemoryBytes, validateConfig, type MiniMindConfig } from './config.js';
 import { checkFitsInMemory } from '../core/memory.js';
 import { KVCache } from './kv-cache.js';
@@ -48,9 +48,13 @@ export class DecoderLayer extends Module {
     this.mlp = this.registerModule('mlp', c.use_moe ? new MoEFeedForward(c, init) : new FeedForward(c.hidden_size, c.intermediate_size, init));
   }
 
-  /** x (B, T, d) -> (B, T, d), plus the MoE aux loss of this layer (or null). */
-  forward(x: Tensor, rope: RopeTensors, pos0: number, cache?: { cache: KVCache; layer: number }): { x: Tensor; aux: Tensor | null } {
-    const h = ops.add(x, this.self_attn.forward(this.input_layernorm.forward(x), rope, pos0, cache));
+  /**
+   * The decoder block, the one definition every path runs (the fused decode kernels implement the
+   * same block: fused-decode.ts). x (B, T, d) -> (B, T, d), plus the MoE aux loss of this layer
+   * (or null); ctx places the tokens and holds the cache (attention.ts).
+   */
+  forward(x: Tensor, ctx: AttentionContext, layer: number): { x: Tensor; aux: Tensor | null } {
+    const h = ops.add(x, this.self_attn.forward(this.input_layernorm.forward(x), ctx, layer));
     const n = this.post_attention_layernorm.forward(h);
     if (this.mlp instanceof MoEFeedForward) {
       const { y, aux } = this.mlp.forward(n);
@@ -178,13 +182,14 @@ export class MiniMindForCausalLM extends Module {
     let x = this.model.embed_tokens.forward(ids); // (B, T, d)
     let auxLoss: Tensor | null = null;
     const recompute = this.gradientCheckpointing && !inference && !cache;
+    const ctx = rectangleContext(this.rope, this.config.rope_interleaved ?? false, pos0, cache);
     this.model.layers.items.forEach((layer, l) => {
-      const run = () => layer.forward(x, this.rope, pos0, cache ? { cache, layer: l } : undefined);
+      const run = () => layer.forward(x, ctx, l);
       let r: { x: Tensor; aux: Tensor | null };
       if (inference) r = scope(run);
       else if (recompute) {
         const [y, aux] = checkpoint((h) => {
-          const o = layer.forward(h, this.rope, pos0);
+          const o = layer.forward(h, ctx, l);
           return [o.x, o.aux];
         }, x);
         r = { x: y!, aux };

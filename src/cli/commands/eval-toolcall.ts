@@ -44,10 +44,9 @@ export async function runToolcall(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   if (v.limit !== undefined) prompts = prompts.slice(0, int('limit', 1));
-  const { loadModelFolder } = await import('../../formats/hf-folder.js');
-  const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
-  const model = loadModelFolder(dir).model.eval();
-  const tok = Tokenizer.load(dir);
+  const { loadInferenceFolder } = await import('../../formats/inference-folder.js');
+  const { model, tokenizer: tok } = loadInferenceFolder(dir);
+  model.eval();
   const s = await evaluateToolCalls(model, tok, registry, prompts, { maxTurns: int('max-turns', 8), maxNewTokens: int('max-new-tokens', 512), temperature: numberFlag(v, 'temperature', 0), seed: numberFlag(v, 'seed', 0) });
   if (typeof v.out === 'string') writeVia(v.out, (tmp) => writeFileSync(tmp, s.results.map((r) => JSON.stringify(r)).join('\n') + '\n'));
   const summary = { prompts: s.prompts, accuracy: s.accuracy, tool_use: s.toolUse, valid_call_rate: s.validCallRate, unfinished: s.unfinished };
