@@ -11,6 +11,8 @@ import { MINHASH_DEFAULTS, MinhashConfig } from './minhash.js';
 import { batched, defaultThreads, mapBatches } from './pool.js';
 import type { DedupInit, RowKeys } from './dedup-worker.js';
 import { withWriters } from './writer.js';
+import { exactHash } from './normalize.js';
+import { textOf } from './schema.js';
 
 export interface DedupOptions {
   inputs: string[];
@@ -66,15 +68,56 @@ class Clusters {
   }
 }
 
-export async function dedup(o: DedupOptions): Promise<DedupSummary> {
+/** Exact deduplication alone needs one pass and no workers: md5 is native and cheaper than a message to a thread. */
+async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
   const t0 = Date.now();
-  const near = o.near === false ? null : { ...MINHASH_DEFAULTS, ...o.near };
+  const unreadable = new Rejects();
+  const seen = new HashMap64();
+  let rows = 0;
+  let dups = 0;
+  let inputBytes = 0;
+  const clusters = new Set<number>();
+  const where: string[] = [];
+  const paths = o.removed ? [o.output, o.removed] : [o.output];
+  const kept = await withWriters(paths, async ([out, rem]) => {
+    for await (const r of readInputs(o.inputs, unreadable, (d, t) => {
+      inputBytes = d;
+      o.onProgress?.(d, t);
+    })) {
+      let text: string;
+      try {
+        text = textOf(r.value, o.field);
+      } catch (e) {
+        unreadable.add((e as Error).message, r.where);
+        continue;
+      }
+      const [hi, lo] = exactHash(text);
+      const first = seen.getOrSet(hi, lo, rows);
+      if (first === rows) {
+        out.write(r.value);
+        if (rem) where[rows] = r.where;
+      } else {
+        dups++;
+        clusters.add(first);
+        rem?.write({ duplicate_of: where[first], kind: 'exact', where: r.where, row: r.value });
+      }
+      rows++;
+    }
+    return out.rows;
+  });
+  return { rows, kept, exactDuplicates: dups, nearDuplicates: 0, clusters: clusters.size, unreadable, seconds: (Date.now() - t0) / 1000, inputBytes };
+}
+
+export async function dedup(o: DedupOptions): Promise<DedupSummary> {
+  if (o.near === false) return dedupExact(o);
+  const t0 = Date.now();
+  const near = { ...MINHASH_DEFAULTS, ...o.near };
   const init: DedupInit = { exact: o.exact !== false, near, field: o.field };
   const unreadable = new Rejects();
   const clusters = new Clusters();
   let isExact = new Uint8Array(1024); // 1 where a row is an exact copy of an earlier one
   const exactIndex = new HashMap64();
-  const bandIndex = near ? Array.from({ length: near.bands }, () => new HashMap64()) : [];
+  const bandIndex = Array.from({ length: near.bands }, () => new HashMap64());
   let inputBytes = 0;
 
   // pass 1: keys and clusters

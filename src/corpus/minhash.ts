@@ -124,29 +124,32 @@ export function shingles(units: string[], n: number, joiner: string): Uint32Arra
  */
 export function signature(sh: Uint32Array, p: MinhashParams): Uint32Array {
   const H = p.aHi.length;
-  const sig = new Uint32Array(2 * H).fill(0xffffffff);
-  for (let k = 0; k < sh.length; k += 2) {
-    const sHi = sh[k];
-    const sLo = sh[k + 1];
-    const s0 = sLo & 0xffff;
-    const s1 = sLo >>> 16;
-    for (let h = 0; h < H; h++) {
-      const aLo = p.aLo[h];
-      // (sLo * aLo) as a full 64-bit product, from 16-bit pieces
-      const a0 = aLo & 0xffff;
-      const a1 = aLo >>> 16;
-      const p00 = s0 * a0;
-      const p01 = s0 * a1;
-      const p10 = s1 * a0;
-      const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-      let lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
-      let hi = (s1 * a1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
-      // + the cross terms (mod 2^64 they only reach the high word)
-      hi = (hi + Math.imul(sHi, aLo) + Math.imul(sLo, p.aHi[h])) >>> 0;
+  const n = sh.length;
+  const sig = new Uint32Array(2 * H);
+  // one permutation at a time over every shingle: its parameters and running minimum stay in locals
+  for (let h = 0; h < H; h++) {
+    const aLo = p.aLo[h];
+    const aHi = p.aHi[h];
+    const bLo = p.bLo[h];
+    const bHi = p.bHi[h];
+    let minHi = 0xffffffff;
+    let minLo = 0xffffffff;
+    for (let k = 0; k < n; k += 2) {
+      const sHi = sh[k];
+      const sLo = sh[k + 1];
+      // sLo * aLo as a full 64-bit product: x = s1*aLo and y = s0*aLo are exact doubles (< 2^48),
+      // product = xh*2^32 + (xl*2^16 + y), and the bracket (< 2^49) is exact too
+      const x = (sLo >>> 16) * aLo;
+      const y = (sLo & 0xffff) * aLo;
+      const xh = Math.floor(x / 65536);
+      const r = (x - xh * 65536) * 65536 + y;
+      let lo = Math.imul(sLo, aLo) >>> 0;
+      // high word: the product's, plus the cross terms (mod 2^64 they only reach the high word)
+      let hi = (xh + Math.floor(r / 4294967296) + Math.imul(sHi, aLo) + Math.imul(sLo, aHi)) >>> 0;
       // + b (mod 2^64)
-      const l2 = lo + p.bLo[h];
+      const l2 = lo + bLo;
       lo = l2 >>> 0;
-      hi = (hi + p.bHi[h] + (l2 > 0xffffffff ? 1 : 0)) >>> 0;
+      hi = (hi + bHi + (l2 > 0xffffffff ? 1 : 0)) >>> 0;
       // mod (2^61 - 1): x = (x >> 61) + (x & P), then one conditional subtraction
       let rHi = hi & 0x1fffffff;
       let rLo = lo + (hi >>> 29);
@@ -162,12 +165,13 @@ export function signature(sh: Uint32Array, p: MinhashParams): Uint32Array {
           rHi++;
         }
       }
-      const j = 2 * h;
-      if (rHi < sig[j] || (rHi === sig[j] && rLo < sig[j + 1])) {
-        sig[j] = rHi;
-        sig[j + 1] = rLo;
+      if (rHi < minHi || (rHi === minHi && rLo < minLo)) {
+        minHi = rHi;
+        minLo = rLo;
       }
     }
+    sig[2 * h] = minHi;
+    sig[2 * h + 1] = minLo;
   }
   return sig;
 }

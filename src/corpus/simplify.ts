@@ -7,12 +7,9 @@ import { PUNCTUATION } from './filters/punctuation.js';
 const NUMBERS = /\p{Nd}+([.,،٫⎖⎗⎘]\p{Nd}+)?/gu;
 const WHITESPACE = /\s+/gu;
 const MARKS = /\p{Mn}/gu;
-const PUNCT_CHARS = new Set(PUNCTUATION);
+const PUNCT = new RegExp(`[${Array.from(PUNCTUATION, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('')}]`, 'gu');
 
 export function simplifyText(text: string): string {
-  let s = text.toLowerCase().replace(NUMBERS, '0');
-  let out = '';
-  for (const ch of s) out += PUNCT_CHARS.has(ch) ? ' ' : ch;
-  s = out.trim().replace(WHITESPACE, ' ');
+  const s = text.toLowerCase().replace(NUMBERS, '0').replace(PUNCT, ' ').trim().replace(WHITESPACE, ' ');
   return s.normalize('NFD').replace(MARKS, '').trim();
 }
