@@ -67,7 +67,7 @@ const out = (n: string) => join(dir, n);
 const rows: Record<string, unknown>[] = [];
 const cases: [string, string[], string[]][] = [
   ['clean (gopher + c4)', node('data', 'clean', input, '--gopher', '--c4', '--threads', String(THREADS), '--output', out('c.jsonl')), [PY, 'tools/corpus/reference_filters.py', input, out('c-ref.jsonl')]],
-  ['exact dedup', node('data', 'dedup', input, '--exact-only', '--threads', String(THREADS), '--output', out('e.jsonl')), [PY, 'tools/corpus/reference_bench.py', 'exact', input]],
+  ['exact dedup', node('data', 'dedup', input, '--exact-only', '--threads', String(THREADS), '--output', out('e.jsonl')), [PY, 'tools/corpus/reference_bench.py', 'exact', input, out('e-ref.jsonl')]],
   ['near dedup (MinHash 14x8)', node('data', 'dedup', input, '--near-only', '--threads', String(THREADS), '--output', out('n.jsonl')), [PY, 'tools/corpus/reference_minhash.py', input, out('n-ref.jsonl')]],
   ['tokenize (minimind2, 512)', node('data', 'tokenize', input, '--kind', 'pretrain', '--max-seq-len', '512', '--tokenizer', tok, '--output', out('tok')), [PY, 'tools/corpus/reference_bench.py', 'tokenize', input, tok, '512']],
 ];

@@ -94,7 +94,8 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
       const [hi, lo] = exactHash(text);
       const first = seen.getOrSet(hi, lo, rows);
       if (first === rows) {
-        out.write(r.value);
+        if (r.raw !== undefined) out.writeLine(r.raw);
+        else out.write(r.value);
         if (rem) where[rows] = r.where;
       } else {
         dups++;
@@ -169,7 +170,8 @@ export async function dedup(o: DedupOptions): Promise<DedupSummary> {
       const root = clusters.find(i);
       if (noText.has(i)) unreadable.add('no text to compare', r.where);
       else if (root === i) {
-        out.write(r.value);
+        if (r.raw !== undefined) out.writeLine(r.raw);
+        else out.write(r.value);
         if (o.removed) where[i] = r.where;
       } else {
         roots.add(root);

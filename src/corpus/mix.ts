@@ -110,7 +110,7 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
         for await (const r of readInputs([o.sources[k].path], new Rejects())) {
           const c = want[k][i];
           if (c > 0) {
-            const line = JSON.stringify(r.value);
+            const line = r.raw ?? JSON.stringify(r.value);
             for (let m = 0; m < c; m++) shuffle.add(line);
             taken += c;
             if (o.tokenizer) tokens += c * rowTokens[k][i];

@@ -37,8 +37,10 @@ export function normalizeText(text: string, o: NormalizeOptions = {}): string {
 
 /** The exact-duplicate key: NFKC, lower case, whitespace runs as one space. */
 export function exactKey(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+  const nfkc = NON_ASCII.test(text) ? text.normalize('NFKC') : text; // ASCII is its own NFKC
+  return nfkc.toLowerCase().replace(/\s+/g, ' ').trim();
 }
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A 64-bit hash of the exact key, as two uint32 halves (md5's first 8 bytes). */
 export function exactHash(text: string): [number, number] {

@@ -24,6 +24,8 @@ export interface CorpusRecord {
   value: Record<string, unknown>;
   /** `file:line` (1-based), or `file:row N` for parquet. */
   where: string;
+  /** The jsonl line as read, when the row came from jsonl (written back as it is by dedup, split and mix). */
+  raw?: string;
 }
 
 export interface ReadOptions {
@@ -64,7 +66,7 @@ export async function* readRecords(path: string, o: ReadOptions = {}): AsyncGene
   const opts = { skipBadLines: true, onBadLine, onBytes: o.onBytes };
   const source = format === 'csv' ? readCsv(path, opts) : readJsonl(path, opts);
   try {
-    for await (const r of source) yield { value: r.value as Record<string, unknown>, where: `${path}:${r.line}` };
+    for await (const r of source) yield { value: r.value as Record<string, unknown>, where: `${path}:${r.line}`, raw: (r as { raw?: string }).raw };
   } catch (e) {
     throw new UserError((e as Error).message); // csv: an unterminated quote or an empty file
   }

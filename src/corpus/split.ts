@@ -38,7 +38,11 @@ export async function split(o: SplitOptions): Promise<{ train: number; val: numb
   }
   return withWriters([o.train, o.val], async ([train, val]) => {
     let i = 0;
-    for await (const r of readInputs(o.inputs, unreadable, o.onProgress)) (isVal(i++) ? val : train).write(r.value);
+    for await (const r of readInputs(o.inputs, unreadable, o.onProgress)) {
+      const w = isVal(i++) ? val : train;
+      if (r.raw !== undefined) w.writeLine(r.raw);
+      else w.write(r.value);
+    }
     return { train: train.rows, val: val.rows, unreadable };
   });
 }

@@ -17,6 +17,8 @@ export interface JsonlRecord {
   value: Record<string, unknown>;
   /** 1-based line number in the file. */
   line: number;
+  /** The line as read (a command that passes rows through writes it back without re-serialising). */
+  raw: string;
 }
 
 /** Throws a clear error when `path` is missing or not a regular file. */
@@ -52,7 +54,7 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
       rl.close();
       throw new Error(`${path}:${line}: ${reason}`);
     }
-    yield { value: value as Record<string, unknown>, line };
+    yield { value: value as Record<string, unknown>, line, raw: text };
   }
 }
 

@@ -1,8 +1,8 @@
 """Python references timed by bench/data.ts, on the same jsonl file as ours:
-  exact    : NFKC + lower + whitespace folding, md5, keep the first of each key (as `data dedup --exact-only`)
+  exact    : NFKC + lower + whitespace folding, md5, the first row of each key written out (as `data dedup --exact-only`)
   tokenize : MiniMind's PretrainDataset encoding with the Rust `tokenizers` library
              (bos + encode(text)[:L-2] + eos), ids appended to one uint16 array (as `data tokenize`)
-Usage: reference_bench.py exact|tokenize IN.jsonl [TOKENIZER_DIR MAX_LEN]; prints one JSON line."""
+Usage: reference_bench.py exact IN.jsonl OUT.jsonl | tokenize IN.jsonl TOKENIZER_DIR MAX_LEN; prints one JSON line."""
 import hashlib
 import json
 import re
@@ -18,6 +18,7 @@ rows = kept = tokens = 0
 if mode == "exact":
     seen = set()
     ws = re.compile(r"\s+")
+    out = open(sys.argv[3], "w", encoding="utf-8")
     for line in open(src, encoding="utf-8"):
         if not line.strip():
             continue
@@ -27,6 +28,8 @@ if mode == "exact":
         if key not in seen:
             seen.add(key)
             kept += 1
+            out.write(line)
+    out.close()
 else:
     from tokenizers import Tokenizer
 
