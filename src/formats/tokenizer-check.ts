@@ -6,9 +6,9 @@
 //   - for folders this project wrote, a tokenizer other than the one recorded in config.json's
 //     `tokenizer_fingerprint` (MiniMind v1 and HEAD tokenizers both have 6400 tokens: swapped
 //     for each other, nothing else would notice, and every answer would be silent garbage).
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createHash } from '../io/hash.js';
+import { existsSync, readFileSync } from '../io/fs.js';
+import { join, resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
