@@ -5,11 +5,10 @@
 //
 //   const dec = fusedDecoder(model, cache);      // after the prompt was prefilled into `cache`
 //   const logits = dec.step(nextToken);          // appends the token at cache.length
-import type { FBuf, FusedDecoder } from '../backends/backend.js';
+import type { FBuf, FusedDecodeSpec, FusedDecoder } from '../backends/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import { Linear } from '../nn/index.js';
 import type { KVCache } from './kv-cache.js';
-import type { FeedForward } from './layers.js';
 import type { MiniMindForCausalLM } from './model.js';
 import type { BatchOneDecoder } from './batch-generate.js';
 import { process } from '../io/process.js';
@@ -19,7 +18,7 @@ import { process } from '../io/process.js';
 export function fusedDecodeApplies(model: MiniMindForCausalLM): boolean {
   const c = model.config;
   if (!model.outputWeight.backend.createDecoder || process.env.MINIMIND_FUSED_DECODE === '0') return false;
-  if (c.use_moe || c.head_dim > 128) return false;
+  if (c.head_dim > 128 || model.model.layers.items.some((l) => !l.denseWeights())) return false;
   // LoRA applied unmerged replaces a Linear's forward on the instance: its product is not W x.
   for (const [, m] of model.namedModules()) if (m instanceof Linear && Object.prototype.hasOwnProperty.call(m, 'forward')) return false;
   return true;
@@ -50,18 +49,11 @@ export function fusedDecoder(model: MiniMindForCausalLM, cache: KVCache): BatchO
       lmHead: f(model.outputWeight),
       cos: f(model.rope.cos),
       sin: f(model.rope.sin),
+      // Each layer's weights as the block itself names them (DecoderLayer.denseWeights; dense: checked above).
       layers: model.model.layers.items.map((layer, l) => {
-        const a = layer.self_attn;
-        const mlp = layer.mlp as FeedForward; // dense: checked above (no MoE)
-        return {
-          inputNorm: f(layer.input_layernorm.weight),
-          wq: f(a.q_proj.weight), wk: f(a.k_proj.weight), wv: f(a.v_proj.weight), wo: f(a.o_proj.weight),
-          qNorm: a.q_norm ? f(a.q_norm.weight) : null,
-          kNorm: a.k_norm ? f(a.k_norm.weight) : null,
-          postNorm: f(layer.post_attention_layernorm.weight),
-          wGate: f(mlp.gate_proj.weight), wUp: f(mlp.up_proj.weight), wDown: f(mlp.down_proj.weight),
-          kCache: f(cache.k[l]), vCache: f(cache.v[l]),
-        };
+        const w = layer.denseWeights()!;
+        const bufs = Object.fromEntries(Object.entries(w).map(([k, t]) => [k, t && f(t)])) as FusedDecodeSpec['layers'][number];
+        return { ...bufs, kCache: f(cache.k[l]), vCache: f(cache.v[l]) };
       }),
     });
   };

@@ -3,6 +3,7 @@
 // RMSNorm; logits = h W^T with W the embedding matrix when tied. Parameter names are Hugging Face's
 // (model.layers.0.self_attn.q_proj.weight ...), so model folders are a walk over namedParameters().
 import { isGradEnabled, noGrad } from '../core/autograd.js';
+import type { FusedDecodeSpec } from '../backends/backend.js';
 import { scope } from '../core/scope.js';
 import { Rng } from '../core/random.js';
 import { tensor, type Tensor } from '../core/tensor.js';
@@ -62,7 +63,28 @@ export class DecoderLayer extends Module {
     }
     return { x: ops.add(h, this.mlp.forward(n)), aux: null };
   }
+
+  /**
+   * This block's weights as a fused decode step takes them (FusedDecodeSpec's layer, less the
+   * cache), or null for an MoE block, which the fused kernels do not cover. The kernels compute
+   * forward() above with them: the decoder-block test holds them to it.
+   */
+  denseWeights(): DenseBlockWeights | null {
+    if (this.mlp instanceof MoEFeedForward) return null;
+    const a = this.self_attn;
+    return {
+      inputNorm: this.input_layernorm.weight,
+      wq: a.q_proj.weight, wk: a.k_proj.weight, wv: a.v_proj.weight, wo: a.o_proj.weight,
+      qNorm: a.q_norm?.weight ?? null, kNorm: a.k_norm?.weight ?? null,
+      postNorm: this.post_attention_layernorm.weight,
+      wGate: this.mlp.gate_proj.weight, wUp: this.mlp.up_proj.weight, wDown: this.mlp.down_proj.weight,
+    };
+  }
 }
+
+type FusedLayerSpec = FusedDecodeSpec['layers'][number];
+/** FusedDecodeSpec's per-layer weights as the block's tensors (a spec field the block lacks is a type error). */
+export type DenseBlockWeights = { [K in Exclude<keyof FusedLayerSpec, 'kCache' | 'vCache'>]: null extends FusedLayerSpec[K] ? Tensor | null : Tensor };
 
 /** The `model.` part: embeddings, layers, final norm. */
 export class MiniMindModel extends Module {
