@@ -13,6 +13,9 @@ import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
 import { saveModelFolder } from '../../src/formats/hf-folder.js';
 import { makeServedModel } from '../serve/fixture.js';
+import { samplingOptions } from '../../src/cli/commands/generate.js';
+import { serveContext } from '../../src/serve/load.js';
+import { samplingFor } from '../../src/serve/context.js';
 
 const PY = '.venv/bin/python';
 
@@ -47,6 +50,23 @@ test('loadInferenceFolder: defaults, stop tokens and the trained context; a larg
     saveModelFolder(dir, small, { tokenizerDir: fx.folder });
     assert.throws(() => loadInferenceFolder(dir), (e: Error) => e instanceof UserError && /tokenizer .* has \d+ tokens but the model in .* only 64 embedding rows/.test(e.message));
     assert.throws(() => loadInferenceFolder(join(fx.dir, 'nowhere')), (e: Error) => e instanceof UserError && /model folder not found/.test(e.message));
+  } finally {
+    fx.cleanup();
+  }
+});
+
+test('generate/chat and the server start from the same sampling settings, with or without generation_config.json', () => {
+  const fx = makeServedModel();
+  try {
+    for (const gc of [{}, { temperature: 0.7, top_p: 0.8, top_k: 12, repetition_penalty: 1.2 }, { do_sample: false }]) {
+      writeFileSync(join(fx.folder, 'generation_config.json'), JSON.stringify(gc));
+      const f = loadInferenceFolder(fx.folder);
+      const cli = samplingOptions({}, f);
+      const ctx = serveContext(f.model, f.tokenizer, f.generationConfig, undefined as never, 'm');
+      const srv = samplingFor(ctx, { stop: [], frequencyPenalty: 0, presencePenalty: 0, n: 1, stream: false, includeUsage: false }, 3, 'messages');
+      const pick = (o: { temperature?: number; topP?: number; topK?: number; repetitionPenalty?: number; stopTokenIds?: number[] }) => [o.temperature, o.topP, o.topK, o.repetitionPenalty, o.stopTokenIds];
+      assert.deepEqual(pick(cli), pick(srv), JSON.stringify(gc));
+    }
   } finally {
     fx.cleanup();
   }
