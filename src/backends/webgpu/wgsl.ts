@@ -12,7 +12,7 @@ export interface KernelDef {
   /** Unique per WGSL text (the pipeline cache key). */
   key: string;
   params: [string, ParamType][];
-  buffers: [string, 'f32' | 'i32' | 'u32', Access][];
+  buffers: [string, 'f32' | 'i32' | 'u32' | 'vec4f', Access][];
   /** Helpers, workgroup variables and `@compute fn main`. */
   body: string;
 }
@@ -30,7 +30,7 @@ export function kernel(key: string, params: string, buffers: string, body: () =>
     d = {
       key,
       params: split(params) as [string, ParamType][],
-      buffers: split(buffers) as [string, 'f32' | 'i32' | 'u32', Access][],
+      buffers: split(buffers) as [string, 'f32' | 'i32' | 'u32' | 'vec4f', Access][],
       body: body(),
     };
     defs.set(key, d);

@@ -3,7 +3,9 @@
 // workgroup of 256 threads, each thread an 8x8 block held in registers; K is walked in slices of
 // 8 staged in workgroup memory, each operand loaded along its contiguous axis (so every transpose
 // case reads memory in order) and stored padded (stride 132) to spread workgroup-memory banks.
-// One WGSL variant per (transA, transB).
+// One WGSL variant per (transA, transB). Shapes whose M, N and K are multiples of 4 (every
+// training GEMM of the MiniMind sizes) take the vec4 form of the same tiling below; one-row
+// products a GEMV.
 import type { Runtime } from '../runtime.js';
 import { kernel } from '../wgsl.js';
 
@@ -57,6 +59,75 @@ var<workgroup> Bs: array<f32, ${BK * STRIDE}>;
 }`;
 }
 
+// The vec4 variant (all of M, N, K multiples of 4): operands read as vec4 along their contiguous
+// axis, K slices of 16 staged as vec4 columns, each thread an 8x8 block of two 4-row by two
+// 4-column groups, so a k step is 4 vec4 workgroup-memory reads for 64 FMAs (the scalar kernel
+// above: 16 reads), and outputs are written as vec4.
+const BK4 = 16;
+function source4(transA: boolean, transB: boolean): string {
+  const rows = [0, 1, 2, 3].flatMap((i) => [`a0.${'xyzw'[i]}`]).concat([0, 1, 2, 3].map((i) => `a1.${'xyzw'[i]}`));
+  const cols = [0, 1, 2, 3].map((j) => `b0.${'xyzw'[j]}`).concat([0, 1, 2, 3].map((j) => `b1.${'xyzw'[j]}`));
+  const fma: string[] = [];
+  for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) fma.push(`c${i}${j} = fma(${rows[i]}, ${cols[j]}, c${i}${j});`);
+  const regs: string[] = [];
+  for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) regs.push(`var c${i}${j} = 0.0;`);
+  // A tile (128 x 16) as 512 vec4, two per thread
+  const loadA = transA
+    ? `let k = e / 32u; let mq = e % 32u; var v = vec4f(0.0);
+      if (k0 + k < p.K && m0 + mq * 4u < p.M) { v = a[((k0 + k) * p.M + m0 + mq * 4u) / 4u]; }
+      As[k * 32u + mq] = v;`
+    : `let m = e / 4u; let kq = e % 4u; var v = vec4f(0.0);
+      if (m0 + m < p.M && k0 + kq * 4u < p.K) { v = a[((m0 + m) * p.K + k0 + kq * 4u) / 4u]; }
+      let c = m % 4u;
+      As[(kq * 4u + 0u) * 32u + m / 4u][c] = v.x; As[(kq * 4u + 1u) * 32u + m / 4u][c] = v.y;
+      As[(kq * 4u + 2u) * 32u + m / 4u][c] = v.z; As[(kq * 4u + 3u) * 32u + m / 4u][c] = v.w;`;
+  const loadB = transB
+    ? `let n = e / 4u; let kq = e % 4u; var v = vec4f(0.0);
+      if (n0 + n < p.N && k0 + kq * 4u < p.K) { v = b[((n0 + n) * p.K + k0 + kq * 4u) / 4u]; }
+      let c = n % 4u;
+      Bs[(kq * 4u + 0u) * 32u + n / 4u][c] = v.x; Bs[(kq * 4u + 1u) * 32u + n / 4u][c] = v.y;
+      Bs[(kq * 4u + 2u) * 32u + n / 4u][c] = v.z; Bs[(kq * 4u + 3u) * 32u + n / 4u][c] = v.w;`
+    : `let k = e / 32u; let nq = e % 32u; var v = vec4f(0.0);
+      if (k0 + k < p.K && n0 + nq * 4u < p.N) { v = b[((k0 + k) * p.N + n0 + nq * 4u) / 4u]; }
+      Bs[k * 32u + nq] = v;`;
+  const stores: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = i < 4 ? `m0 + ty * 4u + ${i}u` : `m0 + 64u + ty * 4u + ${i - 4}u`;
+    for (const [h, c0] of [[0, 'n0 + tx * 4u'], [1, 'n0 + 64u + tx * 4u']] as const) {
+      const v = `vec4f(c${i}${h * 4}, c${i}${h * 4 + 1}, c${i}${h * 4 + 2}, c${i}${h * 4 + 3})`;
+      stores.push(`r = ${r}; c = ${c0}; if (r < p.M && c < p.N) { let o = (r * p.N + c) / 4u; if (p.acc != 0u) { out[o] += ${v}; } else { out[o] = ${v}; } }`);
+    }
+  }
+  return `var<workgroup> As: array<vec4f, ${BK4 * 32}>;
+var<workgroup> Bs: array<vec4f, ${BK4 * 32}>;
+@compute @workgroup_size(256) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let tx = li % 16u;
+  let ty = li / 16u;
+  let m0 = wid.y * ${BM}u;
+  let n0 = wid.x * ${BN}u;
+  ${regs.join(' ')}
+  for (var k0 = 0u; k0 < p.K; k0 += ${BK4}u) {
+    for (var q = 0u; q < 2u; q++) {
+      let e = li + q * 256u;
+      { ${loadA} }
+      { ${loadB} }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${BK4}u; k++) {
+      let a0 = As[k * 32u + ty]; let a1 = As[k * 32u + 16u + ty];
+      let b0 = Bs[k * 32u + tx]; let b1 = Bs[k * 32u + 16u + tx];
+      ${fma.join(' ')}
+    }
+    workgroupBarrier();
+  }
+  var r: u32; var c: u32;
+  ${stores.join('\n  ')}
+}`;
+}
+
+/** Which tiled GEMM serves aligned shapes: 'vec4' (default) or 'scalar' (MINIMIND_WEBGPU_GEMM=scalar). */
+const GEMM = process.env.MINIMIND_WEBGPU_GEMM === 'scalar' ? 'scalar' : 'vec4';
+
 // out (N) (+)= op(b) applied to one row a (K), for decode's matrix-vector products, where a
 // 128-row tile would be mostly idle. b (N, K) (a linear layer's weight): 8 outputs per workgroup,
 // 32 threads per output reading its row in order and adding up in workgroup memory. b (K, N): a
@@ -105,6 +176,8 @@ export function matmul(rt: Runtime, out: number, a: number, b: number, M: number
     rt.dispatch(k, [out, a, b], params, [Math.ceil(N / (transB ? GEMV_ROWS : 256))]);
     return;
   }
-  const k = kernel(`matmul_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => source(transA, transB));
+  const k = GEMM === 'vec4' && M % 4 === 0 && N % 4 === 0 && K % 4 === 0
+    ? kernel(`matmul4_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:vec4f:w a:vec4f:r b:vec4f:r', () => source4(transA, transB))
+    : kernel(`matmul_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => source(transA, transB));
   rt.dispatch(k, [out, a, b], params, [Math.ceil(N / BN), Math.ceil(M / BM)]);
 }
