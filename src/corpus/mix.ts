@@ -5,13 +5,12 @@
 // write the copies through the external shuffle.
 import { Rejects } from './rejects.js';
 import { readInputs } from './records.js';
-import { kindOf, chatOf, textOf } from './schema.js';
 import { ExternalShuffle } from './shuffle.js';
 import { withWriters } from './writer.js';
 import { permutation, mixSeed } from '../data/rng.js';
 import { UserError } from '../core/errors.js';
 import { statSync } from 'node:fs';
-import type { CorpusTokenizer } from './tokenizer.js';
+import { tokensOf, type CorpusTokenizer } from './tokenizer.js';
 
 export interface MixSource {
   path: string;
@@ -41,12 +40,6 @@ export function parseSource(spec: string): MixSource {
   const source = m ? { path: m[1], weight: Number(m[2]) } : { path: spec, weight: 1 };
   if (!(source.weight > 0)) throw new UserError(`--source ${spec}: the weight must be a number > 0`);
   return source;
-}
-
-function tokensOf(t: CorpusTokenizer, v: Record<string, unknown>): number {
-  const kind = kindOf(v);
-  if (kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(textOf(v)).length + 2;
-  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
 }
 
 /** Copies of each row: the first `n` rows of a seeded permutation, whole passes first when n > count. */

@@ -4,11 +4,11 @@
 // fields and record formats found. Memory: 16 bytes a distinct row for the duplicate count.
 import { Rejects } from './rejects.js';
 import { ByteProgress, readInputs } from './records.js';
-import { chatOf, kindOf, RecordKind, textOf } from './schema.js';
+import { kindOf, RecordKind, textOf } from './schema.js';
 import { dominantScript, emptyCounts, Script, scriptCounts } from './scripts.js';
 import { exactHash } from './normalize.js';
 import { HashSet64 } from './hashset.js';
-import type { CorpusTokenizer } from './tokenizer.js';
+import { tokensOf, type CorpusTokenizer } from './tokenizer.js';
 
 /** Upper bucket edges (exclusive) of the length histograms; the last bucket is open. */
 export const LENGTH_EDGES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
@@ -77,12 +77,6 @@ export interface StatsOptions {
   onProgress?: ByteProgress;
 }
 
-/** Tokens a record becomes in training: bos + text + eos, or the rendered chat template. */
-function tokenCount(t: CorpusTokenizer, v: Record<string, unknown>, kind: RecordKind, text: string): number {
-  if (kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(text).length + 2;
-  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
-}
-
 export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
   const t0 = Date.now();
   const rejects = new Rejects();
@@ -98,34 +92,32 @@ export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
   let rows = 0;
   let bytes = 0;
   let dups = 0;
-  {
-    for await (const r of readInputs(o.inputs, rejects, o.onProgress)) {
-      const kind = kindOf(r.value);
-      let text: string;
+  for await (const r of readInputs(o.inputs, rejects, o.onProgress)) {
+    const kind = kindOf(r.value);
+    let text: string;
+    try {
+      text = textOf(r.value, o.field);
+    } catch (e) {
+      rejects.add((e as Error).message, r.where);
+      continue;
+    }
+    rows++;
+    formats[kind] = (formats[kind] ?? 0) + 1;
+    for (const k of Object.keys(r.value)) fields[k] = (fields[k] ?? 0) + 1;
+    bytes += Buffer.byteLength(text);
+    chars.add(text.length);
+    const c = scriptCounts(text);
+    for (const s of Object.keys(c) as Script[]) letters[s] += c[s];
+    scripts[dominantScript(c)]++;
+    const [hi, lo] = exactHash(text);
+    if (!seen.add(hi, lo)) dups++;
+    if (tokens) {
       try {
-        text = textOf(r.value, o.field);
+        const n = tokensOf(o.tokenizer!, r.value, o.field);
+        tokens.add(n);
+        if (n > maxSeqLen) over++;
       } catch (e) {
         rejects.add((e as Error).message, r.where);
-        continue;
-      }
-      rows++;
-      formats[kind] = (formats[kind] ?? 0) + 1;
-      for (const k of Object.keys(r.value)) fields[k] = (fields[k] ?? 0) + 1;
-      bytes += Buffer.byteLength(text);
-      chars.add(text.length);
-      const c = scriptCounts(text);
-      for (const s of Object.keys(c) as Script[]) letters[s] += c[s];
-      scripts[dominantScript(c)]++;
-      const [hi, lo] = exactHash(text);
-      if (!seen.add(hi, lo)) dups++;
-      if (tokens) {
-        try {
-          const n = tokenCount(o.tokenizer!, r.value, kind, text);
-          tokens.add(n);
-          if (n > maxSeqLen) over++;
-        } catch (e) {
-          rejects.add((e as Error).message, r.where);
-        }
       }
     }
   }

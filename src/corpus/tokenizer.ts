@@ -8,6 +8,7 @@ import { UserError, asUserError } from '../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { toDataTokenizer, type TokenizerLike } from '../data/tokenizer-like.js';
 import { hashFiles } from '../data/token-cache.js';
+import { chatOf, kindOf, textOf } from './schema.js';
 
 export interface CorpusTokenizer {
   tok: TokenizerLike;
@@ -24,4 +25,11 @@ export function openTokenizer(dir: string, flag = '--tokenizer'): CorpusTokenize
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${flag} ${dir}: no tokenizer.json there (give a tokenizer or model folder)`);
   const t = asUserError(() => Tokenizer.load(dir), `${flag} ${dir}: `);
   return { tok: asUserError(() => toDataTokenizer(t, dir)), vocabSize: t.vocabSize, fingerprint: tokenizerFingerprint(dir), dir };
+}
+
+/** Tokens a record becomes in training: bos + text + eos, or the chat template rendered. */
+export function tokensOf(t: CorpusTokenizer, v: Record<string, unknown>, field?: string): number {
+  const kind = kindOf(v);
+  if (field !== undefined || kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(textOf(v, field)).length + 2;
+  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
 }
