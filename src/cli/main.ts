@@ -29,6 +29,7 @@ const commands: Record<string, Command> = {
   generate: { summary: 'generate text from a model folder', load: () => import('./commands/generate.js') },
   chat: { summary: 'interactive multi-turn chat with a model folder', load: () => import('./commands/chat.js') },
   serve: { summary: 'OpenAI-compatible API server and web chat page for a model folder', load: () => import('./commands/serve.js') },
+  web: { summary: 'the in-browser page (train and chat in a tab) as a static folder: web build --out site/', load: () => import('./commands/web.js') },
   import: { summary: "import a MiniMind PyTorch checkpoint (.pth) into a model folder", load: () => import('./commands/import.js') },
   export: { summary: 'export a model folder (--merge-lora), a GGUF file for llama.cpp (export gguf) or a MiniMind .pth (export pth)', load: () => import('./commands/export.js') },
   eval: { summary: 'benchmarks: C-Eval / CMMLU accuracy (ceval), perplexity and bits per byte (ppl), tool calls (toolcall)', load: () => import('./commands/eval.js') },

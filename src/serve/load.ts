@@ -35,7 +35,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, maxPrefillTokens: opts.maxPrefillTokens });
   const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? servedName(opts.model));
   try {
-    return await startServer(ctx, opts);
+    return await startServer(ctx, { ...opts, modelDir: opts.model });
   } catch (e) {
     engine.close();
     const err = e as NodeJS.ErrnoException;

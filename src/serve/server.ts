@@ -1,5 +1,6 @@
 // The HTTP server: Node's own http module, one process. Routes:
 //   GET  /                     the web chat page (src/serve/web/chat.html, no external assets)
+//   GET  /app/                 the in-browser page (web-app.ts: MiniMind computed in the visitor's tab)
 //   GET  /health               {"status": "ok", ...batch counters}
 //   GET  /v1/models[/{id}]     the served model
 //   POST /v1/chat/completions  chat.ts
@@ -14,6 +15,7 @@ import { handleCompletion } from './completions.js';
 import { sendJson, type ServeContext } from './context.js';
 import { ApiError, errors } from './errors.js';
 import { Access, type AccessOptions } from './access.js';
+import { serveWebApp } from './web-app.js';
 
 export interface ServerOptions extends AccessOptions {
   host?: string;
@@ -21,6 +23,8 @@ export interface ServerOptions extends AccessOptions {
   port?: number;
   /** Request bodies above this many bytes get 413 (default 4 MiB). */
   maxBodyBytes?: number;
+  /** The served model folder, whose files the /app page may fetch to run the model in the tab. */
+  modelDir?: string;
 }
 
 export interface RunningServer {
@@ -38,7 +42,7 @@ export function startServer(ctx: ServeContext, opts: ServerOptions = {}): Promis
   const host = opts.host ?? '127.0.0.1';
   let access: Access | undefined; // made once the port is known (--port 0)
   const server = createServer((req, res) => {
-    route(ctx, access!, page, limit, req, res).catch((e: unknown) => fail(res, e));
+    route(ctx, access!, page, limit, opts.modelDir, req, res).catch((e: unknown) => fail(res, e));
   });
   // Streams can run for minutes: no request timeout (Node 18+ defaults to 5 minutes).
   server.requestTimeout = 0;
@@ -63,7 +67,7 @@ export function startServer(ctx: ServeContext, opts: ServerOptions = {}): Promis
   });
 }
 
-async function route(ctx: ServeContext, access: Access, page: Buffer, limit: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(ctx: ServeContext, access: Access, page: Buffer, limit: number, modelDir: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
   if (access.admit(req, res)) return; // a preflight, answered
@@ -80,6 +84,7 @@ async function route(ctx: ServeContext, access: Access, page: Buffer, limit: num
     res.end(page);
     return;
   }
+  if (serveWebApp(path, method, res, modelDir)) return;
   if (path === '/health') {
     allow(method, path, 'GET');
     sendJson(res, 200, { status: 'ok', model: ctx.modelName, ...ctx.engine.stats() });
