@@ -54,3 +54,4 @@ export { dpo, DPO_DEFAULTS, type DpoOptions } from './train/dpo.js';
 export { distill, DISTILL_DEFAULTS, type DistillOptions } from './train/distill.js';
 export { quickstart, type QuickstartOptions, type QuickstartResult } from './train/quickstart.js';
 export { train, type TrainConfig, type TrainTask, type TrainSummary } from './train/trainer.js';
+export { runLoop, runStage, type LoopConfig, type LoopSummary, type Stage, type StepContext, type StepOutcome } from './train/loop.js';

@@ -108,11 +108,18 @@ export function parseStageFlags<O>(stage: string, argv: string[], extra: FlagSpe
   return o as O;
 }
 
+/** What a command shows of a step besides the loss and lr: the held-out loss, RL's reward, KL and length. */
+const SHOWN = ['reward', 'kl', 'len'];
+
 /**
  * Runs a stage as a command: progress bar and messages on stderr (unless --quiet), Ctrl-C
  * handling, and the exit code: 130 when interrupted (after saying where the checkpoint is).
  */
-export async function runStageCommand<O extends StageOptions & { quiet?: boolean }>(stage: string, options: O, fn: (o: O) => Promise<TrainSummary>): Promise<TrainSummary> {
+export async function runStageCommand<O extends { out: string; quiet?: boolean; logInterval?: number }, S extends Pick<TrainSummary, 'steps' | 'interrupted' | 'checkpointDir'>>(
+  stage: string,
+  options: O,
+  fn: (o: Omit<O, 'quiet'> & Pick<StageOptions, 'onProgress' | 'log' | 'signal'>) => Promise<S>,
+): Promise<S> {
   // under `minimind launch` rank 0 speaks for the job; the other ranks print only their errors
   const follower = process.env.RANK !== undefined && process.env.RANK !== '0';
   const quiet = !!options.quiet || follower;
@@ -126,13 +133,15 @@ export async function runStageCommand<O extends StageOptions & { quiet?: boolean
     if (quiet) return;
     if (progress && progress.label !== r.stage) progress.finish(); // the quickstart runs two stages
     if (!progress || progress.label !== r.stage) progress = new Progress(r.stage, r.totalSteps, { logEvery: options.logInterval ?? 100 });
-    progress.update(r.step, r.tokens, { loss: r.loss, lr: r.lr, extra: r.evalLoss !== null ? { eval: r.evalLoss } : undefined });
+    const extra: Record<string, number> = r.evalLoss !== null ? { eval: r.evalLoss } : {};
+    for (const k of SHOWN) if (r.logs[k] !== undefined) extra[k] = r.logs[k];
+    progress.update(r.step, r.tokens, { loss: r.loss, lr: r.lr, extra });
   };
   const interrupt = onInterrupt(options.out, say);
   const controller = interrupt.controller;
   try {
     const { quiet: _q, ...rest } = options;
-    const summary = await fn({ ...(rest as O), onProgress, log: say, signal: controller.signal });
+    const summary = await fn({ ...rest, onProgress, log: say, signal: controller.signal });
     if (summary.interrupted) {
       if (!follower) process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${summary.checkpointDir}; continue with the same command and --resume\n`);
       process.exitCode = 130;

@@ -11,8 +11,8 @@ import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
 import { packRows } from './rl/rollout.js';
 import { agentRollouts, trajectoryRow } from './rl/agent-rollout.js';
 import { agentReward } from './rl/rewards.js';
-import { rlLoop, type RlSummary } from './rl/loop.js';
-import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, rlLoopConfig, withDefaults } from './rl/stage.js';
+import { UserError } from '../core/errors.js';
+import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, withDefaults, type RlSummary } from './rl/stage.js';
 
 export interface AgentOptions extends RlRunOptions {
   /** Runs the calls (default: MiniMind's mock tools). */
@@ -53,16 +53,16 @@ export const AGENT_DEFAULTS = {
 
 export async function agent(options: AgentOptions): Promise<RlSummary> {
   const o = withDefaults(AGENT_DEFAULTS, options);
-  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new Error(`agent: numGenerations must be ≥ 2, got ${o.numGenerations}`);
+  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new UserError(`agent: numGenerations must be ≥ 2, got ${o.numGenerations}`);
   const missing = o.prompts.find((p) => !p.gt);
-  if (missing) throw new Error(`agent: ${missing.source} has no "gt" (agent RL scores the final answer against it)`);
+  if (missing) throw new UserError(`agent: ${missing.source} has no "gt" (agent RL scores the final answer against it)`);
   const m = loadRlModels('agent', o);
   const registry = o.registry ?? mockToolRegistry();
 
-  return rlLoop(rlLoopConfig('agent', o), {
+  return runRl('agent', o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, max_turns: o.maxTurns, beta: o.beta, temperature: o.temperature, init_from: o.initFrom, tools: registry.names.join(', ') },
-    step: async (indices, seed) => {
+    step: async (indices, { seed }) => {
       const batch = [...indices].map((i) => o.prompts[i]);
       const trajs = await agentRollouts(m.policy, m.tokenizer, registry, batch, {
         numGenerations: o.numGenerations, maxTurns: o.maxTurns, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK,

@@ -1,6 +1,6 @@
 // What every training stage shares: loading the tokenizer and the model (with the checks that
 // keep a model and its tokenizer together), choosing the device, opening the tokenized datasets,
-// and running the trainer inside a claimed run folder. Each stage file (pretrain.ts, sft.ts, ...)
+// and running the loop inside a claimed run folder. Each stage file (pretrain.ts, sft.ts, ...)
 // reads top to bottom using these pieces; none of them knows about the command line.
 import { existsSync, readFileSync } from '../io/fs.js';
 import { join } from '../io/path.js';
@@ -16,13 +16,11 @@ import { presetConfig } from '../model/presets.js';
 import type { MiniMindConfig } from '../model/config.js';
 import { loadModelFolder } from '../formats/hf-folder.js';
 import { checkTokenizerForModel } from '../formats/tokenizer-check.js';
-import { train, TrainSummary, TrainTask } from './trainer.js';
-import { claimRunFolder } from './run-folder.js';
-import { latestCheckpointDir } from './atomic.js';
+import { supervisedStage, type TrainSummary, type TrainTask } from './trainer.js';
+import { runStage } from './loop.js';
 import { autoBatch } from './auto-batch.js';
 import { memorySizeOption, type ModelOptions, type ResolvedStage, type StageOptions } from './options.js';
-import { distEnv, ProcessGroup } from '../dist/group.js';
-import { dataParallel, type DataParallel } from '../dist/data-parallel.js';
+import { distEnv } from '../dist/group.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -168,70 +166,16 @@ function chooseBatch(r: ResolvedStage, task: TrainTask): { batchSize: number; ac
 }
 
 /**
- * Runs a stage in its run folder: claims it (refusing to replace an earlier run without
- * `overwrite`, and to share it with a live run), lets `prepare` open the data and build the
- * task, then trains. A failure before the first checkpoint leaves nothing behind.
- *
- * Under `minimind launch` (WORLD_SIZE > 1) every rank first joins the process group; rank 0
- * alone claims the folder and tokenizes the data into its cache, the other ranks then open the
- * cached data, and all train together (data parallel, see trainer.ts).
+ * Runs a supervised stage in its run folder (loop.ts runStage: the folder claimed, the ranks of
+ * `minimind launch` joined): `prepare` opens the data and builds the task (rank 0 first: it
+ * tokenizes into the cache the other ranks then open), --batch-size auto fits the micro-batch, then
+ * the loop trains.
  */
 export async function runInFolder(r: ResolvedStage, prepare: () => Promise<TrainTask>): Promise<TrainSummary> {
-  const env = distEnv();
-  if (env && r.autoBatch) throw new UserError('--batch-size auto probes one GPU; under minimind launch give --batch-size N (the global batch)');
-  const group = env ? await ProcessGroup.join(env) : null;
-  // A rank that fails leaves the group at once (abort): a goodbye would wait for ranks that are
-  // still at a barrier, and the launcher stops them as soon as this one exits.
-  if (group && group.rank !== 0) {
-    let ok = false;
-    try {
-      await group.barrier(); // rank 0 has claimed the folder and opened the data
-      const task = await prepare();
-      const dist = await dataParallel(group, getBackend());
-      try {
-        const summary = await train({ ...r.cfg, dist }, task);
-        ok = true;
-        return summary;
-      } finally {
-        await dist.close();
-      }
-    } finally {
-      if (ok) await group.close();
-      else group.abort();
-    }
-  }
-  let folder;
-  try {
-    folder = claimRunFolder(r.cfg.outDir, {
-      resume: r.cfg.resume,
-      overwrite: r.cfg.overwrite,
-      hasCheckpoint: (dir) => latestCheckpointDir(join(dir, 'checkpoints')) !== null,
-      log: r.cfg.log,
-    });
-  } catch (e) {
-    group?.abort();
-    throw e;
-  }
-  let failed = true;
-  try {
+  if (distEnv() && r.autoBatch) throw new UserError('--batch-size auto probes one GPU; under minimind launch give --batch-size N (the global batch)');
+  return runStage(r.cfg, async () => {
     const task = await prepare();
     const cfg = r.autoBatch ? { ...r.cfg, ...chooseBatch(r, task) } : r.cfg;
-    folder.setEarlierAside();
-    let dist: DataParallel | undefined;
-    if (group) {
-      await group.barrier();
-      dist = await dataParallel(group, getBackend());
-    }
-    try {
-      const summary = await train({ ...cfg, dist, onCheckpoint: () => folder.committed() }, task);
-      failed = false;
-      return summary;
-    } finally {
-      await dist?.close();
-    }
-  } finally {
-    folder.release(failed);
-    if (failed) group?.abort();
-    else await group?.close();
-  }
+    return supervisedStage(cfg, task);
+  });
 }

@@ -10,9 +10,9 @@ import type { RlRunOptions } from './rl/options.js';
 import { mulberry32, mixSeed } from '../data/rng.js';
 import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
 import { packRows, promptCompletionRows } from './rl/rollout.js';
-import { rlLoop, type RlSummary } from './rl/loop.js';
+import { UserError } from '../core/errors.js';
 import type { RewardFunction } from './rl/reward-fns.js';
-import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, rlLoopConfig, sampleAndScore, std, withDefaults } from './rl/stage.js';
+import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, runRl, sampleAndScore, std, withDefaults, type RlSummary } from './rl/stage.js';
 
 export interface GrpoOptions extends RlRunOptions {
   /** Summed into the reward of each sample (MiniMind: rule rewards + a reward model). */
@@ -52,15 +52,15 @@ export const GRPO_DEFAULTS = {
 
 export async function grpo(options: GrpoOptions): Promise<RlSummary> {
   const o = withDefaults(GRPO_DEFAULTS, options);
-  if (o.rewards.length === 0) throw new Error('grpo: give at least one reward function');
-  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new Error(`grpo: numGenerations must be ≥ 2 (advantages compare samples of a group), got ${o.numGenerations}`);
+  if (o.rewards.length === 0) throw new UserError('grpo: give at least one reward function');
+  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new UserError(`grpo: numGenerations must be ≥ 2 (advantages compare samples of a group), got ${o.numGenerations}`);
   const m = loadRlModels('grpo', o);
   const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
-  return rlLoop(rlLoopConfig('grpo', o), {
+  return runRl('grpo', o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, beta: o.beta, temperature: o.temperature, max_new_tokens: o.maxNewTokens, init_from: o.initFrom, rewards: o.rewards.map((r) => r.name).join(', ') },
-    step: async (indices, seed) => {
+    step: async (indices, { seed }) => {
       const rand = mulberry32(mixSeed(seed, 7));
       const batch = [...indices].map((i) => o.prompts[i]);
       const promptIds = batch.map((p) => renderPrompt(p, rand() < o.thinkingRatio));

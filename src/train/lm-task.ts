@@ -16,6 +16,7 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
     step: (b) => {
       const ids = tensor(b.inputIds, [b.B, b.T], 'int32'); // (B, T)
       const r = model.loss(ids, b.labels); // labels (B, T) from the host batch, -100 = not a target
+      // an MoE model logs its two terms: two host reads per micro-batch (the dense step reads none)
       return r.auxLoss ? { loss: r.loss, logs: { ce_loss: r.logitsLoss.item(), aux_loss: r.auxLoss.item() } } : { loss: r.loss };
     },
     evalStep: (b) => model.loss(tensor(b.inputIds, [b.B, b.T], 'int32'), b.labels).logitsLoss.item(),

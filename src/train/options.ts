@@ -10,6 +10,7 @@ import { refuseOverlap } from '../core/paths.js';
 import type { DeviceName } from '../core/device.js';
 import type { SftMaskMode } from '../data/encode.js';
 import type { TrainConfig } from './trainer.js';
+import type { StepReport } from './run-log.js';
 
 /** MiniMind's per-script defaults (spec 4.3, HEAD). */
 export interface StageDefaults {
@@ -22,22 +23,7 @@ export interface StageDefaults {
   saveInterval: number;
 }
 
-/** What the trainer reports after every optimizer step (for a progress bar or a dashboard). */
-export interface StepReport {
-  stage: string;
-  /** Optimizer steps done, 1-based, counted over the whole run (a resumed run starts past 1). */
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  /** Tokens in this step's batches. */
-  tokens: number;
-  /** The latest held-out loss, when there is held-out data and it has been measured. */
-  evalLoss: number | null;
-  /** Stage-specific numbers (ce_loss, aux_loss, distill_loss, reward_acc, ...). */
-  logs: Record<string, number>;
-}
+export type { StepReport };
 
 /** Options shared by every training stage. Only `data` and `out` are required. */
 export interface StageOptions {

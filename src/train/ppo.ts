@@ -19,11 +19,12 @@ import { loadModelFolder } from '../formats/hf-folder.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, scoreRows, type PackedRows } from './rl/rollout.js';
-import { rlLoop, type RlSummary, type RlUpdate } from './rl/loop.js';
+import type { Update } from './loop.js';
+import { UserError } from '../core/errors.js';
 import type { RewardFunction } from './rl/reward-fns.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Critic } from './rl/critic.js';
-import { loadRlModels, mean, policyHooks, promptRenderer, rlLoopConfig, rolloutStats, sampleAndScore, withDefaults } from './rl/stage.js';
+import { loadRlModels, mean, policyHooks, promptRenderer, rolloutStats, runRl, sampleAndScore, withDefaults, type RlSummary } from './rl/stage.js';
 
 export interface PpoOptions extends RlRunOptions {
   rewards: RewardFunction[];
@@ -106,7 +107,8 @@ export interface PpoMinibatch {
   clipFraction: number;
   /** True when this update's loss was multiplied by 0 (the KL early stop had fired). */
   stopped: boolean;
-  update: RlUpdate;
+  /** The update's lr (the actor's) and each group's gradient norm before clipping (actor, critic). */
+  update: { lr: number; gradNorms: number[] };
 }
 
 /**
@@ -115,7 +117,7 @@ export interface PpoMinibatch {
  * epochs over minibatches, each rows order(epoch) taken miniBatchSize at a time, one update()
  * each. rewards: one scalar per row, put on its last response token.
  */
-export function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike<number>, o: PpoSettings, order: (epoch: number) => number[], update: () => RlUpdate): { minibatches: PpoMinibatch[]; entropy: Float64Array } {
+export async function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike<number>, o: PpoSettings, order: (epoch: number) => number[], update: () => Promise<Update>): Promise<{ minibatches: PpoMinibatch[]; entropy: Float64Array }> {
   const { policy, critic } = m;
   const { R, L, mask } = b;
   const old = scoreRows(policy, b, true);
@@ -153,7 +155,8 @@ export function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike<numbe
         (stop ? ops.scale(total, 0) : total).backward();
         return { policyLoss: pl.result.loss, valueLoss: vl.result.loss, approxKl: pl.result.approxKl, kl: pl.result.stats.kl, clipFraction: pl.result.stats.clipFraction, stopped: stop };
       });
-      minibatches.push({ ...r, update: update() });
+      const u = await update();
+      minibatches.push({ ...r, update: { lr: u.lr, gradNorms: u.gradNorms() } });
     }
   }
   return { minibatches, entropy: old.entropy! };
@@ -161,23 +164,23 @@ export function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike<numbe
 
 export async function ppo(options: PpoOptions): Promise<RlSummary> {
   const o = withDefaults(PPO_DEFAULTS, options);
-  if (o.rewards.length === 0) throw new Error('ppo: give at least one reward function');
+  if (o.rewards.length === 0) throw new UserError('ppo: give at least one reward function');
   const m = loadRlModels('ppo', o);
   const critic = new Critic(loadModelFolder(o.initFrom).model.train(), o.seed);
   const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
-  return rlLoop(rlLoopConfig('ppo', o), {
+  return runRl('ppo', o, {
     ...policyHooks(o, m),
     extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
     updatesPerStep: o.ppoUpdateIters * Math.ceil(o.batchSize / Math.max(1, o.miniBatchSize)),
     info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
-    step: async (indices, seed, _step, update) => {
+    step: async (indices, { seed, update }) => {
       const rand = mulberry32(mixSeed(seed, 7));
       const batch = [...indices].map((i) => o.prompts[i]);
       const promptIds = batch.map((p) => renderPrompt(p, rand() < o.thinkingRatio));
       const { completions, ...scored } = await sampleAndScore(m, batch, promptIds, o.rewards, { ...o, numGenerations: 1, seed });
       const b = packRows(promptCompletionRows(promptIds, completions), m.pad);
-      const { minibatches, entropy } = ppoUpdates({ ...m, critic }, b, scored.total, o, (epoch) => Array.from(permutation(b.R, mixSeed(seed, 100 + epoch))), update);
+      const { minibatches, entropy } = await ppoUpdates({ ...m, critic }, b, scored.total, o, (epoch) => Array.from(permutation(b.R, mixSeed(seed, 100 + epoch))), update);
       const avg = (f: (x: PpoMinibatch) => number) => minibatches.reduce((s, x) => s + f(x), 0) / Math.max(minibatches.length, 1);
       const logs: Record<string, number> = {
         loss: avg((x) => x.policyLoss),

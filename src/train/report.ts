@@ -3,7 +3,12 @@
 // save, so a person can open it at any time during training.
 import { join } from '../io/path.js';
 import { writeFileAtomic } from './atomic.js';
-import { MetricRecord } from './metrics.js';
+
+/** One line of metrics.jsonl (run-log.ts writes them). */
+export interface MetricRecord {
+  step: number;
+  [key: string]: number | string | null;
+}
 
 export interface Series {
   name: string;

@@ -1,5 +1,5 @@
 // Device-side values of training steps, read to the host in batches. Each micro-batch leaves its
-// loss and each optimizer step its gradients' Σg² in a small device buffer; `read()` downloads
+// loss and each optimizer update its gradients' Σg² (per parameter group) in a small device buffer; `read()` downloads
 // everything since the last read in one transfer. So a GPU step needs no host round trip: the
 // trainer reads at log intervals, checkpoints and the end (on CPU backends, where a read costs
 // nothing, after every step), and the host then does the same float64 arithmetic on the values it
@@ -12,12 +12,12 @@
 import { empty, type Tensor } from '../core/tensor.js';
 import type { Backend, FBuf } from '../backends/backend.js';
 
-/** One optimizer step as read back. */
+/** One step as read back. */
 export interface StepValues<S, M> {
   info: S;
-  /** Σg² of the step's gradients before clipping. */
-  gradSq: number;
-  /** Each micro-batch's loss, with what the trainer recorded about it. */
+  /** Σg² before clipping of each optimizer update the step made, group by group (update 0's groups first). */
+  gradSq: number[];
+  /** Each loss the step recorded (a supervised step: one per micro-batch), with what the loop recorded about it. */
   micro: { loss: number; info: M }[];
 }
 
@@ -25,38 +25,53 @@ export class DeviceStepStats<S, M> {
   readonly guard: Tensor;
   private readonly values: Tensor;
   private used = 0;
-  private readonly steps: { info: S; gradSq: number; micro: { at: number; info: M }[] }[] = [];
+  private readonly steps: { info: S; gradSq: number[]; micro: { at: number; info: M }[] }[] = [];
   private micro: { at: number; info: M }[] = [];
+  private gradSq: number[] = [];
 
-  /** room: how many values (one per micro-batch, one per step) fit between two reads. */
+  /** room: how many values (losses and Σg²s) fit between two reads. */
   constructor(private readonly backend: Backend, readonly room: number) {
     this.guard = empty([1], 'float32', backend).keep();
     this.values = empty([room], 'float32', backend).keep();
     backend.fill(this.guard.buf, 0, 1);
   }
 
-  /** Optimizer steps recorded since the last read. */
+  /** Steps recorded since the last read. */
   get size(): number {
     return this.steps.length;
   }
 
-  /** Whether a step of `microBatches` more micro-batches still fits before the next read. */
-  fits(microBatches: number): boolean {
-    return this.used + microBatches + 1 <= this.room;
+  /** Whether `n` more values still fit before the next read. */
+  fits(n: number): boolean {
+    return this.used + n <= this.room;
   }
 
-  /** Records a micro-batch's loss (a one-element tensor, left on its device). */
+  /** Records a loss (a one-element tensor, left on its device). */
   addLoss(loss: Tensor, info: M): void {
     this.micro.push({ at: this.put(loss), info });
   }
 
-  /** Ends the optimizer step: gradSq (a one-element tensor) is its Σg². Call before the optimizer step reads the guard. */
-  endStep(gradSq: Tensor, info: S): void {
-    this.steps.push({ info, gradSq: this.put(gradSq), micro: this.micro });
-    this.micro = [];
+  /** Records an update's Σg² (a one-element tensor): call before the optimizer step reads the guard. Returns its slot (for peek). */
+  addGradSq(gradSq: Tensor): number {
+    const at = this.put(gradSq);
+    this.gradSq.push(at);
+    return at;
   }
 
-  /** The current step's micro-batch losses so far (one host transfer: data parallel sums them over the ranks every step). */
+  /** Ends the step. */
+  endStep(info: S): void {
+    this.steps.push({ info, gradSq: this.gradSq, micro: this.micro });
+    this.micro = [];
+    this.gradSq = [];
+  }
+
+  /** The values in `slots` now (one host transfer; the guard and what is pending stay). */
+  peek(slots: number[]): number[] {
+    const host = this.backend.download(this.values.buf);
+    return slots.map((at) => host[at]);
+  }
+
+  /** The current step's losses so far (one host transfer: data parallel sums them over the ranks every step). */
   currentLosses(): { loss: number; info: M }[] {
     if (this.micro.length === 0) return [];
     const host = this.backend.download(this.values.buf);
@@ -67,7 +82,7 @@ export class DeviceStepStats<S, M> {
   read(): StepValues<S, M>[] {
     if (this.used === 0) return [];
     const host = this.backend.download(this.values.buf);
-    const out = this.steps.map((s) => ({ info: s.info, gradSq: host[s.gradSq], micro: s.micro.map((m) => ({ loss: host[m.at], info: m.info })) }));
+    const out = this.steps.map((s) => ({ info: s.info, gradSq: s.gradSq.map((at) => host[at]), micro: s.micro.map((m) => ({ loss: host[m.at], info: m.info })) }));
     this.steps.length = 0;
     this.used = 0;
     this.backend.fill(this.guard.buf, 0, 1);
@@ -81,7 +96,7 @@ export class DeviceStepStats<S, M> {
 
   // copies a one-element tensor into the next slot and folds it into the guard; returns the slot
   private put(x: Tensor): number {
-    if (this.used >= this.room) throw new Error('DeviceStepStats: read() before recording more values');
+    if (this.used >= this.room) throw new Error('DeviceStepStats: read() before recording more values (the loop sizes room from the stage\'s losses and updates per step)');
     const be = this.backend;
     be.sliceScatter(this.values.buf, x.buf, 1, this.room, 1, this.used, 1, false);
     be.axpy(this.guard.buf as FBuf, x.buf as FBuf, 0, 1);

@@ -19,7 +19,8 @@ import type { Tensor } from '../../src/core/tensor.js';
 import { loadModelFolder } from '../../src/formats/hf-folder.js';
 import { loadFrozenModel } from '../../src/train/common.js';
 import { Critic } from '../../src/train/rl/critic.js';
-import { rlLoop, type RlUpdate } from '../../src/train/rl/loop.js';
+import { runStage, type Update as LoopUpdate } from '../../src/train/loop.js';
+import { rlStage } from '../../src/train/rl/stage.js';
 import { packRows, promptCompletionRows } from '../../src/train/rl/rollout.js';
 import { ppoUpdates, type PpoMinibatch, type PpoSettings } from '../../src/train/ppo.js';
 import { FIDELITY_MODEL, FIDELITY_TOKENIZER, writeFidelityInputs } from './fidelity-inputs.js';
@@ -91,31 +92,31 @@ test("ppo: every minibatch update as MiniMind's train_ppo.py makes it (schedule 
     const settings: PpoSettings = { clipEpsilon: s.clip_epsilon, vfCoef: s.vf_coef, klCoef: s.kl_coef, gamma: s.gamma, lam: s.lam, clipRangeValue: s.cliprange_value, ppoUpdateIters: s.ppo_update_iters, earlyStopKl: s.early_stop_kl, miniBatchSize: s.mini_batch_size };
     const ours: (PpoMinibatch & { step: number; actorDistance: number; criticDistance: number })[] = [];
     let orders = 0;
-    await rlLoop(
-      { stage: 'ppo', outDir: join(dir, 'run'), prompts: s.iters * s.batch_size, batchSize: s.batch_size, epochs: 1, lr: s.learning_rate, weightDecay: 0.01, gradClip: s.grad_clip, logInterval: 1, saveInterval: 1000, evalInterval: 0, seed: 1, resume: false, quiet: true },
-      {
+    const cfg = { stage: 'ppo', outDir: join(dir, 'run'), epochs: 1, lr: s.learning_rate, weightDecay: 0.01, gradClip: s.grad_clip, logInterval: 1, saveInterval: 1000, evalInterval: 0, seed: 1, resume: false };
+    await runStage(cfg, async () =>
+      rlStage({ prompts: s.iters * s.batch_size, batchSize: s.batch_size, seed: 1, learningRate: s.learning_rate }, {
         params: policyParams,
         extraGroups: [{ prefix: 'critic.', params: criticParams, lr: s.critic_learning_rate }],
         updatesPerStep: s.ppo_update_iters * Math.ceil(s.batch_size / s.mini_batch_size),
         saveModel: () => {},
-        step: (_indices, _seed, step, update) => {
+        step: async (_indices, { step, update }) => {
           const r = f.rollouts[step];
           // a completion ends at its <|im_end|> (MiniMind's resp_lengths) or runs to the length limit
           const completions = r.completion_ids.map((c, i) => ({ prompt: i, ids: c.includes(EOS) ? c.slice(0, c.indexOf(EOS) + 1) : c, finishReason: 'length' as const }));
           const b = packRows(promptCompletionRows(r.prompt_ids, completions), PAD);
           const distances = { actor: 0, critic: 0 };
-          const measured = (): RlUpdate => {
-            const u = update();
+          const measured = async (): Promise<LoopUpdate> => {
+            const u = await update();
             distances.actor = actorDistance();
             distances.critic = criticDistance();
             ours.push({ step: step + 1, actorDistance: distances.actor, criticDistance: distances.critic } as (typeof ours)[number]);
             return u;
           };
-          const { minibatches } = ppoUpdates({ policy, ref, critic }, b, r.rewards, settings, () => f.minibatch_orders[orders++], measured);
+          const { minibatches } = await ppoUpdates({ policy, ref, critic }, b, r.rewards, settings, () => f.minibatch_orders[orders++], measured);
           minibatches.forEach((m, i) => Object.assign(ours[ours.length - minibatches.length + i], m));
           return { logs: {}, tokens: 0 };
         },
-      },
+      }),
     );
     assert.equal(ours.length, f.updates.length, `updates: ours ${ours.length}, MiniMind ${f.updates.length}`);
     assert.equal(orders, f.minibatch_orders.length, 'PPO epochs run');

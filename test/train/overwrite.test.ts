@@ -16,7 +16,8 @@ import { causalLmLoss } from '../../src/train/losses.js';
 import { runInFolder } from '../../src/train/common.js';
 import { resolveTraining } from '../../src/train/options.js';
 import type { TrainTask } from '../../src/train/trainer.js';
-import { rlLoop, type RlLoopConfig, type RlStage } from '../../src/train/rl/loop.js';
+import { runStage, type LoopConfig, type Stage } from '../../src/train/loop.js';
+import { rlStage as promptStage } from '../../src/train/rl/stage.js';
 import { writeFolderAtomic } from '../../src/train/atomic.js';
 import { tensor } from '../../src/core/tensor.js';
 import * as ops from '../../src/ops/index.js';
@@ -84,12 +85,12 @@ test('trainer --overwrite: a crash in the first save puts the earlier run back b
   assert.equal(readFileSync(join(out, 'model', 'weights.json'), 'utf8'), 'new');
 });
 
-// --- the RL loop, on a one-parameter stage ----------------------------------------------------
-function rlStage(failAt: number | null, saved: string): RlStage {
+// --- an RL stage (rl/stage.ts's plan and schedule) on one parameter ---------------------------
+function rlStage(failAt: number | null, saved: string): Stage {
   const p = tensor(new Float32Array([1, 2, 3]), [3]);
   p.requiresGrad = true;
   let calls = 0;
-  return {
+  return promptStage({ prompts: 4, batchSize: 2, seed: 1, learningRate: 0.01 }, {
     params: [['p', p]],
     step: () => {
       if (++calls === failAt) throw new Error(`step ${calls} failed`);
@@ -97,13 +98,14 @@ function rlStage(failAt: number | null, saved: string): RlStage {
       return { logs: { loss: 1 }, tokens: 1 };
     },
     saveModel: (d) => writeFileSync(join(d, 'p.json'), saved),
-  };
+  });
 }
-const rlCfg = (outDir: string, extra: Partial<RlLoopConfig> = {}): RlLoopConfig => ({
-  stage: 'grpo', outDir, prompts: 4, batchSize: 2, epochs: 2, lr: 0.01, weightDecay: 0, gradClip: 1, logInterval: 1, saveInterval: 2, evalInterval: 0, seed: 1, resume: false, quiet: true, ...extra,
+const rlCfg = (outDir: string, extra: Partial<LoopConfig> = {}): LoopConfig => ({
+  stage: 'grpo', outDir, epochs: 2, lr: 0.01, weightDecay: 0, gradClip: 1, logInterval: 1, saveInterval: 2, evalInterval: 0, seed: 1, resume: false, ...extra,
 });
+const rlLoop = (cfg: LoopConfig, stage: Stage) => runStage(cfg, async () => stage);
 
-test('RL loop: an earlier run is refused without --overwrite, kept through a failed --overwrite, replaced by a successful one (model folder swapped in whole)', async () => {
+test('RL stage: an earlier run is refused without --overwrite, kept through a failed --overwrite, replaced by a successful one (model folder swapped in whole)', async () => {
   const out = join(W, 'rl');
   await rlLoop(rlCfg(out), rlStage(null, 'earlier'));
   const before = snapshot(out);

@@ -37,7 +37,7 @@ test('one GRPO/CISPO update moves log-probs along the advantages', { skip }, asy
   const dir = tinyModelDir();
   for (const loss of ['cispo', 'grpo'] as const) {
     const out = join(dir, `run-${loss}`);
-    const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], loss, numGenerations: 4, maxNewTokens: 6, batchSize: 2, maxSteps: 1, learningRate: 3e-3, thinkingRatio: 0, quiet: true, seed: 5 };
+    const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], loss, numGenerations: 4, maxNewTokens: 6, batchSize: 2, maxSteps: 1, learningRate: 3e-3, thinkingRatio: 0, seed: 5 };
     // Re-create the first step's samples with the same seed, before and after training.
     const before = loadModelFolder(join(dir, 'init'));
     const tok = Tokenizer.load(join(dir, 'init'));
@@ -71,7 +71,7 @@ test('one GRPO/CISPO update moves log-probs along the advantages', { skip }, asy
 
 test('grpo --resume continues to the same weights as an uninterrupted run', { skip }, async () => {
   const dir = tinyModelDir();
-  const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], numGenerations: 3, maxNewTokens: 4, batchSize: 2, epochs: 2, maxSteps: 3, learningRate: 1e-3, thinkingRatio: 0.5, quiet: true, seed: 9, saveInterval: 100 };
+  const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], numGenerations: 3, maxNewTokens: 4, batchSize: 2, epochs: 2, maxSteps: 3, learningRate: 1e-3, thinkingRatio: 0.5, seed: 9, saveInterval: 100 };
   await grpo({ ...common, out: join(dir, 'full') });
   await grpo({ ...common, out: join(dir, 'part'), stopAfterSteps: 2 });
   await grpo({ ...common, out: join(dir, 'part'), resume: true });

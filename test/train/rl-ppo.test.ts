@@ -49,7 +49,7 @@ test('ppo: actor and critic trained, metrics logged, exact resume', { skip }, as
   const dir = mkdtempSync(join(tmpdir(), 'mm-ppo-'));
   const tok = Tokenizer.load(TOK);
   saveModelFolder(join(dir, 'init'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
-  const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, epochs: 3, maxSteps: 3, learningRate: 1e-3, criticLearningRate: 1e-3, thinkingRatio: 0, quiet: true, seed: 4, saveInterval: 100 };
+  const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, epochs: 3, maxSteps: 3, learningRate: 1e-3, criticLearningRate: 1e-3, thinkingRatio: 0, seed: 4, saveInterval: 100 };
   await ppo({ ...common, out: join(dir, 'full') });
   await ppo({ ...common, out: join(dir, 'part'), stopAfterSteps: 1 });
   await ppo({ ...common, out: join(dir, 'part'), resume: true });
@@ -74,7 +74,7 @@ test('ppo: once the KL early stop fires, updates still run with the loss x 0 (Mi
   const tok = Tokenizer.load(TOK);
   saveModelFolder(join(dir, 'init'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
   // a negative threshold fires at the first minibatch: every update of the run has a zero loss
-  await ppo({ initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, miniBatchSize: 2, epochs: 2, learningRate: 1e-3, earlyStopKl: -1, thinkingRatio: 0, quiet: true, seed: 4, out: join(dir, 'run') });
+  await ppo({ initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, miniBatchSize: 2, epochs: 2, learningRate: 1e-3, earlyStopKl: -1, thinkingRatio: 0, seed: 4, out: join(dir, "run") });
   const recs = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(recs.map((r) => r.early_stop), [1, 1]);
   assert.deepEqual(recs.map((r) => r.grad_norm), [0, 0], 'zero gradients');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isValidCheckpoint, latestCheckpointDir, saveCheckpointDir, writeFileAtomic } from '../../src/train/atomic.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
-import { MetricsWriter } from '../../src/train/metrics.js';
+import { MetricsWriter } from '../../src/train/run-log.js';
 import { lineChart, renderReport, writeReport } from '../../src/train/report.js';
 import { Progress } from '../../src/train/progress.js';
 

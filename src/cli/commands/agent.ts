@@ -27,10 +27,10 @@ export async function run(argv: string[]): Promise<void> {
     usage: USAGE,
     flags: { 'max-turns': { type: 'string' }, 'max-total-len': { type: 'string' } },
     read: readAgentRl,
-    run: ({ v, common, initFrom, prompts, evalPrompts, out, signal }) => {
+    run: ({ v, common, initFrom, prompts, evalPrompts, out }) => {
       const maxTurns = intFlag(v, 'max-turns', 1);
       return agent({
-        ...common, initFrom, prompts, registry, out, signal, maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
+        ...common, initFrom, prompts, registry, out, maxTurns, maxTotalLen: intFlag(v, 'max-total-len', 2),
         evaluate: evalPrompts ? agentAccuracyEvaluator(evalPrompts, registry, { maxNewTokens: common.maxNewTokens ?? 256, maxTurns }) : undefined,
       });
     },

@@ -33,9 +33,9 @@ export async function run(argv: string[]): Promise<void> {
       const noGt = evalPrompts?.find((p) => !p.gt);
       if (noGt) throw new Error(`${noGt.source}: --eval-data prompts need a "gt" field (the answer to check)`);
     },
-    run: ({ v, common, initFrom, prompts, evalPrompts, out, signal }) =>
+    run: ({ v, common, initFrom, prompts, evalPrompts, out }) =>
       grpo({
-        ...common, initFrom, prompts, rewards, out, signal, maxSeqLen: intFlag(v, 'max-seq-len', 1),
+        ...common, initFrom, prompts, rewards, out, maxSeqLen: intFlag(v, 'max-seq-len', 1),
         evaluate: evalPrompts ? gtAccuracyEvaluator(evalPrompts, { maxNewTokens: common.maxNewTokens ?? 128 }) : undefined,
       }),
   });

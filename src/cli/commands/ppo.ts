@@ -44,10 +44,10 @@ export async function run(argv: string[]): Promise<void> {
       const missing = rewards.includes(gtRewardFn) ? prompts.find((p) => !p.gt) : undefined;
       if (missing) throw new Error(`${missing.source}: --reward gt needs a "gt" field on every prompt`);
     },
-    run: ({ v, common, initFrom, prompts, evalPrompts, out, signal }) => {
+    run: ({ v, common, initFrom, prompts, evalPrompts, out }) => {
       const { loss: _l, numGenerations: _n, beta: _b, epsilon: _e, epsilonHigh: _h, ...rest } = common;
       return ppo({
-        ...rest, initFrom, prompts, rewards, out, signal, maxSeqLen: intFlag(v, 'max-seq-len', 1),
+        ...rest, initFrom, prompts, rewards, out, maxSeqLen: intFlag(v, 'max-seq-len', 1),
         criticLearningRate: numFlag(v, 'critic-learning-rate'), clipEpsilon: numFlag(v, 'clip-epsilon'), vfCoef: numFlag(v, 'vf-coef'), klCoef: numFlag(v, 'kl-coef'),
         gamma: numFlag(v, 'gamma'), lam: numFlag(v, 'lam'), clipRangeValue: numFlag(v, 'cliprange-value'), ppoUpdateIters: intFlag(v, 'ppo-update-iters', 1),
         earlyStopKl: numFlag(v, 'early-stop-kl'), miniBatchSize: intFlag(v, 'mini-batch-size', 1),

@@ -4,10 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, FlagSpec, numberFlag, parseFlags } from '../args.js';
-import { onInterrupt } from '../stage.js';
+import { runStageCommand } from '../stage.js';
 import { refuseOverlap } from '../../core/paths.js';
 import type { ReadRlOptions, RlPrompt } from '../../data/rl.js';
-import type { RlSummary } from '../../train/rl/loop.js';
+import type { RlSummary } from '../../train/rl/stage.js';
+import type { StageOptions } from '../../train/options.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
 import { rewardModelFn } from '../../train/rl/reward-model.js';
 
@@ -85,22 +86,6 @@ export function checkModelDir(dir: string): void {
   }
 }
 
-/** Errors the library raises about the user's settings become one `minimind:` line. */
-export function asUserError(stage: string) {
-  return (e: Error): never => {
-    if (e.message.startsWith('--resume') || e.message.startsWith(`${stage}:`)) throw new CliError(e.message);
-    throw e;
-  };
-}
-
-/** After Ctrl-C stopped a run with a checkpoint: say how to continue, exit code 130. */
-export function reportInterrupt(signal: AbortSignal, summary: { steps: number; stoppedEarly: boolean }, out: string): void {
-  if (signal.aborted && summary.stoppedEarly) {
-    process.stderr.write(`minimind: interrupted at step ${summary.steps}; checkpoint ${join(out, 'checkpoints')}; continue with the same command and --resume\n`);
-    process.exitCode = 130;
-  }
-}
-
 /** The reward flags of grpo and ppo. */
 export const REWARD_FLAGS: FlagSpec = {
   reward: { type: 'string' }, 'reward-command': { type: 'string' }, 'reward-url': { type: 'string' }, 'reward-model': { type: 'string' },
@@ -141,19 +126,19 @@ export function rewardsFromFlags(v: Values): RewardFunction[] {
 
 export interface RlCommandInput {
   v: Values;
-  common: ReturnType<typeof commonRlOptions>;
+  /** The shared options from the flags, with the command's progress line, messages and Ctrl-C. */
+  common: Omit<ReturnType<typeof commonRlOptions>, 'quiet'> & Pick<StageOptions, 'onProgress' | 'log' | 'signal'>;
   initFrom: string;
   prompts: RlPrompt[];
   /** --eval-data, read as the training data is. */
   evalPrompts: RlPrompt[] | null;
   out: string;
-  signal: AbortSignal;
 }
 
 /**
  * What grpo, ppo and agent do around their stage: flags (RL_FLAGS + the stage's own), the data
- * and model folder checks, the prompts, Ctrl-C = checkpoint and stop, bad settings = one
- * `minimind:` line, and the closing summary.
+ * and model folder checks, the prompts, then the stage as every stage runs as a command
+ * (runStageCommand: progress line, Ctrl-C = checkpoint and stop with exit code 130).
  */
 export async function runRlCommand(
   argv: string[],
@@ -193,11 +178,5 @@ export async function runRlCommand(
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  const interrupt = onInterrupt(out, (m) => (common.quiet ? undefined : process.stderr.write(m + '\n')));
-  const summary = await c
-    .run({ v, common, initFrom, prompts, evalPrompts, out, signal: interrupt.controller.signal })
-    .catch(asUserError(c.stage))
-    .finally(interrupt.dispose);
-  reportInterrupt(interrupt.controller.signal, summary, out);
-  if (!common.quiet) process.stderr.write(`${c.stage}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}\n`);
+  await runStageCommand(c.stage, { ...common, out }, (o) => c.run({ v, common: o, initFrom, prompts, evalPrompts, out }));
 }

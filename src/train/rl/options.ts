@@ -3,6 +3,7 @@
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { RlPrompt } from '../../data/rl.js';
+import type { StepReport } from '../run-log.js';
 
 export interface RlRunOptions {
   /** The model folder to start from (policy and frozen reference). */
@@ -32,7 +33,10 @@ export interface RlRunOptions {
   /** Replace an earlier run in `out` (kept aside until this run's first checkpoint). */
   overwrite?: boolean;
   stopAfterSteps?: number;
-  quiet?: boolean;
+  /** Called after every step (the CLI draws its progress line from it). */
+  onProgress?: (report: StepReport) => void;
+  /** One-line messages (resuming, evaluations, stopping). Default: silent. */
+  log?: (message: string) => void;
   /** Aborting stops after the current step with a checkpoint. */
   signal?: AbortSignal;
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import type { FinishReason } from '../../model/batch-generate.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { gtReward, thinkRuleReward } from './rewards.js';
+import { UserError } from '../../core/errors.js';
 
 export interface RewardSample {
   prompt: RlPrompt;
@@ -41,7 +42,7 @@ export const gtRewardFn: RewardFunction = {
   name: 'gt',
   score: (samples) =>
     samples.map((s) => {
-      if (!s.prompt.gt) throw new Error(`${s.prompt.source}: the gt reward needs a "gt" field on every prompt`);
+      if (!s.prompt.gt) throw new UserError(`${s.prompt.source}: the gt reward needs a "gt" field on every prompt`);
       return gtReward(answerText(s.completion), s.prompt.gt);
     }),
 };
@@ -52,7 +53,7 @@ function payload(s: RewardSample): Record<string, unknown> {
 
 function checkScores(values: unknown, n: number, from: string): number[] {
   if (!Array.isArray(values) || values.length !== n || values.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw new Error(`${from} must give ${n} finite numbers (one per sample), got ${JSON.stringify(values).slice(0, 200)}`);
+    throw new UserError(`${from} must give ${n} finite numbers (one per sample), got ${JSON.stringify(values).slice(0, 200)}`);
   }
   return values as number[];
 }

@@ -1,8 +1,11 @@
 // What every RL stage (grpo, ppo, agent) sets up and measures the same way: its options over the
 // stage's defaults; the tokenizer, the policy and the frozen reference from the starting folder;
-// the loop settings; the policy's hooks (parameters, saving, evaluation); prompt rendering;
-// sampling + scoring one batch; and the per-step numbers read from the rollout (length, entropy).
+// the loop settings and the Stage it runs in loop.ts (prompts per step in a seeded per-epoch
+// order, the cosine schedule per optimizer update); the policy's hooks (parameters, saving,
+// evaluation); prompt rendering; sampling + scoring one batch; and the per-step numbers read from
+// the rollout (length, entropy).
 import { scope } from '../../core/scope.js';
+import type { Tensor } from '../../core/tensor.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { UserError } from '../../core/errors.js';
 import * as ops from '../../ops/index.js';
@@ -13,8 +16,10 @@ import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../fo
 import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
 import { loadFrozenModel } from '../common.js';
 import { saveDtypeOption } from '../options.js';
+import { cosineLr } from '../../optim/index.js';
+import { BatchPlan } from '../../data/batches.js';
 import type { RlRunOptions } from './options.js';
-import type { RlLoopConfig, RlStage } from './loop.js';
+import { runStage, type LoopConfig, type LoopSummary, type ParamGroup, type Stage, type StepContext, type StepOutcome } from '../loop.js';
 import { policyLogprobs, sampleGroups, scoreRows, type Completion, type PackedRows } from './rollout.js';
 import { grpoLoss, type GrpoLossOptions } from './losses.js';
 import { hostLoss } from './policy-loss.js';
@@ -54,32 +59,73 @@ export interface RlModels {
   ref: MiniMindForCausalLM;
 }
 
-/**
- * Checks the options every stage shares and loads the models. Problems with the user's settings
- * are Errors starting with `${stage}:` (the CLI prints them as one line).
- */
+/** Checks the options every stage shares and loads the models; a problem is a UserError (one line). */
 export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
   refuseOverlap(['--out', o.out], [['--init-from', o.initFrom]]);
   if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   const tokenizer = Tokenizer.load(o.initFrom);
   const eos = tokenizer.eosTokenId;
-  if (eos === undefined) throw new Error(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
+  if (eos === undefined) throw new UserError(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
   const policy = loadModelFolder(o.initFrom).model.train();
   checkTokenizerForModel(tokenizer, o.initFrom, policy.config.vocab_size, o.initFrom);
   return { tokenizer, eos, pad: tokenizer.padTokenId ?? 0, policy, ref: loadFrozenModel(o.initFrom) };
 }
 
+export type RlSummary = LoopSummary;
+
 /** The loop's settings from the stage's options (merged over its defaults). */
-export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): RlLoopConfig {
+export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): LoopConfig {
   return {
-    stage, outDir: o.out, prompts: o.prompts.length, batchSize: o.batchSize, epochs: o.epochs, maxSteps: o.maxSteps,
+    stage, outDir: o.out, epochs: o.epochs, maxSteps: o.maxSteps,
     lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-    evalInterval: o.evaluate ? (o.evalInterval ?? 10) : 0, seed: o.seed, resume: !!o.resume, overwrite: !!o.overwrite, stopAfterSteps: o.stopAfterSteps, quiet: !!o.quiet, signal: o.signal,
+    evalInterval: o.evalInterval ?? 10, seed: o.seed, resume: !!o.resume, overwrite: !!o.overwrite, stopAfterSteps: o.stopAfterSteps,
+    onProgress: o.onProgress, log: o.log, signal: o.signal,
   };
 }
 
+/** What an RL stage adds to rlStage's plan: its policy hooks, more parameter groups, and one step on a batch of prompts. */
+export interface RlStageParts extends Pick<Stage, 'saveModel' | 'evaluate' | 'info' | 'updatesPerStep'> {
+  /** The policy's trainable parameters. */
+  params: [string, Tensor][];
+  /** More parameters with their own AdamW and peak lr (PPO's critic). */
+  extraGroups?: ParamGroup[];
+  /** Rollout, loss, backward and ctx.update() (once, or once per PPO minibatch) for the prompts `indices`. */
+  step(indices: Uint32Array, ctx: StepContext): Promise<StepOutcome> | StepOutcome;
+}
+
+/**
+ * An RL stage for the loop: `batchSize` prompts per step in a seeded per-epoch order (a step's
+ * prompts and sampling seed depend only on (seed, step), so --resume is exact), and MiniMind's
+ * CosineAnnealingLR down to lr/10, stepped after every optimizer update over T_max = steps ×
+ * updates per step.
+ */
+export function rlStage(o: { prompts: number; batchSize: number; seed: number; learningRate: number }, parts: RlStageParts): Stage {
+  const plan = new BatchPlan(o.prompts, { batchSize: o.batchSize, seed: o.seed });
+  const updatesPerStep = parts.updatesPerStep ?? 1;
+  return {
+    groups: [{ prefix: '', params: parts.params }, ...(parts.extraGroups ?? [])],
+    stepsPerEpoch: plan.batchesPerEpoch,
+    schedule: (totalSteps) => (u) => cosineLr(u - 1, { lr: o.learningRate, totalSteps: totalSteps * updatesPerStep, warmupSteps: 0, minRatio: 0.1 }),
+    updatesPerStep,
+    globalBatch: o.batchSize,
+    resumeKey: { batchSize: o.batchSize, seed: o.seed, prompts: o.prompts },
+    evalAtStart: true,
+    info: { prompts: o.prompts, batch_size: o.batchSize, ...parts.info },
+    saveModel: parts.saveModel,
+    evaluate: parts.evaluate,
+    step: (ctx) => parts.step(plan.batchIndices(ctx.epoch, ctx.inEpoch), ctx),
+  };
+}
+
+/** Runs an RL stage in its run folder (loop.ts runStage). */
+export async function runRl(stage: string, o: RlRunOptions & RlSettings, parts: RlStageParts): Promise<RlSummary> {
+  const summary = await runStage(rlLoopConfig(stage, o), async () => rlStage({ ...o, prompts: o.prompts.length }, parts));
+  o.log?.(`${stage}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}`);
+  return summary;
+}
+
 /** The loop hooks about the policy: what it trains, how it saves (with the starting tokenizer), how it is evaluated. */
-export function policyHooks(o: RlRunOptions, m: RlModels): Pick<RlStage, 'params' | 'saveModel' | 'evaluate'> {
+export function policyHooks(o: RlRunOptions, m: RlModels): Pick<RlStageParts, 'params' | 'saveModel' | 'evaluate'> {
   return {
     params: m.policy.namedParameters().filter(([, t]) => t.requiresGrad),
     // The init model's generation_config (sampling, the context it was trained at) stays with the policy.
