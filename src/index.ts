@@ -28,8 +28,9 @@ export { completeConfig, countParameters, configFromDict } from './model/config.
 export { presetConfig, presetNames } from './model/presets.js';
 export { MiniMindForCausalLM, MiniMindModel, KVCache, type ForwardOptions } from './model/model.js';
 export { generate, generateStream, generateSteps, type CausalLM, type GenerateOptions, type GenerationResult, type TokenEvent, type FinishReason } from './model/generate.js';
-// Batched generation for prompts of different lengths (continuous batching, per-token log-probs)
+// The generation engine under generate(): prompts of different lengths (continuous batching, per-token log-probs)
 export { generateBatch, ContinuousBatch, Sequence, type GenerateBatchOptions, type BatchResult, type SamplingParams, type SequenceEvent, type SequenceResult } from './model/batch-generate.js';
+export { logitsProcessors, type LogitsProcessor, type ProcessorSettings } from './model/sampling.js';
 export { decodeStep, forwardRagged, prefill, type Segment } from './model/batch-decode.js';
 
 // Serving: the OpenAI-compatible server and web chat page (`minimind serve`)
@@ -38,6 +39,8 @@ export type { RunningServer } from './serve/server.js';
 
 // Model folders and checkpoints (one save/load pair for Hugging Face model folders)
 export { loadModelFolder, saveModelFolder, SUPPORTED_ARCHITECTURES, type HfArchitecture } from './formats/hf-folder.js';
+// A model folder opened for generation: weights, tokenizer, generation_config.json's defaults, stop tokens, context
+export { loadInferenceFolder, generationDefaults, type InferenceFolder, type GenerationDefaults } from './formats/inference-folder.js';
 export { readSafetensors, writeSafetensors, type HostTensor } from './formats/safetensors.js';
 export { importPth } from './formats/import-pth.js';
 export { applyLora, loadLora, saveLora, mergeLora, loraParameters, DEFAULT_LORA, type LoraConfig, type LoraLayer } from './train/lora-adapter.js';
