@@ -101,6 +101,7 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
   const dataStart = 8 + n;
   const dataLen = buf.byteLength - dataStart;
   const tensors = new Map<string, HostTensor>();
+  const spans: [number, number, string][] = [];
   let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -128,7 +129,16 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
     if (end - begin !== count * size) {
       throw new Error(`${where}: shape [${shape.join(', ')}] of ${dtype} needs ${count * size} bytes but data_offsets give ${end - begin}`);
     }
+    spans.push([begin, end, name]);
     tensors.set(name, { dtype, shape: shape.slice(), data: typedView(dtype, buf.buffer, buf.byteOffset + dataStart + begin, count) });
+  }
+  // As Python's safetensors: the tensors tile the data section, in order, without overlap. Overlapping
+  // entries would let a small file name terabytes (each converted to float32 on its own).
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at) throw new Error(`${file}: tensor "${name}": data_offsets [${begin}, ${end}] ${begin < at ? 'overlap another tensor' : `leave a gap after byte ${at}`}; the file is damaged`);
+    at = end;
   }
   return { tensors, metadata };
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateBombPth, stridedViewPth } from './hostile-files.js';
 import { configFromDict } from '../../src/model/config.js';
+import { parseSafetensors } from '../../src/formats/safetensors.js';
 import * as tokenizerLib from '../../src/tokenizer/index.js';
 
 const W = mkdtempSync(join(tmpdir(), 'mm-bounded-'));
@@ -66,6 +67,16 @@ test('zip bombs: 1 GiB of zeros in a 1 MB .pth stops at the declared size, an im
   const honest = join(W, 'bomb-honest.pth');
   writeFileSync(honest, deflateBombPth(1 << 30, 1 << 30));
   refused('honest 1 GiB, 256 MB allowed', child(`readPth(${JSON.stringify(honest)})`, { MINIMIND_MEMORY_LIMIT: String(256e6) }), /the compressed storages needs about 1\.07 GB but this machine has 256 MB available/);
+});
+
+test('safetensors: entries must tile the data section (1000 names on one 4 MB region would convert to 16 GB of float32)', () => {
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < 1000; i++) header[`t${i}`] = { dtype: 'F16', shape: [2 << 20], data_offsets: [0, 4 << 20] };
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const buf = Buffer.concat([len, json, Buffer.alloc(4 << 20)]);
+  assert.throws(() => parseSafetensors(buf, 'overlap.safetensors'), /overlap\.safetensors: tensor "t\d+": data_offsets \[0, 4194304\] overlap another tensor; the file is damaged/);
 });
 
 test('configs: sizes over the limits are refused by validation, a model larger than the machine by its memory estimate', () => {
