@@ -109,6 +109,7 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
   let inElement = false;
   let bytes = 0;
   let closed = false;
+  let scalar = false; // inside a top-level element that is not an object (reported once)
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
     const s = chunk as string;
     bytes += Buffer.byteLength(s);
@@ -122,8 +123,13 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
         else if (c === 34) inString = false;
         continue;
       }
-      if (c === 34) inString = true;
-      else if (c === 91 || c === 123) {
+      if (c === 34) {
+        inString = true;
+        if (depth === 1 && !scalar) {
+          o.onBadRow?.(`${path}:${line}`, 'expected a JSON object'); // a string element
+          scalar = true;
+        }
+      } else if (c === 91 || c === 123) {
         // [ {
         depth++;
         if (depth === 2) {
@@ -149,8 +155,10 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
           if (value === null || typeof value !== 'object' || Array.isArray(value)) o.onBadRow?.(where, 'expected a JSON object');
           else yield { value: value as Record<string, unknown>, where };
         } else if (depth === 0) closed = true;
-      } else if (depth === 1 && c > 32 && c !== 44 && c !== 0xfeff) {
-        o.onBadRow?.(`${path}:${line}`, 'expected a JSON object');
+      } else if (depth === 1 && c === 44) scalar = false;
+      else if (depth === 1 && c > 32 && c !== 0xfeff && !scalar) {
+        o.onBadRow?.(`${path}:${line}`, 'expected a JSON object'); // a number, true, false or null element
+        scalar = true;
       }
     }
     if (inElement) pending += s.slice(from);

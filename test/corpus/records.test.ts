@@ -41,6 +41,15 @@ test('a JSON array is read element by element; a bad element is counted with its
   assert.deepEqual([...rejects.reasons.values()].map((r) => r.where[0]).sort(), [`${f}:5`, `${f}:6`]);
 });
 
+test('top-level numbers, strings and literals in a JSON array are one bad row each', async () => {
+  const f = join(dir, 'scalars.json');
+  writeFileSync(f, '[123, "a [string] {x}", true, null, {"text": "ok"}, -4.5e3]');
+  const rejects = new Rejects();
+  const got = await all(f, rejects);
+  assert.deepEqual(got.map((r) => r.value), [{ text: 'ok' }]);
+  assert.equal(rejects.total, 5);
+});
+
 test('a JSON array cut short is one error naming the file', async () => {
   const f = join(dir, 'cut.json');
   writeFileSync(f, '[{"text": "a"}, {"text": "b"');
