@@ -16,6 +16,7 @@ import type { MiniMindConfig } from '../model/config.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { checkFitsF16 } from './halfFloat.js';
+import { checkTokenizerForModel } from './tokenizer-check.js';
 import { bool, encodeTensor, f32, QK8_0, str, u32, writeGguf, type GgmlType, type GgufTensor, type GgufValue } from './gguf.js';
 import { hfArchitecture, modelTensors } from './hf-folder.js';
 import { rotateHalfToInterleaved } from './import-pth.js';
@@ -228,6 +229,7 @@ export function exportGguf(model: MiniMindForCausalLM, tokenizerDir: string, out
   if (!fs.existsSync(path.join(tokenizerDir, 'tokenizer.json'))) throw new Error(`GGUF export: ${tokenizerDir} has no tokenizer.json (a GGUF file carries its tokenizer)`);
   const tok = Tokenizer.load(tokenizerDir);
   const c = model.config;
+  checkTokenizerForModel(tok, tokenizerDir, c.vocab_size, tokenizerDir); // the GGUF file pairs them for good
   const metadata = [...ggufModelMetadata(c, opts.name ?? path.basename(path.resolve(tokenizerDir)), type), ...ggufTokenizerMetadata(tok, c.vocab_size)];
   writeGguf(out, metadata, ggufTensors(model, type));
   const files = [out];

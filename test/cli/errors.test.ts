@@ -357,6 +357,7 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['chat', '--model', 'swapped'], swapped('swapped'), 'hi\n'],
     [['serve', '--model', 'swapped'], swapped('swapped')],
     [sftArgs(['--init-from', 'swapped']), swapped('swapped')],
+    [['export', 'gguf', '--model', 'swapped', '--out', 'swapped.gguf'], swapped('swapped')],
     [['generate', '--model', 'bigvocab', '--prompt', 'hi'], /the tokenizer in bigvocab has 310 tokens but the model in bigvocab only 300 embedding rows/],
     [['tokenizer', 'decode', '--tokenizer', 'tok', '--ids', '[6400, 99999]'], /--ids: id 6400 is outside the vocabulary of tok \(ids 0 to 299\)/],
     [['tokenizer', 'decode', '--tokenizer', 'tok', '--ids', '[1e30]'], /--ids: id 1e\+30 is outside the vocabulary/],
