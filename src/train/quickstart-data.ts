@@ -1,11 +1,12 @@
 // Built-in data for `minimind quickstart`, generated (never downloaded) by a seeded generator,
 // in English and Chinese. Two kinds of facts: capitals of 40 countries and single-digit sums.
 //   pretrain text: every fact, stated in several phrasings, shuffled into short documents;
-//   SFT: questions and answers about 75% of the facts, plus greetings and "who are you";
+//   SFT: questions and answers about 75% of the facts, alone and in chats of two and three turns,
+//   plus greetings and "who are you";
 //   held-out eval: questions about the other 25% — facts the model saw only as plain text in
-//   pretraining, never as a question. A sum is held out together with its commuted twin (when
-//   "5 plus 3" is held out, "3 plus 5" is never asked either), so a right answer cannot be the
-//   recall of a trained question with its operands swapped. Answering them shows that SFT taught
+//   pretraining, never as a question — asked alone and as the later turns of chats. A sum is held
+//   out together with its commuted twin (when "5 plus 3" is held out, "3 plus 5" is never asked
+//   either), so a right answer cannot be the recall of a trained question with its operands swapped. Answering them shows that SFT taught
 //   the format and the knowledge came from pretraining, which is the point of the two stages.
 import { mulberry32 } from '../data/rng.js';
 
@@ -44,6 +45,12 @@ export interface QuickstartData {
   heldOut: QaItem[];
   /** Questions about facts SFT did ask (a sanity check). */
   seen: QaItem[];
+  /**
+   * Every held-out question once, asked as the 2nd or 3rd turn of a three-turn chat whose first
+   * turn is a question SFT asked (with an odd count, the last chat has two turns): the
+   * multi-turn measure.
+   */
+  heldOutChats: { opener: string; questions: QaItem[] }[];
 }
 
 interface Fact {
@@ -102,6 +109,8 @@ const CHAT: [string, string][] = [
   ['谢谢', '不客气！'],
 ];
 
+const chatTurn = ([question, answer]: [string, string]) => ({ question, answer });
+
 function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -130,7 +139,8 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
   const train = [...capitals.slice(nCapHeld), ...trainSums];
   const all = [...capitals, ...heldSums, ...trainSums];
 
-  // Pretraining documents: 3–6 statements of random facts in one language; each statement of each
+  // Pretraining documents: 3–10 statements of random facts in one language (up to ~115 of the 128
+  // tokens, so pretraining reaches the positions a three-turn chat uses); each statement of each
   // fact appears several times across the corpus so a tiny model can memorise it.
   const statements: { lang: 'en' | 'zh'; text: string }[] = [];
   for (const f of all) {
@@ -150,26 +160,31 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
   for (const lang of ['en', 'zh'] as const) {
     const pool = statements.filter((s) => s.lang === lang).map((s) => s.text);
     for (let i = 0; i < pool.length; ) {
-      const n = 3 + Math.floor(rand() * 4);
+      const n = 3 + Math.floor(rand() * 8);
       pretrainTexts.push(pool.slice(i, i + n).join(lang === 'en' ? ' ' : ''));
       i += n;
     }
   }
   shuffle(pretrainTexts, rand);
 
-  // SFT: every question form of every training fact, single- and two-turn, plus small talk.
+  // SFT: every question form of every training fact as a single turn, then as many conversations of
+  // two and three turns built from the same questions (a greeting opens a quarter of them), so the
+  // model learns to answer the latest question after a history of earlier ones — what `chat` sends
+  // it. Half of them keep to one kind of fact in one language ("5加3" after "5加4"): the answer must
+  // come from the latest question, not from similar ones before it.
   const sftConversations: { role: string; content: string }[][] = [];
   const trainQa = train.flatMap((f) => f.qa);
-  for (const q of trainQa) sftConversations.push([{ role: 'user', content: q.question }, { role: 'assistant', content: q.answer }]);
-  for (let i = 0; i < trainQa.length / 4; i++) {
-    const a = trainQa[Math.floor(rand() * trainQa.length)];
-    const b = trainQa[Math.floor(rand() * trainQa.length)];
-    sftConversations.push([
-      { role: 'user', content: a.question },
-      { role: 'assistant', content: a.answer },
-      { role: 'user', content: b.question },
-      { role: 'assistant', content: b.answer },
-    ]);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const turns = (qas: { question: string; answer: string }[]) => qas.flatMap((q) => [{ role: 'user', content: q.question }, { role: 'assistant', content: q.answer }]);
+  for (const q of trainQa) sftConversations.push(turns([q]));
+  for (let i = 0; i < trainQa.length; i++) {
+    const n = 2 + Math.floor(rand() * 2);
+    const qas: { question: string; answer: string }[] = rand() < 0.25 ? [chatTurn(pick(CHAT))] : [];
+    const first = pick(trainQa);
+    const pool = rand() < 0.5 ? trainQa.filter((q) => q.kind === first.kind && q.lang === first.lang) : trainQa;
+    qas.push(first);
+    while (qas.length < n) qas.push(pick(pool));
+    sftConversations.push(turns(qas));
   }
   for (let rep = 0; rep < 6; rep++) for (const [q, a] of CHAT) sftConversations.push([{ role: 'user', content: q }, { role: 'assistant', content: a }]);
   // Every country's name appears in some SFT question ("tell me about Norway" → "Norway is a
@@ -183,7 +198,11 @@ export function generateQuickstartData(seed = 42, heldOutFraction = 0.25): Quick
   }
   shuffle(sftConversations, rand);
 
-  return { pretrainTexts, sftConversations, heldOut: held.flatMap((f) => f.qa), seen: train.flatMap((f) => f.qa) };
+  const heldOut = held.flatMap((f) => f.qa);
+  const order = shuffle([...heldOut], rand);
+  const heldOutChats: QuickstartData['heldOutChats'] = [];
+  for (let i = 0; i < order.length; i += 2) heldOutChats.push({ opener: pick(trainQa).question, questions: order.slice(i, i + 2) });
+  return { pretrainTexts, sftConversations, heldOut, seen: trainQa, heldOutChats };
 }
 
 const CAPITALS = { en: COUNTRIES.map((c) => c[1]), zh: COUNTRIES.map((c) => c[3]) };

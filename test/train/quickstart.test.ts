@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateQuickstartData, isCorrect } from '../../src/train/quickstart-data.js';
-import { quickstart } from '../../src/train/quickstart.js';
+import { ANSWER_TOKENS, QUICKSTART_DATA_VERSION, quickstart } from '../../src/train/quickstart.js';
 
 test('quickstart data: same seed → same data; held-out facts are in pretraining text but never asked in SFT, nor their commuted twins', () => {
   const a = generateQuickstartData(42);
@@ -27,6 +27,19 @@ test('quickstart data: same seed → same data; held-out facts are in pretrainin
     }
   }
   assert.ok(a.pretrainTexts.some((t) => /[\u4e00-\u9fff]/.test(t)) && a.pretrainTexts.some((t) => /^[A-Z0-9]/.test(t)));
+});
+
+test('quickstart data teaches multi-turn chat: SFT holds conversations of 2 and 3 turns of seen questions; every held-out question is asked once as turn 2 or 3 of a chat', () => {
+  const a = generateQuickstartData(42);
+  const turns = (c: { role: string }[]) => c.filter((m) => m.role === 'user').length;
+  const multi = a.sftConversations.filter((c) => turns(c) > 1);
+  assert.ok(multi.filter((c) => turns(c) === 2).length >= 60 && multi.filter((c) => turns(c) === 3).length >= 60, `${multi.length} multi-turn conversations`);
+  const seenQ = new Set(a.seen.map((q) => q.question));
+  for (const c of multi) for (const m of c.slice(2)) if (m.role === 'user') assert.ok(seenQ.has(m.content), `a later SFT turn asks an unseen question: ${m.content}`);
+  const asked = a.heldOutChats.flatMap((c) => c.questions);
+  assert.equal(asked.length, a.heldOut.length);
+  assert.deepEqual(new Set(asked), new Set(a.heldOut));
+  assert.ok(a.heldOutChats.every((c) => seenQ.has(c.opener) && c.questions.length >= 1 && c.questions.length <= 2));
 });
 
 test('isCorrect grades the whole answer: both operands and the result; the right capital and no other', () => {
@@ -53,10 +66,22 @@ test('minimind quickstart --small runs the whole pipeline and writes the run fol
   }
   const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(res.heldout_answers.length, generateQuickstartData(42).heldOut.length);
-  assert.equal(res.data_version, 2);
+  assert.equal(res.data_version, QUICKSTART_DATA_VERSION);
+  assert.equal(res.heldout_chat_answers.length, res.heldout_answers.length);
+  assert.equal(r.heldOutChatByKind.capital.total + r.heldOutChatByKind.sum.total, r.heldOut);
+  assert.ok(r.heldOutChatAccuracy >= 0 && r.heldOutChatAccuracy <= 1);
+  // chat and serve decode as the model was evaluated: greedy, ANSWER_TOKENS new tokens
+  const gc = JSON.parse(readFileSync(join(out, 'sft/model/generation_config.json'), 'utf8'));
+  assert.equal(gc.do_sample, false);
+  assert.equal(gc.max_new_tokens, ANSWER_TOKENS);
+  // the held-out loss is measured during SFT, not only at its end: a curve in report.html
+  const evals = readFileSync(join(out, 'sft/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => typeof m.eval_loss === 'number');
+  assert.ok(evals.length >= 5, `${evals.length} held-out losses in sft/metrics.jsonl`);
   assert.equal(r.heldOutByKind.capital.total + r.heldOutByKind.sum.total, r.heldOut);
   assert.ok(r.heldOutAccuracy >= 0 && r.heldOutAccuracy <= 1);
   assert.equal(r.samples.length, 6);
+  assert.equal(r.chatSample.length, 3);
+  assert.equal(r.chatSample.filter((t) => t.correct !== undefined).length, 2);
   assert.ok(res.sft_heldout_loss > 0 && Number.isFinite(res.sft_loss));
   rmSync(out, { recursive: true });
 });

@@ -1,6 +1,6 @@
 // `minimind quickstart`: flags -> QuickstartOptions -> quickstart() (src/train/quickstart.ts),
 // then the sample conversations and the held-out accuracy on stdout.
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { numberFlag, parseFlags } from '../args.js';
 import { runStageCommand } from '../stage.js';
 import { quickstart, type KindScore, type QuickstartResult } from '../../train/quickstart.js';
@@ -11,7 +11,8 @@ const USAGE = `Usage: minimind quickstart [options]
 
 Trains a tokenizer and a small chat model from scratch on built-in, generated data (English and
 Chinese facts: capitals of 40 countries, sums of single digits), then measures how often it answers
-questions about held-out facts it only read during pretraining.
+questions about held-out facts it only read during pretraining, alone and as later turns of
+a chat. The chat model lands in <out>/sft/model, set to the greedy decoding it was measured with.
 
   --out DIR                 run folder [runs/quickstart]
   --overwrite               replace an earlier quickstart in --out
@@ -51,13 +52,23 @@ export async function run(argv: string[]): Promise<void> {
   const r = result as QuickstartResult | null;
   if (quiet || !r || r.interrupted) return;
   console.log(`\nSample conversations (greedy; ✓/✗ on held-out facts the model never saw as a question):`);
-  for (const s of r.samples) console.log(`  user:      ${s.question}\n  assistant: ${s.answer}${s.correct === undefined ? '' : s.correct ? '  ✓' : '  ✗'}\n`);
+  const turn = (s: QuickstartResult['samples'][number]) => `  user:      ${s.question}\n  assistant: ${s.answer}${s.correct === undefined ? '' : s.correct ? '  ✓' : '  ✗'}`;
+  for (const s of r.samples) console.log(`${turn(s)}\n`);
+  console.log(`One chat of three turns (turns 2 and 3 held-out):`);
+  console.log(`${r.chatSample.map(turn).join('\n')}\n`);
   const line = (k: KindScore) => `${(100 * k.accuracy).toFixed(1)}% of ${k.total} (English ${k.en}, Chinese ${k.zh})`;
   console.log(`Held-out questions (facts read in pretraining, never asked in SFT), whole answer graded:`);
-  console.log(`  sums:     ${line(r.heldOutByKind.sum)}`);
-  console.log(`  capitals: ${line(r.heldOutByKind.capital)}`);
-  console.log(`Questions seen in SFT: sums ${line(r.seenByKind.sum)}; capitals ${line(r.seenByKind.capital)}`);
+  console.log(`  asked alone:                         sums ${line(r.heldOutByKind.sum)}; capitals ${line(r.heldOutByKind.capital)}`);
+  console.log(`  asked as turns 2 and 3 of a chat:    sums ${line(r.heldOutChatByKind.sum)}; capitals ${line(r.heldOutChatByKind.capital)}`);
+  console.log(`Questions seen in SFT, asked alone:    sums ${line(r.seenByKind.sum)}; capitals ${line(r.seenByKind.capital)}`);
   console.log(`Total time ${formatDuration(r.seconds)} (mm:ss).`);
-  console.log(`\nChat with it:  minimind chat --model ${r.modelDir}`);
-  console.log(`Loss curves:   ${join(out, 'pretrain', 'report.html')}  and  ${join(out, 'sft', 'report.html')}`);
+  console.log(`\nChat with it (greedy, as evaluated):  npx minimind chat --model ${shellPath(r.modelDir)}`);
+  console.log(`Loss curves:   ${shellPath(join(out, 'pretrain', 'report.html'))}  and  ${shellPath(join(out, 'sft', 'report.html'))}`);
+}
+
+/** A path as a user types it in this folder: relative when it lies below, quoted when the shell needs it. */
+function shellPath(p: string): string {
+  const rel = relative(process.cwd(), resolve(p));
+  const shown = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(p);
+  return /^[\w./@%+=:,-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
 }
