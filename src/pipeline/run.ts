@@ -2,7 +2,8 @@
 // under the pipeline folder and earlier stages' outputs as inputs. A stage that finishes gets a
 // marker (<out>/.pipeline/<stage>.done.json, written atomically) holding its command; a later
 // run skips every stage whose marker matches its command, so after any kill the pipeline goes on
-// where it stopped: an interrupted training stage continues from its last checkpoint (--resume),
+// where it stopped: an interrupted training stage continues from its last checkpoint (--resume) when
+// its command is the one it was started with (else it starts over),
 // an interrupted data stage starts again (its output is written under a temporary name and
 // renamed, so a half file never looks finished). A stage whose command changed runs again, and
 // so does every stage after it.
@@ -73,12 +74,16 @@ function markerPath(out: string, name: string): string {
   return join(out, '.pipeline', `${name}.done.json`);
 }
 
-function readMarker(out: string, name: string): { argv: string[]; seconds: number; summary: string } | null {
+function readJson<T>(path: string): T | null {
   try {
-    return JSON.parse(readFileSync(markerPath(out, name), 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {
     return null;
   }
+}
+
+function readMarker(out: string, name: string): { argv: string[]; seconds: number; summary: string } | null {
+  return readJson(markerPath(out, name));
 }
 
 /** Runs one stage's command, printing and logging its output; resolves with its exit code and last lines. */
@@ -152,10 +157,14 @@ export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}
     }
     const argv = [...p.argv];
     const run = p.outputs.trainingRun;
-    if (run && !marker && latestCheckpointDir(join(run, 'checkpoints'))) {
+    // a training stage interrupted with this very command continues; one whose command changed starts over
+    const started = readJson<{ argv: string[] }>(join(out, '.pipeline', `${p.name}.started.json`));
+    const sameAttempt = started !== null && JSON.stringify(started.argv) === JSON.stringify(p.argv);
+    if (run && !marker && sameAttempt && latestCheckpointDir(join(run, 'checkpoints'))) {
       argv.push('--resume');
       print(`[${p.name}] continuing from its last checkpoint`);
     } else if ((run && exists(run)) || (p.outputs.overwrite && p.outputs.flags.some(([, path]) => exists(path)))) argv.push('--overwrite');
+    writeFileAtomic(join(out, '.pipeline', `${p.name}.started.json`), JSON.stringify({ argv: p.argv, started: new Date().toISOString() }) + '\n');
     print(`[${p.name}] minimind ${argv.join(' ')}`);
     const t0 = Date.now();
     const { code, tail } = await runChild(argv, join(out, '.pipeline', `${p.name}.log`), print, `[${p.name}] `);
