@@ -352,6 +352,7 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['import', '--pth', 'big-weight.pth', '--config', 'big-weight/config.json', '--save-dtype', 'fp16', '--out', 'imported'], fp16],
     [sftArgs(['--init-from', 'big-weight', '--save-dtype', 'fp16']), fp16],
     [['dpo', '--data', 'dpo.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
     [['generate', '--model', 'nan-weights', '--prompt', 'hi'], /the weights hold NaN: model\.layers\.0\.self_attn\.q_proj\.weight\[0\]/],
     [['generate', '--model', 'swapped', '--prompt', 'hi'], swapped('swapped')],
     [['chat', '--model', 'swapped'], swapped('swapped'), 'hi\n'],

@@ -12,7 +12,7 @@ import * as ops from '../../ops/index.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
+import { checkSavable, loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
 import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
 import { loadFrozenModel } from '../common.js';
 import { saveDtypeOption } from '../options.js';
@@ -68,6 +68,7 @@ export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
   if (eos === undefined) throw new UserError(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
   const policy = loadModelFolder(o.initFrom).model.train();
   checkTokenizerForModel(tokenizer, o.initFrom, policy.config.vocab_size, o.initFrom);
+  checkSavable(policy, saveDtypeOption(o.saveDtype)); // fp16 that cannot hold the weights: refused now, not at the final save
   return { tokenizer, eos, pad: tokenizer.padTokenId ?? 0, policy, ref: loadFrozenModel(o.initFrom) };
 }
 
