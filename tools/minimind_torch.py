@@ -1,4 +1,4 @@
-"""A faithful PyTorch port of MiniMind's model (reference/minimind-spec.md section 1), used to write
+"""A faithful PyTorch port of MiniMind's model (docs/minimind.md 1), used to write
 the parity fixtures in test/fixtures/. One class covers every era:
 
   v1           16q/8kv-style GQA, theta 1e4, eps 1e-5, FFN 64*ceil(int(8d/3)/64)

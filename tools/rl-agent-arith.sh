@@ -11,7 +11,7 @@
 #   4. minimind agent on the RL prompts (8 prompts x 8 rollouts a step, T 0.6), the held-out prompts
 #      evaluated every 20 steps
 #      (greedy tool loop; correct = the ground truth in the final answer)
-# docs/performance.md (issue 14) has what each step gave on the 2-core machine; after each
+# docs/CHANGELOG.md (2026-11-29, issue 14) has what each step gave on the 2-core machine; after each
 # evaluation, `node tools/agent-arith-check.mjs $R/eval-*.jsonl` says where the wrong ones fail.
 #   bash tools/rl-agent-arith.sh [agent-steps] [learning-rate] [run-folder]
 set -euo pipefail

@@ -1,4 +1,4 @@
-// Writes SVG curves of RL runs for docs/performance.md from their metrics.jsonl:
+// Writes SVG curves of RL runs for docs/CHANGELOG.md from their metrics.jsonl:
 //   node tools/rl-figures.mjs OUT.svg "title" run-dir:key[:label] [run-dir:key[:label] ...]
 // e.g. node tools/rl-figures.mjs docs/figures/agent.svg "held-out accuracy" runs/agent-arith/agent:eval_accuracy
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -15,7 +15,7 @@
 // accuracy is measured greedily, as the quickstart measures it (also logged: the policy's accuracy
 // sampled at temperature 1, and the accuracy with the answer's operands given, i.e. what the model
 // knows of the sums themselves). Nothing here is chosen by looking at the evaluation set: it is only
-// scored. Every run, the dead ends too, is in docs/performance.md (issue 14).
+// scored. Every run, the dead ends too, is in docs/CHANGELOG.md (2026-11-29, issue 14).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ import { generateBatch } from '../dist/src/model/batch-generate.js';
 
 const { values } = parseArgs({
   options: {
-    // defaults = the recipe of docs/performance.md's session-3 runs: 16 prompts x 8 samples per step,
+    // defaults = the recipe of the session-3 runs (docs/CHANGELOG.md, 2026-11-29): 16 prompts x 8 samples per step,
     // the whole distribution at T 1.2 (more groups whose samples differ in reward), no KL, lr 1e-4
     loss: { type: 'string', default: 'cispo' }, steps: { type: 'string', default: '1000' }, out: { type: 'string' }, model: { type: 'string', default: 'runs/quickstart/sft/model' },
     lr: { type: 'string', default: '1e-4' }, seed: { type: 'string', default: '42' }, 'num-generations': { type: 'string', default: '8' }, 'batch-size': { type: 'string', default: '16' },

@@ -1,6 +1,8 @@
 // Element types. float32 is the working type everywhere; float64 exists so that finite-difference
 // gradient checks on the js backend are exact enough to mean something; int32 holds token ids
-// and indices. (bf16/f16 live only in files for now: formats/ converts them on load.)
+// and indices. bf16 and f16 are not DTypes yet: in files, formats/ converts them on load; bf16 GEMM
+// operands and, on CUDA, bf16 activations and their gradients are a float32 tensor's storage
+// (Storage.lowp / bf16 in core/tensor.ts, ops/precision.ts).
 
 export type DType = 'float32' | 'float64' | 'int32';
 

@@ -1,6 +1,6 @@
 // Import of MiniMind's own PyTorch checkpoints (.pth state dicts) into our model.
 //
-// Key styles (spec 1.7):
+// Key styles (docs/minimind.md 1.7):
 //   v1 / m2-legacy  tok_embeddings, layers.N.attention.wq ..., feed_forward.w1/w2/w3, output.weight;
 //                   RoPE was interleaved (complex pairs), so q/k rows are permuted per head into the
 //                   rotate-half layout (new row j < hd/2 <- old 2j; new row hd/2 + j <- old 2j + 1),

@@ -1,4 +1,4 @@
-// MiniMind self-attention (spec 1.1, 1.5): q/k/v projections, optional QK-norm (minimind-3),
+// MiniMind self-attention (docs/minimind.md 1.1, 1.5): q/k/v projections, optional QK-norm (minimind-3),
 // RoPE at each token's position, causal GQA, o_proj. Where the tokens sit and what they attend to
 // comes from an AttentionContext: the generic path (model.ts) runs one (B, T) rectangle at
 // positions pos0.., writing the new k/v into a KV cache's preallocated buffers when it has one and

@@ -18,7 +18,7 @@
 //
 // Sequences may join (their prompt is a segment of the next step) or leave (dispose the cache)
 // between any two steps: that is continuous batching (batch-generate.ts). MiniMind has no position_ids, so the
-// alternative, one padded rectangle, would shift the positions of shorter prompts (spec 1.4).
+// alternative, one padded rectangle, would shift the positions of shorter prompts (docs/minimind.md 1.4).
 import { empty, tensor, type Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';

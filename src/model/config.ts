@@ -8,7 +8,7 @@
 export type MoeStyle = 'deepseek' | 'qwen3';
 
 export interface RopeScaling {
-  /** linear: every frequency divided by factor; yarn: MiniMind HEAD's YaRN (spec 1.4). */
+  /** linear: every frequency divided by factor; yarn: MiniMind HEAD's YaRN (docs/minimind.md 1.4). */
   type: 'linear' | 'yarn';
   factor: number;
   original_max_position_embeddings: number;
@@ -59,7 +59,7 @@ export interface MiniMindConfig {
   dropout?: number;
 }
 
-/** MiniMind HEAD's YaRN parameters (spec 1.4), used when inference_rope_scaling is on. */
+/** MiniMind HEAD's YaRN parameters (docs/minimind.md 1.4), used when inference_rope_scaling is on. */
 export const DEFAULT_YARN: RopeScaling = {
   type: 'yarn', factor: 16, original_max_position_embeddings: 2048, beta_fast: 32, beta_slow: 1, attention_factor: 1.0,
 };

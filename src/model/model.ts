@@ -1,5 +1,5 @@
 // MiniMindForCausalLM: the one model class for every MiniMind era, chosen by the config
-// (spec section 1). Pre-norm decoder: h = x + Attn(RMSNorm(x)); out = h + FFN(RMSNorm(h)); final
+// (docs/minimind.md 1). Pre-norm decoder: h = x + Attn(RMSNorm(x)); out = h + FFN(RMSNorm(h)); final
 // RMSNorm; logits = h W^T with W the embedding matrix when tied. Parameter names are Hugging Face's
 // (model.layers.0.self_attn.q_proj.weight ...), so model folders are a walk over namedParameters().
 import { isGradEnabled, noGrad } from '../core/autograd.js';

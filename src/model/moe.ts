@@ -1,4 +1,4 @@
-// Mixture-of-experts feed-forward in MiniMind's two styles (spec 1.6):
+// Mixture-of-experts feed-forward in MiniMind's two styles (docs/minimind.md 1.6):
 //   deepseek (v1 / MiniMind2): softmax gate, top-k (2), weights renormalised when k > 1, routed
 //            experts + unweighted shared experts, sequence-level aux loss * aux_loss_alpha.
 //   qwen3    (minimind-3):     softmax gate, top-k (1), renormalised (so the weight is 1.0), no

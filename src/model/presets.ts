@@ -1,4 +1,4 @@
-// Named configurations: every released MiniMind size (spec 1.3) and tiny sizes for tests.
+// Named configurations: every released MiniMind size (docs/minimind.md 1.3) and tiny sizes for tests.
 // Released sizes keep MiniMind's shapes exactly, so their parameter counts match the README
 // (test/model/config.test.ts checks them). All presets use the rotate-half RoPE layout; the
 // v1 / m2-legacy .pth importer permutes q/k rows into it.

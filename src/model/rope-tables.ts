@@ -1,4 +1,4 @@
-// RoPE tables for a config, with MiniMind HEAD's YaRN or linear scaling (spec 1.4). Built on the
+// RoPE tables for a config, with MiniMind HEAD's YaRN or linear scaling (docs/minimind.md 1.4). Built on the
 // host once per model and uploaded as (max_position_embeddings, head_dim/2) cos and sin tensors.
 import { ropeTables } from '../ops/index.js';
 import { effectiveRopeScaling, type MiniMindConfig } from './config.js';

@@ -16,7 +16,7 @@ export function ib(t: Tensor, op = 'op'): IBuf {
   return t.buf as IBuf;
 }
 
-/** A new uninitialised-but-zeroed tensor on the same backend as `like`. */
+/** A new tensor on the same backend as `like`, its contents unspecified (Backend.alloc): for outputs a kernel overwrites. */
 export function emptyLike(like: Tensor, shape: readonly number[] = like.shape, dtype: DType = like.dtype): Tensor {
   return empty(shape, dtype, like.backend);
 }

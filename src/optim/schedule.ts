@@ -1,4 +1,4 @@
-// Learning-rate schedules as MiniMind writes them (spec 4.1). `step` counts from 0 here.
+// Learning-rate schedules as MiniMind writes them (docs/minimind.md 4.1). `step` counts from 0 here.
 //   cosineLr (HEAD):  lr * (0.1 + 0.45 * (1 + cos(pi * t / T)))  — cosine from lr down to lr/10
 //   with optional linear warmup (v1's get_lr) and a configurable floor (minRatio).
 

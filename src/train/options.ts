@@ -12,7 +12,7 @@ import type { SftMaskMode } from '../data/encode.js';
 import type { TrainConfig } from './trainer.js';
 import type { StepReport } from './run-log.js';
 
-/** MiniMind's per-script defaults (spec 4.3, HEAD). */
+/** MiniMind's per-script defaults (docs/minimind.md 4.3, HEAD). */
 export interface StageDefaults {
   epochs: number;
   batchSize: number;

@@ -1,5 +1,5 @@
-// Presets and config validation: every released size reproduces the parameter counts of the
-// spec's table (section 1.3), instantiated models agree with the formula, and bad configs and
+// Presets and config validation: every released size has the shapes of docs/minimind.md 1.3 and
+// MiniMind's parameter counts, instantiated models agree with the formula, and bad configs and
 // unknown preset names get clear errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { countParameters, validateConfig, ffnSizeV1, ffnSizeV3, configFromDict, 
 import { presetConfig, presetNames } from '../../src/model/presets.js';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 
-// spec 1.3: d, layers, q heads, kv heads, head_dim, FFN, params (total / active) in millions
+// docs/minimind.md 1.3: d, layers, q heads, kv heads, head_dim, FFN, params (total / active) in millions
 const RELEASED: [string, number, number, number, number, number, number, number, number][] = [
   ['v1-small', 512, 8, 16, 8, 32, 1408, 26.88, 26.88],
   ['v1', 768, 16, 16, 8, 48, 2048, 108.75, 108.75],

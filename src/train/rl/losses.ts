@@ -1,4 +1,4 @@
-// The RL objectives of MiniMind HEAD (spec 5.4), as host arithmetic on per-token log-probs.
+// The RL objectives of MiniMind HEAD (docs/minimind.md 5.4), as host arithmetic on per-token log-probs.
 //
 // Layout: R rows (sequences), T completion positions, row-major (R·T) arrays; mask[r·T + t] = 1 on
 // the tokens that are trained. `logp` are the policy's log-probs of the sampled tokens (the only

@@ -1,5 +1,5 @@
 // MiniMind's rule rewards, exactly (trainer/train_grpo.py calculate_rewards and
-// trainer/train_agent.py calculate_rewards; spec 5.4). Lengths are Python's: code points of
+// trainer/train_agent.py calculate_rewards; docs/minimind.md 5.4). Lengths are Python's: code points of
 // the stripped text. A reward model's score, when there is one, is added by the caller.
 import { parseToolCalls, unbalancedToolTags } from '../../tools/parse.js';
 import type { ToolRegistry } from '../../tools/registry.js';
