@@ -17,11 +17,14 @@ export function formatBytes(n: number): string {
 
 /**
  * The memory a new allocation may use: what the OS reports free (Linux: MemAvailable) plus what
- * this process already holds (it can reuse that), capped by the machine's total.
- * MINIMIND_MEMORY_LIMIT (bytes) lowers it, for tests and for sharing a machine.
+ * this process already holds (it can reuse that), capped by the machine's total and by a container's
+ * memory limit (cgroup: process.constrainedMemory). MINIMIND_MEMORY_LIMIT (bytes) lowers it, for
+ * tests and for sharing a machine.
  */
 export function availableMemory(): number {
-  const free = Math.min(totalmem(), freemem() + process.memoryUsage().rss);
+  let free = Math.min(totalmem(), freemem() + process.memoryUsage().rss);
+  const cgroup = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  if (cgroup !== undefined && cgroup > 0 && cgroup < 2 ** 60) free = Math.min(free, cgroup);
   const limit = Number(process.env.MINIMIND_MEMORY_LIMIT);
   return Number.isFinite(limit) && limit > 0 ? Math.min(free, limit) : free;
 }
