@@ -1,5 +1,5 @@
 // The one step loop every training stage runs in (pretrain, sft, lora, dpo, distill through
-// supervised.ts; grpo, ppo, agent through rl/stage.ts). A stage says what one step does (read its
+// trainer.ts; grpo, ppo, agent through rl/stage.ts). A stage says what one step does (read its
 // micro-batches, or roll out and score prompts) and calls update() once (supervised, GRPO) or
 // several times (PPO's minibatches); the loop does everything around it, as MiniMind's
 // train_epoch does:
