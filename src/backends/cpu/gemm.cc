@@ -104,7 +104,7 @@ struct KernelInfo {
 
 static KernelInfo kernel_for(Isa isa) {
 #ifdef MM_X86_INTRIN
-  if (isa >= ISA_AVX512) return {12, 32, kernel_avx512, 48, 512, 2048};  // blocking measured on a quiet Xeon (bench notes in docs/performance.md)
+  if (isa >= ISA_AVX512) return {12, 32, kernel_avx512, 48, 512, 2048};  // blocking measured on a quiet Xeon (bench notes: docs/CHANGELOG.md, 2026-11-28)
   if (isa == ISA_AVX2) return {6, 16, kernel_avx2, 96, 256, 2048};
 #endif
   (void)isa;
