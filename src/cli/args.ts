@@ -7,7 +7,8 @@ import { UserError } from '../core/errors.js';
 /** An error caused by the user's input; printed as one line, exit code 2 (the library's UserError). */
 export class CliError extends UserError {}
 
-export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }>;
+/** A command's flags; `number: true` makes a string flag's value a number (or a one-line error). */
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; number?: boolean; short?: string; multiple?: boolean; default?: string | boolean }>;
 
 /**
  * Parses argv against spec. Returns null (after printing usage) when --help was given.
@@ -17,10 +18,11 @@ export function parseFlags(
   argv: string[],
   spec: FlagSpec,
   usage: string,
-): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | null {
+): { values: Record<string, string | number | boolean | string[] | undefined>; positionals: string[] } | null {
   let parsed;
+  const options = Object.fromEntries(Object.entries(spec).map(([k, { number: _n, ...o }]) => [k, o]));
   try {
-    parsed = parseArgs({ args: joinNegativeValues(argv, spec), options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, spec), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     // node's messages for unknown flags go on to explain '--' positionals; the first sentence is the point
     const m = /^Unknown option '([^']+)'/.exec((e as Error).message);
@@ -30,7 +32,9 @@ export function parseFlags(
     console.log(usage);
     return null;
   }
-  return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
+  const values = parsed.values as Record<string, string | number | boolean | string[] | undefined>;
+  for (const [k, def] of Object.entries(spec)) if (def.number && values[k] !== undefined) values[k] = numberFlag(values, k, NaN);
+  return { values, positionals: parsed.positionals };
 }
 
 /**
@@ -54,6 +58,7 @@ function joinNegativeValues(argv: string[], spec: FlagSpec): string[] {
 export function numberFlag(values: Record<string, unknown>, name: string, fallback: number): number {
   const v = values[name];
   if (v === undefined) return fallback;
+  if (typeof v === 'number') return v; // a `number: true` flag, converted by parseFlags
   const n = Number(v);
   if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${String(v)}'`);
   return n;

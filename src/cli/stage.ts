@@ -9,11 +9,15 @@ import type { TrainSummary } from '../train/trainer.js';
 import { Progress } from '../train/progress.js';
 import { latestCheckpointDir } from '../train/atomic.js';
 
-const NUMBER = { type: 'string' } as const;
-const FLAG = { type: 'boolean' } as const;
-const TEXT = { type: 'string' } as const;
+/** A flag whose value is a number (parseFlags converts it, or names the flag in one line). */
+export const NUMBER = { type: 'string', number: true } as const;
+export const FLAG = { type: 'boolean' } as const;
+export const TEXT = { type: 'string' } as const;
 
-/** Flags every stage takes; numeric ones are listed in NUMERIC_FLAGS. */
+/**
+ * The one flag table: what every stage takes, supervised and RL alike (the loop's settings,
+ * data, output, resume). SUPERVISED_FLAGS and rl-flags.ts's RL_FLAGS extend it.
+ */
 export const STAGE_FLAGS: FlagSpec = {
   data: TEXT,
   out: TEXT,
@@ -21,29 +25,35 @@ export const STAGE_FLAGS: FlagSpec = {
   epochs: NUMBER,
   'batch-size': NUMBER,
   'learning-rate': NUMBER,
-  'accumulation-steps': NUMBER,
-  'max-seq-len': NUMBER,
   'grad-clip': NUMBER,
-  'warmup-steps': NUMBER,
   'weight-decay': NUMBER,
   'log-interval': NUMBER,
   'save-interval': NUMBER,
   'eval-interval': NUMBER,
-  'eval-batches': NUMBER,
   seed: NUMBER,
   resume: FLAG,
   overwrite: FLAG,
   'max-steps': NUMBER,
   'stop-after': NUMBER,
   'skip-bad-lines': FLAG,
+  'save-dtype': TEXT,
+  quiet: FLAG,
+};
+
+/** The supervised stages' flags (pretrain, sft, lora, dpo, distill). */
+export const SUPERVISED_FLAGS: FlagSpec = {
+  ...STAGE_FLAGS,
+  'batch-size': TEXT, // N or auto
+  'accumulation-steps': NUMBER,
+  'max-seq-len': NUMBER,
+  'warmup-steps': NUMBER,
+  'eval-batches': NUMBER,
   'pad-to-max-length': FLAG,
   'sft-mask': TEXT,
   device: TEXT,
   dtype: TEXT,
-  'save-dtype': TEXT,
   'gradient-checkpointing': FLAG,
   'max-gpu-memory': TEXT,
-  quiet: FLAG,
 };
 
 /** Flags of stages that can build a new model or start from a model folder. */
@@ -56,11 +66,14 @@ export const MODEL_FLAGS: FlagSpec = {
   'use-moe': FLAG,
 };
 
-/** Flags whose values are numbers (the rest of the string flags are passed through as text). */
-export const NUMERIC_FLAGS = new Set(
-  ['epochs', 'batch-size', 'learning-rate', 'accumulation-steps', 'max-seq-len', 'grad-clip', 'warmup-steps', 'weight-decay', 'log-interval', 'save-interval', 'eval-interval', 'eval-batches', 'seed', 'max-steps', 'stop-after', 'hidden-size', 'num-hidden-layers',
-    'lora-rank', 'lora-alpha', 'beta', 'alpha', 'temperature'],
-);
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Parsed flags as library options: camelCase keys (`renames` where MiniMind's flag and our option differ), --quiet kept for the command. */
+export function flagOptions(values: Record<string, unknown>, renames: Record<string, string> = {}): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [flag, v] of Object.entries(values)) if (v !== undefined) o[renames[flag] ?? camel(flag)] = v;
+  return o;
+}
 
 export function stageUsage(d: StageDefaults): string {
   return `Data and output:
@@ -87,24 +100,18 @@ Training (MiniMind's defaults for this stage in brackets):
 Ctrl-C stops after the current step with a checkpoint (exit code 130); --resume continues.`;
 }
 
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /**
- * Parses the stage's flags into its options object (camelCase keys, numbers as numbers).
+ * Parses a supervised stage's flags into its options object (camelCase keys, numbers as numbers).
  * Returns null after --help.
  */
 export function parseStageFlags<O>(stage: string, argv: string[], extra: FlagSpec, usage: string): O | null {
-  const parsed = parseFlags(argv, { ...STAGE_FLAGS, ...extra }, usage);
+  const parsed = parseFlags(argv, { ...SUPERVISED_FLAGS, ...extra }, usage);
   if (!parsed) return null;
   if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${usage}`);
-  const o: Record<string, unknown> = {};
-  for (const [flag, v] of Object.entries(parsed.values)) {
-    if (v === undefined || flag === 'quiet') continue;
-    o[camel(flag)] = NUMERIC_FLAGS.has(flag) && !(flag === 'batch-size' && v === 'auto') ? numberFlag(parsed.values, flag, NaN) : v;
-  }
+  const o = flagOptions(parsed.values);
+  if (o.batchSize !== undefined && o.batchSize !== 'auto') o.batchSize = numberFlag(parsed.values, 'batch-size', NaN);
   if (o.data === undefined) throw new CliError(`--data is required\n\n${usage}`);
   o.out ??= join('runs', stage);
-  if (parsed.values.quiet) o.quiet = true;
   return o as O;
 }
 

@@ -4,7 +4,7 @@
 // agent reward (tool-call gap, ground truth in the final answer, unfinished and tag penalties,
 // repetition; rewards.ts); group-relative advantages; CISPO (default) or GRPO with β·k3-KL over
 // the generated tokens only — tool observations are in the sequence but never trained.
-import type { RlRunOptions } from './rl/options.js';
+import { RL_DEFAULTS, type RlRunOptions } from './rl/options.js';
 import { mockToolRegistry } from '../tools/mock.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
@@ -12,7 +12,7 @@ import { packRows } from './rl/rollout.js';
 import { agentRollouts, trajectoryRow } from './rl/agent-rollout.js';
 import { agentReward } from './rl/rewards.js';
 import { UserError } from '../core/errors.js';
-import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, withDefaults, type RlSummary } from './rl/stage.js';
+import { resolveRl, checkGroupOptions, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, type RlSummary } from './rl/stage.js';
 
 export interface AgentOptions extends RlRunOptions {
   /** Runs the calls (default: MiniMind's mock tools). */
@@ -29,6 +29,7 @@ export interface AgentOptions extends RlRunOptions {
 
 /** MiniMind train_agent.py defaults. */
 export const AGENT_DEFAULTS = {
+  ...RL_DEFAULTS,
   loss: 'cispo' as PolicyLossType,
   numGenerations: 4,
   maxTurns: 3,
@@ -37,29 +38,18 @@ export const AGENT_DEFAULTS = {
   epsilonHigh: 5.0,
   maxNewTokens: 768,
   maxTotalLen: 2500,
-  temperature: 0.8,
-  topP: 0.85,
-  topK: 50,
   thinkingRatio: 0.1,
-  batchSize: 2,
-  epochs: 1,
-  learningRate: 3e-7,
-  weightDecay: 0.01,
-  gradClip: 1.0,
-  logInterval: 1,
-  saveInterval: 10,
-  seed: 42,
 };
 
 export async function agent(options: AgentOptions): Promise<RlSummary> {
-  const o = withDefaults(AGENT_DEFAULTS, options);
-  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new UserError(`agent: numGenerations must be ≥ 2, got ${o.numGenerations}`);
+  const { o, cfg } = resolveRl('agent', AGENT_DEFAULTS, options);
+  checkGroupOptions(o);
   const missing = o.prompts.find((p) => !p.gt);
   if (missing) throw new UserError(`agent: ${missing.source} has no "gt" (agent RL scores the final answer against it)`);
   const m = loadRlModels('agent', o);
   const registry = o.registry ?? mockToolRegistry();
 
-  return runRl('agent', o, {
+  return runRl(cfg, o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, max_turns: o.maxTurns, beta: o.beta, temperature: o.temperature, init_from: o.initFrom, tools: registry.names.join(', ') },
     step: async (indices, { seed }) => {

@@ -6,13 +6,13 @@
 // then one update with the CISPO (default) or GRPO loss plus β·k3-KL (losses.ts).
 //
 //   const summary = await grpo({ initFrom: 'runs/sft/model', prompts, out: 'runs/grpo', rewards: [ruleReward] });
-import type { RlRunOptions } from './rl/options.js';
+import { RL_DEFAULTS, type RlRunOptions } from './rl/options.js';
 import { mulberry32, mixSeed } from '../data/rng.js';
 import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
 import { packRows, promptCompletionRows } from './rl/rollout.js';
 import { UserError } from '../core/errors.js';
 import type { RewardFunction } from './rl/reward-fns.js';
-import { groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, runRl, sampleAndScore, std, withDefaults, type RlSummary } from './rl/stage.js';
+import { resolveRl, checkGroupOptions, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, runRl, sampleAndScore, std, type RlSummary } from './rl/stage.js';
 
 export interface GrpoOptions extends RlRunOptions {
   /** Summed into the reward of each sample (MiniMind: rule rewards + a reward model). */
@@ -29,6 +29,7 @@ export interface GrpoOptions extends RlRunOptions {
 
 /** MiniMind train_grpo.py defaults. */
 export const GRPO_DEFAULTS = {
+  ...RL_DEFAULTS,
   loss: 'cispo' as PolicyLossType,
   numGenerations: 6,
   beta: 0.1,
@@ -36,28 +37,17 @@ export const GRPO_DEFAULTS = {
   epsilonHigh: 5.0,
   maxNewTokens: 1024,
   maxSeqLen: 768,
-  temperature: 0.8,
-  topP: 0.85,
-  topK: 50,
   thinkingRatio: 0.9,
-  batchSize: 2,
-  epochs: 1,
-  learningRate: 3e-7,
-  weightDecay: 0.01,
-  gradClip: 1.0,
-  logInterval: 1,
-  saveInterval: 10,
-  seed: 42,
 };
 
 export async function grpo(options: GrpoOptions): Promise<RlSummary> {
-  const o = withDefaults(GRPO_DEFAULTS, options);
+  const { o, cfg } = resolveRl('grpo', GRPO_DEFAULTS, options);
   if (o.rewards.length === 0) throw new UserError('grpo: give at least one reward function');
-  if (!Number.isInteger(o.numGenerations) || o.numGenerations < 2) throw new UserError(`grpo: numGenerations must be ≥ 2 (advantages compare samples of a group), got ${o.numGenerations}`);
+  checkGroupOptions(o);
   const m = loadRlModels('grpo', o);
   const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
-  return runRl('grpo', o, {
+  return runRl(cfg, o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, beta: o.beta, temperature: o.temperature, max_new_tokens: o.maxNewTokens, init_from: o.initFrom, rewards: o.rewards.map((r) => r.name).join(', ') },
     step: async (indices, { seed }) => {

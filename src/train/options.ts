@@ -1,8 +1,10 @@
 // The options every training stage takes (MiniMind's argparse names in camelCase), their
-// defaults per stage, and their validation. A stage's own options type is `StageOptions &
-// ModelOptions & { its extras }`; `resolveTraining` turns them into the trainer's TrainConfig
-// or throws a UserError naming the option (by its command-line spelling, which is the same
-// name in kebab-case) and what would be valid.
+// defaults per stage, and their validation: the one loop's options (LoopOptions, every stage,
+// RL included) resolved by `resolveLoop`; the supervised stages' `StageOptions & ModelOptions &
+// { its extras }` by `resolveTraining` (resolveLoop + batching and data); the RL stages'
+// RlRunOptions by rl/stage.ts's resolveRl (resolveLoop + sampling). Each throws a UserError
+// naming the option (by its command-line spelling, the same name in kebab-case) and what would
+// be valid.
 import { existsSync } from '../io/fs.js';
 import { resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
@@ -10,52 +12,82 @@ import { refuseOverlap } from '../core/paths.js';
 import type { DeviceName } from '../core/device.js';
 import type { SftMaskMode } from '../data/encode.js';
 import type { TrainConfig } from './trainer.js';
+import type { LoopConfig } from './loop.js';
 import type { StepReport } from './run-log.js';
 
-/** MiniMind's per-script defaults (docs/minimind.md 4.3, HEAD). */
-export interface StageDefaults {
+/** MiniMind's per-script defaults of the loop's settings (HEAD's train_*.py). */
+export interface LoopDefaults {
   epochs: number;
   batchSize: number;
   learningRate: number;
-  accumulationSteps: number;
-  maxSeqLen: number;
   logInterval: number;
   saveInterval: number;
+  /** [1.0] */
+  gradClip?: number;
+  /** [0.01] */
+  weightDecay?: number;
+  /** [42] */
+  seed?: number;
+  /** [0: only at the end] */
+  evalInterval?: number;
+}
+
+/** A supervised stage's defaults (docs/minimind.md 4.3, HEAD). */
+export interface StageDefaults extends LoopDefaults {
+  accumulationSteps: number;
+  maxSeqLen: number;
+}
+
+/** The one loop's options, every stage's (supervised and RL). Only `out` is required. */
+export interface LoopOptions {
+  /** Run folder: model/ (or adapter/), checkpoints/, metrics.jsonl, report.html. */
+  out: string;
+  epochs?: number;
+  /** Examples (RL: prompts) per step, over all ranks. */
+  batchSize?: number;
+  learningRate?: number;
+  /** Global gradient-norm clip; 0 disables. */
+  gradClip?: number;
+  weightDecay?: number;
+  logInterval?: number;
+  saveInterval?: number;
+  /** The stage's evaluation (held-out loss, RL accuracy) every N steps and at the end. */
+  evalInterval?: number;
+  seed?: number;
+  /** Continue the run in `out` from its newest valid checkpoint, exactly. */
+  resume?: boolean;
+  /** Replace an earlier run in `out` (kept aside until this run's first checkpoint) instead of refusing. */
+  overwrite?: boolean;
+  /** Cap on steps (shortens the run and its lr schedule). */
+  maxSteps?: number;
+  /** Stop with a checkpoint after this many steps of this call (resume continues). */
+  stopAfter?: number;
+  /** Checkpoints kept besides the newest (default 2 in all). */
+  keepCheckpoints?: number;
+  /** Precision of the weights written to model/ (or adapter/): 'fp32' (default), 'bf16' or 'fp16'. Checkpoints stay fp32. */
+  saveDtype?: 'fp32' | 'bf16' | 'fp16';
+  /** Called after every step. */
+  onProgress?: (report: StepReport) => void;
+  /** Called with one-line messages (model size, tokenizing, resuming, ...). Default: silent. */
+  log?: (message: string) => void;
+  /** Aborting stops training after the current step with a checkpoint (summary.interrupted). */
+  signal?: AbortSignal;
 }
 
 export type { StepReport };
 
-/** Options shared by every training stage. Only `data` and `out` are required. */
-export interface StageOptions {
+/** Options shared by every supervised stage. Only `data` and `out` are required. */
+export interface StageOptions extends Omit<LoopOptions, 'batchSize'> {
   /** Training data file(s): .jsonl (v1 .csv / token .bin where the stage allows). */
   data: string | string[];
-  /** Run folder: model/ (or adapter/), checkpoints/, metrics.jsonl, report.html, cache/. */
-  out: string;
   /** Held-out data; its loss is logged every evalInterval steps and at the end. */
   evalData?: string | string[];
-  epochs?: number;
   /** Examples per micro-batch; 'auto' (GPU): the largest that fits, accumulation keeping batch x accumulation steps. */
   batchSize?: number | 'auto';
-  learningRate?: number;
   accumulationSteps?: number;
   maxSeqLen?: number;
-  /** Global gradient-norm clip; 0 disables. */
-  gradClip?: number;
   warmupSteps?: number;
-  weightDecay?: number;
-  logInterval?: number;
-  saveInterval?: number;
-  evalInterval?: number;
   evalBatches?: number;
-  seed?: number;
-  /** Continue the run in `out` from its newest valid checkpoint, exactly. */
-  resume?: boolean;
-  /** Replace an earlier run in `out` (its model, checkpoints and metrics) instead of refusing. */
-  overwrite?: boolean;
-  /** Cap on optimizer steps (shortens the run and its lr schedule). */
-  maxSteps?: number;
-  /** Stop with a checkpoint after this many optimizer steps of this call (resume continues). */
-  stopAfter?: number;
   /** Skip (and count) malformed data lines instead of stopping at the first. */
   skipBadLines?: boolean;
   /** Pad every batch to maxSeqLen as MiniMind does (default: to the longest row). */
@@ -72,16 +104,6 @@ export interface StageOptions {
   gradientCheckpointing?: boolean;
   /** Cap on the GPU memory training may hold: bytes, or a size with a unit ('8G', '512M'); past it a step fails as on a full card. */
   maxGpuMemory?: number | string;
-  /** Precision of the weights written to model/ (or adapter/): 'fp32' (default), 'bf16' or 'fp16'. Checkpoints stay fp32. */
-  saveDtype?: 'fp32' | 'bf16' | 'fp16';
-  /** Called after every optimizer step. */
-  onProgress?: (report: StepReport) => void;
-  /** Called with one-line messages (model size, tokenizing, resuming, ...). Default: silent. */
-  log?: (message: string) => void;
-  /** Aborting stops training after the current step with a checkpoint (summary.interrupted). */
-  signal?: AbortSignal;
-  /** Checkpoints kept besides the newest (default 2 in all). */
-  keepCheckpoints?: number;
 }
 
 /** How a stage gets its model: a model folder (`initFrom`) or a new one from a preset. */
@@ -198,41 +220,52 @@ export function checkStageInputs(o: StageOptions): void {
 export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults): ResolvedStage {
   const dataFiles = fileList(o.data);
   if (dataFiles.length === 0) throw new UserError('--data is required (one or more training files)');
-  if (typeof o.out !== 'string' || o.out === '') throw new UserError('--out is required (the run folder)');
-  if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  const loop = resolveLoop(stage, { ...o, batchSize: undefined }, d);
   const evalFiles = fileList(o.evalData);
   refuseOverlap(['--out', o.out], stageInputs(o, dataFiles, evalFiles));
   if (o.sftMask !== undefined && o.sftMask !== 'all' && o.sftMask !== 'last') throw new UserError(`--sft-mask must be 'all' or 'last', got '${o.sftMask}'`);
   if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'bf16') throw new UserError(`--dtype must be fp32 or bf16, got '${o.dtype}'`);
-  const seed = intOption(o, 'seed', 42);
   const maxSeqLen = intOption(o, 'maxSeqLen', d.maxSeqLen, 2);
   const cfg: TrainConfig = {
+    ...loop,
+    batchSize: o.batchSize === 'auto' ? d.batchSize : intOption(o, 'batchSize', d.batchSize, 1),
+    accumulationSteps: intOption(o, 'accumulationSteps', d.accumulationSteps, 1),
+    warmupSteps: intOption(o, 'warmupSteps', 0),
+    evalBatches: intOption(o, 'evalBatches', 20, 1),
+    padTo: o.padToMaxLength ? maxSeqLen : undefined,
+    shuffle: o.shuffle,
+  };
+  const maxGpuMemory = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : 0;
+  return { cfg, dataFiles, evalFiles, maxSeqLen, seed: loop.seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
+}
+
+/**
+ * The one resolver of the loop's options, every stage's: checks each (a UserError names the flag
+ * and what would be valid) and fills in the stage's defaults `d`.
+ */
+export function resolveLoop(stage: string, o: LoopOptions, d: LoopDefaults): LoopConfig {
+  if (typeof o.out !== 'string' || o.out === '') throw new UserError('--out is required (the run folder)');
+  if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  saveDtypeOption(o.saveDtype);
+  return {
     stage,
     outDir: resolve(o.out),
     epochs: intOption(o, 'epochs', d.epochs, 1),
-    batchSize: o.batchSize === 'auto' ? d.batchSize : intOption(o, 'batchSize', d.batchSize, 1),
-    accumulationSteps: intOption(o, 'accumulationSteps', d.accumulationSteps, 1),
     // Above 1 AdamW's first step already moves every weight by more than 1: nothing trains.
     lr: numberOption(o, 'learningRate', d.learningRate, 0, 1, 'min'),
-    warmupSteps: intOption(o, 'warmupSteps', 0),
-    weightDecay: numberOption(o, 'weightDecay', 0.01, 0, 1),
-    gradClip: numberOption(o, 'gradClip', 1.0, 0),
+    weightDecay: numberOption(o, 'weightDecay', d.weightDecay ?? 0.01, 0, 1),
+    gradClip: numberOption(o, 'gradClip', d.gradClip ?? 1.0, 0),
     logInterval: intOption(o, 'logInterval', d.logInterval, 1),
     saveInterval: intOption(o, 'saveInterval', d.saveInterval, 1),
-    evalInterval: intOption(o, 'evalInterval', 0),
-    evalBatches: intOption(o, 'evalBatches', 20, 1),
-    seed,
+    evalInterval: intOption(o, 'evalInterval', d.evalInterval ?? 0),
+    seed: intOption(o, 'seed', d.seed ?? 42),
     resume: !!o.resume,
     overwrite: !!o.overwrite,
     maxSteps: o.maxSteps !== undefined ? intOption(o, 'maxSteps', 0, 1) : undefined,
     stopAfterSteps: o.stopAfter !== undefined ? intOption(o, 'stopAfter', 0, 1) : undefined,
-    padTo: o.padToMaxLength ? maxSeqLen : undefined,
-    shuffle: o.shuffle,
     keepCheckpoints: intOption(o, 'keepCheckpoints', 2, 1),
     onProgress: o.onProgress,
     log: o.log,
     signal: o.signal,
   };
-  const maxGpuMemory = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : 0;
-  return { cfg, dataFiles, evalFiles, maxSeqLen, seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
 }

@@ -9,7 +9,7 @@
 // and the rest of the epoch run with their loss multiplied by 0 and no further epoch runs: as in
 // MiniMind (which keeps the forward-backward for DDP), their updates still clip, step AdamW (its
 // momentum and weight decay move the weights) and advance the schedule.
-import type { RlRunOptions } from './rl/options.js';
+import { RL_DEFAULTS, type RlRunOptions } from './rl/options.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';
 import { tensor } from '../core/tensor.js';
@@ -24,7 +24,7 @@ import { UserError } from '../core/errors.js';
 import type { RewardFunction } from './rl/reward-fns.js';
 import type { MiniMindForCausalLM } from '../model/model.js';
 import { Critic } from './rl/critic.js';
-import { loadRlModels, mean, policyHooks, promptRenderer, rolloutStats, runRl, sampleAndScore, withDefaults, type RlSummary } from './rl/stage.js';
+import { resolveRl, loadRlModels, mean, policyHooks, promptRenderer, rolloutStats, runRl, sampleAndScore, type RlSummary } from './rl/stage.js';
 
 export interface PpoOptions extends RlRunOptions {
   rewards: RewardFunction[];
@@ -44,7 +44,7 @@ export interface PpoOptions extends RlRunOptions {
 
 /** MiniMind train_ppo.py defaults. */
 export const PPO_DEFAULTS = {
-  learningRate: 3e-7,
+  ...RL_DEFAULTS,
   criticLearningRate: 5e-7,
   clipEpsilon: 0.2,
   vfCoef: 0.5,
@@ -57,17 +57,7 @@ export const PPO_DEFAULTS = {
   miniBatchSize: 2,
   maxNewTokens: 1024,
   maxSeqLen: 768,
-  temperature: 0.8,
-  topP: 0.85,
-  topK: 50,
   thinkingRatio: 0.9,
-  batchSize: 2,
-  epochs: 1,
-  weightDecay: 0.01,
-  gradClip: 1.0,
-  logInterval: 1,
-  saveInterval: 10,
-  seed: 42,
 };
 
 /** Rows `rows` of a packed batch (same width L). */
@@ -163,13 +153,13 @@ export async function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike
 }
 
 export async function ppo(options: PpoOptions): Promise<RlSummary> {
-  const o = withDefaults(PPO_DEFAULTS, options);
+  const { o, cfg } = resolveRl('ppo', PPO_DEFAULTS, options);
   if (o.rewards.length === 0) throw new UserError('ppo: give at least one reward function');
   const m = loadRlModels('ppo', o);
   const critic = new Critic(loadModelFolder(o.initFrom).model.train(), o.seed);
   const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
-  return runRl('ppo', o, {
+  return runRl(cfg, o, {
     ...policyHooks(o, m),
     extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
     updatesPerStep: o.ppoUpdateIters * Math.ceil(o.batchSize / Math.max(1, o.miniBatchSize)),

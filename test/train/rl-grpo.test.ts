@@ -73,7 +73,7 @@ test('grpo --resume continues to the same weights as an uninterrupted run', { sk
   const dir = tinyModelDir();
   const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], numGenerations: 3, maxNewTokens: 4, batchSize: 2, epochs: 2, maxSteps: 3, learningRate: 1e-3, thinkingRatio: 0.5, seed: 9, saveInterval: 100 };
   await grpo({ ...common, out: join(dir, 'full') });
-  await grpo({ ...common, out: join(dir, 'part'), stopAfterSteps: 2 });
+  await grpo({ ...common, out: join(dir, 'part'), stopAfter: 2 });
   await grpo({ ...common, out: join(dir, 'part'), resume: true });
   const a = loadModelFolder(join(dir, 'full', 'model')).namedParameters();
   const b = new Map(loadModelFolder(join(dir, 'part', 'model')).namedParameters());

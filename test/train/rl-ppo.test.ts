@@ -51,7 +51,7 @@ test('ppo: actor and critic trained, metrics logged, exact resume', { skip }, as
   saveModelFolder(join(dir, 'init'), new MiniMindForCausalLM(presetConfig('tiny-3', { vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 1 }), { seed: 3 }), { tokenizerDir: TOK });
   const common = { initFrom: join(dir, 'init'), prompts, rewards: [evenIds], maxNewTokens: 5, batchSize: 4, epochs: 3, maxSteps: 3, learningRate: 1e-3, criticLearningRate: 1e-3, thinkingRatio: 0, seed: 4, saveInterval: 100 };
   await ppo({ ...common, out: join(dir, 'full') });
-  await ppo({ ...common, out: join(dir, 'part'), stopAfterSteps: 1 });
+  await ppo({ ...common, out: join(dir, 'part'), stopAfter: 1 });
   await ppo({ ...common, out: join(dir, 'part'), resume: true });
   const a = loadModelFolder(join(dir, 'full', 'model')).namedParameters();
   const b = new Map(loadModelFolder(join(dir, 'part', 'model')).namedParameters());

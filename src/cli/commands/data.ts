@@ -33,7 +33,7 @@ file:line.
 
 Run 'minimind data <command> --help' for one command's options.`;
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = Record<string, string | number | boolean | string[] | undefined>;
 
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;

@@ -1,6 +1,6 @@
 // `minimind distill`: flags -> DistillOptions -> distill() (src/train/distill.ts).
 import { CliError } from '../args.js';
-import { MODEL_FLAGS, parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { NUMBER, MODEL_FLAGS, parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
 import { distill, DISTILL_DEFAULTS, type DistillOptions } from '../../train/distill.js';
 
 const USAGE = `Usage: minimind distill --data FILE --teacher MODEL_DIR [--init-from MODEL_DIR] [options]
@@ -16,7 +16,7 @@ ${stageUsage(DISTILL_DEFAULTS)}`;
 
 /** The flags as DistillOptions (null after --help); `launch` checks them before it starts ranks. */
 export function options(argv: string[]): DistillOptions | null {
-  const o = parseStageFlags<DistillOptions>('distill', argv, { ...MODEL_FLAGS, teacher: { type: 'string' }, alpha: { type: 'string' }, temperature: { type: 'string' } }, USAGE);
+  const o = parseStageFlags<DistillOptions>('distill', argv, { ...MODEL_FLAGS, teacher: { type: 'string' }, alpha: NUMBER, temperature: NUMBER }, USAGE);
   if (o && !o.teacher) throw new CliError(`--teacher MODEL_DIR is required\n\n${USAGE}`);
   return o;
 }

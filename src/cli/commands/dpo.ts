@@ -1,6 +1,6 @@
 // `minimind dpo`: flags -> DpoOptions -> dpo() (src/train/dpo.ts).
 import { CliError } from '../args.js';
-import { parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { NUMBER, parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
 import { dpo, DPO_DEFAULTS, type DpoOptions } from '../../train/dpo.js';
 
 const USAGE = `Usage: minimind dpo --data FILE --init-from MODEL_DIR [options]
@@ -14,7 +14,7 @@ ${stageUsage(DPO_DEFAULTS)}`;
 
 /** The flags as DpoOptions (null after --help); `launch` checks them before it starts ranks. */
 export function options(argv: string[]): DpoOptions | null {
-  const o = parseStageFlags<DpoOptions>('dpo', argv, { 'init-from': { type: 'string' }, beta: { type: 'string' }, 'logp-reduce': { type: 'string' } }, USAGE);
+  const o = parseStageFlags<DpoOptions>('dpo', argv, { 'init-from': { type: 'string' }, beta: NUMBER, 'logp-reduce': { type: 'string' } }, USAGE);
   if (o && !o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
   return o;
 }

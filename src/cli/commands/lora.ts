@@ -1,6 +1,6 @@
 // `minimind lora`: flags -> LoraOptions -> lora() (src/train/lora.ts).
 import { CliError } from '../args.js';
-import { parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
+import { NUMBER, parseStageFlags, runStageCommand, stageUsage } from '../stage.js';
 import { lora, LORA_DEFAULTS, type LoraOptions } from '../../train/lora.js';
 
 const USAGE = `Usage: minimind lora --data FILE --init-from MODEL_DIR [options]
@@ -15,7 +15,7 @@ ${stageUsage(LORA_DEFAULTS)}`;
 
 /** The flags as LoraOptions (null after --help); `launch` checks them before it starts ranks. */
 export function options(argv: string[]): LoraOptions | null {
-  const o = parseStageFlags<LoraOptions & { loraTargets?: string }>('lora', argv, { 'init-from': { type: 'string' }, 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-targets': { type: 'string' } }, USAGE);
+  const o = parseStageFlags<LoraOptions & { loraTargets?: string }>('lora', argv, { 'init-from': { type: 'string' }, 'lora-rank': NUMBER, 'lora-alpha': NUMBER, 'lora-targets': { type: 'string' } }, USAGE);
   if (!o) return null;
   if (!o.initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${USAGE}`);
   const t = o.loraTargets;

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, FlagSpec, numberFlag, parseFlags } from '../args.js';
-import { runStageCommand } from '../stage.js';
+import { flagOptions, NUMBER, runStageCommand, STAGE_FLAGS, TEXT } from '../stage.js';
+import type { GrpoOptions } from '../../train/grpo.js';
 import { refuseOverlap } from '../../core/paths.js';
 import type { ReadRlOptions, RlPrompt } from '../../data/rl.js';
 import type { RlSummary } from '../../train/rl/stage.js';
@@ -12,15 +13,11 @@ import type { StageOptions } from '../../train/options.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
 import { rewardModelFn } from '../../train/rl/reward-model.js';
 
+/** The one flag table (STAGE_FLAGS) extended by what the RL stages add: the model to start from, the policy-gradient loss and sampling. */
 export const RL_FLAGS: FlagSpec = {
-  data: { type: 'string' }, 'eval-data': { type: 'string' }, 'init-from': { type: 'string' }, out: { type: 'string' },
-  loss: { type: 'string' }, 'num-generations': { type: 'string' }, beta: { type: 'string' }, epsilon: { type: 'string' }, 'epsilon-high': { type: 'string' },
-  'max-gen-len': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, 'top-k': { type: 'string' },
-  'thinking-ratio': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'learning-rate': { type: 'string' },
-  'max-steps': { type: 'string' }, 'grad-clip': { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' },
-  'log-interval': { type: 'string' }, 'save-interval': { type: 'string' }, 'eval-interval': { type: 'string' },
-  resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, quiet: { type: 'boolean' },
-  'save-dtype': { type: 'string' },
+  ...STAGE_FLAGS,
+  'init-from': TEXT, loss: TEXT, 'num-generations': NUMBER, beta: NUMBER, epsilon: NUMBER, 'epsilon-high': NUMBER,
+  'max-gen-len': NUMBER, temperature: NUMBER, 'top-p': NUMBER, 'top-k': NUMBER, 'thinking-ratio': NUMBER,
 };
 
 export interface RlDefaults {
@@ -45,7 +42,7 @@ Training:
   --quiet                  no progress line`;
 }
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
+export type Values = Record<string, string | number | boolean | string[] | undefined>;
 
 export function str(v: Values, k: string): string | undefined {
   return typeof v[k] === 'string' ? (v[k] as string) : undefined;
@@ -62,20 +59,13 @@ export function numFlag(v: Values, k: string): number | undefined {
   return v[k] === undefined ? undefined : numberFlag(v, k, 0);
 }
 
-/** The options every RL stage shares, from the flags. */
+/** Flags the command itself reads (data, rewards), not options of the stage. */
+const COMMAND_ONLY = ['data', 'eval-data', 'skip-bad-lines', 'init-from', 'out'];
+
+/** The options every RL stage shares, from the flags (as library options; the library checks them). */
 export function commonRlOptions(v: Values) {
-  const loss = str(v, 'loss');
-  if (loss !== undefined && loss !== 'cispo' && loss !== 'grpo') throw new CliError(`--loss must be cispo or grpo, got '${loss}'`);
-  return {
-    loss: loss as 'cispo' | 'grpo' | undefined,
-    numGenerations: intFlag(v, 'num-generations', 2), beta: numFlag(v, 'beta'), epsilon: numFlag(v, 'epsilon'), epsilonHigh: numFlag(v, 'epsilon-high'),
-    maxNewTokens: intFlag(v, 'max-gen-len', 1), temperature: numFlag(v, 'temperature'), topP: numFlag(v, 'top-p'), topK: intFlag(v, 'top-k'),
-    thinkingRatio: numFlag(v, 'thinking-ratio'), epochs: intFlag(v, 'epochs', 1), batchSize: intFlag(v, 'batch-size', 1), learningRate: numFlag(v, 'learning-rate'),
-    maxSteps: intFlag(v, 'max-steps', 1), gradClip: numFlag(v, 'grad-clip'), weightDecay: numFlag(v, 'weight-decay'), seed: intFlag(v, 'seed'),
-    logInterval: intFlag(v, 'log-interval', 1), saveInterval: intFlag(v, 'save-interval', 1), evalInterval: intFlag(v, 'eval-interval', 1),
-    resume: !!v.resume, overwrite: !!v.overwrite, stopAfterSteps: intFlag(v, 'stop-after', 1), quiet: !!v.quiet,
-    saveDtype: str(v, 'save-dtype') as 'fp32' | 'bf16' | 'fp16' | undefined, // checked by the stage (saveDtypeOption)
-  };
+  const shared = Object.fromEntries(Object.keys(RL_FLAGS).filter((k) => !COMMAND_ONLY.includes(k)).map((k) => [k, v[k]]));
+  return flagOptions(shared, { 'max-gen-len': 'maxNewTokens' }) as Partial<Omit<GrpoOptions, 'prompts' | 'initFrom' | 'out' | 'rewards'>> & { quiet?: boolean };
 }
 
 /** A model folder must hold the weights' config and a tokenizer (the template the prompts use). */

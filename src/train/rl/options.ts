@@ -1,42 +1,41 @@
-// The options every RL stage (grpo, ppo, agent) shares: where it starts and writes, how it samples
-// rollouts, and the optimisation, logging and checkpoint schedule. Each stage adds its own.
+// The options every RL stage (grpo, ppo, agent) shares: the loop's (LoopOptions: where it writes,
+// the optimisation, logging and checkpoint schedule), where it starts, and how it samples
+// rollouts; and the defaults the three MiniMind scripts share. Each stage adds its own.
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { RlPrompt } from '../../data/rl.js';
-import type { StepReport } from '../run-log.js';
+import type { LoopOptions } from '../options.js';
 
-export interface RlRunOptions {
+export interface RlRunOptions extends LoopOptions {
   /** The model folder to start from (policy and frozen reference). */
   initFrom: string;
-  /** Precision of the saved model/ weights: 'fp32' (default), 'bf16' or 'fp16'. */
-  saveDtype?: 'fp32' | 'bf16' | 'fp16';
   prompts: RlPrompt[];
-  out: string;
   temperature?: number;
   topP?: number;
   topK?: number;
   /** Probability of rendering a prompt with an open <think> (MiniMind GRPO: 0.9). */
   thinkingRatio?: number;
-  batchSize?: number;
-  epochs?: number;
-  maxSteps?: number;
-  learningRate?: number;
-  weightDecay?: number;
-  gradClip?: number;
-  logInterval?: number;
-  saveInterval?: number;
-  evalInterval?: number;
-  /** Held-out measurement of the policy, logged as eval_* (e.g. accuracy). */
+  /** Tokens sampled per completion (per turn for agent). */
+  maxNewTokens?: number;
+  /** Held-out measurement of the policy, logged as eval_* (e.g. accuracy), every evalInterval steps [10], at the start and the end. */
   evaluate?: (policy: MiniMindForCausalLM, tokenizer: Tokenizer) => Promise<Record<string, number>> | Record<string, number>;
-  seed?: number;
-  resume?: boolean;
-  /** Replace an earlier run in `out` (kept aside until this run's first checkpoint). */
-  overwrite?: boolean;
-  stopAfterSteps?: number;
-  /** Called after every step (the CLI draws its progress line from it). */
-  onProgress?: (report: StepReport) => void;
-  /** One-line messages (resuming, evaluations, stopping). Default: silent. */
-  log?: (message: string) => void;
-  /** Aborting stops after the current step with a checkpoint. */
-  signal?: AbortSignal;
 }
+
+/** What train_grpo.py, train_ppo.py and train_agent.py share (sampling, batch, schedule); each stage's *_DEFAULTS adds its own. */
+export const RL_DEFAULTS = {
+  temperature: 0.8,
+  topP: 0.85,
+  topK: 50,
+  batchSize: 2,
+  epochs: 1,
+  learningRate: 3e-7,
+  weightDecay: 0.01,
+  gradClip: 1.0,
+  logInterval: 1,
+  saveInterval: 10,
+  evalInterval: 10,
+  seed: 42,
+};
+
+/** The settings every RL stage has a value for once resolved. */
+export type RlSettings = typeof RL_DEFAULTS & { thinkingRatio: number; maxNewTokens: number };

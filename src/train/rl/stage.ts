@@ -15,37 +15,39 @@ import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { checkSavable, loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
 import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
 import { loadFrozenModel } from '../common.js';
-import { saveDtypeOption } from '../options.js';
+import { intOption, numberOption, resolveLoop, saveDtypeOption } from '../options.js';
 import { cosineLr } from '../../optim/index.js';
 import { BatchPlan } from '../../data/batches.js';
-import type { RlRunOptions } from './options.js';
+import type { RlRunOptions, RlSettings } from './options.js';
 import { runStage, type LoopConfig, type LoopSummary, type ParamGroup, type Stage, type StepContext, type StepOutcome } from '../loop.js';
 import { policyLogprobs, sampleGroups, scoreRows, type Completion, type PackedRows } from './rollout.js';
 import { grpoLoss, type GrpoLossOptions } from './losses.js';
 import { hostLoss } from './policy-loss.js';
 import { scoreCompletions, type RewardFunction } from './reward-fns.js';
 
-/** `options` over the stage's `defaults` (an option left undefined takes the default); a bad saveDtype fails now, before any work. */
-export function withDefaults<D extends object, O extends RlRunOptions>(defaults: D, options: O): D & O {
-  saveDtypeOption(options.saveDtype);
-  return { ...defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as D & O;
+/**
+ * The stage's options over its `defaults` (an option left undefined takes the default), checked:
+ * the loop's by resolveLoop (the same checks and messages as every stage's), the sampling ones
+ * here. A problem is a UserError naming the flag.
+ */
+export function resolveRl<D extends RlSettings, O extends RlRunOptions>(stage: string, defaults: D, options: O): { o: D & O; cfg: LoopConfig } {
+  const cfg = resolveLoop(stage, options, defaults);
+  numberOption(options, 'temperature', 1, 0, Infinity, 'min');
+  numberOption(options, 'topP', 1, 0, 1, 'min');
+  intOption(options, 'topK', 0);
+  numberOption(options, 'thinkingRatio', 0, 0, 1);
+  intOption(options, 'maxNewTokens', 1, 1);
+  if (!Array.isArray(options.prompts) || options.prompts.length === 0) throw new UserError(`${stage}: no prompts to train on`);
+  const o = { ...defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as D & O;
+  return { o, cfg: { ...cfg, evalInterval: o.evaluate ? cfg.evalInterval : 0 } };
 }
 
-/** The settings every stage has a default for (each stage's *_DEFAULTS). */
-export interface RlSettings {
-  batchSize: number;
-  epochs: number;
-  learningRate: number;
-  weightDecay: number;
-  gradClip: number;
-  logInterval: number;
-  saveInterval: number;
-  seed: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  thinkingRatio: number;
-  maxNewTokens: number;
+/** The options grpo and agent share (group-relative advantages and the CISPO/GRPO loss), checked. */
+export function checkGroupOptions(o: { loss: string; numGenerations: number; beta: number; epsilon: number; epsilonHigh: number }): void {
+  if (o.loss !== 'cispo' && o.loss !== 'grpo') throw new UserError(`--loss must be cispo or grpo, got '${o.loss}'`);
+  // advantages compare the samples of a group
+  intOption(o, 'numGenerations', 2, 2);
+  for (const k of ['beta', 'epsilon', 'epsilonHigh'] as const) numberOption(o, k, 0, 0);
 }
 
 export interface RlModels {
@@ -62,7 +64,6 @@ export interface RlModels {
 /** Checks the options every stage shares and loads the models; a problem is a UserError (one line). */
 export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
   refuseOverlap(['--out', o.out], [['--init-from', o.initFrom]]);
-  if (o.resume && o.overwrite) throw new UserError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   const tokenizer = Tokenizer.load(o.initFrom);
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new UserError(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
@@ -73,16 +74,6 @@ export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
 }
 
 export type RlSummary = LoopSummary;
-
-/** The loop's settings from the stage's options (merged over its defaults). */
-export function rlLoopConfig(stage: string, o: RlRunOptions & RlSettings): LoopConfig {
-  return {
-    stage, outDir: o.out, epochs: o.epochs, maxSteps: o.maxSteps,
-    lr: o.learningRate, weightDecay: o.weightDecay, gradClip: o.gradClip, logInterval: o.logInterval, saveInterval: o.saveInterval,
-    evalInterval: o.evalInterval ?? 10, seed: o.seed, resume: !!o.resume, overwrite: !!o.overwrite, stopAfterSteps: o.stopAfterSteps,
-    onProgress: o.onProgress, log: o.log, signal: o.signal,
-  };
-}
 
 /** What an RL stage adds to rlStage's plan: its policy hooks, more parameter groups, and one step on a batch of prompts. */
 export interface RlStageParts extends Pick<Stage, 'saveModel' | 'evaluate' | 'info' | 'updatesPerStep'> {
@@ -119,8 +110,9 @@ export function rlStage(o: { prompts: number; batchSize: number; seed: number; l
 }
 
 /** Runs an RL stage in its run folder (loop.ts runStage). */
-export async function runRl(stage: string, o: RlRunOptions & RlSettings, parts: RlStageParts): Promise<RlSummary> {
-  const summary = await runStage(rlLoopConfig(stage, o), async () => rlStage({ ...o, prompts: o.prompts.length }, parts));
+export async function runRl(cfg: LoopConfig, o: RlRunOptions & RlSettings, parts: RlStageParts): Promise<RlSummary> {
+  const stage = cfg.stage;
+  const summary = await runStage(cfg, async () => rlStage({ ...o, prompts: o.prompts.length }, parts));
   o.log?.(`${stage}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s; model in ${summary.modelDir}`);
   return summary;
 }
