@@ -1,6 +1,7 @@
 // Builds the browser side with esbuild (run by `npm run prepare`, after tsc):
 //   dist/web/minimind.js   the library as one ES module for pages (src/web/lib.ts)
-//   dist/web/app/          the "Run here" / "Train here" page: index.html, style.css, app.js, worker.js
+//   dist/web/app/          the "Run here" / "Train here" page: index.html, style.css, app.js, worker.js,
+//                          webgpu-worker.js (the WebGPU device thread)
 // One rule makes the library run in a page: a module X.ts with a sibling X.browser.ts is replaced by
 // it (src/io: files on an in-memory volume, POSIX paths, no process; src/backends/loaders: no
 // native addons), and Node's Buffer comes from the `buffer` package. The build fails when any
@@ -58,7 +59,7 @@ function refuseNode(result, what) {
 mkdirSync(join(out, 'app'), { recursive: true });
 const lib = await esbuild.build({ ...common, entryPoints: { minimind: join(root, 'src', 'web', 'lib.ts') }, outdir: out });
 refuseNode(lib, 'dist/web/minimind.js');
-const app = await esbuild.build({ ...common, entryPoints: { app: join(root, 'src', 'web', 'app.ts'), worker: join(root, 'src', 'web', 'worker.ts') }, outdir: join(out, 'app') });
+const app = await esbuild.build({ ...common, entryPoints: { app: join(root, 'src', 'web', 'app.ts'), worker: join(root, 'src', 'web', 'worker.ts'), 'webgpu-worker': join(root, 'src', 'backends', 'webgpu', 'worker.ts') }, outdir: join(out, 'app') });
 refuseNode(app, 'dist/web/app');
 for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'src', 'web', f), join(out, 'app', f));
 

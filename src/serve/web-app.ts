@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { errors } from './errors.js';
 
 const APP_DIR = new URL('../../web/app/', import.meta.url);
-const PAGE_FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript', 'worker.js': 'text/javascript', 'style.css': 'text/css', 'app.js.map': 'application/json', 'worker.js.map': 'application/json' };
+const PAGE_FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript', 'worker.js': 'text/javascript', 'webgpu-worker.js': 'text/javascript', 'style.css': 'text/css', 'app.js.map': 'application/json', 'worker.js.map': 'application/json', 'webgpu-worker.js.map': 'application/json' };
 export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
 // Same-origin only; cross-origin isolation (COOP + COEP) gives the page SharedArrayBuffer, which

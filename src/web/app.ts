@@ -6,11 +6,11 @@ import type { ChatMessage, FromWorker, ModelInfo, Sampling, ToWorker } from './p
 import type { StepReport } from '../train/options.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const worker = new Worker(new URL(`./worker.js${location.search}`, import.meta.url), { type: 'module' });
 const send = (m: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(m, transfer);
 
 /** What the page has done, for people reading the console and for the browser tests. */
-const state = { backend: '', model: null as ModelInfo | null, lastIds: [] as number[], losses: [] as { stage: string; step: number; loss: number }[], trained: null as string | null, errors: [] as string[] };
+const state = { backend: '', model: null as ModelInfo | null, lastIds: [] as number[], losses: [] as { stage: string; step: number; loss: number; tokens: number; at: number }[], trained: null as string | null, errors: [] as string[] };
 (window as unknown as { minimindPage: typeof state }).minimindPage = state;
 
 // ---- tabs ----
@@ -182,7 +182,7 @@ function trainingDone(): void {
 }
 
 function progress(r: StepReport): void {
-  state.losses.push({ stage: r.stage, step: r.step, loss: r.loss });
+  state.losses.push({ stage: r.stage, step: r.step, loss: r.loss, tokens: r.tokens, at: performance.now() });
   const now = performance.now();
   if (r.stage !== stageStart.stage) stageStart = { stage: r.stage, at: now, step: r.step };
   $<HTMLProgressElement>('progress').value = r.step / r.totalSteps;

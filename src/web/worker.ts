@@ -7,6 +7,8 @@ import { nextTick } from './timers.js';
 import { zipSync } from 'fflate';
 import { setBackend } from '../core/device.js';
 import { jsBackend } from '../backends/js/index.js';
+import { loadWebgpuBackend, webgpuLoadError } from '../backends/webgpu/index.js';
+import { prestartThread } from '../backends/webgpu/thread.browser.js';
 import { countParameters } from '../model/config.js';
 import { generateSteps } from '../model/generate.js';
 import { loadInferenceFolder, type InferenceFolder } from '../formats/inference-folder.js';
@@ -18,8 +20,30 @@ import type { FromWorker, ToWorker, ModelInfo } from './protocol.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
-// The backend: js everywhere; the WebGPU backend replaces this line where the tab has an adapter.
-setBackend(jsBackend);
+/**
+ * The backend: WebGPU where the tab has an adapter and may block on it (SharedArrayBuffer needs a
+ * cross-origin isolated page: minimind serve sends COOP/COEP), else js. ?backend=js forces js.
+ */
+async function pickBackend(): Promise<string> {
+  setBackend(jsBackend);
+  const why = new URL(self.location.href).searchParams.get('backend') === 'js' ? 'asked for js'
+    : !(navigator as Navigator & { gpu?: unknown }).gpu ? 'no WebGPU in this browser'
+    : !self.crossOriginIsolated ? 'the page is not cross-origin isolated (no SharedArrayBuffer)' : null;
+  if (!why) {
+    try {
+      await prestartThread();
+      const webgpu = loadWebgpuBackend();
+      if (webgpu) {
+        setBackend(webgpu);
+        return `webgpu (${webgpu.adapter.description || 'adapter'})`;
+      }
+      return `js (WebGPU failed: ${webgpuLoadError()})`;
+    } catch (e) {
+      return `js (WebGPU failed: ${(e as Error).message})`;
+    }
+  }
+  return `js (${why})`;
+}
 
 let folder: InferenceFolder | null = null;
 let label = '';
@@ -135,7 +159,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     training?.abort();
     return;
   }
-  handle(m).catch((err: Error) => post({ type: 'error', message: err.message.replace(/^minimind: /, '') }));
+  ready.then(() => handle(m)).catch((err: Error) => post({ type: 'error', message: err.message.replace(/^minimind: /, '') }));
 };
 
-post({ type: 'ready', backend: 'js' });
+const ready = pickBackend().then((backend) => post({ type: 'ready', backend }));

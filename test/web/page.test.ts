@@ -6,7 +6,8 @@
 //   - the model trained in the tab, downloaded as a zip, loads in Node and gives the tab's ids;
 //   - every request stays on 127.0.0.1 (playwright intercepts them all; anything else is aborted
 //     and fails the test);
-// once with WebGPU available (--enable-unsafe-webgpu: SwiftShader) and once without it.
+// Run here once with WebGPU available (--enable-unsafe-webgpu: SwiftShader; the page computes on
+// it) and once without (--disable-webgpu: the js fallback); Train here on the js fallback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -28,12 +29,14 @@ const skip = !CHROMIUM ? 'no chromium binary (apt-get install -y chromium, or se
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
-interface PageState { backend: string; model: { label: string } | null; lastIds: number[]; losses: { stage: string; step: number; loss: number }[]; trained: string | null; errors: string[] }
+interface PageState { backend: string; model: { label: string } | null; lastIds: number[]; losses: { stage: string; step: number; loss: number; tokens: number }[]; trained: string | null; errors: string[] }
 
 let fx: ServedFixture;
 let server: RunningServer;
 let tmp: string;
 const PROMPT = 'What is the capital of France?';
+/** |tab loss - Node js loss| allowed over the first 20 steps: the same code in two V8s (observed: 0). */
+const BOUND = 1e-6;
 
 before(async () => {
   if (skip) return;
@@ -90,7 +93,9 @@ async function withBrowser(webgpu: boolean, fn: (page: Page, external: string[])
     const page = await context.newPage();
     page.on('pageerror', (e) => external.push(`page error: ${e.message}`));
     await page.goto(`${server.url}/app/`);
-    await page.waitForFunction(() => !!(window as unknown as { minimindPage?: PageState }).minimindPage?.backend);
+    await page.waitForFunction(() => !!(window as unknown as { minimindPage?: PageState }).minimindPage?.backend, null, { timeout: 90_000 });
+    // WebGPU where the tab has it (SwiftShader here), else the js fallback
+    assert.match((await state(page)).backend, webgpu ? /^webgpu \(/ : /^js \(/);
     await fn(page, external);
     assert.deepEqual(external, [], 'requests that left 127.0.0.1 (or page errors)');
   } finally {
@@ -135,10 +140,12 @@ for (const webgpu of [true, false]) {
   });
 }
 
-test('Train here: the first 20 losses equal Node\'s js backend; the downloaded model loads in Node and gives the tab\'s ids', { skip }, async () => {
+// Training runs on the js fallback: SwiftShader computes each step on the CPU through Vulkan
+// emulation, many times slower than js on this machine (docs/performance.md), too slow for CI.
+test('Train here, WebGPU unavailable: the first 20 losses equal Node\'s js backend; the downloaded model loads in Node and gives the tab\'s ids', { skip }, async () => {
   const expected = await nodeQuickstartLosses();
   assert.equal(expected.length, 20);
-  await withBrowser(true, async (page) => {
+  await withBrowser(false, async (page) => {
     await page.click('#tab-train');
     await page.selectOption('#size', 'small');
     await page.fill('#train-seed', '42');
@@ -154,8 +161,8 @@ test('Train here: the first 20 losses equal Node\'s js backend; the downloaded m
     const got = s.losses.slice(0, 20);
     assert.ok(got.every((l) => l.stage === 'pretrain'));
     const diffs = got.map((l, i) => Math.abs(l.loss - expected[i]));
-    // Same code and the same float32 arithmetic in both V8s: equal to rounding (bound 1e-5 relative).
-    diffs.forEach((d, i) => assert.ok(d <= 1e-5 * Math.abs(expected[i]), `step ${i + 1}: tab ${got[i].loss}, Node ${expected[i]}`));
+    // the same code and float32 arithmetic in both V8s
+    diffs.forEach((d, i) => assert.ok(d <= BOUND, `step ${i + 1}: tab ${got[i].loss}, Node ${expected[i]} (|diff| ${d} > ${BOUND})`));
     console.log(`# first 20 losses: max |tab - node| = ${Math.max(...diffs)}`);
 
     // chat with the model in the tab (it was loaded when training stopped), then download it

@@ -7,12 +7,12 @@
 //
 // Buffers are WebgpuBuffer handles (an id the worker maps to a pooled GPUBuffer); dtypes float32
 // and int32. A GPU error (WGSL validation, out of memory) is reported by the next read.
-import { Worker } from 'node:worker_threads';
 import type { Backend, Buf, DeviceBuffer, FusedDecodeSpec, FusedDecoder } from '../backend.js';
 import { allocHost, type DType, type HostArray } from '../../core/dtype.js';
 import type { AdapterSummary } from './runtime.js';
 import { probeAdapter } from './adapter.js';
 import type { Call, Sync } from './worker.js';
+import { startThread } from './thread.js';
 
 export type { AdapterSummary };
 
@@ -67,10 +67,7 @@ function start(): WebgpuBackend {
   const probe = probeAdapter();
   if ('error' in probe) throw new Error(probe.error);
   const sab = new SharedArrayBuffer(16 + 64 * 1024);
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { sab } });
-  worker.unref();
-  let dead: string | null = null;
-  worker.on('error', (e) => { dead = e.message; });
+  const worker = startThread(sab);
   waitFor(sab, 60_000, 'starting WebGPU');
   const adapter = JSON.parse(text(sab)) as AdapterSummary;
 
@@ -80,8 +77,9 @@ function start(): WebgpuBackend {
   let nextDecoder = 1;
   let live = 0;
   const post = (sync?: Sync): void => {
+    const dead = worker.failed();
     if (dead) throw new Error(`the WebGPU worker stopped: ${dead}`);
-    worker.postMessage({ calls: pending, sync });
+    worker.post({ calls: pending, sync });
     pending = [];
   };
   const flushSoon = (): void => {

@@ -7,10 +7,10 @@
 // ['alloc', id, dtype, size], ['free', id], ['write', id, data], ['decoderCreate', handle, spec,
 // logits id] / ['decoderStep', handle, token, pos] / ['decoderFree', handle], or a kernel name. A sync is
 // answered in its shared buffer: int32 [0] state (1 done, 2 error), [1] payload bytes; payload at 16.
-import { parentPort, workerData } from 'node:worker_threads';
+import { gpu as getGpu, onMessage, startData } from './host.js';
 import { Runtime, type AdapterSummary } from './runtime.js';
 import { kernels } from './kernels/index.js';
-import { describeAdapter } from './adapter.js';
+import { describeAdapter } from './describe.js';
 import { Decoder, type DecoderSpec } from './kernels/decode.js';
 
 export type Call = [string, ...unknown[]];
@@ -34,16 +34,9 @@ function answer(sab: SharedArrayBuffer, state: 1 | 2, payload: Uint8Array): void
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 async function init(): Promise<void> {
-  const { sab, powerPreference } = workerData as { sab: SharedArrayBuffer; powerPreference?: GPUPowerPreference };
+  const { sab, powerPreference } = await startData();
   try {
-    let mod: { create: (o: string[]) => GPU; globals: object };
-    try {
-      mod = await import('webgpu' as string);
-    } catch (e) {
-      throw new Error(`the 'webgpu' package (Dawn) is not installed or has no binary for ${process.platform}-${process.arch} (${(e as Error).message.split('\n')[0]}); run \`npm install webgpu\``);
-    }
-    Object.assign(globalThis, mod.globals);
-    const gpu = mod.create([]);
+    const gpu = await getGpu();
     const adapter = await gpu.requestAdapter({ powerPreference: powerPreference ?? 'high-performance' });
     if (!adapter) throw new Error('no WebGPU adapter was found (no Metal, Vulkan or D3D12 device with WebGPU support)');
     keep.push(gpu, adapter);
@@ -114,7 +107,8 @@ async function sync(s: Sync): Promise<void> {
   }
 }
 
-parentPort!.on('message', (msg: { calls: Call[]; sync?: Sync }) => {
+onMessage((message) => {
+  const msg = message as { calls: Call[]; sync?: Sync };
   chain = chain.then(async () => {
     run(msg.calls);
     if (msg.sync) await sync(msg.sync);

@@ -8,6 +8,7 @@
 // products a GEMV.
 import type { Runtime } from '../runtime.js';
 import { kernel } from '../wgsl.js';
+import { process } from '../../../io/process.js';
 
 const BM = 128, BN = 128, BK = 8, STRIDE = 132;
 
