@@ -41,6 +41,8 @@ export class Runtime {
   private readonly uids = new WeakMap<GPUBuffer, number>();
   private nextUid = 1;
   private encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass: consecutive dispatches share one (WebGPU orders and makes visible each dispatch's writes to the next). */
+  private pass: GPUComputePassEncoder | null = null;
   private readonly arena: GPUBuffer;
   private readonly arenaHost = new ArrayBuffer(PARAM_STRIDE * ARENA_SLOTS);
   private arenaUsed = 0;
@@ -141,7 +143,7 @@ export class Runtime {
   async read(id: number, bytes: number): Promise<ArrayBuffer> {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.commandEncoder().copyBufferToBuffer(this.get(id), 0, staging, 0, size);
+    this.copyEncoder().copyBufferToBuffer(this.get(id), 0, staging, 0, size);
     this.submit();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -188,16 +190,16 @@ export class Runtime {
       });
       this.bindGroups.set(key, group);
     }
-    const pass = this.commandEncoder().beginComputePass();
+    const pass = (this.pass ??= this.commandEncoder().beginComputePass());
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
-    pass.end();
   }
 
   /** Submits everything recorded so far. */
   submit(): void {
     if (!this.encoder) return;
+    this.endPass();
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed * PARAM_STRIDE);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
@@ -206,11 +208,22 @@ export class Runtime {
 
   /** Records a buffer-to-buffer copy (bytes multiple of 4). */
   copyBuffer(dst: number, dstOffset: number, src: number, srcOffset: number, bytes: number): void {
-    if (bytes > 0) this.commandEncoder().copyBufferToBuffer(this.get(src), srcOffset, this.get(dst), dstOffset, bytes);
+    if (bytes > 0) this.copyEncoder().copyBufferToBuffer(this.get(src), srcOffset, this.get(dst), dstOffset, bytes);
   }
 
   private commandEncoder(): GPUCommandEncoder {
     return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  /** The encoder for a command outside compute passes (a copy): the open pass ends first. */
+  private copyEncoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.commandEncoder();
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
   }
 
   private unalias(def: KernelDef, ids: number[]): GPUBuffer[] {
