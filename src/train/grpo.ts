@@ -12,7 +12,7 @@ import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
 import { packRows, promptCompletionRows } from './rl/rollout.js';
 import { UserError } from '../core/errors.js';
 import type { RewardFunction } from './rl/reward-fns.js';
-import { resolveRl, checkGroupOptions, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, runRl, sampleAndScore, std, type RlSummary } from './rl/stage.js';
+import { resolveRl, checkGroupOptions, rankSlice, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, promptRenderer, runRl, sampleAndScore, std, type RlSummary } from './rl/stage.js';
 
 export interface GrpoOptions extends RlRunOptions {
   /** Summed into the reward of each sample (MiniMind: rule rewards + a reward model). */
@@ -50,17 +50,21 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
   return runRl(cfg, o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, beta: o.beta, temperature: o.temperature, max_new_tokens: o.maxNewTokens, init_from: o.initFrom, rewards: o.rewards.map((r) => r.name).join(', ') },
-    step: async (indices, { seed }) => {
+    step: async (indices, { seed, dist }) => {
       const rand = mulberry32(mixSeed(seed, 7));
-      const batch = [...indices].map((i) => o.prompts[i]);
-      const promptIds = batch.map((p) => renderPrompt(p, rand() < o.thinkingRatio));
-      const { completions, total, parts } = await sampleAndScore(m, batch, promptIds, o.rewards, { ...o, seed });
+      const all = [...indices].map((i) => o.prompts[i]);
+      const allIds = all.map((p) => renderPrompt(p, rand() < o.thinkingRatio));
+      // data parallel: this rank's prompts; its loss and logs weighted by its share (summed over the ranks)
+      const { lo, hi, share } = rankSlice(all.length, dist);
+      const batch = all.slice(lo, hi);
+      const promptIds = allIds.slice(lo, hi);
+      const { completions, total, parts } = await sampleAndScore(m, batch, promptIds, o.rewards, { ...o, seed, firstPrompt: lo });
       const packed = packRows(promptCompletionRows(promptIds, completions), m.pad);
-      const r = groupPolicyUpdate(m, packed, groupAdvantages(total, o.numGenerations), { loss: o.loss, beta: o.beta, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh });
+      const r = groupPolicyUpdate(m, packed, groupAdvantages(total, o.numGenerations), { loss: o.loss, beta: o.beta, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh }, share);
       const logs: Record<string, number> = {
         loss: r.loss,
         reward: mean(total),
-        reward_std: std(total),
+        reward_std: std(total), // (under launch: the mean of the ranks' standard deviations)
         kl: r.kl,
         clip_frac: r.clipFraction,
         len: r.len,
@@ -69,6 +73,7 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
         varied_groups: groupsWithSignal(total, o.numGenerations),
       };
       for (const [name, values] of Object.entries(parts)) logs[`reward_${name}`] = mean(values);
+      for (const k of Object.keys(logs)) logs[k] *= share;
       return { logs, tokens: packed.lengths.reduce((s, n) => s + n, 0) };
     },
   });

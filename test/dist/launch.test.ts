@@ -151,7 +151,7 @@ test('bad launches: one minimind: line, exit 2', { skip }, async () => {
     [['launch', '--nproc-per-node', '0', 'pretrain', '--data', 'x'], /--nproc-per-node must be an integer ≥ 1/],
     [['launch', '--nproc-per-node', '2', '--nnodes', '2', '--node-rank', '2', '--master-addr', '10.0.0.1', 'pretrain', '--data', 'x'], /--node-rank 2 must be below --nnodes 2/],
     [['launch', '--nproc-per-node', '2', '--nnodes', '2', 'pretrain', '--data', 'x'], /--nnodes > 1 needs --master-addr/],
-    [['launch', '--nproc-per-node', '2', 'grpo'], /grpo is not data-parallel yet/],
+    [['launch', '--nproc-per-node', '2', 'ppo'], /ppo is not data-parallel yet/],
     [['launch', '--nproc-per-node', '2'], /give the stage to run/],
     [['launch', '--nproc', '2', 'pretrain'], /unknown option '--nproc'/],
   ];

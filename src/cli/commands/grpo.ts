@@ -3,7 +3,7 @@ import { grpo, GRPO_DEFAULTS } from '../../train/grpo.js';
 import { readRlaif } from '../../data/rl.js';
 import { gtRewardFn } from '../../train/rl/reward-fns.js';
 import { gtAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { intFlag, REWARD_FLAGS, REWARD_USAGE, rewardsFromFlags, rlUsage, runRlCommand } from './rl-flags.js';
+import { intFlag, REWARD_FLAGS, REWARD_USAGE, rewardsFromFlags, rlCommandOptions, rlUsage, runRlCommand } from './rl-flags.js';
 
 const USAGE = `Usage: minimind grpo --data FILE --init-from MODEL_DIR [options]
 
@@ -19,12 +19,17 @@ Data (RLAIF jsonl: {"conversations": [{"role": "user", ...}, {"role": "assistant
 ${REWARD_USAGE}
 ${rlUsage(GRPO_DEFAULTS)}`;
 
+const COMMAND = { stage: 'grpo' as const, usage: USAGE, flags: { 'max-seq-len': { type: 'string' as const }, ...REWARD_FLAGS } };
+
+/** The flags' inputs and run folder (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]) {
+  return rlCommandOptions(argv, COMMAND);
+}
+
 export async function run(argv: string[]): Promise<void> {
   let rewards: ReturnType<typeof rewardsFromFlags> = [];
   await runRlCommand(argv, {
-    stage: 'grpo',
-    usage: USAGE,
-    flags: { 'max-seq-len': { type: 'string' }, ...REWARD_FLAGS },
+    ...COMMAND,
     read: readRlaif,
     checkFlags: (v) => void (rewards = rewardsFromFlags(v)),
     checkData: (prompts, evalPrompts) => {

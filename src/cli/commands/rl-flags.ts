@@ -126,6 +126,22 @@ export interface RlCommandInput {
 }
 
 /**
+ * The flags of an RL command (null after --help): what `minimind launch` checks (data, held-out
+ * data, the model folder, the run folder) before it starts any rank, and the rest for the stage.
+ */
+export function rlCommandOptions(argv: string[], c: { stage: string; usage: string; flags: FlagSpec }): { v: Values; data: string; evalData?: string; initFrom: string; out: string } | null {
+  const parsed = parseFlags(argv, { ...RL_FLAGS, ...c.flags }, c.usage);
+  if (!parsed) return null;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${c.usage}`);
+  const data = str(v, 'data');
+  const initFrom = str(v, 'init-from');
+  if (!data) throw new CliError(`--data is required\n\n${c.usage}`);
+  if (!initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${c.usage}`);
+  return { v, data, evalData: str(v, 'eval-data'), initFrom, out: str(v, 'out') ?? `runs/${c.stage}` };
+}
+
+/**
  * What grpo, ppo and agent do around their stage: flags (RL_FLAGS + the stage's own), the data
  * and model folder checks, the prompts, then the stage as every stage runs as a command
  * (runStageCommand: progress line, Ctrl-C = checkpoint and stop with exit code 130).
@@ -145,17 +161,11 @@ export async function runRlCommand(
     run: (x: RlCommandInput) => Promise<RlSummary>;
   },
 ): Promise<void> {
-  const parsed = parseFlags(argv, { ...RL_FLAGS, ...c.flags }, c.usage);
-  if (!parsed) return;
-  const v = parsed.values;
-  if (parsed.positionals.length > 0) throw new CliError(`unexpected argument '${parsed.positionals[0]}'\n\n${c.usage}`);
+  const o = rlCommandOptions(argv, c);
+  if (!o) return;
+  const { v, initFrom, out } = o;
   c.checkFlags?.(v);
-  const data = str(v, 'data');
-  const initFrom = str(v, 'init-from');
-  if (!data) throw new CliError(`--data is required\n\n${c.usage}`);
-  if (!initFrom) throw new CliError(`--init-from MODEL_DIR is required\n\n${c.usage}`);
   checkModelDir(initFrom);
-  const out = str(v, 'out') ?? `runs/${c.stage}`;
   const files = (flag: string) => (str(v, flag) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   refuseOverlap(['--out', out], [...files('data').map((f) => ['--data', f] as [string, string]), ...files('eval-data').map((f) => ['--eval-data', f] as [string, string]), ['--init-from', initFrom], ['--reward-model', str(v, 'reward-model')]]);
   const common = commonRlOptions(v);

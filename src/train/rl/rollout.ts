@@ -1,5 +1,5 @@
 // Rollouts and the training batch they become (MiniMind HEAD trainer/rollout_engine.py):
-//   sampleGroups  G samples per prompt with our batched generation (generateBatch: prompts of
+//   sampleGroups  G samples per prompt with our batched generation (ContinuousBatch: prompts of
 //                 different lengths in one ragged batch, per-row KV caches); a completion keeps
 //                 its end-of-turn token, so the completion mask runs up to and including it;
 //   packRows      right-padded (R, L) ids and the positions whose next token is trained (the
@@ -14,7 +14,7 @@ import { noGrad } from '../../core/autograd.js';
 import { scope } from '../../core/scope.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
 import * as ops from '../../ops/index.js';
-import { generateBatch, type FinishReason } from '../../model/batch-generate.js';
+import { ContinuousBatch, type FinishReason } from '../../model/batch-generate.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 
 export interface SamplingOptions {
@@ -28,6 +28,11 @@ export interface SamplingOptions {
   seed: number;
   /** The end-of-turn token (<|im_end|>). */
   eosTokenId: number;
+  /**
+   * Index of prompts[0] in the step's whole batch (a data-parallel rank samples its slice): sample
+   * j of prompt i draws from random stream (firstPrompt + i)·G + j, as it does in one process [0].
+   */
+  firstPrompt?: number;
 }
 
 export interface Completion {
@@ -40,16 +45,20 @@ export interface Completion {
 
 /** numGenerations samples of each prompt, prompt-major (completion i·G + j is sample j of prompt i). */
 export function sampleGroups(policy: MiniMindForCausalLM, prompts: number[][], o: SamplingOptions): Completion[] {
-  const out = generateBatch(policy, prompts, {
-    maxNewTokens: o.maxNewTokens,
-    temperature: o.temperature,
-    topP: o.topP,
-    topK: o.topK,
-    seed: o.seed,
-    numReturnSequences: o.numGenerations,
-    stopTokenIds: [o.eosTokenId],
-  });
-  return out.map((r) => ({ prompt: r.prompt, ids: r.finishReason === 'stop' ? [...r.ids, o.eosTokenId] : [...r.ids], finishReason: r.finishReason }));
+  // generateBatch's loop, with the streams of this slice of the batch (its prompts start at firstPrompt)
+  const n = o.numGenerations;
+  const params = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, stopTokenIds: [o.eosTokenId] };
+  const batch = new ContinuousBatch(policy, { maxBatch: Math.max(64, n) });
+  try {
+    const seqs = prompts.flatMap((p, i) => batch.add(p, params, undefined, { n, firstStream: ((o.firstPrompt ?? 0) + i) * n }));
+    while (batch.step());
+    return seqs.map((s, k) => {
+      const r = s.result();
+      return { prompt: Math.floor(k / n), ids: r.finishReason === 'stop' ? [...r.ids, o.eosTokenId] : [...r.ids], finishReason: r.finishReason };
+    });
+  } finally {
+    batch.dispose();
+  }
 }
 
 /** One training row: its tokens, and which of them are trained (the model's own output). */

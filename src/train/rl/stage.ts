@@ -17,6 +17,7 @@ import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
 import { loadFrozenModel } from '../common.js';
 import { intOption, numberOption, resolveLoop, saveDtypeOption } from '../options.js';
 import { cosineLr } from '../../optim/index.js';
+import type { DataParallel } from '../../dist/data-parallel.js';
 import { BatchPlan } from '../../data/batches.js';
 import type { RlRunOptions, RlSettings } from './options.js';
 import { runStage, type LoopConfig, type LoopSummary, type ParamGroup, type Stage, type StepContext, type StepOutcome } from '../loop.js';
@@ -141,12 +142,24 @@ export async function sampleAndScore(
   batch: RlPrompt[],
   promptIds: number[][],
   rewards: RewardFunction[],
-  o: { numGenerations: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number },
+  o: { numGenerations: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; firstPrompt?: number },
 ): Promise<{ completions: Completion[]; total: Float64Array; parts: Record<string, number[]> }> {
   const completions = sampleGroups(m.policy, promptIds, { ...o, eosTokenId: m.eos });
   const texts = completions.map((c) => m.tokenizer.decode(c.ids, { skipSpecialTokens: true }));
   const scored = await scoreCompletions(rewards, completions.map((c, k) => ({ prompt: batch[c.prompt], completion: texts[k], completionIds: c.ids, finishReason: c.finishReason })));
   return { completions, ...scored };
+}
+
+/**
+ * A data-parallel rank's slice [lo, hi) of a step's n prompts (contiguous, sizes differing by at
+ * most one) and its share of them; the whole batch and 1 for a single process. A loss that is a
+ * mean over the prompts' rows, times the share, summed over the ranks, is the one-process loss.
+ */
+export function rankSlice(n: number, dist?: DataParallel): { lo: number; hi: number; share: number } {
+  if (!dist) return { lo: 0, hi: n, share: 1 };
+  const lo = Math.floor((dist.rank * n) / dist.worldSize);
+  const hi = Math.floor(((dist.rank + 1) * n) / dist.worldSize);
+  return { lo, hi, share: (hi - lo) / n };
 }
 
 /** Trained tokens per row and their mean entropy (nats), from the rollout's masks. */
@@ -192,16 +205,17 @@ export function groupsWithSignal(rewards: ArrayLike<number>, groupSize: number):
 /**
  * One GRPO/CISPO update on packed rollouts (grpo and agent): old log-probs from the policy and
  * reference log-probs from the frozen model, both without gradients; the policy's log-probs with
- * gradients; the loss (+ the MoE auxiliary loss) backpropagated. Returns the loss, its statistics
- * and the rollout's length and entropy.
+ * gradients; the loss (+ the MoE auxiliary loss) backpropagated, times `weight` (a data-parallel
+ * rank's share of the batch). Returns the loss, its statistics and the rollout's length and entropy.
  */
-export function groupPolicyUpdate(m: RlModels, packed: PackedRows, advantages: ArrayLike<number>, lossOptions: GrpoLossOptions): { loss: number; kl: number; clipFraction: number; len: number; entropy: number } {
+export function groupPolicyUpdate(m: RlModels, packed: PackedRows, advantages: ArrayLike<number>, lossOptions: GrpoLossOptions, weight = 1): { loss: number; kl: number; clipFraction: number; len: number; entropy: number } {
   const old = scoreRows(m.policy, packed, true);
   const refScore = scoreRows(m.ref, packed);
   const r = scope(() => {
     const { logp, auxLoss } = policyLogprobs(m.policy, packed);
     const { loss, result } = hostLoss(logp, (v) => grpoLoss({ R: packed.R, T: packed.L, logp: v, oldLogp: old.logp, refLogp: refScore.logp, mask: packed.mask }, advantages, lossOptions));
-    (auxLoss ? ops.add(loss, auxLoss) : loss).backward();
+    const total = auxLoss ? ops.add(loss, auxLoss) : loss;
+    (weight !== 1 ? ops.scale(total, weight) : total).backward();
     return { loss: result.loss, kl: result.stats.kl, clipFraction: result.stats.clipFraction };
   });
   return { ...r, ...rolloutStats(old.entropy!, packed.mask, packed.R) };
