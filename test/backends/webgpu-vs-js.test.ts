@@ -49,9 +49,11 @@ test('webgpu vs js: elementwise, unary, swiglu, fill, copy, sumSquares, clipScal
   both('add in place', { a: rand(100), b: rand(100) }, ['a'], (be, x) => be.add(x.a, x.a, x.b, 100), 0);
 });
 
-test('webgpu vs js: matmul fp32 (vec4 and scalar tiles), every transpose case, accumulate, the one-row GEMV', { skip }, () => {
-  // multiples of 4 take the vec4 kernel ([132, 136, 20]: two tiles each way, a partial K slice), the rest the scalar one
-  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [13, 33, 17], [1, 200, 70], [1, 64, 8], [130, 129, 20], [25, 65, 300], [2, 300, 64], [132, 136, 20], [4, 8, 36], [64, 260, 100]];
+test('webgpu vs js: matmul fp32 (vec4 and scalar tiles, split-K), every transpose case, accumulate, the one-row GEMV', { skip }, () => {
+  // multiples of 4 take the vec4 kernel ([132, 136, 20]: two tiles each way, a partial K slice), the rest the scalar one;
+  // K >= 2048 over few output tiles is split along K (2, 2 and 4 slices, the last one partial)
+  const shapes = [[1, 1, 1], [1, 5, 3], [4, 1, 9], [13, 33, 17], [1, 200, 70], [1, 64, 8], [130, 129, 20], [25, 65, 300], [2, 300, 64], [132, 136, 20], [4, 8, 36], [64, 260, 100],
+    [20, 36, 2100], [21, 33, 2050], [8, 12, 4100]];
   for (const [M, N, K] of shapes) {
     for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {
       both(`matmul M=${M} N=${N} K=${K} transA=${ta} transB=${tb} acc=${acc}`, { out: rand(M * N), a: rand(M * K), b: rand(K * N) }, ['out'], (be, x) =>

@@ -7,7 +7,7 @@
 // training GEMM of the MiniMind sizes) take the vec4 form of the same tiling below; one-row
 // products a GEMV.
 import type { Runtime } from '../runtime.js';
-import { kernel } from '../wgsl.js';
+import { elementwise, grid, kernel, put } from '../wgsl.js';
 import { process } from '../../../io/process.js';
 
 const BM = 128, BN = 128, BK = 8, STRIDE = 132;
@@ -22,16 +22,16 @@ function source(transA: boolean, transB: boolean): string {
   const stores: string[] = [];
   for (let i = 0; i < 8; i++) {
     stores.push(`r = m0 + ty + ${i * 16}u; if (r < p.M) {`);
-    for (let j = 0; j < 8; j++) stores.push(`  c = n0 + tx + ${j * 16}u; if (c < p.N) { if (p.acc != 0u) { out[r * p.N + c] += c${i}${j}; } else { out[r * p.N + c] = c${i}${j}; } }`);
+    for (let j = 0; j < 8; j++) stores.push(`  c = n0 + tx + ${j * 16}u; if (c < p.N) { if (p.acc != 0u) { out[base + r * p.N + c] += c${i}${j}; } else { out[base + r * p.N + c] = c${i}${j}; } }`);
     stores.push('}');
   }
   // tile loads: 1024 elements of each operand, 4 per thread, consecutive threads on the operand's contiguous axis
   const loadA = transA
-    ? `let am = e % ${BM}u; let ak = e / ${BM}u; var av = 0.0; if (m0 + am < p.M && k0 + ak < p.K) { av = a[(k0 + ak) * p.M + m0 + am]; }`
-    : `let am = e / ${BK}u; let ak = e % ${BK}u; var av = 0.0; if (m0 + am < p.M && k0 + ak < p.K) { av = a[(m0 + am) * p.K + k0 + ak]; }`;
+    ? `let am = e % ${BM}u; let ak = e / ${BM}u; var av = 0.0; if (m0 + am < p.M && k0 + ak < kEnd) { av = a[(k0 + ak) * p.M + m0 + am]; }`
+    : `let am = e / ${BK}u; let ak = e % ${BK}u; var av = 0.0; if (m0 + am < p.M && k0 + ak < kEnd) { av = a[(m0 + am) * p.K + k0 + ak]; }`;
   const loadB = transB
-    ? `let bn = e / ${BK}u; let bk = e % ${BK}u; var bv = 0.0; if (n0 + bn < p.N && k0 + bk < p.K) { bv = b[(n0 + bn) * p.K + k0 + bk]; }`
-    : `let bn = e % ${BN}u; let bk = e / ${BN}u; var bv = 0.0; if (n0 + bn < p.N && k0 + bk < p.K) { bv = b[(k0 + bk) * p.N + n0 + bn]; }`;
+    ? `let bn = e / ${BK}u; let bk = e % ${BK}u; var bv = 0.0; if (n0 + bn < p.N && k0 + bk < kEnd) { bv = b[(n0 + bn) * p.K + k0 + bk]; }`
+    : `let bn = e % ${BN}u; let bk = e / ${BN}u; var bv = 0.0; if (n0 + bn < p.N && k0 + bk < kEnd) { bv = b[(k0 + bk) * p.N + n0 + bn]; }`;
   return `var<workgroup> As: array<f32, ${BK * STRIDE}>;
 var<workgroup> Bs: array<f32, ${BK * STRIDE}>;
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -39,8 +39,12 @@ var<workgroup> Bs: array<f32, ${BK * STRIDE}>;
   let ty = li / 16u;
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
+  // split-K: slice wid.z takes k in [kBegin, kEnd) and writes its own (M, N) block of out
+  let kBegin = wid.z * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
+  let base = wid.z * p.M * p.N;
   ${regs.map((r) => `var ${r} = 0.0;`).join(' ')}
-  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
     for (var q = 0u; q < 4u; q++) {
       let e = li + q * 256u;
       ${loadA}
@@ -75,28 +79,28 @@ function source4(transA: boolean, transB: boolean): string {
   // A tile (128 x 16) as 512 vec4, two per thread
   const loadA = transA
     ? `let k = e / 32u; let mq = e % 32u; var v = vec4f(0.0);
-      if (k0 + k < p.K && m0 + mq * 4u < p.M) { v = a[((k0 + k) * p.M + m0 + mq * 4u) / 4u]; }
+      if (k0 + k < kEnd && m0 + mq * 4u < p.M) { v = a[((k0 + k) * p.M + m0 + mq * 4u) / 4u]; }
       As[k * 32u + mq] = v;`
     : `let m = e / 4u; let kq = e % 4u; var v = vec4f(0.0);
-      if (m0 + m < p.M && k0 + kq * 4u < p.K) { v = a[((m0 + m) * p.K + k0 + kq * 4u) / 4u]; }
+      if (m0 + m < p.M && k0 + kq * 4u < kEnd) { v = a[((m0 + m) * p.K + k0 + kq * 4u) / 4u]; }
       let c = m % 4u;
       As[(kq * 4u + 0u) * 32u + m / 4u][c] = v.x; As[(kq * 4u + 1u) * 32u + m / 4u][c] = v.y;
       As[(kq * 4u + 2u) * 32u + m / 4u][c] = v.z; As[(kq * 4u + 3u) * 32u + m / 4u][c] = v.w;`;
   const loadB = transB
     ? `let n = e / 4u; let kq = e % 4u; var v = vec4f(0.0);
-      if (n0 + n < p.N && k0 + kq * 4u < p.K) { v = b[((n0 + n) * p.K + k0 + kq * 4u) / 4u]; }
+      if (n0 + n < p.N && k0 + kq * 4u < kEnd) { v = b[((n0 + n) * p.K + k0 + kq * 4u) / 4u]; }
       let c = n % 4u;
       Bs[(kq * 4u + 0u) * 32u + n / 4u][c] = v.x; Bs[(kq * 4u + 1u) * 32u + n / 4u][c] = v.y;
       Bs[(kq * 4u + 2u) * 32u + n / 4u][c] = v.z; Bs[(kq * 4u + 3u) * 32u + n / 4u][c] = v.w;`
     : `let k = e / 32u; let nq = e % 32u; var v = vec4f(0.0);
-      if (k0 + k < p.K && n0 + nq * 4u < p.N) { v = b[((k0 + k) * p.N + n0 + nq * 4u) / 4u]; }
+      if (k0 + k < kEnd && n0 + nq * 4u < p.N) { v = b[((k0 + k) * p.N + n0 + nq * 4u) / 4u]; }
       Bs[k * 32u + nq] = v;`;
   const stores: string[] = [];
   for (let i = 0; i < 8; i++) {
     const r = i < 4 ? `m0 + ty * 4u + ${i}u` : `m0 + 64u + ty * 4u + ${i - 4}u`;
     for (const [h, c0] of [[0, 'n0 + tx * 4u'], [1, 'n0 + 64u + tx * 4u']] as const) {
       const v = `vec4f(c${i}${h * 4}, c${i}${h * 4 + 1}, c${i}${h * 4 + 2}, c${i}${h * 4 + 3})`;
-      stores.push(`r = ${r}; c = ${c0}; if (r < p.M && c < p.N) { let o = (r * p.N + c) / 4u; if (p.acc != 0u) { out[o] += ${v}; } else { out[o] = ${v}; } }`);
+      stores.push(`r = ${r}; c = ${c0}; if (r < p.M && c < p.N) { let o = (base + r * p.N + c) / 4u; if (p.acc != 0u) { out[o] += ${v}; } else { out[o] = ${v}; } }`);
     }
   }
   return `var<workgroup> As: array<vec4f, ${BK4 * 32}>;
@@ -106,8 +110,12 @@ var<workgroup> Bs: array<vec4f, ${BK4 * 32}>;
   let ty = li / 16u;
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
+  // split-K: slice wid.z takes k in [kBegin, kEnd) and writes its own (M, N) block of out
+  let kBegin = wid.z * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
+  let base = wid.z * p.M * p.N;
   ${regs.join(' ')}
-  for (var k0 = 0u; k0 < p.K; k0 += ${BK4}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK4}u) {
     for (var q = 0u; q < 2u; q++) {
       let e = li + q * 256u;
       { ${loadA} }
@@ -124,6 +132,15 @@ var<workgroup> Bs: array<vec4f, ${BK4 * 32}>;
   var r: u32; var c: u32;
   ${stores.join('\n  ')}
 }`;
+}
+
+/**
+ * K slices for a product of `tiles` output tiles: 1, or enough that the slices fill ~256 workgroups
+ * when the tiles alone would leave most of a large GPU idle and each slice keeps >= 1024 of K.
+ */
+export function splitK(tiles: number, K: number): number {
+  if (tiles >= 128 || K < 2048) return 1;
+  return Math.max(1, Math.min(16, Math.floor(K / 1024), Math.ceil(256 / tiles)));
 }
 
 /** Which tiled GEMM serves aligned shapes: 'vec4' (default) or 'scalar' (MINIMIND_WEBGPU_GEMM=scalar). */
@@ -177,8 +194,24 @@ export function matmul(rt: Runtime, out: number, a: number, b: number, M: number
     rt.dispatch(k, [out, a, b], params, [Math.ceil(N / (transB ? GEMV_ROWS : 256))]);
     return;
   }
-  const k = GEMM === 'vec4' && M % 4 === 0 && N % 4 === 0 && K % 4 === 0
-    ? kernel(`matmul4_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:vec4f:w a:vec4f:r b:vec4f:r', () => source4(transA, transB))
-    : kernel(`matmul_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32', 'out:f32:w a:f32:r b:f32:r', () => source(transA, transB));
-  rt.dispatch(k, [out, a, b], params, [Math.ceil(N / BN), Math.ceil(M / BM)]);
+  const vec4 = GEMM === 'vec4' && M % 4 === 0 && N % 4 === 0 && K % 4 === 0;
+  const k = vec4
+    ? kernel(`matmul4_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32 kChunk:u32', 'out:vec4f:w a:vec4f:r b:vec4f:r', () => source4(transA, transB))
+    : kernel(`matmul_${+transA}${+transB}`, 'M:u32 N:u32 K:u32 acc:u32 kChunk:u32', 'out:f32:w a:f32:r b:f32:r', () => source(transA, transB));
+  const tiles = Math.ceil(N / BN) * Math.ceil(M / BM);
+  const S = splitK(tiles, K);
+  if (S === 1) {
+    rt.dispatch(k, [out, a, b], [...params, K], [Math.ceil(N / BN), Math.ceil(M / BM)]);
+    return;
+  }
+  // too few output tiles to fill the GPU (weight gradients: K = tokens): S slices of K into S
+  // partial products, then one pass adds them up into out
+  const chunk = Math.ceil(K / S / BK4) * BK4;
+  const slices = Math.ceil(K / chunk);
+  const part = rt.scratch(slices * M * N);
+  rt.dispatch(k, [part, a, b], [M, N, K, 0, chunk], [Math.ceil(N / BN), Math.ceil(M / BM), slices]);
+  const sum = elementwise('splitKSum', 'n:u32 slices:u32 acc:u32', 'out:f32:w part:f32:r', `var s = 0.0;
+  for (var z = 0u; z < p.slices; z++) { s += part[z * p.n + i]; }
+  ${put('out', 'i', 's')}`);
+  rt.dispatch(sum, [out, part], [M * N, slices, accumulate ? 1 : 0], grid(M * N));
 }
