@@ -22,6 +22,8 @@ export interface RunPipelineOptions {
   print?: (line: string) => void;
   /** Only resolve and print the commands. */
   dryRun?: boolean;
+  /** Aborting it stops the running stage (SIGTERM to its process): the CLI aborts on SIGTERM. */
+  signal?: AbortSignal;
 }
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -87,7 +89,7 @@ function readMarker(out: string, name: string): { argv: string[]; seconds: numbe
 }
 
 /** Runs one stage's command, printing and logging its output; resolves with its exit code and last lines. */
-function runChild(argv: string[], logPath: string, print: (line: string) => void, prefix: string): Promise<{ code: number | null; tail: string[] }> {
+function runChild(argv: string[], logPath: string, print: (line: string) => void, prefix: string, signal?: AbortSignal): Promise<{ code: number | null; tail: string[] }> {
   return new Promise((resolvePromise, reject) => {
     const log = createWriteStream(logPath, { flags: 'a' });
     const child = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
@@ -105,16 +107,12 @@ function runChild(argv: string[], logPath: string, print: (line: string) => void
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    // Ctrl-C reaches the child too (same process group): a training stage saves a checkpoint and
-    // exits 130; the pipeline waits for that instead of dying first. SIGTERM is passed on.
-    const onInt = () => {};
-    const onTerm = () => child.kill('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    // The caller's abort (the CLI's SIGTERM) is passed on to the stage, which saves and exits.
+    const onAbort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort);
     child.on('error', reject);
     child.on('close', (code) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      signal?.removeEventListener('abort', onAbort);
       if (pending) {
         print(`${prefix}${pending}`);
         tail.push(pending);
@@ -167,7 +165,7 @@ export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}
     writeFileAtomic(join(out, '.pipeline', `${p.name}.started.json`), JSON.stringify({ argv: p.argv, started: new Date().toISOString() }) + '\n');
     print(`[${p.name}] minimind ${argv.join(' ')}`);
     const t0 = Date.now();
-    const { code, tail } = await runChild(argv, join(out, '.pipeline', `${p.name}.log`), print, `[${p.name}] `);
+    const { code, tail } = await runChild(argv, join(out, '.pipeline', `${p.name}.log`), print, `[${p.name}] `, o.signal);
     const seconds = (Date.now() - t0) / 1000;
     const summary = tail.filter((l) => !/ \d+%\|?.*\[\d/.test(l)).slice(-15).join('\n');
     dirty = true;

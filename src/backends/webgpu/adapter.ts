@@ -1,12 +1,12 @@
 // What the machine's WebGPU adapter is, without starting the backend: Dawn run in a child process
 // (so that its adapter discovery, which may print driver warnings on stderr, stays out of this
 // process's output). `--device auto` asks this before it starts the backend.
-// Run as a program, it prints the adapter summary as JSON, or {"error": ...}.
+// The child is src/cli/webgpu-probe.ts, which prints the adapter summary as JSON, or {"error": ...}.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export { describeAdapter, type AdapterInfo } from './describe.js';
-import { describeAdapter, type AdapterInfo } from './describe.js';
+import type { AdapterInfo } from './describe.js';
 
 let probed: AdapterInfo | { error: string } | undefined;
 
@@ -16,24 +16,10 @@ export function probeAdapter(): AdapterInfo | { error: string } {
 }
 
 function probe(): AdapterInfo | { error: string } {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../cli/webgpu-probe.js', import.meta.url))], { encoding: 'utf8', timeout: 30_000 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as AdapterInfo | { error: string };
   } catch {
     return { error: `the WebGPU probe failed (${r.error?.message ?? `exit ${r.status}`})` };
   }
 }
-
-async function main(): Promise<void> {
-  try {
-    const { create, globals } = await import('webgpu' as string) as { create: (o: string[]) => GPU; globals: object };
-    Object.assign(globalThis, globals);
-    const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
-    console.log(JSON.stringify(adapter ? describeAdapter(adapter.info) : { error: 'no WebGPU adapter was found' }));
-  } catch (e) {
-    console.log(JSON.stringify({ error: (e as Error).message.split('\n')[0] }));
-  }
-  process.exit(0);
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) void main();

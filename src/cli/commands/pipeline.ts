@@ -26,7 +26,20 @@ export async function run(argv: string[]): Promise<void> {
   const spec = await loadPipeline(p.positionals[0]);
   if (typeof p.values.out === 'string') spec.out = p.values.out;
   const t0 = Date.now();
-  const records = await runPipeline(spec, { dryRun: p.values['dry-run'] === true });
+  // Ctrl-C reaches the running stage too (same process group): it saves a checkpoint and exits 130,
+  // and the pipeline waits for that instead of dying first. SIGTERM is passed on to the stage.
+  const controller = new AbortController();
+  const onInt = () => {};
+  const onTerm = () => controller.abort();
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  let records;
+  try {
+    records = await runPipeline(spec, { dryRun: p.values['dry-run'] === true, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
   if (p.values['dry-run'] === true) return;
   const ran = records.filter((r) => r.status === 'ran').length;
   console.log(`pipeline ${spec.name}: ${records.length} stages (${ran} run now, ${records.length - ran} done earlier) in ${((Date.now() - t0) / 1000).toFixed(1)} s; report: ${spec.out}/report.html`);
