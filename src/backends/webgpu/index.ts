@@ -154,17 +154,17 @@ function start(): WebgpuBackend {
       const logits = alloc('float32', spec.vocab);
       const ids = (o: object): object => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v instanceof WebgpuBuffer ? v.ptr : v]));
       enqueue(['decoderCreate', handle, { ...ids(spec), layers: spec.layers.map(ids) }, logits.ptr]);
-      let live = true;
+      let open = true;
       return {
         step(token: number, pos: number, out: Float32Array): void {
-          if (!live) throw new Error('the fused decoder was disposed');
+          if (!open) throw new Error('the fused decoder was disposed');
           enqueue(['decoderStep', handle, token, pos]);
           const s = request('read', spec.vocab * 4, logits.ptr);
           out.set(new Float32Array(s, 16, spec.vocab));
         },
         dispose(): void {
-          if (!live) return;
-          live = false;
+          if (!open) return;
+          open = false;
           enqueue(['decoderFree', handle]);
           backend.free(logits);
         },
