@@ -12,7 +12,7 @@ import { packRows } from './rl/rollout.js';
 import { agentRollouts, trajectoryRow } from './rl/agent-rollout.js';
 import { agentReward } from './rl/rewards.js';
 import { UserError } from '../core/errors.js';
-import { resolveRl, checkGroupOptions, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, type RlSummary } from './rl/stage.js';
+import { resolveRl, checkGroupOptions, rankSlice, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, type RlSummary } from './rl/stage.js';
 
 export interface AgentOptions extends RlRunOptions {
   /** Runs the calls (default: MiniMind's mock tools). */
@@ -52,11 +52,13 @@ export async function agent(options: AgentOptions): Promise<RlSummary> {
   return runRl(cfg, o, {
     ...policyHooks(o, m),
     info: { loss: o.loss, num_generations: o.numGenerations, max_turns: o.maxTurns, beta: o.beta, temperature: o.temperature, init_from: o.initFrom, tools: registry.names.join(', ') },
-    step: async (indices, { seed }) => {
-      const batch = [...indices].map((i) => o.prompts[i]);
+    step: async (indices, { seed, dist }) => {
+      // data parallel: this rank's prompts (their trajectories sampled as in one process)
+      const { lo, hi, share } = rankSlice(indices.length, dist);
+      const batch = [...indices.subarray(lo, hi)].map((i) => o.prompts[i]);
       const trajs = await agentRollouts(m.policy, m.tokenizer, registry, batch, {
         numGenerations: o.numGenerations, maxTurns: o.maxTurns, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK,
-        thinkingRatio: o.thinkingRatio, seed, eosTokenId: m.eos, padTokenId: m.pad, maxTotalLen: o.maxTotalLen,
+        thinkingRatio: o.thinkingRatio, seed, firstPrompt: lo, eosTokenId: m.eos, padTokenId: m.pad, maxTotalLen: o.maxTotalLen,
       });
       const parts = trajs.map((t) => {
         const p = batch[t.prompt];
@@ -65,25 +67,28 @@ export async function agent(options: AgentOptions): Promise<RlSummary> {
       });
       const rewards = parts.map((p) => p.total);
       const packed = packRows(trajs.map((t) => trajectoryRow(t, o.maxTotalLen)), m.pad);
-      const r = groupPolicyUpdate(m, packed, groupAdvantages(rewards, o.numGenerations), { loss: o.loss, beta: o.beta, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh, skipEmptyRows: true });
+      // the loss is a mean over the rows with a trained token: a rank's weight is its share of those
+      const trained = trajs.filter((_, r) => packed.mask.subarray(r * packed.L, (r + 1) * packed.L).some((x) => x > 0)).length;
+      const allTrained = dist ? (await dist.allReduce(Float64Array.of(trained)))[0] : trained;
+      const weight = allTrained > 0 ? trained / allTrained : share;
+      const r = groupPolicyUpdate(m, packed, groupAdvantages(rewards, o.numGenerations), { loss: o.loss, beta: o.beta, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh, skipEmptyRows: true }, weight);
       const avg = (f: (i: number) => number) => mean(trajs.map((_, i) => f(i)));
-      return {
-        tokens: packed.lengths.reduce((s, x) => s + x, 0),
-        logs: {
-          loss: r.loss,
-          reward: mean(rewards),
-          kl: r.kl,
-          clip_frac: r.clipFraction,
-          len: r.len,
-          entropy: r.entropy,
-          tool_calls: avg((i) => parts[i].toolCalls),
-          valid_calls: avg((i) => parts[i].validCalls),
-          gt_share: avg((i) => parts[i].gtShare),
-          turns: avg((i) => trajs[i].turns.length),
-          unfinished: avg((i) => (trajs[i].unfinished ? 1 : 0)),
-          varied_groups: groupsWithSignal(rewards, o.numGenerations),
-        },
+      const logs: Record<string, number> = {
+        loss: r.loss,
+        reward: mean(rewards),
+        kl: r.kl,
+        clip_frac: r.clipFraction,
+        len: r.len,
+        entropy: r.entropy,
+        tool_calls: avg((i) => parts[i].toolCalls),
+        valid_calls: avg((i) => parts[i].validCalls),
+        gt_share: avg((i) => parts[i].gtShare),
+        turns: avg((i) => trajs[i].turns.length),
+        unfinished: avg((i) => (trajs[i].unfinished ? 1 : 0)),
+        varied_groups: groupsWithSignal(rewards, o.numGenerations),
       };
+      for (const k of Object.keys(logs)) logs[k] *= k === 'loss' ? weight : share;
+      return { tokens: packed.lengths.reduce((s, x) => s + x, 0), logs };
     },
   });
 }

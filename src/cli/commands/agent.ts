@@ -3,7 +3,7 @@ import { agent, AGENT_DEFAULTS } from '../../train/agent.js';
 import { readAgentRl } from '../../data/rl.js';
 import { mockToolRegistry } from '../../tools/mock.js';
 import { agentAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { intFlag, rlUsage, runRlCommand } from './rl-flags.js';
+import { intFlag, rlCommandOptions, rlUsage, runRlCommand } from './rl-flags.js';
 
 const USAGE = `Usage: minimind agent --data FILE --init-from MODEL_DIR [options]
 
@@ -20,12 +20,17 @@ Data (agent_rl jsonl: {"conversations": [{"role": "system", "content": "", "tool
   --max-turns N [${AGENT_DEFAULTS.maxTurns}]  --max-total-len N [${AGENT_DEFAULTS.maxTotalLen}] (training tokens kept per rollout)
 ${rlUsage(AGENT_DEFAULTS)}`;
 
+const COMMAND = { stage: 'agent' as const, usage: USAGE, flags: { 'max-turns': { type: 'string' as const }, 'max-total-len': { type: 'string' as const } } };
+
+/** The flags' inputs and run folder (null after --help); `launch` checks them before it starts ranks. */
+export function options(argv: string[]) {
+  return rlCommandOptions(argv, COMMAND);
+}
+
 export async function run(argv: string[]): Promise<void> {
   const registry = mockToolRegistry();
   await runRlCommand(argv, {
-    stage: 'agent',
-    usage: USAGE,
-    flags: { 'max-turns': { type: 'string' }, 'max-total-len': { type: 'string' } },
+    ...COMMAND,
     read: readAgentRl,
     run: ({ v, common, initFrom, prompts, evalPrompts, out }) => {
       const maxTurns = intFlag(v, 'max-turns', 1);

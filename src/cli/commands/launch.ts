@@ -5,18 +5,17 @@ import { CliError } from '../args.js';
 import { launch, validateLaunch, type LaunchOptions } from '../../dist/launch.js';
 import { checkStageInputs, type StageOptions } from '../../train/options.js';
 
-const STAGES = ['pretrain', 'sft', 'lora', 'dpo', 'distill', 'grpo'];
+const STAGES = ['pretrain', 'sft', 'lora', 'dpo', 'distill', 'grpo', 'agent'];
 /** Why an RL stage does not split across ranks yet. */
 const NOT_YET: Record<string, string> = {
   ppo: 'its advantages are whitened and its minibatches drawn over the whole rollout',
-  agent: 'its multi-turn rollouts are not split by rank yet',
 };
 
 const USAGE = `Usage: minimind launch --nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P] <stage> [stage flags]
 
 Data-parallel training: N processes on this node (one per GPU; ranks use GPU LOCAL_RANK), M nodes
-in all. Stages: ${STAGES.join(', ')} (grpo: each rank samples and scores its slice of the step's
-prompts). --batch-size is the global batch (split across all ranks), so
+in all. Stages: ${STAGES.join(', ')} (grpo, agent: each rank samples and scores its slice of the
+step's prompts). --batch-size is the global batch (split across all ranks), so
 the data order and the result do not depend on the number of GPUs, and --resume works with another
 number of GPUs. Rank 0 alone logs and writes checkpoints. GPUs sum gradients with NCCL (libnccl.so.2,
 or MINIMIND_NCCL=path); CPU ranks through the rendezvous. If a rank fails or is killed, every rank stops.

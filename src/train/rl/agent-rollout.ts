@@ -10,7 +10,7 @@
 import type { ChatMessage } from '../../tokenizer/chat.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
-import { generateBatch } from '../../model/batch-generate.js';
+import { sampleStreams } from './rollout.js';
 import { mixSeed, mulberry32 } from '../../data/rng.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { parseToolCalls } from '../../tools/parse.js';
@@ -26,6 +26,8 @@ export interface AgentRolloutOptions {
   topK?: number;
   thinkingRatio: number;
   seed: number;
+  /** Index of prompts[0] in the step's whole batch (a data-parallel rank's slice) [0]. */
+  firstPrompt?: number;
   eosTokenId: number;
   padTokenId: number;
   maxTotalLen: number;
@@ -52,10 +54,14 @@ export interface AgentTrajectory {
 
 export async function agentRollouts(policy: MiniMindForCausalLM, tok: Tokenizer, registry: ToolRegistry, prompts: RlPrompt[], o: AgentRolloutOptions): Promise<AgentTrajectory[]> {
   const rand = mulberry32(mixSeed(o.seed, 11));
-  const trajs: (AgentTrajectory & { openThinking: boolean; tools?: unknown[]; done: boolean })[] = [];
+  // trajectory j of prompt i is number (firstPrompt + i)·G + j of the step: its thinking draw and
+  // its random stream in every turn, whichever rank samples it and whichever others are still going
+  const first = (o.firstPrompt ?? 0) * o.numGenerations;
+  for (let k = 0; k < first; k++) rand();
+  const trajs: (AgentTrajectory & { openThinking: boolean; tools?: unknown[]; done: boolean; stream: number })[] = [];
   prompts.forEach((p, i) => {
     for (let j = 0; j < o.numGenerations; j++) {
-      trajs.push({ prompt: i, promptIds: [], responseIds: [], responseMask: [], turns: [], unfinished: false, toolCalls: 0, prefixMismatches: 0, messages: p.messages.map((m) => ({ ...m })), openThinking: rand() < o.thinkingRatio, tools: p.tools, done: false });
+      trajs.push({ prompt: i, promptIds: [], responseIds: [], responseMask: [], turns: [], unfinished: false, toolCalls: 0, prefixMismatches: 0, messages: p.messages.map((m) => ({ ...m })), openThinking: rand() < o.thinkingRatio, tools: p.tools, done: false, stream: first + trajs.length });
     }
   });
   const render = (t: (typeof trajs)[number], addGenerationPrompt: boolean) =>
@@ -69,7 +75,7 @@ export async function agentRollouts(policy: MiniMindForCausalLM, tok: Tokenizer,
     });
     const outs = o.generate
       ? o.generate(contexts, turn)
-      : generateBatch(policy, contexts, { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: mixSeed(o.seed, turn), stopTokenIds: [o.eosTokenId] }).map((r) => r.ids);
+      : sampleStreams(policy, contexts.map((ids, k) => ({ ids, n: 1, firstStream: active[k].stream })), { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: mixSeed(o.seed, turn), stopTokenIds: [o.eosTokenId] }).map((r) => r.ids);
     for (let k = 0; k < active.length; k++) {
       const t = active[k];
       const ids = outs[k].filter((id) => id !== o.padTokenId && id !== o.eosTokenId);
@@ -96,7 +102,7 @@ export async function agentRollouts(policy: MiniMindForCausalLM, tok: Tokenizer,
       if (t.unfinished) t.done = true;
     }
   }
-  return trajs.map(({ openThinking: _o, tools: _t, done: _d, ...rest }) => rest);
+  return trajs.map(({ openThinking: _o, tools: _t, done: _d, stream: _s, ...rest }) => rest);
 }
 
 /** The training row of a trajectory: prompt (mask 0) + response (generated 1, observations 0), last maxTotalLen tokens. */

@@ -14,7 +14,7 @@ import { noGrad } from '../../core/autograd.js';
 import { scope } from '../../core/scope.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
 import * as ops from '../../ops/index.js';
-import { ContinuousBatch, type FinishReason } from '../../model/batch-generate.js';
+import { ContinuousBatch, type FinishReason, type SamplingParams } from '../../model/batch-generate.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 
 export interface SamplingOptions {
@@ -45,17 +45,23 @@ export interface Completion {
 
 /** numGenerations samples of each prompt, prompt-major (completion i·G + j is sample j of prompt i). */
 export function sampleGroups(policy: MiniMindForCausalLM, prompts: number[][], o: SamplingOptions): Completion[] {
-  // generateBatch's loop, with the streams of this slice of the batch (its prompts start at firstPrompt)
   const n = o.numGenerations;
   const params = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, stopTokenIds: [o.eosTokenId] };
-  const batch = new ContinuousBatch(policy, { maxBatch: Math.max(64, n) });
+  const out = sampleStreams(policy, prompts.map((ids, i) => ({ ids, n, firstStream: ((o.firstPrompt ?? 0) + i) * n })), params);
+  return out.map((r, k) => ({ prompt: Math.floor(k / n), ids: r.finishReason === 'stop' ? [...r.ids, o.eosTokenId] : [...r.ids], finishReason: r.finishReason }));
+}
+
+/**
+ * generateBatch's loop with each prompt's random streams given: its n samples draw from streams
+ * firstStream.. firstStream + n − 1 of `params.seed`, so a sample's randomness does not depend on
+ * which other prompts share the batch (a data-parallel rank's slice samples as one process does).
+ */
+export function sampleStreams(policy: MiniMindForCausalLM, prompts: { ids: readonly number[]; n: number; firstStream: number }[], params: SamplingParams): { ids: number[]; finishReason: FinishReason }[] {
+  const batch = new ContinuousBatch(policy, { maxBatch: Math.max(64, ...prompts.map((p) => p.n)) });
   try {
-    const seqs = prompts.flatMap((p, i) => batch.add(p, params, undefined, { n, firstStream: ((o.firstPrompt ?? 0) + i) * n }));
+    const seqs = prompts.flatMap((p) => batch.add(p.ids, params, undefined, { n: p.n, firstStream: p.firstStream }));
     while (batch.step());
-    return seqs.map((s, k) => {
-      const r = s.result();
-      return { prompt: Math.floor(k / n), ids: r.finishReason === 'stop' ? [...r.ids, o.eosTokenId] : [...r.ids], finishReason: r.finishReason };
-    });
+    return seqs.map((s) => s.result());
   } finally {
     batch.dispose();
   }
