@@ -1,11 +1,13 @@
 // --device webgpu from the command line: `bench train` on the WebGPU backend prints its JSON with
 // the adapter; a machine without an adapter (here: a Vulkan loader pointed at no driver) gets one
-// `minimind:` line and exit code 2, none of Dawn's own warnings.
+// `minimind:` line and exit code 2, none of Dawn's own warnings; --device auto's choice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { webgpuSkip as skip } from './webgpu-helpers.js';
+import { probeAdapter } from '../../src/backends/webgpu/adapter.js';
+import { loadCpuBackend } from '../../src/backends/cpu/index.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const mm = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
@@ -25,5 +27,21 @@ test('webgpu cli: --device webgpu without an adapter is one minimind: line, exit
     const r = mm(args, { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^minimind: (bench: )?--device webgpu: .*; use --device cpu\n$/, `${args.join(' ')}: one line, got ${JSON.stringify(r.stderr)}`);
+  }
+});
+
+test('webgpu: --device auto takes WebGPU only on a hardware adapter (a software one, as CI\'s lavapipe, leaves the CPU) and says which GPU it took', { skip }, () => {
+  const probe = probeAdapter();
+  assert.ok('description' in probe, `the adapter probe answers: ${JSON.stringify(probe)}`);
+  const code = `import('${join(process.cwd(), 'dist', 'src', 'core', 'device.js')}').then((m) => console.log(m.useDevice('auto').name))`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, MINIMIND_CUDA_ADDON: '/nonexistent/minimind_cuda.node' }, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('minimind:'));
+  if (probe.software) {
+    assert.equal(r.stdout.trim(), loadCpuBackend() ? 'cpu' : 'js', 'a software adapter is not chosen');
+    assert.deepEqual(lines, [], 'the CPU is the quiet default');
+  } else {
+    assert.equal(r.stdout.trim(), 'webgpu');
+    assert.deepEqual(lines, [`minimind: --device auto: webgpu (${probe.description})`]);
   }
 });
