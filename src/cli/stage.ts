@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FlagSpec, CliError, numberFlag, parseFlags } from './args.js';
 import type { StageDefaults, StageOptions, ModelOptions, StepReport } from '../train/options.js';
 import type { TrainSummary } from '../train/trainer.js';
-import { Progress } from '../train/progress.js';
+import { Progress } from './progress.js';
 import { latestCheckpointDir } from '../train/atomic.js';
 
 /** A flag whose value is a number (parseFlags converts it, or names the flag in one line). */

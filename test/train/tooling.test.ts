@@ -9,7 +9,7 @@ import { isValidCheckpoint, latestCheckpointDir, saveCheckpointDir, writeFileAto
 import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { MetricsWriter } from '../../src/train/run-log.js';
 import { lineChart, renderReport, writeReport } from '../../src/train/report.js';
-import { Progress } from '../../src/train/progress.js';
+import { Progress } from '../../src/cli/progress.js';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mm-train-'));

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
 import { refuseExisting } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
-import { Progress } from '../../train/progress.js';
+import { Progress } from '../progress.js';
 import type { ByteProgress } from '../../corpus/records.js';
 import type { Rejects } from '../../corpus/rejects.js';
 

@@ -7,7 +7,7 @@ import { CliError, numberFlag, parseFlags, requireFlag } from '../args.js';
 import type { DeviceName } from '../../core/device.js';
 import { refuseExisting, writeVia } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
-import { Progress } from '../../train/progress.js';
+import { Progress } from '../progress.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { numberFlag, parseFlags } from '../args.js';
 import { runStageCommand } from '../stage.js';
 import { quickstart, type KindScore, type QuickstartResult } from '../../train/quickstart.js';
-import { formatDuration } from '../../train/progress.js';
+import { formatDuration } from '../progress.js';
 import type { StageOptions } from '../../train/options.js';
 
 const USAGE = `Usage: minimind quickstart [options]
