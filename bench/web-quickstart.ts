@@ -24,21 +24,26 @@ const fx = makeServedModel({});
 const server = await serve({ model: fx.folder, port: 0 });
 const { chromium } = await import('playwright-core');
 type PageState = { backend: string; losses: Step[]; trained: string | null; errors: string[] };
-const pageState = `(window).minimindPage`;
+const state = (): PageState => (window as unknown as { minimindPage: PageState }).minimindPage;
 
 for (const webgpu of [false, true]) {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', webgpu ? '--enable-unsafe-webgpu' : '--disable-webgpu'] });
   const page = await browser.newPage();
   await page.goto(`${server.url}/app/`);
-  await page.waitForFunction(`!!${pageState}?.backend`, null, { timeout: 120_000 });
+  await page.waitForFunction(() => !!(window as unknown as { minimindPage?: PageState }).minimindPage?.backend, null, { timeout: 120_000 });
   await page.click('#tab-train');
   const t0 = Date.now();
   await page.click('#start');
   if (webgpu) {
-    await page.waitForFunction(`${pageState}.losses.length >= 2`, null, { timeout: 600_000 });
+    await page.waitForFunction(() => (window as unknown as { minimindPage: PageState }).minimindPage.losses.length >= 2, null, { timeout: 600_000 });
     await page.waitForTimeout(webgpuSeconds * 1000);
-  } else await page.waitForFunction(`!!${pageState}.trained || ${pageState}.errors.length > 0`, null, { timeout: 1_800_000 });
-  const st = (await page.evaluate(pageState)) as PageState;
+  } else {
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { minimindPage: PageState }).minimindPage;
+      return !!s.trained || s.errors.length > 0;
+    }, null, { timeout: 1_800_000 });
+  }
+  const st = await page.evaluate(state);
   console.log(JSON.stringify({ where: 'tab', backend: st.backend, finished: !!st.trained, wall_s: webgpu ? null : (Date.now() - t0) / 1000, steps: st.losses.length, train_tokens_per_s: perSecond(st.losses), errors: st.errors }));
   await browser.close();
 }
