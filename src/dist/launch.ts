@@ -6,7 +6,9 @@
 //
 // Failure: when a rank exits with an error or is killed, the launcher names it and stops the
 // other local ranks (SIGTERM, then SIGKILL after a grace period); ranks on other nodes learn it
-// from the rendezvous (agent.ts) and stop themselves. A rank that exits 130 was interrupted
+// from the rendezvous (agent.ts) and stop themselves. A rank that stopped only because another
+// failed (it lost the rendezvous first) is not the cause: the others get a second to exit on
+// their own, so the rank that did fail is named with its own exit code rather than killed. A rank that exits 130 was interrupted
 // (Ctrl-C reaches every rank from the terminal) and is waited for, not treated as a failure.
 // The ranks' stderr passes through the launcher; an identical `minimind:` line from several ranks
 // (the same bad flag seen by each) is printed once.
@@ -68,7 +70,7 @@ export function launch(o: LaunchOptions): Launched {
   const world = v.nnodes * v.nprocPerNode;
   const out = o.stderr ?? ((l: string) => process.stderr.write(l + '\n'));
   const said = new Set<string>();
-  const children: { rank: number; localRank: number; child: ChildProcess; exited: boolean }[] = [];
+  const children: { rank: number; localRank: number; child: ChildProcess; exited: boolean; stopped: boolean }[] = [];
   for (let local = 0; local < v.nprocPerNode; local++) {
     const rank = v.nodeRank * v.nprocPerNode + local;
     const env: NodeJS.ProcessEnv = {
@@ -99,7 +101,7 @@ export function launch(o: LaunchOptions): Launched {
         out(l);
       }
     });
-    children.push({ rank, localRank: local, child, exited: false });
+    children.push({ rank, localRank: local, child, exited: false, stopped: false });
   }
   o.log?.(`launch: node ${v.nodeRank} of ${v.nnodes}: ranks ${children[0].rank}..${children[children.length - 1].rank} of ${world} (pids ${children.map((c) => c.child.pid).join(', ')}), rendezvous ${v.masterAddr}:${v.masterPort}`);
 
@@ -107,10 +109,16 @@ export function launch(o: LaunchOptions): Launched {
   let failCode = 0;
   let failureIsConsequence = false;
   let interrupted = false;
-  let killTimer: NodeJS.Timeout | null = null;
+  const timers: NodeJS.Timeout[] = [];
   const live = () => children.filter((c) => !c.exited);
   const kill = (signal: NodeJS.Signals) => {
     for (const c of live()) c.child.kill(signal);
+  };
+  // the launcher's own stop: a rank it signals is named only if nothing else explains the failure
+  const stopOthers = () => {
+    for (const c of live()) c.stopped = true;
+    kill('SIGTERM');
+    timers.push(setTimeout(() => kill('SIGKILL'), (o.graceS ?? 3) * 1000));
   };
   const done = new Promise<LaunchResult>((resolve) => {
     for (const c of children) {
@@ -120,21 +128,21 @@ export function launch(o: LaunchOptions): Launched {
         else if (code !== 0 || signal) {
           // a rank that stopped because of another's failure (SIGUSR2, agent.ts) is named only
           // when no rank of this node failed on its own
-          const consequence = signal === 'SIGUSR2';
+          const consequence = signal === 'SIGUSR2' || (c.stopped && signal !== null);
           const how = consequence ? 'stopped because another rank failed' : signal ? `was killed by ${signal}` : `exited with code ${code}`;
           if (!failure || (failureIsConsequence && !consequence)) {
             failure = { rank: c.rank, pid: c.child.pid!, how };
             failureIsConsequence = consequence;
             failCode = code ?? 128 + (constants.signals[signal!] ?? 0);
           }
-          if (live().length && !killTimer) {
+          if (live().length && !timers.length) {
             o.log?.(`launch: rank ${c.rank} (pid ${c.child.pid}) ${how}; stopping the other ${live().length} rank(s) of this node`);
-            kill('SIGTERM');
-            killTimer = setTimeout(() => kill('SIGKILL'), (o.graceS ?? 3) * 1000);
+            if (consequence) timers.push(setTimeout(stopOthers, 1000));
+            else stopOthers();
           }
         }
         if (live().length === 0) {
-          if (killTimer) clearTimeout(killTimer);
+          for (const t of timers) clearTimeout(t);
           resolve({ exitCode: failure ? failCode || 1 : interrupted ? 130 : 0, failure });
         }
       });

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launch } from '../../src/dist/launch.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
 
 const TOK = '../shared/data/minimind-tokenizer/head';
@@ -206,6 +207,20 @@ test('a missing input fails before any rank starts; a rank that fails after the 
   assert.ok(errorAt > 0 && r.exitedAt - errorAt < 5000, `the job stopped ${r.exitedAt - errorAt} ms after the rank's error`);
   assert.ok(!existsSync(join(dir, 'bad')), 'the failed run left no folder');
   rmSync(dir, { recursive: true });
+});
+
+test('a rank that stops because another failed is not named: the failing rank exits with its own code, not killed by the launcher', async () => {
+  // rank 1 loses the rendezvous first (SIGUSR2, as agent.ts stops a rank) while rank 0 is still
+  // writing its error; in CI the launcher once SIGTERMed rank 0 here and reported 143
+  const script = `process.env.RANK === '1' ? process.kill(process.pid, 'SIGUSR2') : setTimeout(() => process.exit(2), 300)`;
+  const t0 = Date.now();
+  const r = await launch({ nprocPerNode: 2, masterPort: await freePort(), args: ['-e', script], stderr: () => {} }).done;
+  assert.deepEqual([r.exitCode, r.failure?.rank, r.failure?.how], [2, 0, 'exited with code 2']);
+  assert.ok(Date.now() - t0 < 5000);
+  // a rank that ignores its peers' failure is still stopped by the launcher, after the second's wait
+  const hung = `process.env.RANK === '1' ? process.kill(process.pid, 'SIGUSR2') : setInterval(() => {}, 1000)`;
+  const h = await launch({ nprocPerNode: 2, masterPort: await freePort(), args: ['-e', hung], stderr: () => {} }).done;
+  assert.deepEqual([h.exitCode, h.failure?.rank, h.failure?.how], [128 + constants.signals.SIGUSR2, 1, 'stopped because another rank failed']);
 });
 
 test('Ctrl-C (SIGINT to every process, as a terminal sends it) stops all ranks at the same step with one checkpoint; launch --resume finishes', { skip }, async () => {
