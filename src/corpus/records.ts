@@ -212,7 +212,7 @@ export type ByteProgress = (done: number, total: number) => void;
  * Every record of every input in order; unreadable rows go to `rejects` under their reason.
  * Checks the inputs first, so a missing file fails before any work.
  */
-export async function* readInputs(inputs: string[], rejects: Rejects, onProgress?: ByteProgress): AsyncGenerator<CorpusRecord> {
+export async function* readInputs(inputs: string[], rejects: Pick<Rejects, 'add'>, onProgress?: ByteProgress): AsyncGenerator<CorpusRecord> {
   checkInputs(inputs);
   const sizes = inputs.map((p) => statSync(p).size);
   const total = sizes.reduce((a, b) => a + b, 0);

@@ -2,13 +2,16 @@
 // tokens (with a tokenizer: what training sees, the chat template included), length histograms,
 // the share of rows longer than max_seq_len, the script mix, the exact-duplicate rate, and the
 // fields and record formats found. Memory: 16 bytes a distinct row for the duplicate count.
+// The per-row measures run on worker threads (pool.ts); the tallies are made here, in row order,
+// so the numbers are the same whatever the thread count.
 import { Rejects } from './rejects.js';
 import { ByteProgress, readInputs } from './records.js';
 import { kindOf, RecordKind, textOf } from './schema.js';
 import { dominantScript, emptyCounts, Script, scriptCounts } from './scripts.js';
 import { exactHash } from './normalize.js';
 import { HashSet64 } from './hashset.js';
-import { tokensOf, type CorpusTokenizer } from './tokenizer.js';
+import { openTokenizer, tokensOf, type CorpusTokenizer } from './tokenizer.js';
+import { batched, defaultThreads, mapBatches, serveWorker } from './pool.js';
 
 /** Upper bucket edges (exclusive) of the length histograms; the last bucket is open. */
 export const LENGTH_EDGES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
@@ -74,7 +77,55 @@ export interface StatsOptions {
   maxSeqLen?: number;
   /** Read only this field's text (default: the record's own text or messages). */
   field?: string;
+  threads?: number;
   onProgress?: ByteProgress;
+}
+
+/** A row to measure, or a row the reader could not read (kept in its place, so rejects keep row order). */
+type Job = { where: string; value: Record<string, unknown> } | { where: string; unreadable: string };
+
+/** What one row contributes to the tallies; `error`: the row has no text (or no tokens) to measure. */
+interface RowMeasures {
+  where: string;
+  unreadable?: string;
+  error?: string;
+  kind?: RecordKind;
+  fields?: string[];
+  bytes?: number;
+  chars?: number;
+  letters?: Record<Script, number>;
+  hash?: [number, number];
+  tokens?: number;
+}
+
+interface StatsInit {
+  /** The tokenizer's folder: each worker loads its own. */
+  tokenizer?: string;
+  field?: string;
+}
+
+export function makeHandler(init: unknown): (batch: Job[]) => RowMeasures[] {
+  const o = init as StatsInit;
+  const tok = o.tokenizer === undefined ? null : openTokenizer(o.tokenizer);
+  return (batch) =>
+    batch.map((j): RowMeasures => {
+      if ('unreadable' in j) return j;
+      let text: string;
+      try {
+        text = textOf(j.value, o.field);
+      } catch (e) {
+        return { where: j.where, error: (e as Error).message };
+      }
+      const m: RowMeasures = { where: j.where, kind: kindOf(j.value), fields: Object.keys(j.value), bytes: Buffer.byteLength(text), chars: text.length, letters: scriptCounts(text), hash: exactHash(text) };
+      if (tok) {
+        try {
+          m.tokens = tokensOf(tok, j.value, o.field);
+        } catch (e) {
+          m.error = (e as Error).message;
+        }
+      }
+      return m;
+    });
 }
 
 export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
@@ -92,32 +143,39 @@ export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
   let rows = 0;
   let bytes = 0;
   let dups = 0;
-  for await (const r of readInputs(o.inputs, rejects, o.onProgress)) {
-    const kind = kindOf(r.value);
-    let text: string;
-    try {
-      text = textOf(r.value, o.field);
-    } catch (e) {
-      rejects.add((e as Error).message, r.where);
-      continue;
+  const jobs = async function* (): AsyncGenerator<Job> {
+    const unreadable: Job[] = [];
+    for await (const r of readInputs(o.inputs, { add: (reason, where) => unreadable.push({ where, unreadable: reason }) }, o.onProgress)) {
+      yield* unreadable.splice(0);
+      yield { where: r.where, value: r.value };
     }
-    rows++;
-    formats[kind] = (formats[kind] ?? 0) + 1;
-    for (const k of Object.keys(r.value)) fields[k] = (fields[k] ?? 0) + 1;
-    bytes += Buffer.byteLength(text);
-    chars.add(text.length);
-    const c = scriptCounts(text);
-    for (const s of Object.keys(c) as Script[]) letters[s] += c[s];
-    scripts[dominantScript(c)]++;
-    const [hi, lo] = exactHash(text);
-    if (!seen.add(hi, lo)) dups++;
-    if (tokens) {
-      try {
-        const n = tokensOf(o.tokenizer!, r.value, o.field);
-        tokens.add(n);
-        if (n > maxSeqLen) over++;
-      } catch (e) {
-        rejects.add((e as Error).message, r.where);
+    yield* unreadable.splice(0);
+  };
+  const init: StatsInit = { tokenizer: o.tokenizer?.dir, field: o.field };
+  for await (const batch of mapBatches<Job, RowMeasures>(batched(jobs(), 256), new URL(import.meta.url), init, o.threads ?? defaultThreads())) {
+    for (const m of batch) {
+      if (m.unreadable !== undefined) {
+        rejects.add(m.unreadable, m.where);
+        continue;
+      }
+      if (m.kind === undefined) {
+        rejects.add(m.error!, m.where);
+        continue;
+      }
+      rows++;
+      formats[m.kind] = (formats[m.kind] ?? 0) + 1;
+      for (const k of m.fields!) fields[k] = (fields[k] ?? 0) + 1;
+      bytes += m.bytes!;
+      chars.add(m.chars!);
+      for (const s of Object.keys(m.letters!) as Script[]) letters[s] += m.letters![s];
+      scripts[dominantScript(m.letters!)]++;
+      if (!seen.add(m.hash![0], m.hash![1])) dups++;
+      if (tokens) {
+        if (m.tokens === undefined) rejects.add(m.error!, m.where);
+        else {
+          tokens.add(m.tokens);
+          if (m.tokens > maxSeqLen) over++;
+        }
       }
     }
   }
@@ -155,3 +213,5 @@ export function formatStats(s: CorpusStats): string {
   if (s.rejects.total > 0) lines.push(`unreadable rows: ${s.rejects.total}`, ...s.rejects.lines());
   return lines.join('\n');
 }
+
+serveWorker(makeHandler);

@@ -4,12 +4,15 @@
 // mask.bin, offsets.bin, meta.json), written by the same code that fills their cache
 // (data/datasets.ts buildTokenStore), so the ids are exactly what the stage would have made; its
 // meta.json carries the tokenizer's fingerprint, and a stage refuses a folder made with another
-// tokenizer, for another stage, or with a longer max length.
-import { buildTokenStore, DatasetKind } from '../data/datasets.js';
+// tokenizer, for another stage, or with a longer max length. The encoding runs on worker threads
+// (pool.ts), each with its own copy of the tokenizer; the samples come back in record order, so
+// the folder is byte for byte the same whatever the thread count.
+import { buildTokenStore, DatasetKind, recordEncoder, type EncodeSpec, type RecordJob, type EncodedRecord, type RecordsEncoder } from '../data/datasets.js';
 import type { TokenStoreMeta } from '../data/token-cache.js';
 import { UserError } from '../core/errors.js';
 import { checkInputs } from './records.js';
-import type { CorpusTokenizer } from './tokenizer.js';
+import { openTokenizer, type CorpusTokenizer } from './tokenizer.js';
+import { batched, defaultThreads, mapBatches, serveWorker } from './pool.js';
 import { extname } from 'node:path';
 
 export interface TokenizeOptions {
@@ -18,8 +21,20 @@ export interface TokenizeOptions {
   kind: DatasetKind;
   tokenizer: CorpusTokenizer;
   maxSeqLen: number;
+  threads?: number;
   onProgress?: (records: number) => void;
   log?: (msg: string) => void;
+}
+
+interface TokenizeInit {
+  /** The tokenizer's folder: each worker loads its own. */
+  tokenizer: string;
+  spec: EncodeSpec;
+}
+
+export function makeHandler(init: unknown): (batch: RecordJob[]) => EncodedRecord[] {
+  const o = init as TokenizeInit;
+  return recordEncoder(openTokenizer(o.tokenizer).tok, o.spec);
 }
 
 export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; seconds: number }> {
@@ -29,12 +44,19 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
     if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
   }
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
+  const threads = o.threads ?? defaultThreads();
+  // one thread: buildTokenStore encodes in place with the tokenizer already loaded
+  const inWorkers: RecordsEncoder | undefined =
+    threads > 1 ? (jobs, spec) => mapBatches<RecordJob, EncodedRecord>(batched(jobs, 256), new URL(import.meta.url), { tokenizer: o.tokenizer.dir, spec } satisfies TokenizeInit, threads) : undefined;
   const t0 = Date.now();
   const r = await buildTokenStore(
     { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, onProgress: o.onProgress, log: o.log },
     o.output,
+    inWorkers,
   ).catch((e: Error) => {
     throw e instanceof UserError ? e : new UserError(e.message);
   });
   return { ...r, seconds: (Date.now() - t0) / 1000 };
 }
+
+serveWorker(makeHandler);

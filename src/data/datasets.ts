@@ -141,15 +141,90 @@ export async function openDataset(o: DatasetOptions): Promise<OpenedDataset> {
   return { samples: new TokenStore(dir), group, size: meta.count / group, cacheDir: dir, fromCache: false, badLines };
 }
 
+/** One record for a RecordEncoder: its parsed value, or why the reader skipped its line. */
+export interface RecordJob {
+  file: string;
+  line: number;
+  csv: boolean;
+  value?: Record<string, unknown>;
+  /** The reader's reason for a malformed line it skipped (skipBadLines). */
+  bad?: string;
+}
+
+/** A record's samples, 'empty' (truncation cut off every target), or why it is unusable: `file:line: reason`. */
+export type EncodedRecord = { samples: EncodedSample[] } | { empty: true } | { bad: string; file: string; line: number };
+
+/** What encoding depends on besides the tokenizer: plain data, so it can cross to worker threads. */
+export interface EncodeSpec {
+  kind: DatasetKind;
+  maxLength: number;
+  sftMask: SftMaskMode;
+  dropEmptyThinkRatio?: number;
+  systemPromptRatio?: number;
+  seed: number;
+}
+
+/** Maps the records to their encodings, in record order, a batch at a time (e.g. on worker threads). */
+export type RecordsEncoder = (jobs: AsyncIterable<RecordJob>, spec: EncodeSpec) => AsyncIterable<EncodedRecord[]>;
+
+/**
+ * The per-record work of buildTokenStore: a batch of records -> their samples. Pure given the
+ * tokenizer, except the two SFT augmentations, which draw from one seeded stream in record order.
+ */
+export function recordEncoder(tok: TokenizerLike, spec: EncodeSpec): (batch: RecordJob[]) => EncodedRecord[] {
+  const markers = spec.kind === 'pretrain' ? null : chatMarkers(tok);
+  const rand = mulberry32(mixSeed(spec.seed, 0x5f7));
+  const chatOpts = { mode: spec.sftMask, dropEmptyThinkRatio: spec.dropEmptyThinkRatio, systemPromptRatio: spec.systemPromptRatio, rand };
+  return (batch) =>
+    batch.map((job): EncodedRecord => {
+      const { file, line } = job;
+      if (job.bad !== undefined) return { bad: `${file}:${line}: ${job.bad}`, file, line };
+      let samples: EncodedSample[];
+      try {
+        samples = encodeRecord(tok, spec, job.value!, `${file}:${line}`, job.csv, markers, chatOpts);
+      } catch (e) {
+        return { bad: (e as Error).message, file, line };
+      }
+      // A conversation whose answers were all cut off by truncation teaches nothing.
+      if (spec.kind !== 'pretrain' && samples.some((s) => countTargets(s) === 0)) return { empty: true };
+      return { samples };
+    });
+}
+
+/** The records of o.files in order, with the lines the reader skipped in their places. */
+async function* recordJobs(o: DatasetOptions): AsyncGenerator<RecordJob> {
+  for (const file of o.files) {
+    const csv = extname(file).toLowerCase() === '.csv';
+    const skipped: RecordJob[] = [];
+    const onBadLine = (_: string, line: number, bad: string) => skipped.push({ file, line, csv, bad });
+    const source = csv ? readCsv(file, { skipBadLines: o.skipBadLines, onBadLine }) : readJsonl(file, { skipBadLines: o.skipBadLines, onBadLine });
+    for await (const rec of source) {
+      yield* skipped.splice(0);
+      yield { file, line: rec.line, csv, value: rec.value as Record<string, unknown> };
+    }
+    yield* skipped.splice(0);
+  }
+}
+
 /**
  * Tokenizes o.files into a token store folder at `dir` (written under a temporary name, renamed
  * when complete). Its meta.json records the kind, the files, the mask mode and the tokenizer's
  * fingerprint (o.tokenizerKey), so a pre-tokenized folder can be checked against a run's tokenizer.
+ * `encode` runs the encoding elsewhere (`data tokenize` passes worker threads); by default it runs
+ * here, with o.tokenizer. Results come back in record order, so the folder is the same either way.
  */
-export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{ meta: TokenStoreMeta; badLines: number }> {
+export async function buildTokenStore(o: DatasetOptions, dir: string, encode?: RecordsEncoder): Promise<{ meta: TokenStoreMeta; badLines: number }> {
   const exts = o.files.map((f) => extname(f).toLowerCase());
-  const sftMask: SftMaskMode = o.sftMask ?? (exts.every((e) => e === '.csv') ? 'last' : 'all');
-  const seed = o.seed ?? 42;
+  const spec: EncodeSpec = {
+    kind: o.kind,
+    maxLength: o.maxLength,
+    sftMask: o.sftMask ?? (exts.every((e) => e === '.csv') ? 'last' : 'all'),
+    dropEmptyThinkRatio: o.dropEmptyThinkRatio,
+    systemPromptRatio: o.systemPromptRatio,
+    seed: o.seed ?? 42,
+  };
+  // The augmentations' random stream follows record order: split over threads, it would not.
+  if (encode && (o.dropEmptyThinkRatio || o.systemPromptRatio)) throw new Error('SFT augmentations (dropEmptyThinkRatio, systemPromptRatio) need the one-thread encoder');
   const group = o.kind === 'dpo' ? 2 : 1;
   const dtype = (o.vocabSize ?? 65536) <= 65536 ? 'uint16' : 'int32';
   const writer = new TokenStoreWriter(dir, dtype, o.kind !== 'pretrain');
@@ -158,32 +233,23 @@ export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{
     badLines++;
     if (badLines <= 5) o.log?.(`skipping ${file}:${line}: ${reason}`);
   };
-  const markers = o.kind === 'pretrain' ? null : chatMarkers(o.tokenizer);
-  const rand = mulberry32(mixSeed(seed, 0x5f7));
-  const chatOpts = { mode: sftMask, dropEmptyThinkRatio: o.dropEmptyThinkRatio, systemPromptRatio: o.systemPromptRatio, rand };
+  const here: RecordsEncoder = async function* (jobs, s) {
+    const handle = recordEncoder(o.tokenizer, s);
+    for await (const job of jobs) yield handle([job]);
+  };
   let records = 0;
   let empty = 0;
   try {
-    for (const file of o.files) {
-      const csv = extname(file).toLowerCase() === '.csv';
-      const source = csv ? readCsv(file, { skipBadLines: o.skipBadLines, onBadLine }) : readJsonl(file, { skipBadLines: o.skipBadLines, onBadLine });
-      for await (const rec of source) {
-        const where = `${file}:${rec.line}`;
-        let out: EncodedSample[];
-        try {
-          out = encodeRecord(o, rec.value as Record<string, unknown>, where, csv, markers, chatOpts);
-        } catch (e) {
-          if (!o.skipBadLines) throw e;
-          onBadLine(file, rec.line, (e as Error).message.replace(`${where}: `, ''));
-          continue;
+    for await (const results of (encode ?? here)(recordJobs(o), spec)) {
+      for (const r of results) {
+        if ('bad' in r) {
+          if (!o.skipBadLines) throw new Error(r.bad);
+          onBadLine(r.file, r.line, r.bad.replace(`${r.file}:${r.line}: `, ''));
+        } else if ('empty' in r) empty++;
+        else {
+          for (const s of r.samples) writer.add(s);
+          if (++records % 1000 === 0) o.onProgress?.(records);
         }
-        // A conversation whose answers were all cut off by truncation teaches nothing.
-        if (o.kind !== 'pretrain' && out.some((s) => countTargets(s) === 0)) {
-          empty++;
-          continue;
-        }
-        for (const s of out) writer.add(s);
-        if (++records % 1000 === 0) o.onProgress?.(records);
       }
     }
   } catch (e) {
@@ -197,7 +263,7 @@ export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{
   }
   if (badLines) o.log?.(`skipped ${badLines} malformed line(s)`);
   if (empty) o.log?.(`dropped ${empty} record(s) with no target tokens within max length ${o.maxLength}`);
-  const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask, tokenizer: o.tokenizerKey }, badLines });
+  const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask: spec.sftMask, tokenizer: o.tokenizerKey }, badLines });
   o.log?.(`tokenized ${meta.count / group} examples (${meta.totalTokens} tokens) into ${dir}`);
   return { meta, badLines };
 }
@@ -208,14 +274,14 @@ function field(v: Record<string, unknown>, name: string, where: string): unknown
 }
 
 function encodeRecord(
-  o: DatasetOptions,
+  tok: TokenizerLike,
+  o: EncodeSpec,
   v: Record<string, unknown>,
   where: string,
   csv: boolean,
   markers: ReturnType<typeof chatMarkers> | null,
   chatOpts: Parameters<typeof encodeChat>[4],
 ): EncodedSample[] {
-  const tok = o.tokenizer;
   if (o.kind === 'pretrain') {
     const text = field(v, 'text', where);
     if (typeof text !== 'string') throw new Error(`${where}: 'text' must be a string`);

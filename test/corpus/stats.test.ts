@@ -44,3 +44,34 @@ test('stats: rows, characters, tokens, over max_seq_len, scripts, duplicates, fo
     return n > 64;
   }).length);
 });
+
+// Enough rows for several batches of 256 on each of two workers, with unreadable lines, rows
+// without text and duplicates spread among them: every number, the order of the fields and
+// formats found, and the first places of each reject reason must be those of one thread.
+test('stats --threads 2 gives the numbers of one thread, rejects in row order', async () => {
+  const f = join(dir, 'many.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < 1500; i++) {
+    if (i % 3 === 0) lines.push(JSON.stringify({ text: `row ${i % 400} in English, ${'word '.repeat(i % 50)}`, [`field${i % 7}`]: i }));
+    else if (i % 3 === 1) lines.push(JSON.stringify({ text: `第${i}行中文文本。${'字'.repeat(i % 90)}` }));
+    else lines.push(JSON.stringify({ conversations: [{ role: 'user', content: `question ${i % 300}` }, { role: 'assistant', content: `回答 ${i}` }] }));
+    if (i % 89 === 11) lines.push('{bad');
+    if (i % 113 === 17) lines.push(JSON.stringify({ id: i }));
+  }
+  writeFileSync(f, lines.join('\n') + '\n');
+  const tokDir = join(dir, 'tok-many');
+  trainTokenizer({ texts: lines.slice(0, 300), vocabSize: 300, preset: 'minimind3' }).save(tokDir);
+  const t = openTokenizer(tokDir);
+  const run = async (threads: number) => {
+    const s = await corpusStats({ inputs: [f], tokenizer: t, maxSeqLen: 32, threads });
+    return { json: JSON.stringify({ ...s, seconds: 0, rejects: s.rejects.toJSON() }), lines: s.rejects.lines(), s };
+  };
+  const one = await run(1);
+  const two = await run(2);
+  assert.equal(one.s.rows, 1500);
+  assert.ok(one.s.duplicates.rows > 0 && one.s.tokens!.overMaxSeqLen > 0);
+  assert.equal(one.s.rejects.total, Math.ceil((1500 - 11) / 89) + Math.ceil((1500 - 17) / 113));
+  assert.equal(one.s.rejects.reasons.size, 2);
+  assert.equal(two.json, one.json);
+  assert.deepEqual(two.lines, one.lines);
+});

@@ -2,7 +2,7 @@
 // itself from the jsonl, and a stage refuses it with another tokenizer, kind or a shorter max length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenize } from '../../src/corpus/tokenize.js';
@@ -49,3 +49,41 @@ test('a stage refuses a folder tokenized with another tokenizer, for another kin
   await assert.rejects(openDataset({ ...base, tokenizer: a.tok, tokenizerKey: a.fingerprint, kind: 'pretrain' }), /tokenized for sft, not pretrain/);
   await assert.rejects(openDataset({ ...base, tokenizer: a.tok, tokenizerKey: a.fingerprint, maxLength: 64 }), /tokenized with max length 96, longer than this run's 64/);
 });
+
+// Enough records for several batches of 256 on each of two workers, with unreadable lines, records
+// the encoder refuses and conversations truncation empties spread among them: the folder, the
+// count of skipped lines and the lines logged must not depend on the thread count or on which
+// worker finishes first.
+for (const kind of ['sft', 'pretrain'] as const) {
+  test(`tokenize --kind ${kind} --threads 2 writes the folder of one thread, byte for byte`, async () => {
+    const lines: string[] = [];
+    const n = kind === 'sft' ? qs.sftConversations.length : 2 * qs.pretrainTexts.length;
+    for (let i = 0; i < n; i++) {
+      if (kind === 'sft') {
+        const [first, ...rest] = qs.sftConversations[i];
+        lines.push(JSON.stringify({ conversations: [{ ...first, content: `${i}. ${first.content}` }, ...rest] }));
+      } else lines.push(JSON.stringify({ text: `${i}. ${qs.pretrainTexts[i % qs.pretrainTexts.length]}` }));
+      if (i % 97 === 5) lines.push('{broken');
+      if (i % 131 === 7) lines.push(JSON.stringify(kind === 'sft' ? { conversations: 'not a list' } : { text: 42 }));
+      if (kind === 'sft' && i % 151 === 9) lines.push(JSON.stringify({ conversations: [{ role: 'user', content: 'long '.repeat(200) }, { role: 'assistant', content: 'cut off' }] }));
+    }
+    const file = join(dir, `many-${kind}.jsonl`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const t = openTokenizer(tokA);
+    const run = async (threads: number) => {
+      const output = join(dir, `many-${kind}-t${threads}`);
+      const log: string[] = [];
+      const s = await tokenize({ inputs: [file], output, kind, tokenizer: t, maxSeqLen: 96, threads, log: (m) => log.push(m.replace(output, 'OUT')) });
+      const files = Object.fromEntries(readdirSync(output).sort().map((f) => [f, readFileSync(join(output, f))]));
+      return { badLines: s.badLines, meta: s.meta, log, files };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    assert.ok(one.meta.count > 900, `${one.meta.count} samples`);
+    assert.equal(one.badLines, Math.ceil((n - 5) / 97) + Math.ceil((n - 7) / 131));
+    assert.deepEqual(Object.keys(two.files), Object.keys(one.files));
+    for (const f of Object.keys(one.files)) assert.ok(two.files[f].equals(one.files[f]), `${f} differs between --threads 1 and 2`);
+    assert.deepEqual(two.log, one.log);
+    assert.deepEqual(two.meta, one.meta);
+  });
+}

@@ -13,7 +13,7 @@ import type { Rejects } from '../../corpus/rejects.js';
 const USAGE = `Usage: minimind data <command> FILE... [options]
 
 Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than memory is fine):
-  stats    FILE... [--tokenizer DIR] [--max-seq-len N] [--html OUT.html] [--json]
+  stats    FILE... [--tokenizer DIR] [--max-seq-len N] [--html OUT.html] [--json] [--threads N]
            rows, characters, tokens, length histograms, rows over --max-seq-len, script mix,
            exact-duplicate rate, fields and record formats found
   convert  FILE... --to pretrain|sft|dpo|rlaif --output OUT.jsonl [--text-field NAME]
@@ -24,7 +24,7 @@ Commands (inputs: .jsonl, .json, .csv, .parquet, .txt; streamed, so larger than 
            exact (normalised hash) and near (MinHash + LSH, datatrove's defaults) duplicates; first of each cluster kept
   mix      --source A.jsonl:0.7 --source B.jsonl:0.3 --output OUT.jsonl [--rows N | --tokens N --tokenizer DIR] [--seed 42]
   split    FILE... --train TRAIN.jsonl --val VAL.jsonl [--val-fraction 0.01 | --val-rows N] [--seed 42]
-  tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR
+  tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR [--threads N]
            pre-tokenized folder that pretrain / sft / dpo read as --data DIR (checked against their tokenizer)
 
 Common options: --output FILE (never one of the inputs), --overwrite (replace an existing output),
@@ -86,13 +86,14 @@ export function printRejects(what: string, r: Rejects): void {
   for (const line of r.lines()) console.log(line);
 }
 
-const STATS_USAGE = `Usage: minimind data stats FILE... [--tokenizer DIR] [--max-seq-len N] [--field NAME] [--html OUT.html] [--json]
+const STATS_USAGE = `Usage: minimind data stats FILE... [--tokenizer DIR] [--max-seq-len N] [--field NAME] [--html OUT.html] [--json] [--threads N]
 
 One pass over the files: rows, MB and characters, tokens with --tokenizer (what training sees:
 bos + text + eos, or the chat template), length histograms with p50/p90/p99, rows over
 --max-seq-len [512], the script mix (rows by the script of most of their letters), the rate of
 exact duplicates (after NFKC, lower case, whitespace folding), the fields and record formats found.
---html writes the same as a page with charts; --json prints it as JSON.`;
+--html writes the same as a page with charts; --json prints it as JSON. --threads N: worker threads
+that measure the rows [cores - 1]; the numbers are the same for any N.`;
 
 const CONVERT_USAGE = `Usage: minimind data convert FILE... --to pretrain|sft|dpo|rlaif --output OUT.jsonl [--text-field NAME] [--overwrite]
 
@@ -151,17 +152,18 @@ const SPLIT_USAGE = `Usage: minimind data split FILE... --train TRAIN.jsonl --va
 Sends each row to the validation file with probability --val-fraction [0.01], or picks exactly
 --val-rows N rows (a seeded sample); the rest go to the train file, in their order.`;
 
-const TOKENIZE_USAGE = `Usage: minimind data tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR [--overwrite]
+const TOKENIZE_USAGE = `Usage: minimind data tokenize FILE... --tokenizer DIR --kind pretrain|sft|dpo --max-seq-len N --output DIR [--threads N] [--overwrite]
 
 Tokenizes MiniMind jsonl (or v1 csv) once, exactly as the stage would (bos/eos, chat template,
 loss masks, truncation at --max-seq-len), into a folder of binary shards (ids.bin, mask.bin,
 offsets.bin, meta.json with the tokenizer's fingerprint). Train on it with --data DIR: the stage
-reads it in place and refuses it when its tokenizer, kind or a shorter --max-seq-len differ.`;
+reads it in place and refuses it when its tokenizer, kind or a shorter --max-seq-len differ.
+--threads N: worker threads that encode [cores - 1]; the folder is byte for byte the same for any N.`;
 
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
     usage: STATS_USAGE,
-    flags: { tokenizer: { type: 'string' }, 'max-seq-len': { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, field: { type: 'string' } },
+    flags: { tokenizer: { type: 'string' }, 'max-seq-len': { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, field: { type: 'string' }, threads: { type: 'string' } },
     async run(inputs, v) {
       const { corpusStats, formatStats } = await import('../../corpus/stats.js');
       const { openTokenizer } = await import('../../corpus/tokenizer.js');
@@ -174,7 +176,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
       const maxSeqLen = numberFlag(v, 'max-seq-len', 512);
       const bar = byteProgress('stats', v);
-      const s = await corpusStats({ inputs, tokenizer, maxSeqLen, field: v.field as string | undefined, onProgress: bar.onProgress });
+      const s = await corpusStats({ inputs, tokenizer, maxSeqLen, field: v.field as string | undefined, threads: positiveInt(v, 'threads', 0) || undefined, onProgress: bar.onProgress });
       bar.finish();
       if (v.json === true) console.log(JSON.stringify({ ...s, rejects: s.rejects.toJSON() }, null, 2));
       else console.log(formatStats(s));
@@ -291,7 +293,7 @@ const COMMANDS: Record<string, DataCommand> = {
   },
   tokenize: {
     usage: TOKENIZE_USAGE,
-    flags: { tokenizer: { type: 'string' }, kind: { type: 'string' }, 'max-seq-len': { type: 'string' }, output: { type: 'string' } },
+    flags: { tokenizer: { type: 'string' }, kind: { type: 'string' }, 'max-seq-len': { type: 'string' }, output: { type: 'string' }, threads: { type: 'string' } },
     async run(inputs, v) {
       const { tokenize } = await import('../../corpus/tokenize.js');
       const { openTokenizer } = await import('../../corpus/tokenizer.js');
@@ -302,7 +304,8 @@ const COMMANDS: Record<string, DataCommand> = {
       const maxSeqLen = positiveInt(v, 'max-seq-len', NaN);
       const output = outputFlag(v, [...inputs, ['--tokenizer', tokenizer.dir] as [string, string]], TOKENIZE_USAGE);
       const tty = v['no-progress'] !== true && process.stderr.isTTY;
-      const s = await tokenize({ inputs, output, kind: kind as 'sft', tokenizer, maxSeqLen, onProgress: tty ? (n) => process.stderr.write(`\rtokenize: ${n.toLocaleString('en-US')} records`) : undefined, log: (m) => console.error(m) });
+      const threads = positiveInt(v, 'threads', 0) || undefined;
+      const s = await tokenize({ inputs, output, kind: kind as 'sft', tokenizer, maxSeqLen, threads, onProgress: tty ? (n) => process.stderr.write(`\rtokenize: ${n.toLocaleString('en-US')} records`) : undefined, log: (m) => console.error(m) });
       if (tty) process.stderr.write('\n');
       const group = kind === 'dpo' ? 2 : 1;
       console.log(`tokenized ${(s.meta.count / group).toLocaleString('en-US')} examples, ${s.meta.totalTokens.toLocaleString('en-US')} tokens (${s.meta.dtype}) in ${s.seconds.toFixed(1)} s -> ${output} (tokenizer fingerprint ${tokenizer.fingerprint})`);
