@@ -7,7 +7,8 @@
 // prefix, so exact dedup keeps it and near dedup sees near duplicates) to --mb megabytes.
 // Wall time and peak RSS of each whole process (/usr/bin/time). With --memory-mb M it also runs exact
 // dedup and clean (repairs only) on a file --memory-x times the --max-old-space-size cap of M MB.
-// Usage: npx tsc -p . && node dist/bench/data.js [--mb 8] [--threads 2] [--memory-mb 64 --memory-x 4]
+// --only NAME runs only the cases whose name starts with NAME (clean, exact, near, tokenize).
+// Usage: npx tsc -p . && node dist/bench/data.js [--mb 8] [--threads 2] [--only tokenize] [--memory-mb 64 --memory-x 4]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ const MB = arg('mb', 8);
 const THREADS = arg('threads', 2);
 const MEM = arg('memory-mb', 0);
 const MEM_X = arg('memory-x', 4);
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
 const DATA = '../shared/data';
 const PY = '.venv/bin/python';
 const cli = resolve('dist/src/cli/main.js');
@@ -69,7 +71,7 @@ const cases: [string, string[], string[]][] = [
   ['clean (gopher + c4)', node('data', 'clean', input, '--gopher', '--c4', '--threads', String(THREADS), '--output', out('c.jsonl')), [PY, 'tools/corpus/reference_filters.py', input, out('c-ref.jsonl')]],
   ['exact dedup', node('data', 'dedup', input, '--exact-only', '--threads', String(THREADS), '--output', out('e.jsonl')), [PY, 'tools/corpus/reference_bench.py', 'exact', input, out('e-ref.jsonl')]],
   ['near dedup (MinHash 14x8)', node('data', 'dedup', input, '--near-only', '--threads', String(THREADS), '--output', out('n.jsonl')), [PY, 'tools/corpus/reference_minhash.py', input, out('n-ref.jsonl')]],
-  ['tokenize (minimind2, 512)', node('data', 'tokenize', input, '--kind', 'pretrain', '--max-seq-len', '512', '--tokenizer', tok, '--output', out('tok')), [PY, 'tools/corpus/reference_bench.py', 'tokenize', input, tok, '512']],
+  ['tokenize (minimind2, 512)', node('data', 'tokenize', input, '--kind', 'pretrain', '--threads', String(THREADS), '--max-seq-len', '512', '--tokenizer', tok, '--output', out('tok')), [PY, 'tools/corpus/reference_bench.py', 'tokenize', input, tok, '512']],
 ];
 const lines = (p: string) => readFileSync(p, 'utf8').trim().split('\n');
 /** The same result on both sides: kept rows, or tokens. */
@@ -83,7 +85,7 @@ function agree(name: string, ours: string, ref: string): string {
   if (name.startsWith('near')) return `kept ${lines(out('n.jsonl')).length} / ${lines(out('n-ref.jsonl')).filter((l, i) => JSON.parse(l).cluster === i).length}`;
   return `tokens ${/([\d,]+) tokens/.exec(ours)![1].replace(/,/g, '')} / ${refJson.tokens}`;
 }
-for (const [name, ours, ref] of cases) {
+for (const [name, ours, ref] of cases.filter(([name]) => name.startsWith(ONLY))) {
   const a = timed(ours);
   const b = timed(ref);
   rows.push({ name, mb: bytes / 1e6, ours_s: a.seconds, ours_mb_s: bytes / 1e6 / a.seconds, ours_rss_mb: a.rssMb, ref_s: b.seconds, ref_mb_s: bytes / 1e6 / b.seconds, ref_rss_mb: b.rssMb, speedup: b.seconds / a.seconds, same_result: agree(name, a.stdout, b.stdout) });
