@@ -21,7 +21,7 @@ import { fusedDecoder } from './fused-decode.js';
 import { forwardRagged, type Segment } from './batch-decode.js';
 import type { BatchOneDecoder } from './batch-generate.js';
 import { checkpoint } from '../nn/checkpoint.js';
-import { linearCrossEntropy } from '../nn/linear-cross-entropy.js';
+import { linearCrossEntropy, LOSS_CHUNK_ELEMENTS } from '../nn/linear-cross-entropy.js';
 
 export { KVCache } from './kv-cache.js';
 
@@ -263,6 +263,25 @@ export class MiniMindForCausalLM extends Module {
     }
     const loss = auxLoss ? ops.add(logitsLoss, auxLoss) : logitsLoss;
     return { loss, logitsLoss, auxLoss };
+  }
+
+  /**
+   * Bytes a training forward of `tokens` tokens keeps for its backward on the host backends, an
+   * estimate: per token and layer about 8 hidden-size rows (norms, q/k/v, attention output,
+   * residuals) and 4 rows of the feed-forward width (gate, up, SiLU, product) per expert visited;
+   * attention runs in tiles, so nothing grows with the sequence length squared; the logits and
+   * their log-softmax take about 2.2 vocabulary rows a token. With gradient checkpointing: each
+   * layer's input twice, one layer recomputed at a time, and the logits of one chunk of
+   * linearCrossEntropy at most. test/train/memory-estimate.test.ts measures the growth.
+   */
+  trainingActivationBytes(tokens: number): number {
+    const c = this.config;
+    const h = c.hidden_size;
+    const experts = c.use_moe ? c.num_experts_per_tok + c.n_shared_experts : 1;
+    const layer = 8 * h + 4 * c.intermediate_size * experts + (c.use_moe ? 2 * c.n_routed_experts : 0);
+    const logits = 2.2 * c.vocab_size;
+    if (!this.gradientCheckpointing) return 4 * tokens * (c.num_hidden_layers * layer + logits);
+    return 4 * (tokens * (2 * c.num_hidden_layers * h + layer) + Math.min(tokens, LOSS_CHUNK_ELEMENTS / c.vocab_size) * logits);
   }
 
   /**

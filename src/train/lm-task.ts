@@ -23,5 +23,6 @@ export function lmTask(model: MiniMindForCausalLM, train: OpenedDataset, evalDat
     saveModel: (dir) => saveModelFolder(dir, model, { tokenizerDir, dtype: saveDtype, generation: { max_length: maxSeqLen } }),
     info: { model: model.config, parameters: model.numParameters() },
     lossMean: 'targets', // model.loss: cross-entropy averaged over the batch's target tokens
+    activationBytes: (rows) => model.trainingActivationBytes(rows * maxSeqLen),
   };
 }

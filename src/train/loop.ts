@@ -32,7 +32,7 @@ import { mkdirSync } from '../io/fs.js';
 import type { Tensor } from '../core/tensor.js';
 import { UserError } from '../core/errors.js';
 import { getBackend } from '../core/device.js';
-import { checkFitsInMemory } from '../core/memory.js';
+import { checkFitsInMemory, formatBytes } from '../core/memory.js';
 import { AdamW, clipGradNormSq_, gradSumSq } from '../optim/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
 import { dataParallel } from '../dist/data-parallel.js';
@@ -105,6 +105,8 @@ export interface Stage {
   lossesPerStep?: number;
   /** Examples in one step over all ranks: data parallel needs at least one per rank. */
   globalBatch?: number;
+  /** Estimated bytes one micro-batch's forward keeps for its backward (host backends check it fits). */
+  activationBytes?: number;
   /** Settings a checkpoint must share to be continued exactly (batch size, seed, data size, ...). */
   resumeKey: Record<string, unknown>;
   step(ctx: StepContext): Promise<StepOutcome> | StepOutcome;
@@ -204,10 +206,13 @@ export async function runLoop(cfg: LoopConfig, stage: Stage): Promise<LoopSummar
   const lrAt = stage.schedule(totalSteps);
   const allParams = stage.groups.flatMap((g) => g.params.map(([, t]) => t));
   if (allParams[0].backend.device !== 'cuda') {
-    // Host training adds a gradient and AdamW's two moments (fp32) per trained weight: refuse
-    // now a model this machine cannot train, rather than be killed mid-run.
+    // Host training adds a gradient and AdamW's two moments (fp32) per trained weight, and each
+    // micro-batch's activations: refuse now a run this machine cannot hold, rather than be killed
+    // mid-run (the operating system's OOM killer leaves no checkpoint and no message).
     const n = allParams.reduce((s, t) => s + t.size, 0);
-    checkFitsInMemory(12 * n, `training ${n} parameters (their gradients and AdamW moments)`, 'train a smaller model, or on a GPU (--device cuda)');
+    const act = allParams[0].backend.device === 'cpu' ? (stage.activationBytes ?? 0) : 0; // on WebGPU they are the card's
+    if (act > 0) checkFitsInMemory(12 * n + act, `training ${n} parameters (gradients and AdamW moments: ${formatBytes(12 * n)}; one micro-batch's activations: about ${formatBytes(act)})`, 'lower --batch-size (raise --accumulation-steps to keep the global batch) or --max-seq-len, add --gradient-checkpointing, or train on a GPU (--device cuda)');
+    else checkFitsInMemory(12 * n, `training ${n} parameters (their gradients and AdamW moments)`, 'train a smaller model, or on a GPU (--device cuda)');
   }
   const groups: (CheckpointGroup & { lr?: number; tensors: Tensor[] })[] = stage.groups.map((g) => {
     const tensors = g.params.map(([, t]) => t);

@@ -54,6 +54,8 @@ export interface TrainTask {
    * 'targets' (token-mean cross-entropy) or 'examples' (default).
    */
   lossMean?: 'targets' | 'examples';
+  /** Estimated bytes one forward of `rows` rows (at the longest length trained) keeps for its backward. */
+  activationBytes?(rows: number): number;
 }
 
 export type TrainSummary = LoopSummary;
@@ -81,6 +83,7 @@ export function supervisedStage(cfg: TrainConfig, task: TrainTask): Stage {
     },
     lossesPerStep: accum,
     globalBatch: cfg.batchSize,
+    activationBytes: task.activationBytes?.(cfg.batchSize * group),
     resumeKey: { batchSize: cfg.batchSize, accumulationSteps: accum, seed: cfg.seed, datasetSize: task.train.size, epochs: cfg.epochs },
     info: { examples: task.train.size, batch_size: cfg.batchSize, accumulation_steps: accum, ...task.info },
     modelDirName: task.modelDirName,
