@@ -18,7 +18,8 @@
         "src/backends/cpu/attention_decode.cc",
         "src/backends/cpu/attention_rows.cc",
         "src/backends/cpu/decode.cc",
-        "src/backends/cpu/pool.cc"
+        "src/backends/cpu/pool.cc",
+        "src/backends/cpu/minhash.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17", "-O2", "-O0"],

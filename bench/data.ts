@@ -7,8 +7,8 @@
 // prefix, so exact dedup keeps it and near dedup sees near duplicates) to --mb megabytes.
 // Wall time and peak RSS of each whole process (/usr/bin/time). With --memory-mb M it also runs exact
 // dedup and clean (repairs only) on a file --memory-x times the --max-old-space-size cap of M MB.
-// --only NAME runs only the cases whose name starts with NAME (clean, exact, near, tokenize).
-// Usage: npx tsc -p . && node dist/bench/data.js [--mb 8] [--threads 2] [--only tokenize] [--memory-mb 64 --memory-x 4]
+// --only NAMES runs only the cases whose name starts with one of NAMES (comma-separated: clean, exact, near, tokenize).
+// Usage: npx tsc -p . && node dist/bench/data.js [--mb 8] [--threads 2] [--only tokenize | --only exact,near] [--memory-mb 64 --memory-x 4]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,8 @@ const MB = arg('mb', 8);
 const THREADS = arg('threads', 2);
 const MEM = arg('memory-mb', 0);
 const MEM_X = arg('memory-x', 4);
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1].split(',') : null;
 const DATA = '../shared/data';
 const PY = '.venv/bin/python';
 const cli = resolve('dist/src/cli/main.js');
@@ -85,7 +86,8 @@ function agree(name: string, ours: string, ref: string): string {
   if (name.startsWith('near')) return `kept ${lines(out('n.jsonl')).length} / ${lines(out('n-ref.jsonl')).filter((l, i) => JSON.parse(l).cluster === i).length}`;
   return `tokens ${/([\d,]+) tokens/.exec(ours)![1].replace(/,/g, '')} / ${refJson.tokens}`;
 }
-for (const [name, ours, ref] of cases.filter(([name]) => name.startsWith(ONLY))) {
+for (const [name, ours, ref] of cases) {
+  if (ONLY && !ONLY.some((o) => name.startsWith(o))) continue;
   const a = timed(ours);
   const b = timed(ref);
   rows.push({ name, mb: bytes / 1e6, ours_s: a.seconds, ours_mb_s: bytes / 1e6 / a.seconds, ours_rss_mb: a.rssMb, ref_s: b.seconds, ref_mb_s: bytes / 1e6 / b.seconds, ref_rss_mb: b.rssMb, speedup: b.seconds / a.seconds, same_result: agree(name, a.stdout, b.stdout) });

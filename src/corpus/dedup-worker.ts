@@ -1,7 +1,7 @@
 // The per-row work of `data dedup`, run on worker threads (pool.ts): the exact-duplicate hash
 // and the MinHash LSH band keys of each row's text.
 import { exactHash } from './normalize.js';
-import { bandKeys, initMinhash, MinhashConfig, minhashParams, shingles, shingleUnits, signature } from './minhash.js';
+import { bandKeys, initMinhash, MinhashConfig, minhashParams, shingleText, textSignature } from './minhash.js';
 import { textOf } from './schema.js';
 import { serveWorker } from './pool.js';
 
@@ -34,8 +34,8 @@ export function makeHandler(init: unknown): (batch: Record<string, unknown>[]) =
       }
       const exact = o.exact ? exactHash(text) : null;
       if (!o.near) return { exact, bands: null };
-      const sh = shingles(shingleUnits(text, o.near.unit), o.near.ngram, o.near.unit === 'word' ? ' ' : '');
-      return { exact, bands: sh ? bandKeys(signature(sh, params!), o.near.bands, o.near.rows) : null };
+      const sig = textSignature(shingleText(text, o.near.unit), o.near.unit, o.near.ngram, params!);
+      return { exact, bands: sig && bandKeys(sig, o.near.bands, o.near.rows) };
     });
 }
 

@@ -6,9 +6,14 @@
 // a and b come from numpy's RandomState(seed).randint: MT19937 and numpy's masked rejection
 // sampling, reproduced below, so any band / row count gives datatrove's parameters. All 64-bit
 // values are (hi, lo) uint32 pairs: no BigInt in the per-shingle loop.
+// This file is the definition; unitsSignature runs the same steps in the native addon when it
+// loads (src/backends/cpu/minhash.cc: 64-bit integers and vector instructions make the signature
+// many times faster than its double-emulated JS form), bit for bit the same (tests compare them).
 import xxhash from 'xxhash-wasm';
 import { simplifyText } from './simplify.js';
-import { splitWords } from './filters/words.js';
+import { joinedWords } from './filters/words.js';
+import { cpuLoadError, loadAddon } from '../backends/cpu/index.js';
+import { UserError } from '../core/errors.js';
 
 export interface MinhashConfig {
   /** Words per shingle (datatrove n_grams). */
@@ -90,10 +95,24 @@ export function minhashParams(n: number, seed: number): MinhashParams {
   return { aHi: split(a, true), aLo: split(a, false), bHi: split(b, true), bLo: split(b, false) };
 }
 
+/**
+ * The units datatrove shingles, joined: the words of simplify_text(text) joined by ' ', or its
+ * characters without whitespace. One string, so the native path can take it as it is.
+ */
+export function shingleText(text: string, unit: 'word' | 'char'): string {
+  const s = simplifyText(text);
+  return unit === 'word' ? joinedWords(s) : s.replace(/\s+/gu, '');
+}
+
+/** The units of a shingleText: its words, or its characters. */
+export function unitsOf(joined: string, unit: 'word' | 'char'): string[] {
+  if (unit === 'char') return Array.from(joined);
+  return joined === '' ? [] : joined.split(' ');
+}
+
 /** The words (or characters) datatrove shingles. */
 export function shingleUnits(text: string, unit: 'word' | 'char'): string[] {
-  const s = simplifyText(text);
-  return unit === 'word' ? splitWords(s) : Array.from(s.replace(/\s+/gu, ''));
+  return unitsOf(shingleText(text, unit), unit);
 }
 
 let hasher: Awaited<ReturnType<typeof xxhash>> | null = null;
@@ -186,4 +205,36 @@ export function bandKeys(sig: Uint32Array, bands: number, rows: number): Uint32A
     out[2 * b + 1] = u32[0];
   }
   return out;
+}
+
+type NativeSignature = (sig: Uint32Array, bytes: Uint8Array, byChar: boolean, n: number, aHi: Uint32Array, aLo: Uint32Array, bHi: Uint32Array, bLo: Uint32Array) => boolean;
+let native: NativeSignature | null | undefined;
+/**
+ * The native signature kernel, or null for the JS path: MINIMIND_MINHASH=js picks JS (to compare
+ * or time the two), =native requires the addon, unset uses the addon when it loads.
+ */
+function nativeSignature(): NativeSignature | null {
+  if (native !== undefined) return native;
+  const want = process.env.MINIMIND_MINHASH ?? '';
+  if (!['', 'js', 'native'].includes(want)) throw new UserError(`MINIMIND_MINHASH must be 'js' or 'native' (or unset for native when the addon is built), got '${want}'`);
+  const addon = want === 'js' ? null : loadAddon();
+  if (want === 'native' && !addon) throw new UserError(`MINIMIND_MINHASH=native but the native addon is not available (${cpuLoadError()})`);
+  native = addon ? (addon.minhashSignature as NativeSignature) : null;
+  return native;
+}
+const encoder = new TextEncoder();
+
+/**
+ * The signature (2*H uint32 (hi, lo)) of a shingleText, or null when it has fewer than n units.
+ * The native kernel splits the UTF-8 bytes into units itself (at spaces, or at character starts),
+ * so no per-word strings are made; the JS path is shingles + signature.
+ */
+export function textSignature(joined: string, unit: 'word' | 'char', n: number, p: MinhashParams): Uint32Array | null {
+  const kernel = nativeSignature();
+  if (!kernel) {
+    const sh = shingles(unitsOf(joined, unit), n, unit === 'word' ? ' ' : '');
+    return sh && signature(sh, p);
+  }
+  const sig = new Uint32Array(2 * p.aHi.length);
+  return kernel(sig, encoder.encode(joined), unit === 'char', n, p.aHi, p.aLo, p.bHi, p.bLo) ? sig : null;
 }

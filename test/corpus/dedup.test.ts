@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dedup } from '../../src/corpus/dedup.js';
-import { initMinhash, minhashParams, shingles, shingleUnits, signature } from '../../src/corpus/minhash.js';
+import { initMinhash, minhashParams, shingles, shingleText, shingleUnits, signature, textSignature } from '../../src/corpus/minhash.js';
 import { mulberry32 } from '../../src/data/rng.js';
 
 const PY = '.venv/bin/python';
@@ -56,10 +56,10 @@ test('signatures and kept rows equal the Python reference (datatrove MinHash def
   await initMinhash();
   const params = minhashParams(14 * 8, 1);
   for (let i = 0; i < rows.length; i++) {
-    const sh = shingles(shingleUnits(rows[i].text, 'word'), 5, ' ');
-    const sig = signature(sh!, params);
+    const sig = signature(shingles(shingleUnits(rows[i].text, 'word'), 5, ' ')!, params); // the JS definition
     const ours = Array.from({ length: 112 }, (_, h) => ((BigInt(sig[2 * h]) << 32n) | BigInt(sig[2 * h + 1])).toString());
     assert.deepEqual(ours, ref[i].sig, `row ${i}`);
+    assert.deepEqual(textSignature(shingleText(rows[i].text, 'word'), 'word', 5, params), sig, `row ${i}: the path dedup takes (native when built)`);
   }
   const output = join(dir, 'near.jsonl');
   await dedup({ inputs: [input], output, exact: false, threads: 1 });

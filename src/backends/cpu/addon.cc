@@ -619,6 +619,26 @@ DEF(adamwStep)
   return a.undefined();
 END
 
+// ---- data dedup ----
+// minhashSignature(sig: Uint32Array(2H), bytes: Uint8Array, byChar: boolean, n, aHi, aLo, bHi, bLo: Uint32Array(H)) -> bool
+// (minhash.cc; false when the text has fewer than n units)
+DEF(minhashSignature)
+  size_t H = 0, nbytes = 0;  // sizes come from the arrays; raw() checks their types
+  napi_get_typedarray_info(a.env, a.at(4), nullptr, &H, nullptr, nullptr, nullptr);
+  napi_get_typedarray_info(a.env, a.at(1), nullptr, &nbytes, nullptr, nullptr, nullptr);
+  const uint8_t* bytes = (const uint8_t*)a.raw(1, napi_uint8_array, "Uint8Array", 0);
+  const i64 n = a.size(3);
+  if (n < 1) a.fail(3, "must be at least 1");
+  const bool done = minhash_signature((uint32_t*)a.raw(0, napi_uint32_array, "Uint32Array", 2.0 * H), bytes, (i64)nbytes, a.flag(2), n,
+                                      (const uint32_t*)a.raw(4, napi_uint32_array, "Uint32Array", (double)H),
+                                      (const uint32_t*)a.raw(5, napi_uint32_array, "Uint32Array", (double)H),
+                                      (const uint32_t*)a.raw(6, napi_uint32_array, "Uint32Array", (double)H),
+                                      (const uint32_t*)a.raw(7, napi_uint32_array, "Uint32Array", (double)H), (i64)H);
+  napi_value r;
+  napi_get_boolean(a.env, done, &r);
+  return r;
+END
+
 #define REG(NAME) {#NAME, nullptr, js_##NAME, nullptr, nullptr, nullptr, napi_default, nullptr}
 
 napi_value init(napi_env env, napi_value exports) {
@@ -633,6 +653,7 @@ napi_value init(napi_env env, napi_value exports) {
       REG(attentionForward), REG(attentionBackward), REG(attentionDecode), REG(swigluForward), REG(swigluBackward),
       REG(softmaxForward), REG(softmaxBackward), REG(logSoftmaxForward), REG(logSoftmaxBackward),
       REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep), REG(decoderCreate), REG(decoderStep),
+      REG(minhashSignature),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

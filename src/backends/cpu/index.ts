@@ -16,7 +16,7 @@ import { UserError } from '../../core/errors.js';
 import { f16ToF32, f32ToF16 } from '../../formats/halfFloat.js';
 
 /** The functions the addon exports (argument order = the Backend interface). */
-interface Addon {
+export interface Addon {
   setThreads(n: number): void;
   getThreads(): number;
   setIsa(name: string): string;
@@ -98,30 +98,44 @@ function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** The native backend, or null (see cpuLoadError()) when the addon is missing or fails to load. */
-export function loadCpuBackend(): CpuBackend | null {
-  if (cached !== undefined) return cached;
+let addonCache: Addon | null | undefined;
+/**
+ * The addon itself, or null (see cpuLoadError()) when it is missing or fails to load; loaded once
+ * per thread, with MINIMIND_ISA applied. Other native users (data dedup's MinHash) call it directly.
+ */
+export function loadAddon(): Addon | null {
+  if (addonCache !== undefined) return addonCache;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    loadError = `native addon not built (${path} missing; run 'npm run build:native' with a C++17 compiler)`;
+    return (addonCache = null);
+  }
   let addon: Addon;
   try {
-    const path = addonPath();
-    if (!existsSync(path)) {
-      loadError = `native addon not built (${path} missing; run 'npm run build:native' with a C++17 compiler)`;
-      cached = null;
-      return null;
-    }
     addon = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
     loadError = `native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
-    cached = null;
-    return null;
+    return (addonCache = null);
   }
-  addon.setThreads(defaultThreads());
   // MINIMIND_ISA caps the kernels at a lower ISA level, so every path can be run on a CPU that has it
   const isa = process.env.MINIMIND_ISA;
   if (isa !== undefined && isa !== '') {
     if (!(ISA_LEVELS as readonly string[]).includes(isa)) throw new UserError(`MINIMIND_ISA must be one of ${ISA_LEVELS.join(', ')} (or unset for the best this CPU has), got '${isa}'`);
     addon.setIsa(isa);
   }
+  addonCache = addon;
+  return addon;
+}
+
+/** The native backend, or null (see cpuLoadError()) when the addon is missing or fails to load. */
+export function loadCpuBackend(): CpuBackend | null {
+  if (cached !== undefined) return cached;
+  const addon = loadAddon();
+  if (!addon) {
+    cached = null;
+    return null;
+  }
+  addon.setThreads(defaultThreads());
   cached = makeBackend(addon);
   return cached;
 }

@@ -64,4 +64,11 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, i64 B, i64 Tq, i64 Tk, i64 Tcap, i64 H, i64 KVH, i64 D, float scale);
 
+// minhash.cc (for `data dedup`, not a tensor kernel): the MinHash signature of one text, as
+// src/corpus/minhash.ts computes it. bytes: the text's units (UTF-8), words joined by single
+// spaces, or characters (by_char); n: units per shingle; a/b: H permutation parameters as (hi, lo)
+// uint32 halves. Writes 2H uint32 (hi, lo) to sig; false (nothing written) when units < n.
+bool minhash_signature(uint32_t* sig, const uint8_t* bytes, i64 nbytes, bool by_char, i64 n, const uint32_t* a_hi, const uint32_t* a_lo,
+                       const uint32_t* b_hi, const uint32_t* b_lo, i64 H);
+
 }  // namespace mm

@@ -89,17 +89,25 @@ export function splitSentences(text: string): string[] {
 // text, where punctuation is already spaces) splits on whitespace, with only the contraction rules
 // ("cannot" -> "can not") left to apply: the same words, without 30 regular-expression passes.
 const RULE_CHARS = /["'`«»“”‘’„.,:;@#$%&?!*()[\]{}<>-]/;
-const CONTRACTION_WORD = /^(?:cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|'tis|'twas)$/i;
+// a whitespace-separated word that the contraction rules split
+const CONTRACTION_WORD = /(?:^|\s)(?:cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|'tis|'twas)(?=\s|$)/i;
+const NOT_SINGLE_SPACED = /[^\S ]| {2}|^ | $/;
 
 /** Words of `text` as datatrove's English split_into_words gives them: sentences, then Treebank words. */
 export function splitWords(text: string): string[] {
-  if (!RULE_CHARS.test(text)) {
-    const words = text.split(/\s+/u).filter((w) => w !== '');
-    return words.some((w) => CONTRACTION_WORD.test(w)) ? treebankWords(text) : words;
-  }
+  if (!RULE_CHARS.test(text)) return CONTRACTION_WORD.test(text) ? treebankWords(text) : text.split(/\s+/u).filter((w) => w !== '');
   const out: string[] = [];
   for (const s of splitSentences(text)) for (const w of treebankWords(s)) out.push(w);
   return out;
+}
+
+/**
+ * splitWords(text).join(' '). MinHash's simplified text mostly has no rule characters and single
+ * spaces already: then that is the text itself, with no split and no join.
+ */
+export function joinedWords(text: string): string {
+  if (!RULE_CHARS.test(text) && !CONTRACTION_WORD.test(text) && !NOT_SINGLE_SPACED.test(text)) return text;
+  return splitWords(text).join(' ');
 }
 
 /** Length in code points (Python's len), with a fast path for text without surrogate pairs. */
