@@ -63,6 +63,7 @@ export async function dpo(o: DpoOptions): Promise<TrainSummary> {
       evalStep: (b) => dpoStep(policy, reference, b, beta, reduce).loss.item(),
       saveModel: (dir) => saveModelFolder(dir, policy, { tokenizerDir: tok.dir, dtype: r.saveDtype, generation: { max_length: r.maxSeqLen } }),
       info: { init_from: o.initFrom, beta, logp_reduce: reduce },
+      activationBytes: (rows) => policy.trainingActivationBytes(rows * r.maxSeqLen), // rows: chosen and rejected
     };
   });
   o.log?.(`dpo: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}; model in ${summary.modelDir}`);

@@ -51,6 +51,7 @@ export async function lora(o: LoraOptions): Promise<TrainSummary> {
       modelDirName: 'adapter',
       info: { base_model: o.initFrom, lora: loraCfg, lora_parameters: n },
       lossMean: 'targets',
+      activationBytes: (rows) => model.trainingActivationBytes(rows * r.maxSeqLen),
     };
   });
   o.log?.(`lora: ${summary.steps} steps, loss ${summary.finalLoss.toFixed(4)}; adapter in ${summary.modelDir}`);
