@@ -7,10 +7,16 @@ import { availableParallelism } from 'node:os';
 
 export type Handler<I, O> = (batch: I[]) => O[];
 
-/** Worker threads to use: --threads N, else the cores less one for the reader (at least 1). */
-export function defaultThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+/**
+ * Worker threads to use without --threads: the cores less one for the reader (at least 1), at
+ * most `cap` (a worker that loads a tokenizer holds ~60 MB of its own).
+ */
+export function defaultThreads(cap = Infinity): number {
+  return Math.max(1, Math.min(cap, availableParallelism() - 1));
 }
+
+/** The default for workers that each load a tokenizer: 8 keep such a job under 1 GB on a many-core machine. */
+export const TOKENIZER_THREADS = 8;
 
 /** Call at the end of a worker module: in a worker thread, answers batches with the handler. */
 export function serveWorker<I, O>(makeHandler: (init: unknown) => Handler<I, O>): void {

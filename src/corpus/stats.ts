@@ -11,7 +11,7 @@ import { dominantScript, emptyCounts, Script, scriptCounts } from './scripts.js'
 import { exactHash } from './normalize.js';
 import { HashSet64 } from './hashset.js';
 import { openTokenizer, tokensOf, type CorpusTokenizer } from './tokenizer.js';
-import { batched, defaultThreads, mapBatches, serveWorker } from './pool.js';
+import { batched, defaultThreads, mapBatches, serveWorker, TOKENIZER_THREADS } from './pool.js';
 
 /** Upper bucket edges (exclusive) of the length histograms; the last bucket is open. */
 export const LENGTH_EDGES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
@@ -152,7 +152,7 @@ export async function corpusStats(o: StatsOptions): Promise<CorpusStats> {
     yield* unreadable.splice(0);
   };
   const init: StatsInit = { tokenizer: o.tokenizer?.dir, field: o.field };
-  for await (const batch of mapBatches<Job, RowMeasures>(batched(jobs(), 256), new URL(import.meta.url), init, o.threads ?? defaultThreads())) {
+  for await (const batch of mapBatches<Job, RowMeasures>(batched(jobs(), 256), new URL(import.meta.url), init, o.threads ?? defaultThreads(o.tokenizer ? TOKENIZER_THREADS : Infinity))) {
     for (const m of batch) {
       if (m.unreadable !== undefined) {
         rejects.add(m.unreadable, m.where);

@@ -12,7 +12,7 @@ import type { TokenStoreMeta } from '../data/token-cache.js';
 import { UserError } from '../core/errors.js';
 import { checkInputs } from './records.js';
 import { openTokenizer, type CorpusTokenizer } from './tokenizer.js';
-import { batched, defaultThreads, mapBatches, serveWorker } from './pool.js';
+import { batched, defaultThreads, mapBatches, serveWorker, TOKENIZER_THREADS } from './pool.js';
 import { extname } from 'node:path';
 
 export interface TokenizeOptions {
@@ -44,7 +44,7 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
     if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
   }
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
-  const threads = o.threads ?? defaultThreads();
+  const threads = o.threads ?? defaultThreads(TOKENIZER_THREADS);
   // one thread: buildTokenStore encodes in place with the tokenizer already loaded
   const inWorkers: RecordsEncoder | undefined =
     threads > 1 ? (jobs, spec) => mapBatches<RecordJob, EncodedRecord>(batched(jobs, 256), new URL(import.meta.url), { tokenizer: o.tokenizer.dir, spec } satisfies TokenizeInit, threads) : undefined;
