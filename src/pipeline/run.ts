@@ -7,7 +7,7 @@
 // an interrupted data stage starts again (its output is written under a temporary name and
 // renamed, so a half file never looks finished). A stage whose command changed runs again, and
 // so does every stage after it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,9 +133,24 @@ function existsSyncDir(path: string): boolean {
   }
 }
 
+/**
+ * Refuses a stage whose command line its command would refuse (an unknown or malformed flag)
+ * before any stage runs, so a typo in the last stage does not surface after hours of training:
+ * each command parses its flags in full before it looks at --help, and --help reads no input.
+ */
+function checkStageFlags(plan: Planned[]): void {
+  for (const p of plan) {
+    const r = spawnSync(process.execPath, [CLI, ...p.argv, '--help'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status === 0) continue;
+    const line = r.stderr.split('\n').find((l) => l.startsWith('minimind: ')) ?? `exit code ${r.status}`;
+    throw new UserError(`stage ${p.name}: ${line.replace(/^minimind: /, '')}; fix its args in the pipeline file (no stage was run)`);
+  }
+}
+
 export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}): Promise<StageRecord[]> {
   const print = o.print ?? ((l: string) => console.log(l));
   const plan = planPipeline(spec, { lenient: o.dryRun });
+  checkStageFlags(plan);
   const out = resolve(spec.out);
   const records: StageRecord[] = plan.map((p) => ({ name: p.name, run: p.run, argv: p.argv, status: 'not run', seconds: null, outputs: Object.fromEntries(p.outputs.flags.map(([f, path]) => [f, path])), trainingRun: p.outputs.trainingRun, summary: '' }));
   if (o.dryRun) {

@@ -97,6 +97,9 @@ test('bad pipeline files and failing stages are one minimind: line, exit 2', () 
     [{ stages: [{ name: 'a', run: 'data clean', args: { data: '${b}' } }] }, /stage a: \$\{b\} is not an earlier stage/],
     [{ stages: [{ name: 'a', run: 'data clean', wat: 1 }] }, /unknown field\(s\) wat/],
     [{ out: at('bad-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('missing.jsonl')] }] }, /stage a \(minimind data clean\) failed with exit code 2; its output is in/],
+    // a flag its command does not take, in the last stage: refused before the first stage runs
+    [{ out: at('flag-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('missing.jsonl')] }, { name: 'b', run: 'grpo', args: { data: '${a}', 'init-from': 'm', device: 'auto' } }] },
+      /^minimind: stage b: unknown option '--device' \(see 'minimind grpo --help'\); fix its args in the pipeline file \(no stage was run\)$/],
   ];
   for (const [spec, re] of cases) {
     const f = at('bad.json');
@@ -122,6 +125,9 @@ test('the shipped pipelines parse and resolve every reference (dry run)', async 
     const plan = planPipeline(spec, { lenient: true });
     assert.ok(plan.length >= 8, f);
     for (const p of plan) assert.doesNotMatch(p.argv.join(' '), /\$\{/, `${f}: ${p.name}`);
+    // every stage's flags are ones its command takes (the dry run checks them as a real run does)
+    const dry = spawnSync(process.execPath, [cli, 'pipeline', f, '--dry-run'], { encoding: 'utf8' });
+    assert.equal(dry.status, 0, `${f}: ${dry.stderr}`);
   }
   const mm = planPipeline(await loadPipeline('pipelines/minimind.yaml'), { lenient: true });
   assert.deepEqual(mm.map((p) => p.run), ['data stats', 'data tokenize', 'pretrain', 'sft', 'lora', 'dpo', 'grpo', 'eval ceval', 'export gguf']);
