@@ -6,7 +6,8 @@
 // its command is the one it was started with (else it starts over),
 // an interrupted data stage starts again (its output is written under a temporary name and
 // renamed, so a half file never looks finished). A stage whose command changed runs again, and
-// so does every stage after it.
+// so does every stage after it. A finished stage whose input files are gone keeps its recorded
+// command: the data stages can run on one machine and the training stages on another.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,8 +37,16 @@ interface Planned {
   outputs: StageOutputs;
 }
 
+export interface PlanOptions {
+  /** --dry-run: inputs that are not there yet are shown as their pattern. */
+  lenient?: boolean;
+  /** A finished stage's recorded command (its marker's): used when its input files are gone, so a
+   *  run folder whose data stages ran on another machine (the corpus not copied) goes on there. */
+  recorded?: (name: string) => string[] | null;
+}
+
 /** Every stage's full command line, with references resolved and outputs assigned. */
-export function planPipeline(spec: PipelineSpec, o: { lenient?: boolean } = {}): Planned[] {
+export function planPipeline(spec: PipelineSpec, o: PlanOptions = {}): Planned[] {
   const done = new Map<string, StageOutputs>();
   return spec.stages.map((st) => {
     const resolveRefs = (v: string) =>
@@ -55,6 +64,11 @@ export function planPipeline(spec: PipelineSpec, o: { lenient?: boolean } = {}):
       try {
         argv.push(...expandGlob(pattern));
       } catch (e) {
+        const earlier = o.recorded?.(st.name);
+        if (earlier && earlier.join(' ').startsWith(st.run + ' ')) {
+          done.set(st.name, outputs);
+          return { name: st.name, run: st.run, argv: earlier, outputs };
+        }
         if (!o.lenient) throw e;
         argv.push(pattern); // --dry-run: show the pattern of inputs that are not there yet
       }
@@ -149,9 +163,9 @@ function checkStageFlags(plan: Planned[]): void {
 
 export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}): Promise<StageRecord[]> {
   const print = o.print ?? ((l: string) => console.log(l));
-  const plan = planPipeline(spec, { lenient: o.dryRun });
-  checkStageFlags(plan);
   const out = resolve(spec.out);
+  const plan = planPipeline(spec, { lenient: o.dryRun, recorded: (name) => readMarker(out, name)?.argv ?? null });
+  checkStageFlags(plan);
   const records: StageRecord[] = plan.map((p) => ({ name: p.name, run: p.run, argv: p.argv, status: 'not run', seconds: null, outputs: Object.fromEntries(p.outputs.flags.map(([f, path]) => [f, path])), trainingRun: p.outputs.trainingRun, summary: '' }));
   if (o.dryRun) {
     for (const p of plan) print(`${p.name}: minimind ${p.argv.join(' ')}`);

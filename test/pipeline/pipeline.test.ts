@@ -1,12 +1,12 @@
 // `minimind pipeline`: a tiny pipeline (convert ShareGPT -> clean -> dedup -> tokenizer -> pretrain
 // -> sft -> eval ppl) run through the real command, killed (SIGKILL, whole process group) once the
-// pretrain stage has a checkpoint, then run again: finished stages are not rerun, pretrain
-// continues from its checkpoint to the same final step, and one report covers every stage. A
-// changed stage runs again with every stage after it. Bad pipeline files are one-line errors.
+// pretrain stage has a checkpoint, then run again: finished stages are not rerun (also once their
+// input files are gone), pretrain continues from its checkpoint to the same final step, and one
+// report covers every stage. A changed stage runs again with every stage after it. Bad pipeline files are one-line errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
@@ -25,7 +25,7 @@ function pipelineFile(sftSteps: number): string {
     name: 'tiny',
     out: at('run'),
     stages: [
-      { name: 'chat', run: 'data convert', inputs: [at('chat.json')], args: { to: 'sft' } },
+      { name: 'chat', run: 'data convert', inputs: [at('chat*.json')], args: { to: 'sft' } },
       { name: 'clean', run: 'data clean', inputs: [at('raw.jsonl')], args: { 'min-chars': 5, threads: 1 } },
       { name: 'dedup', run: 'data dedup', inputs: ['${clean}'], args: { threads: 1 } },
       { name: 'tok', run: 'tokenizer train', args: { data: '${dedup}', 'vocab-size': 320, preset: 'minimind3' } },
@@ -83,6 +83,12 @@ test('a pipeline killed during pretraining goes on where it stopped, and reruns 
   const again = spawnSync(process.execPath, [cli, 'pipeline', file], { encoding: 'utf8' });
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /0 run now, 7 done earlier/);
+  // ... also where the finished data stages' inputs are gone (they ran on another machine)
+  renameSync(at('chat.json'), at('chat.gone'));
+  const moved = spawnSync(process.execPath, [cli, 'pipeline', file], { encoding: 'utf8' });
+  renameSync(at('chat.gone'), at('chat.json'));
+  assert.equal(moved.status, 0, moved.stderr);
+  assert.match(moved.stdout, /0 run now, 7 done earlier/);
 
   // 4. a changed stage runs again, with every stage after it
   const changed = spawnSync(process.execPath, [cli, 'pipeline', pipelineFile(6)], { encoding: 'utf8' });
