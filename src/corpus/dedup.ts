@@ -5,11 +5,13 @@
 // (on worker threads) and the clusters (a union-find over row numbers), the second writes the rows
 // to keep. Memory: about 20 bytes a row plus 32 bytes a row per band, whatever the text sizes.
 import { Rejects } from './rejects.js';
-import { ByteProgress, readInputs } from './records.js';
+import { statSync } from 'node:fs';
+import { ByteProgress, checkInputs, formatOf, jsonlChunks, readInputs, readRecords } from './records.js';
 import { HashMap64 } from './hashset.js';
 import { MINHASH_DEFAULTS, MinhashConfig } from './minhash.js';
 import { batched, defaultThreads, mapBatches } from './pool.js';
 import type { DedupInit, RowKeys } from './dedup-worker.js';
+import type { ExactChunk, ExactChunkKeys } from './exact-worker.js';
 import { withWriters } from './writer.js';
 import { exactHash } from './normalize.js';
 import { textOf } from './schema.js';
@@ -68,45 +70,89 @@ class Clusters {
   }
 }
 
-/** Exact deduplication alone needs one pass and no workers: md5 is native and cheaper than a message to a thread. */
+/**
+ * Exact deduplication alone: one pass. A jsonl input goes by chunks of whole lines to worker
+ * threads, which parse the lines and hash the keys (exact-worker.ts); kept lines are written back
+ * as the bytes read, so this thread only looks keys up. Other formats are read row by row here.
+ * Keys come back in input order, so the first row of each key is kept whatever the thread count.
+ */
 async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
   const t0 = Date.now();
+  checkInputs(o.inputs);
+  const sizes = o.inputs.map((p) => statSync(p).size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const threads = o.threads ?? defaultThreads();
   const unreadable = new Rejects();
   const seen = new HashMap64();
   let rows = 0;
   let dups = 0;
-  let inputBytes = 0;
   const clusters = new Set<number>();
-  const where: string[] = [];
+  const where: string[] = []; // of kept rows, with --removed only
   const paths = o.removed ? [o.output, o.removed] : [o.output];
   const kept = await withWriters(paths, async ([out, rem]) => {
-    for await (const r of readInputs(o.inputs, unreadable, (d, t) => {
-      inputBytes = d;
-      o.onProgress?.(d, t);
-    })) {
-      let text: string;
-      try {
-        text = textOf(r.value, o.field);
-      } catch (e) {
-        unreadable.add((e as Error).message, r.where);
-        continue;
-      }
-      const [hi, lo] = exactHash(text);
-      const first = seen.getOrSet(hi, lo, rows);
-      if (first === rows) {
-        if (r.raw !== undefined) out.writeLine(r.raw);
-        else out.write(r.value);
-        if (rem) where[rows] = r.where;
+    let before = 0;
+    for (let k = 0; k < o.inputs.length; k++) {
+      const path = o.inputs[k];
+      const onBytes = (b: number) => o.onProgress?.(before + b, total);
+      if (formatOf(path) === 'jsonl') {
+        const sent: Uint8Array[] = []; // chunks in flight, in order, to write kept lines from
+        const chunks = async function* () {
+          let first = true;
+          for await (const bytes of jsonlChunks(path, 1 << 20, onBytes)) {
+            sent.push(bytes);
+            yield [{ bytes, first }];
+            first = false;
+          }
+        };
+        let linesBefore = 0;
+        for await (const [keys] of mapBatches<ExactChunk, ExactChunkKeys>(chunks(), new URL('./exact-worker.js', import.meta.url), { field: o.field }, threads)) {
+          const bytes = sent.shift()!;
+          for (const s of keys.skipped) unreadable.add(s.reason, `${path}:${linesBefore + s.line + 1}`);
+          for (let i = 0; i < keys.hi.length; i++) {
+            const first = seen.getOrSet(keys.hi[i], keys.lo[i], rows);
+            const line = bytes.subarray(keys.start[i], keys.end[i]);
+            const here = () => `${path}:${linesBefore + keys.line[i] + 1}`;
+            if (first === rows) {
+              out.writeBytes(line);
+              if (rem) where[rows] = here();
+            } else {
+              dups++;
+              clusters.add(first);
+              rem?.write({ duplicate_of: where[first], kind: 'exact', where: here(), row: JSON.parse(Buffer.from(line).toString('utf8')) });
+            }
+            rows++;
+          }
+          linesBefore += keys.lines;
+        }
       } else {
-        dups++;
-        clusters.add(first);
-        rem?.write({ duplicate_of: where[first], kind: 'exact', where: r.where, row: r.value });
+        for await (const r of readRecords(path, { onBadRow: (w, reason) => unreadable.add(reason, w), onBytes })) {
+          let text: string;
+          try {
+            text = textOf(r.value, o.field);
+          } catch (e) {
+            unreadable.add((e as Error).message, r.where);
+            continue;
+          }
+          const [hi, lo] = exactHash(text);
+          const first = seen.getOrSet(hi, lo, rows);
+          if (first === rows) {
+            if (r.raw !== undefined) out.writeLine(r.raw);
+            else out.write(r.value);
+            if (rem) where[rows] = r.where;
+          } else {
+            dups++;
+            clusters.add(first);
+            rem?.write({ duplicate_of: where[first], kind: 'exact', where: r.where, row: r.value });
+          }
+          rows++;
+        }
       }
-      rows++;
+      before += sizes[k];
+      o.onProgress?.(before, total);
     }
     return out.rows;
   });
-  return { rows, kept, exactDuplicates: dups, nearDuplicates: 0, clusters: clusters.size, unreadable, seconds: (Date.now() - t0) / 1000, inputBytes };
+  return { rows, kept, exactDuplicates: dups, nearDuplicates: 0, clusters: clusters.size, unreadable, seconds: (Date.now() - t0) / 1000, inputBytes: total };
 }
 
 export async function dedup(o: DedupOptions): Promise<DedupSummary> {

@@ -218,8 +218,8 @@ function nativeSignature(): NativeSignature | null {
   const want = process.env.MINIMIND_MINHASH ?? '';
   if (!['', 'js', 'native'].includes(want)) throw new UserError(`MINIMIND_MINHASH must be 'js' or 'native' (or unset for native when the addon is built), got '${want}'`);
   const addon = want === 'js' ? null : loadAddon();
-  if (want === 'native' && !addon) throw new UserError(`MINIMIND_MINHASH=native but the native addon is not available (${cpuLoadError()})`);
-  native = addon ? (addon.minhashSignature as NativeSignature) : null;
+  native = (addon?.minhashSignature as NativeSignature | undefined) ?? null; // an addon built before minhash.cc has none
+  if (want === 'native' && !native) throw new UserError(`MINIMIND_MINHASH=native but the native addon has no MinHash kernel (${cpuLoadError() ?? 'rebuild it: npm run build:native'})`);
   return native;
 }
 const encoder = new TextEncoder();

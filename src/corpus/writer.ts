@@ -4,11 +4,14 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
+const NEWLINE = Uint8Array.of(10);
+
 export class JsonlWriter {
   private readonly tmp: string;
   private fd: number | null;
-  private buf: string[] = [];
-  private bufChars = 0;
+  // lines waiting to be written, in order: strings (serialised rows) and bytes (lines passed through as read)
+  private parts: (string | Uint8Array)[] = [];
+  private pending = 0;
   rows = 0;
   bytes = 0;
 
@@ -23,19 +26,41 @@ export class JsonlWriter {
 
   /** Appends one already-serialised JSON line (no newline). */
   writeLine(line: string): void {
-    this.buf.push(line, '\n');
-    this.bufChars += line.length + 1;
+    this.parts.push(line, '\n');
+    this.added(line.length + 1);
+  }
+
+  /** Appends one line given as its UTF-8 bytes (no newline), written as they are. */
+  writeBytes(line: Uint8Array): void {
+    this.parts.push(line, NEWLINE);
+    this.added(line.length + 1);
+  }
+
+  private added(size: number): void {
     this.rows++;
-    if (this.bufChars > 1 << 20) this.flush();
+    this.pending += size;
+    if (this.pending > 1 << 20) this.flush();
   }
 
   private flush(): void {
-    if (this.buf.length === 0) return;
-    const b = Buffer.from(this.buf.join(''), 'utf8');
+    if (this.parts.length === 0) return;
+    // runs of strings are encoded together; byte lines go in as they are
+    const chunks: Uint8Array[] = [];
+    let text: string[] = [];
+    for (const p of this.parts) {
+      if (typeof p === 'string') text.push(p);
+      else {
+        if (text.length > 0) chunks.push(Buffer.from(text.join(''), 'utf8'));
+        text = [];
+        chunks.push(p);
+      }
+    }
+    if (text.length > 0) chunks.push(Buffer.from(text.join(''), 'utf8'));
+    const b = Buffer.concat(chunks);
     writeSync(this.fd!, b);
     this.bytes += b.length;
-    this.buf = [];
-    this.bufChars = 0;
+    this.parts = [];
+    this.pending = 0;
   }
 
   /** Flushes, fsyncs and renames the file into place. */

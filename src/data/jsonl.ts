@@ -37,25 +37,31 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
   for await (const raw of rl) {
     line++;
     const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // UTF-8 BOM
-    if (text.trim() === '') continue;
-    let value: unknown;
-    let reason: string | null = null;
-    try {
-      value = JSON.parse(text);
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) reason = 'expected a JSON object';
-    } catch (e) {
-      reason = `invalid JSON (${quoteUserText((e as Error).message)})`; // V8 quotes the line
-    }
-    if (reason !== null) {
+    const r = parseJsonlLine(text);
+    if (r === null) continue;
+    if ('reason' in r) {
       if (options.skipBadLines) {
-        options.onBadLine?.(path, line, reason);
+        options.onBadLine?.(path, line, r.reason);
         continue;
       }
       rl.close();
-      throw new Error(`${path}:${line}: ${reason}`);
+      throw new Error(`${path}:${line}: ${r.reason}`);
     }
-    yield { value: value as Record<string, unknown>, line, raw: text };
+    yield { value: r.value, line, raw: text };
   }
+}
+
+/** One jsonl line (without its line end): null when blank, else the object or why it is not one. */
+export function parseJsonlLine(text: string): { value: Record<string, unknown> } | { reason: string } | null {
+  if (text.trim() === '') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { reason: `invalid JSON (${quoteUserText((e as Error).message)})` }; // V8 quotes the line
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { reason: 'expected a JSON object' };
+  return { value: value as Record<string, unknown> };
 }
 
 /** A data error about one record: `file:line: what is wrong`. */

@@ -1,0 +1,90 @@
+// Exact dedup's jsonl path (chunks of whole lines, parsed on worker threads, kept lines written back
+// as the bytes read) against the row-by-row reader every other command uses (readJsonl, readline's
+// line ends): the same lines with the same numbers, and the same kept rows, removed rows and
+// unreadable counts, on a file with a BOM, CRLF and lone CR line ends, blank and bad lines,
+// multi-byte characters and lines longer than a chunk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readJsonl } from '../../src/data/jsonl.js';
+import { jsonlChunks, lineSpans } from '../../src/corpus/records.js';
+import { dedup } from '../../src/corpus/dedup.js';
+import { Rejects } from '../../src/corpus/rejects.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mm-dedup-exact-'));
+
+function awkwardFile(): string {
+  const rows = [
+    '{"text": "Hello  World"}',
+    '{"text": "hello world"}', // an exact duplicate of row 1 (case, spacing)
+    '',
+    '   ',
+    '{"text": "Ünïcödé 汉字 😀 straddles chunks"}',
+    'not json',
+    '[1, 2]',
+    '{"other": 1}', // no text field
+    '{"text": "ｈｅｌｌｏ ｗｏｒｌｄ"}', // NFKC folds full-width letters: a duplicate of row 1
+    `{"text": "${'long line '.repeat(40)}"}`,
+    '{"text": "ünïcödé 汉字 😀 straddles chunks"}',
+  ];
+  const ends = ['\r\n', '\n', '\r', '\n', '\r\n', '\n', '\n', '\r', '\n', '\r\n'];
+  return '\ufeff' + rows.map((r, i) => r + (ends[i] ?? '')).join(''); // no line end after the last row
+}
+
+/** Each reason with its count and places, the file name left out. */
+const reasons = (r: Rejects, file: string) => [...r.reasons].map(([why, x]) => [why, x.count, x.where.map((w) => w.replace(join(dir, file), 'FILE:'))]);
+
+async function readlineLines(path: string): Promise<{ line: number; raw: string }[]> {
+  const out: { line: number; raw: string }[] = [];
+  for await (const r of readJsonl(path, { skipBadLines: true, onBadLine: () => {} })) out.push({ line: r.line, raw: r.raw });
+  return out;
+}
+
+test('jsonlChunks + lineSpans cut the same lines as readline, at any chunk size', async () => {
+  const path = join(dir, 'awkward.jsonl');
+  writeFileSync(path, awkwardFile());
+  const want = await readlineLines(path);
+  for (const size of [1, 7, 16, 64, 1 << 20]) {
+    const got: { line: number; raw: string }[] = [];
+    let before = 0;
+    let first = true;
+    for await (const bytes of jsonlChunks(path, size)) {
+      const spans = lineSpans(bytes);
+      if (first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) spans[0] += 3;
+      first = false;
+      for (let i = 0; i < spans.length / 2; i++) {
+        const raw = Buffer.from(bytes.subarray(spans[2 * i], spans[2 * i + 1])).toString('utf8');
+        if (raw.trim() === '') continue;
+        try {
+          const v = JSON.parse(raw);
+          if (v !== null && typeof v === 'object' && !Array.isArray(v)) got.push({ line: before + i + 1, raw });
+        } catch {
+          // a bad line: readJsonl skips it too
+        }
+      }
+      before += spans.length / 2;
+    }
+    assert.deepEqual(got, want, `chunk size ${size}`);
+  }
+});
+
+test('exact dedup of jsonl (chunks, 1 or 2 threads) equals the row-by-row path, removed rows and unreadable counts included', async () => {
+  const body = awkwardFile();
+  const viaChunks = join(dir, 'in.jsonl');
+  const viaRows = join(dir, 'in.json'); // a .json file that is not an array is read as jsonl, row by row
+  writeFileSync(viaChunks, body);
+  writeFileSync(viaRows, body);
+  const ref = await dedup({ inputs: [viaRows], output: join(dir, 'rows.jsonl'), removed: join(dir, 'rows-removed.jsonl'), near: false });
+  assert.equal(ref.rows, 6);
+  assert.equal(ref.exactDuplicates, 3); // rows 2, 9 and 11
+  const removedRef = readFileSync(join(dir, 'rows-removed.jsonl'), 'utf8').replaceAll('in.json:', 'FILE:');
+  for (const threads of [1, 2]) {
+    const s = await dedup({ inputs: [viaChunks], output: join(dir, `chunks-${threads}.jsonl`), removed: join(dir, `chunks-removed-${threads}.jsonl`), near: false, threads });
+    assert.equal(readFileSync(join(dir, `chunks-${threads}.jsonl`), 'utf8'), readFileSync(join(dir, 'rows.jsonl'), 'utf8'), `threads ${threads}`);
+    assert.equal(readFileSync(join(dir, `chunks-removed-${threads}.jsonl`), 'utf8').replaceAll('in.jsonl:', 'FILE:'), removedRef);
+    assert.deepEqual([s.rows, s.kept, s.exactDuplicates, s.clusters], [ref.rows, ref.kept, ref.exactDuplicates, ref.clusters]);
+    assert.deepEqual(reasons(s.unreadable, 'in.jsonl:'), reasons(ref.unreadable, 'in.json:'));
+  }
+});
