@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CliError } from './args.js';
 import { isOutOfMemory, quoteUserText, UserError } from '../core/errors.js';
-import { DeviceError } from '../core/device.js';
 
 interface Command {
   summary: string;
@@ -69,7 +68,10 @@ async function main(argv: string[]): Promise<void> {
 // device this machine lacks, a batch too large for the GPU) is one `minimind:` line and exit code
 // 2; anything else is a bug and keeps its stack trace.
 const argv = process.argv.slice(2);
-main(argv).catch((err: unknown) => {
+main(argv).catch(async (err: unknown) => {
+  // core/device.js loads every backend: imported here, not at start-up, so commands that pick no
+  // device (data, tokenizer) start ~40 ms sooner; a DeviceError comes from it, so it is loaded then
+  const { DeviceError } = await import('../core/device.js');
   if (err instanceof UserError || err instanceof DeviceError || isOutOfMemory(err)) {
     // One line: the problem and its fix. A usage text some commands append goes (--help shows it).
     // Control characters are escaped whatever the message echoes (a data file's bytes must never

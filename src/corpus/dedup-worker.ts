@@ -1,11 +1,9 @@
 // The per-row work of `data dedup`, run on worker threads (pool.ts): the exact-duplicate hash
 // and the MinHash LSH band keys of each row's text.
 import { exactHash } from './normalize.js';
-import { bandKeys, initMinhash, MinhashConfig, minhashParams, shingleText, textSignature } from './minhash.js';
+import { bandKeys, MinhashConfig, minhashParams, shingleText, textSignature } from './minhash.js';
 import { textOf } from './schema.js';
 import { serveWorker } from './pool.js';
-
-await initMinhash();
 
 export interface DedupInit {
   exact: boolean;

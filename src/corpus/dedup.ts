@@ -6,9 +6,10 @@
 // to keep. Memory: about 20 bytes a row plus 32 bytes a row per band, whatever the text sizes.
 import { Rejects } from './rejects.js';
 import { statSync } from 'node:fs';
-import { ByteProgress, checkInputs, formatOf, jsonlChunks, readInputs, readRecords } from './records.js';
+import { ByteProgress, checkInputs, formatOf, readInputs, readRecords } from './records.js';
+import { jsonlChunks } from './chunks.js';
 import { HashMap64 } from './hashset.js';
-import { MINHASH_DEFAULTS, MinhashConfig } from './minhash.js';
+import type { MinhashConfig } from './minhash.js';
 import { batched, defaultThreads, mapBatches } from './pool.js';
 import type { DedupInit, RowKeys } from './dedup-worker.js';
 import type { ExactChunk, ExactChunkKeys } from './exact-worker.js';
@@ -158,6 +159,8 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
 export async function dedup(o: DedupOptions): Promise<DedupSummary> {
   if (o.near === false) return dedupExact(o);
   const t0 = Date.now();
+  // minhash.js (xxhash-wasm, the native addon, the word rules) only loads for near dedup
+  const { MINHASH_DEFAULTS } = await import('./minhash.js');
   const near = { ...MINHASH_DEFAULTS, ...o.near };
   const init: DedupInit = { exact: o.exact !== false, near, field: o.field };
   const unreadable = new Rejects();

@@ -1,9 +1,9 @@
 // The per-chunk work of exact deduplication on jsonl input, run on worker threads (pool.ts): split
-// a chunk of whole lines (records.ts jsonlChunks), parse each line and hash its text's exact key.
+// a chunk of whole lines (chunks.ts), parse each line and hash its text's exact key.
 // The main thread gets back small typed arrays and writes kept lines as the bytes it read, so it
 // never decodes, parses or re-encodes a row.
 import { parseJsonlLine } from '../data/jsonl.js';
-import { lineSpans } from './records.js';
+import { lineSpans } from './chunks.js';
 import { exactHash } from './normalize.js';
 import { textOf } from './schema.js';
 import { serveWorker } from './pool.js';

@@ -1,6 +1,6 @@
 // A set of 64-bit hashes in two typed arrays (open addressing, linear probing): ~16 bytes a
 // member instead of a JS string key in a Set, so exact deduplication of tens of millions of rows
-// fits in memory. The hash halves arrive already uniformly distributed (md5 / xxhash bits).
+// fits in memory. The hash halves arrive already uniformly distributed (xxhash bits).
 export class HashSet64 {
   private hi: Uint32Array;
   private lo: Uint32Array;

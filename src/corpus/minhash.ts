@@ -9,7 +9,7 @@
 // This file is the definition; unitsSignature runs the same steps in the native addon when it
 // loads (src/backends/cpu/minhash.cc: 64-bit integers and vector instructions make the signature
 // many times faster than its double-emulated JS form), bit for bit the same (tests compare them).
-import xxhash from 'xxhash-wasm';
+import { h64Into, h64RawInto } from './xxhash.js';
 import { simplifyText } from './simplify.js';
 import { joinedWords } from './filters/words.js';
 import { cpuLoadError, loadAddon } from '../backends/cpu/index.js';
@@ -115,24 +115,13 @@ export function shingleUnits(text: string, unit: 'word' | 'char'): string[] {
   return unitsOf(shingleText(text, unit), unit);
 }
 
-let hasher: Awaited<ReturnType<typeof xxhash>> | null = null;
-/** Loads the xxhash WebAssembly module (once). */
-export async function initMinhash(): Promise<void> {
-  hasher ??= await xxhash();
-}
-
-const u64 = new BigUint64Array(1);
-const u32 = new Uint32Array(u64.buffer); // little-endian: [lo, hi]
-
 /** xxh64 of each n-gram (joined by ' ' for words, '' for characters) as (hi, lo) pairs; null when the text has fewer units than n. */
 export function shingles(units: string[], n: number, joiner: string): Uint32Array | null {
   const count = units.length - n + 1;
   if (count <= 0) return null;
   const out = new Uint32Array(2 * count);
   for (let i = 0; i < count; i++) {
-    u64[0] = hasher!.h64(units.slice(i, i + n).join(joiner));
-    out[2 * i] = u32[1];
-    out[2 * i + 1] = u32[0];
+    h64Into(units.slice(i, i + n).join(joiner), out, 2 * i);
   }
   return out;
 }
@@ -200,9 +189,7 @@ export function bandKeys(sig: Uint32Array, bands: number, rows: number): Uint32A
   const out = new Uint32Array(2 * bands);
   for (let b = 0; b < bands; b++) {
     const bytes = new Uint8Array(sig.buffer, sig.byteOffset + b * rows * 8, rows * 8);
-    u64[0] = hasher!.h64Raw(bytes, BigInt(b));
-    out[2 * b] = u32[1];
-    out[2 * b + 1] = u32[0];
+    h64RawInto(bytes, BigInt(b), out, 2 * b);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // Text repairs that `clean` applies to every text before the quality filters, and the key that
 // exact deduplication compares.
-import { createHash } from 'node:crypto';
+import { h64Into } from './xxhash.js';
 
 export interface NormalizeOptions {
   /** Unicode normal form (NFC keeps full-width punctuation; NFKC folds it to ASCII). */
@@ -45,8 +45,9 @@ const NON_ASCII = /[^\x00-\x7f]/;
 // gap between words and was half the key's time
 const SPACE_RUNS = /\s{2,}|[^\S ]/g;
 
-/** A 64-bit hash of the exact key, as two uint32 halves (md5's first 8 bytes). */
+/** A 64-bit hash of the exact key (xxh64 of its UTF-8), as two uint32 halves (hi, lo). */
 export function exactHash(text: string): [number, number] {
-  const d = createHash('md5').update(exactKey(text)).digest();
-  return [d.readUInt32LE(0), d.readUInt32LE(4)];
+  h64Into(exactKey(text), halves, 0);
+  return [halves[0], halves[1]];
 }
+const halves = new Uint32Array(2);

@@ -4,14 +4,12 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-const NEWLINE = Uint8Array.of(10);
-
 export class JsonlWriter {
   private readonly tmp: string;
   private fd: number | null;
-  // lines waiting to be written, in order: strings (serialised rows) and bytes (lines passed through as read)
-  private parts: (string | Uint8Array)[] = [];
-  private pending = 0;
+  // lines are copied into one output buffer (strings encoded straight into it), written when full
+  private out = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
   rows = 0;
   bytes = 0;
 
@@ -26,41 +24,36 @@ export class JsonlWriter {
 
   /** Appends one already-serialised JSON line (no newline). */
   writeLine(line: string): void {
-    this.parts.push(line, '\n');
-    this.added(line.length + 1);
+    this.rows++;
+    // a UTF-16 unit is at most 3 UTF-8 bytes: room for that is room for the line
+    if (this.used + 3 * line.length + 1 > this.out.length) this.flush();
+    if (3 * line.length + 1 > this.out.length) return this.direct(Buffer.from(line + '\n', 'utf8'));
+    this.used += this.out.write(line, this.used, 'utf8');
+    this.out[this.used++] = 10;
   }
 
   /** Appends one line given as its UTF-8 bytes (no newline), written as they are. */
   writeBytes(line: Uint8Array): void {
-    this.parts.push(line, NEWLINE);
-    this.added(line.length + 1);
+    this.rows++;
+    if (this.used + line.length + 1 > this.out.length) this.flush();
+    if (line.length + 1 > this.out.length) {
+      this.direct(line);
+      return this.direct(Uint8Array.of(10));
+    }
+    this.out.set(line, this.used);
+    this.used += line.length;
+    this.out[this.used++] = 10;
   }
 
-  private added(size: number): void {
-    this.rows++;
-    this.pending += size;
-    if (this.pending > 1 << 20) this.flush();
+  private direct(b: Uint8Array): void {
+    writeSync(this.fd!, b);
+    this.bytes += b.length;
   }
 
   private flush(): void {
-    if (this.parts.length === 0) return;
-    // runs of strings are encoded together; byte lines go in as they are
-    const chunks: Uint8Array[] = [];
-    let text: string[] = [];
-    for (const p of this.parts) {
-      if (typeof p === 'string') text.push(p);
-      else {
-        if (text.length > 0) chunks.push(Buffer.from(text.join(''), 'utf8'));
-        text = [];
-        chunks.push(p);
-      }
-    }
-    if (text.length > 0) chunks.push(Buffer.from(text.join(''), 'utf8'));
-    const b = Buffer.concat(chunks);
-    writeSync(this.fd!, b);
-    this.bytes += b.length;
-    this.parts = [];
-    this.pending = 0;
+    if (this.used === 0) return;
+    this.direct(this.out.subarray(0, this.used));
+    this.used = 0;
   }
 
   /** Flushes, fsyncs and renames the file into place. */

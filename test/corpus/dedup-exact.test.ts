@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonl } from '../../src/data/jsonl.js';
-import { jsonlChunks, lineSpans } from '../../src/corpus/records.js';
+import { jsonlChunks, lineSpans } from '../../src/corpus/chunks.js';
 import { dedup } from '../../src/corpus/dedup.js';
 import { Rejects } from '../../src/corpus/rejects.js';
 

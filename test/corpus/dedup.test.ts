@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dedup } from '../../src/corpus/dedup.js';
-import { initMinhash, minhashParams, shingles, shingleText, shingleUnits, signature, textSignature } from '../../src/corpus/minhash.js';
+import { minhashParams, shingles, shingleText, shingleUnits, signature, textSignature } from '../../src/corpus/minhash.js';
 import { mulberry32 } from '../../src/data/rng.js';
 
 const PY = '.venv/bin/python';
@@ -53,7 +53,6 @@ test('signatures and kept rows equal the Python reference (datatrove MinHash def
   const r = spawnSync(PY, ['tools/corpus/reference_minhash.py', input, refOut], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const ref = readFileSync(refOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { sig: string[] | null; cluster: number });
-  await initMinhash();
   const params = minhashParams(14 * 8, 1);
   for (let i = 0; i < rows.length; i++) {
     const sig = signature(shingles(shingleUnits(rows[i].text, 'word'), 5, ' ')!, params); // the JS definition

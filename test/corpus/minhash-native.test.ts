@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAddon, ISA_LEVELS } from '../../src/backends/cpu/index.js';
-import { initMinhash, minhashParams, shingles, shingleText, signature, textSignature, unitsOf } from '../../src/corpus/minhash.js';
+import { minhashParams, shingles, shingleText, signature, textSignature, unitsOf } from '../../src/corpus/minhash.js';
 import { splitWords } from '../../src/corpus/filters/words.js';
 import { simplifyText } from '../../src/corpus/simplify.js';
 import { mulberry32 } from '../../src/data/rng.js';
@@ -24,7 +24,6 @@ function texts(): string[] {
 }
 
 test('native MinHash signatures equal the JS definition bit for bit, at every ISA level of this CPU', async () => {
-  await initMinhash();
   const addon = loadAddon();
   assert.ok(addon, 'the native addon must be built (npm run build:native)');
   const before = addon.getIsa();
