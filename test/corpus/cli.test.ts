@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -29,8 +29,15 @@ test('bad input to data commands: one minimind: line, exit 2, inputs untouched',
     [['tokenize', 'in.jsonl', '--kind', 'pretrain', '--tokenizer', 'nope', '--max-seq-len', '64', '--output', 'tok'], /--tokenizer nope: no tokenizer\.json there/],
     [['mix', '--source', 'in.jsonl:-1', '--output', 'm.jsonl'], /weight must be a number > 0/],
     [['wat'], /unknown data command 'wat'/],
+    // a folder where a file is written: refused before the work, not a rename error after it
+    [['clean', 'in.jsonl', '--output', 'folder'], /--output folder is a folder; give a file name/],
+    [['convert', 'in.jsonl', '--to', 'pretrain', '--output', 'full', '--overwrite'], /--output full is a folder; give a file name/],
+    [['stats', 'in.jsonl', '--html', 'folder'], /--html folder is a folder; give a file name/],
   ];
   writeFileSync(at('data.xml'), '<a/>');
+  mkdirSync(at('folder'));
+  mkdirSync(at('full'));
+  writeFileSync(at('full/x.jsonl'), '{"text": "x"}\n');
   for (const [args, re] of cases) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

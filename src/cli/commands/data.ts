@@ -71,11 +71,14 @@ export function byteProgress(label: string, v: Values): { onProgress?: ByteProgr
   };
 }
 
-/** The output path, after refusing one that is an input or that exists without --overwrite. */
-export function outputFlag(v: Values, inputs: (string | [flag: string, path: string])[], usage: string, flag = 'output'): string {
+/**
+ * The output path, after refusing one that is an input, that exists without --overwrite, or that
+ * is a folder where a file is written (every output but tokenize's, which is a folder).
+ */
+export function outputFlag(v: Values, inputs: (string | [flag: string, path: string])[], usage: string, flag = 'output', kind: 'file' | 'any' = 'file'): string {
   const out = requireFlag(v, flag, usage);
   refuseOverlap([`--${flag}`, out], inputs.map((i): [string, string] => (typeof i === 'string' ? ['input', i] : i)));
-  refuseExisting(`--${flag}`, out, v.overwrite === true);
+  refuseExisting(`--${flag}`, out, v.overwrite === true, kind);
   mkdirSync(dirname(resolve(out)), { recursive: true });
   return out;
 }
@@ -170,7 +173,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const html = typeof v.html === 'string' ? v.html : undefined;
       if (html !== undefined) {
         refuseOverlap(['--html', html], inputs.map((i): [string, string] => ['input', i]));
-        refuseExisting('--html', html, v.overwrite === true);
+        refuseExisting('--html', html, v.overwrite === true, 'file');
         mkdirSync(dirname(resolve(html)), { recursive: true });
       }
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
@@ -302,7 +305,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const tokenizer = openTokenizer(requireFlag(v, 'tokenizer', TOKENIZE_USAGE));
       requireFlag(v, 'max-seq-len', TOKENIZE_USAGE);
       const maxSeqLen = positiveInt(v, 'max-seq-len', NaN);
-      const output = outputFlag(v, [...inputs, ['--tokenizer', tokenizer.dir] as [string, string]], TOKENIZE_USAGE);
+      const output = outputFlag(v, [...inputs, ['--tokenizer', tokenizer.dir] as [string, string]], TOKENIZE_USAGE, 'output', 'any');
       const tty = v['no-progress'] !== true && process.stderr.isTTY;
       const threads = positiveInt(v, 'threads', 0) || undefined;
       const s = await tokenize({ inputs, output, kind: kind as 'sft', tokenizer, maxSeqLen, threads, onProgress: tty ? (n) => process.stderr.write(`\rtokenize: ${n.toLocaleString('en-US')} records`) : undefined, log: (m) => console.error(m) });
