@@ -44,6 +44,16 @@ test('mix: weights set the shares, a short source repeats, the seed fixes the or
   assert.throws(() => parseSource('x.jsonl:0'), /weight must be a number > 0/);
 });
 
+test('mix: a row repeated more than 65,535 times is counted in full (no 16-bit wrap)', async () => {
+  const one = source('one', 1);
+  const out = join(dir, 'm-many.jsonl');
+  const s = await mix({ sources: [{ path: one, weight: 1 }], output: out, rows: 70_000 });
+  assert.equal(s.rows, 70_000);
+  assert.equal(s.sources[0].taken, 70_000);
+  assert.equal(s.sources[0].repeated, 70_000);
+  assert.equal(rowsOf(out).length, 70_000);
+});
+
 test('external shuffle over many buckets keeps every row once', () => {
   const sh = new ExternalShuffle(10_000, 5, join(dir, 'x'), 1000);
   const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ text: `r${i}` }));
