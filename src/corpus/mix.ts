@@ -42,9 +42,10 @@ export function parseSource(spec: string): MixSource {
   return source;
 }
 
-/** Copies of each row: the first `n` rows of a seeded permutation, whole passes first when n > count. */
-function copies(count: number, n: number, seed: number): Uint16Array {
-  const out = new Uint16Array(count);
+/** Copies of each row: the first `n` rows of a seeded permutation, whole passes first when n > count.
+ *  32-bit counts: a small source asked for many rows repeats each row more than 65,535 times. */
+function copies(count: number, n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(count);
   const full = Math.floor(n / count);
   if (full > 0) out.fill(full);
   const perm = permutation(count, seed);
@@ -73,13 +74,13 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
     rowTokens.push(Int32Array.from(toks));
   }
   // rows wanted from each source
-  const want: Uint16Array[] = o.sources.map((s, k) => {
+  const want: Uint32Array[] = o.sources.map((s, k) => {
     const sseed = mixSeed(seed, k + 1);
     if (o.tokens !== undefined) {
       // take rows in permutation order (repeating passes) until the source's share of the budget is reached
       const budget = (o.tokens * s.weight) / totalWeight;
       const perm = permutation(counts[k], sseed);
-      const out = new Uint16Array(counts[k]);
+      const out = new Uint32Array(counts[k]);
       let got = 0;
       for (let i = 0; got < budget; i = (i + 1) % counts[k]) {
         out[perm[i]]++;
