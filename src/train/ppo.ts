@@ -15,7 +15,7 @@ import { scope } from '../core/scope.js';
 import { tensor } from '../core/tensor.js';
 import * as ops from '../ops/index.js';
 import { mixSeed, mulberry32, permutation } from '../data/rng.js';
-import { loadModelFolder } from '../formats/hf-folder.js';
+import { loadModel } from './common.js';
 import { clippedValueLoss, gae, ppoPolicyLoss, whitenAdvantages } from './rl/losses.js';
 import { hostLoss } from './rl/policy-loss.js';
 import { packRows, policyLogprobs, promptCompletionRows, scoreRows, type PackedRows } from './rl/rollout.js';
@@ -156,7 +156,7 @@ export async function ppo(options: PpoOptions): Promise<RlSummary> {
   const { o, cfg } = resolveRl('ppo', PPO_DEFAULTS, options);
   if (o.rewards.length === 0) throw new UserError('ppo: give at least one reward function');
   const m = loadRlModels('ppo', o);
-  const critic = new Critic(loadModelFolder(o.initFrom).model.train(), o.seed);
+  const critic = new Critic(loadModel(o.initFrom).train(), o.seed);
   const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
 
   return runRl(cfg, o, {

@@ -354,6 +354,10 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['dpo', '--data', 'dpo.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
     [['grpo', '--data', 'sft.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
     [['generate', '--model', 'nan-weights', '--prompt', 'hi'], /the weights hold NaN: model\.layers\.0\.self_attn\.q_proj\.weight\[0\]/],
+    // the RL stages load their --init-from as the supervised ones do (once a stack trace)
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'nan-weights', '--out', 'new-run'], /--init-from: cannot load model folder nan-weights; the weights hold NaN/],
+    [['ppo', '--data', 'sft.jsonl', '--init-from', 'nan-weights', '--out', 'new-run'], /--init-from: cannot load model folder nan-weights; the weights hold NaN/],
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'truncated', '--out', 'new-run'], /--init-from: cannot load model folder truncated; .*model\.safetensors/],
     [['generate', '--model', 'swapped', '--prompt', 'hi'], swapped('swapped')],
     [['chat', '--model', 'swapped'], swapped('swapped'), 'hi\n'],
     [['serve', '--model', 'swapped'], swapped('swapped')],

@@ -7,14 +7,14 @@
 import { scope } from '../../core/scope.js';
 import type { Tensor } from '../../core/tensor.js';
 import { refuseOverlap } from '../../core/paths.js';
-import { UserError } from '../../core/errors.js';
+import { UserError, asUserError } from '../../core/errors.js';
 import * as ops from '../../ops/index.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { RlPrompt } from '../../data/rl.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { checkSavable, loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
+import { checkSavable, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
 import { checkTokenizerForModel } from '../../formats/tokenizer-check.js';
-import { loadFrozenModel } from '../common.js';
+import { loadFrozenModel, loadModel } from '../common.js';
 import { intOption, numberOption, resolveLoop, saveDtypeOption } from '../options.js';
 import { cosineLr } from '../../optim/index.js';
 import type { DataParallel } from '../../dist/data-parallel.js';
@@ -65,10 +65,11 @@ export interface RlModels {
 /** Checks the options every stage shares and loads the models; a problem is a UserError (one line). */
 export function loadRlModels(stage: string, o: RlRunOptions): RlModels {
   refuseOverlap(['--out', o.out], [['--init-from', o.initFrom]]);
-  const tokenizer = Tokenizer.load(o.initFrom);
+  // (a folder that cannot be loaded is the caller's input: one line, as in the supervised stages)
+  const tokenizer = asUserError(() => Tokenizer.load(o.initFrom), `--init-from ${o.initFrom}: `);
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new UserError(`${stage}: ${o.initFrom}: the tokenizer has no eos_token (the end-of-turn token rollouts stop at)`);
-  const policy = loadModelFolder(o.initFrom).model.train();
+  const policy = loadModel(o.initFrom).train();
   checkTokenizerForModel(tokenizer, o.initFrom, policy.config.vocab_size, o.initFrom);
   checkSavable(policy, saveDtypeOption(o.saveDtype)); // fp16 that cannot hold the weights: refused now, not at the final save
   return { tokenizer, eos, pad: tokenizer.padTokenId ?? 0, policy, ref: loadFrozenModel(o.initFrom) };
