@@ -240,6 +240,8 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
   copyFileSync(at('sft.jsonl'), at('dd', 'sft.jsonl'));
   copyFileSync(at('pre.jsonl'), at('dd', 'pre.jsonl'));
   symlinkSync(at('model'), at('model-link'));
+  mkdirSync(at('tok21'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(at('tok', f), at('tok21', f));
   // a model folder with one NaN weight: a new run from it fails at its first step
   const nanModel = new MiniMindForCausalLM(cfg, { seed: 1 });
   const [, q] = nanModel.namedParameters().find(([n]) => n.endsWith('q_proj.weight'))!;
@@ -271,6 +273,11 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['ppo', '--data', 'dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--data', 'dd/sft.jsonl')],
     [['agent', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21'], contains('r21', '--init-from', 'r21/model')],
     [['tokenizer', 'train', '--data', 'dd/pre.jsonl', '--vocab-size', '300', '--out', 'dd', '--overwrite'], contains('dd', '--data', 'dd/pre.jsonl')],
+    // a file written beside the tokenizer it reads: once, --overwrite replaced tokenizer.json with the output (exit 0)
+    [['tokenizer', 'encode', '--tokenizer', 'tok21', '--input', 'pre.jsonl', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21: an output must not overlap an input/],
+    [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],
+    [['data', 'mix', '--source', 'pre.jsonl', '--tokens', '100', '--tokenizer', 'tok21', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21/],
+    [['data', 'stats', 'pre.jsonl', '--tokenizer', 'tok21', '--html', 'tok21/tokenizer.json', '--overwrite'], /--html tok21\/tokenizer\.json lies inside --tokenizer tok21/],
     [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'good.pth', '--overwrite'], /--out good\.pth is the same file as --pth good\.pth/],
     [['export', 'gguf', '--model', 'model', '--out', 'model/m.gguf'], inside('model/m.gguf', '--model', 'model')],
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft.jsonl', '--overwrite'], /--out sft\.jsonl is the same file as --data sft\.jsonl/],

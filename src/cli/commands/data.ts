@@ -172,7 +172,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const { openTokenizer } = await import('../../corpus/tokenizer.js');
       const html = typeof v.html === 'string' ? v.html : undefined;
       if (html !== undefined) {
-        refuseOverlap(['--html', html], inputs.map((i): [string, string] => ['input', i]));
+        refuseOverlap(['--html', html], [...inputs.map((i): [string, string] => ['input', i]), ['--tokenizer', typeof v.tokenizer === 'string' ? v.tokenizer : undefined]]);
         refuseExisting('--html', html, v.overwrite === true, 'file');
         mkdirSync(dirname(resolve(html)), { recursive: true });
       }
@@ -268,7 +268,7 @@ const COMMANDS: Record<string, DataCommand> = {
       const { openTokenizer } = await import('../../corpus/tokenizer.js');
       const sources = [...((v.source as string[] | undefined) ?? []), ...positionals].map(parseSource);
       if (sources.length === 0) throw new CliError(`give at least one --source FILE[:WEIGHT]\n\n${MIX_USAGE}`);
-      const output = outputFlag(v, sources.map((s) => s.path), MIX_USAGE);
+      const output = outputFlag(v, [...sources.map((s) => s.path), ...(typeof v.tokenizer === 'string' ? [['--tokenizer', v.tokenizer] as [string, string]] : [])], MIX_USAGE);
       if (v.rows !== undefined && v.tokens !== undefined) throw new CliError('--rows and --tokens exclude each other; give one');
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
       const s = await mix({ sources, output, rows: v.rows !== undefined ? positiveInt(v, 'rows', 0) : undefined, tokens: v.tokens !== undefined ? positiveInt(v, 'tokens', 0) : undefined, tokenizer, seed: positiveInt(v, 'seed', 42) });

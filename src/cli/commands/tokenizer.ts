@@ -88,9 +88,9 @@ function loadTokenizer(values: Record<string, unknown>): Tokenizer {
  * Maps each jsonl line of input to one output line, in order, streaming both files. The output
  * appears only when every line converted (written under a temporary name, then renamed).
  */
-function mapJsonl(input: string, output: string, overwrite: boolean, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
+function mapJsonl(input: string, output: string, tokenizer: string, overwrite: boolean, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
   if (!existsSync(input)) throw new CliError(`--input: file not found: ${input}`);
-  refuseOverlap(['--output', output], [['--input', input]]);
+  refuseOverlap(['--output', output], [['--input', input], ['--tokenizer', tokenizer]]);
   refuseExisting('--output', output, overwrite);
   return writeVia(output, (tmp) => mapJsonlTo(input, tmp, fn));
 }
@@ -139,7 +139,7 @@ function encode(argv: string[]): void {
     return;
   }
   if (typeof v.input !== 'string' || typeof v.output !== 'string') throw new CliError(`encode needs --text, or --input and --output\n\n${USAGE}`);
-  const n = mapJsonl(v.input, v.output, v.overwrite === true, (rec, where) => {
+  const n = mapJsonl(v.input, v.output, v.tokenizer as string, v.overwrite === true, (rec, where) => {
     if (typeof rec.text !== 'string') throw new CliError(`${where}: expected {"text": "..."}`);
     return { ids: tok.encode(rec.text) };
   });
@@ -173,6 +173,6 @@ function decode(argv: string[]): void {
     return;
   }
   if (typeof v.input !== 'string' || typeof v.output !== 'string') throw new CliError(`decode needs --ids, or --input and --output\n\n${USAGE}`);
-  const n = mapJsonl(v.input, v.output, v.overwrite === true, (rec, where) => ({ text: tok.decode(checkIds(rec.ids, where), { skipSpecialTokens }) }));
+  const n = mapJsonl(v.input, v.output, v.tokenizer as string, v.overwrite === true, (rec, where) => ({ text: tok.decode(checkIds(rec.ids, where), { skipSpecialTokens }) }));
   console.error(`decoded ${n} lines -> ${v.output}`);
 }
