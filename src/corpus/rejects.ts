@@ -1,8 +1,15 @@
 // A tally of rows a command set aside, one count per reason with the first few places
 // (file:line) as examples, so a summary can say "3,112 rows: invalid JSON (first at a.jsonl:17)"
-// instead of a stack trace or one line per row.
+// instead of a stack trace or one line per row. A reason's trailing detail in parentheses that
+// differs from row to row (the JSON parser quotes each bad line) is folded into one reason, keeping
+// the first detail as an example: a million different broken lines are one line, and one entry in
+// memory, not a million.
 export interface RejectReason {
   count: number;
+  /** The first full message seen for this reason (with its detail). */
+  first: string;
+  /** Whether later rows gave other details than the first. */
+  varied: boolean;
   /** The first few `file:line` places, in reading order. */
   where: string[];
   /** The first few rejected texts (clean keeps a sample of what each filter removed). */
@@ -15,8 +22,10 @@ export class Rejects {
   constructor(readonly keep = 3) {}
 
   add(reason: string, where: string, sample?: string): void {
-    let r = this.reasons.get(reason);
-    if (!r) this.reasons.set(reason, (r = { count: 0, where: [], samples: [] }));
+    const key = / \(/.test(reason) && reason.endsWith(')') ? reason.slice(0, reason.indexOf(' (')) : reason;
+    let r = this.reasons.get(key);
+    if (!r) this.reasons.set(key, (r = { count: 0, first: reason, varied: false, where: [], samples: [] }));
+    else if (reason !== r.first) r.varied = true;
     r.count++;
     if (r.where.length < this.keep) r.where.push(where);
     if (sample !== undefined && r.samples.length < this.keep) r.samples.push(sample.length > 300 ? sample.slice(0, 300) + '…' : sample);
@@ -28,11 +37,14 @@ export class Rejects {
     return n;
   }
 
-  /** One line per reason, most frequent first: `  1,204  invalid JSON (first at a.jsonl:3, a.jsonl:9)`. */
+  /**
+   * One line per reason, most frequent first: `  1,204  invalid JSON (first at a.jsonl:3, a.jsonl:9)`;
+   * a folded reason shows its first detail: `invalid JSON (e.g. Unexpected token ...) (first at ...)`.
+   */
   lines(): string[] {
     return [...this.reasons.entries()]
       .sort((a, b) => b[1].count - a[1].count)
-      .map(([reason, r]) => `${r.count.toLocaleString('en-US').padStart(9)}  ${reason} (first at ${r.where.join(', ')})`);
+      .map(([key, r]) => `${r.count.toLocaleString('en-US').padStart(9)}  ${r.varied ? `${key} (e.g. ${r.first.slice(key.length + 2)}` : r.first} (first at ${r.where.join(', ')})`);
   }
 
   toJSON(): Record<string, RejectReason> {

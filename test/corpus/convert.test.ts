@@ -73,6 +73,8 @@ test('rows that do not fit are skipped and counted by reason with file:line', as
   const reasons = Object.fromEntries([...s.rejects.reasons].map(([k, r]) => [k, r.where]));
   assert.deepEqual(reasons['a text row has no conversation'], [`${src}:1`]);
   assert.match(Object.keys(reasons).find((k) => k.startsWith('invalid JSON'))!, /invalid JSON/);
-  assert.deepEqual(reasons["'conversations[0].from' is 'robot' (expected human, gpt, system, observation or function_call)"], [`${src}:3`]);
+  // reasons are keyed without their parenthesised detail (rejects.ts), which the first message keeps
+  assert.deepEqual(reasons["'conversations[0].from' is 'robot'"], [`${src}:3`]);
+  assert.equal(s.rejects.reasons.get("'conversations[0].from' is 'robot'")!.first, "'conversations[0].from' is 'robot' (expected human, gpt, system, observation or function_call)");
   assert.deepEqual(reasons['no final assistant answer'], [`${src}:4`]);
 });

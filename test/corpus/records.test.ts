@@ -78,3 +78,24 @@ test('a missing input or an unknown extension is refused before reading', async 
   writeFileSync(x, '<a/>');
   await assert.rejects(all(x), /unsupported file type '\.xml'/);
 });
+
+test('broken lines each with their own parser message are one reason, with the first message as an example', async () => {
+  const f = join(dir, 'many-bad.jsonl');
+  const lines = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? `{"text": "ok ${i}"}` : i % 3 === 1 ? `garbage ${i} {` : `{"text": "cut ${i}"`));
+  writeFileSync(f, lines.join('\n') + '\n');
+  const rejects = new Rejects();
+  const got = await all(f, rejects);
+  assert.equal(got.length, 100);
+  assert.deepEqual([...rejects.reasons.keys()], ['invalid JSON']);
+  const r = rejects.reasons.get('invalid JSON')!;
+  assert.equal(r.count, 200);
+  assert.deepEqual(r.where, [`${f}:2`, `${f}:3`, `${f}:5`]);
+  const out = rejects.lines();
+  assert.equal(out.length, 1);
+  assert.match(out[0], /^ +200 {2}invalid JSON \(e\.g\. Unexpected token 'g', "garbage 1 \{" is not valid JSON\) \(first at /);
+  // a reason whose detail never changes is printed as it came
+  const same = new Rejects();
+  same.add('no text field (expected text or conversations)', 'a:1');
+  same.add('no text field (expected text or conversations)', 'a:2');
+  assert.deepEqual(same.lines(), ['        2  no text field (expected text or conversations) (first at a:1, a:2)']);
+});
