@@ -240,6 +240,8 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
   copyFileSync(at('sft.jsonl'), at('dd', 'sft.jsonl'));
   copyFileSync(at('pre.jsonl'), at('dd', 'pre.jsonl'));
   symlinkSync(at('model'), at('model-link'));
+  mkdirSync(at('v1cfg'));
+  copyFileSync(at('v1.json'), at('v1cfg', 'config.json'));
   mkdirSync(at('tok21'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(at('tok', f), at('tok21', f));
   // a model folder with one NaN weight: a new run from it fails at its first step
@@ -278,6 +280,9 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],
     [['data', 'mix', '--source', 'pre.jsonl', '--tokens', '100', '--tokenizer', 'tok21', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21/],
     [['data', 'stats', 'pre.jsonl', '--tokenizer', 'tok21', '--html', 'tok21/tokenizer.json', '--overwrite'], /--html tok21\/tokenizer\.json lies inside --tokenizer tok21/],
+    [['import', '--pth', 'good.pth', '--config', 'v1cfg/config.json', '--out', 'v1cfg', '--overwrite'], contains('v1cfg', '--config', 'v1cfg/config.json')],
+    [['web', 'build', '--model', 'model', '--out', 'model/site'], inside('model/site', '--model', 'model')],
+    [['web', 'build', '--model', 'model', '--out', 'model', '--overwrite'], /--out model is the same folder as --model model/],
     [['import', '--pth', 'good.pth', '--preset', 'tiny', '--out', 'good.pth', '--overwrite'], /--out good\.pth is the same file as --pth good\.pth/],
     [['export', 'gguf', '--model', 'model', '--out', 'model/m.gguf'], inside('model/m.gguf', '--model', 'model')],
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft.jsonl', '--overwrite'], /--out sft\.jsonl is the same file as --data sft\.jsonl/],

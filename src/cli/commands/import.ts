@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<void> {
   const pth = requireFlag(v, 'pth', USAGE);
   const out = requireFlag(v, 'out', USAGE);
   if (!fs.existsSync(pth)) throw new CliError(`--pth ${pth}: no such file`);
-  refuseOverlap(['--out', out], [['--pth', pth], ['--tokenizer', typeof v.tokenizer === 'string' ? v.tokenizer : undefined]]);
+  refuseOverlap(['--out', out], [['--pth', pth], ['--config', typeof v.config === 'string' ? v.config : undefined], ['--tokenizer', typeof v.tokenizer === 'string' ? v.tokenizer : undefined]]);
   refuseExisting('--out', out, v.overwrite === true);
   if ((v.preset === undefined) === (v.config === undefined)) throw new CliError(`give exactly one of --preset or --config\n\n${USAGE}`);
   if (v.dtype !== undefined && v['save-dtype'] !== undefined) throw new CliError('give --save-dtype or --dtype, not both');

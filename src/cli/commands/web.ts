@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, parseFlags, requireFlag } from '../args.js';
+import { refuseOverlap } from '../../core/paths.js';
 import { refuseExisting } from '../outputs.js';
 import { writeSite } from '../../serve/web-app.js';
 
@@ -30,6 +31,7 @@ export async function run(argv: string[]): Promise<void> {
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(join(model, f))) throw new CliError(`--model ${model} has no ${f}`);
   }
   if (existsSync(out) && !statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file; give a folder`);
+  if (model !== undefined) refuseOverlap(['--out', out], [['--model', model]]);
   refuseExisting('--out', out, p.values.overwrite === true);
   const files = writeSite(out, model);
   console.log(`web: wrote ${files.length} files to ${out} (serve the folder over http: a page opened as a file cannot start its worker)`);
