@@ -84,6 +84,8 @@ async function route(ctx: ServeContext, access: Access, page: Buffer, limit: num
     res.end(page);
     return;
   }
+  // The served folder's files are the model itself: behind the key, as the /v1 routes are.
+  if (path.startsWith('/app/model/')) access.checkKey(req);
   if (serveWebApp(path, method, res, modelDir)) return;
   if (path === '/health') {
     allow(method, path, 'GET');

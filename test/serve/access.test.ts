@@ -138,6 +138,22 @@ test('--cors ORIGIN: only that origin gets CORS headers and an answered prefligh
   }
 });
 
+test('with an API key, the model files under /app/model/ need it as /v1 does (they are the model)', async () => {
+  const s = await serve({ model: fx.folder, port: 0, apiKey: 'sk-files' });
+  try {
+    for (const name of ['model.safetensors', 'tokenizer.json', 'config.json']) {
+      assert.equal((await http(s.url, { path: `/app/model/${name}` })).status, 401, name);
+      assert.equal((await http(s.url, { path: `/app/model/${name}`, headers: { Authorization: 'Bearer sk-other' } })).status, 401, name);
+      assert.equal((await http(s.url, { path: `/app/model/${name}`, headers: { Authorization: 'Bearer sk-files' } })).status, 200, name);
+    }
+    assert.equal((await http(s.url, { method: 'HEAD', path: '/app/model/config.json' })).status, 401, "the page's load button stays hidden");
+  } finally {
+    await s.close();
+  }
+  // without a key (the default, loopback only) the page may load them
+  assert.equal((await http(srv.url, { path: '/app/model/config.json' })).status, 200);
+});
+
 test('the page may not be framed by another site', async () => {
   const r = await http(srv.url, { path: '/' });
   assert.equal(r.status, 200);
