@@ -5,6 +5,7 @@
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from './args.js';
+import { removeTemps } from '../core/temp-paths.js';
 
 function statOrNull(p: string) {
   try {
@@ -38,4 +39,24 @@ export function writeVia<T>(path: string, write: (tmp: string) => T): T {
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * Until the returned function is called, Ctrl-C (SIGINT) and SIGTERM remove the temporary files
+ * and folders that outputs are being written into (core/temp-paths.ts), print one line and exit
+ * with 130 or 143, as a shell reports those signals: an interrupted command leaves neither a
+ * half-written output nor its temporary file.
+ */
+export function removeTempsOnSignal(): () => void {
+  const on = (signal: NodeJS.Signals) => {
+    removeTemps();
+    process.stderr.write('\nminimind: interrupted; nothing was written (outputs appear only when complete): run the command again\n');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
 }

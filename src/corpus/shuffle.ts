@@ -6,9 +6,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { dirname, join, resolve } from 'node:path';
 import { mixSeed, mulberry32 } from '../data/rng.js';
 import type { JsonlWriter } from './writer.js';
+import { trackTemp } from '../core/temp-paths.js';
 
 export class ExternalShuffle {
   private readonly dir: string;
+  private readonly untrack: () => void; // removed on Ctrl-C too (core/temp-paths.ts)
   private readonly fds: number[];
   private readonly bufs: string[][];
   private readonly rand: () => number;
@@ -18,6 +20,7 @@ export class ExternalShuffle {
   constructor(bytes: number, private readonly seed: number, near: string, bucketBytes = 64 << 20) {
     const buckets = Math.max(1, Math.ceil(bytes / bucketBytes));
     this.dir = mkdtempSync(join(dirname(resolve(near)), '.minimind-shuffle-'));
+    this.untrack = trackTemp(this.dir);
     this.fds = Array.from({ length: buckets }, (_, b) => openSync(join(this.dir, `${b}.jsonl`), 'w'));
     this.bufs = this.fds.map(() => []);
     this.rand = mulberry32(mixSeed(seed, 1));
@@ -60,5 +63,6 @@ export class ExternalShuffle {
 
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    this.untrack();
   }
 }

@@ -3,10 +3,12 @@
 // This is the async, many-rows sibling of cli/outputs.ts writeVia.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { trackTemp } from '../core/temp-paths.js';
 
 export class JsonlWriter {
   private readonly tmp: string;
   private fd: number | null;
+  private readonly untrack: () => void; // the temporary file is removed on Ctrl-C (core/temp-paths.ts)
   // lines are copied into one output buffer (strings encoded straight into it), written when full
   private out = Buffer.allocUnsafe(1 << 20);
   private used = 0;
@@ -16,6 +18,7 @@ export class JsonlWriter {
   constructor(readonly path: string) {
     this.tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}`);
     this.fd = openSync(this.tmp, 'w');
+    this.untrack = trackTemp(this.tmp);
   }
 
   write(row: unknown): void {
@@ -63,12 +66,14 @@ export class JsonlWriter {
     closeSync(this.fd!);
     this.fd = null;
     renameSync(this.tmp, this.path);
+    this.untrack();
   }
 
   abort(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     rmSync(this.tmp, { force: true });
+    this.untrack();
   }
 }
 

@@ -12,6 +12,7 @@ import { createHash } from '../io/hash.js';
 import { join } from '../io/path.js';
 import { EncodedSample } from './encode.js';
 import { process } from '../io/process.js';
+import { trackTemp } from '../core/temp-paths.js';
 
 export interface TokenStoreMeta {
   version: 1;
@@ -52,6 +53,7 @@ export function hashFiles(paths: string[]): string {
 /** Appends samples to a new cache folder; `finish` makes it visible under its final name. */
 export class TokenStoreWriter {
   private readonly tmp: string;
+  private readonly untrack: () => void; // the temporary folder is removed on Ctrl-C (core/temp-paths.ts)
   private readonly idsFd: number;
   private readonly maskFd: number | null;
   private readonly offsets: number[] = [0];
@@ -69,6 +71,7 @@ export class TokenStoreWriter {
     this.tmp = `${dir}.tmp-${process.pid}`;
     rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true });
+    this.untrack = trackTemp(this.tmp);
     this.bytesPerId = dtype === 'uint16' ? 2 : 4;
     this.idsFd = openSync(join(this.tmp, 'ids.bin'), 'w');
     this.maskFd = hasMask ? openSync(join(this.tmp, 'mask.bin'), 'w') : null;
@@ -126,6 +129,7 @@ export class TokenStoreWriter {
     writeFileSync(join(this.tmp, 'meta.json'), JSON.stringify(full, null, 2));
     rmSync(this.dir, { recursive: true, force: true });
     renameSync(this.tmp, this.dir);
+    this.untrack();
     return full;
   }
 
@@ -138,6 +142,7 @@ export class TokenStoreWriter {
       /* already closed */
     }
     rmSync(this.tmp, { recursive: true, force: true });
+    this.untrack();
   }
 }
 

@@ -60,3 +60,24 @@ test('a good run prints its summary with unreadable rows counted by reason and p
   assert.match(s.stdout, /exact duplicates \(normalised\): 1 rows \(50\.0%\)/);
   assert.match(readFileSync(at('stats.html'), 'utf8'), /<svg/);
 });
+
+test('Ctrl-C mid-run: exit 130, one line, no output and no temporary file left', async () => {
+  const { spawn } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const sub = join(dir, 'sigint');
+  mkdirSync(sub);
+  // ~6 MB of prose through the Gopher and C4 filters on one thread: seconds of work
+  const row = JSON.stringify({ text: 'The quick brown fox jumps over the lazy dog near the river bank. '.repeat(30) });
+  writeFileSync(join(sub, 'big.jsonl'), Array.from({ length: 3000 }, () => row).join('\n') + '\n');
+  const child = spawn(process.execPath, [cli, 'data', 'clean', 'big.jsonl', '--output', 'out.jsonl', '--gopher', '--c4', '--threads', '1', '--no-progress'], { cwd: sub });
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // wait for the temporary output to appear (the writer opens it before the first row), then interrupt
+  for (let i = 0; i < 200 && !readdirSync(sub).some((n) => n.includes('.tmp-')); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(readdirSync(sub).some((n) => n.includes('.tmp-')), 'the temporary output appeared');
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr.trim(), /^minimind: interrupted; nothing was written/);
+  assert.deepEqual(readdirSync(sub), ['big.jsonl']);
+});

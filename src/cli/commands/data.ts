@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
-import { refuseExisting } from '../outputs.js';
+import { refuseExisting, removeTempsOnSignal } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { Progress } from '../progress.js';
 import type { ByteProgress } from '../../corpus/records.js';
@@ -46,7 +46,12 @@ export async function run(argv: string[]): Promise<void> {
   const p = parseFlags(rest, { ...cmd.flags, 'no-progress': { type: 'boolean' }, overwrite: { type: 'boolean' } }, cmd.usage);
   if (!p) return;
   if (p.positionals.length === 0 && sub !== 'mix') throw new CliError(`give at least one input file\n\n${cmd.usage}`);
-  await cmd.run(p.positionals, p.values);
+  const restore = removeTempsOnSignal(); // Ctrl-C leaves no half-written output or temporary file
+  try {
+    await cmd.run(p.positionals, p.values);
+  } finally {
+    restore();
+  }
 }
 
 interface DataCommand {
