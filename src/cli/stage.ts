@@ -163,19 +163,34 @@ export async function runStageCommand<O extends { out: string; quiet?: boolean; 
 /**
  * Ctrl-C for a command that trains into `out`: the first aborts the returned controller (the
  * library stops after the current step with a checkpoint); the second quits at once with exit
- * code 130, naming the last complete checkpoint.
+ * code 130, naming the last complete checkpoint. SIGTERM quits at once with exit code 143.
  */
 export function onInterrupt(out: string, say: (m: string) => void): { controller: AbortController; dispose: () => void } {
   const controller = new AbortController();
+  // Quitting goes through process.exit, whose exit handlers run: an --overwrite run puts back the
+  // earlier run it had set aside (train/run-folder.ts); a signal's default action would skip them.
+  const quit = (code: number, why: string, silent = false) => {
+    const ckpt = latestCheckpointDir(join(out, 'checkpoints'));
+    if (!silent) process.stderr.write(`\nminimind: ${why}; ${ckpt ? `the last complete checkpoint is ${ckpt} (continue with --resume)` : 'no checkpoint was written yet'}\n`);
+    process.exit(code);
+  };
   const onSigint = () => {
-    if (controller.signal.aborted) {
-      const ckpt = latestCheckpointDir(join(out, 'checkpoints'));
-      process.stderr.write(`\nminimind: quit; ${ckpt ? `the last complete checkpoint is ${ckpt} (continue with --resume)` : 'no checkpoint was written yet'}\n`);
-      process.exit(130);
-    }
+    if (controller.signal.aborted) quit(130, 'quit');
     controller.abort();
     say('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now; the last checkpoint stays valid)');
   };
+  // `kill` (a scheduler's time limit, `launch` stopping the ranks after one failed) ends the run at
+  // once, as its default action does, but through quit(). (SIGHUP is left alone: a listener would
+  // undo `nohup`.)
+  // (under `minimind launch` the launcher names the rank that failed and stops the others itself)
+  const onSigterm = () => quit(143, 'terminated (SIGTERM)', process.env.RANK !== undefined);
   process.on('SIGINT', onSigint);
-  return { controller, dispose: () => process.off('SIGINT', onSigint) };
+  process.on('SIGTERM', onSigterm);
+  return {
+    controller,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+    },
+  };
 }

@@ -128,7 +128,8 @@ export function launch(o: LaunchOptions): Launched {
         else if (code !== 0 || signal) {
           // a rank that stopped because of another's failure (SIGUSR2, agent.ts) is named only
           // when no rank of this node failed on its own
-          const consequence = signal === 'SIGUSR2' || (c.stopped && signal !== null);
+          // (a stage command quits on SIGTERM with exit code 143, src/cli/stage.ts)
+          const consequence = signal === 'SIGUSR2' || (c.stopped && (signal !== null || code === 128 + constants.signals.SIGTERM));
           const how = consequence ? 'stopped because another rank failed' : signal ? `was killed by ${signal}` : `exited with code ${code}`;
           if (!failure || (failureIsConsequence && !consequence)) {
             failure = { rank: c.rank, pid: c.child.pid!, how };

@@ -143,17 +143,21 @@ saveModelFolder(join(W, 'model'), new MiniMindForCausalLM(presetConfig('tiny-3',
 const sft = (out: string, ...extra: string[]) => ['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--max-seq-len', '64', '--batch-size', '4', '--log-interval', '1', '--out', out, ...extra];
 const run = (argv: string[]) => spawnSync(process.execPath, [cli, ...argv], { cwd: W, encoding: 'utf8', env: { ...process.env, MINIMIND_BACKEND: 'js' } });
 
-/** Starts a long run into `out` and SIGKILLs it once `ready()` holds (its first step was logged), before any checkpoint. */
-function killEarly(argv: string[], ready: () => boolean): Promise<void> {
+/**
+ * Starts a long run into `out` and sends it `signal` (SIGKILL) once `ready()` holds (its first step
+ * was logged), before any checkpoint; resolves with its exit code (null when the signal killed it).
+ */
+function killEarly(argv: string[], ready: () => boolean, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
   return new Promise((done, fail) => {
     const p = spawn(process.execPath, [cli, ...argv, '--epochs', '5000', '--save-interval', '1000000', '--quiet'], { cwd: W, stdio: 'ignore', env: { ...process.env, MINIMIND_BACKEND: 'js' } });
+    let sent = false;
     const poll = setInterval(() => {
-      if (ready()) p.kill('SIGKILL');
+      if (!sent && ready()) p.kill(signal), (sent = true);
     }, 10);
-    p.on('exit', (code, signal) => {
+    p.on('exit', (code, by) => {
       clearInterval(poll);
-      if (signal === 'SIGKILL') done();
-      else fail(new Error(`the run ended (${code}) before it was killed`));
+      if (sent) done(by === null ? code : null);
+      else fail(new Error(`the run ended (${code ?? by}) before it was killed`));
     });
   });
 }
@@ -173,6 +177,15 @@ test('sft --overwrite killed before its first checkpoint: the next command puts 
   assert.match(r.stderr, /put back the earlier run \(model, checkpoints, metrics\.jsonl, report\.html\)/);
   assert.match(lastLine(r), /^minimind: .*R already holds a run \(model, checkpoints, metrics\.jsonl, report\.html\); continue it with --resume, replace it with --overwrite/);
   assert.deepEqual(snapshot(out), before);
+});
+
+test('sft --overwrite terminated (SIGTERM, as `kill` or a scheduler sends it) before its first checkpoint: the earlier run is back at once, byte for byte', async () => {
+  const out = join(W, 'T');
+  assert.equal(run(sft('T', '--epochs', '1', '--quiet')).status, 0);
+  const before = snapshot(out);
+  const code = await killEarly(sft('T', '--overwrite'), () => existsSync(join(out, '.earlier-run', 'model')) && existsSync(join(out, 'metrics.jsonl')), 'SIGTERM');
+  assert.equal(code, 143);
+  assert.deepEqual(snapshot(out), before, 'no command needed to put it back: the model is where it was');
 });
 
 test('a run killed before its first checkpoint: a plain rerun and --resume give the same diagnosis and suggest --overwrite, which then works', async () => {
