@@ -207,7 +207,7 @@ test('a run killed before its first checkpoint: a plain rerun and --resume give 
   assert.ok(existsSync(join(out, 'model', 'model.safetensors')));
 });
 
-test('grpo --overwrite from a model that cannot sample (NaN weights): whatever the error, the earlier RL run stays byte for byte', () => {
+test('grpo --overwrite from a model with NaN weights: one line, exit 2, the earlier RL run stays byte for byte', () => {
   const out = join(W, 'G');
   const grpo = (...extra: string[]) => run(['grpo', '--data', 'sft.jsonl', '--max-gen-len', '4', '--num-generations', '2', '--batch-size', '4', '--out', 'G', '--quiet', ...extra]);
   assert.equal(grpo('--init-from', 'model').status, 0);
@@ -220,7 +220,8 @@ test('grpo --overwrite from a model that cannot sample (NaN weights): whatever t
   }
   saveModelFolder(join(W, 'nan-model'), nan, { tokenizerDir: join(W, 'tok') });
   const r = grpo('--init-from', 'nan-model', '--overwrite');
-  assert.notEqual(r.status, 0);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^minimind: --init-from: cannot load model folder nan-model; the weights hold NaN[^\n]*$/);
   assert.deepEqual(snapshot(out), before);
 });
 
