@@ -54,6 +54,7 @@ export const SUPERVISED_FLAGS: FlagSpec = {
   dtype: TEXT,
   'gradient-checkpointing': FLAG,
   'max-gpu-memory': TEXT,
+  threads: NUMBER,
 };
 
 /** Flags of stages that can build a new model or start from a model folder. */
@@ -83,6 +84,8 @@ export function stageUsage(d: StageDefaults): string {
   --resume                 continue the run in --out from its newest complete checkpoint, exactly
   --overwrite              replace the run already in --out (without it, an existing run is never touched)
   --skip-bad-lines         skip (and count) malformed lines instead of stopping at the first
+  --threads N              worker threads that tokenize .jsonl / .csv into cache/ [cores - 1, at most 8];
+                           the cache is byte for byte the same for any N
 Training (MiniMind's defaults for this stage in brackets):
   --epochs N [${d.epochs}]  --batch-size N|auto [${d.batchSize}]  --learning-rate X [${d.learningRate}]
   --accumulation-steps N [${d.accumulationSteps}]  --max-seq-len N [${d.maxSeqLen}]  --grad-clip X [1.0]

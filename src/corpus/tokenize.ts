@@ -5,14 +5,15 @@
 // (data/datasets.ts buildTokenStore), so the ids are exactly what the stage would have made; its
 // meta.json carries the tokenizer's fingerprint, and a stage refuses a folder made with another
 // tokenizer, for another stage, or with a longer max length. The encoding runs on worker threads
-// (pool.ts), each with its own copy of the tokenizer; the samples come back in record order, so
-// the folder is byte for byte the same whatever the thread count.
-import { buildTokenStore, DatasetKind, recordEncoder, type EncodeSpec, type RecordJob, type EncodedRecord, type RecordsEncoder } from '../data/datasets.js';
+// (encode-workers.ts), each with its own copy of the tokenizer; the samples come back in record
+// order, so the folder is byte for byte the same whatever the thread count.
+import { buildTokenStore, DatasetKind } from '../data/datasets.js';
 import type { TokenStoreMeta } from '../data/token-cache.js';
 import { UserError } from '../core/errors.js';
 import { checkInputs } from './records.js';
-import { openTokenizer, type CorpusTokenizer } from './tokenizer.js';
-import { batched, defaultThreads, mapBatches, serveWorker, TOKENIZER_THREADS } from './pool.js';
+import type { CorpusTokenizer } from './tokenizer.js';
+import { defaultThreads, TOKENIZER_THREADS } from './pool.js';
+import { workerEncoder } from './encode-workers.js';
 import { extname } from 'node:path';
 
 export interface TokenizeOptions {
@@ -26,17 +27,6 @@ export interface TokenizeOptions {
   log?: (msg: string) => void;
 }
 
-interface TokenizeInit {
-  /** The tokenizer's folder: each worker loads its own. */
-  tokenizer: string;
-  spec: EncodeSpec;
-}
-
-export function makeHandler(init: unknown): (batch: RecordJob[]) => EncodedRecord[] {
-  const o = init as TokenizeInit;
-  return recordEncoder(openTokenizer(o.tokenizer).tok, o.spec);
-}
-
 export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; seconds: number }> {
   checkInputs(o.inputs);
   for (const f of o.inputs) {
@@ -44,19 +34,13 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
     if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
   }
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
-  const threads = o.threads ?? defaultThreads(TOKENIZER_THREADS);
-  // one thread: buildTokenStore encodes in place with the tokenizer already loaded
-  const inWorkers: RecordsEncoder | undefined =
-    threads > 1 ? (jobs, spec) => mapBatches<RecordJob, EncodedRecord>(batched(jobs, 256), new URL(import.meta.url), { tokenizer: o.tokenizer.dir, spec } satisfies TokenizeInit, threads) : undefined;
+  const encode = workerEncoder(o.tokenizer.dir, o.threads ?? defaultThreads(TOKENIZER_THREADS));
   const t0 = Date.now();
   const r = await buildTokenStore(
-    { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, onProgress: o.onProgress, log: o.log },
+    { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, encode, onProgress: o.onProgress, log: o.log },
     o.output,
-    inWorkers,
   ).catch((e: Error) => {
     throw e instanceof UserError ? e : new UserError(e.message);
   });
   return { ...r, seconds: (Date.now() - t0) / 1000 };
 }
-
-serveWorker(makeHandler);

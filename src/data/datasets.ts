@@ -38,6 +38,12 @@ export interface DatasetOptions {
   seed?: number;
   /** Vocabulary size; ids are cached as uint16 when it is ≤ 65536. */
   vocabSize?: number;
+  /**
+   * Where tokenizing runs when a cache is built: by default here, with `tokenizer`; Node's worker
+   * threads pass corpus/encode-workers.ts workerEncoder. The store is the same byte for byte.
+   * Not used with the SFT augmentations above, whose random stream follows record order.
+   */
+  encode?: RecordsEncoder;
   /** Progress callback while tokenizing: records done so far. */
   onProgress?: (records: number) => void;
   log?: (msg: string) => void;
@@ -210,10 +216,10 @@ async function* recordJobs(o: DatasetOptions): AsyncGenerator<RecordJob> {
  * Tokenizes o.files into a token store folder at `dir` (written under a temporary name, renamed
  * when complete). Its meta.json records the kind, the files, the mask mode and the tokenizer's
  * fingerprint (o.tokenizerKey), so a pre-tokenized folder can be checked against a run's tokenizer.
- * `encode` runs the encoding elsewhere (`data tokenize` passes worker threads); by default it runs
- * here, with o.tokenizer. Results come back in record order, so the folder is the same either way.
+ * o.encode runs the encoding elsewhere (worker threads); by default it runs here, with
+ * o.tokenizer. Results come back in record order, so the folder is the same either way.
  */
-export async function buildTokenStore(o: DatasetOptions, dir: string, encode?: RecordsEncoder): Promise<{ meta: TokenStoreMeta; badLines: number }> {
+export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{ meta: TokenStoreMeta; badLines: number }> {
   const exts = o.files.map((f) => extname(f).toLowerCase());
   const spec: EncodeSpec = {
     kind: o.kind,
@@ -223,8 +229,10 @@ export async function buildTokenStore(o: DatasetOptions, dir: string, encode?: R
     systemPromptRatio: o.systemPromptRatio,
     seed: o.seed ?? 42,
   };
-  // The augmentations' random stream follows record order: split over threads, it would not.
-  if (encode && (o.dropEmptyThinkRatio || o.systemPromptRatio)) throw new Error('SFT augmentations (dropEmptyThinkRatio, systemPromptRatio) need the one-thread encoder');
+  // The augmentations draw from one random stream in record order: split over threads, each
+  // record would get other draws than it gets here, so with them the encoding stays on this thread.
+  const augmented = !!(o.dropEmptyThinkRatio || o.systemPromptRatio);
+  const encode = augmented ? undefined : o.encode;
   const group = o.kind === 'dpo' ? 2 : 1;
   const dtype = (o.vocabSize ?? 65536) <= 65536 ? 'uint16' : 'int32';
   const writer = new TokenStoreWriter(dir, dtype, o.kind !== 'pretrain');

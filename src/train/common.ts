@@ -21,6 +21,7 @@ import { runStage } from './loop.js';
 import { autoBatch } from './auto-batch.js';
 import { memorySizeOption, type ModelOptions, type ResolvedStage, type StageOptions } from './options.js';
 import { distEnv } from '../dist/group.js';
+import { cacheEncoder } from './cache-encoder.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -125,7 +126,7 @@ export function checkVocabulary(model: MiniMindForCausalLM, tok: LoadedTokenizer
   checkTokenizerForModel(tok.tokenizer, tok.dir, model.config.vocab_size, modelDir);
 }
 
-/** Opens the training (and held-out) data of a stage, tokenizing into <out>/cache on first use. */
+/** Opens the training (and held-out) data of a stage, tokenizing into <out>/cache on first use (on --threads workers). */
 export async function openStageData(r: ResolvedStage, o: StageOptions, kind: DatasetKind, tok: LoadedTokenizer, maxPositions: number): Promise<{ train: OpenedDataset; eval: OpenedDataset | null }> {
   const log = (m: string) => o.log?.(m);
   asUserError(() => checkMaxLength(r.maxSeqLen, maxPositions), '--max-seq-len: ');
@@ -139,6 +140,7 @@ export async function openStageData(r: ResolvedStage, o: StageOptions, kind: Dat
     sftMask: o.sftMask,
     seed: r.seed,
     vocabSize: tok.tokenizer.vocabSize,
+    encode: cacheEncoder(tok.dir, r.threads, log),
     log,
   };
   try {

@@ -90,6 +90,8 @@ export interface StageOptions extends Omit<LoopOptions, 'batchSize'> {
   evalBatches?: number;
   /** Skip (and count) malformed data lines instead of stopping at the first. */
   skipBadLines?: boolean;
+  /** Worker threads that tokenize jsonl / csv into the run's cache (default: the cores less one, at most 8; in a page, one). The cache is the same for any count. */
+  threads?: number;
   /** Pad every batch to maxSeqLen as MiniMind does (default: to the longest row). */
   padToMaxLength?: boolean;
   /** false: every epoch reads the examples in file order (a side-by-side check needs it); default true, a seeded shuffle per epoch. */
@@ -174,6 +176,8 @@ export interface ResolvedStage {
   autoBatch: boolean;
   /** --max-gpu-memory in bytes, 0 when not given. */
   maxGpuMemory: number;
+  /** --threads for tokenizing into the cache; undefined: the default (train/cache-encoder.ts). */
+  threads: number | undefined;
 }
 
 const SAVE_DTYPES = { fp32: 'F32', bf16: 'BF16', fp16: 'F16' } as const;
@@ -236,7 +240,8 @@ export function resolveTraining(stage: string, o: StageOptions, d: StageDefaults
     shuffle: o.shuffle,
   };
   const maxGpuMemory = o.maxGpuMemory !== undefined ? memorySizeOption(o.maxGpuMemory, 'maxGpuMemory') : 0;
-  return { cfg, dataFiles, evalFiles, maxSeqLen, seed: loop.seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory };
+  const threads = o.threads === undefined ? undefined : intOption(o, 'threads', 1, 1);
+  return { cfg, dataFiles, evalFiles, maxSeqLen, seed: loop.seed, saveDtype: saveDtypeOption(o.saveDtype), autoBatch: o.batchSize === 'auto', maxGpuMemory, threads };
 }
 
 /**
