@@ -65,6 +65,9 @@ function timed(cmd: string[]): { seconds: number; rssMb: number; stdout: string 
 const node = (...a: string[]) => [process.execPath, cli, ...a, '--no-progress'];
 const input = join(dir, 'bench.jsonl');
 const bytes = await corpus(input, MB);
+// the corpus on disk before any timing: a command that fsyncs its output (ours do) must not also
+// wait for the kernel to write back the corpus just generated (it did, in whichever case ran first)
+spawnSync('sync');
 const tok = `${DATA}/minimind-tokenizer/minimind2`;
 const out = (n: string) => join(dir, n);
 const rows: Record<string, unknown>[] = [];

@@ -71,10 +71,15 @@ class Clusters {
   }
 }
 
+// A worker thread costs ~40 ms of CPU to start (its own V8 isolate, modules and WebAssembly) and
+// each chunk a copy to it: on the 2-core machine (2026-12-06) one thread hashed a 16 MB jsonl file
+// sooner than two workers, two workers a 40 MB one. Smaller files stay on this thread.
+const WORKERS_FROM_BYTES = 32e6;
+
 /**
  * Exact deduplication alone: one pass. A jsonl input goes by chunks of whole lines to worker
- * threads, which parse the lines and hash the keys (exact-worker.ts); kept lines are written back
- * as the bytes read, so this thread only looks keys up. Other formats are read row by row here.
+ * threads (from WORKERS_FROM_BYTES), which parse the lines and hash the keys (exact-worker.ts);
+ * kept lines are written back as the bytes read, so this thread only looks keys up. Other formats are read row by row here.
  * Keys come back in input order, so the first row of each key is kept whatever the thread count.
  */
 async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
@@ -106,7 +111,8 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
           }
         };
         let linesBefore = 0;
-        for await (const [keys] of mapBatches<ExactChunk, ExactChunkKeys>(chunks(), new URL('./exact-worker.js', import.meta.url), { field: o.field }, threads)) {
+        const workers = sizes[k] < WORKERS_FROM_BYTES ? 1 : threads; // 1: on this thread
+        for await (const [keys] of mapBatches<ExactChunk, ExactChunkKeys>(chunks(), new URL('./exact-worker.js', import.meta.url), { field: o.field }, workers)) {
           const bytes = sent.shift()!;
           for (const s of keys.skipped) unreadable.add(s.reason, `${path}:${linesBefore + s.line + 1}`);
           for (let i = 0; i < keys.hi.length; i++) {

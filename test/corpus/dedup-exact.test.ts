@@ -12,6 +12,8 @@ import { readJsonl } from '../../src/data/jsonl.js';
 import { jsonlChunks, lineSpans } from '../../src/corpus/chunks.js';
 import { dedup } from '../../src/corpus/dedup.js';
 import { Rejects } from '../../src/corpus/rejects.js';
+import { mapBatches } from '../../src/corpus/pool.js';
+import type { ExactChunk, ExactChunkKeys } from '../../src/corpus/exact-worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mm-dedup-exact-'));
 
@@ -70,7 +72,7 @@ test('jsonlChunks + lineSpans cut the same lines as readline, at any chunk size'
   }
 });
 
-test('exact dedup of jsonl (chunks, 1 or 2 threads) equals the row-by-row path, removed rows and unreadable counts included', async () => {
+test('exact dedup of jsonl (chunks) equals the row-by-row path, removed rows and unreadable counts included', async () => {
   const body = awkwardFile();
   const viaChunks = join(dir, 'in.jsonl');
   const viaRows = join(dir, 'in.json'); // a .json file that is not an array is read as jsonl, row by row
@@ -80,11 +82,31 @@ test('exact dedup of jsonl (chunks, 1 or 2 threads) equals the row-by-row path, 
   assert.equal(ref.rows, 6);
   assert.equal(ref.exactDuplicates, 3); // rows 2, 9 and 11
   const removedRef = readFileSync(join(dir, 'rows-removed.jsonl'), 'utf8').replaceAll('in.json:', 'FILE:');
-  for (const threads of [1, 2]) {
+  for (const threads of [1, 2]) { // a small file is hashed on one thread whatever --threads says
     const s = await dedup({ inputs: [viaChunks], output: join(dir, `chunks-${threads}.jsonl`), removed: join(dir, `chunks-removed-${threads}.jsonl`), near: false, threads });
     assert.equal(readFileSync(join(dir, `chunks-${threads}.jsonl`), 'utf8'), readFileSync(join(dir, 'rows.jsonl'), 'utf8'), `threads ${threads}`);
     assert.equal(readFileSync(join(dir, `chunks-removed-${threads}.jsonl`), 'utf8').replaceAll('in.jsonl:', 'FILE:'), removedRef);
     assert.deepEqual([s.rows, s.kept, s.exactDuplicates, s.clusters], [ref.rows, ref.kept, ref.exactDuplicates, ref.clusters]);
     assert.deepEqual(reasons(s.unreadable, 'in.jsonl:'), reasons(ref.unreadable, 'in.json:'));
   }
+});
+
+test('the exact worker gives the same keys on worker threads as on this one', async () => {
+  const path = join(dir, 'pool.jsonl');
+  writeFileSync(path, awkwardFile().repeat(50));
+  const results: ExactChunkKeys[][] = [];
+  for (const threads of [1, 2]) {
+    const source = async function* () {
+      let first = true;
+      for await (const bytes of jsonlChunks(path, 256)) {
+        yield [{ bytes, first }];
+        first = false;
+      }
+    };
+    const out: ExactChunkKeys[] = [];
+    for await (const [keys] of mapBatches<ExactChunk, ExactChunkKeys>(source(), new URL('../../src/corpus/exact-worker.js', import.meta.url), {}, threads)) out.push(keys);
+    results.push(out);
+  }
+  assert.ok(results[0].length > 10);
+  assert.deepEqual(results[1], results[0]);
 });
