@@ -210,16 +210,32 @@ export type ByteProgress = (done: number, total: number) => void;
 
 /**
  * Every record of every input in order; unreadable rows go to `rejects` under their reason.
- * Checks the inputs first, so a missing file fails before any work.
+ * Checks the inputs first, so a missing file fails before any work. Inputs with no readable row at
+ * all (empty files, or every row broken) are an error, thrown after the last row, so that a command
+ * writing through withWriters leaves nothing behind instead of an empty output and exit code 0.
  */
 export async function* readInputs(inputs: string[], rejects: Pick<Rejects, 'add'>, onProgress?: ByteProgress): AsyncGenerator<CorpusRecord> {
   checkInputs(inputs);
   const sizes = inputs.map((p) => statSync(p).size);
   const total = sizes.reduce((a, b) => a + b, 0);
   let before = 0;
+  let rows = 0;
+  let bad = 0;
+  let firstBad = '';
+  const onBadRow = (where: string, reason: string) => {
+    if (bad++ === 0) firstBad = `${where}: ${reason}`;
+    rejects.add(reason, where);
+  };
   for (let k = 0; k < inputs.length; k++) {
-    yield* readRecords(inputs[k], { onBadRow: (where, reason) => rejects.add(reason, where), onBytes: onProgress && ((b) => onProgress(before + b, total)) });
+    for await (const r of readRecords(inputs[k], { onBadRow, onBytes: onProgress && ((b) => onProgress(before + b, total)) })) {
+      rows++;
+      yield r;
+    }
     before += sizes[k];
     onProgress?.(before, total);
+  }
+  if (rows === 0) {
+    const what = inputs.length === 1 ? inputs[0] : `${inputs.length} inputs (${inputs.join(', ')})`;
+    throw new UserError(bad === 0 ? `${what}: no rows (empty)` : `no readable rows in ${what}: ${bad.toLocaleString('en-US')} unreadable, the first at ${firstBad}`);
   }
 }

@@ -33,7 +33,14 @@ test('bad input to data commands: one minimind: line, exit 2, inputs untouched',
     [['clean', 'in.jsonl', '--output', 'folder'], /--output folder is a folder; give a file name/],
     [['convert', 'in.jsonl', '--to', 'pretrain', '--output', 'full', '--overwrite'], /--output full is a folder; give a file name/],
     [['stats', 'in.jsonl', '--html', 'folder'], /--html folder is a folder; give a file name/],
+    // no readable row at all: an error, not an empty output and exit code 0
+    [['clean', 'empty.jsonl', '--output', 'o.jsonl'], /empty\.jsonl: no rows \(empty\)/],
+    [['stats', 'empty.jsonl'], /empty\.jsonl: no rows \(empty\)/],
+    [['convert', 'allbad.jsonl', '--to', 'sft', '--output', 'o.jsonl'], /no readable rows in allbad\.jsonl: 2 unreadable, the first at allbad\.jsonl:1: invalid JSON/],
+    [['split', 'allbad.jsonl', '--train', 'o.jsonl', '--val', 'v.jsonl'], /no readable rows in allbad\.jsonl/],
   ];
+  writeFileSync(at('empty.jsonl'), '');
+  writeFileSync(at('allbad.jsonl'), 'nope\n[1]\n');
   writeFileSync(at('data.xml'), '<a/>');
   mkdirSync(at('folder'));
   mkdirSync(at('full'));
@@ -47,6 +54,7 @@ test('bad input to data commands: one minimind: line, exit 2, inputs untouched',
     assert.match(lines[0], re, args.join(' '));
     assert.equal(readFileSync(at('in.jsonl'), 'utf8'), before);
     assert.ok(!existsSync(at('o.jsonl')));
+    assert.ok(!existsSync(at('v.jsonl')));
   }
 });
 
