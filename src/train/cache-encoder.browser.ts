@@ -2,6 +2,6 @@
 // `threads` asks (cache-encoder.ts is the Node side).
 import type { RecordsEncoder } from '../data/datasets.js';
 
-export function cacheEncoder(_tokenizerDir: string, _threads: number | undefined, _log?: (m: string) => void): RecordsEncoder | undefined {
+export function cacheEncoder(_tokenizerDir: string, _files: readonly string[], _threads: number | undefined, _log?: (m: string) => void): RecordsEncoder | undefined {
   return undefined;
 }

@@ -140,12 +140,11 @@ export async function openStageData(r: ResolvedStage, o: StageOptions, kind: Dat
     sftMask: o.sftMask,
     seed: r.seed,
     vocabSize: tok.tokenizer.vocabSize,
-    encode: cacheEncoder(tok.dir, r.threads, log),
     log,
   };
   try {
-    const train = await openDataset({ ...common, files: r.dataFiles, onProgress: (n) => log(`tokenizing: ${n} records`) });
-    const evalData = r.evalFiles.length ? await openDataset({ ...common, files: r.evalFiles }) : null;
+    const train = await openDataset({ ...common, files: r.dataFiles, encode: cacheEncoder(tok.dir, r.dataFiles, r.threads, log), onProgress: (n) => log(`tokenizing: ${n} records`) });
+    const evalData = r.evalFiles.length ? await openDataset({ ...common, files: r.evalFiles, encode: cacheEncoder(tok.dir, r.evalFiles, r.threads, log) }) : null;
     return { train, eval: evalData };
   } catch (e) {
     // Data problems are the caller's input: one clear line.
