@@ -4,6 +4,7 @@
 // worker. At most 2 batches per worker are in flight, so memory stays bounded on any input size.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { statSync } from 'node:fs';
 
 export type Handler<I, O> = (batch: I[]) => O[];
 
@@ -17,6 +18,16 @@ export function defaultThreads(cap = Infinity): number {
 
 /** The default for workers that each load a tokenizer: 8 keep such a job under 1 GB on a many-core machine. */
 export const TOKENIZER_THREADS = 8;
+
+/** Below this much input, encoding stays on one thread without --threads (~1 s of work; each worker loads its tokenizer first). */
+export const SMALL_DATA_BYTES = 8e6;
+
+/** Threads to encode `files` with: --threads N, else 1 for small inputs, else the cores less one up to TOKENIZER_THREADS. */
+export function encodeThreads(files: readonly string[], threads: number | undefined): number {
+  if (threads !== undefined) return threads;
+  const bytes = files.reduce((s, f) => s + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
+  return bytes < SMALL_DATA_BYTES ? 1 : defaultThreads(TOKENIZER_THREADS);
+}
 
 /** Call at the end of a worker module: in a worker thread, answers batches with the handler. */
 export function serveWorker<I, O>(makeHandler: (init: unknown) => Handler<I, O>): void {

@@ -12,7 +12,7 @@ import type { TokenStoreMeta } from '../data/token-cache.js';
 import { UserError } from '../core/errors.js';
 import { checkInputs } from './records.js';
 import type { CorpusTokenizer } from './tokenizer.js';
-import { defaultThreads, TOKENIZER_THREADS } from './pool.js';
+import { encodeThreads } from './pool.js';
 import { workerEncoder } from './encode-workers.js';
 import { extname } from 'node:path';
 
@@ -34,7 +34,7 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
     if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
   }
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
-  const encode = workerEncoder(o.tokenizer.dir, o.threads ?? defaultThreads(TOKENIZER_THREADS));
+  const encode = workerEncoder(o.tokenizer.dir, encodeThreads(o.inputs, o.threads));
   const t0 = Date.now();
   const r = await buildTokenStore(
     { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, encode, onProgress: o.onProgress, log: o.log },
