@@ -4,6 +4,8 @@
 // differs from row to row (the JSON parser quotes each bad line) is folded into one reason, keeping
 // the first detail as an example: a million different broken lines are one line, and one entry in
 // memory, not a million.
+import { quoteUserText } from '../core/errors.js';
+
 export interface RejectReason {
   count: number;
   /** The first full message seen for this reason (with its detail). */
@@ -39,12 +41,17 @@ export class Rejects {
 
   /**
    * One line per reason, most frequent first: `  1,204  invalid JSON (first at a.jsonl:3, a.jsonl:9)`;
-   * a folded reason shows its first detail: `invalid JSON (e.g. Unexpected token ...) (first at ...)`.
+   * a folded reason shows its first detail: `invalid JSON (e.g. Unexpected token ...) (first at ...)`;
+   * a reason with samples (clean's filters) is followed by the first one: `e.g. "Click here to..."`.
    */
   lines(): string[] {
     return [...this.reasons.entries()]
       .sort((a, b) => b[1].count - a[1].count)
-      .map(([key, r]) => `${r.count.toLocaleString('en-US').padStart(9)}  ${r.varied ? `${key} (e.g. ${r.first.slice(key.length + 2)}` : r.first} (first at ${r.where.join(', ')})`);
+      .flatMap(([key, r]) => {
+        const line = `${r.count.toLocaleString('en-US').padStart(9)}  ${r.varied ? `${key} (e.g. ${r.first.slice(key.length + 2)}` : r.first} (first at ${r.where.join(', ')})`;
+        // what a filter removed, so its threshold can be judged from the summary (one line, escaped)
+        return r.samples.length > 0 ? [line, `           e.g. "${quoteUserText(r.samples[0], 100)}"`] : [line];
+      });
   }
 
   toJSON(): Record<string, RejectReason> {

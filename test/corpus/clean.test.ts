@@ -97,6 +97,10 @@ test('clean writes kept rows, counts each reason with its place, and keeps the r
     assert.deepEqual(Object.fromEntries([...s.dropped.reasons].map(([k, r]) => [k, r.where])), { gopher_short_doc: [`${input}:2`, `${input}:5`], too_short: [`${input}:4`] });
     assert.equal(s.unreadable.total, 1);
     assert.equal(readFileSync(rejected, 'utf8').trim().split('\n').length, 3);
+    // the summary shows a sample of what each filter removed, below its count
+    const summary = s.dropped.lines();
+    assert.match(summary[0], /^ +2 {2}gopher_short_doc \(first at /);
+    assert.equal(summary[1], '           e.g. "too short to pass."');
   }
   const out = join(dir, 'chat-out.jsonl');
   await clean({ inputs: [input], output: out, threads: 1 });
