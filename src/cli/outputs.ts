@@ -18,11 +18,11 @@ function statOrNull(p: string) {
 /**
  * Refuses to replace an existing file or non-empty folder unless `overwrite`; where the output is
  * one file (`kind` 'file'), an existing folder is refused even with `overwrite` (renaming the
- * written file over it would fail at the end, after all the work).
+ * written file over it would fail at the end, after all the work); `example` names a file for the message.
  */
-export function refuseExisting(flag: string, path: string, overwrite: boolean, kind: 'file' | 'any' = 'any'): void {
+export function refuseExisting(flag: string, path: string, overwrite: boolean, kind: 'file' | 'any' = 'any', example = 'out.jsonl'): void {
   const st = statOrNull(path);
-  if (st?.isDirectory() && kind === 'file') throw new CliError(`${flag} ${path} is a folder; give a file name (such as ${join(path, 'out.jsonl')})`);
+  if (st?.isDirectory() && kind === 'file') throw new CliError(`${flag} ${path} is a folder; give a file name (such as ${join(path, example)})`);
   if (!st || overwrite) return;
   if (st.isDirectory() && readdirSync(path).length === 0) return;
   throw new CliError(`${flag} ${path} already exists; choose another ${flag}, or add --overwrite to replace it`);

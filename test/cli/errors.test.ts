@@ -384,6 +384,11 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['tokenizer', 'train', '--data', 'letters.txt', '--vocab-size', '300', '--out', 'tok2'], /no two adjacent characters to merge in the text of letters\.txt \(its words are single characters\)/],
     [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', '1e30', '--out', 'tok2'], /vocab size 1e\+30 is over the limit of 4194304/],
     [['generate', '--model', 'raises', '--prompt', 'hi'], /the chat template refused these messages: System role not supported/],
+    // a one-file output given an existing folder: refused before the work (once a raw EISDIR, or a stack trace)
+    [['export', 'pth', '--model', 'model', '--out', 'emptydir', '--overwrite'], /^minimind: --out emptydir is a folder; give a file name \(such as emptydir\/model\.pth\)$/],
+    [['export', 'gguf', '--model', 'model', '--out', 'emptydir', '--overwrite'], /^minimind: --out emptydir is a folder; give a file name \(such as emptydir\/model\.gguf\)$/],
+    [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'pre.jsonl', '--output', 'emptydir', '--overwrite'], /^minimind: --output emptydir is a folder; give a file name/],
+    [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'emptydir', '--overwrite'], /^minimind: --out emptydir is a folder; give a file name/],
     [['chat', '--model', 'raises'], /the chat template refused these messages: System role not supported/, 'hi\n'],
   ];
   for (const [argv, want, input] of cases) {

@@ -34,7 +34,7 @@ export async function runToolcall(argv: string[]): Promise<void> {
   };
   if (typeof v.out === 'string') {
     refuseOverlap(['--out', v.out], [['--data', typeof v.data === 'string' ? v.data : undefined], ['--model', dir]]);
-    refuseExisting('--out', v.out, v.overwrite === true);
+    refuseExisting('--out', v.out, v.overwrite === true, 'file', 'results.jsonl');
   }
   const registry = mockToolRegistry();
   let prompts: RlPrompt[];

@@ -138,7 +138,7 @@ async function ceval(argv: string[]): Promise<void> {
   const maxSeqLen = positiveInt(v, 'max-seq-len', undefined);
   const out = v.out as string | undefined;
   if (out !== undefined) {
-    refuseExisting('--out', out, v.overwrite === true);
+    refuseExisting('--out', out, v.overwrite === true, 'file', 'results.jsonl');
     refuseOverlap(['--out', out], [['--data', data], ['--model', v.model as string]]);
   }
   const subjects = typeof v.subjects === 'string' ? v.subjects.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;

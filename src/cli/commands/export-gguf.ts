@@ -28,8 +28,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
   if (!existsSync(`${modelDir}/tokenizer.json`)) throw new CliError(`${modelDir} has no tokenizer.json (a GGUF file carries its tokenizer; copy the tokenizer files into the folder)`);
   refuseOverlap(['--out', out], [['--model', modelDir]]);
-  refuseExisting('--out', out, v.overwrite === true);
-  if (v['no-modelfile'] !== true) refuseExisting('--out', `${out}.Modelfile`, v.overwrite === true);
+  refuseExisting('--out', out, v.overwrite === true, 'file', 'model.gguf');
+  if (v['no-modelfile'] !== true) refuseExisting('--out', `${out}.Modelfile`, v.overwrite === true, 'file', 'model.gguf');
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { exportGguf } = await import('../../formats/gguf-export.js');
   let files: string[];

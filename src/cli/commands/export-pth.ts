@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<void> {
   const dtype = saveDtypeFlag(v['save-dtype'], 'F16');
   if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
   refuseOverlap(['--out', out], [['--model', modelDir]]);
-  refuseExisting('--out', out, v.overwrite === true);
+  refuseExisting('--out', out, v.overwrite === true, 'file', 'model.pth');
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { exportPth } = await import('../../formats/export-pth.js');
   try {

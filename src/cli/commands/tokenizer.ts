@@ -91,7 +91,7 @@ function loadTokenizer(values: Record<string, unknown>): Tokenizer {
 function mapJsonl(input: string, output: string, tokenizer: string, overwrite: boolean, fn: (rec: Record<string, unknown>, where: string) => unknown): number {
   if (!existsSync(input)) throw new CliError(`--input: file not found: ${input}`);
   refuseOverlap(['--output', output], [['--input', input], ['--tokenizer', tokenizer]]);
-  refuseExisting('--output', output, overwrite);
+  refuseExisting('--output', output, overwrite, 'file');
   return writeVia(output, (tmp) => mapJsonlTo(input, tmp, fn));
 }
 
