@@ -15,7 +15,7 @@
 // "${stage}" is that stage's output (for a training stage, its model folder); "${stage.run}",
 // "${stage.adapter}", "${stage.train}", "${stage.val}" name the other outputs. The output flag
 // (--output / --out / --html) is added by the runner. JSON or YAML.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 
@@ -37,6 +37,7 @@ export interface PipelineSpec {
 /** Parses and checks a pipeline file (JSON, or YAML by its extension). */
 export async function loadPipeline(path: string): Promise<PipelineSpec> {
   if (!existsSync(path)) throw new UserError(`pipeline file not found: ${path}`);
+  if (!statSync(path).isFile()) throw new UserError(`${path} is not a file; give a pipeline file (.yaml, .yml or .json)`);
   const text = readFileSync(path, 'utf8');
   let raw: unknown;
   const yaml = ['.yaml', '.yml'].includes(extname(path).toLowerCase());

@@ -121,6 +121,9 @@ test('bad pipeline files and failing stages are one minimind: line, exit 2', () 
   const y = spawnSync(process.execPath, [cli, 'pipeline', at('bad.yaml')], { encoding: 'utf8' });
   assert.equal(y.status, 2);
   assert.match(y.stderr, /^minimind: .*bad\.yaml: not valid YAML/);
+  const d = spawnSync(process.execPath, [cli, 'pipeline', dir], { encoding: 'utf8' });
+  assert.equal(d.status, 2, d.stderr);
+  assert.match(d.stderr, /^minimind: .* is not a file; give a pipeline file/);
 });
 
 test('the shipped pipelines parse and resolve every reference (dry run)', async () => {
