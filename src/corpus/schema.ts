@@ -3,12 +3,15 @@
 //   text          {"text": ...}                                    MiniMind pretrain
 //   conversations {"conversations": [{"role", "content"}]}         MiniMind SFT / RLAIF
 //   sharegpt      {"conversations"|"messages": [{"from", "value"}], "system"?, "tools"?}
-//   openai        {"messages": [{"role", "content"}]}               (content may be a list of parts)
+//                 (LLaMA-Factory: function_call turns hold a JSON call, observation turns its result)
+//   openai        {"messages": [{"role", "content", "tool_calls"?}], "tools"?}   (content may be a list of parts)
 //   alpaca        {"instruction", "input"?, "output", "system"?, "history"?}   (also LLaMA-Factory's)
 //   v1-sft        {"history", "q", "a"}                              MiniMind v1 csv
 //   dpo           {"chosen", "rejected"} (+ a prompt: "conversations", "instruction"/"input" or "prompt")
-// chatOf turns any chat-shaped record into MiniMind messages; textOf gives the text that the
-// statistics, filters and deduplication look at.
+// chatOf turns any chat-shaped record into MiniMind messages, tool use in MiniMind's form (the
+// offered tools as a JSON string on the system message, an assistant's calls as a JSON string in
+// tool_calls, results as tool messages); textOf gives the text that the statistics, filters and
+// deduplication look at.
 import { parsePythonLiteral } from '../data/csv.js';
 
 export type RecordKind = 'text' | 'conversations' | 'sharegpt' | 'openai' | 'alpaca' | 'v1-sft' | 'dpo' | 'unknown';
@@ -53,14 +56,48 @@ export function messagesOf(turns: unknown, field: string): Message[] {
     if ('from' in t) {
       const role = SHAREGPT_ROLES[String(t.from)];
       if (!role) throw new Error(`'${field}[${i}].from' is '${String(t.from)}' (expected human, gpt, system, observation or function_call)`);
+      if (t.from === 'function_call') return { role, content: '', tool_calls: toolCallsOf(t.value, `${field}[${i}].value`) };
       return { role, content: contentText(t.value, `${field}[${i}].value`) };
     }
     if (typeof t.role !== 'string') throw new Error(`'${field}[${i}]' has no 'role'`);
     const { role, content, ...rest } = t;
     const m: Message = { role: role === 'human' ? 'user' : role, content: contentText(content, `${field}[${i}].content`) };
-    for (const [k, x] of Object.entries(rest)) if (x !== undefined && x !== null) m[k] = x; // reasoning_content, tool_calls, ...
+    // reasoning_content, tool_calls, ...; tool_calls as MiniMind keeps them: a JSON string (its loader's features are strings)
+    for (const [k, x] of Object.entries(rest)) if (x !== undefined && x !== null) m[k] = k === 'tool_calls' && typeof x !== 'string' ? JSON.stringify(x) : x;
     return m;
   });
+}
+
+/** A ShareGPT function_call turn's value (a JSON call, or a list of calls) as MiniMind's tool_calls: a JSON string of a list. */
+function toolCallsOf(value: unknown, where: string): string {
+  let calls = value;
+  if (typeof value === 'string') {
+    try {
+      calls = JSON.parse(value);
+    } catch {
+      throw new Error(`'${where}' of a function_call is not JSON (expected {"name": ..., "arguments": ...})`);
+    }
+  }
+  if (!isObj(calls) && !(Array.isArray(calls) && calls.length > 0 && calls.every(isObj))) throw new Error(`'${where}' of a function_call is not a call or a list of calls`);
+  return JSON.stringify(Array.isArray(calls) ? calls : [calls]);
+}
+
+/** The row's offered tools (a JSON string or a list) on its system message, where MiniMind's template reads them. */
+function withTools(msgs: Message[], tools: unknown): Message[] {
+  if (tools === undefined || tools === null || tools === '' || (Array.isArray(tools) && tools.length === 0)) return msgs;
+  let list = tools;
+  if (typeof tools === 'string') {
+    try {
+      list = JSON.parse(tools);
+    } catch {
+      throw new Error(`'tools' is not JSON (expected a list of function schemas)`);
+    }
+  }
+  if (!Array.isArray(list)) throw new Error(`'tools' must be a list of function schemas`);
+  if (list.length === 0) return msgs;
+  const text = JSON.stringify(list);
+  if (msgs[0]?.role === 'system') return msgs[0].tools !== undefined ? msgs : [{ ...msgs[0], tools: text }, ...msgs.slice(1)];
+  return [{ role: 'system', content: '', tools: text }, ...msgs];
 }
 
 /** Alpaca's prompt: instruction + "\n" + input (LLaMA-Factory's join), after the optional system and history. */
@@ -87,7 +124,7 @@ export function chatOf(v: Record<string, unknown>, kind = kindOf(v)): Message[] 
       const field = Array.isArray(v.conversations) ? 'conversations' : 'messages';
       const msgs = messagesOf(v[field], field);
       if (kind === 'sharegpt' && typeof v.system === 'string' && v.system !== '' && msgs[0]?.role !== 'system') msgs.unshift({ role: 'system', content: v.system });
-      return msgs;
+      return withTools(msgs, v.tools);
     }
     case 'alpaca':
       return [...alpacaPrompt(v), { role: 'assistant', content: contentText(v.output, 'output') }];

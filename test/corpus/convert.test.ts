@@ -78,3 +78,31 @@ test('rows that do not fit are skipped and counted by reason with file:line', as
   assert.equal(s.rejects.reasons.get("'conversations[0].from' is 'robot'")!.first, "'conversations[0].from' is 'robot' (expected human, gpt, system, observation or function_call)");
   assert.deepEqual(reasons['no final assistant answer'], [`${src}:4`]);
 });
+
+test('tool use: ShareGPT (tools, function_call, observation) and OpenAI (tools, tool_calls) train with the tokens of MiniMind\'s tool rows', { skip: !existsSync(SHARED) && 'needs ../shared/data' }, async () => {
+  const { openTokenizer } = await import('../../src/corpus/tokenizer.js');
+  const t = openTokenizer(join(SHARED, 'minimind-tokenizer/head'));
+  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const call = { name: 'get_weather', arguments: { city: 'Paris' } };
+  // MiniMind's form (its README): tools as a JSON string on the system message, calls as a JSON string
+  const hand = { conversations: [{ role: 'system', content: 'be brief', tools: JSON.stringify(tools) }, { role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: '', tool_calls: JSON.stringify([call]) }, { role: 'tool', content: '{"temp": 20}' }, { role: 'assistant', content: 'It is 20 degrees.' }] };
+  const sharegpt = { system: 'be brief', tools: JSON.stringify(tools), conversations: [{ from: 'human', value: 'Weather in Paris?' }, { from: 'function_call', value: JSON.stringify(call) }, { from: 'observation', value: '{"temp": 20}' }, { from: 'gpt', value: 'It is 20 degrees.' }] };
+  const openai = { tools, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', content: '{"temp": 20}' }, { role: 'assistant', content: 'It is 20 degrees.' }] };
+  const tokens = async (name: string, row: unknown) => {
+    const f = join(dir, `tools-${name}.jsonl`);
+    writeFileSync(f, JSON.stringify(row) + '\n');
+    const out = join(dir, `tools-${name}-sft.jsonl`);
+    const s = await convert({ inputs: [f], output: out, to: 'sft' });
+    assert.equal(s.written, 1, name);
+    const ds = await openDataset({ kind: 'sft', files: [out], tokenizer: t.tok, tokenizerKey: t.fingerprint, maxLength: 1024, cacheDir: join(dir, `cache-${name}`) });
+    const x = ds.samples.get(0);
+    return [Array.from(x.ids), Array.from(x.mask!)];
+  };
+  const expected = await tokens('hand', hand);
+  const text = t.tok.decode(expected[0]);
+  assert.match(text, /<tools>\n\{"type": ?"function"/);
+  assert.match(text, /<tool_call>\n\{"name": "get_weather", "arguments": \{"city": ?"Paris"\}\}\n<\/tool_call>/);
+  assert.deepEqual(await tokens('sharegpt', sharegpt), expected, 'sharegpt');
+  assert.deepEqual(await tokens('openai', openai), expected, 'openai');
+  assert.throws(() => convertRecord({ conversations: [{ from: 'human', value: 'q' }, { from: 'function_call', value: 'get_weather(Paris)' }] }, 'sft'), /of a function_call is not JSON/);
+});

@@ -106,11 +106,12 @@ that measure the rows [cores - 1]; the numbers are the same for any N.`;
 const CONVERT_USAGE = `Usage: minimind data convert FILE... --to pretrain|sft|dpo|rlaif --output OUT.jsonl [--text-field NAME] [--overwrite]
 
 Reads MiniMind jsonl, ShareGPT ({conversations|messages: [{from, value}]}, system, tools),
-OpenAI ({messages: [{role, content}]}), Alpaca / LLaMA-Factory ({instruction, input, output,
+OpenAI ({messages: [{role, content, tool_calls}]}, tools), Alpaca / LLaMA-Factory ({instruction, input, output,
 system, history}; DPO: {conversations|instruction, chosen, rejected}), MiniMind v1 csv (history,q,a)
 and text ({text}, or --text-field a,b,c: those fields as lines of one text, a list of strings as
 lines), from jsonl, json, csv, parquet or txt, and writes MiniMind's
-schema for the stage:
+schema for the stage (tool use as MiniMind writes it: the tools as a JSON string on the system
+message, a function_call turn as an assistant's tool_calls, an observation as a tool message):
   pretrain {"text"}   sft {"conversations"}   dpo {"chosen", "rejected"}
   rlaif {"conversations": [...prompt, {"role": "assistant", "content": "无"}]}
 Rows that do not fit are skipped and counted by reason.`;
