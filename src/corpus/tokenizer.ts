@@ -9,6 +9,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { toDataTokenizer, type TokenizerLike } from '../data/tokenizer-like.js';
 import { hashFiles } from '../data/token-cache.js';
 import { chatOf, kindOf, textOf } from './schema.js';
+import { toMessages, toolsOf } from '../data/encode.js';
 
 export interface CorpusTokenizer {
   tok: TokenizerLike;
@@ -31,5 +32,7 @@ export function openTokenizer(dir: string, flag = '--tokenizer'): CorpusTokenize
 export function tokensOf(t: CorpusTokenizer, v: Record<string, unknown>, field?: string): number {
   const kind = kindOf(v);
   if (field !== undefined || kind === 'text' || kind === 'unknown' || kind === 'dpo') return t.tok.encode(textOf(v, field)).length + 2;
-  return t.tok.encode(t.tok.applyChatTemplate(chatOf(v, kind))).length;
+  // the messages as the sft stage prepares them (tool_calls strings parsed, the system message's tools offered)
+  const msgs = toMessages(chatOf(v, kind), 'row');
+  return t.tok.encode(t.tok.applyChatTemplate(msgs, { tools: toolsOf(msgs) })).length;
 }

@@ -143,7 +143,8 @@ export function toMessages(conv: unknown, where: string): ChatMessage[] {
   });
 }
 
-function toolsOf(messages: ChatMessage[]): unknown[] | undefined {
+/** The tools a conversation offers: its system message's `tools` (a JSON string or a list), as the template takes them. */
+export function toolsOf(messages: ChatMessage[]): unknown[] | undefined {
   const first = messages[0];
   if (first.role !== 'system' || first.tools === undefined || first.tools === null || first.tools === '') return undefined;
   const t = typeof first.tools === 'string' ? JSON.parse(first.tools) : first.tools;

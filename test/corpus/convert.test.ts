@@ -102,6 +102,10 @@ test('tool use: ShareGPT (tools, function_call, observation) and OpenAI (tools, 
   const text = t.tok.decode(expected[0]);
   assert.match(text, /<tools>\n\{"type": ?"function"/);
   assert.match(text, /<tool_call>\n\{"name": "get_weather", "arguments": \{"city": ?"Paris"\}\}\n<\/tool_call>/);
+  // data stats / mix --tokens count a tool row as the sft stage tokenizes it
+  const { tokensOf } = await import('../../src/corpus/tokenizer.js');
+  assert.equal(tokensOf(t, hand), expected[0].length);
+  assert.equal(tokensOf(t, openai), expected[0].length);
   assert.deepEqual(await tokens('sharegpt', sharegpt), expected, 'sharegpt');
   assert.deepEqual(await tokens('openai', openai), expected, 'openai');
   assert.throws(() => convertRecord({ conversations: [{ from: 'human', value: 'q' }, { from: 'function_call', value: 'get_weather(Paris)' }] }, 'sft'), /of a function_call is not JSON/);
