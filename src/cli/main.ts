@@ -77,7 +77,7 @@ main(argv).catch(async (err: unknown) => {
     // Control characters are escaped whatever the message echoes (a data file's bytes must never
     // drive the user's terminal); the data readers escape what they quote already.
     const [problem, usage] = err.message.split('\n\n');
-    console.error(`minimind: ${quoteUserText(problem.replace(/\s*\n\s*/g, '; '), Infinity)}${usage !== undefined && commands[argv[0]] ? ` (see 'minimind ${argv[0]} --help')` : ''}`);
+    console.error(`minimind: ${quoteUserText(problem.replace(/:?\s*\n\s*/g, '; '), Infinity)}${usage !== undefined && commands[argv[0]] ? ` (see 'minimind ${argv[0]} --help')` : ''}`);
     process.exit(2);
   }
   throw err;
