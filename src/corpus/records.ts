@@ -7,8 +7,9 @@
 //   .parquet          read one row group at a time with hyparquet (pure JavaScript; every codec
 //                     through hyparquet-compressors)
 //   .txt / .text      one record {"text": line} per non-blank line
-// Every record carries where it came from (`file:line`, or `file:row N` for parquet). A row that
-// cannot be read goes to onBadRow with its place and reason, and reading goes on.
+// Every record carries where it came from (`file:line`, `file:line [element N]` for a JSON array,
+// or `file:row N` for parquet). A row that cannot be read goes to onBadRow with its place and
+// reason, and reading goes on.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Rejects } from './rejects.js';
 import { extname } from 'node:path';
@@ -22,7 +23,7 @@ export type InputFormat = 'jsonl' | 'json' | 'csv' | 'parquet' | 'txt';
 
 export interface CorpusRecord {
   value: Record<string, unknown>;
-  /** `file:line` (1-based), or `file:row N` for parquet. */
+  /** `file:line` (1-based), `file:line [element N]` in a JSON array, or `file:row N` for parquet. */
   where: string;
   /** The jsonl line as read, when the row came from jsonl (written back as it is by dedup, split and mix). */
   raw?: string;
@@ -110,6 +111,9 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
   let bytes = 0;
   let closed = false;
   let scalar = false; // inside a top-level element that is not an object (reported once)
+  let element = 0; // 1-based number of the current top-level element: its place with the line, as
+  // json.dump writes a whole array on one line
+  const at = () => `${path}:${line} [element ${element}]`;
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
     const s = chunk as string;
     bytes += Buffer.byteLength(s);
@@ -126,7 +130,8 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
       if (c === 34) {
         inString = true;
         if (depth === 1 && !scalar) {
-          o.onBadRow?.(`${path}:${line}`, 'expected a JSON object'); // a string element
+          element++;
+          o.onBadRow?.(at(), 'expected a JSON object'); // a string element
           scalar = true;
         }
       } else if (c === 91 || c === 123) {
@@ -134,6 +139,7 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
         depth++;
         if (depth === 2) {
           inElement = true;
+          element++;
           startLine = line;
           from = i;
           pending = '';
@@ -144,7 +150,7 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
           const text = pending + s.slice(from, i + 1);
           inElement = false;
           pending = '';
-          const where = `${path}:${startLine}`;
+          const where = `${path}:${startLine} [element ${element}]`;
           let value: unknown;
           try {
             value = JSON.parse(text);
@@ -157,7 +163,8 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
         } else if (depth === 0) closed = true;
       } else if (depth === 1 && c === 44) scalar = false;
       else if (depth === 1 && c > 32 && c !== 0xfeff && !scalar) {
-        o.onBadRow?.(`${path}:${line}`, 'expected a JSON object'); // a number, true, false or null element
+        element++;
+        o.onBadRow?.(at(), 'expected a JSON object'); // a number, true, false or null element
         scalar = true;
       }
     }

@@ -36,9 +36,9 @@ test('a JSON array is read element by element; a bad element is counted with its
   const rejects = new Rejects();
   const got = await all(f, rejects);
   assert.deepEqual(got.map((r) => r.value), [{ instruction: 'a [b] {c}', output: 'say "hi"' }, { instruction: 'x', output: 'y' }, { text: 'last' }]);
-  assert.deepEqual(got.map((r) => r.where), [`${f}:2`, `${f}:3`, `${f}:7`]);
+  assert.deepEqual(got.map((r) => r.where), [`${f}:2 [element 1]`, `${f}:3 [element 2]`, `${f}:7 [element 5]`]);
   assert.equal(rejects.total, 2);
-  assert.deepEqual([...rejects.reasons.values()].map((r) => r.where[0]).sort(), [`${f}:5`, `${f}:6`]);
+  assert.deepEqual([...rejects.reasons.values()].map((r) => r.where[0]).sort(), [`${f}:5 [element 3]`, `${f}:6 [element 4]`]);
 });
 
 test('top-level numbers, strings and literals in a JSON array are one bad row each', async () => {
@@ -48,6 +48,12 @@ test('top-level numbers, strings and literals in a JSON array are one bad row ea
   const got = await all(f, rejects);
   assert.deepEqual(got.map((r) => r.value), [{ text: 'ok' }]);
   assert.equal(rejects.total, 5);
+  // one line (as json.dump writes it): the element number tells the rows apart
+  assert.deepEqual(got.map((r) => r.where), [`${f}:1 [element 5]`]);
+  assert.deepEqual([...rejects.reasons.values()].flatMap((r) => r.where), [`${f}:1 [element 1]`, `${f}:1 [element 2]`, `${f}:1 [element 3]`]);
+  const r2 = new Rejects(10);
+  await all(f, r2);
+  assert.deepEqual([...r2.reasons.values()].flatMap((r) => r.where), [1, 2, 3, 4, 6].map((n) => `${f}:1 [element ${n}]`));
 });
 
 test('a JSON array cut short is one error naming the file', async () => {
