@@ -31,6 +31,9 @@ export interface ServeOptions extends ServerOptions {
 
 /** Loads the folder and starts serving it. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  // Node listens on every interface for an empty host: an unset variable in `--host "$HOST"` must
+  // not open the model to the network.
+  if (opts.host !== undefined && opts.host.trim() === '') throw new UserError(`--host is empty; give an address: 127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface) or one of its addresses`);
   const { model, tokenizer, generationConfig } = loadInferenceFolder(opts.model, opts);
   const engine = new BatchEngine(model, { tokenizer, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, maxPrefillTokens: opts.maxPrefillTokens });
   const ctx = serveContext(model, tokenizer, generationConfig, engine, opts.modelName ?? servedName(opts.model));

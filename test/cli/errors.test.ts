@@ -368,6 +368,8 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['generate', '--model', 'nan-weights', '--prompt', 'hi'], /the weights hold NaN: model\.layers\.0\.self_attn\.q_proj\.weight\[0\]/],
     // a message of several lines joined into one (once 'folder truncated:; truncated/model.safetensors')
     [['generate', '--model', 'truncated', '--prompt', 'hi'], /^minimind: cannot load model folder truncated; truncated\/model\.safetensors: /],
+    // an empty --host (an unset "$HOST") once listened on every interface
+    [['serve', '--model', 'model', '--port', '0', '--host', ''], /^minimind: --host is empty; give an address: 127\.0\.0\.1 \(this machine only, the default\), 0\.0\.0\.0/],
     // the RL stages load their --init-from as the supervised ones do (once a stack trace)
     [['grpo', '--data', 'sft.jsonl', '--init-from', 'nan-weights', '--out', 'new-run'], /--init-from: cannot load model folder nan-weights; the weights hold NaN/],
     [['ppo', '--data', 'sft.jsonl', '--init-from', 'nan-weights', '--out', 'new-run'], /--init-from: cannot load model folder nan-weights; the weights hold NaN/],
