@@ -161,11 +161,37 @@ function checkStageFlags(plan: Planned[]): void {
   }
 }
 
+/** Flags whose values are paths a stage may name itself (not an earlier stage's "${output}"). */
+const PATH_FLAGS = new Set(['data', 'eval-data', 'tokenizer', 'init-from', 'model', 'teacher', 'reward-model']);
+
+/**
+ * Refuses, before any stage runs, a stage that will run and names an input that is not there (a
+ * dataset not downloaded yet): with MiniMind's recipe a missing dpo.jsonl would otherwise surface
+ * after pretraining and SFT. Stages that are finished and will not run again are not checked (their
+ * inputs may stay on another machine); glob inputs are checked by planPipeline.
+ */
+function checkStageInputs(spec: PipelineSpec, plan: Planned[], out: string): void {
+  const first = plan.findIndex((p) => JSON.stringify(readMarker(out, p.name)?.argv) !== JSON.stringify(p.argv));
+  if (first === -1) return;
+  for (const st of spec.stages.slice(first)) {
+    const named: [what: string, path: string][] = (st.inputs ?? []).map((p) => ['input', p]);
+    for (const [k, v] of Object.entries(st.args ?? {})) {
+      if (!PATH_FLAGS.has(k) || typeof v !== 'string') continue;
+      for (const p of v.split(',')) named.push([`--${k}`, p]);
+    }
+    for (const [what, path] of named) {
+      if (path === '' || path.includes('${') || path.includes('*')) continue;
+      if (!existsSync(path)) throw new UserError(`stage ${st.name}: ${what} ${path} not found; put it there or fix the pipeline file (no stage was run)`);
+    }
+  }
+}
+
 export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}): Promise<StageRecord[]> {
   const print = o.print ?? ((l: string) => console.log(l));
   const out = resolve(spec.out);
   const plan = planPipeline(spec, { lenient: o.dryRun, recorded: (name) => readMarker(out, name)?.argv ?? null });
   checkStageFlags(plan);
+  if (!o.dryRun) checkStageInputs(spec, plan, out);
   const records: StageRecord[] = plan.map((p) => ({ name: p.name, run: p.run, argv: p.argv, status: 'not run', seconds: null, outputs: Object.fromEntries(p.outputs.flags.map(([f, path]) => [f, path])), trainingRun: p.outputs.trainingRun, summary: '' }));
   if (o.dryRun) {
     for (const p of plan) print(`${p.name}: minimind ${p.argv.join(' ')}`);

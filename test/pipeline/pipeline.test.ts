@@ -102,11 +102,15 @@ test('bad pipeline files and failing stages are one minimind: line, exit 2', () 
     [{ stages: [] }, /"stages" must be a non-empty list/],
     [{ stages: [{ name: 'a', run: 'data clean', args: { data: '${b}' } }] }, /stage a: \$\{b\} is not an earlier stage/],
     [{ stages: [{ name: 'a', run: 'data clean', wat: 1 }] }, /unknown field\(s\) wat/],
-    [{ out: at('bad-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('missing.jsonl')] }] }, /stage a \(minimind data clean\) failed with exit code 2; its output is in/],
+    [{ out: at('bad-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('empty.jsonl')] }] }, /stage a \(minimind data clean\) failed with exit code 2; its output is in/],
+    // an input named in a later stage that is not there: refused before the first stage runs
+    [{ out: at('missing-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('raw.jsonl')] }, { name: 'b', run: 'sft', args: { data: `\${a},${at('missing.jsonl')}`, 'init-from': '${a}' } }] },
+      /^minimind: stage b: --data .*missing\.jsonl not found; put it there or fix the pipeline file \(no stage was run\)$/],
     // a flag its command does not take, in the last stage: refused before the first stage runs
     [{ out: at('flag-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('missing.jsonl')] }, { name: 'b', run: 'grpo', args: { data: '${a}', 'init-from': 'm', device: 'auto' } }] },
       /^minimind: stage b: unknown option '--device' \(see 'minimind grpo --help'\); fix its args in the pipeline file \(no stage was run\)$/],
   ];
+  writeFileSync(at('empty.jsonl'), '');
   for (const [spec, re] of cases) {
     const f = at('bad.json');
     writeFileSync(f, JSON.stringify(spec));
@@ -117,6 +121,7 @@ test('bad pipeline files and failing stages are one minimind: line, exit 2', () 
     assert.match(lines[lines.length - 1], re);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
+  assert.ok(!existsSync(at('missing-run', 'a.jsonl')), 'no stage ran');
   writeFileSync(at('bad.yaml'), 'stages: [\n');
   const y = spawnSync(process.execPath, [cli, 'pipeline', at('bad.yaml')], { encoding: 'utf8' });
   assert.equal(y.status, 2);
