@@ -1,7 +1,8 @@
 // Outputs never overlap inputs. A command that writes into a folder (or file) it also reads can
 // destroy what it reads before it has read it: `sft --init-from R/model --out R --overwrite` once
 // removed the model it was training. Every command that writes checks its output against each of
-// its inputs here, comparing real paths (symlinks resolved, `./a` = `a`), before it touches anything.
+// its inputs here, comparing real paths (symlinks resolved, `./a` = `a`) and the identity (device
+// and inode) of what exists, before it touches anything.
 import { existsSync, realpathSync, statSync } from '../io/fs.js';
 import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
@@ -16,6 +17,33 @@ export function canonicalPath(p: string): string {
 
 const inside = (child: string, parent: string) => child.startsWith(parent.endsWith('/') ? parent : parent + '/');
 
+/** The device and inode of an existing path; null where it does not exist or has none (the browser's files). */
+function identity(p: string): string | null {
+  try {
+    const st = statSync(p);
+    return typeof st?.ino === 'number' && st.ino !== 0 ? `${st.dev}:${st.ino}` : null;
+  } catch {
+    return null;
+  }
+}
+
+// Names miss an input reached under another spelling, which identities catch: a case-insensitive
+// disk (macOS' and Windows' default: `--out r` is the folder `R`), a hard link, a bind mount.
+function sameFile(a: string, b: string): boolean {
+  const id = identity(a);
+  return id !== null && id === identity(b);
+}
+
+/** Whether `child` lies under the existing folder `parent`, by the identities of child's parents. */
+function under(child: string, parent: string): boolean {
+  const id = identity(parent);
+  if (id === null) return false;
+  for (let p = dirname(child); ; p = dirname(p)) {
+    if (identity(p) === id) return true;
+    if (dirname(p) === p) return false;
+  }
+}
+
 /**
  * Throws a UserError when the output `[flag, path]` is, contains or lies inside any input
  * `[flag, path]` (inputs without a path are skipped). The message names both and the fix.
@@ -26,7 +54,7 @@ export function refuseOverlap(output: [flag: string, path: string], inputs: [fla
   for (const [flag, path] of inputs) {
     if (path === undefined || path === '') continue;
     const inp = canonicalPath(path);
-    if (out === inp) {
+    if (out === inp || sameFile(out, inp)) {
       let kind = 'path';
       try {
         kind = statSync(inp).isDirectory() ? 'folder' : 'file';
@@ -35,7 +63,7 @@ export function refuseOverlap(output: [flag: string, path: string], inputs: [fla
       }
       throw new UserError(`${oflag} ${opath} is the same ${kind} as ${flag} ${path}; writing it would destroy the input. Choose another ${oflag}`);
     }
-    const how = inside(inp, out) ? 'contains' : inside(out, inp) ? 'lies inside' : null;
+    const how = inside(inp, out) || under(inp, out) ? 'contains' : inside(out, inp) || under(out, inp) ? 'lies inside' : null;
     if (how) throw new UserError(`${oflag} ${opath} ${how} ${flag} ${path}: an output must not overlap an input (writing it could destroy the input); choose another ${oflag}`);
   }
 }

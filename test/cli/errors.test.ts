@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainTokenizer } from '../../src/tokenizer/index.js';
@@ -240,6 +240,7 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
   copyFileSync(at('sft.jsonl'), at('dd', 'sft.jsonl'));
   copyFileSync(at('pre.jsonl'), at('dd', 'pre.jsonl'));
   symlinkSync(at('model'), at('model-link'));
+  linkSync(at('sft.jsonl'), at('sft-hardlink.jsonl'));
   mkdirSync(at('v1cfg'));
   copyFileSync(at('v1.json'), at('v1cfg', 'config.json'));
   mkdirSync(at('tok21'));
@@ -275,6 +276,10 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['ppo', '--data', 'dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--data', 'dd/sft.jsonl')],
     [['agent', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21'], contains('r21', '--init-from', 'r21/model')],
     [['tokenizer', 'train', '--data', 'dd/pre.jsonl', '--vocab-size', '300', '--out', 'dd', '--overwrite'], contains('dd', '--data', 'dd/pre.jsonl')],
+    // the same file under another name: a hard link here; by the same identity (device, inode) a folder
+    // under a bind mount, or under another case on a case-insensitive disk (macOS, Windows: --out r for R)
+    [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'sft.jsonl', '--output', 'sft-hardlink.jsonl', '--overwrite'], /--output sft-hardlink\.jsonl is the same file as --input sft\.jsonl/],
+    [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft-hardlink.jsonl', '--overwrite'], /--out sft-hardlink\.jsonl is the same file as --data sft\.jsonl/],
     // a file written beside the tokenizer it reads: once, --overwrite replaced tokenizer.json with the output (exit 0)
     [['tokenizer', 'encode', '--tokenizer', 'tok21', '--input', 'pre.jsonl', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21: an output must not overlap an input/],
     [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],
