@@ -87,25 +87,31 @@ function setAside(dir: string, names: string[]): void {
  * repeat after a crash part-way through. Returns the restored names, or null when none was aside.
  */
 function restoreEarlier(dir: string): string[] | null {
-  rmSync(join(dir, DISCARD), { recursive: true, force: true }); // committed; only its deletion was cut short
+  rmSync(join(dir, DISCARD), { recursive: true, force: true }); // committed, or put back; only its deletion was cut short
   const aside = join(dir, EARLIER);
   if (!existsSync(aside)) return null;
-  let names: string[] = [];
+  let names: string[] | null = null;
   try {
     names = JSON.parse(readFileSync(join(aside, 'names.json'), 'utf8'));
   } catch {
-    /* cut short before names.json: nothing was moved yet */
+    // No names.json: setAside was cut short before it (nothing was moved, and the new run had not
+    // started), or this function after it (everything is back). Either way what is in `dir` is the
+    // earlier run: nothing may be deleted, or a crash at the wrong moment would cost the whole run.
   }
-  for (const n of RUN_OUTPUTS) {
-    const kept = join(aside, n);
-    if (!names.includes(n)) rmSync(join(dir, n), { recursive: true, force: true });
-    else if (existsSync(kept)) {
-      rmSync(join(dir, n), { recursive: true, force: true });
-      renameSync(kept, join(dir, n));
-    } // else: never moved, or already back
+  if (names) {
+    for (const n of RUN_OUTPUTS) {
+      const kept = join(aside, n);
+      if (!names.includes(n)) rmSync(join(dir, n), { recursive: true, force: true });
+      else if (existsSync(kept)) {
+        rmSync(join(dir, n), { recursive: true, force: true });
+        renameSync(kept, join(dir, n));
+      } // else: never moved, or already back
+    }
   }
-  rmSync(aside, { recursive: true, force: true });
-  return names;
+  // renamed first, as committed() does: a deletion cut short must not look like a run set aside
+  renameSync(aside, join(dir, DISCARD));
+  rmSync(join(dir, DISCARD), { recursive: true, force: true });
+  return names ?? [];
 }
 
 /** Why `dir`'s earlier run cannot be continued or is refused, in words shared by a rerun and --resume. */

@@ -104,6 +104,26 @@ test('overwrite: a run killed before its first checkpoint is undone by the next 
   rmSync(dir, { recursive: true });
 });
 
+test('overwrite: a kill that leaves .earlier-run without names.json (inside setAside before it, or inside the put-back after it) costs nothing', () => {
+  // Either way the run outputs in the folder are the earlier run's. Once the next claim took the
+  // missing list for "nothing was set aside" and deleted every one of them as the new run's: the
+  // whole earlier run was lost (seen for real: a launch --overwrite job stopped by SIGTERM, rank 0
+  // killed part-way through putting the run back, then a plain rerun).
+  const dir = earlierRun();
+  const before = tree(dir);
+  mkdirSync(join(dir, EARLIER));
+  const said: string[] = [];
+  assert.throws(() => claimRunFolder(dir, { hasCheckpoint: noCheckpoint, log: (m) => said.push(m) }), /already holds a run \(model, checkpoints, metrics\.jsonl\)/);
+  assert.deepEqual(tree(dir), before, 'nothing deleted, the empty folder gone');
+  // the same with the new run's lock still there (its process died) and --overwrite: still refused to lose anything before a checkpoint
+  mkdirSync(join(dir, EARLIER));
+  writeFileSync(join(dir, '.minimind.lock'), JSON.stringify({ pid: 999999999, host: hostname() }));
+  const f = claimRunFolder(dir, { overwrite: true, hasCheckpoint: noCheckpoint });
+  f.release(true);
+  assert.deepEqual(tree(dir), before);
+  rmSync(dir, { recursive: true });
+});
+
 test('overwrite: a deletion of the set-aside run cut short after commit is finished, not restored', () => {
   const dir = earlierRun();
   const f = claimRunFolder(dir, { overwrite: true, hasCheckpoint: () => true });
