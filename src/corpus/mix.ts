@@ -4,7 +4,7 @@
 // budget, tokenize) each source; choose each row's number of copies from a seeded permutation;
 // write the copies through the external shuffle.
 import { Rejects } from './rejects.js';
-import { readInputs } from './records.js';
+import { checkInputs, readInputs, type ByteProgress } from './records.js';
 import { ExternalShuffle } from './shuffle.js';
 import { withWriters } from './writer.js';
 import { permutation, mixSeed } from '../data/rng.js';
@@ -26,6 +26,8 @@ export interface MixOptions {
   tokens?: number;
   tokenizer?: CorpusTokenizer;
   seed?: number;
+  /** Bytes read so far over both passes of every source, and their total (a progress bar). */
+  onProgress?: ByteProgress;
 }
 
 export interface MixSummary {
@@ -57,18 +59,28 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
   if (o.sources.length === 0) throw new UserError('give at least one --source');
   if (o.tokens !== undefined && !o.tokenizer) throw new UserError('--tokens needs --tokenizer (to count tokens)');
   const seed = o.seed ?? 42;
+  checkInputs(o.sources.map((s) => s.path)); // a missing second source fails before the first is read
+  const sizes = o.sources.map((s) => statSync(s.path).size);
+  const total = 2 * sizes.reduce((a, b) => a + b, 0); // every source is read twice
+  let before = 0; // bytes of the sources read in full so far, over both passes
+  const progress = (k: number): ByteProgress | undefined => o.onProgress && ((done) => o.onProgress!(before + done, total));
+  const finished = (k: number) => {
+    before += sizes[k];
+    o.onProgress?.(before, total);
+  };
   const unreadable = new Rejects();
   const totalWeight = o.sources.reduce((a, s) => a + s.weight, 0);
   // pass 1: rows (and tokens) per source
   const counts: number[] = [];
   const rowTokens: Int32Array[] = [];
-  for (const s of o.sources) {
+  for (const [k, s] of o.sources.entries()) {
     let n = 0;
     const toks: number[] = [];
-    for await (const r of readInputs([s.path], unreadable)) {
+    for await (const r of readInputs([s.path], unreadable, progress(k))) {
       n++;
       if (o.tokenizer) toks.push(tokensOf(o.tokenizer, r.value));
     }
+    finished(k);
     if (n === 0) throw new UserError(`--source ${s.path}: no readable rows`);
     counts.push(n);
     rowTokens.push(Int32Array.from(toks));
@@ -101,7 +113,7 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
         let i = 0;
         let taken = 0;
         let tokens = 0;
-        for await (const r of readInputs([o.sources[k].path], new Rejects())) {
+        for await (const r of readInputs([o.sources[k].path], new Rejects(), progress(k))) {
           const c = want[k][i];
           if (c > 0) {
             const line = r.raw ?? JSON.stringify(r.value);
@@ -111,7 +123,7 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
           }
           i++;
         }
-        sources.push({ path: o.sources[k].path, available: counts[k], taken, ...(o.tokenizer ? { tokens } : {}), repeated: Math.max(...want[k]) });
+        sources.push({ path: o.sources[k].path, available: counts[k], taken, ...(o.tokenizer ? { tokens } : {}), repeated: want[k].reduce((m, x) => Math.max(m, x), 0) }); // (no spread: a long array overflows the stack)
       }
       shuffle.drainTo(out);
     } finally {

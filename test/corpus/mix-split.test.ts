@@ -3,7 +3,7 @@
 // and invents no row; split gives disjoint train/validation files whose union is the input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mix, parseSource } from '../../src/corpus/mix.js';
@@ -52,6 +52,18 @@ test('mix: a row repeated more than 65,535 times is counted in full (no 16-bit w
   assert.equal(s.sources[0].taken, 70_000);
   assert.equal(s.sources[0].repeated, 70_000);
   assert.equal(rowsOf(out).length, 70_000);
+});
+
+test('mix: a source of 200,000 rows (its repeat count taken without spreading the array), with a progress bar to the total', async () => {
+  const big = source('big', 200_000);
+  const out = join(dir, 'm-big.jsonl');
+  const seen: [number, number][] = [];
+  const s = await mix({ sources: [{ path: big, weight: 1 }], output: out, onProgress: (d, t) => seen.push([d, t]) });
+  assert.equal(s.rows, 200_000);
+  assert.equal(s.sources[0].repeated, 1);
+  const size = statSync(big).size;
+  assert.deepEqual(seen[seen.length - 1], [2 * size, 2 * size]); // both passes over the source
+  assert.ok(seen.every(([d], i) => i === 0 || d >= seen[i - 1][0]));
 });
 
 test('external shuffle over many buckets keeps every row once', () => {

@@ -277,7 +277,9 @@ const COMMANDS: Record<string, DataCommand> = {
       const output = outputFlag(v, [...sources.map((s) => s.path), ...(typeof v.tokenizer === 'string' ? [['--tokenizer', v.tokenizer] as [string, string]] : [])], MIX_USAGE);
       if (v.rows !== undefined && v.tokens !== undefined) throw new CliError('--rows and --tokens exclude each other; give one');
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
-      const s = await mix({ sources, output, rows: v.rows !== undefined ? positiveInt(v, 'rows', 0) : undefined, tokens: v.tokens !== undefined ? positiveInt(v, 'tokens', 0) : undefined, tokenizer, seed: positiveInt(v, 'seed', 42) });
+      const bar = byteProgress('mix', v);
+      const s = await mix({ sources, output, rows: v.rows !== undefined ? positiveInt(v, 'rows', 0) : undefined, tokens: v.tokens !== undefined ? positiveInt(v, 'tokens', 0) : undefined, tokenizer, seed: positiveInt(v, 'seed', 42), onProgress: bar.onProgress });
+      bar.finish();
       console.log(`mixed ${s.rows.toLocaleString('en-US')} rows -> ${output}`);
       for (const x of s.sources) console.log(`  ${x.path}: ${x.taken} of ${x.available} rows${x.tokens !== undefined ? `, ${x.tokens} tokens` : ''}${x.repeated > 1 ? ` (repeated up to ${x.repeated}x)` : ''}`);
       printRejects('unreadable', s.unreadable);
