@@ -38,6 +38,7 @@ test('bad input to data commands: one minimind: line, exit 2, inputs untouched',
     [['stats', 'empty.jsonl'], /empty\.jsonl: no rows \(empty\)/],
     [['convert', 'allbad.jsonl', '--to', 'sft', '--output', 'o.jsonl'], /no readable rows in allbad\.jsonl: 2 unreadable, the first at allbad\.jsonl:1: invalid JSON/],
     [['split', 'allbad.jsonl', '--train', 'o.jsonl', '--val', 'v.jsonl'], /no readable rows in allbad\.jsonl/],
+    [['stats', 'in.jsonl', '--max-seq-len', '256'], /--max-seq-len counts rows by their tokens: give --tokenizer DIR too/],
     // more threads than any machine could use: refused, not a V8 out-of-memory abort
     [['clean', 'in.jsonl', '--output', 'o.jsonl', '--threads', '100000'], /--threads 100000: at most \d+ on this machine/],
   ];

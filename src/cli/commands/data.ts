@@ -97,8 +97,8 @@ export function printRejects(what: string, r: Rejects): void {
 const STATS_USAGE = `Usage: minimind data stats FILE... [--tokenizer DIR] [--max-seq-len N] [--field NAME] [--html OUT.html] [--json] [--threads N]
 
 One pass over the files: rows, MB and characters, tokens with --tokenizer (what training sees:
-bos + text + eos, or the chat template), length histograms with p50/p90/p99, rows over
---max-seq-len [512], the script mix (rows by the script of most of their letters), the rate of
+bos + text + eos, or the chat template) and with it the rows over --max-seq-len [512], length
+histograms with p50/p90/p99, the script mix (rows by the script of most of their letters), the rate of
 exact duplicates (after NFKC, lower case, whitespace folding), the fields and record formats found.
 --html writes the same as a page with charts; --json prints it as JSON. --threads N: worker threads
 that measure the rows [cores - 1]; the numbers are the same for any N.`;
@@ -183,7 +183,9 @@ const COMMANDS: Record<string, DataCommand> = {
         mkdirSync(dirname(resolve(html)), { recursive: true });
       }
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
-      const maxSeqLen = numberFlag(v, 'max-seq-len', 512);
+      if (v['max-seq-len'] !== undefined && tokenizer === undefined) throw new CliError('--max-seq-len counts rows by their tokens: give --tokenizer DIR too');
+      const maxSeqLen = positiveInt(v, 'max-seq-len', 512);
+      if (maxSeqLen < 1) throw new CliError('--max-seq-len must be at least 1');
       const bar = byteProgress('stats', v);
       const s = await corpusStats({ inputs, tokenizer, maxSeqLen, field: v.field as string | undefined, threads: positiveInt(v, 'threads', 0) || undefined, onProgress: bar.onProgress });
       bar.finish();
