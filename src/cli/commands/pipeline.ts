@@ -12,8 +12,9 @@ command goes on where it stopped (a training stage from its last checkpoint). A 
 command changed runs again, with every stage after it.
 Writes <out>/report.html and report.json: each stage's status, time and printed summary, the loss
 curves of the training stages and the tables of the evaluations.
-Before any stage runs, every stage's flags are checked against its command (a typo in the last
-stage is one line now, not after hours of training).
+Before any stage runs, every stage's flags are checked against its command, and the files that a
+stage still to run names itself must exist (a typo or a missing dataset in the last stage is one
+line now, not after hours of training).
   --dry-run   print each stage's command and run nothing
   --out DIR   put the pipeline's outputs here instead of the file's "out"
 Shipped pipelines: pipelines/minimind.yaml (MiniMind's recipe on its published datasets) and
