@@ -12,7 +12,9 @@
 // storages that must be inflated have to fit in memory, and a view's shape and strides must stay
 // inside its storage. A view with more elements than its storage (stride 0, as `expand()` saves
 // it) is copied out, so those copies share one small budget (EXPANDED_VIEW_BYTES): a 665-byte file
-// cannot describe a 4.7 GB tensor.
+// cannot describe a 4.7 GB tensor. Every other strided view is copied out too, so all those copies
+// together may hold at most twice the bytes the file's storages hold (plus the same budget): a pickle
+// that views one stored tensor transposed a thousand times cannot make a thousand copies of it.
 
 import { readWholeFile, typedView, numel, DTYPE_BYTES, type HostTensor, type StDType, type HostData } from './safetensors.js';
 import { ZipReader } from './zip.js';
@@ -70,11 +72,12 @@ export function readPthObject(file: string): unknown {
         throw new Error(`${file}: storage "${k}" has ${st.bytes.byteLength} bytes, not a multiple of ${st.dtype}'s ${DTYPE_BYTES[st.dtype]}`);
       }
       storages.set(k, st);
+      budget.storageBytes += st.bytes.byteLength;
     }
     return st;
   };
 
-  const budget = { expandedBytes: 0 };
+  const budget: ViewBudget = { expandedBytes: 0, copiedBytes: 0, storageBytes: 0 };
   const rebuildTensor = (args: unknown[]): HostTensor => {
     const [storage, offset, size, stride] = args as [Storage, unknown, unknown, unknown];
     if (!storage || !(storage.bytes instanceof Uint8Array)) throw new Error(`${file}: _rebuild_tensor_v2 without a storage`);
@@ -124,11 +127,21 @@ function describe(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 80)}...` : s;
 }
 
+/** What the views of one checkpoint allocate, against what it stores. */
+interface ViewBudget {
+  /** Bytes views hold beyond their storage (stride 0). */
+  expandedBytes: number;
+  /** Bytes of every copied (non-contiguous) view. */
+  copiedBytes: number;
+  /** Bytes of the storages loaded so far. */
+  storageBytes: number;
+}
+
 /**
  * Gather a strided view of a storage into a fresh contiguous tensor (a view, no copy, when already
- * contiguous and aligned). `budget.expandedBytes` counts the bytes views hold beyond their storage.
+ * contiguous and aligned), within the checkpoint's `budget`.
  */
-function viewToContiguous(st: Storage, offset: number, size: number[], stride: number[], file: string, budget: { expandedBytes: number }): HostTensor {
+function viewToContiguous(st: Storage, offset: number, size: number[], stride: number[], file: string, budget: ViewBudget): HostTensor {
   const dtype = st.dtype;
   const esize = DTYPE_BYTES[dtype];
   const storageNumel = st.bytes.byteLength / esize;
@@ -161,6 +174,10 @@ function viewToContiguous(st: Storage, offset: number, size: number[], stride: n
   const all = typedView(dtype, st.bytes.buffer, st.bytes.byteOffset, storageNumel);
   if (contiguous) {
     return { dtype, shape: size.slice(), data: all.subarray(offset, offset + n) as HostData };
+  }
+  budget.copiedBytes += n * esize;
+  if (budget.copiedBytes > 2 * budget.storageBytes + EXPANDED_VIEW_BYTES) {
+    throw new Error(`${file}: storage "${st.key}": ${view}: the strided views of this file would copy ${budget.copiedBytes} bytes out of the ${budget.storageBytes} it stores (at most twice that plus ${EXPANDED_VIEW_BYTES}); the file is damaged or hostile (save tensor.contiguous() instead)`);
   }
   // Strided gather: walk the output in row-major order with an odometer over the dimensions.
   const out = new (all.constructor as { new (len: number): HostData })(n);

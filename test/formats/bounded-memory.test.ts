@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { deflateBombPth, stridedViewPth } from './hostile-files.js';
+import { deflateBombPth, repeatedTransposePth, stridedViewPth } from './hostile-files.js';
 import { configFromDict } from '../../src/model/config.js';
 import { parseSafetensors } from '../../src/formats/safetensors.js';
 import * as tokenizerLib from '../../src/tokenizer/index.js';
@@ -54,6 +54,17 @@ test('a .pth with a stride-0 view of shape [30000, 20000] over one stored float 
   refused('out of bounds', child(`readPth(${JSON.stringify(file)})`), /reaches element 15 but the storage has 10/);
   writeFileSync(file, stridedViewPth('w', 4, [-4], [1]));
   refused('negative size', child(`readPth(${JSON.stringify(file)})`), /bad tensor size \[-4\]/);
+});
+
+test('a .pth that views one stored tensor transposed 300 times is refused before it copies it 300 times', () => {
+  const file = join(W, 'transposed.pth');
+  writeFileSync(file, repeatedTransposePth(300, 1024, 1024)); // 4 MiB stored (deflated to a few KB), 1.2 GiB of copies
+  assert.ok(statSync(file).size < 100_000);
+  const r = child(`readPth(${JSON.stringify(file)})`);
+  refused('transposed copies', r, /transposed\.pth: storage "0": view \(offset 0, size \[1024,1024\], stride \[1,1024\]\): the strided views of this file would copy \d+ bytes out of the 4194304 it stores .*damaged or hostile/);
+  // one transposed view (as a checkpoint of transposed weights holds) loads
+  writeFileSync(file, repeatedTransposePth(1, 1024, 1024));
+  assert.equal(child(`readPth(${JSON.stringify(file)})`).message, 'no error');
 });
 
 test('zip bombs: 1 GiB of zeros in a 1 MB .pth stops at the declared size, an impossible declaration is refused unread', () => {

@@ -4,8 +4,11 @@
 import * as zlib from 'node:zlib';
 import { crc32 } from '../../src/formats/zip.js';
 
-/** Pickle (protocol 2) of {name: _rebuild_tensor_v2(storage('0', FloatStorage, numel), 0, size, stride, False, OrderedDict())}. */
-function statePickle(name: string, storageNumel: number, size: number[], stride: number[]): Buffer {
+/**
+ * Pickle (protocol 2) of {name: _rebuild_tensor_v2(storage('0', FloatStorage, numel), 0, size, stride, False, OrderedDict())},
+ * or with `copies`, of `copies` such entries (name0, name1, ...) all viewing the same storage.
+ */
+function statePickle(name: string, storageNumel: number, size: number[], stride: number[], copies = 0): Buffer {
   const parts: Buffer[] = [];
   const op = (...b: number[]) => parts.push(Buffer.from(b));
   const global = (m: string, n: string) => { op(0x63); parts.push(Buffer.from(`${m}\n${n}\n`)); };
@@ -15,13 +18,15 @@ function statePickle(name: string, storageNumel: number, size: number[], stride:
   op(0x80, 2);
   global('collections', 'OrderedDict'); op(0x29, 0x52); // OrderedDict()
   op(0x28); // MARK for SETITEMS
-  str(name);
-  global('torch._utils', '_rebuild_tensor_v2');
-  op(0x28);
-  op(0x28); str('storage'); global('torch', 'FloatStorage'); str('0'); str('cpu'); int(storageNumel); op(0x74, 0x51); // BINPERSID
-  int(0); tuple(size); tuple(stride); op(0x89);
-  global('collections', 'OrderedDict'); op(0x29, 0x52);
-  op(0x74, 0x52); // TUPLE, REDUCE
+  for (const key of copies ? Array.from({ length: copies }, (_, i) => `${name}${i}`) : [name]) {
+    str(key);
+    global('torch._utils', '_rebuild_tensor_v2');
+    op(0x28);
+    op(0x28); str('storage'); global('torch', 'FloatStorage'); str('0'); str('cpu'); int(storageNumel); op(0x74, 0x51); // BINPERSID
+    int(0); tuple(size); tuple(stride); op(0x89);
+    global('collections', 'OrderedDict'); op(0x29, 0x52);
+    op(0x74, 0x52); // TUPLE, REDUCE
+  }
   op(0x75, 0x2e); // SETITEMS, STOP
   return Buffer.concat(parts);
 }
@@ -74,6 +79,19 @@ export function stridedViewPth(name: string, storageNumel: number, size: number[
   return zip([
     stored('archive/data.pkl', statePickle(name, storageNumel, size, stride)),
     stored('archive/data/0', Buffer.from(new Float32Array(storageNumel).fill(1).buffer)),
+  ]);
+}
+
+/**
+ * A .pth of `copies` tensors that all view one stored [rows, cols] float32 storage (zeros, deflated
+ * to a few KB) transposed: each view is strided, so a loader that copies each one out allocates
+ * `copies` times the storage.
+ */
+export function repeatedTransposePth(copies: number, rows: number, cols: number): Buffer {
+  const numel = rows * cols;
+  return zip([
+    stored('archive/data.pkl', statePickle('w', numel, [cols, rows], [1, cols], copies)),
+    { name: 'archive/data/0', data: deflateZeros(numel * 4), method: 8, size: numel * 4, crc: crc32(Buffer.alloc(numel * 4)) },
   ]);
 }
 
