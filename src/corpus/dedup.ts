@@ -80,8 +80,9 @@ const WORKERS_FROM_BYTES = 32e6;
 /**
  * Exact deduplication alone: one pass. A jsonl input goes by chunks of whole lines to worker
  * threads (from WORKERS_FROM_BYTES), which parse the lines and hash the keys (exact-worker.ts);
- * kept lines are written back as the bytes read, so this thread only looks keys up. Other formats are read row by row here.
- * Keys come back in input order, so the first row of each key is kept whatever the thread count.
+ * kept lines are written back as the bytes read, so this thread only looks keys up. Other formats
+ * are read row by row here. Keys come back in input order, so the first row of each key is kept
+ * whatever the thread count.
  */
 async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
   const t0 = Date.now();
@@ -97,6 +98,19 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
   const where: string[] = []; // of kept rows, with --removed only
   const paths = o.removed ? [o.output, o.removed] : [o.output];
   const kept = await withWriters(paths, async ([out, rem]) => {
+    // one row and its key: written when the key is new, else counted (and written to --removed)
+    const visit = (hi: number, lo: number, here: () => string, write: () => void, value: () => unknown) => {
+      const first = seen.getOrSet(hi, lo, rows);
+      if (first === rows) {
+        write();
+        if (rem) where[rows] = here();
+      } else {
+        dups++;
+        clusters.add(first);
+        rem?.write({ duplicate_of: where[first], kind: 'exact', where: here(), row: value() });
+      }
+      rows++;
+    };
     let before = 0;
     for (let k = 0; k < o.inputs.length; k++) {
       const path = o.inputs[k];
@@ -117,18 +131,8 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
           const bytes = sent.shift()!;
           for (const s of keys.skipped) unreadable.add(s.reason, `${path}:${linesBefore + s.line + 1}`);
           for (let i = 0; i < keys.hi.length; i++) {
-            const first = seen.getOrSet(keys.hi[i], keys.lo[i], rows);
             const line = bytes.subarray(keys.start[i], keys.end[i]);
-            const here = () => `${path}:${linesBefore + keys.line[i] + 1}`;
-            if (first === rows) {
-              out.writeBytes(line);
-              if (rem) where[rows] = here();
-            } else {
-              dups++;
-              clusters.add(first);
-              rem?.write({ duplicate_of: where[first], kind: 'exact', where: here(), row: JSON.parse(Buffer.from(line).toString('utf8')) });
-            }
-            rows++;
+            visit(keys.hi[i], keys.lo[i], () => `${path}:${linesBefore + keys.line[i] + 1}`, () => out.writeBytes(line), () => JSON.parse(Buffer.from(line).toString('utf8')));
           }
           linesBefore += keys.lines;
         }
@@ -142,17 +146,7 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
             continue;
           }
           const [hi, lo] = exactHash(text);
-          const first = seen.getOrSet(hi, lo, rows);
-          if (first === rows) {
-            if (r.raw !== undefined) out.writeLine(r.raw);
-            else out.write(r.value);
-            if (rem) where[rows] = r.where;
-          } else {
-            dups++;
-            clusters.add(first);
-            rem?.write({ duplicate_of: where[first], kind: 'exact', where: r.where, row: r.value });
-          }
-          rows++;
+          visit(hi, lo, () => r.where, () => (r.raw !== undefined ? out.writeLine(r.raw) : out.write(r.value)), () => r.value);
         }
       }
       before += sizes[k];
