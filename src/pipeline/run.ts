@@ -69,7 +69,7 @@ export function planPipeline(spec: PipelineSpec, o: PlanOptions = {}): Planned[]
           done.set(st.name, outputs);
           return { name: st.name, run: st.run, argv: earlier, outputs };
         }
-        if (!o.lenient) throw e;
+        if (!o.lenient) throw new UserError(`stage ${st.name}: ${(e as Error).message} (no stage was run)`);
         argv.push(pattern); // --dry-run: show the pattern of inputs that are not there yet
       }
     }

@@ -103,6 +103,8 @@ test('bad pipeline files and failing stages are one minimind: line, exit 2', () 
     [{ stages: [{ name: 'a', run: 'data clean', args: { data: '${b}' } }] }, /stage a: \$\{b\} is not an earlier stage/],
     [{ stages: [{ name: 'a', run: 'data clean', wat: 1 }] }, /unknown field\(s\) wat/],
     [{ out: at('bad-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('empty.jsonl')] }] }, /stage a \(minimind data clean\) failed with exit code 2; its output is in/],
+    [{ out: at('glob-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('raw.jsonl')] }, { name: 'poems', run: 'data convert', inputs: [at('nowhere', 'poet.*.json')], args: { to: 'pretrain' } }] },
+      /^minimind: stage poems: no files match .*poet\.\*\.json: folder .*nowhere not found \(no stage was run\)$/],
     // an input named in a later stage that is not there: refused before the first stage runs
     [{ out: at('missing-run'), stages: [{ name: 'a', run: 'data clean', inputs: [at('raw.jsonl')] }, { name: 'b', run: 'sft', args: { data: `\${a},${at('missing.jsonl')}`, 'init-from': '${a}' } }] },
       /^minimind: stage b: --data .*missing\.jsonl not found; put it there or fix the pipeline file \(no stage was run\)$/],
