@@ -116,15 +116,36 @@ export function readPthObject(file: string): unknown {
   return unpickle(zip.read(pkl), { globals, persistentLoad: loadStorage, file: `${file}: data.pkl` });
 }
 
-/** A pickled value in an error message, cut short. */
-function describe(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
+/**
+ * A pickled value in an error message, cut short at `max` characters. Written by hand and stopped as
+ * soon as it is long enough: a pickle can nest lists that hold each other twice (memo references),
+ * 2^40 leaves in 800 bytes, and JSON.stringify would walk all of them.
+ */
+function describe(v: unknown, max = 80): string {
+  let out = '';
+  const put = (s: string): boolean => (out += s).length <= max;
+  const walk = (x: unknown): boolean => {
+    if (Array.isArray(x)) {
+      if (!put('[')) return false;
+      for (let i = 0; i < x.length; i++) if ((i > 0 && !put(',')) || !walk(x[i])) return false;
+      return put(']');
+    }
+    if (x instanceof Map) {
+      if (!put('{')) return false;
+      let first = true;
+      for (const [k, val] of x) {
+        if ((!first && !put(',')) || !walk(k) || !put(':') || !walk(val)) return false;
+        first = false;
+      }
+      return put('}');
+    }
+    if (typeof x === 'bigint') return put(x.toString());
+    if (typeof x === 'string') return put(JSON.stringify(x.slice(0, max + 1)));
+    if (x !== null && typeof x === 'object') return put(`<${x.constructor?.name ?? 'object'}>`);
+    return put(String(x));
+  };
+  walk(v);
+  return out.length > max ? `${out.slice(0, max)}...` : out;
 }
 
 /** What the views of one checkpoint allocate, against what it stores. */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { deflateBombPth, repeatedTransposePth, stridedViewPth } from './hostile-files.js';
+import { dagSizePth, deflateBombPth, repeatedTransposePth, stridedViewPth } from './hostile-files.js';
 import { configFromDict } from '../../src/model/config.js';
 import { parseSafetensors } from '../../src/formats/safetensors.js';
 import * as tokenizerLib from '../../src/tokenizer/index.js';
@@ -31,7 +31,7 @@ function child(body: string, env: Record<string, string> = {}): { message: strin
     const peak = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
     console.log(JSON.stringify({ message, peak }));`;
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }); // a loader that hangs fails
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { message: out.message, peakMb: out.peak, seconds: (Date.now() - t0) / 1000 };
@@ -54,6 +54,9 @@ test('a .pth with a stride-0 view of shape [30000, 20000] over one stored float 
   refused('out of bounds', child(`readPth(${JSON.stringify(file)})`), /reaches element 15 but the storage has 10/);
   writeFileSync(file, stridedViewPth('w', 4, [-4], [1]));
   refused('negative size', child(`readPth(${JSON.stringify(file)})`), /bad tensor size \[-4\]/);
+  // a size of lists nesting each other twice (2^40 leaves in under 1 KB): named, not walked whole
+  writeFileSync(file, dagSizePth(40));
+  refused('nested size', child(`readPth(${JSON.stringify(file)})`), /bad tensor size \[\[\[\[.{70,}\.\.\. \(expected up to 64 non-negative integers\)/);
 });
 
 test('a .pth that views one stored tensor transposed 300 times is refused before it copies it 300 times', () => {

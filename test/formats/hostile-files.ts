@@ -8,7 +8,7 @@ import { crc32 } from '../../src/formats/zip.js';
  * Pickle (protocol 2) of {name: _rebuild_tensor_v2(storage('0', FloatStorage, numel), 0, size, stride, False, OrderedDict())},
  * or with `copies`, of `copies` such entries (name0, name1, ...) all viewing the same storage.
  */
-function statePickle(name: string, storageNumel: number, size: number[], stride: number[], copies = 0): Buffer {
+function statePickle(name: string, storageNumel: number, size: number[] | { dagDepth: number }, stride: number[], copies = 0): Buffer {
   const parts: Buffer[] = [];
   const op = (...b: number[]) => parts.push(Buffer.from(b));
   const global = (m: string, n: string) => { op(0x63); parts.push(Buffer.from(`${m}\n${n}\n`)); };
@@ -23,7 +23,15 @@ function statePickle(name: string, storageNumel: number, size: number[], stride:
     global('torch._utils', '_rebuild_tensor_v2');
     op(0x28);
     op(0x28); str('storage'); global('torch', 'FloatStorage'); str('0'); str('cpu'); int(storageNumel); op(0x74, 0x51); // BINPERSID
-    int(0); tuple(size); tuple(stride); op(0x89);
+    int(0);
+    if (Array.isArray(size)) tuple(size);
+    else {
+      // a list of two references to the list below it, `dagDepth` times over (memo BINPUT/BINGET):
+      // 2^dagDepth leaves in a few hundred bytes
+      op(0x5d, 0x71, 0); // EMPTY_LIST, BINPUT 0
+      for (let i = 1; i <= size.dagDepth; i++) op(0x30, 0x5d, 0x68, i - 1, 0x61, 0x68, i - 1, 0x61, 0x71, i); // POP, EMPTY_LIST, (BINGET i-1, APPEND) x2, BINPUT i
+    }
+    tuple(stride); op(0x89);
     global('collections', 'OrderedDict'); op(0x29, 0x52);
     op(0x74, 0x52); // TUPLE, REDUCE
   }
@@ -79,6 +87,14 @@ export function stridedViewPth(name: string, storageNumel: number, size: number[
   return zip([
     stored('archive/data.pkl', statePickle(name, storageNumel, size, stride)),
     stored('archive/data/0', Buffer.from(new Float32Array(storageNumel).fill(1).buffer)),
+  ]);
+}
+
+/** A .pth whose one tensor's size is a list nested `depth` deep, each level holding the one below twice. */
+export function dagSizePth(depth: number): Buffer {
+  return zip([
+    stored('archive/data.pkl', statePickle('w', 4, { dagDepth: depth }, [1])),
+    stored('archive/data/0', Buffer.from(new Float32Array(4).buffer)),
   ]);
 }
 
