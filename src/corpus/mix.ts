@@ -11,6 +11,7 @@ import { permutation, mixSeed } from '../data/rng.js';
 import { UserError } from '../core/errors.js';
 import { statSync } from 'node:fs';
 import { tokensOf, type CorpusTokenizer } from './tokenizer.js';
+import { kindOf, type RecordKind } from './schema.js';
 
 export interface MixSource {
   path: string;
@@ -34,6 +35,14 @@ export interface MixSummary {
   rows: number;
   sources: { path: string; available: number; taken: number; tokens?: number; repeated: number }[];
   unreadable: Rejects;
+}
+
+/** What a training stage reads a row as (a mixed file of two of these trains in neither stage). */
+function schemaOf(kind: RecordKind): string {
+  if (kind === 'text') return 'pretrain text';
+  if (kind === 'dpo') return 'preference (chosen/rejected)';
+  if (kind === 'unknown') return 'unknown';
+  return 'conversation';
 }
 
 /** Parses `path[:weight]` (the weight after the last colon, when it is a number). */
@@ -63,7 +72,7 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
   const sizes = o.sources.map((s) => statSync(s.path).size);
   const total = 2 * sizes.reduce((a, b) => a + b, 0); // every source is read twice
   let before = 0; // bytes of the sources read in full so far, over both passes
-  const progress = (k: number): ByteProgress | undefined => o.onProgress && ((done) => o.onProgress!(before + done, total));
+  const progress: ByteProgress | undefined = o.onProgress && ((done) => o.onProgress!(before + done, total));
   const finished = (k: number) => {
     before += sizes[k];
     o.onProgress?.(before, total);
@@ -73,15 +82,23 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
   // pass 1: rows (and tokens) per source
   const counts: number[] = [];
   const rowTokens: Int32Array[] = [];
+  const sourceSchemas: string[] = []; // each source's most common kind of row
   for (const [k, s] of o.sources.entries()) {
     let n = 0;
     const toks: number[] = [];
-    for await (const r of readInputs([s.path], unreadable, progress(k))) {
+    const schemas = new Map<string, number>();
+    for await (const r of readInputs([s.path], unreadable, progress)) {
       n++;
       if (o.tokenizer) toks.push(tokensOf(o.tokenizer, r.value));
+      const sc = schemaOf(kindOf(r.value));
+      schemas.set(sc, (schemas.get(sc) ?? 0) + 1);
     }
     finished(k);
-    if (n === 0) throw new UserError(`--source ${s.path}: no readable rows`);
+    sourceSchemas.push([...schemas].sort((a, b) => b[1] - a[1])[0][0]);
+    const first = sourceSchemas.findIndex((x) => x !== 'unknown');
+    if (first !== -1 && sourceSchemas[k] !== 'unknown' && sourceSchemas[k] !== sourceSchemas[first]) {
+      throw new UserError(`--source ${s.path} holds ${sourceSchemas[k]} rows but --source ${o.sources[first].path} ${sourceSchemas[first]} rows; no stage trains on both: mix sources of one kind (minimind data convert --to pretrain|sft|dpo first)`);
+    }
     counts.push(n);
     rowTokens.push(Int32Array.from(toks));
   }
@@ -113,7 +130,7 @@ export async function mix(o: MixOptions): Promise<MixSummary> {
         let i = 0;
         let taken = 0;
         let tokens = 0;
-        for await (const r of readInputs([o.sources[k].path], new Rejects(), progress(k))) {
+        for await (const r of readInputs([o.sources[k].path], new Rejects(), progress)) {
           const c = want[k][i];
           if (c > 0) {
             const line = r.raw ?? JSON.stringify(r.value);

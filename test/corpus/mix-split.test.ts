@@ -3,7 +3,7 @@
 // and invents no row; split gives disjoint train/validation files whose union is the input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mix, parseSource } from '../../src/corpus/mix.js';
@@ -64,6 +64,15 @@ test('mix: a source of 200,000 rows (its repeat count taken without spreading th
   const size = statSync(big).size;
   assert.deepEqual(seen[seen.length - 1], [2 * size, 2 * size]); // both passes over the source
   assert.ok(seen.every(([d], i) => i === 0 || d >= seen[i - 1][0]));
+});
+
+test('mix refuses sources whose rows no one stage reads together (pretrain text with conversations)', async () => {
+  const text = source('t', 3);
+  const chat = join(dir, 'chat.jsonl');
+  writeFileSync(chat, JSON.stringify({ conversations: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] }) + '\n');
+  const out = join(dir, 'm-schemas.jsonl');
+  await assert.rejects(mix({ sources: [{ path: chat, weight: 1 }, { path: text, weight: 1 }], output: out }), /--source .*t\.jsonl holds pretrain text rows but --source .*chat\.jsonl conversation rows/);
+  assert.ok(!existsSync(out));
 });
 
 test('external shuffle over many buckets keeps every row once', () => {

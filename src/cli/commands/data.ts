@@ -153,7 +153,8 @@ const MIX_USAGE = `Usage: minimind data mix --source FILE[:WEIGHT] ... --output 
 Mixes sources into one shuffled file. Each source gets its weight's share (default 1) of:
   --rows N                   the output rows (default: as many as possible without repeating a row)
   --tokens N --tokenizer DIR a token budget (rows counted as training sees them)
-A source asked for more than it has is repeated (whole passes, then a random part). The shuffle
+A source asked for more than it has is repeated (whole passes, then a random part). Sources must hold
+rows of one kind (pretrain text, conversations or preference pairs). The shuffle
 spills to temporary files beside the output, so memory stays bounded. --seed 42 fixes the order.`;
 
 const SPLIT_USAGE = `Usage: minimind data split FILE... --train TRAIN.jsonl --val VAL.jsonl [--val-fraction 0.01 | --val-rows N] [--seed 42]
