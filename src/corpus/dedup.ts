@@ -7,7 +7,7 @@
 // 16-32 bytes a row each, ~270-315 bytes a row with 14 bands) plus 5 bytes a row, whatever the text sizes.
 import { Rejects } from './rejects.js';
 import { statSync } from 'node:fs';
-import { ByteProgress, checkInputs, formatOf, readInputs, readRecords } from './records.js';
+import { ByteProgress, checkInputs, formatOf, noReadableRows, readInputs, readRecords } from './records.js';
 import { jsonlChunks } from './chunks.js';
 import { HashMap64 } from './hashset.js';
 import type { MinhashConfig } from './minhash.js';
@@ -96,6 +96,9 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
   let dups = 0;
   const clusters = new Set<number>();
   const where: string[] = []; // of kept rows, with --removed only
+  let records = 0; // rows read as JSON objects, with a text or not
+  let bad = 0; // rows that could not be read
+  let firstBad = '';
   const paths = o.removed ? [o.output, o.removed] : [o.output];
   const kept = await withWriters(paths, async ([out, rem]) => {
     // one row and its key: written when the key is new, else counted (and written to --removed)
@@ -129,7 +132,13 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
         const workers = sizes[k] < WORKERS_FROM_BYTES ? 1 : threads; // 1: on this thread
         for await (const [keys] of mapBatches<ExactChunk, ExactChunkKeys>(chunks(), new URL('./exact-worker.js', import.meta.url), { field: o.field }, workers)) {
           const bytes = sent.shift()!;
-          for (const s of keys.skipped) unreadable.add(s.reason, `${path}:${linesBefore + s.line + 1}`);
+          for (const s of keys.skipped) {
+            const at = `${path}:${linesBefore + s.line + 1}`;
+            unreadable.add(s.reason, at);
+            if (s.record) records++;
+            else if (bad++ === 0) firstBad = `${at}: ${s.reason}`;
+          }
+          records += keys.hi.length;
           for (let i = 0; i < keys.hi.length; i++) {
             const line = bytes.subarray(keys.start[i], keys.end[i]);
             visit(keys.hi[i], keys.lo[i], () => `${path}:${linesBefore + keys.line[i] + 1}`, () => out.writeBytes(line), () => JSON.parse(Buffer.from(line).toString('utf8')));
@@ -137,7 +146,12 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
           linesBefore += keys.lines;
         }
       } else {
-        for await (const r of readRecords(path, { onBadRow: (w, reason) => unreadable.add(reason, w), onBytes })) {
+        const onBadRow = (w: string, reason: string) => {
+          unreadable.add(reason, w);
+          if (bad++ === 0) firstBad = `${w}: ${reason}`;
+        };
+        for await (const r of readRecords(path, { onBadRow, onBytes })) {
+          records++;
           let text: string;
           try {
             text = textOf(r.value, o.field);
@@ -152,6 +166,8 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
       before += sizes[k];
       o.onProgress?.(before, total);
     }
+    // as readInputs: no readable row at all is an error, and withWriters leaves no output behind
+    if (records === 0) throw noReadableRows(o.inputs, bad, firstBad);
     return out.rows;
   });
   return { rows, kept, exactDuplicates: dups, nearDuplicates: 0, clusters: clusters.size, unreadable, seconds: (Date.now() - t0) / 1000, inputBytes: total };

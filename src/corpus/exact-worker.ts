@@ -23,8 +23,8 @@ export interface ExactChunkKeys {
   end: Int32Array;
   hi: Uint32Array;
   lo: Uint32Array;
-  /** Lines that are not rows with a text, and why (blank lines are left out silently). */
-  skipped: { line: number; reason: string }[];
+  /** Lines that are not rows with a text, and why (blank lines are left out silently); `record`: a JSON object without the text. */
+  skipped: { line: number; reason: string; record: boolean }[];
 }
 
 export function makeHandler(init: unknown): (batch: ExactChunk[]) => ExactChunkKeys[] {
@@ -40,20 +40,20 @@ export function makeHandler(init: unknown): (batch: ExactChunk[]) => ExactChunkK
       const end = new Int32Array(lines);
       const hi = new Uint32Array(lines);
       const lo = new Uint32Array(lines);
-      const skipped: { line: number; reason: string }[] = [];
+      const skipped: { line: number; reason: string; record: boolean }[] = [];
       let rows = 0;
       for (let i = 0; i < lines; i++) {
         const r = parseJsonlLine(buf.toString('utf8', spans[2 * i], spans[2 * i + 1]));
         if (r === null) continue;
         if ('reason' in r) {
-          skipped.push({ line: i, reason: r.reason });
+          skipped.push({ line: i, reason: r.reason, record: false });
           continue;
         }
         let text: string;
         try {
           text = textOf(r.value, field);
         } catch (e) {
-          skipped.push({ line: i, reason: (e as Error).message });
+          skipped.push({ line: i, reason: (e as Error).message, record: true });
           continue;
         }
         [hi[rows], lo[rows]] = exactHash(text);

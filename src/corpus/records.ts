@@ -241,8 +241,11 @@ export async function* readInputs(inputs: string[], rejects: Pick<Rejects, 'add'
     before += sizes[k];
     onProgress?.(before, total);
   }
-  if (rows === 0) {
-    const what = inputs.length === 1 ? inputs[0] : `${inputs.length} inputs (${inputs.join(', ')})`;
-    throw new UserError(bad === 0 ? `${what}: no rows (empty)` : `no readable rows in ${what}: ${bad.toLocaleString('en-US')} unreadable, the first at ${firstBad}`);
-  }
+  if (rows === 0) throw noReadableRows(inputs, bad, firstBad);
+}
+
+/** The error for inputs without one readable row: `bad` unreadable ones, the first at `firstBad` (`file:line: reason`). */
+export function noReadableRows(inputs: string[], bad: number, firstBad: string): UserError {
+  const what = inputs.length === 1 ? inputs[0] : `${inputs.length} inputs (${inputs.join(', ')})`;
+  return new UserError(bad === 0 ? `${what}: no rows (empty)` : `no readable rows in ${what}: ${bad.toLocaleString('en-US')} unreadable, the first at ${firstBad}`);
 }

@@ -5,13 +5,14 @@
 // multi-byte characters and lines longer than a chunk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonl } from '../../src/data/jsonl.js';
 import { jsonlChunks, lineSpans } from '../../src/corpus/chunks.js';
 import { dedup } from '../../src/corpus/dedup.js';
 import { Rejects } from '../../src/corpus/rejects.js';
+import { UserError } from '../../src/core/errors.js';
 import { mapBatches } from '../../src/corpus/pool.js';
 import type { ExactChunk, ExactChunkKeys } from '../../src/corpus/exact-worker.js';
 
@@ -109,4 +110,20 @@ test('the exact worker gives the same keys on worker threads as on this one', as
   }
   assert.ok(results[0].length > 10);
   assert.deepEqual(results[1], results[0]);
+});
+
+test('exact dedup of inputs with no readable row is the error readInputs gives, with no output left', async () => {
+  const cases: [string, RegExp][] = [
+    ['', /no rows \(empty\)/],
+    ['bad\n[1]\n', /no readable rows in .*: 2 unreadable, the first at .*:1: invalid JSON/],
+  ];
+  for (const [body, message] of cases) {
+    for (const ext of ['jsonl', 'json']) { // chunks, and row by row
+      const input = join(dir, `none.${ext}`);
+      writeFileSync(input, body);
+      const output = join(dir, `none-out-${ext}.jsonl`);
+      await assert.rejects(dedup({ inputs: [input], output, near: false }), (e: Error) => e instanceof UserError && message.test(e.message));
+      assert.equal(existsSync(output), false);
+    }
+  }
 });
