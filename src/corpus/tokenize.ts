@@ -11,6 +11,7 @@ import { buildTokenStore, DatasetKind } from '../data/datasets.js';
 import type { TokenStoreMeta } from '../data/token-cache.js';
 import { UserError } from '../core/errors.js';
 import { checkInputs } from './records.js';
+import { Rejects } from './rejects.js';
 import type { CorpusTokenizer } from './tokenizer.js';
 import { encodeThreads } from './pool.js';
 import { workerEncoder } from './encode-workers.js';
@@ -27,7 +28,8 @@ export interface TokenizeOptions {
   log?: (msg: string) => void;
 }
 
-export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; seconds: number }> {
+/** The folder's meta, the rows skipped (counted by reason, with their first places) and the time taken. */
+export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; rejects: Rejects; seconds: number }> {
   checkInputs(o.inputs);
   for (const f of o.inputs) {
     const e = extname(f).toLowerCase();
@@ -36,11 +38,13 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
   const encode = workerEncoder(o.tokenizer.dir, encodeThreads(o.inputs, o.threads));
   const t0 = Date.now();
+  const rejects = new Rejects();
+  const onBadLine = (file: string, line: number, reason: string) => rejects.add(reason, `${file}:${line}`);
   const r = await buildTokenStore(
-    { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, vocabSize: o.tokenizer.vocabSize, encode, onProgress: o.onProgress, log: o.log },
+    { kind: o.kind, files: o.inputs, tokenizer: o.tokenizer.tok, tokenizerKey: o.tokenizer.fingerprint, maxLength: o.maxSeqLen, cacheDir: '', skipBadLines: true, onBadLine, vocabSize: o.tokenizer.vocabSize, encode, onProgress: o.onProgress, log: o.log },
     o.output,
   ).catch((e: Error) => {
     throw e instanceof UserError ? e : new UserError(e.message);
   });
-  return { ...r, seconds: (Date.now() - t0) / 1000 };
+  return { ...r, rejects, seconds: (Date.now() - t0) / 1000 };
 }

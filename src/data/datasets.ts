@@ -30,6 +30,8 @@ export interface DatasetOptions {
   cacheDir: string;
   /** Skip (and count) malformed lines instead of stopping at the first one. */
   skipBadLines?: boolean;
+  /** Called for every line skipped (with skipBadLines); without it the log names the first five. */
+  onBadLine?: (file: string, line: number, reason: string) => void;
   /** SFT: 'all' assistant turns (default for jsonl) or v1's 'last' answer (default for csv). */
   sftMask?: SftMaskMode;
   dropEmptyThinkRatio?: number;
@@ -239,7 +241,8 @@ export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{
   let badLines = 0;
   const onBadLine = (file: string, line: number, reason: string) => {
     badLines++;
-    if (badLines <= 5) o.log?.(`skipping ${file}:${line}: ${reason}`);
+    if (o.onBadLine) o.onBadLine(file, line, reason);
+    else if (badLines <= 5) o.log?.(`skipping ${file}:${line}: ${reason}`);
   };
   const here: RecordsEncoder = async function* (jobs, s) {
     const handle = recordEncoder(o.tokenizer, s);
@@ -269,7 +272,7 @@ export async function buildTokenStore(o: DatasetOptions, dir: string): Promise<{
     const why = badLines ? ` (${badLines} malformed lines skipped)` : empty ? ` (${empty} records had no target tokens within max length ${o.maxLength})` : '';
     throw new Error(`no training samples in ${o.files.join(', ')}${why}`);
   }
-  if (badLines) o.log?.(`skipped ${badLines} malformed line(s)`);
+  if (badLines && !o.onBadLine) o.log?.(`skipped ${badLines} malformed line(s)`);
   if (empty) o.log?.(`dropped ${empty} record(s) with no target tokens within max length ${o.maxLength}`);
   const meta = writer.finish({ maxLength: o.maxLength, source: { kind: o.kind, files: o.files, sftMask: spec.sftMask, tokenizer: o.tokenizerKey }, badLines });
   o.log?.(`tokenized ${meta.count / group} examples (${meta.totalTokens} tokens) into ${dir}`);

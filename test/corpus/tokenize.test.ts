@@ -75,12 +75,16 @@ for (const kind of ['sft', 'pretrain'] as const) {
       const log: string[] = [];
       const s = await tokenize({ inputs: [file], output, kind, tokenizer: t, maxSeqLen: 96, threads, log: (m) => log.push(m.replace(output, 'OUT')) });
       const files = Object.fromEntries(readdirSync(output).sort().map((f) => [f, readFileSync(join(output, f))]));
-      return { badLines: s.badLines, meta: s.meta, log, files };
+      return { badLines: s.badLines, meta: s.meta, log, files, rejects: s.rejects.lines() };
     };
     const one = await run(1);
     const two = await run(2);
     assert.ok(one.meta.count > 900, `${one.meta.count} samples`);
     assert.equal(one.badLines, Math.ceil((n - 5) / 97) + Math.ceil((n - 7) / 131));
+    // the skipped rows are counted by reason with their first places, one line each (as the other data commands)
+    assert.equal(one.rejects.length, 2, one.rejects.join('\n'));
+    assert.match(one.rejects.join('\n'), new RegExp(` +${Math.ceil((n - 5) / 97)} {2}invalid JSON .*\\(first at .*many-${kind}\\.jsonl:7, `));
+    assert.deepEqual(two.rejects, one.rejects);
     assert.deepEqual(Object.keys(two.files), Object.keys(one.files));
     for (const f of Object.keys(one.files)) assert.ok(two.files[f].equals(one.files[f]), `${f} differs between --threads 1 and 2`);
     assert.deepEqual(two.log, one.log);

@@ -323,7 +323,7 @@ const COMMANDS: Record<string, DataCommand> = {
       if (tty) process.stderr.write('\n');
       const group = kind === 'dpo' ? 2 : 1;
       console.log(`tokenized ${(s.meta.count / group).toLocaleString('en-US')} examples, ${s.meta.totalTokens.toLocaleString('en-US')} tokens (${s.meta.dtype}) in ${s.seconds.toFixed(1)} s -> ${output} (tokenizer fingerprint ${tokenizer.fingerprint})`);
-      if (s.badLines) console.log(`skipped ${s.badLines} unreadable rows (see the lines above)`);
+      printRejects('skipped', s.rejects);
     },
   },
 };
