@@ -15,7 +15,8 @@ import { Rejects } from './rejects.js';
 import type { CorpusTokenizer } from './tokenizer.js';
 import { encodeThreads } from './pool.js';
 import { workerEncoder } from './encode-workers.js';
-import { extname } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 
 export interface TokenizeOptions {
   inputs: string[];
@@ -28,6 +29,26 @@ export interface TokenizeOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * The folder is replaced as a whole when it is written (token-cache.ts finish), so an existing
+ * --output must be empty or a folder this command made: a run folder or a dataset folder given by
+ * mistake with --overwrite would otherwise be deleted with everything in it.
+ */
+function refuseForeignOutput(output: string): void {
+  if (!existsSync(output)) return;
+  if (!statSync(output).isDirectory()) throw new UserError(`--output ${output} is a file; tokenize writes a folder: choose another --output`);
+  if (readdirSync(output).length === 0) return;
+  let meta: { count?: unknown; dtype?: unknown; source?: { kind?: unknown } } | null = null;
+  try {
+    meta = JSON.parse(readFileSync(join(output, 'meta.json'), 'utf8'));
+  } catch {
+    /* no meta.json, or not JSON: not a tokenized folder */
+  }
+  if (typeof meta?.count !== 'number' || typeof meta.dtype !== 'string' || typeof meta.source?.kind !== 'string') {
+    throw new UserError(`--output ${output} is a folder that 'minimind data tokenize' did not make (no token store meta.json); it would be deleted with everything in it: choose another --output`);
+  }
+}
+
 /** The folder's meta, the rows skipped (counted by reason, with their first places) and the time taken. */
 export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMeta; badLines: number; rejects: Rejects; seconds: number }> {
   checkInputs(o.inputs);
@@ -36,6 +57,7 @@ export async function tokenize(o: TokenizeOptions): Promise<{ meta: TokenStoreMe
     if (e !== '.jsonl' && e !== '.csv') throw new UserError(`${f}: tokenize reads MiniMind jsonl (or v1 csv); run 'minimind data convert --to ${o.kind}' first`);
   }
   if (!Number.isInteger(o.maxSeqLen) || o.maxSeqLen < 2) throw new UserError(`--max-seq-len must be an integer >= 2, got ${o.maxSeqLen}`);
+  refuseForeignOutput(o.output);
   const encode = workerEncoder(o.tokenizer.dir, encodeThreads(o.inputs, o.threads));
   const t0 = Date.now();
   const rejects = new Rejects();

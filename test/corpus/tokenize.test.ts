@@ -2,7 +2,7 @@
 // itself from the jsonl, and a stage refuses it with another tokenizer, kind or a shorter max length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenize } from '../../src/corpus/tokenize.js';
@@ -91,3 +91,22 @@ for (const kind of ['sft', 'pretrain'] as const) {
     assert.deepEqual(two.meta, one.meta);
   });
 }
+
+test('tokenize replaces only a folder it made: a run folder or a file given as --output is refused, untouched', async () => {
+  const t = openTokenizer(tokA);
+  const runDir = join(dir, 'a-run');
+  mkdirSync(join(runDir, 'model'), { recursive: true });
+  writeFileSync(join(runDir, 'model', 'model.safetensors'), 'weights');
+  await assert.rejects(tokenize({ inputs: [pre], output: runDir, kind: 'pretrain', tokenizer: t, maxSeqLen: 64 }), /--output .*a-run is a folder that 'minimind data tokenize' did not make/);
+  assert.equal(readFileSync(join(runDir, 'model', 'model.safetensors'), 'utf8'), 'weights');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'keep');
+  await assert.rejects(tokenize({ inputs: [pre], output: file, kind: 'pretrain', tokenizer: t, maxSeqLen: 64 }), /is a file; tokenize writes a folder/);
+  assert.equal(readFileSync(file, 'utf8'), 'keep');
+  // its own earlier folder is replaced
+  const out = join(dir, 'again-tok');
+  await tokenize({ inputs: [pre], output: out, kind: 'pretrain', tokenizer: t, maxSeqLen: 64 });
+  const s = await tokenize({ inputs: [pre], output: out, kind: 'pretrain', tokenizer: t, maxSeqLen: 96 });
+  assert.equal(JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')).maxLength, 96);
+  assert.ok(s.meta.count > 0);
+});

@@ -168,7 +168,8 @@ Tokenizes MiniMind jsonl (or v1 csv) once, exactly as the stage would (bos/eos, 
 loss masks, truncation at --max-seq-len), into a folder of binary shards (ids.bin, mask.bin,
 offsets.bin, meta.json with the tokenizer's fingerprint). Train on it with --data DIR: the stage
 reads it in place and refuses it when its tokenizer, kind or a shorter --max-seq-len differ.
---threads N: worker threads that encode [cores - 1]; the folder is byte for byte the same for any N.`;
+--threads N: worker threads that encode [cores - 1]; the folder is byte for byte the same for any N.
+--overwrite replaces a folder tokenize made earlier, never another folder (it is replaced whole).`;
 
 const COMMANDS: Record<string, DataCommand> = {
   stats: {
