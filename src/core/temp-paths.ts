@@ -3,7 +3,9 @@
 // never runs its finally blocks, so the command line's signal handler (cli/outputs.ts
 // removeTempsOnSignal) removes what is listed here; without it an interrupted `minimind data`
 // command left its half-written `.out.jsonl.tmp-PID` (as large as the output had grown) behind.
-import { rmSync } from '../io/fs.js';
+import { readdirSync, rmSync } from '../io/fs.js';
+import { basename, dirname, join } from '../io/path.js';
+import { process } from '../io/process.js';
 
 const live = new Set<string>();
 
@@ -17,4 +19,34 @@ export function trackTemp(path: string): () => void {
 export function removeTemps(): void {
   for (const p of live) rmSync(p, { recursive: true, force: true });
   live.clear();
+}
+
+/**
+ * Removes the temporaries that dead processes left for `path` (`<dir>/<name>.tmp-<pid>`, as the
+ * writers name them): a command killed by SIGKILL (a pipeline's kill, the OOM killer) cannot remove
+ * its own, and every rerun would leave another one beside the output for good. A live pid's is kept.
+ */
+export function removeStaleTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing left there
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !/^\d+$/.test(n.slice(prefix.length))) continue;
+    const pid = Number(n.slice(prefix.length));
+    if (pid !== process.pid && !alive(pid)) rmSync(join(dir, n), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
 }

@@ -3,7 +3,7 @@
 // This is the async, many-rows sibling of cli/outputs.ts writeVia.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { trackTemp } from '../core/temp-paths.js';
+import { removeStaleTemps, trackTemp } from '../core/temp-paths.js';
 
 export class JsonlWriter {
   private readonly tmp: string;
@@ -16,6 +16,7 @@ export class JsonlWriter {
   bytes = 0;
 
   constructor(readonly path: string) {
+    removeStaleTemps(join(dirname(resolve(path)), `.${basename(path)}`)); // left by a killed run
     this.tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}`);
     this.fd = openSync(this.tmp, 'w');
     this.untrack = trackTemp(this.tmp);

@@ -12,7 +12,7 @@ import { createHash } from '../io/hash.js';
 import { join } from '../io/path.js';
 import { EncodedSample } from './encode.js';
 import { process } from '../io/process.js';
-import { trackTemp } from '../core/temp-paths.js';
+import { removeStaleTemps, trackTemp } from '../core/temp-paths.js';
 
 export interface TokenStoreMeta {
   version: 1;
@@ -68,6 +68,7 @@ export class TokenStoreWriter {
     private readonly dtype: 'uint16' | 'int32',
     private readonly hasMask: boolean,
   ) {
+    removeStaleTemps(dir); // left by a killed run
     this.tmp = `${dir}.tmp-${process.pid}`;
     rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true });

@@ -92,3 +92,30 @@ test('Ctrl-C mid-run: exit 130, one line, no output and no temporary file left',
   assert.match(stderr.trim(), /^minimind: interrupted; nothing was written/);
   assert.deepEqual(readdirSync(sub), ['big.jsonl']);
 });
+
+test('temporaries left by a killed earlier run (its pid dead) are removed by the next run; a live one is kept', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { removeStaleTemps } = await import('../../src/core/temp-paths.js');
+  const sub = join(dir, 'stale');
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'in.jsonl'), '{"text": "a row of text"}\n');
+  let dead = 4_000_000; // a pid no process has: kill(pid, 0) fails with ESRCH
+  for (;; dead--) {
+    try {
+      process.kill(dead, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') break;
+    }
+  }
+  writeFileSync(join(sub, `.out.jsonl.tmp-${dead}`), '{"text": "half wri');
+  writeFileSync(join(sub, `.out.jsonl.tmp-${process.pid}`), 'a live process is writing this');
+  const r = spawnSync(process.execPath, [cli, 'data', 'clean', 'in.jsonl', '--output', 'out.jsonl', '--no-progress'], { encoding: 'utf8', cwd: sub });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(sub).sort(), [`.out.jsonl.tmp-${process.pid}`, 'in.jsonl', 'out.jsonl']);
+  // a tokenized folder's temporary is a folder: the same rule (data/token-cache.ts)
+  mkdirSync(join(sub, `tok.tmp-${dead}`, 'inside'), { recursive: true });
+  mkdirSync(join(sub, 'tok.tmp-x'));
+  removeStaleTemps(join(sub, 'tok'));
+  assert.ok(!readdirSync(sub).includes(`tok.tmp-${dead}`));
+  assert.ok(readdirSync(sub).includes('tok.tmp-x'), 'only <name>.tmp-<pid> names are touched');
+});
