@@ -39,7 +39,8 @@ export function serveWorker<I, O>(makeHandler: (init: unknown) => Handler<I, O>)
     try {
       port.postMessage({ id: m.id, out: handle(m.batch) });
     } catch (e) {
-      port.postMessage({ id: m.id, error: (e as Error).message });
+      // a UserError (bad input or setting) stays one across the thread boundary: one minimind: line, not a stack trace
+      port.postMessage({ id: m.id, error: (e as Error).message, user: e instanceof UserError });
     }
   });
 }
@@ -65,10 +66,10 @@ export async function* mapBatches<I, O>(source: AsyncIterable<I[]>, module: URL,
   const workers = Array.from({ length: threads }, () => new Worker(module, { workerData: { corpusWorker: true, init } }));
   const pending = new Map<number, { resolve: (o: O[]) => void; reject: (e: Error) => void }>();
   for (const w of workers) {
-    w.on('message', (m: { id: number; out?: O[]; error?: string }) => {
+    w.on('message', (m: { id: number; out?: O[]; error?: string; user?: boolean }) => {
       const p = pending.get(m.id)!;
       pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(m.error));
+      if (m.error !== undefined) p.reject(m.user ? new UserError(m.error) : new Error(m.error));
       else p.resolve(m.out!);
     });
     w.on('error', (e) => {

@@ -4,6 +4,10 @@
 // short and >= 32-byte inputs, multi-byte and astral characters, lone surrogates, word and
 // character units, texts shorter than a shingle, texts that need the Treebank rules.
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { loadAddon, ISA_LEVELS } from '../../src/backends/cpu/index.js';
 import { minhashParams, shingles, shingleText, signature, textSignature, unitsOf } from '../../src/corpus/minhash.js';
@@ -67,4 +71,17 @@ test('native MinHash checks its arguments', () => {
   assert.throws(() => addon.minhashSignature(new Uint32Array(2), bytes, false, 1, p.aHi, p.aLo, p.bHi, p.bLo), /needs 8/);
   assert.throws(() => addon.minhashSignature(new Uint32Array(8), 'a b', false, 1, p.aHi, p.aLo, p.bHi, p.bLo), /must be a Uint8Array/);
   assert.throws(() => addon.minhashSignature(new Uint32Array(8), bytes, false, 0, p.aHi, p.aLo, p.bHi, p.bLo), /at least 1/);
+});
+
+test('a bad MINIMIND_MINHASH is one minimind: line with exit code 2, also when read on worker threads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-minhash-env-'));
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, ['one two three four five six', 'seven eight nine ten eleven'].map((text) => JSON.stringify({ text })).join('\n') + '\n');
+  for (const threads of ['1', '2']) {
+    const output = join(dir, `out-${threads}.jsonl`);
+    const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'data', 'dedup', input, '--near-only', '--threads', threads, '--output', output, '--no-progress'], { encoding: 'utf8', env: { ...process.env, MINIMIND_MINHASH: 'bogus' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), "minimind: MINIMIND_MINHASH must be 'js' or 'native' (or unset for native when the addon is built), got 'bogus'");
+    assert.equal(existsSync(output), false);
+  }
 });
