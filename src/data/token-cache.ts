@@ -5,12 +5,14 @@
 //   mask.bin     one byte per token, 1 = target (absent for pretraining: every token is a target)
 //   offsets.bin  float64[count + 1]: sample i is tokens [offsets[i], offsets[i+1])
 // The folder is built under a temporary name and renamed into place, so an interrupted build
-// never leaves a half cache that a later run would trust. Files over `inMemoryLimit` bytes are
-// read sample by sample with positional reads instead of loaded whole.
+// never leaves a half cache that a later run would trust. A reader maps ids.bin and mask.bin
+// (the native addon; mapped-file.ts); without it, files over `inMemoryLimit` bytes are read
+// sample by sample with positional reads instead of loaded whole.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from '../io/fs.js';
 import { createHash } from '../io/hash.js';
 import { join } from '../io/path.js';
 import { EncodedSample } from './encode.js';
+import { mapFile } from './mapped-file.js';
 import { process } from '../io/process.js';
 import { removeStaleTemps, trackTemp } from '../core/temp-paths.js';
 
@@ -147,7 +149,10 @@ export class TokenStoreWriter {
   }
 }
 
-/** Reads a finished cache folder. */
+/**
+ * Reads a finished cache folder: ids.bin and mask.bin memory-mapped (mapped-file.ts), else read
+ * into memory up to inMemoryLimit bytes, else sample by sample from the file. Never writes them.
+ */
 export class TokenStore implements SampleSource {
   readonly meta: TokenStoreMeta;
   private readonly offsets: Float64Array;
@@ -165,7 +170,11 @@ export class TokenStore implements SampleSource {
     const ob = readFileSync(join(dir, 'offsets.bin'));
     this.offsets = new Float64Array(ob.buffer.slice(ob.byteOffset, ob.byteOffset + ob.byteLength));
     const idsPath = join(dir, 'ids.bin');
-    if (statSync(idsPath).size <= inMemoryLimit) {
+    const mapped = mapFile(idsPath);
+    if (mapped) {
+      this.ids = this.meta.dtype === 'uint16' ? new Uint16Array(mapped) : new Int32Array(mapped);
+      if (this.meta.hasMask) this.mask = new Uint8Array(mapFile(join(dir, 'mask.bin'))!);
+    } else if (statSync(idsPath).size <= inMemoryLimit) {
       const b = readFileSync(idsPath);
       const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
       this.ids = this.meta.dtype === 'uint16' ? new Uint16Array(ab) : new Int32Array(ab);

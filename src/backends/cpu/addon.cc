@@ -3,6 +3,14 @@
 // RangeError instead of corrupting memory), and calls the kernel. Argument order is exactly the
 // Backend interface's (src/backends/backend.ts).
 #include <node_api.h>
+#ifndef _WIN32
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -639,6 +647,48 @@ DEF(minhashSignature)
   return r;
 END
 
+// ---- files ----
+// mapFile(path: string) -> ArrayBuffer | null: the whole file mapped read-only (a token store's
+// ids.bin / mask.bin), its pages shared with the page cache and every other process that maps it,
+// unmapped when the buffer is collected. null where the platform has no mmap. Read-only: a write
+// through a view would fault, so only code that never writes (TokenStore) may hold one.
+DEF(mapFile)
+#ifdef _WIN32
+  (void)a;
+  napi_value nul;
+  napi_get_null(a.env, &nul);
+  return nul;
+#else
+  size_t len = 0;
+  if (napi_get_value_string_utf8(a.env, a.at(0), nullptr, 0, &len) != napi_ok) a.fail(0, "must be a string (a file path)");
+  std::string path(len, '\0');
+  napi_get_value_string_utf8(a.env, a.argv[0], &path[0], len + 1, &len);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) a.fail(0, "(" + path + "): " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    a.fail(0, "(" + path + "): " + std::strerror(errno));
+  }
+  const size_t size = (size_t)st.st_size;
+  napi_value ab;
+  if (size == 0) {  // mmap refuses a length of 0
+    close(fd);
+    napi_create_arraybuffer(a.env, 0, nullptr, &ab);
+    return ab;
+  }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);  // the mapping keeps the file open
+  if (p == MAP_FAILED) a.fail(0, "(" + path + "): mmap: " + std::strerror(errno));
+  auto unmap = [](napi_env, void* data, void* hint) { munmap(data, (size_t)(uintptr_t)hint); };
+  if (napi_create_external_arraybuffer(a.env, p, size, unmap, (void*)(uintptr_t)size, &ab) != napi_ok) {
+    munmap(p, size);
+    a.fail(0, "(" + path + "): this Node.js does not allow external buffers");
+  }
+  return ab;
+#endif
+END
+
 #define REG(NAME) {#NAME, nullptr, js_##NAME, nullptr, nullptr, nullptr, napi_default, nullptr}
 
 napi_value init(napi_env env, napi_value exports) {
@@ -653,7 +703,7 @@ napi_value init(napi_env env, napi_value exports) {
       REG(attentionForward), REG(attentionBackward), REG(attentionDecode), REG(swigluForward), REG(swigluBackward),
       REG(softmaxForward), REG(softmaxBackward), REG(logSoftmaxForward), REG(logSoftmaxBackward),
       REG(logprobGatherForward), REG(logprobGatherBackward), REG(adamwStep), REG(decoderCreate), REG(decoderStep),
-      REG(minhashSignature),
+      REG(minhashSignature), REG(mapFile),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
