@@ -27,6 +27,9 @@ export interface RunPipelineOptions {
   signal?: AbortSignal;
 }
 
+/** A stage was stopped by Ctrl-C (it exited 130 with its checkpoint): the CLI exits 130 too, as the stages do. */
+export class PipelineInterrupted extends UserError {}
+
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const REF = /\$\{([A-Za-z0-9_-]+)(?:\.([a-z]+))?\}/g;
 
@@ -227,7 +230,8 @@ export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions = {}
     if (code !== 0) {
       Object.assign(rec, { status: 'failed', seconds, summary, exitCode: code });
       writePipelineReport(out, spec.name, records);
-      throw new UserError(`stage ${p.name} (minimind ${p.run}) ${code === 130 ? 'was interrupted' : `failed with exit code ${code}`}; its output is in ${join(out, '.pipeline', `${p.name}.log`)}. Run the pipeline again to go on: finished stages are not rerun`);
+      const message = `stage ${p.name} (minimind ${p.run}) ${code === 130 ? 'was interrupted' : `failed with exit code ${code}`}; its output is in ${join(out, '.pipeline', `${p.name}.log`)}. Run the pipeline again to go on: finished stages are not rerun`;
+      throw code === 130 ? new PipelineInterrupted(message) : new UserError(message);
     }
     writeFileAtomic(markerPath(out, p.name), JSON.stringify({ argv: p.argv, seconds, summary, finished: new Date().toISOString() }, null, 2) + '\n');
     Object.assign(rec, { status: 'ran', seconds, summary });

@@ -97,6 +97,26 @@ test('a pipeline killed during pretraining goes on where it stopped, and reruns 
   assert.equal(steps('sft').at(-1), 6);
 });
 
+test('Ctrl-C during a stage: the stage saves its checkpoint and the pipeline exits 130 (as a stage does), with one minimind: line', async () => {
+  const file = at('ctrl-c.json');
+  const out = at('ctrl-c-run');
+  writeFileSync(file, JSON.stringify({ name: 'ctrl-c', out, stages: [
+    { name: 'pre', run: 'pretrain', args: { data: at('raw.jsonl'), tokenizer: '../shared/data/minimind-tokenizer/head', preset: 'tiny', 'max-steps': 100000, 'batch-size': 2, 'accumulation-steps': 1, 'max-seq-len': 32, 'save-interval': 1, quiet: true } },
+  ] }));
+  // the whole process group, as a terminal sends it
+  const child = spawn(process.execPath, [cli, 'pipeline', file], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const ckpt = join(out, 'pre', 'checkpoints', 'latest.json');
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(ckpt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(existsSync(ckpt), 'pretrain wrote no checkpoint in time');
+  process.kill(-child.pid!, 'SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr.trim().split('\n').pop()!, /^minimind: stage pre \(minimind pretrain\) was interrupted; its output is in .*Run the pipeline again to go on/);
+});
+
 test('bad pipeline files and failing stages are one minimind: line, exit 2', () => {
   const cases: [unknown, RegExp][] = [
     [{ stages: [] }, /"stages" must be a non-empty list/],

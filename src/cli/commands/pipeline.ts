@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!p) return;
   if (p.positionals.length !== 1) throw new CliError(`give one pipeline file\n\n${USAGE}`);
   const { loadPipeline } = await import('../../pipeline/spec.js');
-  const { runPipeline } = await import('../../pipeline/run.js');
+  const { runPipeline, PipelineInterrupted } = await import('../../pipeline/run.js');
   const spec = await loadPipeline(p.positionals[0]);
   if (typeof p.values.out === 'string') spec.out = p.values.out;
   const t0 = Date.now();
@@ -39,6 +39,11 @@ export async function run(argv: string[]): Promise<void> {
   let records;
   try {
     records = await runPipeline(spec, { dryRun: p.values['dry-run'] === true, signal: controller.signal });
+  } catch (e) {
+    if (!(e instanceof PipelineInterrupted)) throw e;
+    console.error(`minimind: ${e.message}`);
+    process.exitCode = 130;
+    return;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
