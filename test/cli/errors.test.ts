@@ -280,6 +280,8 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     // under a bind mount, or under another case on a case-insensitive disk (macOS, Windows: --out r for R)
     [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'sft.jsonl', '--output', 'sft-hardlink.jsonl', '--overwrite'], /--output sft-hardlink\.jsonl is the same file as --input sft\.jsonl/],
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft-hardlink.jsonl', '--overwrite'], /--out sft-hardlink\.jsonl is the same file as --data sft\.jsonl/],
+    // a model folder's tokenizer goes with its weights: --overwrite once replaced it, leaving a model no tokenizer fits
+    [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', '300', '--out', 'model', '--overwrite'], /--out model is a model folder \(model\.safetensors\): its weights belong to the tokenizer there.*another --out/],
     // a file written beside the tokenizer it reads: once, --overwrite replaced tokenizer.json with the output (exit 0)
     [['tokenizer', 'encode', '--tokenizer', 'tok21', '--input', 'pre.jsonl', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21: an output must not overlap an input/],
     [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],

@@ -56,6 +56,10 @@ function train(argv: string[]): void {
   const out = requireFlag(v, 'out', USAGE);
   refuseOverlap(['--out', out], files.map((f) => ['--data', f]));
   if (existsSync(out) && !statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file; give a folder for tokenizer.json and tokenizer_config.json`);
+  // A model's tokenizer goes with its weights: replacing it would leave a model no tokenizer fits
+  // (the ids mean other tokens), with the one that did gone; --overwrite does not cover that.
+  const weights = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json'].find((f) => existsSync(join(out, f)));
+  if (weights) throw new CliError(`--out ${out} is a model folder (${weights}): its weights belong to the tokenizer there, and a new one would not fit them; write the tokenizer to another --out`);
   if (existsSync(join(out, 'tokenizer.json')) && v.overwrite !== true) throw new CliError(`--out ${out} already holds a tokenizer (tokenizer.json); choose another --out, or add --overwrite to replace it`);
   const preset = (v.preset as string | undefined) ?? 'chatml';
   if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
