@@ -3,16 +3,20 @@
 // removed the model it was training. Every command that writes checks its output against each of
 // its inputs here, comparing real paths (symlinks resolved, `./a` = `a`) and the identity (device
 // and inode) of what exists, before it touches anything.
-import { existsSync, realpathSync, statSync } from '../io/fs.js';
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from '../io/fs.js';
 import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
 
-/** The canonical path of `p`, following symlinks as far as the path exists. */
-export function canonicalPath(p: string): string {
+/**
+ * The canonical path of `p`, following symlinks as far as the path exists, and a symlink to a path
+ * that does not exist yet to where it points (a write through it lands there).
+ */
+export function canonicalPath(p: string, links = 0): string {
   const abs = resolve(p);
   if (existsSync(abs)) return realpathSync(abs);
+  if (links < 40 && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) return canonicalPath(resolve(dirname(abs), readlinkSync(abs)), links + 1);
   const parent = dirname(abs);
-  return parent === abs ? abs : join(canonicalPath(parent), basename(abs));
+  return parent === abs ? abs : join(canonicalPath(parent, links), basename(abs));
 }
 
 const inside = (child: string, parent: string) => child.startsWith(parent.endsWith('/') ? parent : parent + '/');

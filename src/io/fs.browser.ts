@@ -41,6 +41,8 @@ export function statSync(path: string, options?: { throwIfNoEntry?: boolean }): 
 }
 export const lstatSync = statSync;
 export const realpathSync = (path: string): string => (existsSync(path) ? resolve(path) : fail('ENOENT', 'realpath', path));
+/** The volume has no symbolic links. */
+export const readlinkSync = (path: string): string => fail('ENOENT', 'readlink', path);
 
 export function readFileSync(path: string | number, options?: unknown): Uint8Array | string {
   const data = typeof path === 'number' ? fd(path).data.subarray(0, fd(path).size) : files.get(resolve(path)) ?? fail(folders.has(resolve(path)) ? 'EISDIR' : 'ENOENT', 'open', path);

@@ -14,8 +14,9 @@
 //     removed), so no half-made output is mistaken for a result by a later run.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from '../io/fs.js';
 import { hostname, process } from '../io/process.js';
-import { join } from '../io/path.js';
+import { dirname, join } from '../io/path.js';
 import { UserError } from '../core/errors.js';
+import { canonicalPath } from '../core/paths.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** The names a run writes; anything else in the folder is left alone, even by `overwrite`. */
@@ -126,12 +127,15 @@ function killedBeforeCheckpoint(dir: string, earlier: string[]): string {
  * costs nothing. `hasCheckpoint` says whether a resume has something to continue from.
  */
 export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?: boolean; hasCheckpoint: (dir: string) => boolean; log?: (message: string) => void }): RunFolder {
-  let created = false;
+  let created: string | null = null; // the outermost folder this claim made (a/ for a/b/run when a/ was missing)
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a folder; choose another --out`);
   } else {
-    mkdirSync(dir, { recursive: true });
-    created = true;
+    // (through a symbolic link to a folder still to be made: made where the link points)
+    const target = canonicalPath(dir);
+    created = target;
+    while (!existsSync(dirname(created)) && dirname(created) !== created) created = dirname(created);
+    mkdirSync(target, { recursive: true });
   }
   const lock = takeLock(dir);
   let earlier: string[];
@@ -150,7 +154,7 @@ export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?
     }
   } catch (e) {
     rmSync(lock, { force: true });
-    if (created) rmSync(dir, { recursive: true, force: true });
+    if (created) rmSync(created, { recursive: true, force: true });
     throw e;
   }
   const hadCache = existsSync(join(dir, 'cache'));
@@ -188,7 +192,7 @@ export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?
         const ownCheckpoint = !aside && earlier.length === 0 && opts.hasCheckpoint(dir);
         if (aside) restoreEarlier(dir);
         else if (earlier.length === 0 && !ownCheckpoint) {
-          if (created) rmSync(dir, { recursive: true, force: true });
+          if (created) rmSync(created, { recursive: true, force: true });
           else for (const n of RUN_OUTPUTS) rmSync(join(dir, n), { recursive: true, force: true });
         }
         if (!hadCache && !ownCheckpoint) rmSync(join(dir, 'cache'), { recursive: true, force: true });

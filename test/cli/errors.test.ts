@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainTokenizer } from '../../src/tokenizer/index.js';
@@ -204,7 +204,9 @@ function snapshot(dir: string, into = new Map<string, string>(), rel = ''): Map<
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     const r = rel ? `${rel}/${name}` : name;
-    if (statSync(p).isDirectory()) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) into.set(r, `symlink to nothing: ${readlinkSync(p)}`);
+    else if (st.isDirectory()) {
       into.set(r + '/', 'dir');
       snapshot(p, into, r);
     } else into.set(r, createHash('sha1').update(readFileSync(p)).digest('hex'));
@@ -241,6 +243,7 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
   copyFileSync(at('pre.jsonl'), at('dd', 'pre.jsonl'));
   symlinkSync(at('model'), at('model-link'));
   linkSync(at('sft.jsonl'), at('sft-hardlink.jsonl'));
+  symlinkSync('model/new-run', at('to-new-run-in-model')); // a symlink to a folder still to be made, inside an input
   mkdirSync(at('v1cfg'));
   copyFileSync(at('v1.json'), at('v1cfg', 'config.json'));
   mkdirSync(at('tok21'));
@@ -282,6 +285,10 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'sft-hardlink.jsonl', '--overwrite'], /--out sft-hardlink\.jsonl is the same file as --data sft\.jsonl/],
     // a model folder's tokenizer goes with its weights: --overwrite once replaced it, leaving a model no tokenizer fits
     [['tokenizer', 'train', '--data', 'pre.jsonl', '--vocab-size', '300', '--out', 'model', '--overwrite'], /--out model is a model folder \(model\.safetensors\): its weights belong to the tokenizer there.*another --out/],
+    // a symlink to a folder still to be made: where it points counts (once not followed, then a stack trace from mkdir)
+    [['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'to-new-run-in-model'], inside('to-new-run-in-model', '--init-from', 'model')],
+    // a run that fails leaves no folder, not even the parents it made for --out
+    [['sft', '--data', 'pre.jsonl', '--init-from', 'model', '--max-seq-len', '64', '--out', 'made/for/run'], /pre\.jsonl:1: missing field 'conversations'/],
     // a file written beside the tokenizer it reads: once, --overwrite replaced tokenizer.json with the output (exit 0)
     [['tokenizer', 'encode', '--tokenizer', 'tok21', '--input', 'pre.jsonl', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21: an output must not overlap an input/],
     [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],
