@@ -289,6 +289,8 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['sft', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'to-new-run-in-model'], inside('to-new-run-in-model', '--init-from', 'model')],
     // a run that fails leaves no folder, not even the parents it made for --out
     [['sft', '--data', 'pre.jsonl', '--init-from', 'model', '--max-seq-len', '64', '--out', 'made/for/run'], /pre\.jsonl:1: missing field 'conversations'/],
+    [['data', 'mix', '--source', 'pre.jsonl', '--tokens', '100', '--output', 'made/for/mix.jsonl'], /--tokens needs --tokenizer/],
+    [['data', 'tokenize', 'pre.jsonl', '--tokenizer', 'tok', '--kind', 'sft', '--max-seq-len', '32', '--output', 'made/for/tokens'], /no training samples in pre\.jsonl/],
     // a file written beside the tokenizer it reads: once, --overwrite replaced tokenizer.json with the output (exit 0)
     [['tokenizer', 'encode', '--tokenizer', 'tok21', '--input', 'pre.jsonl', '--output', 'tok21/tokenizer.json', '--overwrite'], /--output tok21\/tokenizer\.json lies inside --tokenizer tok21: an output must not overlap an input/],
     [['tokenizer', 'decode', '--tokenizer', 'tok21', '--input', 'ids.jsonl', '--output', 'tok21/text.jsonl'], /--output tok21\/text\.jsonl lies inside --tokenizer tok21/],

@@ -1,7 +1,7 @@
 // `minimind data stats | convert | clean | dedup | mix | split | tokenize`: flags -> the library
 // calls in src/corpus. Each prints a summary (rows in, rows out, a count per rejection reason with
 // its first places) and never writes over one of its inputs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
 import { refuseExisting, removeTempsOnSignal } from '../outputs.js';
@@ -49,9 +49,24 @@ export async function run(argv: string[]): Promise<void> {
   const restore = removeTempsOnSignal(); // Ctrl-C leaves no half-written output or temporary file
   try {
     await cmd.run(p.positionals, p.values);
+  } catch (e) {
+    for (const f of madeFolders.splice(0)) rmSync(f, { recursive: true, force: true }); // a failed command writes nothing
+    throw e;
   } finally {
     restore();
   }
+}
+
+/** The outermost folders makeParent created (a/ for a/b/out.jsonl when a/ was missing). */
+const madeFolders: string[] = [];
+
+/** Makes the folder an output goes into, remembering what it made so that a failure removes it again. */
+function makeParent(path: string): void {
+  let top = dirname(resolve(path));
+  if (existsSync(top)) return;
+  while (!existsSync(dirname(top)) && dirname(top) !== top) top = dirname(top);
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  madeFolders.push(top);
 }
 
 interface DataCommand {
@@ -84,7 +99,7 @@ export function outputFlag(v: Values, inputs: (string | [flag: string, path: str
   const out = requireFlag(v, flag, usage);
   refuseOverlap([`--${flag}`, out], inputs.map((i): [string, string] => (typeof i === 'string' ? ['input', i] : i)));
   refuseExisting(`--${flag}`, out, v.overwrite === true, kind);
-  mkdirSync(dirname(resolve(out)), { recursive: true });
+  makeParent(out);
   return out;
 }
 
@@ -182,7 +197,7 @@ const COMMANDS: Record<string, DataCommand> = {
       if (html !== undefined) {
         refuseOverlap(['--html', html], [...inputs.map((i): [string, string] => ['input', i]), ['--tokenizer', typeof v.tokenizer === 'string' ? v.tokenizer : undefined]]);
         refuseExisting('--html', html, v.overwrite === true, 'file');
-        mkdirSync(dirname(resolve(html)), { recursive: true });
+        makeParent(html);
       }
       const tokenizer = typeof v.tokenizer === 'string' ? openTokenizer(v.tokenizer) : undefined;
       if (v['max-seq-len'] !== undefined && tokenizer === undefined) throw new CliError('--max-seq-len counts rows by their tokens: give --tokenizer DIR too');
