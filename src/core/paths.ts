@@ -3,7 +3,7 @@
 // removed the model it was training. Every command that writes checks its output against each of
 // its inputs here, comparing real paths (symlinks resolved, `./a` = `a`) and the identity (device
 // and inode) of what exists, before it touches anything.
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from '../io/fs.js';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync } from '../io/fs.js';
 import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
 
@@ -17,6 +17,20 @@ export function canonicalPath(p: string, links = 0): string {
   if (links < 40 && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) return canonicalPath(resolve(dirname(abs), readlinkSync(abs)), links + 1);
   const parent = dirname(abs);
   return parent === abs ? abs : join(canonicalPath(parent, links), basename(abs));
+}
+
+/**
+ * Makes the folder `dir` with its missing parents (through a symbolic link to a folder still to be
+ * made: where the link points). Returns the outermost folder it made, for a command that fails to
+ * remove again (a/ for a/b/run when a/ was missing), or null when `dir` was there.
+ */
+export function makeFolder(dir: string): string | null {
+  if (existsSync(dir)) return null;
+  const target = canonicalPath(dir);
+  let top = target;
+  while (!existsSync(dirname(top)) && dirname(top) !== top) top = dirname(top);
+  mkdirSync(target, { recursive: true });
+  return top;
 }
 
 const inside = (child: string, parent: string) => child.startsWith(parent.endsWith('/') ? parent : parent + '/');

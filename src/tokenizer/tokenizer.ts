@@ -1,8 +1,9 @@
 // The Tokenizer: a Hugging Face tokenizer.json (byte-level BPE, as MiniMind ships) plus its
 // tokenizer_config.json, with encode / decode / streaming decode / chat template, read and written
 // in HF's own file format so files and ids are interchangeable with `tokenizers` and transformers.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from '../io/fs.js';
+import { existsSync, readFileSync, rmSync, statSync } from '../io/fs.js';
 import { writeFileAtomic } from '../core/write-file.js';
+import { makeFolder } from '../core/paths.js';
 import { quoteUserText } from '../core/errors.js';
 import { MAX_VOCAB_SIZE } from '../model/config.js';
 import { dirname, join } from '../io/path.js';
@@ -132,13 +133,12 @@ export class Tokenizer {
 
   /** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), in HF's layout. */
   save(dir: string): void {
-    const created = !existsSync(dir);
+    const created = makeFolder(dir);
     try {
-      mkdirSync(dir, { recursive: true });
       writeFileAtomic(join(dir, 'tokenizer.json'), stringifyTokenizerJson(this.json));
       writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
     } catch (e) {
-      if (created) rmSync(dir, { recursive: true, force: true }); // a failed save leaves nothing behind
+      if (created) rmSync(created, { recursive: true, force: true }); // a failed save leaves nothing behind
       throw e;
     }
   }

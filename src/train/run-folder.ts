@@ -14,9 +14,9 @@
 //     removed), so no half-made output is mistaken for a result by a later run.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from '../io/fs.js';
 import { hostname, process } from '../io/process.js';
-import { dirname, join } from '../io/path.js';
+import { join } from '../io/path.js';
 import { UserError } from '../core/errors.js';
-import { canonicalPath } from '../core/paths.js';
+import { makeFolder } from '../core/paths.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** The names a run writes; anything else in the folder is left alone, even by `overwrite`. */
@@ -127,16 +127,8 @@ function killedBeforeCheckpoint(dir: string, earlier: string[]): string {
  * costs nothing. `hasCheckpoint` says whether a resume has something to continue from.
  */
 export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?: boolean; hasCheckpoint: (dir: string) => boolean; log?: (message: string) => void }): RunFolder {
-  let created: string | null = null; // the outermost folder this claim made (a/ for a/b/run when a/ was missing)
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a folder; choose another --out`);
-  } else {
-    // (through a symbolic link to a folder still to be made: made where the link points)
-    const target = canonicalPath(dir);
-    created = target;
-    while (!existsSync(dirname(created)) && dirname(created) !== created) created = dirname(created);
-    mkdirSync(target, { recursive: true });
-  }
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a folder; choose another --out`);
+  const created = makeFolder(dir); // removed again when the run fails before its first checkpoint
   const lock = takeLock(dir);
   let earlier: string[];
   try {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/tokenizer/index.js';
@@ -70,6 +70,23 @@ test('bad input gives one-line errors and exit code 2', () => {
     assert.match(r.stderr, /in\.jsonl:2: expected \{"text": "\.\.\."\}/);
     r = run('frobnicate');
     assert.equal(r.status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train --out a symlink to a folder still to be made: the tokenizer goes where it points, and the link stays', () => {
+  // (once: mkdir refused the dangling link with a stack trace, and the clean-up deleted the user's link)
+  const dir = mkdtempSync(join(tmpdir(), 'tokcli-'));
+  try {
+    const corpus = join(dir, 'corpus.jsonl');
+    writeFileSync(corpus, Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `Story ${i}: the cat sat on the mat.` })).join('\n') + '\n');
+    symlinkSync(join('elsewhere', 'tok'), join(dir, 'link'));
+    const r = run('train', '--data', corpus, '--vocab-size', '300', '--out', join(dir, 'link'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(join(dir, 'link')).isSymbolicLink());
+    assert.equal(readlinkSync(join(dir, 'link')), join('elsewhere', 'tok'));
+    assert.ok(existsSync(join(dir, 'elsewhere', 'tok', 'tokenizer.json')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
 // `minimind data stats | convert | clean | dedup | mix | split | tokenize`: flags -> the library
 // calls in src/corpus. Each prints a summary (rows in, rows out, a count per rejection reason with
 // its first places) and never writes over one of its inputs.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
 import { refuseExisting, removeTempsOnSignal } from '../outputs.js';
-import { refuseOverlap } from '../../core/paths.js';
+import { makeFolder, refuseOverlap } from '../../core/paths.js';
 import { Progress } from '../progress.js';
 import type { ByteProgress } from '../../corpus/records.js';
 import type { Rejects } from '../../corpus/rejects.js';
@@ -62,11 +62,8 @@ const madeFolders: string[] = [];
 
 /** Makes the folder an output goes into, remembering what it made so that a failure removes it again. */
 function makeParent(path: string): void {
-  let top = dirname(resolve(path));
-  if (existsSync(top)) return;
-  while (!existsSync(dirname(top)) && dirname(top) !== top) top = dirname(top);
-  mkdirSync(dirname(resolve(path)), { recursive: true });
-  madeFolders.push(top);
+  const made = makeFolder(dirname(resolve(path)));
+  if (made) madeFolders.push(made);
 }
 
 interface DataCommand {
