@@ -20,6 +20,7 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
 import { writeError } from '../core/write-file.js';
+import { canonicalPath, makeFolder } from '../core/paths.js';
 import { checkFitsF16 } from './halfFloat.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { FINGERPRINT_KEY, tokenizerFingerprint } from './tokenizer-check.js';
@@ -310,15 +311,16 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
     for (const [f, data] of all) writeFileAtomic(path.join(dir, f), data);
     return;
   }
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  fs.mkdirSync(tmp);
+  const target = canonicalPath(dir); // through a symlink to a folder still to be made: where it points
+  const parent = path.dirname(target);
+  const made = makeFolder(parent);
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   try {
+    fs.mkdirSync(tmp);
     for (const [f, data] of all) writeFileAtomic(path.join(tmp, f), data);
-    fs.renameSync(tmp, dir);
+    fs.renameSync(tmp, target);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(made ?? tmp, { recursive: true, force: true }); // a failed save leaves nothing behind
     throw writeError(e, dir);
   }
 }

@@ -3,6 +3,7 @@
 // served model folder's (config, weights, tokenizer) for its "Load the server's model" button.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { makeFolder } from '../core/paths.js';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { errors } from './errors.js';
@@ -58,13 +59,12 @@ export function serveWebApp(path: string, method: string, res: ServerResponse, m
  */
 export function writeSite(out: string, modelDir?: string): string[] {
   const written: string[] = [];
-  mkdirSync(out, { recursive: true });
+  const missing = Object.keys(PAGE_FILES).find((name) => !name.endsWith('.map') && !existsSync(new URL(name, APP_DIR).pathname));
+  if (missing) throw new UserError(`the page is not built (${new URL(missing, APP_DIR).pathname} is missing); run npm run build:web`);
+  makeFolder(out);
   for (const name of Object.keys(PAGE_FILES)) {
     const from = new URL(name, APP_DIR).pathname;
-    if (!existsSync(from)) {
-      if (name.endsWith('.map')) continue;
-      throw new UserError(`the page is not built (${from} is missing); run npm run build:web`);
-    }
+    if (!existsSync(from)) continue; // a source map the build did not write
     copyFileSync(from, join(out, name));
     written.push(name);
   }

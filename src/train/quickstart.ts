@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from '../io/fs.js';
 import { join, resolve } from '../io/path.js';
 import { UserError } from '../core/errors.js';
+import { makeFolder } from '../core/paths.js';
 import { trainTokenizer } from '../tokenizer/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { generate } from '../model/generate.js';
@@ -153,6 +154,7 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartR
   const stopped = (summary: TrainSummary): QuickstartResult => ({ heldOutAccuracy: NaN, seenAccuracy: NaN, heldOut: 0, seen: 0, heldOutByKind: { sum: none, capital: none }, seenByKind: { sum: none, capital: none }, heldOutChatAccuracy: NaN, heldOutChatByKind: { sum: none, capital: none }, seconds: (Date.now() - t0) / 1000, modelDir: summary.modelDir, samples: [], chatSample: [], interrupted: summary });
 
   // 1. data
+  makeFolder(out); // (through a symlink to a folder still to be made: where it points)
   const data = generateQuickstartData(seed);
   const dataDir = join(out, 'data');
   mkdirSync(dataDir, { recursive: true });
