@@ -8,7 +8,7 @@
 import { Rejects } from './rejects.js';
 import { statSync } from 'node:fs';
 import { ByteProgress, checkInputs, formatOf, noReadableRows, readInputs, readRecords } from './records.js';
-import { jsonlChunks } from './chunks.js';
+import { lineChunks } from '../data/lines.js';
 import { HashMap64 } from './hashset.js';
 import type { MinhashConfig } from './minhash.js';
 import { batched, defaultThreads, mapBatches } from './pool.js';
@@ -122,7 +122,7 @@ async function dedupExact(o: DedupOptions): Promise<DedupSummary> {
         const sent: Uint8Array[] = []; // chunks in flight, in order, to write kept lines from
         const chunks = async function* () {
           let first = true;
-          for await (const bytes of jsonlChunks(path, 1 << 20, onBytes)) {
+          for await (const bytes of lineChunks(path, 1 << 20, onBytes)) {
             sent.push(bytes);
             yield [{ bytes, first }];
             first = false;

@@ -1,9 +1,10 @@
 // The per-chunk work of exact deduplication on jsonl input, run on worker threads (pool.ts): split
-// a chunk of whole lines (chunks.ts), parse each line and hash its text's exact key.
+// a chunk of whole lines (data/lines.ts), check it is UTF-8, parse each line and hash its text's exact key.
 // The main thread gets back small typed arrays and writes kept lines as the bytes it read, so it
 // never decodes, parses or re-encodes a row.
 import { parseJsonlLine } from '../data/jsonl.js';
-import { lineSpans } from './chunks.js';
+import { hasBom, lineSpans, NOT_UTF8 } from '../data/lines.js';
+import { isUtf8 } from '../io/utf8.js';
 import { exactHash } from './normalize.js';
 import { textOf } from './schema.js';
 import { serveWorker } from './pool.js';
@@ -32,9 +33,10 @@ export function makeHandler(init: unknown): (batch: ExactChunk[]) => ExactChunkK
   return (batch) =>
     batch.map(({ bytes, first }) => {
       const spans = lineSpans(bytes);
-      if (first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf && spans.length > 0) spans[0] += 3;
+      if (first && hasBom(bytes)) spans[0] += 3;
       const lines = spans.length / 2;
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const valid = isUtf8(buf); // one check for the chunk; line by line only when it fails (as data/lines.ts)
       const line = new Int32Array(lines);
       const start = new Int32Array(lines);
       const end = new Int32Array(lines);
@@ -43,7 +45,7 @@ export function makeHandler(init: unknown): (batch: ExactChunk[]) => ExactChunkK
       const skipped: { line: number; reason: string; record: boolean }[] = [];
       let rows = 0;
       for (let i = 0; i < lines; i++) {
-        const r = parseJsonlLine(buf.toString('utf8', spans[2 * i], spans[2 * i + 1]));
+        const r = valid || isUtf8(buf.subarray(spans[2 * i], spans[2 * i + 1])) ? parseJsonlLine(buf.toString('utf8', spans[2 * i], spans[2 * i + 1])) : { reason: NOT_UTF8 };
         if (r === null) continue;
         if ('reason' in r) {
           skipped.push({ line: i, reason: r.reason, record: false });

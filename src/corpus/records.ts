@@ -9,14 +9,15 @@
 //   .txt / .text      one record {"text": line} per non-blank line
 // Every record carries where it came from (`file:line`, `file:line [element N]` for a JSON array,
 // or `file:row N` for parquet). A row that cannot be read goes to onBadRow with its place and
-// reason, and reading goes on.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+// reason, and reading goes on. Text is checked as UTF-8 on its bytes, before it is decoded: a row
+// with invalid bytes is unreadable ('not valid UTF-8'), not read with U+FFFD in their place.
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { Rejects } from './rejects.js';
 import { extname } from 'node:path';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { UserError } from '../core/errors.js';
 import { assertReadableFile, readJsonl } from '../data/jsonl.js';
+import { NOT_UTF8, readLines } from '../data/lines.js';
+import { isUtf8 } from '../io/utf8.js';
 import { readCsv } from '../data/csv.js';
 
 export type InputFormat = 'jsonl' | 'json' | 'csv' | 'parquet' | 'txt';
@@ -85,27 +86,28 @@ function firstChar(path: string): string {
 }
 
 async function* readText(path: string, o: ReadOptions): AsyncGenerator<CorpusRecord> {
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  if (o.onBytes) input.on('data', () => o.onBytes!(input.bytesRead));
-  const rl = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const raw of rl) {
-    line++;
-    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() !== '') yield { value: { text }, where: `${path}:${line}` };
+  for await (const lines of readLines(path, o.onBytes)) {
+    for (const text of lines) {
+      line++;
+      if (text === null) o.onBadRow?.(`${path}:${line}`, NOT_UTF8);
+      else if (text.trim() !== '') yield { value: { text }, where: `${path}:${line}` };
+    }
   }
 }
 
 /**
  * Scans a top-level JSON array, cutting it into elements by tracking nesting depth and strings,
- * and parses each element alone. Elements must be objects.
+ * and parses each element alone. Elements must be objects. The scan runs on the bytes (JSON's
+ * structure is ASCII, and no byte of a multi-byte UTF-8 character is), so each element's bytes
+ * are checked as UTF-8 before they are decoded.
  */
 async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<CorpusRecord> {
   let depth = 0;
   let inString = false;
   let escaped = false;
   let line = 1;
-  let pending = ''; // text of the element being read
+  let pending: Buffer[] = []; // bytes of the element being read, from earlier chunks
   let startLine = 0;
   let inElement = false;
   let bytes = 0;
@@ -114,19 +116,30 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
   let element = 0; // 1-based number of the current top-level element: its place with the line, as
   // json.dump writes a whole array on one line
   const at = () => `${path}:${line} [element ${element}]`;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const s = chunk as string;
-    bytes += Buffer.byteLength(s);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const s = chunk as Buffer;
+    bytes += s.length;
     let from = 0; // start of the slice of s that belongs to the current element
+    let nl = -1; // the next line end at or after where a string was skipped from (s.length: none)
     for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 10) line++;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === 92) escaped = true; // backslash
-        else if (c === 34) inString = false;
+        // most bytes are inside strings: jump to the closing quote (memchr) instead of a step per byte
+        let j: number = escaped ? i + 1 : i; // escaped: s[i] follows a backslash that ended the last chunk
+        let q: number = s.indexOf(34, j);
+        while (q !== -1 && oddBackslashesBefore(s, q, j)) {
+          j = q + 1; // an escaped quote
+          q = s.indexOf(34, j);
+        }
+        const end = q === -1 ? s.length : q;
+        escaped = q === -1 && oddBackslashesBefore(s, s.length, j);
+        if (nl < i) nl = nextLineEnd(s, i);
+        for (; nl < end; nl = nextLineEnd(s, nl + 1)) line++; // a raw line end in a string is invalid JSON; the lines after it stay right
+        inString = q === -1;
+        i = end;
         continue;
       }
+      const c = s[i];
+      if (c === 10) line++;
       if (c === 34) {
         inString = true;
         if (depth === 1 && !scalar) {
@@ -142,18 +155,22 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
           element++;
           startLine = line;
           from = i;
-          pending = '';
+          pending = [];
         }
       } else if (c === 93 || c === 125) {
         depth--;
         if (depth === 1 && inElement) {
-          const text = pending + s.slice(from, i + 1);
+          const text = pending.length === 0 ? s.subarray(from, i + 1) : Buffer.concat([...pending, s.subarray(from, i + 1)]);
           inElement = false;
-          pending = '';
+          pending = [];
           const where = `${path}:${startLine} [element ${element}]`;
+          if (!isUtf8(text)) {
+            o.onBadRow?.(where, NOT_UTF8);
+            continue;
+          }
           let value: unknown;
           try {
-            value = JSON.parse(text);
+            value = JSON.parse(text.toString('utf8'));
           } catch (e) {
             o.onBadRow?.(where, `invalid JSON (${(e as Error).message})`);
             continue;
@@ -162,16 +179,29 @@ async function* readJsonArray(path: string, o: ReadOptions): AsyncGenerator<Corp
           else yield { value: value as Record<string, unknown>, where };
         } else if (depth === 0) closed = true;
       } else if (depth === 1 && c === 44) scalar = false;
-      else if (depth === 1 && c > 32 && c !== 0xfeff && !scalar) {
+      else if (depth === 1 && c > 32 && !scalar) {
         element++;
         o.onBadRow?.(at(), 'expected a JSON object'); // a number, true, false or null element
         scalar = true;
       }
     }
-    if (inElement) pending += s.slice(from);
+    if (inElement) pending.push(s.subarray(from));
     o.onBytes?.(bytes);
   }
   if (!closed) throw new UserError(`${path}:${line}: the JSON array is not closed (file cut short?)`);
+}
+
+/** The index of the next line end in s at or after k, or s.length when there is none. */
+function nextLineEnd(s: Buffer, k: number): number {
+  const n = s.indexOf(10, k);
+  return n === -1 ? s.length : n;
+}
+
+/** Whether an odd number of backslashes, from no earlier than s[from], ends just before s[at] (so s[at] is escaped). */
+function oddBackslashesBefore(s: Buffer, at: number, from: number): boolean {
+  let k = at;
+  while (k > from && s[k - 1] === 92) k--;
+  return (at - k) % 2 === 1;
 }
 
 /** BigInt cells (int64 columns) become numbers, so rows serialise as JSON. */

@@ -1,8 +1,11 @@
 // Streaming CSV reader for MiniMind v1's csv files (pretrain_data.csv: `text`; sft_data*.csv:
 // `history,q,a`), written by pandas: RFC 4180 quoting, fields may hold newlines and "" escapes.
 // Also parses v1's `history` cell, a Python list literal such as [['q1', 'a1'], ['q2', 'a2']].
-import { createReadStream } from '../io/fs.js';
+// A row with bytes that are not UTF-8 is a bad row ('not valid UTF-8'), found on the bytes before
+// they are decoded (data/lines.ts).
 import { assertReadableFile, JsonlOptions } from './jsonl.js';
+import { hasBom, lineChunks, lineSpans, NOT_UTF8 } from './lines.js';
+import { isUtf8 } from '../io/utf8.js';
 import { quoteUserText } from '../core/errors.js';
 
 export interface CsvRecord {
@@ -23,18 +26,22 @@ export async function* readCsv(path: string, options: JsonlOptions = {}): AsyncG
   let line = 1;
   let rowLine = 1;
   let first = true;
+  let notUtf8 = false; // a line of the row being read has bytes that are not UTF-8
   const finishRow = function* (): Generator<CsvRecord> {
     row.push(field);
     field = '';
     const cells = row;
     row = [];
-    if (cells.length === 1 && cells[0] === '') return; // blank line
+    const badBytes = notUtf8;
+    notUtf8 = false;
+    if (cells.length === 1 && cells[0] === '' && !badBytes) return; // blank line
     if (header === null) {
+      if (badBytes) throw new Error(`${path}:${rowLine}: the header row is ${NOT_UTF8}`);
       header = cells;
       return;
     }
-    if (cells.length !== header.length) {
-      const reason = `expected ${header.length} columns (${header.join(',')}), got ${cells.length}`;
+    if (badBytes || cells.length !== header.length) {
+      const reason = badBytes ? NOT_UTF8 : `expected ${header.length} columns (${header.join(',')}), got ${cells.length}`;
       if (options.skipBadLines) {
         options.onBadLine?.(path, rowLine, reason);
         return;
@@ -45,14 +52,7 @@ export async function* readCsv(path: string, options: JsonlOptions = {}): AsyncG
     header.forEach((h, i) => (value[h] = cells[i]));
     yield { value, line: rowLine };
   };
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  for await (const chunk of input) {
-    options.onBytes?.(input.bytesRead);
-    let s = chunk as string;
-    if (first) {
-      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
-      first = false;
-    }
+  const parse = function* (s: string): Generator<CsvRecord> {
     for (let i = 0; i < s.length; i++) {
       const c = s[i];
       if (inQuotes) {
@@ -81,6 +81,24 @@ export async function* readCsv(path: string, options: JsonlOptions = {}): AsyncG
         line++;
         rowLine = line;
       } else if (c !== '\r') field += c;
+    }
+  };
+  for await (const chunk of lineChunks(path, 1 << 20, options.onBytes)) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const from = first && hasBom(bytes) ? 3 : 0;
+    first = false;
+    if (isUtf8(bytes)) {
+      yield* parse(bytes.toString('utf8', from));
+      continue;
+    }
+    // line by line, each with its line end: a line belongs to the row being read when it starts
+    // (a row ends only at a line end), so that row is the bad one
+    const spans = lineSpans(bytes);
+    for (let i = 0; i < spans.length; i += 2) {
+      const start = i === 0 ? from : spans[i];
+      const end = i + 2 < spans.length ? spans[i + 2] : bytes.length;
+      if (!isUtf8(bytes.subarray(start, end))) notUtf8 = true;
+      yield* parse(bytes.toString('utf8', start, end));
     }
   }
   if (quoteSeen) inQuotes = false;

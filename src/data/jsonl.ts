@@ -1,8 +1,9 @@
 // Streaming jsonl reader: one JSON object per line, read with a bounded buffer so corpora larger
-// than memory work. A malformed line is an error naming the file and the 1-based line number;
-// with skipBadLines it is skipped and counted instead. Blank lines are ignored.
-import { createReadStream, existsSync, statSync } from '../io/fs.js';
-import { createInterface } from '../io/readline.js';
+// than memory work. A malformed line (invalid bytes included: not valid UTF-8) is an error naming
+// the file and the 1-based line number; with skipBadLines it is skipped and counted instead.
+// Blank lines are ignored.
+import { existsSync, statSync } from '../io/fs.js';
+import { NOT_UTF8, readLines } from './lines.js';
 import { quoteUserText, UserError } from '../core/errors.js';
 
 export interface JsonlOptions {
@@ -30,24 +31,21 @@ export function assertReadableFile(path: string): void {
 /** Yields each non-blank line of `path` parsed as a JSON object. */
 export async function* readJsonl(path: string, options: JsonlOptions = {}): AsyncGenerator<JsonlRecord> {
   assertReadableFile(path);
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  if (options.onBytes) input.on('data', () => options.onBytes!(input.bytesRead));
-  const rl = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const raw of rl) {
-    line++;
-    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // UTF-8 BOM
-    const r = parseJsonlLine(text);
-    if (r === null) continue;
-    if ('reason' in r) {
-      if (options.skipBadLines) {
-        options.onBadLine?.(path, line, r.reason);
-        continue;
+  for await (const lines of readLines(path, options.onBytes)) {
+    for (const text of lines) {
+      line++;
+      const r = text === null ? { reason: NOT_UTF8 } : parseJsonlLine(text);
+      if (r === null) continue;
+      if ('reason' in r) {
+        if (options.skipBadLines) {
+          options.onBadLine?.(path, line, r.reason);
+          continue;
+        }
+        throw new Error(`${path}:${line}: ${r.reason}`);
       }
-      rl.close();
-      throw new Error(`${path}:${line}: ${r.reason}`);
+      yield { value: r.value, line, raw: text! };
     }
-    yield { value: r.value, line, raw: text };
   }
 }
 

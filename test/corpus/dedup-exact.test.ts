@@ -1,15 +1,15 @@
 // Exact dedup's jsonl path (chunks of whole lines, parsed on worker threads, kept lines written back
-// as the bytes read) against the row-by-row reader every other command uses (readJsonl, readline's
-// line ends): the same lines with the same numbers, and the same kept rows, removed rows and
+// as the bytes read) against the row-by-row reader every other command uses (readJsonl), and the
+// line cutting of both (data/lines.ts) against node:readline: the same lines with the same numbers, and the same kept rows, removed rows and
 // unreadable counts, on a file with a BOM, CRLF and lone CR line ends, blank and bad lines,
 // multi-byte characters and lines longer than a chunk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readJsonl } from '../../src/data/jsonl.js';
-import { jsonlChunks, lineSpans } from '../../src/corpus/chunks.js';
+import { hasBom, lineChunks, lineSpans, readLines } from '../../src/data/lines.js';
 import { dedup } from '../../src/corpus/dedup.js';
 import { Rejects } from '../../src/corpus/rejects.js';
 import { UserError } from '../../src/core/errors.js';
@@ -39,35 +39,29 @@ function awkwardFile(): string {
 /** Each reason with its count and places, the file name left out. */
 const reasons = (r: Rejects, file: string) => [...r.reasons].map(([why, x]) => [why, x.count, x.where.map((w) => w.replace(join(dir, file), 'FILE:'))]);
 
-async function readlineLines(path: string): Promise<{ line: number; raw: string }[]> {
-  const out: { line: number; raw: string }[] = [];
-  for await (const r of readJsonl(path, { skipBadLines: true, onBadLine: () => {} })) out.push({ line: r.line, raw: r.raw });
+/** The lines node:readline reads from the decoded file (the reference for line ends), the BOM left out. */
+async function readlineLines(path: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const l of createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity })) out.push(out.length === 0 ? l.replace(/^\uFEFF/, '') : l);
   return out;
 }
 
-test('jsonlChunks + lineSpans cut the same lines as readline, at any chunk size', async () => {
+test('lineChunks + lineSpans, and readLines, cut the same lines as readline, at any chunk size', async () => {
   const path = join(dir, 'awkward.jsonl');
   writeFileSync(path, awkwardFile());
   const want = await readlineLines(path);
+  assert.equal(want.length, 11);
+  const lines: (string | null)[] = [];
+  for await (const chunk of readLines(path)) lines.push(...chunk);
+  assert.deepEqual(lines, want);
   for (const size of [1, 7, 16, 64, 1 << 20]) {
-    const got: { line: number; raw: string }[] = [];
-    let before = 0;
+    const got: string[] = [];
     let first = true;
-    for await (const bytes of jsonlChunks(path, size)) {
+    for await (const bytes of lineChunks(path, size)) {
       const spans = lineSpans(bytes);
-      if (first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) spans[0] += 3;
+      if (first && hasBom(bytes)) spans[0] += 3;
       first = false;
-      for (let i = 0; i < spans.length / 2; i++) {
-        const raw = Buffer.from(bytes.subarray(spans[2 * i], spans[2 * i + 1])).toString('utf8');
-        if (raw.trim() === '') continue;
-        try {
-          const v = JSON.parse(raw);
-          if (v !== null && typeof v === 'object' && !Array.isArray(v)) got.push({ line: before + i + 1, raw });
-        } catch {
-          // a bad line: readJsonl skips it too
-        }
-      }
-      before += spans.length / 2;
+      for (let i = 0; i < spans.length; i += 2) got.push(Buffer.from(bytes.subarray(spans[i], spans[i + 1])).toString('utf8'));
     }
     assert.deepEqual(got, want, `chunk size ${size}`);
   }
@@ -99,7 +93,7 @@ test('the exact worker gives the same keys on worker threads as on this one', as
   for (const threads of [1, 2]) {
     const source = async function* () {
       let first = true;
-      for await (const bytes of jsonlChunks(path, 256)) {
+      for await (const bytes of lineChunks(path, 256)) {
         yield [{ bytes, first }];
         first = false;
       }

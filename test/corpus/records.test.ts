@@ -41,6 +41,36 @@ test('a JSON array is read element by element; a bad element is counted with its
   assert.deepEqual([...rejects.reasons.values()].map((r) => r.where[0]).sort(), [`${f}:5 [element 3]`, `${f}:6 [element 4]`]);
 });
 
+test('a JSON array across 1 MB read chunks: strings of backslashes and quotes, cut anywhere, read as JSON.parse reads the file', async () => {
+  // the scanner jumps from quote to quote; a chunk end inside a run of backslashes must carry over
+  // (brackets in the strings: a quote taken for a string's end would show)
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pieces = ['\\', '\\', '"', 'x', '汉', '\\"', '{', ']'];
+  const texts = Array.from({ length: 1500 }, () => Array.from({ length: 400 + Math.floor(rand() * 400) }, () => pieces[Math.floor(rand() * pieces.length)]).join(''));
+  const body = '[\n' + texts.map((t) => JSON.stringify({ text: t })).join(',\n') + '\n]\n';
+  // pad the file so that the first chunk (1 MB) ends on the backslash of an escaped quote, then of
+  // an escaped backslash: the last such pairs before 1 MB, found byte by byte
+  const bytes = Buffer.from(body);
+  assert.ok(bytes.length > 1 << 20);
+  const lastEscape = new Map<number, number>(); // escaped byte -> where its backslash is
+  for (let i = 0, inString = false; i < 1 << 20; i++) {
+    if (!inString) inString = bytes[i] === 34;
+    else if (bytes[i] === 92) lastEscape.set(bytes[++i], i - 1);
+    else inString = bytes[i] !== 34;
+  }
+  const pads = [0, ...[34, 92].map((c) => (1 << 20) - 1 - lastEscape.get(c)!)];
+  for (const pad of pads) {
+    const f = join(dir, `chunks-${pad}.json`);
+    writeFileSync(f, ' '.repeat(pad) + body);
+    const rejects = new Rejects();
+    const got = await all(f, rejects);
+    assert.equal(rejects.total, 0, `pad ${pad}`);
+    assert.deepEqual(got.map((r) => r.value.text), texts, `pad ${pad}`);
+    assert.equal(got[1499].where, `${f}:1501 [element 1500]`);
+  }
+});
+
 test('top-level numbers, strings and literals in a JSON array are one bad row each', async () => {
   const f = join(dir, 'scalars.json');
   writeFileSync(f, '[123, "a [string] {x}", true, null, {"text": "ok"}, -4.5e3]');
