@@ -20,6 +20,7 @@ import { MiniMindForCausalLM } from '../model/model.js';
 import { fromFloat32, readSafetensors, serializeSafetensors, toFloat32, writeFileAtomic, type HostTensor } from './safetensors.js';
 import { readPth } from './pth.js';
 import { writeError } from '../core/write-file.js';
+import { quoteUserText } from '../core/errors.js';
 import { canonicalPath, makeFolder } from '../core/paths.js';
 import { checkFitsF16 } from './halfFloat.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -346,6 +347,9 @@ export function readFolderWeights(dir: string, problems: string[]): Map<string, 
       if (!map) throw new Error(`${index}: no weight_map`);
       const out = new Map<string, HostTensor>();
       for (const shard of new Set(Object.values(map))) {
+        // shards are files of the folder (model-00001-of-00002.safetensors): a name that leaves it
+        // would have the loader open any file of the machine (a device, a pipe, /etc/passwd)
+        if (typeof shard !== 'string' || path.basename(shard) !== shard || shard === '..' || shard === '.') throw new Error(`${index}: shard ${quoteUserText(JSON.stringify(shard))} is not a file name in the folder; the file is damaged or hostile`);
         const p = path.join(dir, shard);
         if (!fs.existsSync(p)) { problems.push(`missing file: ${p} (listed in model.safetensors.index.json)`); continue; }
         for (const [k, t] of readSafetensors(p).tensors) out.set(k, t);

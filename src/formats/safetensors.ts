@@ -64,6 +64,8 @@ export function typedView(dtype: StDType, buf: ArrayBufferLike, byteOffset: numb
 
 /** Whole file into one Buffer (works past readFileSync's 2 GiB limit). */
 export function readWholeFile(file: string): Buffer {
+  // (opening a named pipe would wait for a writer for ever; a device has no size)
+  if (!fs.statSync(file).isFile()) throw new Error(`${file}: not a regular file`);
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;

@@ -364,6 +364,10 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
   writeFileSync(at('raises', 'tokenizer_config.json'), JSON.stringify({ ...tc, chat_template: "{{ raise_exception('System role not supported') }}" }));
   writeFileSync(at('content123.jsonl'), jsonl([{ conversations: [{ role: 'user', content: 123 }, { role: 'assistant', content: 'x' }] }]));
   writeFileSync(at('blank.txt'), '\n  \n\t\n');
+  // a sharded folder whose index names a file outside it
+  mkdirSync(at('shard-outside'));
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(at('model', f), at('shard-outside', f));
+  writeFileSync(at('shard-outside', 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { 'model.embed_tokens.weight': '../model/model.safetensors' } }));
   writeFileSync(at('letters.txt'), 'a\nb\nc\n');
 
   const fp16 = /tensor model\.layers\.0\.mlp\.down_proj\.weight holds 70000 \(in magnitude\), beyond fp16's largest value 65504; save as bf16 or fp32/;
@@ -381,6 +385,7 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [sftArgs(['--init-from', 'big-weight', '--save-dtype', 'fp16']), fp16],
     [['dpo', '--data', 'dpo.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
     [['grpo', '--data', 'sft.jsonl', '--init-from', 'big-weight', '--save-dtype', 'fp16', '--out', 'new-run'], fp16],
+    [['generate', '--model', 'shard-outside', '--prompt', 'hi'], /shard-outside\/model\.safetensors\.index\.json: shard "\.\.\/model\/model\.safetensors" is not a file name in the folder; the file is damaged or hostile/],
     [['generate', '--model', 'nan-weights', '--prompt', 'hi'], /the weights hold NaN: model\.layers\.0\.self_attn\.q_proj\.weight\[0\]/],
     // a message of several lines joined into one (once 'folder truncated:; truncated/model.safetensors')
     [['generate', '--model', 'truncated', '--prompt', 'hi'], /^minimind: cannot load model folder truncated; truncated\/model\.safetensors: /],

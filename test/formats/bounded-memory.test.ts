@@ -70,6 +70,13 @@ test('a .pth that views one stored tensor transposed 300 times is refused before
   assert.equal(child(`readPth(${JSON.stringify(file)})`).message, 'no error');
 });
 
+test('a weights file that is a named pipe is refused, not waited on for ever', () => {
+  const fifo = join(W, 'weights.pth');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  refused('named pipe', child(`readPth(${JSON.stringify(fifo)})`), /weights\.pth: not a regular file/);
+  rmSync(fifo);
+});
+
 test('zip bombs: 1 GiB of zeros in a 1 MB .pth stops at the declared size, an impossible declaration is refused unread', () => {
   const small = join(W, 'bomb-small.pth');
   writeFileSync(small, deflateBombPth(1 << 30, 1000));
