@@ -204,8 +204,21 @@ function oddBackslashesBefore(s: Buffer, at: number, from: number): boolean {
   return (at - k) % 2 === 1;
 }
 
-/** BigInt cells (int64 columns) become numbers, so rows serialise as JSON. */
+/** A string cell whose bytes are not UTF-8 (hyparquet's own parser reads them as U+FFFD; pyarrow raises): its row is unreadable. */
+const NOT_UTF8_CELL = Symbol(NOT_UTF8);
+const utf8 = new TextDecoder('utf-8', { fatal: true }); // one pass: as fast as hyparquet's decoder on valid text
+function stringFromBytes(bytes: Uint8Array | undefined): string | symbol | undefined {
+  if (!bytes) return bytes;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return NOT_UTF8_CELL;
+  }
+}
+
+/** BigInt cells (int64 columns) become numbers, so rows serialise as JSON; a cell that is not UTF-8 throws NOT_UTF8_CELL. */
 function plain(v: unknown): unknown {
+  if (v === NOT_UTF8_CELL) throw NOT_UTF8_CELL;
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(plain);
   if (v instanceof Date) return v.toISOString();
@@ -232,11 +245,22 @@ async function* readParquet(path: string, o: ReadOptions): AsyncGenerator<Corpus
     const rowEnd = rowStart + Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
-      rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors });
+      rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors, parsers: { stringFromBytes } });
     } catch (e) {
       throw new UserError(`${path}: rows ${rowStart + 1}-${rowEnd}: cannot decode (${(e as Error).message})`);
     }
-    for (let i = 0; i < rows.length; i++) yield { value: plain(rows[i]) as Record<string, unknown>, where: `${path}:row ${rowStart + i + 1}` };
+    for (let i = 0; i < rows.length; i++) {
+      const where = `${path}:row ${rowStart + i + 1}`;
+      let value: unknown;
+      try {
+        value = plain(rows[i]);
+      } catch (e) {
+        if (e !== NOT_UTF8_CELL) throw e;
+        o.onBadRow?.(where, NOT_UTF8);
+        continue;
+      }
+      yield { value: value as Record<string, unknown>, where };
+    }
     rowStart = rowEnd;
     o.onBytes?.(Math.round((file.byteLength * rowStart) / Math.max(1, Number(metadata.num_rows))));
   }

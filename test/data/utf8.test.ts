@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readJsonl } from '../../src/data/jsonl.js';
@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mm-utf8-'));
 const at = (p: string) => join(dir, p);
 const cli = resolve('dist/src/cli/main.js');
 const TOK = resolve('../shared/data/minimind-tokenizer/head');
-const PY = existsSync('.venv/bin/python') ? '.venv/bin/python' : 'python3';
+const PY = '.venv/bin/python';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 const line1 = b('{"text": "第一行: the first line is fine"}');
@@ -77,7 +77,7 @@ test('readJsonl (the stages): file:line, or skipped and counted with skipBadLine
   }, /big\.jsonl:5001: not valid UTF-8/);
 });
 
-test('txt, csv and JSON arrays: the row with invalid bytes is unreadable at its place, the others read', async () => {
+test('txt, csv, JSON arrays and parquet: the row with invalid bytes is unreadable at its place, the others read', async () => {
   writeFileSync(at('bad.txt'), Buffer.concat([b('first line\n'), Buffer.from([0x78, 0xff, 0x0a]), b('third \ufffd line\n')]));
   writeFileSync(at('bad.csv'), Buffer.concat([b('\ufefftext,n\n"first, quoted",1\n'), Buffer.from([0x22, 0x61, 0x0a, 0xc3, 0x22, 0x2c, 0x32, 0x0a]), b('third \ufffd,3\n')]));
   writeFileSync(at('bad.json'), Buffer.concat([b('[\n  {"text": "one"},\n  {"text": "tw'), Buffer.from([0xc3]), b('o"},\n  {"text": "three \ufffd"}\n]\n')]));
@@ -93,6 +93,13 @@ test('txt, csv and JSON arrays: the row with invalid bytes is unreadable at its 
     assert.deepEqual(got, texts, name);
     assert.deepEqual(reasons(rejects), [['not valid UTF-8', 1, [where]]], name);
   }
+  // parquet: a string cell that is not UTF-8 (tools/corpus/parquet_fixture.py; pyarrow raises UnicodeDecodeError on it)
+  const parquet = resolve('test/fixtures/corpus/bad-utf8.parquet');
+  const rejects = new Rejects();
+  const got = [];
+  for await (const r of readInputs([parquet], rejects)) got.push(r.value);
+  assert.deepEqual(got, [{ text: 'first row', id: 1 }, { text: 'a real \ufffd replacement character stays', id: 3 }]);
+  assert.deepEqual([...rejects.reasons].map(([why, x]) => [why, x.count, x.where]), [['not valid UTF-8', 1, [`${parquet}:row 2`]]]);
   // the csv reader of the stages (MiniMind v1's csv files): file:line, as a wrong column count
   await assert.rejects(async () => {
     for await (const _ of readCsv(at('bad.csv')));

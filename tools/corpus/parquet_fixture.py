@@ -23,6 +23,15 @@ conversations[3].insert(0, {"role": "system", "content": "你是助手"})
 chat_table = pa.table({"conversations": conversations})
 pq.write_table(chat_table, os.path.join(out, "chat.parquet"), compression="gzip")
 
+# a string column whose second value is not UTF-8 (from_buffers skips the check that pa.array makes):
+# pyarrow writes it, and reading it back raises UnicodeDecodeError, as our reader refuses that row
+values = [b"first row", b"cut \xe6\xb1 short", "a real \ufffd replacement character stays".encode()]
+offsets = [0]
+for v in values:
+    offsets.append(offsets[-1] + len(v))
+bad = pa.StringArray.from_buffers(len(values), pa.py_buffer(pa.array(offsets, pa.int32()).buffers()[1]), pa.py_buffer(b"".join(values)))
+pq.write_table(pa.table({"text": bad, "id": [1, 2, 3]}), os.path.join(out, "bad-utf8.parquet"))
+
 for name in ["text", "chat"]:
     rows = pq.read_table(os.path.join(out, f"{name}.parquet")).to_pylist()
     with open(os.path.join(out, f"{name}.parquet.expected.jsonl"), "w", encoding="utf-8") as f:
