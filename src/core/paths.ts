@@ -3,7 +3,7 @@
 // removed the model it was training. Every command that writes checks its output against each of
 // its inputs here, comparing real paths (symlinks resolved, `./a` = `a`) and the identity (device
 // and inode) of what exists, before it touches anything.
-import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync } from '../io/fs.js';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmdirSync, statSync } from '../io/fs.js';
 import { basename, dirname, join, resolve } from '../io/path.js';
 import { UserError } from './errors.js';
 
@@ -19,18 +19,41 @@ export function canonicalPath(p: string, links = 0): string {
   return parent === abs ? abs : join(canonicalPath(parent, links), basename(abs));
 }
 
+/** A folder makeFolder made, with the parents it made for it. */
+export interface MadeFolder {
+  /** Where the folder is (through a symlink: where the link pointed). */
+  path: string;
+  /**
+   * Removes again, innermost first, the folders it made that are empty (a/b/run, a/b, a/ for
+   * a/b/run when a/ was missing), for a command that failed: a parent another command has written
+   * into meanwhile (two runs started into a new runs/sweep/) stays.
+   */
+  remove(): void;
+}
+
 /**
  * Makes the folder `dir` with its missing parents (through a symbolic link to a folder still to be
- * made: where the link points). Returns the outermost folder it made, for a command that fails to
- * remove again (a/ for a/b/run when a/ was missing), or null when `dir` was there.
+ * made: where the link points); null when `dir` was there.
  */
-export function makeFolder(dir: string): string | null {
+export function makeFolder(dir: string): MadeFolder | null {
   if (existsSync(dir)) return null;
-  const target = canonicalPath(dir);
-  let top = target;
+  const path = canonicalPath(dir);
+  let top = path;
   while (!existsSync(dirname(top)) && dirname(top) !== top) top = dirname(top);
-  mkdirSync(target, { recursive: true });
-  return top;
+  mkdirSync(path, { recursive: true });
+  return {
+    path,
+    remove() {
+      for (let p = path; ; p = dirname(p)) {
+        try {
+          rmdirSync(p);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // not empty: it, and what holds it, stay
+        }
+        if (p === top) return;
+      }
+    },
+  };
 }
 
 const inside = (child: string, parent: string) => child.startsWith(parent.endsWith('/') ? parent : parent + '/');

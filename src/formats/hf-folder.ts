@@ -321,7 +321,8 @@ export function saveModelFolder(dir: string, model: MiniMindForCausalLM, opts: {
     for (const [f, data] of all) writeFileAtomic(path.join(tmp, f), data);
     fs.renameSync(tmp, target);
   } catch (e) {
-    fs.rmSync(made ?? tmp, { recursive: true, force: true }); // a failed save leaves nothing behind
+    fs.rmSync(tmp, { recursive: true, force: true }); // a failed save leaves nothing behind
+    made?.remove();
     throw writeError(e, dir);
   }
 }

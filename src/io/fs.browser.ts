@@ -132,6 +132,13 @@ export function rmSync(path: string, options?: { recursive?: boolean; force?: bo
   if (p === '/') folders.add('/');
 }
 
+export function rmdirSync(path: string): void {
+  const p = resolve(path);
+  if (!folders.has(p)) fail(files.has(p) ? 'ENOTDIR' : 'ENOENT', 'rmdir', path);
+  if (readdirSync(p).length > 0) fail('ENOTEMPTY', 'rmdir', path);
+  folders.delete(p);
+}
+
 export function unlinkSync(path: string): void {
   if (!files.delete(resolve(path))) fail('ENOENT', 'unlink', path);
 }

@@ -4,5 +4,5 @@
 // so that everything below the command line also runs in a browser tab.
 export {
   appendFileSync, closeSync, createReadStream, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync,
-  readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync,
+  readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';

@@ -138,7 +138,11 @@ export class Tokenizer {
       writeFileAtomic(join(dir, 'tokenizer.json'), stringifyTokenizerJson(this.json));
       writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
     } catch (e) {
-      if (created) rmSync(created, { recursive: true, force: true }); // a failed save leaves nothing behind
+      if (created) {
+        // a failed save leaves nothing behind
+        for (const f of ['tokenizer.json', 'tokenizer_config.json']) rmSync(join(created.path, f), { force: true });
+        created.remove();
+      }
       throw e;
     }
   }

@@ -128,7 +128,7 @@ function killedBeforeCheckpoint(dir: string, earlier: string[]): string {
  */
 export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?: boolean; hasCheckpoint: (dir: string) => boolean; log?: (message: string) => void }): RunFolder {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a folder; choose another --out`);
-  const created = makeFolder(dir); // removed again when the run fails before its first checkpoint
+  const created = makeFolder(dir); // removed again when the run fails before its first checkpoint (the folder is ours: locked)
   const lock = takeLock(dir);
   let earlier: string[];
   try {
@@ -146,7 +146,7 @@ export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?
     }
   } catch (e) {
     rmSync(lock, { force: true });
-    if (created) rmSync(created, { recursive: true, force: true });
+    if (created) rmSync(created.path, { recursive: true, force: true }), created.remove();
     throw e;
   }
   const hadCache = existsSync(join(dir, 'cache'));
@@ -184,7 +184,7 @@ export function claimRunFolder(dir: string, opts: { resume?: boolean; overwrite?
         const ownCheckpoint = !aside && earlier.length === 0 && opts.hasCheckpoint(dir);
         if (aside) restoreEarlier(dir);
         else if (earlier.length === 0 && !ownCheckpoint) {
-          if (created) rmSync(created, { recursive: true, force: true });
+          if (created) rmSync(created.path, { recursive: true, force: true }), created.remove();
           else for (const n of RUN_OUTPUTS) rmSync(join(dir, n), { recursive: true, force: true });
         }
         if (!hadCache && !ownCheckpoint) rmSync(join(dir, 'cache'), { recursive: true, force: true });

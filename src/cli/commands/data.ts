@@ -1,11 +1,11 @@
 // `minimind data stats | convert | clean | dedup | mix | split | tokenize`: flags -> the library
 // calls in src/corpus. Each prints a summary (rows in, rows out, a count per rejection reason with
 // its first places) and never writes over one of its inputs.
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliError, numberFlag, parseFlags, requireFlag, type FlagSpec } from '../args.js';
 import { refuseExisting, removeTempsOnSignal } from '../outputs.js';
-import { makeFolder, refuseOverlap } from '../../core/paths.js';
+import { makeFolder, refuseOverlap, type MadeFolder } from '../../core/paths.js';
 import { Progress } from '../progress.js';
 import type { ByteProgress } from '../../corpus/records.js';
 import type { Rejects } from '../../corpus/rejects.js';
@@ -50,15 +50,15 @@ export async function run(argv: string[]): Promise<void> {
   try {
     await cmd.run(p.positionals, p.values);
   } catch (e) {
-    for (const f of madeFolders.splice(0)) rmSync(f, { recursive: true, force: true }); // a failed command writes nothing
+    for (const f of madeFolders.splice(0)) f.remove(); // a failed command leaves no folder it made
     throw e;
   } finally {
     restore();
   }
 }
 
-/** The outermost folders makeParent created (a/ for a/b/out.jsonl when a/ was missing). */
-const madeFolders: string[] = [];
+/** The folders makeParent made (a/b/ and a/ for a/b/out.jsonl when a/ was missing). */
+const madeFolders: MadeFolder[] = [];
 
 /** Makes the folder an output goes into, remembering what it made so that a failure removes it again. */
 function makeParent(path: string): void {
