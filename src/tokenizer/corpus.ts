@@ -6,30 +6,54 @@
 //             feeds its trainer, so the same file gives the same words).
 import { closeSync, openSync, readSync, statSync } from '../io/fs.js';
 import { extname } from '../io/path.js';
+import { isUtf8 } from '../io/utf8.js';
+import { NOT_UTF8 } from '../data/lines.js';
+import { UserError } from '../core/errors.js';
 
 const CHUNK = 4 << 20;
 
-/** Yields the lines of a file (each with its '\n' when it has one), reading chunkBytes (4 MB) at a time. */
+/**
+ * Yields the lines of a file (each with its '\n' when it has one), reading chunkBytes (4 MB) at a
+ * time. Bytes that are not UTF-8 are an error naming the file and line (as HF tokenizers and
+ * MiniMind's train_tokenizer.py refuse them), found on the bytes before they are decoded.
+ */
 export function* readLines(path: string, onBytes?: (n: number) => void, chunkBytes = CHUNK): Generator<string> {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(chunkBytes);
-    const dec = new TextDecoder('utf-8', { ignoreBOM: true });
-    let rest = '';
+    const pending: Buffer[] = []; // bytes of a line not ended yet (copies: buf is reused)
+    let line = 0;
+    const check = (bytes: Buffer) => {
+      if (!isUtf8(bytes)) throw new UserError(`${path}:${line}: ${NOT_UTF8}`);
+    };
     for (;;) {
       const n = readSync(fd, buf, 0, chunkBytes, null);
       if (n === 0) break;
       onBytes?.(n);
-      const text = rest + dec.decode(buf.subarray(0, n), { stream: true });
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        yield text.slice(start, nl + 1);
-        start = nl + 1;
+      const chunk = buf.subarray(0, n);
+      const last = chunk.lastIndexOf(10);
+      if (last === -1) {
+        pending.push(Buffer.from(chunk)); // a line longer than a chunk: joined once it ends
+        continue;
       }
-      rest = text.slice(start);
+      const data = pending.length > 0 ? Buffer.concat([...pending.splice(0), chunk]) : chunk;
+      const cut = data.length - (n - last - 1); // after the last '\n'
+      const valid = isUtf8(data.subarray(0, cut)); // one check for the chunk; line by line only when it fails
+      for (let start = 0; start < cut; ) {
+        const end = data.indexOf(10, start) + 1;
+        line++;
+        if (!valid) check(data.subarray(start, end));
+        yield data.toString('utf8', start, end);
+        start = end;
+      }
+      if (cut < data.length) pending.push(Buffer.from(data.subarray(cut)));
     }
-    rest += dec.decode();
-    if (rest.length > 0) yield rest;
+    if (pending.length > 0) {
+      const rest = Buffer.concat(pending);
+      line++;
+      check(rest);
+      yield rest.toString('utf8');
+    }
   } finally {
     closeSync(fd);
   }
