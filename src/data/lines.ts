@@ -34,6 +34,18 @@ export async function* readLines(path: string, onBytes?: (bytes: number) => void
   }
 }
 
+/** The 1-based number of the first line (lines end at \n) whose bytes are not UTF-8, or 0 when all are; for files read whole. */
+export function firstLineNotUtf8(bytes: Uint8Array): number {
+  if (isUtf8(bytes)) return 0;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let start = 0, line = 1; ; line++) {
+    const nl = b.indexOf(10, start);
+    const end = nl === -1 ? b.length : nl;
+    if (!isUtf8(b.subarray(start, end))) return line;
+    start = end + 1;
+  }
+}
+
 /** Whether the bytes start with a UTF-8 byte order mark (EF BB BF). */
 export function hasBom(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;

@@ -2,6 +2,7 @@
 // one document per line in MiniMind's pretraining format ({"text": ...}).
 import { readFileSync } from 'node:fs';
 import { assertReadableFile, readJsonl } from '../data/jsonl.js';
+import { firstLineNotUtf8, NOT_UTF8 } from '../data/lines.js';
 import { UserError } from '../core/errors.js';
 
 export async function readDocuments(path: string): Promise<string[]> {
@@ -11,7 +12,10 @@ export async function readDocuments(path: string): Promise<string[]> {
     throw new UserError((e as Error).message);
   }
   if (!path.endsWith('.jsonl')) {
-    const text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    const bad = firstLineNotUtf8(bytes); // as readJsonl: refused, not read with U+FFFD
+    if (bad > 0) throw new UserError(`${path}:${bad}: ${NOT_UTF8}`);
+    const text = bytes.toString('utf8');
     return [text.charCodeAt(0) === 0xfeff ? text.slice(1) : text];
   }
   const docs: string[] = [];

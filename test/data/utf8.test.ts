@@ -15,6 +15,7 @@ import { readCsv } from '../../src/data/csv.js';
 import { readLines } from '../../src/data/lines.js';
 import { readInputs } from '../../src/corpus/records.js';
 import { Rejects } from '../../src/corpus/rejects.js';
+import { readDocuments } from '../../src/eval/documents.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mm-utf8-'));
 const at = (p: string) => join(dir, p);
@@ -77,7 +78,7 @@ test('readJsonl (the stages): file:line, or skipped and counted with skipBadLine
   }, /big\.jsonl:5001: not valid UTF-8/);
 });
 
-test('txt, csv, JSON arrays and parquet: the row with invalid bytes is unreadable at its place, the others read', async () => {
+test('txt, csv, JSON arrays, parquet and perplexity documents: the row with invalid bytes is unreadable at its place, the others read', async () => {
   writeFileSync(at('bad.txt'), Buffer.concat([b('first line\n'), Buffer.from([0x78, 0xff, 0x0a]), b('third \ufffd line\n')]));
   writeFileSync(at('bad.csv'), Buffer.concat([b('\ufefftext,n\n"first, quoted",1\n'), Buffer.from([0x22, 0x61, 0x0a, 0xc3, 0x22, 0x2c, 0x32, 0x0a]), b('third \ufffd,3\n')]));
   writeFileSync(at('bad.json'), Buffer.concat([b('[\n  {"text": "one"},\n  {"text": "tw'), Buffer.from([0xc3]), b('o"},\n  {"text": "three \ufffd"}\n]\n')]));
@@ -100,6 +101,8 @@ test('txt, csv, JSON arrays and parquet: the row with invalid bytes is unreadabl
   for await (const r of readInputs([parquet], rejects)) got.push(r.value);
   assert.deepEqual(got, [{ text: 'first row', id: 1 }, { text: 'a real \ufffd replacement character stays', id: 3 }]);
   assert.deepEqual([...rejects.reasons].map(([why, x]) => [why, x.count, x.where]), [['not valid UTF-8', 1, [`${parquet}:row 2`]]]);
+  // a perplexity document (.txt, read whole)
+  await assert.rejects(readDocuments(at('bad.txt')), /bad\.txt:2: not valid UTF-8/);
   // the csv reader of the stages (MiniMind v1's csv files): file:line, as a wrong column count
   await assert.rejects(async () => {
     for await (const _ of readCsv(at('bad.csv')));
