@@ -124,7 +124,8 @@ function runChild(argv: string[], logPath: string, print: (line: string) => void
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    // The caller's abort (the CLI's SIGTERM) is passed on to the stage, which saves and exits.
+    // The caller's abort (the CLI's SIGTERM) is passed on to the stage, which quits at once with
+    // exit code 143 (src/cli/stage.ts), its last complete checkpoint kept for a rerun to resume.
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort);
     child.on('error', reject);
