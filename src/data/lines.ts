@@ -1,5 +1,6 @@
-// Text files (jsonl, txt) line by line, read as bytes: every data reader's lines come from here.
-// Line ends are readline's: \n, \r\n, or a lone \r. Each line's bytes are checked as UTF-8 before
+// Text files (jsonl, txt, csv) line by line, read as bytes: the data readers' lines come from here
+// (the tokenizer trainer's reader, tokenizer/corpus.ts, cuts at \n only and keeps line ends, as HF
+// tokenizers do). Line ends are readline's: \n, \r\n, or a lone \r. Each line's bytes are checked as UTF-8 before
 // they are decoded, so a file with invalid bytes is refused line by line as MiniMind's Python
 // scripts refuse it (UnicodeDecodeError), instead of being read with U+FFFD in their place; a real
 // U+FFFD in the file (bytes EF BF BD) is valid text. Exact dedup takes the chunks of whole lines
@@ -38,11 +39,11 @@ export async function* readLines(path: string, onBytes?: (bytes: number) => void
 export function firstLineNotUtf8(bytes: Uint8Array): number {
   if (isUtf8(bytes)) return 0;
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let start = 0, line = 1; ; line++) {
+  for (let line = 1, start = 0; ; line++) {
     const nl = b.indexOf(10, start);
-    const end = nl === -1 ? b.length : nl;
-    if (!isUtf8(b.subarray(start, end))) return line;
-    start = end + 1;
+    if (!isUtf8(b.subarray(start, nl === -1 ? b.length : nl))) return line;
+    if (nl === -1) return 0; // not reached: a \n (ASCII) never joins the bytes around it into valid UTF-8
+    start = nl + 1;
   }
 }
 
