@@ -3,7 +3,7 @@
 // never runs its finally blocks, so the command line's signal handler (cli/outputs.ts
 // removeTempsOnSignal) removes what is listed here; without it an interrupted `minimind data`
 // command left its half-written `.out.jsonl.tmp-PID` (as large as the output had grown) behind.
-import { readdirSync, rmSync } from '../io/fs.js';
+import { readdirSync, rmSync, statSync } from '../io/fs.js';
 import { basename, dirname, join } from '../io/path.js';
 import { process } from '../io/process.js';
 
@@ -49,4 +49,30 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as { code?: string }).code === 'EPERM';
   }
+}
+
+/**
+ * The folder a save killed between its two renames left for `path` (train/atomic.ts
+ * writeFolderAtomic moves the old folder to `<path>.old-<pid>`, then renames the new one in): the
+ * newest such folder of a dead process when `path` itself is missing, else null.
+ */
+export function leftBySwap(path: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return null;
+  }
+  const prefix = `${basename(path)}.old-`;
+  const left = names
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)) && !alive(Number(n.slice(prefix.length))))
+    .map((n) => join(dirname(path), n))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return left[0] ?? null;
+}
+
+/** For a "not found" message about `path`: where a save stopped mid-swap left it, and how to put it back ('' when nothing was left). */
+export function swapHint(path: string): string {
+  const left = leftBySwap(path);
+  return left ? ` (a save stopped between two renames left the previous one in ${left}; put it back with: mv '${left}' '${path}')` : '';
 }

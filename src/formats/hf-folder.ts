@@ -28,6 +28,7 @@ import { FINGERPRINT_KEY, tokenizerFingerprint } from './tokenizer-check.js';
 import { convertPthStateDict } from './import-pth.js';
 import { configFieldsFromQwen2Moe, fromQwen2MoeTensors, isQwen2MoeLike, qwen2MoeConfigFields, toQwen2MoeTensors } from './qwen2-moe.js';
 import { process } from '../io/process.js';
+import { swapHint } from '../core/temp-paths.js';
 
 export type HfArchitecture = 'LlamaForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM' | 'Qwen2MoeForCausalLM' | 'MiniMindForCausalLM';
 export const SUPPORTED_ARCHITECTURES: HfArchitecture[] = ['LlamaForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'Qwen2MoeForCausalLM', 'MiniMindForCausalLM'];
@@ -404,7 +405,7 @@ export function loadModelFolder(dir: string): { model: MiniMindForCausalLM; conf
     throw new Error(`cannot load model folder ${dir}:\n  ${problems.join('\n  ')}`);
   };
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    problems.push('the folder does not exist');
+    problems.push(`the folder does not exist${swapHint(dir)}`);
     fail();
   }
   const cfgPath = path.join(dir, 'config.json');

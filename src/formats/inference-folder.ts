@@ -15,6 +15,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadLora } from '../train/lora-adapter.js';
 import { loadModelFolder, readGenerationConfig } from './hf-folder.js';
 import { checkTokenizerForModel } from './tokenizer-check.js';
+import { swapHint } from '../core/temp-paths.js';
 
 /** Sampling settings a model folder asks for (generation_config.json), every field resolved. */
 export interface GenerationDefaults {
@@ -44,7 +45,7 @@ export interface InferenceFolder {
  * LoRA folder applied unmerged; opts.weights: the weight storage (fp32 when absent).
  */
 export function loadInferenceFolder(dir: string, opts: { adapter?: string; weights?: WeightFormat } = {}): InferenceFolder {
-  if (!existsSync(dir)) throw new UserError(`model folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new UserError(`model folder not found: ${dir}${swapHint(dir)}`);
   if (!statSync(dir).isDirectory()) throw new UserError(`${dir} is a file, not a model folder (config.json, model.safetensors, tokenizer.json)`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${dir} has no tokenizer.json (generation needs the tokenizer next to the weights)`);
   if (opts.adapter !== undefined && !existsSync(opts.adapter)) throw new UserError(`adapter folder not found: ${opts.adapter}`);

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join } from '../io/path.js';
 import { fsyncPath, writeError, writeFileAtomic } from '../core/write-file.js';
 import { process } from '../io/process.js';
+import { leftBySwap } from '../core/temp-paths.js';
 
 export { writeFileAtomic };
 
@@ -33,6 +34,9 @@ export async function fillTempDir(tmp: string, fill: (dir: string) => Promise<vo
  * first and deleted only once the new one is in place. Both training loops save through it.
  */
 export async function writeFolderAtomic(dir: string, write: (tmp: string) => void | Promise<void>): Promise<void> {
+  // a save of ours killed between the two renames below left the old folder aside: back first
+  const left = existsSync(dir) ? null : leftBySwap(dir);
+  if (left) renameSync(left, dir);
   const tmp = `${dir}.tmp-${process.pid}`;
   await fillTempDir(tmp, write);
   const old = `${dir}.old-${process.pid}`;

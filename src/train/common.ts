@@ -22,6 +22,7 @@ import { autoBatch } from './auto-batch.js';
 import { memorySizeOption, type ModelOptions, type ResolvedStage, type StageOptions } from './options.js';
 import { distEnv } from '../dist/group.js';
 import { cacheEncoder } from './cache-encoder.js';
+import { swapHint } from '../core/temp-paths.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -32,7 +33,7 @@ export interface LoadedTokenizer {
 }
 
 export function loadTokenizer(dir: string, flag = '--tokenizer'): LoadedTokenizer {
-  if (!existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}${swapHint(dir)}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new UserError(`${flag}: no tokenizer.json in ${dir} (give a model folder or a tokenizer folder)`);
   const tokenizer = asUserError(() => Tokenizer.load(dir), `${flag} ${dir}: `);
   return { tokenizer, data: toDataTokenizer(tokenizer, dir), dir, key: hashFiles([join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]) };

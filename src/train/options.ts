@@ -14,6 +14,7 @@ import type { SftMaskMode } from '../data/encode.js';
 import type { TrainConfig } from './trainer.js';
 import type { LoopConfig } from './loop.js';
 import type { StepReport } from './run-log.js';
+import { swapHint } from '../core/temp-paths.js';
 
 /** MiniMind's per-script defaults of the loop's settings (HEAD's train_*.py). */
 export interface LoopDefaults {
@@ -212,7 +213,7 @@ export function checkStageInputs(o: StageOptions): void {
   // (a folder is a token store from `minimind data tokenize`; the dataset checks what it holds)
   for (const f of [...dataFiles, ...evalFiles]) if (!existsSync(f)) throw new UserError(`data file not found: ${f}`);
   for (const [flag, dir] of stageInputs(o, [], [])) {
-    if (dir !== undefined && !existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}`);
+    if (dir !== undefined && !existsSync(dir)) throw new UserError(`${flag}: folder not found: ${dir}${swapHint(dir)}`);
   }
   refuseOverlap(['--out', o.out], stageInputs(o, dataFiles, evalFiles));
 }

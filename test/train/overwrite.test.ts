@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openDataset } from '../../src/data/datasets.js';
@@ -132,6 +132,27 @@ test('writeFolderAtomic: a failed write leaves the old folder and no temporary o
   await writeFolderAtomic(dir, (tmp) => writeFileSync(join(tmp, 'w'), 'new'));
   assert.deepEqual(readdirSync(join(W, 'swap')), ['model']);
   assert.equal(readFileSync(join(dir, 'w'), 'utf8'), 'new');
+});
+
+test('a save killed between its two renames (the old model set aside, the new not yet in): loaders name the folder left and how to put it back; the next save puts it back first', async () => {
+  const run = join(W, 'mid-swap');
+  mkdirSync(run, { recursive: true });
+  saveModelFolder(join(run, 'model'), new MiniMindForCausalLM(presetConfig('tiny-3', { hidden_size: 32, num_hidden_layers: 1 }), { seed: 1 }), { tokenizerDir: '../shared/data/minimind-tokenizer/head' });
+  // the state such a kill leaves: model/ renamed to model.old-<pid of a process now gone>
+  const dead = spawnSync(process.execPath, ['-e', 'process.pid'], {}).pid!;
+  const left = join(run, `model.old-${dead}`);
+  renameSync(join(run, 'model'), left);
+  const gen = spawnSync(process.execPath, [cli, 'generate', '--model', join(run, 'model'), '--prompt', 'hi'], { encoding: 'utf8' });
+  assert.equal(gen.status, 2, gen.stderr);
+  assert.equal(gen.stderr.trim(), `minimind: model folder not found: ${join(run, 'model')} (a save stopped between two renames left the previous one in ${left}; put it back with: mv '${left}' '${join(run, 'model')}')`);
+  const weights = readFileSync(join(left, 'model.safetensors'));
+  // the next save of that folder (the run resumed) restores it before it swaps
+  await writeFolderAtomic(join(run, 'model'), (tmp) => {
+    assert.deepEqual(readFileSync(join(run, 'model', 'model.safetensors')), weights, 'the earlier model is back in place while the new one is written');
+    writeFileSync(join(tmp, 'w'), 'new');
+  });
+  assert.deepEqual(readdirSync(run), ['model']);
+  assert.equal(readFileSync(join(run, 'model', 'w'), 'utf8'), 'new');
 });
 
 // --- the command, killed -----------------------------------------------------------------------

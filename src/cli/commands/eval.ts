@@ -10,6 +10,7 @@ import { refuseOverlap } from '../../core/paths.js';
 import { Progress } from '../progress.js';
 import type { MiniMindForCausalLM } from '../../model/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 const USAGE = `Usage:
   minimind eval ceval --model <folder> [--adapter <dir>] --data <dir|file.csv> [--split val|test|dev] [--shots k]
@@ -90,7 +91,7 @@ async function loadModel(values: Record<string, unknown>): Promise<{ model: Mini
   const { prepareDevice } = await import('../../train/common.js');
   // useDevice (inside) refuses a device name other than cpu, cuda, webgpu or auto.
   prepareDevice({ device: (typeof values.device === 'string' ? values.device : 'auto') as DeviceName, dtype });
-  if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}${swapHint(dir)}`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`${dir} has no tokenizer.json (evaluation needs the tokenizer next to the weights)`);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');
   const { Tokenizer } = await import('../../tokenizer/tokenizer.js');

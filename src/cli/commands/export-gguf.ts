@@ -5,6 +5,7 @@ import { CliError, parseFlags, requireFlag } from '../args.js';
 import { refuseExisting } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { GGUF_OUT_TYPES, type GgufOutType } from '../../formats/gguf-export.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 const USAGE = `Usage: minimind export gguf --model DIR --out FILE.gguf [--type f32|f16|bf16|q8_0] [--no-modelfile]
 
@@ -25,7 +26,7 @@ export async function run(argv: string[]): Promise<void> {
   const out = requireFlag(v, 'out', USAGE);
   const type = (v.type as string | undefined) ?? 'f16';
   if (!GGUF_OUT_TYPES.includes(type as GgufOutType)) throw new CliError(`--type must be one of ${GGUF_OUT_TYPES.join(', ')}, got '${type}'`);
-  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
+  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}${swapHint(modelDir)}`);
   if (!existsSync(`${modelDir}/tokenizer.json`)) throw new CliError(`${modelDir} has no tokenizer.json (a GGUF file carries its tokenizer; copy the tokenizer files into the folder)`);
   refuseOverlap(['--out', out], [['--model', modelDir]]);
   refuseExisting('--out', out, v.overwrite === true, 'file', 'model.gguf');

@@ -5,6 +5,7 @@ import { CliError, parseFlags, requireFlag } from '../args.js';
 import { refuseExisting } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 const USAGE = `Usage: minimind export pth --model DIR --out FILE.pth [--style head|v1] [--save-dtype fp16|bf16|fp32] [--overwrite]
 
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   const style = (v.style as string | undefined) ?? 'head';
   if (style !== 'head' && style !== 'v1') throw new CliError(`--style must be head or v1, got '${style}'`);
   const dtype = saveDtypeFlag(v['save-dtype'], 'F16');
-  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
+  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}${swapHint(modelDir)}`);
   refuseOverlap(['--out', out], [['--model', modelDir]]);
   refuseExisting('--out', out, v.overwrite === true, 'file', 'model.pth');
   const { loadModelFolder } = await import('../../formats/hf-folder.js');

@@ -10,6 +10,7 @@ import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
 import { loadLora, mergeLora } from '../../train/lora-adapter.js';
 import { loadModelFolder, readGenerationConfig, saveModelFolder } from '../../formats/hf-folder.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 const USAGE = `Usage: minimind export --model DIR [--merge-lora ADAPTER_DIR] --out DIR [--save-dtype T] [--overwrite]
        minimind export gguf --help      (a GGUF file for llama.cpp / ollama)
@@ -34,7 +35,7 @@ export async function run(argv: string[]): Promise<void> {
   const modelDir = requireFlag(v, 'model', USAGE);
   const out = requireFlag(v, 'out', USAGE);
   const adapter = v['merge-lora'] as string | undefined;
-  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
+  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}${swapHint(modelDir)}`);
   refuseOverlap(['--out', out], [['--model', modelDir], ['--merge-lora', adapter]]);
   refuseExisting('--out', out, v.overwrite === true);
   const dtype = saveDtypeFlag(v['save-dtype']);

@@ -6,6 +6,7 @@ import { CliError, parseFlags, requireFlag } from '../args.js';
 import { refuseExisting } from '../outputs.js';
 import { refuseOverlap } from '../../core/paths.js';
 import { saveDtypeFlag } from './save-dtype.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 const USAGE = `Usage: minimind import --lora FILE.pth --model DIR --out ADAPTER_DIR [--save-dtype fp32|bf16|fp16] [--overwrite]
 
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   const out = requireFlag(v, 'out', USAGE);
   const dtype = saveDtypeFlag(v['save-dtype']);
   if (!existsSync(file)) throw new CliError(`--lora ${file}: no such file`);
-  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}`);
+  if (!existsSync(modelDir)) throw new CliError(`model folder not found: ${modelDir}${swapHint(modelDir)}`);
   refuseOverlap(['--out', out], [['--lora', file], ['--model', modelDir]]);
   refuseExisting('--out', out, v.overwrite === true);
   const { loadModelFolder } = await import('../../formats/hf-folder.js');

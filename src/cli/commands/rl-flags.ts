@@ -12,6 +12,7 @@ import type { RlSummary } from '../../train/rl/stage.js';
 import type { StageOptions } from '../../train/options.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
 import { rewardModelFn } from '../../train/rl/reward-model.js';
+import { swapHint } from '../../core/temp-paths.js';
 
 /** The one flag table (STAGE_FLAGS) extended by what the RL stages add: the model to start from, the policy-gradient loss and sampling. */
 export const RL_FLAGS: FlagSpec = {
@@ -70,7 +71,7 @@ export function commonRlOptions(v: Values) {
 
 /** A model folder must hold the weights' config and a tokenizer (the template the prompts use). */
 export function checkModelDir(dir: string): void {
-  if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new CliError(`model folder not found: ${dir}${swapHint(dir)}`);
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
     if (!existsSync(join(dir, f))) throw new CliError(`${dir} has no ${f} (give a model folder such as runs/sft/model)`);
   }
