@@ -51,6 +51,8 @@ export class Tokenizer {
   readonly padTokenId?: number;
   readonly unkTokenId?: number;
   readonly chatTemplate?: string;
+  /** Where this tokenizer came from (its folder, or 'trained tokenizer'), for errors. */
+  private readonly where: string;
   private readonly bpe: BpeModel;
   private readonly added: AddedVocabulary;
   private readonly pre: Gpt2PreTokenizer;
@@ -60,6 +62,7 @@ export class Tokenizer {
   /** Builds a tokenizer from parsed tokenizer.json / tokenizer_config.json; `source` names them in errors. */
   constructor(json: TokenizerJson, config: TokenizerConfig = {}, source = 'tokenizer.json') {
     checkSupported(json, source);
+    this.where = source.endsWith('tokenizer.json') ? dirname(source) : source;
     this.json = json;
     this.config = config;
     const vocab = new Map<string, number>();
@@ -242,7 +245,7 @@ export class Tokenizer {
   /** Renders the chat template of tokenizer_config.json as transformers' apply_chat_template(tokenize=False). */
   applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions = {}): string {
     if (this.chatTemplate === undefined) throw new Error('this tokenizer has no chat_template in its tokenizer_config.json');
-    return renderChatTemplate(this.chatTemplate, messages, opts, this.specialTokensMap());
+    return renderChatTemplate(this.chatTemplate, messages, opts, this.specialTokensMap(), this.where);
   }
 
   /** bos_token, eos_token, ... as strings, for the template context (transformers passes them too). */

@@ -362,6 +362,9 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
   saveModelFolder(at('raises'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
   const tc = JSON.parse(readFileSync(at('raises', 'tokenizer_config.json'), 'utf8'));
   writeFileSync(at('raises', 'tokenizer_config.json'), JSON.stringify({ ...tc, chat_template: "{{ raise_exception('System role not supported') }}" }));
+  // a chat template that loops a billion times (once V8's fatal out-of-memory at 1.9 GB)
+  saveModelFolder(at('loops'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
+  writeFileSync(at('loops', 'tokenizer_config.json'), JSON.stringify({ ...tc, chat_template: '{% for i in range(1000000000) %}x{% endfor %}' }));
   writeFileSync(at('content123.jsonl'), jsonl([{ conversations: [{ role: 'user', content: 123 }, { role: 'assistant', content: 'x' }] }]));
   writeFileSync(at('blank.txt'), '\n  \n\t\n');
   // a sharded folder whose index names a file outside it
@@ -415,6 +418,8 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['tokenizer', 'encode', '--tokenizer', 'tok', '--input', 'pre.jsonl', '--output', 'emptydir', '--overwrite'], /^minimind: --output emptydir is a folder; give a file name/],
     [['eval', 'toolcall', '--model', 'model', '--data', 'sft.jsonl', '--out', 'emptydir', '--overwrite'], /^minimind: --out emptydir is a folder; give a file name/],
     [['chat', '--model', 'raises'], /the chat template refused these messages: System role not supported/, 'hi\n'],
+    [['generate', '--model', 'loops', '--prompt', 'hi'], /^minimind: chat template of loops: range\(1000000000\) has 1000000000 elements; templates may loop at most 100000 times/],
+    [['chat', '--model', 'loops'], /^minimind: chat template of loops: range\(1000000000\)/, 'hi\n'],
   ];
   for (const [argv, want, input] of cases) {
     test(`minimind ${argv.join(' ')}`, () => {

@@ -264,6 +264,24 @@ test('Connection: close from the client is honoured on streams (no forced keep-a
   assert.equal(kept.headers.connection, 'keep-alive');
 });
 
+test('a chat template that loops a billion times: 400 naming the tokenizer folder, the server answers on', async () => {
+  const folder = join(fx.dir, 'loops');
+  cpSync(fx.folder, folder, { recursive: true });
+  const cfgPath = join(folder, 'tokenizer_config.json');
+  writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), chat_template: '{% for i in range(1000000000) %}x{% endfor %}' }));
+  const s = await serve({ model: folder, port: 0 });
+  try {
+    const client = new OpenAI({ apiKey: 'none', baseURL: `${s.url}/v1`, maxRetries: 0 });
+    const e = await client.chat.completions.create({ model: 'loops', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }).catch((x: unknown) => x);
+    assert.ok(e instanceof OpenAI.BadRequestError, String(e));
+    assert.match(e.message, /chat template of .*loops: range\(1000000000\) has 1000000000 elements; templates may loop at most 100000 times/);
+    const ok = await client.completions.create({ model: 'loops', prompt: 'Hi', max_tokens: 2 });
+    assert.equal(ok.choices.length, 1);
+  } finally {
+    await s.close();
+  }
+});
+
 test('a chat template that calls raise_exception: 400 with the template\'s message', async () => {
   const folder = join(fx.dir, 'raising');
   cpSync(fx.folder, folder, { recursive: true });
