@@ -4,7 +4,7 @@
 // agent reward (tool-call gap, ground truth in the final answer, unfinished and tag penalties,
 // repetition; rewards.ts); group-relative advantages; CISPO (default) or GRPO with β·k3-KL over
 // the generated tokens only — tool observations are in the sequence but never trained.
-import { RL_DEFAULTS, type RlRunOptions } from './rl/options.js';
+import { RL_DEFAULTS, RL_LIMITS, type RlRunOptions } from './rl/options.js';
 import { mockToolRegistry } from '../tools/mock.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { groupAdvantages, type PolicyLossType } from './rl/losses.js';
@@ -12,6 +12,7 @@ import { packRows } from './rl/rollout.js';
 import { agentRollouts, trajectoryRow } from './rl/agent-rollout.js';
 import { agentReward } from './rl/rewards.js';
 import { UserError } from '../core/errors.js';
+import { intOption } from './options.js';
 import { resolveRl, checkGroupOptions, rankSlice, groupPolicyUpdate, groupsWithSignal, loadRlModels, mean, policyHooks, runRl, type RlSummary } from './rl/stage.js';
 
 export interface AgentOptions extends RlRunOptions {
@@ -44,6 +45,8 @@ export const AGENT_DEFAULTS = {
 export async function agent(options: AgentOptions): Promise<RlSummary> {
   const { o, cfg } = resolveRl('agent', AGENT_DEFAULTS, options);
   checkGroupOptions(o);
+  intOption(o, 'maxTurns', 1, 1, RL_LIMITS.maxTurns);
+  intOption(o, 'maxTotalLen', 2, 2);
   const missing = o.prompts.find((p) => !p.gt);
   if (missing) throw new UserError(`agent: ${missing.source} has no "gt" (agent RL scores the final answer against it)`);
   const m = loadRlModels('agent', o);

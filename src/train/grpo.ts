@@ -45,7 +45,7 @@ export async function grpo(options: GrpoOptions): Promise<RlSummary> {
   if (o.rewards.length === 0) throw new UserError('grpo: give at least one reward function');
   checkGroupOptions(o);
   const m = loadRlModels('grpo', o);
-  const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
+  const renderPrompt = promptRenderer(m, o.maxSeqLen);
 
   return runRl(cfg, o, {
     ...policyHooks(o, m),

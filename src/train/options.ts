@@ -131,11 +131,11 @@ function check(ok: boolean, option: string, want: string, got: unknown): void {
   if (!ok) throw new UserError(`${flagName(option)} must be ${want}, got ${typeof got === 'string' ? `'${got}'` : String(got)}`);
 }
 
-/** An integer option ≥ min, or its default. */
-export function intOption(o: object, name: string, fallback: number, min = 0): number {
+/** An integer option in [min, max], or its default. */
+export function intOption(o: object, name: string, fallback: number, min = 0, max = Infinity): number {
   const v = (o as Record<string, unknown>)[name];
   if (v === undefined) return fallback;
-  check(typeof v === 'number' && Number.isInteger(v) && v >= min, name, `an integer ≥ ${min}`, v);
+  check(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max, name, max === Infinity ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`, v);
   return v as number;
 }
 

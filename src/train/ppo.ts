@@ -9,7 +9,8 @@
 // and the rest of the epoch run with their loss multiplied by 0 and no further epoch runs: as in
 // MiniMind (which keeps the forward-backward for DDP), their updates still clip, step AdamW (its
 // momentum and weight decay move the weights) and advance the schedule.
-import { RL_DEFAULTS, type RlRunOptions } from './rl/options.js';
+import { RL_DEFAULTS, RL_LIMITS, type RlRunOptions } from './rl/options.js';
+import { intOption } from './options.js';
 import { noGrad } from '../core/autograd.js';
 import { scope } from '../core/scope.js';
 import { tensor } from '../core/tensor.js';
@@ -154,15 +155,18 @@ export async function ppoUpdates(m: PpoModels, b: PackedRows, rewards: ArrayLike
 
 export async function ppo(options: PpoOptions): Promise<RlSummary> {
   const { o, cfg } = resolveRl('ppo', PPO_DEFAULTS, options);
+  intOption(o, 'ppoUpdateIters', 1, 1, RL_LIMITS.ppoUpdateIters);
+  intOption(o, 'miniBatchSize', 1, 1);
   if (o.rewards.length === 0) throw new UserError('ppo: give at least one reward function');
   const m = loadRlModels('ppo', o);
   const critic = new Critic(loadModel(o.initFrom).train(), o.seed);
-  const renderPrompt = promptRenderer(m.tokenizer, o.maxSeqLen);
+  const renderPrompt = promptRenderer(m, o.maxSeqLen);
 
   return runRl(cfg, o, {
     ...policyHooks(o, m),
     extraGroups: [{ prefix: 'critic.', params: critic.namedParameters(), lr: o.criticLearningRate }],
-    updatesPerStep: o.ppoUpdateIters * Math.ceil(o.batchSize / Math.max(1, o.miniBatchSize)),
+    // a step's rows: its prompts, one sample each (a batch larger than the data holds all of it)
+    updatesPerStep: o.ppoUpdateIters * Math.ceil(Math.min(o.batchSize, o.prompts.length) / o.miniBatchSize),
     info: { clip_epsilon: o.clipEpsilon, kl_coef: o.klCoef, vf_coef: o.vfCoef, gamma: o.gamma, lam: o.lam, ppo_update_iters: o.ppoUpdateIters, mini_batch_size: o.miniBatchSize, critic_learning_rate: o.criticLearningRate, init_from: o.initFrom },
     step: async (indices, { seed, update }) => {
       const rand = mulberry32(mixSeed(seed, 7));

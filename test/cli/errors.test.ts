@@ -365,6 +365,7 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
   // a chat template that loops a billion times (once V8's fatal out-of-memory at 1.9 GB)
   saveModelFolder(at('loops'), new MiniMindForCausalLM(cfg, { seed: 1 }), { tokenizerDir: at('tok') });
   writeFileSync(at('loops', 'tokenizer_config.json'), JSON.stringify({ ...tc, chat_template: '{% for i in range(1000000000) %}x{% endfor %}' }));
+  writeFileSync(at('agent.jsonl'), jsonl([{ conversations: [{ role: 'user', content: 'What is 6 times 7?' }], gt: ['42'] }]));
   writeFileSync(at('content123.jsonl'), jsonl([{ conversations: [{ role: 'user', content: 123 }, { role: 'assistant', content: 'x' }] }]));
   writeFileSync(at('blank.txt'), '\n  \n\t\n');
   // a sharded folder whose index names a file outside it
@@ -420,6 +421,10 @@ describe('issue 21: hostile files, overflowing saves, mismatched tokenizers and 
     [['chat', '--model', 'raises'], /the chat template refused these messages: System role not supported/, 'hi\n'],
     [['generate', '--model', 'loops', '--prompt', 'hi'], /^minimind: chat template of loops: range\(1000000000\) has 1000000000 elements; templates may loop at most 100000 times/],
     [['chat', '--model', 'loops'], /^minimind: chat template of loops: range\(1000000000\)/, 'hi\n'],
+    // RL loop counts with upper limits (once memory grew for minutes: every update of a step is kept until it ends)
+    [['ppo', '--data', 'sft.jsonl', '--init-from', 'model', '--ppo-update-iters', '1e9', '--max-steps', '1', '--out', 'new-run'], /^minimind: --ppo-update-iters must be an integer in \[1, 1000\], got 1000000000$/],
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'model', '--num-generations', '1e9', '--out', 'new-run'], /^minimind: --num-generations must be an integer in \[2, 1024\], got 1000000000$/],
+    [['agent', '--data', 'agent.jsonl', '--init-from', 'model', '--max-turns', '1e9', '--out', 'new-run'], /^minimind: --max-turns must be an integer in \[1, 100\], got 1000000000$/],
   ];
   for (const [argv, want, input] of cases) {
     test(`minimind ${argv.join(' ')}`, () => {

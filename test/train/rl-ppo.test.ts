@@ -88,3 +88,9 @@ test('ppo: once the KL early stop fires, updates still run with the loss x 0 (Mi
   const ratio = w.toArray()[0] / w0[0];
   assert.ok(ratio < 1 && ratio > 1 - 4 * 1e-3 * 0.01 - 1e-7, `${name}[0] scaled by ${ratio}`);
 });
+
+test('--ppo-update-iters past its limit is one error before anything loads (once memory grew without bound)', async () => {
+  const o = { initFrom: 'not-loaded', prompts, rewards: [evenIds], out: 'not-written' };
+  await assert.rejects(ppo({ ...o, ppoUpdateIters: 1e9 }), /^UserError: --ppo-update-iters must be an integer in \[1, 1000\], got 1000000000$/);
+  await assert.rejects(ppo({ ...o, miniBatchSize: 0 }), /^UserError: --mini-batch-size must be an integer ≥ 1, got 0$/);
+});

@@ -37,5 +37,13 @@ export const RL_DEFAULTS = {
   seed: 42,
 };
 
+/**
+ * Upper limits of the RL stages' loop counts. A step holds every sample and every update it makes
+ * until it ends (the loop records each update's gradient norms; the Ctrl-C check waits for the
+ * step), so a count of 10^9 once grew memory for minutes instead of failing. MiniMind uses 6 and 4
+ * generations, 2 PPO epochs and 3 agent turns; the limits leave ample room above that.
+ */
+export const RL_LIMITS = { numGenerations: 1024, ppoUpdateIters: 1000, maxTurns: 100 };
+
 /** The settings every RL stage has a value for once resolved. */
 export type RlSettings = typeof RL_DEFAULTS & { thinkingRatio: number; maxNewTokens: number };

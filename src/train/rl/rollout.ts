@@ -55,11 +55,14 @@ export function sampleGroups(policy: MiniMindForCausalLM, prompts: number[][], o
  * generateBatch's loop with each prompt's random streams given: its n samples draw from streams
  * firstStream.. firstStream + n − 1 of `params.seed`, so a sample's randomness does not depend on
  * which other prompts share the batch (a data-parallel rank's slice samples as one process does).
+ * A sample ends ('length') where prompt + completion fill the model's context: the training
+ * forward takes that row whole, one position more than generation itself needs.
  */
 export function sampleStreams(policy: MiniMindForCausalLM, prompts: { ids: readonly number[]; n: number; firstStream: number }[], params: SamplingParams): { ids: number[]; finishReason: FinishReason }[] {
   const batch = new ContinuousBatch(policy, { maxBatch: Math.max(64, ...prompts.map((p) => p.n)) });
+  const context = policy.config.max_position_embeddings;
   try {
-    const seqs = prompts.flatMap((p) => batch.add(p.ids, params, undefined, { n: p.n, firstStream: p.firstStream }));
+    const seqs = prompts.flatMap((p) => batch.add(p.ids, { ...params, maxNewTokens: Math.max(0, Math.min(params.maxNewTokens, context - p.ids.length)) }, undefined, { n: p.n, firstStream: p.firstStream }));
     while (batch.step());
     return seqs.map((s) => s.result());
   } finally {

@@ -19,7 +19,7 @@ import { intOption, numberOption, resolveLoop, saveDtypeOption } from '../option
 import { cosineLr } from '../../optim/index.js';
 import type { DataParallel } from '../../dist/data-parallel.js';
 import { BatchPlan } from '../../data/batches.js';
-import type { RlRunOptions, RlSettings } from './options.js';
+import { RL_LIMITS, type RlRunOptions, type RlSettings } from './options.js';
 import { runStage, type LoopConfig, type LoopSummary, type ParamGroup, type Stage, type StepContext, type StepOutcome } from '../loop.js';
 import { policyLogprobs, sampleGroups, scoreRows, type Completion, type PackedRows } from './rollout.js';
 import { grpoLoss, type GrpoLossOptions } from './losses.js';
@@ -47,7 +47,7 @@ export function resolveRl<D extends RlSettings, O extends RlRunOptions>(stage: s
 export function checkGroupOptions(o: { loss: string; numGenerations: number; beta: number; epsilon: number; epsilonHigh: number }): void {
   if (o.loss !== 'cispo' && o.loss !== 'grpo') throw new UserError(`--loss must be cispo or grpo, got '${o.loss}'`);
   // advantages compare the samples of a group
-  intOption(o, 'numGenerations', 2, 2);
+  intOption(o, 'numGenerations', 2, 2, RL_LIMITS.numGenerations);
   for (const k of ['beta', 'epsilon', 'epsilonHigh'] as const) numberOption(o, k, 0, 0);
 }
 
@@ -129,11 +129,15 @@ export function policyHooks(o: RlRunOptions, m: RlModels): Pick<RlStageParts, 'p
   };
 }
 
-/** A prompt's token ids: its messages (and tools) in the chat template, cut to the last maxSeqLen tokens. */
-export function promptRenderer(tokenizer: Tokenizer, maxSeqLen: number) {
+/**
+ * A prompt's token ids: its messages (and tools) in the chat template, cut to the last maxSeqLen
+ * tokens, and to the model's context less one (room for at least one sampled token).
+ */
+export function promptRenderer(m: Pick<RlModels, 'tokenizer' | 'policy'>, maxSeqLen: number) {
+  const keep = Math.min(maxSeqLen, m.policy.config.max_position_embeddings - 1);
   return (p: RlPrompt, openThinking: boolean): number[] => {
-    const ids = tokenizer.encode(tokenizer.applyChatTemplate(p.messages, { addGenerationPrompt: true, openThinking, ...(p.tools ? { tools: p.tools } : {}) }));
-    return ids.length > maxSeqLen ? ids.slice(ids.length - maxSeqLen) : ids;
+    const ids = m.tokenizer.encode(m.tokenizer.applyChatTemplate(p.messages, { addGenerationPrompt: true, openThinking, ...(p.tools ? { tools: p.tools } : {}) }));
+    return ids.length > keep ? ids.slice(ids.length - keep) : ids;
   };
 }
 
