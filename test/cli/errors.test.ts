@@ -278,6 +278,11 @@ describe('issue 21: no command writes into its inputs or echoes raw control byte
     [['grpo', '--data', 'sft.jsonl', '--init-from', 'model', '--out', 'model/grpo'], inside('model/grpo', '--init-from', 'model')],
     [['ppo', '--data', 'dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--data', 'dd/sft.jsonl')],
     [['agent', '--data', 'sft.jsonl', '--init-from', 'r21/model', '--out', 'r21'], contains('r21', '--init-from', 'r21/model')],
+    // the overlap check comes before the reward model is loaded (once its load failed first, or took a model's time)
+    [['grpo', '--data', 'sft.jsonl', '--init-from', 'model', '--reward-model', 'tok', '--out', 'tok/grpo'], inside('tok/grpo', '--reward-model', 'tok')],
+    // --eval-data is one comma-separated list for the overlap check and for reading (once read as one path 'sft.jsonl,missing.jsonl')
+    [['grpo', '--data', 'sft.jsonl', '--eval-data', 'sft.jsonl,missing.jsonl', '--init-from', 'model', '--out', 'new-run'], /^minimind: data file not found: missing\.jsonl$/],
+    [['ppo', '--data', 'sft.jsonl', '--eval-data', 'sft.jsonl, dd/sft.jsonl', '--init-from', 'model', '--out', 'dd'], contains('dd', '--eval-data', 'dd/sft.jsonl')],
     [['tokenizer', 'train', '--data', 'dd/pre.jsonl', '--vocab-size', '300', '--out', 'dd', '--overwrite'], contains('dd', '--data', 'dd/pre.jsonl')],
     // the same file under another name: a hard link here; by the same identity (device, inode) a folder
     // under a bind mount, or under another case on a case-insensitive disk (macOS, Windows: --out r for R)

@@ -14,7 +14,7 @@ results and answer; rewarded for calling the right number of valid tools and for
 in its final answer; tool results are in the sequence but never trained.
 Data (agent_rl jsonl: {"conversations": [{"role": "system", "content": "", "tools": "[...]"}, {"role": "user", ...}, ...], "gt": ["42"]}):
   --data FILE[,FILE]       prompts with tools and ground truth
-  --eval-data FILE         held-out prompts: greedy tool loop, share of final answers with the gt
+  --eval-data FILE[,FILE]  held-out prompts: greedy tool loop, share of final answers with the gt
   --init-from DIR          model folder to start from (policy and frozen reference)
   --out DIR                run folder [runs/agent]
   --max-turns N [${AGENT_DEFAULTS.maxTurns}]  --max-total-len N [${AGENT_DEFAULTS.maxTotalLen}] (training tokens kept per rollout)

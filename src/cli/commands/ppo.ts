@@ -4,7 +4,7 @@ import { ppo, PPO_DEFAULTS } from '../../train/ppo.js';
 import { readRlaif } from '../../data/rl.js';
 import { gtRewardFn } from '../../train/rl/reward-fns.js';
 import { gtAccuracyEvaluator } from '../../train/rl/evaluate.js';
-import { intFlag, numFlag, REWARD_FLAGS, rewardsFromFlags, runRlCommand } from './rl-flags.js';
+import { intFlag, numFlag, REWARD_FLAGS, runRlCommand } from './rl-flags.js';
 
 const D = PPO_DEFAULTS;
 const USAGE = `Usage: minimind ppo --data FILE --init-from MODEL_DIR [options]
@@ -14,7 +14,7 @@ reward on its last token, a critic (the model with a value head, started from th
 GAE, whitened advantages, clipped policy and value losses, PPO epochs over minibatches with an
 approximate-KL early stop, separate optimizers for actor and critic.
 Data, model and rewards as in 'minimind grpo --help':
-  --data FILE[,FILE]  --eval-data FILE  --init-from DIR  --out DIR [runs/ppo]  --max-seq-len N [${D.maxSeqLen}]
+  --data FILE[,FILE]  --eval-data FILE[,FILE]  --init-from DIR  --out DIR [runs/ppo]  --max-seq-len N [${D.maxSeqLen}]
   --reward rules,gt [rules]  --reward-model DIR  --reward-command CMD  --reward-url URL
 PPO (MiniMind's defaults in brackets):
   --learning-rate X [${D.learningRate}] (actor)  --critic-learning-rate X [${D.criticLearningRate}]
@@ -30,7 +30,6 @@ const PPO_FLAGS = Object.fromEntries(
 );
 
 export async function run(argv: string[]): Promise<void> {
-  let rewards: ReturnType<typeof rewardsFromFlags> = [];
   await runRlCommand(argv, {
     stage: 'ppo',
     usage: USAGE,
@@ -38,13 +37,13 @@ export async function run(argv: string[]): Promise<void> {
     read: readRlaif,
     checkFlags: (v) => {
       for (const k of ['loss', 'num-generations', 'beta', 'epsilon', 'epsilon-high']) if (v[k] !== undefined) throw new CliError(`--${k} is a grpo/agent option; ppo uses --clip-epsilon and --kl-coef`);
-      rewards = rewardsFromFlags(v);
     },
-    checkData: (prompts) => {
+    rewards: true,
+    checkData: (prompts, _evalPrompts, rewards) => {
       const missing = rewards.includes(gtRewardFn) ? prompts.find((p) => !p.gt) : undefined;
       if (missing) throw new Error(`${missing.source}: --reward gt needs a "gt" field on every prompt`);
     },
-    run: ({ v, common, initFrom, prompts, evalPrompts, out }) => {
+    run: ({ v, common, initFrom, prompts, evalPrompts, rewards, out }) => {
       const { loss: _l, numGenerations: _n, beta: _b, epsilon: _e, epsilonHigh: _h, ...rest } = common;
       return ppo({
         ...rest, initFrom, prompts, rewards, out, maxSeqLen: intFlag(v, 'max-seq-len', 1),

@@ -9,7 +9,7 @@ import type { GrpoOptions } from '../../train/grpo.js';
 import { refuseOverlap } from '../../core/paths.js';
 import type { ReadRlOptions, RlPrompt } from '../../data/rl.js';
 import type { RlSummary } from '../../train/rl/stage.js';
-import type { StageOptions } from '../../train/options.js';
+import { fileList, type StageOptions } from '../../train/options.js';
 import { commandReward, gtRewardFn, httpReward, ruleReward, type RewardFunction } from '../../train/rl/reward-fns.js';
 import { rewardModelFn } from '../../train/rl/reward-model.js';
 import { swapHint } from '../../core/temp-paths.js';
@@ -123,6 +123,8 @@ export interface RlCommandInput {
   prompts: RlPrompt[];
   /** --eval-data, read as the training data is. */
   evalPrompts: RlPrompt[] | null;
+  /** The reward flags' functions (grpo, ppo). */
+  rewards: RewardFunction[];
   out: string;
 }
 
@@ -157,8 +159,10 @@ export async function runRlCommand(
     read: (files: string[], o: ReadRlOptions) => Promise<RlPrompt[]>;
     /** Flag checks before any data is read (CliError). */
     checkFlags?: (v: Values) => void;
+    /** Whether the command takes the reward flags (REWARD_FLAGS). */
+    rewards?: boolean;
     /** Data checks (an Error becomes one `minimind:` line). */
-    checkData?: (prompts: RlPrompt[], evalPrompts: RlPrompt[] | null) => void;
+    checkData?: (prompts: RlPrompt[], evalPrompts: RlPrompt[] | null, rewards: RewardFunction[]) => void;
     run: (x: RlCommandInput) => Promise<RlSummary>;
   },
 ): Promise<void> {
@@ -167,17 +171,21 @@ export async function runRlCommand(
   const { v, initFrom, out } = o;
   c.checkFlags?.(v);
   checkModelDir(initFrom);
-  const files = (flag: string) => (str(v, flag) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  refuseOverlap(['--out', out], [...files('data').map((f) => ['--data', f] as [string, string]), ...files('eval-data').map((f) => ['--eval-data', f] as [string, string]), ['--init-from', initFrom], ['--reward-model', str(v, 'reward-model')]]);
+  // --data and --eval-data are comma-separated lists, read as the supervised stages and `launch` read them
+  const dataFiles = fileList(str(v, 'data'));
+  const evalFiles = fileList(str(v, 'eval-data'));
+  refuseOverlap(['--out', out], [...dataFiles.map((f) => ['--data', f] as [string, string]), ...evalFiles.map((f) => ['--eval-data', f] as [string, string]), ['--init-from', initFrom], ['--reward-model', str(v, 'reward-model')]]);
+  // (after the overlap check: a reward model is a whole model to load)
+  const rewards = c.rewards ? rewardsFromFlags(v) : [];
   const common = commonRlOptions(v);
   let prompts: RlPrompt[];
   let evalPrompts: RlPrompt[] | null = null;
   try {
-    prompts = await c.read(files('data'), { skipBadLines: !!v['skip-bad-lines'] });
-    if (str(v, 'eval-data')) evalPrompts = await c.read([str(v, 'eval-data')!], {});
-    c.checkData?.(prompts, evalPrompts);
+    prompts = await c.read(dataFiles, { skipBadLines: !!v['skip-bad-lines'] });
+    if (evalFiles.length > 0) evalPrompts = await c.read(evalFiles, {});
+    c.checkData?.(prompts, evalPrompts, rewards);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  await runStageCommand(c.stage, { ...common, out }, (o) => c.run({ v, common: o, initFrom, prompts, evalPrompts, out }));
+  await runStageCommand(c.stage, { ...common, out }, (o) => c.run({ v, common: o, initFrom, prompts, evalPrompts, rewards, out }));
 }
