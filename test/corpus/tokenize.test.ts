@@ -10,6 +10,7 @@ import { openTokenizer } from '../../src/corpus/tokenizer.js';
 import { openDataset, type DatasetOptions } from '../../src/data/datasets.js';
 import { trainTokenizer } from '../../src/tokenizer/index.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
+import { threadCorpusLines } from './thread-corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mm-tokenize-'));
 const qs = generateQuickstartData(3);
@@ -56,17 +57,8 @@ test('a stage refuses a folder tokenized with another tokenizer, for another kin
 // worker finishes first.
 for (const kind of ['sft', 'pretrain'] as const) {
   test(`tokenize --kind ${kind} --threads 2 writes the folder of one thread, byte for byte`, async () => {
-    const lines: string[] = [];
-    const n = kind === 'sft' ? qs.sftConversations.length : 2 * qs.pretrainTexts.length;
-    for (let i = 0; i < n; i++) {
-      if (kind === 'sft') {
-        const [first, ...rest] = qs.sftConversations[i];
-        lines.push(JSON.stringify({ conversations: [{ ...first, content: `${i}. ${first.content}` }, ...rest] }));
-      } else lines.push(JSON.stringify({ text: `${i}. ${qs.pretrainTexts[i % qs.pretrainTexts.length]}` }));
-      if (i % 97 === 5) lines.push('{broken');
-      if (i % 131 === 7) lines.push(JSON.stringify(kind === 'sft' ? { conversations: 'not a list' } : { text: 42 }));
-      if (kind === 'sft' && i % 151 === 9) lines.push(JSON.stringify({ conversations: [{ role: 'user', content: 'long '.repeat(200) }, { role: 'assistant', content: 'cut off' }] }));
-    }
+    const lines = threadCorpusLines(kind, qs, { truncated: true });
+    const n = kind === 'sft' ? qs.sftConversations.length : 2 * qs.pretrainTexts.length; // records threadCorpusLines numbers
     const file = join(dir, `many-${kind}.jsonl`);
     writeFileSync(file, lines.join('\n') + '\n');
     const t = openTokenizer(tokA);

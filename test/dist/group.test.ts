@@ -3,21 +3,12 @@
 // the shard arithmetic of data/shard.ts against readBatch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { ProcessGroup, distEnv } from '../../src/dist/group.js';
 import { buckets } from '../../src/dist/data-parallel.js';
 import { BatchPlan, readBatch } from '../../src/data/batches.js';
 import { readShard } from '../../src/data/shard.js';
 import { zeros } from '../../src/core/tensor.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { freePort } from './helpers.js';
 
 test('three ranks: allReduce sums in rank order, allGather, broadcast, barrier', async () => {
   const port = await freePort();

@@ -4,33 +4,19 @@
 // one-process run step by step. ppo and agent are refused with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { MiniMindForCausalLM } from '../../src/model/model.js';
 import { presetConfig } from '../../src/model/presets.js';
-import { loadModelFolder, saveModelFolder } from '../../src/formats/hf-folder.js';
+import { saveModelFolder } from '../../src/formats/hf-folder.js';
+import { assertSameWeights, freePort, runCli } from './helpers.js';
 
 const TOK = '../shared/data/minimind-tokenizer/head';
 const skip = existsSync(TOK) ? false : `${TOK} not found (shared data absent)`;
-const cli = 'dist/src/cli/main.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function run(args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
-  return { status: r.status, stderr: r.stderr };
-}
+const run = (args: string[]) => runCli(args, 180_000);
 
 const records = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.loss !== undefined);
 
@@ -62,17 +48,7 @@ test('launch grpo: 2 ranks, each its slice of the prompts, reproduce the 1-proce
       for (const k of ['loss', 'reward', 'len', 'stopped']) assert.ok(Math.abs(rb[i][k] - r[k]) <= TOL, `step ${r.step} ${k}: 1 process ${r[k]}, 2 ranks ${rb[i][k]}`);
     });
     assert.ok(ra.some((r) => Math.abs(r.loss) > 1e-3), 'the runs had a loss to follow');
-    const wa = loadModelFolder(join(one, 'model')).model.namedParameters();
-    const wb = new Map(loadModelFolder(join(two, 'model')).model.namedParameters());
-    let moved = 0;
-    const init = new Map(loadModelFolder(join(dir, 'init')).model.namedParameters());
-    for (const [name, t] of wa) {
-      const x = t.toArray();
-      const y = wb.get(name)!.toArray();
-      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-6, `${name}[${i}]: ${x[i]} vs ${y[i]}`);
-      if (Array.from(x).some((v, i) => v !== init.get(name)!.toArray()[i])) moved++;
-    }
-    assert.ok(moved > 0, 'the policy was updated');
+    assert.ok(assertSameWeights(one, two, 1e-6, join(dir, 'init')) > 0, 'the policy was updated');
     // the stage that does not split yet says why, in one line, before any rank starts
     const r = run(['launch', '--nproc-per-node', '2', 'ppo', '--data', data, '--init-from', join(dir, 'init')]);
     assert.equal(r.status, 2, r.stderr);
@@ -107,13 +83,7 @@ test('launch agent: 2 ranks, each its slice of the prompts and their multi-turn 
     // (a random tiny model earns every sample of a prompt the same agent reward, so the advantages
     // are 0 and the loss is the KL term alone; what is compared is the rollouts: the sampled tokens'
     // entropy and length, the turns and rewards, and the weights after the updates)
-    const wa = loadModelFolder(join(one, 'model')).model.namedParameters();
-    const wb = new Map(loadModelFolder(join(two, 'model')).model.namedParameters());
-    for (const [name, t] of wa) {
-      const x = t.toArray();
-      const y = wb.get(name)!.toArray();
-      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-6, `${name}[${i}]: ${x[i]} vs ${y[i]}`);
-    }
+    assertSameWeights(one, two, 1e-6);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,25 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch } from '../../src/dist/launch.js';
+import { freePort, runCli } from './helpers.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
 
 const TOK = '../shared/data/minimind-tokenizer/head';
 const skip = existsSync(TOK) ? false : `${TOK} not found (shared data absent)`;
 const cli = 'dist/src/cli/main.js';
 
-/** A port free right now (other engineers' tests share this machine). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function setup(epochs = 3): { dir: string; stage: (out: string) => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'mm-dist-'));
@@ -38,10 +29,7 @@ function setup(epochs = 3): { dir: string; stage: (out: string) => string[] } {
 
 const losses = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.loss !== undefined).map((r) => [r.step, r.loss] as [number, number]);
 
-function run(args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, stderr: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 
 // Observed: |Δloss| ≤ 4e-6 (fp32 sums of the shards' gradients in another order than one
 // process's; the loss is ~8).

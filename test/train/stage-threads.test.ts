@@ -16,6 +16,7 @@ import { workerEncoder } from '../../src/corpus/encode-workers.js';
 import { openTokenizer } from '../../src/corpus/tokenizer.js';
 import { trainTokenizer } from '../../src/tokenizer/index.js';
 import { generateQuickstartData } from '../../src/train/quickstart-data.js';
+import { threadCorpusLines } from '../corpus/thread-corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mm-stage-threads-'));
 const qs = generateQuickstartData(3);
@@ -23,18 +24,8 @@ const tok = join(dir, 'tok');
 trainTokenizer({ texts: qs.pretrainTexts, vocabSize: 320, preset: 'minimind3' }).save(tok);
 
 function corpus(kind: 'pretrain' | 'sft'): string {
-  const lines: string[] = [];
-  const n = kind === 'sft' ? qs.sftConversations.length : 2 * qs.pretrainTexts.length;
-  for (let i = 0; i < n; i++) {
-    if (kind === 'sft') {
-      const [first, ...rest] = qs.sftConversations[i];
-      lines.push(JSON.stringify({ conversations: [{ ...first, content: `${i}. ${first.content}` }, ...rest] }));
-    } else lines.push(JSON.stringify({ text: `${i}. ${qs.pretrainTexts[i % qs.pretrainTexts.length]}` }));
-    if (i % 97 === 5) lines.push('{broken');
-    if (i % 131 === 7) lines.push(JSON.stringify(kind === 'sft' ? { conversations: 'not a list' } : { text: 42 }));
-  }
   const file = join(dir, `${kind}.jsonl`);
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file, threadCorpusLines(kind, qs).join('\n') + '\n');
   return file;
 }
 
